@@ -1,0 +1,183 @@
+"""Command line: `sfttui scan`, `sfttui demo`, and `sfttui FILE...`.
+
+The headless commands import no Textual, so they start fast and run in CI.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .engine.errors import InputError
+from .engine.scan import FAIL_KINDS
+from .engine.settings import (
+    FORMATS,
+    BalanceSettings,
+    LoadSettings,
+    NearSettings,
+    NormalizeSettings,
+    ScanSettings,
+)
+
+
+def _version_text() -> str:
+    try:
+        textual = metadata.version("textual")
+    except metadata.PackageNotFoundError:  # pragma: no cover - textual is a dependency
+        textual = "not installed"
+    return f"sfttui {__version__} (textual {textual})"
+
+
+def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    kinds = tuple(k.strip() for k in value.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in FAIL_KINDS]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown kind {', '.join(unknown)}; choose from {', '.join(FAIL_KINDS)}"
+        )
+    return kinds
+
+
+def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command that reads data shares (scan, demo, and later split and the app)."""
+    options = [
+        click.option("--format", "fmt", type=click.Choice(FORMATS), help="Record format (default: detect per file)."),
+        click.option("--text-field", metavar="PATH", help="Field holding the text, e.g. body or meta.text."),
+        click.option("--label-field", metavar="PATH", help="Field holding the label (default: label)."),
+        click.option("--id-field", metavar="PATH", help="Field holding a unique row id (default: id)."),
+        click.option("--group-field", metavar="PATH", help="Field naming the group (user, document, source)."),
+        click.option("--max-row-bytes", type=click.IntRange(1), default=1 << 20, show_default=True,
+                     help="Rows larger than this are reported, not analysed."),
+        click.option("--threshold", type=click.FloatRange(0.05, 1.0), default=0.8, show_default=True,
+                     help="Jaccard similarity at which two texts are near duplicates."),
+        click.option("--num-perm", type=click.IntRange(16, 1024), default=128, show_default=True,
+                     help="MinHash permutations."),
+        click.option("--no-near", is_flag=True, help="Find exact duplicates only."),
+        click.option("--keep", type=click.Choice(["first", "longest"]), default="first", show_default=True,
+                     help="Which member of a duplicate cluster is proposed as the keeper."),
+        click.option("--no-nfkc", is_flag=True, help="Match without Unicode NFKC normalisation."),
+        click.option("--case-sensitive", is_flag=True, help="Match without casefolding."),
+        click.option("--keep-punctuation", is_flag=True, help="Match without stripping punctuation."),
+        click.option("--keep-whitespace", is_flag=True, help="Match without collapsing whitespace."),
+        click.option("--max-imbalance", type=click.FloatRange(1.0), default=10.0, show_default=True,
+                     help="Warn when the largest label has more than this many times the smallest."),
+        click.option("--min-label-count", type=click.IntRange(1), default=20, show_default=True,
+                     help="Warn about labels with fewer rows than this."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def settings_from(opts: dict[str, Any]) -> ScanSettings:
+    return ScanSettings(
+        load=LoadSettings(
+            format=opts["fmt"],
+            text_field=opts["text_field"],
+            label_field=opts["label_field"],
+            id_field=opts["id_field"],
+            group_field=opts["group_field"],
+            max_row_bytes=opts["max_row_bytes"],
+        ),
+        normalize=NormalizeSettings(
+            nfkc=not opts["no_nfkc"],
+            casefold=not opts["case_sensitive"],
+            strip_punctuation=not opts["keep_punctuation"],
+            collapse_whitespace=not opts["keep_whitespace"],
+        ),
+        near=NearSettings(enabled=not opts["no_near"], threshold=opts["threshold"], num_perm=opts["num_perm"]),
+        balance=BalanceSettings(max_imbalance_ratio=opts["max_imbalance"], min_label_count=opts["min_label_count"]),
+        keep=opts["keep"],
+    )
+
+
+def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fail_on: tuple[str, ...]) -> int:
+    from rich.console import Console
+
+    from .engine.report import write_report
+    from .engine.scan import run_scan
+    from .summary import print_summary
+
+    err = Console(stderr=True)
+    try:
+        result = run_scan(files, settings_from(opts))
+    except InputError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    print_summary(result, fail_on)
+    if json_path:
+        try:
+            write_report(result, json_path)
+        except OSError as exc:
+            err.print(f"[bold red]error:[/] cannot write {json_path}: {exc.strerror or exc}", highlight=False)
+            return 2
+        Console().print(f"report written to {json_path}", style="dim", highlight=False)
+    found = result.findings()
+    failed = [k for k in fail_on if found.get(k)]
+    if failed:
+        Console().print(f"[bold red]failing:[/] {', '.join(failed)} found (--fail-on)", highlight=False)
+        return 1
+    return 0
+
+
+class _FilesOrCommand(click.Group):
+    """`sfttui FILE...` runs the default command; `sfttui scan ...` runs a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["open", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_FilesOrCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", message=_version_text())
+def main() -> None:
+    """Make a fine-tuning dataset clean and honest before anyone trains on it.
+
+    \b
+    sfttui FILE...          look at a dataset (prints the scan for now)
+    sfttui scan FILE...     headless scan for CI: summary, JSON report, exit code
+    sfttui demo             the same on the bundled demo data
+    """
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@data_options
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), help="Write the JSON report here.")
+@click.option("--fail-on", callback=_parse_fail_on, metavar="KINDS",
+              help=f"Exit 1 when any of these is found (comma list of: {', '.join(FAIL_KINDS)}).")
+def scan(files: tuple[str, ...], json_path: str | None, fail_on: tuple[str, ...], **opts: Any) -> None:
+    """Scan FILE... and print a summary; exit 1 if --fail-on finds something, 2 on bad input."""
+    sys.exit(_run_scan(list(files), opts, json_path, fail_on))
+
+
+@main.command(name="open", hidden=True)
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@data_options
+def open_files(files: tuple[str, ...], **opts: Any) -> None:
+    """Look at FILE...: prints the scan until the full-screen app lands."""
+    sys.exit(_run_scan(list(files), opts, None, ()))
+
+
+def demo_path() -> Path:
+    return Path(__file__).parent / "data" / "demo.jsonl"
+
+
+@main.command()
+@data_options
+def demo(**opts: Any) -> None:
+    """Scan the bundled demo dataset (support requests with planted problems)."""
+    path = demo_path()
+    click.echo(f"demo data: {path}", err=True)
+    if opts["group_field"] is None:
+        opts["group_field"] = "user_id"
+    sys.exit(_run_scan([str(path)], opts, None, ()))

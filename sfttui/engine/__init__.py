@@ -1,0 +1,1 @@
+"""The headless engine: pure data work over Polars and NumPy; it never imports the UI."""

@@ -1,0 +1,120 @@
+"""Class balance: counts, shares, the majority-class baseline and warnings."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from .settings import BalanceSettings
+
+
+@dataclass
+class LabelStats:
+    """Label counts of one set of rows and the figures derived from them."""
+
+    counts: dict[str, int]
+    total: int
+    majority_label: str | None
+    majority_baseline: float | None
+    imbalance_ratio: float | None
+    entropy: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.total,
+            "labels": self.counts,
+            "shares": {k: v / self.total for k, v in self.counts.items()} if self.total else {},
+            "majority_label": self.majority_label,
+            "majority_baseline": self.majority_baseline,
+            "imbalance_ratio": self.imbalance_ratio,
+            "normalized_entropy": self.entropy,
+        }
+
+
+@dataclass
+class Balance:
+    """Balance overall and per existing split, with warnings; `applies` is False without labels."""
+
+    applies: bool
+    overall: LabelStats | None = None
+    per_split: dict[str, LabelStats] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    rare_labels: list[str] = field(default_factory=list)
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        if not self.applies or self.overall is None:
+            return {"applies": False, "reason": self.reason}
+        return {
+            "applies": True,
+            **self.overall.to_dict(),
+            "per_split": {name: s.to_dict() for name, s in self.per_split.items()},
+            "rare_labels": self.rare_labels,
+            "warnings": self.warnings,
+        }
+
+
+def label_stats(labels: pl.Series) -> LabelStats:
+    """Counts (largest first, ties by name), baseline, imbalance ratio and normalised entropy."""
+    counted = (
+        labels.drop_nulls()
+        .value_counts(name="n")
+        .sort(["n", labels.name], descending=[True, False])
+    )
+    counts = dict(zip(counted[labels.name].to_list(), counted["n"].to_list()))
+    total = sum(counts.values())
+    if not counts:
+        return LabelStats({}, 0, None, None, None, None)
+    majority = next(iter(counts))
+    values = list(counts.values())
+    shares = [v / total for v in values]
+    entropy = -sum(p * math.log(p) for p in shares)
+    return LabelStats(
+        counts=counts,
+        total=total,
+        majority_label=majority,
+        majority_baseline=values[0] / total,
+        imbalance_ratio=values[0] / values[-1],
+        entropy=entropy / math.log(len(values)) if len(values) > 1 else 0.0,
+    )
+
+
+def measure_balance(rows: pl.DataFrame, settings: BalanceSettings | None = None) -> Balance:
+    """Balance of the `label` column of loaded rows, overall and per `split`."""
+    settings = settings or BalanceSettings()
+    labelled = rows.filter(pl.col("label").is_not_null())
+    if labelled.height == 0:
+        return Balance(applies=False, reason="no label field in the data (instruction data?)")
+    overall = label_stats(labelled["label"])
+    per_split: dict[str, LabelStats] = {}
+    if labelled["split"].null_count() < labelled.height:
+        for name in sorted(labelled["split"].drop_nulls().unique().to_list()):
+            per_split[name] = label_stats(labelled.filter(pl.col("split") == name)["label"])
+    warnings: list[str] = []
+    if len(overall.counts) == 1:
+        warnings.append(f"only one label ('{overall.majority_label}'): nothing to classify")
+    elif overall.imbalance_ratio and overall.imbalance_ratio > settings.max_imbalance_ratio:
+        smallest = list(overall.counts)[-1]
+        warnings.append(
+            f"imbalance ratio {overall.imbalance_ratio:.1f} ('{overall.majority_label}' vs "
+            f"'{smallest}') is over {settings.max_imbalance_ratio:g}"
+        )
+    rare = [
+        label
+        for label, n in overall.counts.items()
+        if n < settings.min_label_count or n / overall.total < settings.min_label_share
+    ]
+    for label in rare:
+        n = overall.counts[label]
+        warnings.append(
+            f"label '{label}' has {n} rows ({n / overall.total:.1%}); under "
+            f"{settings.min_label_count} rows or {settings.min_label_share:.0%} is too few to learn or test"
+        )
+    for name, stats in per_split.items():
+        missing = [label for label in overall.counts if label not in stats.counts]
+        if missing:
+            warnings.append(f"split '{name}' has no rows of: {', '.join(missing)}")
+    return Balance(True, overall, per_split, warnings, rare)

@@ -1,0 +1,309 @@
+"""Exact and near duplicates, joined into clusters, with label conflicts.
+
+Exact duplicates share a normalised text. Near duplicates are found among the distinct
+normalised texts with MinHash/LSH (see minhash.py), and every candidate pair is
+verified by the exact Jaccard similarity of its shingle sets before it counts. Exact
+groups and verified near pairs are joined into clusters (connected components); each
+cluster gets an id derived from its first member's text, so ids do not change between
+runs or versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .minhash import (
+    Shingling,
+    band_keys,
+    iter_chunks,
+    lsh_params,
+    shingle_hashes,
+    signatures_from_shingles,
+)
+from .normalize import normalize_expr, stable_id
+from .progress import Progress, no_progress
+from .settings import NearSettings, NormalizeSettings
+
+_SIG_CHUNK = 20_000  # texts per signature chunk: bounds memory whatever the data size
+_VERIFY_CHUNK = 200_000  # candidate pairs verified per join
+
+PAIR_SCHEMA = {"a": pl.UInt32(), "b": pl.UInt32(), "jaccard": pl.Float64(), "shingles": pl.String()}
+
+
+@dataclass
+class NearPass:
+    """One LSH pass: which texts it covered and what it found."""
+
+    shingling: str
+    texts: int
+    bands: int
+    rows_per_band: int
+    candidates: int
+    verified: int
+    oversized_buckets: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Duplicates:
+    """Everything the duplicate analysis found.
+
+    `clusters` has one row per cluster (id, kind, size, members, keeper, similarity,
+    labels, conflict, removable); `membership` maps each clustered row to its cluster;
+    `pairs` holds the verified near pairs with their Jaccard similarity.
+    """
+
+    clusters: pl.DataFrame
+    membership: pl.DataFrame
+    pairs: pl.DataFrame
+    passes: list[NearPass] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_removable(self) -> int:
+        return int(self.clusters["removable"].sum()) if self.clusters.height else 0
+
+    @property
+    def conflicts(self) -> pl.DataFrame:
+        return self.clusters.filter(pl.col("conflict"))
+
+
+def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
+    """Pairs (encoded i * 2**32 + j, i < j) of texts sharing a band key in any band.
+
+    Within a bucket every member is paired with the next `max_bucket` members in text
+    order, which is all pairs for ordinary buckets and a chain (still connected, still
+    verified) for the rare huge bucket of near-identical boilerplate.
+    """
+    found: list[np.ndarray] = []
+    oversized = 0
+    for band in range(keys.shape[1]):
+        order = np.argsort(keys[:, band], kind="stable").astype(np.uint64)
+        ranked = keys[order.astype(np.int64), band]
+        for d in range(1, max_bucket + 1):
+            same = ranked[d:] == ranked[:-d]
+            if not same.any():
+                break
+            i, j = order[:-d][same], order[d:][same]
+            found.append(np.minimum(i, j) << np.uint64(32) | np.maximum(i, j))
+        else:
+            oversized += 1
+    if not found:
+        return np.empty(0, dtype=np.uint64), oversized
+    return np.unique(np.concatenate(found)), oversized
+
+
+def _shingle_frame(texts: pl.Series, ids: np.ndarray, shingling: Shingling) -> pl.DataFrame:
+    shingles, counts = shingle_hashes(texts, shingling)
+    return pl.DataFrame(
+        {"t": np.repeat(ids.astype(np.uint32), counts), "h": shingles},
+        schema={"t": pl.UInt32, "h": pl.UInt64},
+    ).unique()
+
+
+def _verify(
+    pairs: np.ndarray, texts: pl.Series, shingling: Shingling, threshold: float
+) -> pl.DataFrame:
+    """Exact Jaccard of the shingle sets for candidate pairs; keep those at or above threshold."""
+    a = (pairs >> np.uint64(32)).astype(np.uint32)
+    b = (pairs & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    involved = np.unique(np.concatenate([a, b]))
+    sets = _shingle_frame(texts.gather(involved), involved, shingling)
+    sizes = sets.group_by("t").len("n")
+    out: list[pl.DataFrame] = []
+    for lo, hi in iter_chunks(len(a), _VERIFY_CHUNK):
+        cand = pl.DataFrame({"a": a[lo:hi], "b": b[lo:hi]})
+        inter = (
+            cand.join(sets, left_on="a", right_on="t")
+            .join(sets, left_on=["b", "h"], right_on=["t", "h"], how="semi")
+            .group_by(["a", "b"])
+            .len("inter")
+        )
+        scored = (
+            inter.join(sizes.rename({"t": "a", "n": "na"}), on="a")
+            .join(sizes.rename({"t": "b", "n": "nb"}), on="b")
+            .select(
+                "a",
+                "b",
+                jaccard=pl.col("inter") / (pl.col("na") + pl.col("nb") - pl.col("inter")),
+            )
+            .filter(pl.col("jaccard") >= threshold - 1e-12)
+        )
+        out.append(scored)
+    frame = pl.concat(out) if out else pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64})
+    return frame.with_columns(shingles=pl.lit(shingling.describe()))
+
+
+def near_pairs(
+    texts: pl.Series, settings: NearSettings, progress: Progress = no_progress
+) -> tuple[pl.DataFrame, list[NearPass]]:
+    """Verified near-duplicate pairs among distinct normalised texts (indices into `texts`).
+
+    Two passes: word n-grams for texts of at least `short_words` words, character
+    n-grams for texts of fewer than `2 * short_words` words (see NearSettings).
+    """
+    words = texts.str.count_matches(" ").to_numpy() + 1
+    nonempty = texts.str.len_bytes().to_numpy() > 0
+    plan = [
+        (Shingling("char", settings.char_ngram), nonempty & (words < 2 * settings.short_words)),
+        (Shingling("word", settings.word_ngram), nonempty & (words >= settings.short_words)),
+    ]
+    bands, rows = (
+        (settings.bands, settings.rows_per_band)
+        if settings.bands and settings.rows_per_band
+        else lsh_params(settings.threshold, settings.num_perm)
+    )
+    found: list[pl.DataFrame] = []
+    passes: list[NearPass] = []
+    total = max(1, sum(int(mask.sum()) for _, mask in plan))
+    done = 0
+    for shingling, mask in plan:
+        ids = np.flatnonzero(mask)
+        if ids.size < 2:
+            continue
+        subset = texts.gather(ids)
+        keys = np.empty((ids.size, bands), dtype=np.uint64)
+        for lo, hi in iter_chunks(ids.size, _SIG_CHUNK):
+            shingles, counts = shingle_hashes(subset.slice(lo, hi - lo), shingling)
+            sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed)
+            keys[lo:hi] = band_keys(sigs, bands, rows)
+            progress("near", (done + hi) / total * 0.8)
+        done += ids.size
+        cands, oversized = _candidate_pairs(keys, settings.max_bucket)
+        del keys
+        verified = _verify(cands, subset, shingling, settings.threshold)
+        # Back from positions in this pass to positions in `texts`.
+        lookup = pl.Series(ids.astype(np.uint32))
+        verified = verified.with_columns(
+            a=lookup.gather(verified["a"]), b=lookup.gather(verified["b"])
+        )
+        found.append(verified)
+        passes.append(
+            NearPass(
+                shingling=shingling.describe(),
+                texts=int(ids.size),
+                bands=bands,
+                rows_per_band=rows,
+                candidates=int(cands.size),
+                verified=verified.height,
+                oversized_buckets=oversized,
+            )
+        )
+    progress("near", 1.0)
+    if not found:
+        return pl.DataFrame(schema=PAIR_SCHEMA), passes
+    # A pair found by both passes keeps its higher similarity.
+    pairs = (
+        pl.concat(found)
+        .sort("jaccard", descending=True)
+        .unique(["a", "b"], keep="first")
+        .sort(["a", "b"])
+    )
+    return pairs.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA), passes
+
+
+def find_duplicates(
+    rows: pl.DataFrame,
+    normalize: NormalizeSettings | None = None,
+    near: NearSettings | None = None,
+    keep: str = "first",
+    progress: Progress = no_progress,
+) -> Duplicates:
+    """Exact and near-duplicate clusters over the rows of a loaded dataset."""
+    near = near or NearSettings()
+    progress("exact", 0.0)
+    frame = rows.select("row", "key", "text", "label", norm=normalize_expr("text", normalize))
+    # One entry per distinct normalised text, in order of first appearance.
+    distinct = (
+        frame.group_by("norm", maintain_order=True)
+        .agg(first=pl.col("row").first())
+        .with_row_index("t")
+    )
+    frame = frame.join(distinct.select("norm", "t"), on="norm", how="left", maintain_order="left")
+    progress("exact", 1.0)
+
+    notes: list[str] = []
+    if near.enabled:
+        pairs, passes = near_pairs(distinct["norm"], near, progress)
+    else:
+        pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
+        notes.append("near-duplicate detection was switched off")
+
+    n_texts = distinct.height
+    graph = coo_matrix(
+        (np.ones(pairs.height, dtype=np.int8), (pairs["a"].to_numpy(), pairs["b"].to_numpy())),
+        shape=(n_texts, n_texts),
+    )
+    _, component = connected_components(graph, directed=False)
+    frame = frame.with_columns(comp=pl.Series(component, dtype=pl.UInt32).gather(frame["t"]))
+
+    sizes = frame.group_by("comp").agg(size=pl.len(), texts=pl.col("t").n_unique())
+    clustered = (
+        frame.join(sizes.filter(pl.col("size") > 1), on="comp", how="inner")
+        .with_columns(length=pl.col("text").str.len_chars())
+        .sort("row")
+    )
+    keeper_order = [pl.col("row")] if keep == "first" else [-pl.col("length").cast(pl.Int64), pl.col("row")]
+    edge_sim = (
+        pairs.with_columns(comp=pl.Series(component, dtype=pl.UInt32).gather(pairs["a"]))
+        .group_by("comp")
+        .agg(similarity=pl.col("jaccard").min(), max_similarity=pl.col("jaccard").max())
+    )
+    clusters = (
+        clustered.group_by("comp", maintain_order=True)
+        .agg(
+            first_norm=pl.col("norm").first(),
+            size=pl.len(),
+            texts=pl.col("texts").first(),
+            members=pl.col("key"),
+            rows=pl.col("row"),
+            keeper=pl.col("key").sort_by(keeper_order).first(),
+            keeper_row=pl.col("row").sort_by(keeper_order).first(),
+            labels=pl.col("label").drop_nulls().unique().sort(),
+        )
+        .join(edge_sim, on="comp", how="left")
+        .with_columns(
+            kind=pl.when(pl.col("texts") == 1).then(pl.lit("exact")).otherwise(pl.lit("near")),
+            similarity=pl.col("similarity").fill_null(1.0),
+            max_similarity=pl.col("max_similarity").fill_null(1.0),
+            conflict=pl.col("labels").list.len() > 1,
+            removable=pl.col("size") - 1,
+        )
+    )
+    ids = [stable_id(text, "c") for text in clusters["first_norm"].to_list()]
+    clusters = clusters.with_columns(id=pl.Series(ids, dtype=pl.String))
+    membership = (
+        clustered.join(clusters.select("comp", "id", "keeper_row"), on="comp")
+        .select("row", "key", cluster="id", keeper=pl.col("row") == pl.col("keeper_row"))
+    )
+    # Largest first; ties in order of first appearance so the listing is stable.
+    clusters = clusters.sort(["size", "keeper_row"], descending=[True, False]).select(
+        "id",
+        "kind",
+        "size",
+        "members",
+        "rows",
+        "keeper",
+        "keeper_row",
+        "similarity",
+        "max_similarity",
+        "labels",
+        "conflict",
+        "removable",
+    )
+    key_of = frame["key"]
+    text_pairs = pairs.with_columns(
+        a=key_of.gather(distinct["first"].gather(pairs["a"])),
+        b=key_of.gather(distinct["first"].gather(pairs["b"])),
+    )
+    return Duplicates(
+        clusters=clusters, membership=membership, pairs=text_pairs, passes=passes, notes=notes
+    )

@@ -1,0 +1,5 @@
+"""Errors the engine raises for input the person must fix (shown as one line, exit code 2)."""
+
+
+class InputError(Exception):
+    """A file cannot be read or understood; the message says which file and why."""

@@ -1,0 +1,171 @@
+"""Record formats: detect which one a file uses and pull out its text, prompt and fields.
+
+Each extractor turns one parsed record (a dict) into the text used for matching (all
+turns except system prompts, which are often identical across every row and would make
+everything look alike) and the prompt side (what the model is asked, used for leakage).
+A record that does not fit raises `BadRecord` with the reason the person will read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .settings import FORMATS
+
+_MISSING = object()
+SYSTEM_ROLES = frozenset({"system", "developer"})
+PROMPT_ROLES = frozenset({"user", "human", "prompter"})
+
+
+class BadRecord(Exception):
+    """A record that cannot be analysed; the message is the reason shown to the person."""
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+
+
+def get_path(record: dict, path: str, default: Any = _MISSING) -> Any:
+    """Read a dotted path such as ``meta.user`` from nested dicts."""
+    value: Any = record
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return default
+    return value
+
+
+def has_path(record: dict, path: str) -> bool:
+    return get_path(record, path) is not _MISSING
+
+
+def _string(record: dict, key: str, *, optional: bool = False) -> str:
+    value = get_path(record, key)
+    if value is _MISSING or (optional and value is None):
+        if optional:
+            return ""
+        raise BadRecord(f"missing field '{key}'")
+    if not isinstance(value, str):
+        raise BadRecord(f"field '{key}' is {type_name(value)}, expected a string")
+    return value
+
+
+def _content(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:  # assistant turns that only call tools carry no content
+        return ""
+    if isinstance(value, list):  # OpenAI-style content parts: [{"type": "text", "text": ...}]
+        texts = [p.get("text") for p in value if isinstance(p, dict)]
+        if all(isinstance(t, str) for t in texts) and len(texts) == len(value):
+            return "\n".join(texts)
+    raise BadRecord(f"{where} is {type_name(value)}, expected a string")
+
+
+def _turns(record: dict, key: str, role_key: str, text_key: str) -> tuple[str, str]:
+    turns = get_path(record, key)
+    if turns is _MISSING:
+        raise BadRecord(f"missing field '{key}'")
+    if not isinstance(turns, list):
+        raise BadRecord(f"field '{key}' is {type_name(turns)}, expected a list of turns")
+    if not turns:
+        raise BadRecord(f"field '{key}' is an empty list")
+    text: list[str] = []
+    prompt: list[str] = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict):
+            raise BadRecord(f"{key}[{i}] is {type_name(turn)}, expected an object")
+        role = turn.get(role_key)
+        if not isinstance(role, str):
+            raise BadRecord(f"{key}[{i}].{role_key} is {type_name(role)}, expected a string")
+        content = _content(turn.get(text_key), f"{key}[{i}].{text_key}")
+        role = role.lower()
+        if role in SYSTEM_ROLES:
+            continue
+        text.append(content)
+        if role in PROMPT_ROLES:
+            prompt.append(content)
+    return "\n".join(text), "\n".join(prompt)
+
+
+def _chat(record: dict) -> tuple[str, str]:
+    return _turns(record, "messages", "role", "content")
+
+
+def _sharegpt(record: dict) -> tuple[str, str]:
+    return _turns(record, "conversations", "from", "value")
+
+
+def _alpaca(record: dict) -> tuple[str, str]:
+    instruction = _string(record, "instruction")
+    extra = _string(record, "input", optional=True)
+    output = _string(record, "output")
+    prompt = f"{instruction}\n{extra}" if extra else instruction
+    return f"{prompt}\n{output}", prompt
+
+
+def _prompt_completion(record: dict) -> tuple[str, str]:
+    prompt = _string(record, "prompt")
+    return f"{prompt}\n{_string(record, 'completion')}", prompt
+
+
+def _text(record: dict) -> tuple[str, str]:
+    text = _string(record, "text")
+    return text, text
+
+
+EXTRACTORS: dict[str, Callable[[dict], tuple[str, str]]] = {
+    "chat": _chat,
+    "sharegpt": _sharegpt,
+    "alpaca": _alpaca,
+    "prompt_completion": _prompt_completion,
+    "text": _text,
+}
+assert tuple(EXTRACTORS) == FORMATS
+
+# Key sets that identify a format, most specific first.
+_SIGNATURES: list[tuple[str, tuple[str, ...]]] = [
+    ("chat", ("messages",)),
+    ("sharegpt", ("conversations",)),
+    ("alpaca", ("instruction", "output")),
+    ("prompt_completion", ("prompt", "completion")),
+    ("text", ("text",)),
+]
+
+
+def detect_format(records: Sequence[dict]) -> str | None:
+    """The format most of the sampled records match, or None when none fits."""
+    votes: dict[str, int] = {}
+    for record in records:
+        for name, keys in _SIGNATURES:
+            if all(k in record for k in keys):
+                votes[name] = votes.get(name, 0) + 1
+                break
+    if not votes:
+        return None
+    return max(votes, key=lambda name: votes[name])
+
+
+def custom_extractor(path: str) -> Callable[[dict], tuple[str, str]]:
+    """Extractor for `--text-field PATH`: that field is both the text and the prompt."""
+
+    def extract(record: dict) -> tuple[str, str]:
+        value = get_path(record, path)
+        if value is _MISSING:
+            raise BadRecord(f"missing field '{path}'")
+        if not isinstance(value, str):
+            raise BadRecord(f"field '{path}' is {type_name(value)}, expected a string")
+        return value, value
+
+    return extract

@@ -1,0 +1,467 @@
+"""Load dataset files into one Polars frame with stable row keys and bad-line records.
+
+Every record of every input ends up either as a row of `Dataset.rows` (with its raw
+line kept byte for byte) or as a record in `Dataset.bad_lines` (file, line, reason):
+nothing is dropped silently. A file that cannot be read at all raises `InputError`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from .errors import InputError
+from .formats import EXTRACTORS, BadRecord, custom_extractor, detect_format, get_path, type_name
+from .progress import Progress, no_progress
+from .settings import FORMATS, LoadSettings
+
+BOM = b"\xef\xbb\xbf"
+_PARSE_CHUNK = 20_000
+_DETECT_SAMPLE = 200
+_SPLIT_NAMES = {
+    "train": "train",
+    "training": "train",
+    "valid": "validation",
+    "val": "validation",
+    "validation": "validation",
+    "dev": "validation",
+    "test": "test",
+}
+_SPLIT_IN_NAME = re.compile(r"(?:^|[._\-/])(" + "|".join(_SPLIT_NAMES) + r")(?:$|[._\-])")
+
+ROW_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.UInt32(),
+    "key": pl.String(),
+    "file": pl.String(),
+    "line": pl.UInt32(),
+    "text": pl.String(),
+    "prompt": pl.String(),
+    "label": pl.String(),
+    "group": pl.String(),
+    "split": pl.String(),
+    "raw": pl.Binary(),
+}
+BAD_SCHEMA: dict[str, pl.DataType] = {
+    "file": pl.String(),
+    "line": pl.UInt32(),
+    "reason": pl.String(),
+    "excluded": pl.Boolean(),
+}
+
+
+@dataclass
+class InputFile:
+    """One input file as read: where it came from, what it held, how it was read."""
+
+    path: str
+    name: str
+    sha256: str
+    size: int
+    container: str
+    compression: str | None
+    format: str = ""
+    records: int = 0
+    rows: int = 0
+    bad: int = 0
+    fields: dict[str, str | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "sha256": self.sha256,
+            "bytes": self.size,
+            "container": self.container,
+            "compression": self.compression,
+            "format": self.format,
+            "records": self.records,
+            "rows": self.rows,
+            "bad_lines": self.bad,
+            "fields": self.fields,
+        }
+
+
+@dataclass
+class Dataset:
+    """All valid rows of all inputs, plus what was set aside and why."""
+
+    rows: pl.DataFrame
+    bad_lines: pl.DataFrame
+    inputs: list[InputFile]
+    notes: list[str]
+    key_source: str
+
+    @property
+    def has_labels(self) -> bool:
+        return self.rows.height > 0 and self.rows["label"].null_count() < self.rows.height
+
+    @property
+    def has_splits(self) -> bool:
+        return self.rows.height > 0 and self.rows["split"].null_count() < self.rows.height
+
+
+@dataclass
+class _Records:
+    """Parsed records of one file before field extraction."""
+
+    lines: list[int] = field(default_factory=list)
+    raws: list[bytes] = field(default_factory=list)
+    objs: list[Any] = field(default_factory=list)
+    bad: list[tuple[int, str, bool]] = field(default_factory=list)
+
+
+@dataclass
+class _Invalid:
+    """A line orjson rejected, kept in place so line numbers stay aligned."""
+
+    reason: str
+
+
+def split_from_name(name: str) -> str | None:
+    """`train.jsonl` -> train, `foo-dev.jsonl.gz` -> validation; None when the name says nothing."""
+    match = _SPLIT_IN_NAME.search(Path(name).name.lower())
+    return _SPLIT_NAMES[match.group(1)] if match else None
+
+
+def _read_bytes(path: Path) -> tuple[bytes, bytes, str | None]:
+    """File bytes as stored and as decompressed, and the compression found."""
+    try:
+        stored = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a data file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        if stored[:2] == b"\x1f\x8b":
+            return stored, gzip.decompress(stored), "gzip"
+        if stored[:4] == b"\x28\xb5\x2f\xfd":
+            import zstandard
+
+            reader = zstandard.ZstdDecompressor().stream_reader(stored)
+            return stored, reader.read(), "zstd"
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"{path}: compressed data is corrupt ({exc})") from None
+    except Exception as exc:  # zstandard.ZstdError does not derive from OSError
+        raise InputError(f"{path}: compressed data is corrupt ({exc})") from None
+    if path.suffix.lower() in (".gz", ".zst"):
+        raise InputError(f"{path}: named {path.suffix} but not compressed that way")
+    return stored, stored, None
+
+
+def _container(path: Path, data: bytes) -> str:
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".zst")]
+    ext = suffixes[-1] if suffixes else ""
+    head = data.lstrip(BOM + b" \t\r\n")[:1]
+    if ext in (".jsonl", ".ndjson", ".jsonlines"):
+        return "jsonl"
+    if ext == ".json":
+        return "json" if head == b"[" else "jsonl"
+    if ext in (".csv", ".tsv"):
+        return ext[1:]
+    if ext in (".parquet", ".pq") or data[:4] == b"PAR1":
+        return "parquet"
+    if head == b"{":
+        return "jsonl"
+    if head == b"[":
+        return "json"
+    raise InputError(
+        f"{path}: unknown file type (expected .jsonl, .json, .csv, .tsv or .parquet, "
+        "optionally .gz or .zst)"
+    )
+
+
+def _parse_jsonl(data: bytes, max_row_bytes: int) -> _Records:
+    out = _Records()
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+        out.bad.append((1, "UTF-8 byte order mark at start of file (removed; row kept)", False))
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    todo: list[tuple[int, bytes]] = []
+    for number, raw in enumerate(lines, start=1):
+        if len(raw) > max_row_bytes:
+            out.bad.append((number, f"row is {len(raw):,} bytes, over the {max_row_bytes:,} limit", True))
+        elif not raw.strip():
+            out.bad.append((number, "blank line", True))
+        else:
+            todo.append((number, raw))
+    # Parse a chunk as one JSON array (one C call); only a chunk that fails, or whose
+    # item count is off (a line such as `1, 2`), is parsed line by line to find the culprit.
+    for start in range(0, len(todo), _PARSE_CHUNK):
+        chunk = todo[start : start + _PARSE_CHUNK]
+        parsed: list[Any] | None
+        try:
+            parsed = orjson.loads(b"[" + b",".join(raw for _, raw in chunk) + b"]")
+            if len(parsed) != len(chunk):
+                parsed = None
+        except orjson.JSONDecodeError:
+            parsed = None
+        if parsed is None:
+            parsed = []
+            for number, raw in chunk:
+                try:
+                    parsed.append(orjson.loads(raw))
+                except orjson.JSONDecodeError as exc:
+                    parsed.append(_Invalid(f"invalid JSON: {exc}"))
+        for (number, raw), obj in zip(chunk, parsed):
+            if isinstance(obj, _Invalid):
+                out.bad.append((number, obj.reason, True))
+            elif not isinstance(obj, dict):
+                out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True))
+            else:
+                out.lines.append(number)
+                out.raws.append(raw)
+                out.objs.append(obj)
+    return out
+
+
+def _records_from_items(items: list[Any], first_line: int, max_row_bytes: int) -> _Records:
+    """Records from already-parsed items (JSON arrays, CSV, Parquet); raw = compact JSON."""
+    out = _Records()
+    for number, obj in enumerate(items, start=first_line):
+        if not isinstance(obj, dict):
+            out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True))
+            continue
+        raw = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+        if len(raw) > max_row_bytes:
+            out.bad.append((number, f"row is {len(raw):,} bytes, over the {max_row_bytes:,} limit", True))
+            continue
+        out.lines.append(number)
+        out.raws.append(raw)
+        out.objs.append(obj)
+    return out
+
+
+def _parse(path: Path, container: str, data: bytes, max_row_bytes: int) -> _Records:
+    if container == "jsonl":
+        return _parse_jsonl(data, max_row_bytes)
+    if container == "json":
+        try:
+            items = orjson.loads(data.removeprefix(BOM))
+        except orjson.JSONDecodeError as exc:
+            raise InputError(f"{path}: invalid JSON ({exc})") from None
+        if not isinstance(items, list):
+            raise InputError(f"{path}: a .json file must hold an array of records")
+        return _records_from_items(items, 1, max_row_bytes)
+    try:
+        if container == "parquet":
+            frame = pl.read_parquet(data)
+            return _records_from_items(frame.to_dicts(), 1, max_row_bytes)
+        frame = pl.read_csv(
+            data.removeprefix(BOM),
+            separator="\t" if container == "tsv" else ",",
+            infer_schema=False,
+        )
+    except Exception as exc:  # polars raises several error types for unreadable input
+        raise InputError(f"{path}: cannot read as {container} ({str(exc).splitlines()[0]})") from None
+    # Line 1 is the header, so the first record is on line 2.
+    return _records_from_items(frame.to_dicts(), 2, max_row_bytes)
+
+
+def _label(value: Any) -> tuple[str | None, str | None]:
+    """(label, kind) where kind is "str" or "int"; raises BadRecord for other types."""
+    if isinstance(value, str):
+        return value, "str"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value), "int"
+    raise BadRecord(f"label is {type_name(value)}, expected a string")
+
+
+def _scalar(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _extract(
+    info: InputFile, recs: _Records, settings: LoadSettings
+) -> tuple[dict[str, list[Any]], list[tuple[int, str, bool]]]:
+    """Pull text, prompt, label, id, group and split out of each record of one file."""
+    sample = recs.objs[:_DETECT_SAMPLE]
+    if settings.text_field:
+        fmt, extract = "custom", custom_extractor(settings.text_field)
+    else:
+        fmt = settings.format or detect_format(sample) or ""
+        if not fmt:
+            keys = sorted({k for obj in sample for k in obj})[:12]
+            raise InputError(
+                f"{info.path}: cannot tell the format (keys: {', '.join(keys) or 'none'}); "
+                f"expected one of {', '.join(FORMATS)}, or pass --text-field"
+            )
+        extract = EXTRACTORS[fmt]
+    label_field = settings.label_field or "label"
+    has_label = any(get_path(o, label_field, None) is not None for o in recs.objs)
+    id_field = settings.id_field or "id"
+    has_id = any(get_path(o, id_field, None) is not None for o in sample)
+    group_field = settings.group_field
+    has_split_field = any("split" in o for o in sample)
+    info.format = fmt
+    info.fields = {
+        "text": settings.text_field or fmt,
+        "label": label_field if has_label else None,
+        "id": id_field if has_id else None,
+        "group": group_field,
+        "split": "split" if has_split_field else ("file name" if split_from_name(info.path) else None),
+    }
+
+    cols: dict[str, list[Any]] = {k: [] for k in ("line", "text", "prompt", "label", "id", "group", "split", "raw")}
+    kinds: list[str | None] = []
+    bad: list[tuple[int, str, bool]] = []
+    name_split = split_from_name(info.path)
+    for number, raw, obj in zip(recs.lines, recs.raws, recs.objs):
+        try:
+            text, prompt = extract(obj)
+            label = kind = None
+            if has_label:
+                value = get_path(obj, label_field, None)
+                if value is None:
+                    raise BadRecord(f"missing label '{label_field}'")
+                label, kind = _label(value)
+        except BadRecord as exc:
+            bad.append((number, str(exc), True))
+            continue
+        cols["line"].append(number)
+        cols["text"].append(text)
+        cols["prompt"].append(prompt)
+        cols["label"].append(label)
+        kinds.append(kind)
+        cols["id"].append(_scalar(get_path(obj, id_field, None)) if has_id else None)
+        cols["group"].append(_scalar(get_path(obj, group_field, None)) if group_field else None)
+        split = obj.get("split") if has_split_field else None
+        split = _SPLIT_NAMES.get(split.lower(), split) if isinstance(split, str) else name_split
+        cols["split"].append(split)
+        cols["raw"].append(raw)
+
+    # Integer class ids are fine when a file uses them throughout; mixed with strings
+    # they are almost always a mistake ("1" vs 1 would become two classes).
+    counts = Counter(k for k in kinds if k)
+    if len(counts) > 1:
+        keep_kind = "str" if counts["str"] >= counts["int"] else "int"
+        mask = [k == keep_kind for k in kinds]
+        for i, ok in enumerate(mask):
+            if not ok:
+                word = "an integer" if kinds[i] == "int" else "a string"
+                other = "strings" if keep_kind == "str" else "integers"
+                bad.append((cols["line"][i], f"label is {word} while the file's other labels are {other}", True))
+        cols = {k: [v for v, ok in zip(vals, mask) if ok] for k, vals in cols.items()}
+    return cols, bad
+
+
+def _display_names(paths: list[Path]) -> list[str]:
+    """Base names, or the paths as given where two inputs share a base name."""
+    names = [p.name for p in paths]
+    counts = Counter(names)
+    return [n if counts[n] == 1 else str(p) for n, p in zip(names, paths)]
+
+
+def load(paths: list[str | os.PathLike[str]], settings: LoadSettings | None = None, progress: Progress = no_progress) -> Dataset:
+    """Read every input into one frame; raise InputError for a file that cannot be read."""
+    settings = settings or LoadSettings()
+    if not paths:
+        raise InputError("no input files given")
+    if settings.format and settings.format not in FORMATS:
+        raise InputError(f"unknown format '{settings.format}' (expected one of {', '.join(FORMATS)})")
+    files = [Path(p) for p in paths]
+    names = _display_names(files)
+    inputs: list[InputFile] = []
+    frames: list[pl.DataFrame] = []
+    bad_frames: list[pl.DataFrame] = []
+    for i, (path, name) in enumerate(zip(files, names)):
+        progress("load", i / len(files))
+        stored, data, compression = _read_bytes(path)
+        info = InputFile(
+            path=str(path),
+            name=name,
+            sha256=hashlib.sha256(stored).hexdigest(),
+            size=len(stored),
+            container=_container(path, data),
+            compression=compression,
+        )
+        recs = _parse(path, info.container, data, settings.max_row_bytes)
+        del data, stored
+        if not recs.objs:
+            first = f" (first problem, line {recs.bad[0][0]}: {recs.bad[0][1]})" if recs.bad else ""
+            raise InputError(f"{path}: no readable records{first}")
+        cols, bad_extract = _extract(info, recs, settings)
+        bad = recs.bad + bad_extract
+        frame = pl.DataFrame(
+            {
+                "file": pl.Series([name] * len(cols["line"]), dtype=pl.String),
+                "line": pl.Series(cols["line"], dtype=pl.UInt32),
+                "text": pl.Series(cols["text"], dtype=pl.String),
+                "prompt": pl.Series(cols["prompt"], dtype=pl.String),
+                "label": pl.Series(cols["label"], dtype=pl.String),
+                "id": pl.Series(cols["id"], dtype=pl.String),
+                "group": pl.Series(cols["group"], dtype=pl.String),
+                "split": pl.Series(cols["split"], dtype=pl.String),
+                "raw": pl.Series(cols["raw"], dtype=pl.Binary),
+            }
+        )
+        # Empty text is found in one vectorised pass rather than per record.
+        empty = frame["text"].str.strip_chars().str.len_bytes() == 0
+        if empty.any():
+            bad += [(ln, "empty text", True) for ln in frame.filter(empty)["line"].to_list()]
+            frame = frame.filter(~empty)
+        bad.sort(key=lambda b: b[0])
+        bad_frames.append(
+            pl.DataFrame(
+                {
+                    "file": [name] * len(bad),
+                    "line": [b[0] for b in bad],
+                    "reason": [b[1] for b in bad],
+                    "excluded": [b[2] for b in bad],
+                },
+                schema=BAD_SCHEMA,
+            )
+        )
+        info.records = len(recs.objs) + sum(1 for b in recs.bad if b[2])
+        info.rows = frame.height
+        info.bad = sum(1 for b in bad if b[2])
+        inputs.append(info)
+        frames.append(frame)
+    progress("load", 1.0)
+
+    rows = pl.concat(frames, how="vertical")
+    notes: list[str] = []
+    key_source = "file:line"
+    ids = rows["id"]
+    if ids.null_count() < rows.height:
+        id_names = sorted({f["id"] for f in (i.fields for i in inputs) if f.get("id")})
+        if ids.null_count() == 0 and ids.n_unique() == rows.height:
+            key_source = f"id field '{', '.join(id_names)}'"
+        else:
+            missing = ids.null_count()
+            repeated = rows.height - missing - ids.drop_nulls().n_unique()
+            notes.append(
+                f"row keys are file:line because the id field is not usable "
+                f"({missing:,} rows without it, {repeated:,} repeated values)"
+            )
+    file_line = pl.col("file") + pl.lit(":") + pl.col("line").cast(pl.String)
+    rows = rows.with_columns(
+        row=pl.int_range(pl.len(), dtype=pl.UInt32),
+        key=pl.col("id") if key_source != "file:line" else file_line,
+    ).select(list(ROW_SCHEMA))
+    bad_lines = pl.concat(bad_frames, how="vertical")
+    if settings.group_field:
+        no_group = rows["group"].null_count()
+        if no_group:
+            notes.append(f"{no_group:,} rows have no '{settings.group_field}' value; each is its own group")
+    return Dataset(rows=rows, bad_lines=bad_lines, inputs=inputs, notes=notes, key_source=key_source)

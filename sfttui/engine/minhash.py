@@ -1,0 +1,212 @@
+"""Vectorised shingling and MinHash signatures, compatible with datasketch.
+
+The signatures follow datasketch's default "affine32" scheme exactly: each 32-bit
+shingle hash goes through the MurmurHash3 finaliser, then permutation k maps it to
+``a_k * x + b_k mod 2**32`` with datasketch's own (a, b) for the given seed, and the
+signature is the per-permutation minimum. So a row of `signatures(...)` can be handed
+to ``datasketch.MinHash(hashvalues=row, seed=1, scheme="affine32")`` and to
+``MinHashLSH``; the only difference from datasketch is the shingle hash function,
+which here is a stable, vectorised hash of token hashes instead of SHA-1 per shingle.
+
+Everything runs over flat NumPy arrays with row offsets, chunk by chunk, so memory
+is bounded by the chunk, never by all shingles of the dataset at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+import xxhash
+
+_U64 = np.uint64
+_GOLDEN = _U64(0x9E3779B97F4A7C15)
+
+
+def fmix64(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser: an avalanching bijection (wraps mod 2**64)."""
+    x = x ^ (x >> _U64(33))
+    x = x * _U64(0xFF51AFD7ED558CCD)
+    x = x ^ (x >> _U64(33))
+    x = x * _U64(0xC4CEB9FE1A85EC53)
+    return x ^ (x >> _U64(33))
+
+
+def fmix32(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser, as datasketch applies it before permuting."""
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x85EBCA6B)
+    x = x ^ (x >> np.uint32(13))
+    x = x * np.uint32(0xC2B2AE35)
+    return x ^ (x >> np.uint32(16))
+
+
+@lru_cache(maxsize=8)
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's (a, b) permutation parameters for the affine32 scheme."""
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
+
+
+@dataclass(frozen=True)
+class Shingling:
+    """How a text becomes a set: word or character n-grams."""
+
+    unit: str  # "word" or "char"
+    n: int
+
+    def describe(self) -> str:
+        return f"{self.unit} {self.n}-grams"
+
+
+def _token_lists(texts: pl.Series, unit: str) -> pl.Series:
+    return texts.str.split("" if unit == "char" else " ")
+
+
+def token_hashes(texts: pl.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """Stable 64-bit hashes of every token, flat, with the token count per text.
+
+    Only distinct tokens are hashed in Python (the vocabulary is far smaller than the
+    token stream); the stream is mapped to them by a Polars join.
+    """
+    lists = _token_lists(texts, unit)
+    counts = lists.list.len().to_numpy().astype(np.int64)
+    flat = lists.explode().drop_nulls()
+    vocab = flat.unique()
+    digest = xxhash.xxh3_64_intdigest
+    hashes = np.fromiter((digest(t.encode("utf-8")) for t in vocab), dtype=np.uint64, count=len(vocab))
+    mapped = flat.replace_strict(vocab, pl.Series(hashes, dtype=pl.UInt64), return_dtype=pl.UInt64)
+    return mapped.to_numpy(), counts
+
+
+def shingle_hashes(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of each text's n-gram shingles, flat, with the shingle count per text.
+
+    A text with fewer than n tokens becomes one shingle of all its tokens, so short
+    texts are neither empty sets (which would all collide) nor lost.
+    """
+    tokens, counts = token_hashes(texts, shingling.unit)
+    n = shingling.n
+    total = tokens.shape[0]
+    per_text = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
+    if total == 0:
+        return np.empty(0, dtype=np.uint64), per_text
+    starts = _offsets(counts)
+    # Mark where each text's shingles begin and stop, then a running sum gives the
+    # positions that start a shingle, without a per-token row index.
+    has = counts > 0
+    marks = np.zeros(total + 1, dtype=np.int32)
+    np.add.at(marks, starts[has], 1)
+    np.add.at(marks, starts[has] + per_text[has], -1)
+    idx = np.flatnonzero(np.cumsum(marks[:-1]) > 0)
+    acc = tokens[idx]
+    short = has & (counts < n)
+    if short.any():
+        # Texts shorter than n tokens: one shingle of the tokens they have.
+        limit = np.full(idx.shape[0], n, dtype=np.int64)
+        limit[np.searchsorted(idx, starts[short])] = counts[short]
+        for i in range(1, n):
+            nxt = tokens[np.minimum(idx + i, total - 1)]
+            acc = np.where(limit > i, acc * _GOLDEN + nxt, acc)
+    else:
+        for i in range(1, n):
+            acc = acc * _GOLDEN + tokens[idx + i]
+    return fmix64(acc + _U64(n)), per_text
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return starts
+
+
+def signatures_from_shingles(
+    shingles: np.ndarray, counts: np.ndarray, num_perm: int = 128, seed: int = 1
+) -> np.ndarray:
+    """MinHash signatures (texts x num_perm, uint32) from flat 64-bit shingle hashes.
+
+    Every text must have at least one shingle. The low 32 bits of each shingle hash are
+    the value datasketch's hashfunc would return.
+    """
+    if len(counts) and counts.min() < 1:
+        raise ValueError("every text needs at least one shingle")
+    a, b = permutations(num_perm, seed)
+    x = fmix32(shingles.astype(np.uint32))
+    starts = _offsets(counts)
+    n_texts = len(counts)
+    out = np.empty((n_texts, num_perm), dtype=np.uint32)
+    if n_texts == 0:
+        return out
+    # Blocks of ~4k shingles keep the (shingles x perms) product in cache; NumPy
+    # releases the GIL inside the multiply-add-min, so two threads use both cores.
+    block = max(1, 4096 // max(1, int(counts.mean())))
+
+    def run(part: tuple[int, int]) -> None:
+        buf = np.empty((max(4096, int(counts.max())) * 2, num_perm), dtype=np.uint32)
+        for lo in range(part[0], part[1], block):
+            hi = min(lo + block, part[1])
+            s0 = starts[lo]
+            s1 = starts[hi] if hi < n_texts else x.shape[0]
+            prod = buf[: s1 - s0] if s1 - s0 <= buf.shape[0] else np.empty((s1 - s0, num_perm), np.uint32)
+            np.multiply(x[s0:s1, None], a[None, :], out=prod)
+            prod += b[None, :]
+            out[lo:hi] = np.minimum.reduceat(prod, starts[lo:hi] - s0, axis=0)
+
+    half = (n_texts + 1) // 2
+    parts = [(0, half), (half, n_texts)] if n_texts > 2 * block else [(0, n_texts)]
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        list(pool.map(run, parts))
+    return out
+
+
+def signatures(
+    texts: pl.Series, shingling: Shingling, num_perm: int = 128, seed: int = 1
+) -> np.ndarray:
+    """MinHash signatures of normalised, non-empty texts."""
+    shingles, counts = shingle_hashes(texts, shingling)
+    return signatures_from_shingles(shingles, counts, num_perm, seed)
+
+
+def band_keys(sigs: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
+    """One 64-bit key per (text, band): equal keys mean equal signature slices."""
+    keys = np.empty((sigs.shape[0], bands), dtype=np.uint64)
+    for band in range(bands):
+        cols = sigs[:, band * rows_per_band : (band + 1) * rows_per_band].astype(np.uint64)
+        acc = np.full(sigs.shape[0], _U64(band + 1), dtype=np.uint64)
+        for c in range(cols.shape[1]):
+            acc = acc * _GOLDEN + cols[:, c]
+        keys[:, band] = fmix64(acc)
+    return keys
+
+
+def candidate_probability(similarity: float, bands: int, rows_per_band: int) -> float:
+    """Chance that two texts of this Jaccard similarity share at least one band."""
+    return 1.0 - (1.0 - similarity**rows_per_band) ** bands
+
+
+def lsh_params(threshold: float, num_perm: int, target: float = 0.9999) -> tuple[int, int]:
+    """Bands and rows per band for recall at the threshold, with as few false candidates as that allows.
+
+    datasketch's own choice balances false positives and negatives around the
+    threshold, which misses a large share of pairs sitting right at it; here the
+    largest band height r is chosen for which a pair exactly at the threshold is a
+    candidate with probability >= target. Candidates are verified afterwards, so extra
+    candidates cost time, never correctness.
+    """
+    best = (num_perm, 1)
+    for r in range(1, num_perm + 1):
+        b = num_perm // r
+        if b and candidate_probability(threshold, b, r) >= target:
+            best = (b, r)
+    return best
+
+
+def iter_chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
+    for lo in range(0, n, size):
+        yield lo, min(lo + size, n)

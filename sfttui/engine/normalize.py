@@ -1,0 +1,43 @@
+"""Text normalisation for matching: two texts are "the same" when their normal forms are equal.
+
+Each step can be switched off. Polars has no Unicode casefold, so casefolding is
+lowercasing plus the few full case foldings that lowercasing misses (ß, ẞ, final
+sigma, long s); NFKC has already folded ligatures such as "ﬁ" by then.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import xxhash
+
+from .settings import NormalizeSettings
+
+_CASEFOLD_EXTRA = {"ß": "ss", "ẞ": "ss", "ς": "σ", "ſ": "s"}
+
+
+def normalize_expr(column: str | pl.Expr, settings: NormalizeSettings | None = None) -> pl.Expr:
+    """A Polars expression giving the matching form of a text column."""
+    settings = settings or NormalizeSettings()
+    expr = pl.col(column) if isinstance(column, str) else column
+    if settings.nfkc:
+        expr = expr.str.normalize("NFKC")
+    if settings.casefold:
+        expr = expr.str.to_lowercase()
+        for src, dst in _CASEFOLD_EXTRA.items():
+            expr = expr.str.replace_all(src, dst, literal=True)
+    if settings.strip_punctuation:
+        # A space, not nothing: "end.Start" must stay two words.
+        expr = expr.str.replace_all(r"\p{P}+", " ")
+    if settings.collapse_whitespace:
+        expr = expr.str.replace_all(r"\s+", " ").str.strip_chars()
+    return expr
+
+
+def normalize_texts(texts: pl.Series, settings: NormalizeSettings | None = None) -> pl.Series:
+    """Normalise a Series of texts (the same rules as `normalize_expr`)."""
+    return pl.select(normalize_expr(pl.lit(texts), settings)).to_series().alias(texts.name)
+
+
+def stable_id(text: str, prefix: str = "") -> str:
+    """A short id from text that is the same in every run, version and process."""
+    return prefix + format(xxhash.xxh3_64_intdigest(text.encode("utf-8")), "016x")[:12]

@@ -1,0 +1,59 @@
+"""The versioned JSON report written by `sfttui scan --json` (schema sfttui.report/1).
+
+Fields other tools may rely on are documented in the README; the report holds no
+timings or absolute times, so the same input and settings give the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import orjson
+
+from .. import __version__
+from .atomic import write_bytes_atomic
+from .scan import ScanResult
+
+SCHEMA = "sfttui.report/1"
+
+
+def build_report(result: ScanResult) -> dict[str, Any]:
+    ds, dup = result.dataset, result.duplicates
+    clusters = dup.clusters.select(
+        "id", "kind", "size", "members", "keeper", "similarity", "max_similarity", "labels",
+        "conflict", "removable",
+    ).to_dicts()
+    return {
+        "schema": SCHEMA,
+        "version": __version__,
+        "settings": result.settings.to_dict(),
+        "inputs": [i.to_dict() for i in ds.inputs],
+        "rows": ds.rows.height,
+        "row_keys": ds.key_source,
+        "bad_lines": ds.bad_lines.to_dicts(),
+        "analyses": [
+            {"name": a.name, "ran": a.ran, "detail": a.detail} for a in result.analyses
+        ],
+        "duplicates": {
+            "clusters": clusters,
+            "exact_clusters": int((dup.clusters["kind"] == "exact").sum()),
+            "near_clusters": int((dup.clusters["kind"] == "near").sum()),
+            "rows_in_clusters": int(dup.clusters["size"].sum()) if dup.clusters.height else 0,
+            "rows_removable": dup.rows_removable,
+            "near_pairs": dup.pairs.rename({"a": "key_a", "b": "key_b"}).to_dicts(),
+            "passes": [p.to_dict() for p in dup.passes],
+        },
+        "conflicts": [
+            {"cluster": c["id"], "labels": c["labels"], "members": c["members"]}
+            for c in dup.conflicts.select("id", "labels", "members").to_dicts()
+        ],
+        "balance": result.balance.to_dict(),
+        "findings": result.findings(),
+        "notes": result.notes,
+    }
+
+
+def write_report(result: ScanResult, path: str | os.PathLike[str]) -> None:
+    data = orjson.dumps(build_report(result), option=orjson.OPT_INDENT_2)
+    write_bytes_atomic(path, data + b"\n")

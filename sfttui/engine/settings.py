@@ -1,0 +1,77 @@
+"""Settings for loading and analysing a dataset, with the defaults the report records."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+FORMATS = ("chat", "sharegpt", "alpaca", "prompt_completion", "text")
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """How input files are read and which fields hold the text, label, id and group."""
+
+    format: str | None = None  # one of FORMATS; None = detect per file
+    text_field: str | None = None  # dotted path, e.g. "meta.body"
+    label_field: str | None = None
+    id_field: str | None = None
+    group_field: str | None = None
+    max_row_bytes: int = 1 << 20  # rows larger than 1 MiB are reported, not analysed
+
+
+@dataclass(frozen=True)
+class NormalizeSettings:
+    """Which normalisation steps make two texts "the same" for matching."""
+
+    nfkc: bool = True
+    casefold: bool = True
+    strip_punctuation: bool = True
+    collapse_whitespace: bool = True
+
+
+@dataclass(frozen=True)
+class NearSettings:
+    """MinHash/LSH near-duplicate detection.
+
+    Texts with at least `short_words` words are shingled as word `word_ngram`-grams;
+    texts with fewer than `2 * short_words` words are (also) shingled as character
+    `char_ngram`-grams, because one changed word in a short text destroys most of its
+    word n-grams. Texts in the overlap are compared both ways, so no pair is lost at
+    the boundary: a text of fewer than `short_words` words can only be within the
+    threshold of a text of fewer than `2 * short_words` words.
+    """
+
+    enabled: bool = True
+    threshold: float = 0.8
+    num_perm: int = 128
+    seed: int = 1
+    word_ngram: int = 3
+    char_ngram: int = 5
+    short_words: int = 15
+    bands: int | None = None  # None = chosen for recall at the threshold (see lsh_params)
+    rows_per_band: int | None = None
+    max_bucket: int = 64  # larger LSH buckets pair each member with its next max_bucket
+
+
+@dataclass(frozen=True)
+class BalanceSettings:
+    """Thresholds for the class-balance warnings."""
+
+    max_imbalance_ratio: float = 10.0
+    min_label_count: int = 20
+    min_label_share: float = 0.02
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """Everything one scan needs; recorded in the report so a result can be reproduced."""
+
+    load: LoadSettings = field(default_factory=LoadSettings)
+    normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
+    near: NearSettings = field(default_factory=NearSettings)
+    balance: BalanceSettings = field(default_factory=BalanceSettings)
+    keep: Literal["first", "longest"] = "first"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

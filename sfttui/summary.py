@@ -1,0 +1,106 @@
+"""The short human summary `sfttui scan` prints (rich tables, one screen)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from .engine.scan import ScanResult
+
+_MAX_REASONS = 4
+
+
+def _bad_line_detail(result: ScanResult) -> str:
+    bad = result.dataset.bad_lines
+    if bad.height == 0:
+        return "every record parsed and had text"
+    reasons = Counter(r.split(":")[0] for r in bad["reason"].to_list())
+    parts = [f"{reason} ×{n}" for reason, n in reasons.most_common(_MAX_REASONS)]
+    first = bad.row(0, named=True)
+    more = f", +{len(reasons) - _MAX_REASONS} more kinds" if len(reasons) > _MAX_REASONS else ""
+    return f"{'; '.join(parts)}{more} (first: {first['file']}:{first['line']})"
+
+
+def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
+    ds, dup, bal = result.dataset, result.duplicates, result.balance
+    found = result.findings()
+    head = Text.assemble(
+        ("sfttui scan", "bold"),
+        f"  {ds.rows.height:,} rows from {len(ds.inputs)} file{'s' * (len(ds.inputs) != 1)}",
+        f"  (row keys: {ds.key_source})",
+    )
+
+    inputs = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
+    for col in ("file", "format", "rows", "set aside", "label", "split"):
+        inputs.add_column(col, justify="right" if col in ("rows", "set aside") else "left")
+    for info in ds.inputs:
+        inputs.add_row(
+            info.name,
+            info.format + (f" ({info.compression})" if info.compression else ""),
+            f"{info.rows:,}",
+            f"{info.bad:,}",
+            info.fields.get("label") or "-",
+            info.fields.get("split") or "-",
+        )
+
+    def mark(kind: str) -> Text:
+        n = found.get(kind, 0)
+        if n == 0:
+            return Text("ok", style="green")
+        return Text("FAIL" if kind in fail_on else "warn", style="bold red" if kind in fail_on else "yellow")
+
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
+    table.add_column("check")
+    table.add_column("", width=4)
+    table.add_column("result", overflow="fold")
+    exact = int((dup.clusters["kind"] == "exact").sum()) if dup.clusters.height else 0
+    near = dup.clusters.height - exact
+    table.add_row("bad lines", mark("bad-lines"), f"{found['bad-lines']:,} set aside: {_bad_line_detail(result)}")
+    table.add_row(
+        "duplicates",
+        mark("duplicates"),
+        f"{dup.rows_removable:,} rows removable in {dup.clusters.height:,} clusters "
+        f"({exact:,} exact, {near:,} near at Jaccard ≥ {result.settings.near.threshold:g})",
+    )
+    if bal.applies:
+        conflicts = dup.conflicts
+        example = ""
+        if conflicts.height:
+            first = conflicts.row(0, named=True)
+            example = f"; largest {first['id']}: {' / '.join(first['labels'])} ×{first['size']}"
+        table.add_row(
+            "label conflicts", mark("conflicts"), f"{conflicts.height:,} clusters with mixed labels{example}"
+        )
+        o = bal.overall
+        assert o is not None
+        table.add_row(
+            "balance",
+            mark("imbalance"),
+            f"{len(o.counts)} labels; always guessing '{o.majority_label}' scores "
+            f"{o.majority_baseline:.1%}; imbalance ratio {o.imbalance_ratio:.1f}; "
+            f"entropy {o.entropy:.2f}",
+        )
+        for warning in bal.warnings[:3]:
+            table.add_row("", "", Text(warning, style="yellow"))
+        if len(bal.warnings) > 3:
+            table.add_row("", "", Text(f"+{len(bal.warnings) - 3} more warnings (see the JSON report)", style="dim"))
+    else:
+        table.add_row("labels", Text("n/a", style="dim"), f"label checks skipped: {bal.reason}")
+
+    ran = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
+    ran.add_column("analysis")
+    ran.add_column("")
+    ran.add_column("how", overflow="fold", style="dim")
+    for a in result.analyses:
+        ran.add_row(a.name, Text("ran", style="green") if a.ran else Text("skipped", style="yellow"), a.detail)
+    parts: list = [head, Text(""), inputs, Text(""), table, Text(""), ran]
+    for note in result.notes:
+        parts.append(Text(f"note: {note}", style="dim"))
+    return Group(*parts)
+
+
+def print_summary(result: ScanResult, fail_on: tuple[str, ...] = (), console: Console | None = None) -> None:
+    (console or Console()).print(render_summary(result, fail_on))
