@@ -109,9 +109,13 @@ def measure_balance(rows: pl.DataFrame, settings: BalanceSettings | None = None)
     ]
     for label in rare:
         n = overall.counts[label]
+        limit = (
+            f"under {settings.min_label_count} rows"
+            if n < settings.min_label_count
+            else f"under {settings.min_label_share:.0%} of rows"
+        )
         warnings.append(
-            f"label '{label}' has {n} rows ({n / overall.total:.1%}); under "
-            f"{settings.min_label_count} rows or {settings.min_label_share:.0%} is too few to learn or test"
+            f"label '{label}' has too few rows: {n} ({n / overall.total:.1%}), {limit}"
         )
     for name, stats in per_split.items():
         missing = [label for label in overall.counts if label not in stats.counts]

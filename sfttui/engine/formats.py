@@ -58,6 +58,8 @@ def _string(record: dict, key: str, *, optional: bool = False) -> str:
         raise BadRecord(f"missing field '{key}'")
     if not isinstance(value, str):
         raise BadRecord(f"field '{key}' is {type_name(value)}, expected a string")
+    if not optional and not value.strip():
+        raise BadRecord(f"field '{key}' is empty")
     return value
 
 
@@ -89,7 +91,10 @@ def _turns(record: dict, key: str, role_key: str, text_key: str) -> tuple[str, s
         role = turn.get(role_key)
         if not isinstance(role, str):
             raise BadRecord(f"{key}[{i}].{role_key} is {type_name(role)}, expected a string")
-        content = _content(turn.get(text_key), f"{key}[{i}].{text_key}")
+        value = turn.get(text_key)
+        content = _content(value, f"{key}[{i}].{text_key}")
+        if value is not None and not content.strip():
+            raise BadRecord(f"{key}[{i}].{text_key} is empty")
         role = role.lower()
         if role in SYSTEM_ROLES:
             continue
