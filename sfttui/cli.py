@@ -40,37 +40,72 @@ def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str | None
     kinds = tuple(k.strip() for k in value.split(",") if k.strip())
     unknown = [k for k in kinds if k not in FAIL_KINDS]
     if unknown:
-        raise click.BadParameter(
-            f"unknown kind {', '.join(unknown)}; choose from {', '.join(FAIL_KINDS)}"
-        )
+        raise click.BadParameter(f"unknown kind {', '.join(unknown)}; choose from {', '.join(FAIL_KINDS)}")
     return kinds
 
 
 def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options every command that reads data shares (scan, demo, and later split and the app)."""
     options = [
-        click.option("--format", "fmt", type=click.Choice(FORMATS), help="Record format (default: detect per file)."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            help="Record format (default: detect per file).",
+        ),
         click.option("--text-field", metavar="PATH", help="Field holding the text, e.g. body or meta.text."),
         click.option("--label-field", metavar="PATH", help="Field holding the label (default: label)."),
         click.option("--id-field", metavar="PATH", help="Field holding a unique row id (default: id)."),
-        click.option("--group-field", metavar="PATH", help="Field naming the group (user, document, source)."),
-        click.option("--max-row-bytes", type=click.IntRange(1), default=1 << 20, show_default=True,
-                     help="Rows larger than this are reported, not analysed."),
-        click.option("--threshold", type=click.FloatRange(0.05, 1.0), default=0.8, show_default=True,
-                     help="Jaccard similarity at which two texts are near duplicates."),
-        click.option("--num-perm", type=click.IntRange(16, 1024), default=128, show_default=True,
-                     help="MinHash permutations."),
+        click.option(
+            "--group-field", metavar="PATH", help="Field naming the group (user, document, source)."
+        ),
+        click.option(
+            "--max-row-bytes",
+            type=click.IntRange(1),
+            default=1 << 20,
+            show_default=True,
+            help="Rows larger than this are reported, not analysed.",
+        ),
+        click.option(
+            "--threshold",
+            type=click.FloatRange(0.05, 1.0),
+            default=0.8,
+            show_default=True,
+            help="Jaccard similarity at which two texts are near duplicates.",
+        ),
+        click.option(
+            "--num-perm",
+            type=click.IntRange(16, 1024),
+            default=128,
+            show_default=True,
+            help="MinHash permutations.",
+        ),
         click.option("--no-near", is_flag=True, help="Find exact duplicates only."),
-        click.option("--keep", type=click.Choice(["first", "longest"]), default="first", show_default=True,
-                     help="Which member of a duplicate cluster is proposed as the keeper."),
+        click.option(
+            "--keep",
+            type=click.Choice(["first", "longest"]),
+            default="first",
+            show_default=True,
+            help="Which member of a duplicate cluster is proposed as the keeper.",
+        ),
         click.option("--no-nfkc", is_flag=True, help="Match without Unicode NFKC normalisation."),
         click.option("--case-sensitive", is_flag=True, help="Match without casefolding."),
         click.option("--keep-punctuation", is_flag=True, help="Match without stripping punctuation."),
         click.option("--keep-whitespace", is_flag=True, help="Match without collapsing whitespace."),
-        click.option("--max-imbalance", type=click.FloatRange(1.0), default=10.0, show_default=True,
-                     help="Warn when the largest label has more than this many times the smallest."),
-        click.option("--min-label-count", type=click.IntRange(1), default=20, show_default=True,
-                     help="Warn about labels with fewer rows than this."),
+        click.option(
+            "--max-imbalance",
+            type=click.FloatRange(1.0),
+            default=10.0,
+            show_default=True,
+            help="Warn when the largest label has more than this many times the smallest.",
+        ),
+        click.option(
+            "--min-label-count",
+            type=click.IntRange(1),
+            default=20,
+            show_default=True,
+            help="Warn about labels with fewer rows than this.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -93,8 +128,12 @@ def settings_from(opts: dict[str, Any]) -> ScanSettings:
             strip_punctuation=not opts["keep_punctuation"],
             collapse_whitespace=not opts["keep_whitespace"],
         ),
-        near=NearSettings(enabled=not opts["no_near"], threshold=opts["threshold"], num_perm=opts["num_perm"]),
-        balance=BalanceSettings(max_imbalance_ratio=opts["max_imbalance"], min_label_count=opts["min_label_count"]),
+        near=NearSettings(
+            enabled=not opts["no_near"], threshold=opts["threshold"], num_perm=opts["num_perm"]
+        ),
+        balance=BalanceSettings(
+            max_imbalance_ratio=opts["max_imbalance"], min_label_count=opts["min_label_count"]
+        ),
         keep=opts["keep"],
     )
 
@@ -117,7 +156,10 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
         try:
             write_report(result, json_path)
         except OSError as exc:
-            err.print(f"[bold red]error:[/] cannot write {json_path}: {exc.strerror or exc}", highlight=False)
+            err.print(
+                f"[bold red]error:[/] cannot write {json_path}: {exc.strerror or exc}",
+                highlight=False,
+            )
             return 2
         Console().print(f"report written to {json_path}", style="dim", highlight=False)
     found = result.findings()
@@ -152,9 +194,18 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @data_options
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), help="Write the JSON report here.")
-@click.option("--fail-on", callback=_parse_fail_on, metavar="KINDS",
-              help=f"Exit 1 when any of these is found (comma list of: {', '.join(FAIL_KINDS)}).")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the JSON report here.",
+)
+@click.option(
+    "--fail-on",
+    callback=_parse_fail_on,
+    metavar="KINDS",
+    help=f"Exit 1 when any of these is found (comma list of: {', '.join(FAIL_KINDS)}).",
+)
 def scan(files: tuple[str, ...], json_path: str | None, fail_on: tuple[str, ...], **opts: Any) -> None:
     """Scan FILE... and print a summary; exit 1 if --fail-on finds something, 2 on bad input."""
     sys.exit(_run_scan(list(files), opts, json_path, fail_on))

@@ -58,7 +58,11 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
     table.add_column("result", overflow="fold")
     exact = int((dup.clusters["kind"] == "exact").sum()) if dup.clusters.height else 0
     near = dup.clusters.height - exact
-    table.add_row("bad lines", mark("bad-lines"), f"{found['bad-lines']:,} set aside: {_bad_line_detail(result)}")
+    table.add_row(
+        "bad lines",
+        mark("bad-lines"),
+        f"{found['bad-lines']:,} set aside: {_bad_line_detail(result)}",
+    )
     table.add_row(
         "duplicates",
         mark("duplicates"),
@@ -72,7 +76,9 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             first = conflicts.row(0, named=True)
             example = f"; largest {first['id']}: {' / '.join(first['labels'])} ×{first['size']}"
         table.add_row(
-            "label conflicts", mark("conflicts"), f"{conflicts.height:,} clusters with mixed labels{example}"
+            "label conflicts",
+            mark("conflicts"),
+            f"{conflicts.height:,} clusters with mixed labels{example}",
         )
         o = bal.overall
         assert o is not None
@@ -86,7 +92,11 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
         for warning in bal.warnings[:3]:
             table.add_row("", "", Text(warning, style="yellow"))
         if len(bal.warnings) > 3:
-            table.add_row("", "", Text(f"+{len(bal.warnings) - 3} more warnings (see the JSON report)", style="dim"))
+            table.add_row(
+                "",
+                "",
+                Text(f"+{len(bal.warnings) - 3} more warnings (see the JSON report)", style="dim"),
+            )
     else:
         table.add_row("labels", Text("n/a", style="dim"), f"label checks skipped: {bal.reason}")
 
@@ -95,7 +105,11 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
     ran.add_column("")
     ran.add_column("how", overflow="fold", style="dim")
     for a in result.analyses:
-        ran.add_row(a.name, Text("ran", style="green") if a.ran else Text("skipped", style="yellow"), a.detail)
+        ran.add_row(
+            a.name,
+            Text("ran", style="green") if a.ran else Text("skipped", style="yellow"),
+            a.detail,
+        )
     parts: list = [head, Text(""), inputs, Text(""), table, Text(""), ran]
     for note in result.notes:
         parts.append(Text(f"note: {note}", style="dim"))

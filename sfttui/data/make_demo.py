@@ -34,18 +34,46 @@ LABEL_WEIGHTS = {
 }
 
 PRODUCTS = [
-    "Nimbus Hub", "Aurora bulb pack", "Sentinel door camera", "Breeze thermostat",
-    "Echo smart plug", "Halo smoke alarm", "Drift robot vacuum", "Pulse motion sensor",
-    "Lumen light strip", "Keystone smart lock", "Tide leak detector", "Vista video doorbell",
+    "Nimbus Hub",
+    "Aurora bulb pack",
+    "Sentinel door camera",
+    "Breeze thermostat",
+    "Echo smart plug",
+    "Halo smoke alarm",
+    "Drift robot vacuum",
+    "Pulse motion sensor",
+    "Lumen light strip",
+    "Keystone smart lock",
+    "Tide leak detector",
+    "Vista video doorbell",
 ]
 OPENERS = [
-    "Hi there,", "Hello,", "Hey support team,", "Good morning,", "Hi,", "Hello Nimbus,",
-    "Quick question:", "Hi folks,", "Good afternoon,", "Hey,", "Dear support,", "Hiya,",
+    "Hi there,",
+    "Hello,",
+    "Hey support team,",
+    "Good morning,",
+    "Hi,",
+    "Hello Nimbus,",
+    "Quick question:",
+    "Hi folks,",
+    "Good afternoon,",
+    "Hey,",
+    "Dear support,",
+    "Hiya,",
 ]
 CLOSERS = [
-    "Thanks in advance.", "Appreciate the help!", "Thank you.", "Cheers.", "Please advise.",
-    "Looking forward to your reply.", "Thanks so much.", "Any help is welcome.",
-    "Let me know what you need from me.", "Thanks!", "", "",
+    "Thanks in advance.",
+    "Appreciate the help!",
+    "Thank you.",
+    "Cheers.",
+    "Please advise.",
+    "Looking forward to your reply.",
+    "Thanks so much.",
+    "Any help is welcome.",
+    "Let me know what you need from me.",
+    "Thanks!",
+    "",
+    "",
 ]
 ISSUES = {
     "billing": [
@@ -151,25 +179,53 @@ REPLIES = {
     ],
 }
 ACKS = [
-    "Thanks for getting in touch.", "Sorry for the trouble.", "Thank you for your patience.",
-    "I appreciate you reaching out.", "Thanks for the clear description.", "I understand how annoying this is.",
-    "Happy to help with this.", "Thanks for writing to Nimbus Support.", "Apologies for the inconvenience.",
-    "Good question.", "Thanks for the details.", "I am sorry to hear that.",
+    "Thanks for getting in touch.",
+    "Sorry for the trouble.",
+    "Thank you for your patience.",
+    "I appreciate you reaching out.",
+    "Thanks for the clear description.",
+    "I understand how annoying this is.",
+    "Happy to help with this.",
+    "Thanks for writing to Nimbus Support.",
+    "Apologies for the inconvenience.",
+    "Good question.",
+    "Thanks for the details.",
+    "I am sorry to hear that.",
 ]
 SIGNOFFS = [
-    "Have a great day.", "Let me know if anything else comes up.", "We are here if you need us.",
-    "Kind regards, the Nimbus team.", "Thanks again for your patience.", "Talk soon.",
-    "Feel free to reply to this message.", "Best wishes.", "",
+    "Have a great day.",
+    "Let me know if anything else comes up.",
+    "We are here if you need us.",
+    "Kind regards, the Nimbus team.",
+    "Thanks again for your patience.",
+    "Talk soon.",
+    "Feel free to reply to this message.",
+    "Best wishes.",
+    "",
 ]
 CONTEXT = [
-    "I have been a customer for {days} months.", "This is the second time this has happened.",
-    "I already tried restarting everything.", "My neighbour has the same setup and no issues.",
-    "I bought it as a gift for my parents.", "The order was placed on {date}.",
-    "I contacted you last week but heard nothing.", "It is quite urgent for me.",
-    "I live in a flat on the third floor.", "I am using the latest version of the app.",
-    "", "", "", "",
+    "I have been a customer for {days} months.",
+    "This is the second time this has happened.",
+    "I already tried restarting everything.",
+    "My neighbour has the same setup and no issues.",
+    "I bought it as a gift for my parents.",
+    "The order was placed on {date}.",
+    "I contacted you last week but heard nothing.",
+    "It is quite urgent for me.",
+    "I live in a flat on the third floor.",
+    "I am using the latest version of the app.",
+    "",
+    "",
+    "",
+    "",
 ]
-SOURCES = ["email-export-2025-q1", "email-export-2025-q2", "chat-widget", "app-feedback", "phone-transcripts"]
+SOURCES = [
+    "email-export-2025-q1",
+    "email-export-2025-q2",
+    "chat-widget",
+    "app-feedback",
+    "phone-transcripts",
+]
 
 
 def _fill(rng: random.Random, template: str) -> str:
@@ -187,7 +243,12 @@ def _fill(rng: random.Random, template: str) -> str:
 
 def _request(rng: random.Random, label: str) -> tuple[str, str]:
     issue = _fill(rng, rng.choice(ISSUES[label]))
-    parts = (rng.choice(OPENERS), issue[0].upper() + issue[1:], _fill(rng, rng.choice(CONTEXT)), rng.choice(CLOSERS))
+    parts = (
+        rng.choice(OPENERS),
+        issue[0].upper() + issue[1:],
+        _fill(rng, rng.choice(CONTEXT)),
+        rng.choice(CLOSERS),
+    )
     reply = (rng.choice(ACKS), _fill(rng, rng.choice(REPLIES[label])), rng.choice(SIGNOFFS))
     return " ".join(p for p in parts if p), " ".join(p for p in reply if p)
 
@@ -214,9 +275,19 @@ def _retype(rng: random.Random, text: str) -> str:
 
 
 _SWAPS = {
-    "order": "purchase", "charged": "billed", "received": "got", "arrived": "came",
-    "Hello,": "Hi,", "please": "kindly", "still": "yet", "never": "not", "wrong": "incorrect",
-    "working": "functioning", "stopped": "quit", "would": "'d", "help": "assistance",
+    "order": "purchase",
+    "charged": "billed",
+    "received": "got",
+    "arrived": "came",
+    "Hello,": "Hi,",
+    "please": "kindly",
+    "still": "yet",
+    "never": "not",
+    "wrong": "incorrect",
+    "working": "functioning",
+    "stopped": "quit",
+    "would": "'d",
+    "help": "assistance",
 }
 
 
@@ -265,7 +336,11 @@ def build(rows: int = 2400) -> list[str]:
     for base in picks[60:100]:  # normalised duplicates
         clone(base, _retype(rng, base["messages"][1]["content"]))
     for base in picks[100:180]:  # near duplicates: one to three words changed
-        clone(base, _reword(rng, base["messages"][1]["content"], rng.randint(1, 3)), same_user=rng.random() < 0.7)
+        clone(
+            base,
+            _reword(rng, base["messages"][1]["content"], rng.randint(1, 3)),
+            same_user=rng.random() < 0.7,
+        )
     for base in picks[180:200]:  # label conflicts: a duplicate labelled differently
         other = rng.choice([lbl for lbl in labels if lbl != base["label"]])
         clone(base, base["messages"][1]["content"], label=other)
@@ -278,9 +353,35 @@ def build(rows: int = 2400) -> list[str]:
         '{"id": "t90001", "messages": [{"role": "user", "content": "my hub is offline"}, ',
         "",
         json.dumps(_row("t90002", "   ", "Could you tell me more?", "technical", "u0001", "chat-widget")),
-        json.dumps({k: v for k, v in _row("t90003", "Where is my parcel?", "Let me check.", "shipping", "u0002", "chat-widget").items() if k != "label"}),
-        json.dumps({**_row("t90004", "Refund please", "Sure.", "returns", "u0003", "chat-widget"), "label": 3}),
-        json.dumps({"id": "t90005", "messages": "user: hello? assistant: hi", "label": "feedback", "user_id": "u0004", "source": "chat-widget"}),
+        json.dumps(
+            {
+                k: v
+                for k, v in _row(
+                    "t90003",
+                    "Where is my parcel?",
+                    "Let me check.",
+                    "shipping",
+                    "u0002",
+                    "chat-widget",
+                ).items()
+                if k != "label"
+            }
+        ),
+        json.dumps(
+            {
+                **_row("t90004", "Refund please", "Sure.", "returns", "u0003", "chat-widget"),
+                "label": 3,
+            }
+        ),
+        json.dumps(
+            {
+                "id": "t90005",
+                "messages": "user: hello? assistant: hi",
+                "label": "feedback",
+                "user_id": "u0004",
+                "source": "chat-widget",
+            }
+        ),
         "{'id': 't90006', 'messages': [], 'label': 'billing'}",
     ]
     step = len(lines) // (len(bad) + 1)

@@ -59,11 +59,7 @@ class Balance:
 
 def label_stats(labels: pl.Series) -> LabelStats:
     """Counts (largest first, ties by name), baseline, imbalance ratio and normalised entropy."""
-    counted = (
-        labels.drop_nulls()
-        .value_counts(name="n")
-        .sort(["n", labels.name], descending=[True, False])
-    )
+    counted = labels.drop_nulls().value_counts(name="n").sort(["n", labels.name], descending=[True, False])
     counts = dict(zip(counted[labels.name].to_list(), counted["n"].to_list()))
     total = sum(counts.values())
     if not counts:
@@ -114,9 +110,7 @@ def measure_balance(rows: pl.DataFrame, settings: BalanceSettings | None = None)
             if n < settings.min_label_count
             else f"under {settings.min_label_share:.0%} of rows"
         )
-        warnings.append(
-            f"label '{label}' has too few rows: {n} ({n / overall.total:.1%}), {limit}"
-        )
+        warnings.append(f"label '{label}' has too few rows: {n} ({n / overall.total:.1%}), {limit}")
     for name, stats in per_split.items():
         missing = [label for label in overall.counts if label not in stats.counts]
         if missing:

@@ -109,9 +109,7 @@ def _shingle_frame(texts: pl.Series, ids: np.ndarray, shingling: Shingling) -> p
     ).unique()
 
 
-def _verify(
-    pairs: np.ndarray, texts: pl.Series, shingling: Shingling, threshold: float
-) -> pl.DataFrame:
+def _verify(pairs: np.ndarray, texts: pl.Series, shingling: Shingling, threshold: float) -> pl.DataFrame:
     """Exact Jaccard of the shingle sets for candidate pairs; keep those at or above threshold."""
     a = (pairs >> np.uint64(32)).astype(np.uint32)
     b = (pairs & np.uint64(0xFFFFFFFF)).astype(np.uint32)
@@ -138,7 +136,11 @@ def _verify(
             .filter(pl.col("jaccard") >= threshold - 1e-12)
         )
         out.append(scored)
-    frame = pl.concat(out) if out else pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64})
+    frame = (
+        pl.concat(out)
+        if out
+        else pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64})
+    )
     return frame.with_columns(shingles=pl.lit(shingling.describe()))
 
 
@@ -182,9 +184,7 @@ def near_pairs(
         verified = _verify(cands, subset, shingling, settings.threshold)
         # Back from positions in this pass to positions in `texts`.
         lookup = pl.Series(ids.astype(np.uint32))
-        verified = verified.with_columns(
-            a=lookup.gather(verified["a"]), b=lookup.gather(verified["b"])
-        )
+        verified = verified.with_columns(a=lookup.gather(verified["a"]), b=lookup.gather(verified["b"]))
         found.append(verified)
         passes.append(
             NearPass(
@@ -202,10 +202,7 @@ def near_pairs(
         return pl.DataFrame(schema=PAIR_SCHEMA), passes
     # A pair found by both passes keeps its higher similarity.
     pairs = (
-        pl.concat(found)
-        .sort("jaccard", descending=True)
-        .unique(["a", "b"], keep="first")
-        .sort(["a", "b"])
+        pl.concat(found).sort("jaccard", descending=True).unique(["a", "b"], keep="first").sort(["a", "b"])
     )
     return pairs.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA), passes
 
@@ -223,9 +220,7 @@ def find_duplicates(
     frame = rows.select("row", "key", "text", "label", norm=normalize_expr("text", normalize))
     # One entry per distinct normalised text, in order of first appearance.
     distinct = (
-        frame.group_by("norm", maintain_order=True)
-        .agg(first=pl.col("row").first())
-        .with_row_index("t")
+        frame.group_by("norm", maintain_order=True).agg(first=pl.col("row").first()).with_row_index("t")
     )
     frame = frame.join(distinct.select("norm", "t"), on="norm", how="left", maintain_order="left")
     progress("exact", 1.0)
@@ -280,9 +275,8 @@ def find_duplicates(
     )
     ids = [stable_id(text, "c") for text in clusters["first_norm"].to_list()]
     clusters = clusters.with_columns(id=pl.Series(ids, dtype=pl.String))
-    membership = (
-        clustered.join(clusters.select("comp", "id", "keeper_row"), on="comp")
-        .select("row", "key", cluster="id", keeper=pl.col("row") == pl.col("keeper_row"))
+    membership = clustered.join(clusters.select("comp", "id", "keeper_row"), on="comp").select(
+        "row", "key", cluster="id", keeper=pl.col("row") == pl.col("keeper_row")
     )
     # Largest first; ties in order of first appearance so the listing is stable.
     clusters = clusters.sort(["size", "keeper_row"], descending=[True, False]).select(
@@ -304,6 +298,4 @@ def find_duplicates(
         a=key_of.gather(distinct["first"].gather(pairs["a"])),
         b=key_of.gather(distinct["first"].gather(pairs["b"])),
     )
-    return Duplicates(
-        clusters=clusters, membership=membership, pairs=text_pairs, passes=passes, notes=notes
-    )
+    return Duplicates(clusters=clusters, membership=membership, pairs=text_pairs, passes=passes, notes=notes)

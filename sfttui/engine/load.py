@@ -178,8 +178,7 @@ def _container(path: Path, data: bytes) -> str:
     if head == b"[":
         return "json"
     raise InputError(
-        f"{path}: unknown file type (expected .jsonl, .json, .csv, .tsv or .parquet, "
-        "optionally .gz or .zst)"
+        f"{path}: unknown file type (expected .jsonl, .json, .csv, .tsv or .parquet, optionally .gz or .zst)"
     )
 
 
@@ -212,7 +211,7 @@ def _parse_jsonl(data: bytes, max_row_bytes: int) -> _Records:
             parsed = None
         if parsed is None:
             parsed = []
-            for number, raw in chunk:
+            for _, raw in chunk:
                 try:
                     parsed.append(orjson.loads(raw))
                 except orjson.JSONDecodeError as exc:
@@ -266,6 +265,8 @@ def _parse(path: Path, container: str, data: bytes, max_row_bytes: int) -> _Reco
             separator="\t" if container == "tsv" else ",",
             infer_schema=False,
         )
+        # An empty CSV cell is an empty string, not a missing field.
+        frame = frame.with_columns(pl.all().fill_null(""))
     except Exception as exc:  # polars raises several error types for unreadable input
         raise InputError(f"{path}: cannot read as {container} ({str(exc).splitlines()[0]})") from None
     # Line 1 is the header, so the first record is on line 2.
@@ -275,6 +276,8 @@ def _parse(path: Path, container: str, data: bytes, max_row_bytes: int) -> _Reco
 def _label(value: Any) -> tuple[str | None, str | None]:
     """(label, kind) where kind is "str" or "int"; raises BadRecord for other types."""
     if isinstance(value, str):
+        if not value.strip():
+            raise BadRecord("label is empty")
         return value, "str"
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value), "int"
@@ -322,7 +325,9 @@ def _extract(
         "split": "split" if has_split_field else ("file name" if split_from_name(info.path) else None),
     }
 
-    cols: dict[str, list[Any]] = {k: [] for k in ("line", "text", "prompt", "label", "id", "group", "split", "raw")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("line", "text", "prompt", "label", "id", "group", "split", "raw")
+    }
     kinds: list[str | None] = []
     bad: list[tuple[int, str, bool]] = []
     name_split = split_from_name(info.path)
@@ -360,7 +365,13 @@ def _extract(
             if not ok:
                 word = "an integer" if kinds[i] == "int" else "a string"
                 other = "strings" if keep_kind == "str" else "integers"
-                bad.append((cols["line"][i], f"label is {word} while the file's other labels are {other}", True))
+                bad.append(
+                    (
+                        cols["line"][i],
+                        f"label is {word} while the file's other labels are {other}",
+                        True,
+                    )
+                )
         cols = {k: [v for v, ok in zip(vals, mask) if ok] for k, vals in cols.items()}
     return cols, bad
 
@@ -372,7 +383,11 @@ def _display_names(paths: list[Path]) -> list[str]:
     return [n if counts[n] == 1 else str(p) for n, p in zip(names, paths)]
 
 
-def load(paths: list[str | os.PathLike[str]], settings: LoadSettings | None = None, progress: Progress = no_progress) -> Dataset:
+def load(
+    paths: list[str | os.PathLike[str]],
+    settings: LoadSettings | None = None,
+    progress: Progress = no_progress,
+) -> Dataset:
     """Read every input into one frame; raise InputError for a file that cannot be read."""
     settings = settings or LoadSettings()
     if not paths:

@@ -165,9 +165,7 @@ def signatures_from_shingles(
     return out
 
 
-def signatures(
-    texts: pl.Series, shingling: Shingling, num_perm: int = 128, seed: int = 1
-) -> np.ndarray:
+def signatures(texts: pl.Series, shingling: Shingling, num_perm: int = 128, seed: int = 1) -> np.ndarray:
     """MinHash signatures of normalised, non-empty texts."""
     shingles, counts = shingle_hashes(texts, shingling)
     return signatures_from_shingles(shingles, counts, num_perm, seed)

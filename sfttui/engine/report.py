@@ -21,8 +21,16 @@ SCHEMA = "sfttui.report/1"
 def build_report(result: ScanResult) -> dict[str, Any]:
     ds, dup = result.dataset, result.duplicates
     clusters = dup.clusters.select(
-        "id", "kind", "size", "members", "keeper", "similarity", "max_similarity", "labels",
-        "conflict", "removable",
+        "id",
+        "kind",
+        "size",
+        "members",
+        "keeper",
+        "similarity",
+        "max_similarity",
+        "labels",
+        "conflict",
+        "removable",
     ).to_dicts()
     return {
         "schema": SCHEMA,
@@ -32,9 +40,7 @@ def build_report(result: ScanResult) -> dict[str, Any]:
         "rows": ds.rows.height,
         "row_keys": ds.key_source,
         "bad_lines": ds.bad_lines.to_dicts(),
-        "analyses": [
-            {"name": a.name, "ran": a.ran, "detail": a.detail} for a in result.analyses
-        ],
+        "analyses": [{"name": a.name, "ran": a.ran, "detail": a.detail} for a in result.analyses],
         "duplicates": {
             "clusters": clusters,
             "exact_clusters": int((dup.clusters["kind"] == "exact").sum()),

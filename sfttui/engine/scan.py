@@ -35,9 +35,7 @@ class ScanResult:
 
     def findings(self) -> dict[str, int]:
         """How many of each kind of problem `--fail-on` can name."""
-        imbalance_warnings = [
-            w for w in self.balance.warnings if "imbalance ratio" in w or "too few" in w
-        ]
+        imbalance_warnings = [w for w in self.balance.warnings if "imbalance ratio" in w or "too few" in w]
         return {
             "bad-lines": int(self.dataset.bad_lines["excluded"].sum()),
             "duplicates": self.duplicates.rows_removable,
@@ -63,9 +61,7 @@ def run_scan(
     timings["load"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    duplicates = find_duplicates(
-        dataset.rows, settings.normalize, settings.near, settings.keep, progress
-    )
+    duplicates = find_duplicates(dataset.rows, settings.normalize, settings.near, settings.keep, progress)
     timings["duplicates"] = time.perf_counter() - start
 
     start = time.perf_counter()

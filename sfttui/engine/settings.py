@@ -47,7 +47,7 @@ class NearSettings:
     num_perm: int = 128
     seed: int = 1
     word_ngram: int = 3
-    char_ngram: int = 5
+    char_ngram: int = 3
     short_words: int = 15
     bands: int | None = None  # None = chosen for recall at the threshold (see lsh_params)
     rows_per_band: int | None = None

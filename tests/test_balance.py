@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+
+from sfttui.engine.balance import measure_balance
+from sfttui.engine.settings import BalanceSettings
+
+
+def _rows(labels, splits=None):
+    return pl.DataFrame(
+        {"label": labels, "split": splits or [None] * len(labels)},
+        schema={"label": pl.String, "split": pl.String},
+    )
+
+
+def test_counts_baseline_ratio_entropy():
+    bal = measure_balance(_rows(["spam"] * 95 + ["ham"] * 5))
+    o = bal.overall
+    assert o.counts == {"spam": 95, "ham": 5}
+    assert o.majority_label == "spam"
+    assert o.majority_baseline == pytest.approx(0.95)
+    assert o.imbalance_ratio == pytest.approx(19.0)
+    h = -(0.95 * math.log(0.95) + 0.05 * math.log(0.05)) / math.log(2)
+    assert o.entropy == pytest.approx(h)
+    assert bal.rare_labels == ["ham"]
+    assert bal.warnings[0] == "imbalance ratio 19.0 ('spam' vs 'ham') is over 10"
+    assert bal.warnings[1] == "label 'ham' has too few rows: 5 (5.0%), under 20 rows"
+
+
+def test_thresholds_are_settable():
+    bal = measure_balance(
+        _rows(["a"] * 95 + ["b"] * 5), BalanceSettings(max_imbalance_ratio=20, min_label_count=5)
+    )
+    assert bal.warnings == []
+
+
+def test_per_split_mix_and_missing_labels():
+    labels = ["a", "b", "a", "b", "a", "a"]
+    splits = ["train", "train", "train", "train", "test", "test"]
+    bal = measure_balance(_rows(labels, splits), BalanceSettings(min_label_count=1, min_label_share=0))
+    assert {k: v.counts for k, v in bal.per_split.items()} == {
+        "test": {"a": 2},
+        "train": {"a": 2, "b": 2},
+    }
+    assert bal.warnings == ["split 'test' has no rows of: b"]
+    assert bal.to_dict()["per_split"]["train"]["shares"] == {"a": 0.5, "b": 0.5}
+
+
+def test_no_labels_says_it_does_not_apply():
+    bal = measure_balance(_rows([None, None]))
+    assert not bal.applies
+    assert bal.to_dict() == {
+        "applies": False,
+        "reason": "no label field in the data (instruction data?)",
+    }

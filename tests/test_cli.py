@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from sfttui.cli import main
+
+
+def _scan(*args: str):
+    return CliRunner().invoke(main, ["scan", *args])
+
+
+def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
+    path = write_jsonl(
+        "clean.jsonl",
+        [
+            {"text": f"sentence number {w} is unique", "label": "ab"[i % 2]}
+            for i, w in enumerate(["one", "two", "three", "four"])
+        ],
+    )
+    out = tmp_path / "report.json"
+    result = _scan(
+        str(path),
+        "--json",
+        str(out),
+        "--fail-on",
+        "bad-lines,duplicates,conflicts",
+        "--min-label-count",
+        "1",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["schema"] == "sfttui.report/1"
+    assert report["inputs"][0]["rows"] == 4 and report["inputs"][0]["format"] == "text"
+    assert len(report["inputs"][0]["sha256"]) == 64
+    assert report["duplicates"]["clusters"] == [] and report["duplicates"]["rows_removable"] == 0
+    assert report["balance"]["labels"] == {"a": 2, "b": 2}
+    assert report["balance"]["majority_baseline"] == 0.5
+    assert report["findings"] == {"bad-lines": 0, "duplicates": 0, "conflicts": 0, "imbalance": 0}
+    assert [a["name"] for a in report["analyses"] if not a["ran"]] == ["per-split balance"]
+
+
+def test_fail_on_finds_duplicates_and_conflicts(write_jsonl, tmp_path):
+    path = write_jsonl(
+        "d.jsonl",
+        [
+            {"text": "the same text", "label": "a"},
+            {"text": "The same text!", "label": "b"},
+            {"text": "different words", "label": "a"},
+            "{broken",
+        ],
+    )
+    out = tmp_path / "r.json"
+    assert _scan(str(path), "--json", str(out)).exit_code == 0  # nothing asked to fail on
+    result = _scan(str(path), "--fail-on", "conflicts")
+    assert result.exit_code == 1
+    assert "failing: conflicts" in result.output
+    assert _scan(str(path), "--fail-on", "bad-lines").exit_code == 1
+    report = json.loads(out.read_text())
+    cluster = report["duplicates"]["clusters"][0]
+    assert cluster["members"] == ["d.jsonl:1", "d.jsonl:2"]
+    assert cluster["kind"] == "exact" and cluster["keeper"] == "d.jsonl:1"
+    assert cluster["labels"] == ["a", "b"] and cluster["similarity"] == 1.0
+    assert report["conflicts"] == [
+        {"cluster": cluster["id"], "labels": ["a", "b"], "members": ["d.jsonl:1", "d.jsonl:2"]}
+    ]
+    assert report["bad_lines"][0]["line"] == 4 and report["bad_lines"][0]["reason"].startswith("invalid JSON")
+
+
+def test_report_is_identical_between_runs(write_jsonl, tmp_path):
+    path = write_jsonl("d.jsonl", [{"text": "x y z", "label": "a"}, {"text": "x y z", "label": "a"}])
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    _scan(str(path), "--json", str(a))
+    _scan(str(path), "--json", str(b))
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_usage_and_read_errors_exit_two(tmp_path):
+    missing = _scan(str(tmp_path / "nope.jsonl"))
+    assert missing.exit_code == 2
+    assert "no such file" in missing.output and "Traceback" not in missing.output
+    assert _scan(str(tmp_path / "x.jsonl"), "--fail-on", "bogus").exit_code == 2
+    assert CliRunner().invoke(main, ["scan"]).exit_code == 2
+
+
+def test_demo_prints_the_scan_of_the_bundled_data():
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "2,600 rows from 1 file" in result.output
+    assert "120 exact" in result.output
+
+
+def test_version_names_textual():
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.output.startswith("sfttui 0.1.0 (textual ")
+
+
+def test_engine_and_scan_import_no_textual():
+    code = (
+        "import sys, sfttui.engine.scan, sfttui.engine.report, sfttui.cli, sfttui.summary;"
+        "assert 'textual' not in sys.modules, 'textual imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import gzip
+import json
+
+import polars as pl
+import pytest
+import zstandard
+
+from sfttui.engine.errors import InputError
+from sfttui.engine.load import load, split_from_name
+from sfttui.engine.settings import LoadSettings
+
+
+def test_each_format_is_detected_and_its_text_extracted(write_jsonl):
+    files = {
+        "chat": write_jsonl(
+            "chat.jsonl",
+            [
+                {
+                    "messages": [
+                        {"role": "system", "content": "be nice"},
+                        {"role": "user", "content": "hello there"},
+                        {"role": "assistant", "content": "hi!"},
+                    ]
+                }
+            ],
+        ),
+        "sharegpt": write_jsonl(
+            "sg.jsonl",
+            [
+                {
+                    "conversations": [
+                        {"from": "human", "value": "what is 2+2"},
+                        {"from": "gpt", "value": "4"},
+                    ]
+                }
+            ],
+        ),
+        "alpaca": write_jsonl("alp.jsonl", [{"instruction": "add", "input": "2 and 2", "output": "4"}]),
+        "prompt_completion": write_jsonl("pc.jsonl", [{"prompt": "say hi", "completion": "hi"}]),
+        "text": write_jsonl("txt.jsonl", [{"text": "great movie", "label": "pos"}]),
+    }
+    ds = load(list(files.values()))
+    assert [i.format for i in ds.inputs] == list(files)
+    got = ds.rows.select("file", "text", "prompt").rows()
+    assert got == [
+        ("chat.jsonl", "hello there\nhi!", "hello there"),  # system turn left out of matching
+        ("sg.jsonl", "what is 2+2\n4", "what is 2+2"),
+        ("alp.jsonl", "add\n2 and 2\n4", "add\n2 and 2"),
+        ("pc.jsonl", "say hi\nhi", "say hi"),
+        ("txt.jsonl", "great movie", "great movie"),
+    ]
+    assert ds.rows["label"].to_list() == [None, None, None, None, "pos"]
+
+
+def test_every_bad_line_kind_is_reported_with_its_line_number(write_jsonl):
+    big = "x " * 600
+    path = write_jsonl(
+        "bad.jsonl",
+        [
+            {"text": "fine row", "label": "a"},  # 1
+            '{"text": "broken',  # 2 invalid JSON
+            "",  # 3 blank
+            {"text": "   ", "label": "a"},  # 4 empty text
+            {"text": "no label here"},  # 5 missing label
+            {"text": "float label", "label": 1.5},  # 6 non-string label
+            {"text": ["a", "list"], "label": "a"},  # 7 wrong type
+            "[1, 2]",  # 8 not an object
+            {"text": big, "label": "a"},  # 9 oversized
+            {"text": "also fine", "label": "b"},  # 10
+            "1, 2",  # 11 two values on one line
+        ],
+    )
+    ds = load([path], LoadSettings(max_row_bytes=1000))
+    bad = {(r["line"], r["reason"]) for r in ds.bad_lines.to_dicts()}
+    reasons = dict(bad)
+    assert set(reasons) == {2, 3, 4, 5, 6, 7, 8, 9, 11}
+    assert reasons[2].startswith("invalid JSON")
+    assert reasons[3] == "blank line"
+    assert reasons[4] == "field 'text' is empty"
+    assert reasons[5] == "missing label 'label'"
+    assert reasons[6] == "label is a number, expected a string"
+    assert reasons[7] == "field 'text' is a list, expected a string"
+    assert reasons[8] == "not a JSON object (got a list)"
+    assert reasons[9].startswith("row is 1,2") and "over the 1,000 limit" in reasons[9]
+    assert reasons[11].startswith("invalid JSON")
+    assert ds.rows["line"].to_list() == [1, 10]
+    assert ds.inputs[0].rows == 2 and ds.inputs[0].bad == 9
+    assert ds.bad_lines["excluded"].all()
+
+
+def test_bom_is_reported_and_the_row_kept(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"text": "first"}\n{"text": "second"}\n')
+    ds = load([path])
+    assert ds.rows["text"].to_list() == ["first", "second"]
+    assert ds.bad_lines.to_dicts() == [
+        {
+            "file": "bom.jsonl",
+            "line": 1,
+            "reason": "UTF-8 byte order mark at start of file (removed; row kept)",
+            "excluded": False,
+        }
+    ]
+
+
+def test_mixed_integer_and_string_labels_flag_the_minority(write_jsonl):
+    path = write_jsonl(
+        "mixed.jsonl",
+        [{"text": f"t{i}", "label": "pos"} for i in range(3)] + [{"text": "t9", "label": 1}],
+    )
+    ds = load([path])
+    assert ds.bad_lines.select("line", "reason").rows() == [
+        (4, "label is an integer while the file's other labels are strings")
+    ]
+    ints = write_jsonl("ints.jsonl", [{"text": "a", "label": 0}, {"text": "b", "label": 1}])
+    assert load([ints]).rows["label"].to_list() == ["0", "1"]
+
+
+def test_raw_lines_are_kept_byte_for_byte(tmp_path):
+    raw = [
+        b'{"text":  "spaced   out", "label": "a", "extra": [1, 2]}',
+        b'{"text": "caf\\u00e9", "label": "b"}\r',
+    ]
+    path = tmp_path / "raw.jsonl"
+    path.write_bytes(b"\n".join(raw))  # no final newline
+    ds = load([path])
+    assert ds.rows["raw"].to_list() == raw
+    assert ds.rows["text"].to_list() == ["spaced   out", "café"]
+
+
+def test_compressed_csv_parquet_and_json_array_inputs(tmp_path):
+    rows = [{"text": "one two", "label": "a"}, {"text": "three four", "label": "b"}]
+    payload = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(payload))
+    (tmp_path / "b.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(payload))
+    (tmp_path / "c.json").write_text(json.dumps(rows))
+    (tmp_path / "d.csv").write_text("text,label\none two,a\n,b\n")
+    pl.DataFrame(rows).write_parquet(tmp_path / "e.parquet")
+    names = ["a.jsonl.gz", "b.jsonl.zst", "c.json", "d.csv", "e.parquet"]
+    ds = load([tmp_path / n for n in names])
+    assert [(i.container, i.compression) for i in ds.inputs] == [
+        ("jsonl", "gzip"),
+        ("jsonl", "zstd"),
+        ("json", None),
+        ("csv", None),
+        ("parquet", None),
+    ]
+    assert ds.rows.group_by("file", maintain_order=True).len().rows() == [
+        ("a.jsonl.gz", 2),
+        ("b.jsonl.zst", 2),
+        ("c.json", 2),
+        ("d.csv", 1),
+        ("e.parquet", 2),
+    ]
+    # CSV line numbers count the header: the empty text is on line 3.
+    assert ds.bad_lines.select("file", "line", "reason").rows() == [("d.csv", 3, "field 'text' is empty")]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"\x00\x01binary junk", "unknown file type"),
+        (b'{"foo": 1}\n{"bar": 2}\n', "cannot tell the format"),
+        (b"not json at all\n", None),
+    ],
+)
+def test_unreadable_inputs_raise_one_clear_error(tmp_path, content, message):
+    path = tmp_path / ("x.jsonl" if content and content.startswith((b"{", b"n")) else "x.dat")
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputError) as err:
+        load([path])
+    assert str(path) in str(err.value)
+    if message:
+        assert message in str(err.value)
+
+
+def test_corrupt_gzip_is_an_input_error(tmp_path):
+    path = tmp_path / "x.jsonl.gz"
+    path.write_bytes(b"\x1f\x8b" + b"garbage" * 10)
+    with pytest.raises(InputError, match="compressed data is corrupt"):
+        load([path])
+
+
+def test_overrides_and_nested_fields(write_jsonl):
+    path = write_jsonl(
+        "n.jsonl",
+        [
+            {"body": {"t": "hello world"}, "meta": {"user": "u1", "y": "spam", "uid": 7}},
+            {"body": {"t": "bye world"}, "meta": {"user": "u2", "y": "ham", "uid": 8}},
+        ],
+    )
+    ds = load(
+        [path],
+        LoadSettings(text_field="body.t", label_field="meta.y", id_field="meta.uid", group_field="meta.user"),
+    )
+    assert ds.rows.select("key", "text", "label", "group").rows() == [
+        ("7", "hello world", "spam", "u1"),
+        ("8", "bye world", "ham", "u2"),
+    ]
+    assert ds.key_source == "id field 'meta.uid'"
+
+
+def test_keys_fall_back_to_file_line_when_ids_repeat(write_jsonl):
+    path = write_jsonl("ids.jsonl", [{"id": 1, "text": "a"}, {"id": 1, "text": "b"}, {"id": 2, "text": "c"}])
+    ds = load([path])
+    assert ds.rows["key"].to_list() == ["ids.jsonl:1", "ids.jsonl:2", "ids.jsonl:3"]
+    assert "1 repeated values" in ds.notes[0]
+
+
+def test_splits_come_from_the_split_field_or_the_file_name(write_jsonl):
+    a = write_jsonl("my-train.jsonl", [{"text": "a"}])
+    b = write_jsonl("dev.jsonl", [{"text": "b"}])
+    c = write_jsonl("all.jsonl", [{"text": "c", "split": "valid"}, {"text": "d", "split": "test"}])
+    ds = load([a, b, c])
+    assert ds.rows["split"].to_list() == ["train", "validation", "validation", "test"]
+    assert split_from_name("alpaca_eval_gpt4.jsonl") is None
+    assert split_from_name("data/test.jsonl.gz") == "test"
+
+
+def test_same_base_name_in_two_folders_keeps_keys_unique(tmp_path):
+    for d in ("x", "y"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "train.jsonl").write_text('{"text": "same"}\n')
+    ds = load([tmp_path / "x" / "train.jsonl", tmp_path / "y" / "train.jsonl"])
+    assert ds.rows["key"].n_unique() == 2
+    assert ds.rows["key"].to_list()[0].endswith("x/train.jsonl:1")
