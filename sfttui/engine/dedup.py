@@ -10,6 +10,7 @@ runs or versions.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from .minhash import (
     shingle_hashes,
     signatures_from_shingles,
 )
-from .normalize import normalize_expr, stable_id
+from .normalize import normalize_texts, stable_id
 from .progress import Progress, no_progress
 from .settings import NearSettings, NormalizeSettings
 
@@ -66,6 +67,7 @@ class Duplicates:
     pairs: pl.DataFrame
     passes: list[NearPass] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def rows_removable(self) -> int:
@@ -102,11 +104,17 @@ def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int
 
 
 def _shingle_frame(texts: pl.Series, ids: np.ndarray, shingling: Shingling) -> pl.DataFrame:
-    shingles, counts = shingle_hashes(texts, shingling)
-    return pl.DataFrame(
-        {"t": np.repeat(ids.astype(np.uint32), counts), "h": shingles},
-        schema={"t": pl.UInt32, "h": pl.UInt64},
-    ).unique()
+    """Distinct (text id, shingle hash) rows, built chunk by chunk."""
+    parts = []
+    for lo, hi in iter_chunks(len(ids), _SIG_CHUNK):
+        shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
+        parts.append(
+            pl.DataFrame(
+                {"t": np.repeat(ids[lo:hi].astype(np.uint32), counts), "h": shingles},
+                schema={"t": pl.UInt32, "h": pl.UInt64},
+            )
+        )
+    return pl.concat(parts).unique() if parts else pl.DataFrame(schema={"t": pl.UInt32, "h": pl.UInt64})
 
 
 def _verify(pairs: np.ndarray, texts: pl.Series, shingling: Shingling, threshold: float) -> pl.DataFrame:
@@ -216,21 +224,29 @@ def find_duplicates(
 ) -> Duplicates:
     """Exact and near-duplicate clusters over the rows of a loaded dataset."""
     near = near or NearSettings()
+    clock = time.perf_counter()
+    timings: dict[str, float] = {}
     progress("exact", 0.0)
-    frame = rows.select("row", "key", "text", "label", norm=normalize_expr("text", normalize))
+    frame = rows.select("row", "key", "text", "label").with_columns(
+        norm=normalize_texts(rows["text"], normalize)
+    )
     # One entry per distinct normalised text, in order of first appearance.
     distinct = (
         frame.group_by("norm", maintain_order=True).agg(first=pl.col("row").first()).with_row_index("t")
     )
     frame = frame.join(distinct.select("norm", "t"), on="norm", how="left", maintain_order="left")
     progress("exact", 1.0)
+    timings["exact"] = time.perf_counter() - clock
 
+    clock = time.perf_counter()
     notes: list[str] = []
     if near.enabled:
         pairs, passes = near_pairs(distinct["norm"], near, progress)
     else:
         pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
         notes.append("near-duplicate detection was switched off")
+    timings["near"] = time.perf_counter() - clock
+    clock = time.perf_counter()
 
     n_texts = distinct.height
     graph = coo_matrix(
@@ -298,4 +314,12 @@ def find_duplicates(
         a=key_of.gather(distinct["first"].gather(pairs["a"])),
         b=key_of.gather(distinct["first"].gather(pairs["b"])),
     )
-    return Duplicates(clusters=clusters, membership=membership, pairs=text_pairs, passes=passes, notes=notes)
+    timings["clusters"] = time.perf_counter() - clock
+    return Duplicates(
+        clusters=clusters,
+        membership=membership,
+        pairs=text_pairs,
+        passes=passes,
+        notes=notes,
+        timings=timings,
+    )

@@ -21,7 +21,6 @@ from functools import lru_cache
 
 import numpy as np
 import polars as pl
-import xxhash
 
 _U64 = np.uint64
 _GOLDEN = _U64(0x9E3779B97F4A7C15)
@@ -65,24 +64,27 @@ class Shingling:
         return f"{self.unit} {self.n}-grams"
 
 
-def _token_lists(texts: pl.Series, unit: str) -> pl.Series:
-    return texts.str.split("" if unit == "char" else " ")
+_WORD_SEED = 0x5EED51F7
+_CHAR_KEY = _U64(0xD6E8FEB86659FD93)
 
 
 def token_hashes(texts: pl.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
-    """Stable 64-bit hashes of every token, flat, with the token count per text.
+    """64-bit hashes of every token (space-separated word, or character), flat, with the count per text.
 
-    Only distinct tokens are hashed in Python (the vocabulary is far smaller than the
-    token stream); the stream is mapped to them by a Polars join.
+    Words: Polars' hash with fixed seeds, run in Rust over all words at once: the same
+    in every run and process. A future Polars may hash differently; that can change
+    which pairs below the threshold become LSH candidates, never a verified result,
+    since the Jaccard of two shingle sets does not depend on the hash used.
+    Characters: the code point through a fixed mix, so fully version-independent.
     """
-    lists = _token_lists(texts, unit)
-    counts = lists.list.len().to_numpy().astype(np.int64)
-    flat = lists.explode().drop_nulls()
-    vocab = flat.unique()
-    digest = xxhash.xxh3_64_intdigest
-    hashes = np.fromiter((digest(t.encode("utf-8")) for t in vocab), dtype=np.uint64, count=len(vocab))
-    mapped = flat.replace_strict(vocab, pl.Series(hashes, dtype=pl.UInt64), return_dtype=pl.UInt64)
-    return mapped.to_numpy(), counts
+    if unit == "word":
+        lists = texts.fill_null("").str.split(" ")
+        counts = lists.list.len().to_numpy().astype(np.int64)
+        words = lists.explode()
+        return words.hash(_WORD_SEED).to_numpy(), counts
+    lengths = texts.str.len_chars().fill_null(0).to_numpy().astype(np.int64)
+    cps = np.frombuffer("".join(texts.fill_null("").to_list()).encode("utf-32-le"), dtype=np.uint32)
+    return fmix64(cps.astype(np.uint64) * _CHAR_KEY + _U64(1)), lengths
 
 
 def shingle_hashes(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray]:
@@ -143,20 +145,23 @@ def signatures_from_shingles(
     out = np.empty((n_texts, num_perm), dtype=np.uint32)
     if n_texts == 0:
         return out
-    # Blocks of ~4k shingles keep the (shingles x perms) product in cache; NumPy
-    # releases the GIL inside the multiply-add-min, so two threads use both cores.
-    block = max(1, 4096 // max(1, int(counts.mean())))
+    # Blocks of ~16k shingles keep the (perms x shingles) product in cache. The
+    # permutation-major layout lets reduceat take minima along contiguous memory,
+    # which is ~4x faster than reducing over rows; NumPy releases the GIL here, so
+    # two threads use both cores.
+    block = max(1, 16384 // max(1, int(counts.mean())))
 
     def run(part: tuple[int, int]) -> None:
-        buf = np.empty((max(4096, int(counts.max())) * 2, num_perm), dtype=np.uint32)
+        buf = np.empty((num_perm, 65536), dtype=np.uint32)
         for lo in range(part[0], part[1], block):
             hi = min(lo + block, part[1])
             s0 = starts[lo]
             s1 = starts[hi] if hi < n_texts else x.shape[0]
-            prod = buf[: s1 - s0] if s1 - s0 <= buf.shape[0] else np.empty((s1 - s0, num_perm), np.uint32)
-            np.multiply(x[s0:s1, None], a[None, :], out=prod)
-            prod += b[None, :]
-            out[lo:hi] = np.minimum.reduceat(prod, starts[lo:hi] - s0, axis=0)
+            width = s1 - s0
+            prod = buf[:, :width] if width <= buf.shape[1] else np.empty((num_perm, width), np.uint32)
+            np.multiply(a[:, None], x[None, s0:s1], out=prod)
+            prod += b[:, None]
+            out[lo:hi] = np.minimum.reduceat(prod, starts[lo:hi] - s0, axis=1).T
 
     half = (n_texts + 1) // 2
     parts = [(0, half), (half, n_texts)] if n_texts > 2 * block else [(0, n_texts)]

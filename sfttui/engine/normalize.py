@@ -21,6 +21,10 @@ def normalize_expr(column: str | pl.Expr, settings: NormalizeSettings | None = N
     expr = pl.col(column) if isinstance(column, str) else column
     if settings.nfkc:
         expr = expr.str.normalize("NFKC")
+    return _after_nfkc(expr, settings)
+
+
+def _after_nfkc(expr: pl.Expr, settings: NormalizeSettings) -> pl.Expr:
     if settings.casefold:
         expr = expr.str.to_lowercase()
         for src, dst in _CASEFOLD_EXTRA.items():
@@ -29,13 +33,24 @@ def normalize_expr(column: str | pl.Expr, settings: NormalizeSettings | None = N
         # A space, not nothing: "end.Start" must stay two words.
         expr = expr.str.replace_all(r"\p{P}+", " ")
     if settings.collapse_whitespace:
-        expr = expr.str.replace_all(r"\s+", " ").str.strip_chars()
+        # Only runs of 2+ and non-space whitespace need replacing; a pattern matching
+        # every single space would rewrite every word boundary and run 4x slower.
+        expr = expr.str.replace_all(r"\s{2,}|[^\S ]", " ").str.strip_chars()
     return expr
 
 
 def normalize_texts(texts: pl.Series, settings: NormalizeSettings | None = None) -> pl.Series:
-    """Normalise a Series of texts (the same rules as `normalize_expr`)."""
-    return pl.select(normalize_expr(pl.lit(texts), settings)).to_series().alias(texts.name)
+    """Normalise a Series of texts (the same result as `normalize_expr`).
+
+    NFKC changes nothing in pure-ASCII text, so it runs only on the rows that are not.
+    """
+    settings = settings or NormalizeSettings()
+    if settings.nfkc:
+        non_ascii = texts.str.len_bytes() != texts.str.len_chars()
+        if non_ascii.any():
+            where = non_ascii.arg_true()
+            texts = texts.scatter(where, texts.gather(where).str.normalize("NFKC"))
+    return pl.select(_after_nfkc(pl.lit(texts), settings)).to_series().alias(texts.name)
 
 
 def stable_id(text: str, prefix: str = "") -> str:
