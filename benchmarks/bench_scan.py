@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 THRESHOLD = 0.8
+SHORT = 12  # NearSettings.short_words
 LABELS = ["billing", "shipping", "technical", "account", "other"]
 _PUNCT = re.compile(r"[^\w\s]")
 
@@ -86,17 +87,18 @@ def _norm_words(text: str) -> list[str]:
 
 
 def _shingles(text: str) -> tuple[set, set]:
+    """Word 3-grams for texts of SHORT+ words, character 3-grams under 2 * SHORT words."""
     words = _norm_words(text)
-    word = {tuple(words[i : i + 3]) for i in range(len(words) - 2)} if len(words) >= 3 else {tuple(words)}
+    word = {tuple(words[i : i + 3]) for i in range(len(words) - 2)} if len(words) >= SHORT else set()
     joined = " ".join(words)
-    char = {joined[i : i + 3] for i in range(len(joined) - 2)} if len(words) < 30 else set()
+    char = {joined[i : i + 3] for i in range(len(joined) - 2)} if len(words) < 2 * SHORT else set()
     return word, char
 
 
 def true_jaccard(a: str, b: str) -> float:
     """The best Jaccard over the shingle sets sfttui compares this pair with."""
     (wa, ca), (wb, cb) = _shingles(a), _shingles(b)
-    best = len(wa & wb) / len(wa | wb) if len(_norm_words(a)) >= 15 and len(_norm_words(b)) >= 15 else 0.0
+    best = len(wa & wb) / len(wa | wb) if wa and wb else 0.0
     if ca and cb:
         best = max(best, len(ca & cb) / len(ca | cb))
     return best
@@ -215,7 +217,9 @@ def bench(n: int, baseline_rows: int, workdir: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="100000,1000000", help="comma list of row counts")
     parser.add_argument("--baseline-rows", type=int, default=50_000)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -242,7 +246,8 @@ def main() -> None:
             )
             b = r["baseline"]
             print(
-                f"             straightforward datasketch on {b['rows']:,} rows: {b['rows_per_s']:,.0f} rows/s, "
+                f"             straightforward datasketch on {b['rows']:,} rows: "
+                f"{b['rows_per_s']:,.0f} rows/s, "
                 f"recall {b['recall']:.4f}; sfttui near stage {r['near_rows_per_s']:,} rows/s = "
                 f"{r['speedup_near']}x, whole scan {r['speedup_whole_scan']}x",
                 flush=True,

@@ -43,7 +43,7 @@ def test_each_format_is_detected_and_its_text_extracted(write_jsonl):
     }
     ds = load(list(files.values()))
     assert [i.format for i in ds.inputs] == list(files)
-    got = ds.rows.select("file", "text", "prompt").rows()
+    got = ds.rows.select("file", "text", pl.coalesce("prompt", "text")).rows()
     assert got == [
         ("chat.jsonl", "hello there\nhi!", "hello there"),  # system turn left out of matching
         ("sg.jsonl", "what is 2+2\n4", "what is 2+2"),

@@ -33,6 +33,8 @@ from .settings import NearSettings, NormalizeSettings
 
 _SIG_CHUNK = 20_000  # texts per signature chunk: bounds memory whatever the data size
 _VERIFY_CHUNK = 200_000  # candidate pairs verified per join
+_ESTIMATE_PERMS = 64  # signature columns kept to estimate a candidate's similarity
+_ESTIMATE_SLACK = 0.2  # 4 standard errors of a 64-permutation estimate near J = 0.8
 
 PAIR_SCHEMA = {"a": pl.UInt32(), "b": pl.UInt32(), "jaccard": pl.Float64(), "shingles": pl.String()}
 
@@ -46,6 +48,7 @@ class NearPass:
     bands: int
     rows_per_band: int
     candidates: int
+    estimated: int  # candidates whose MinHash estimate came close enough to verify
     verified: int
     oversized_buckets: int
 
@@ -103,18 +106,37 @@ def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int
     return np.unique(np.concatenate(found)), oversized
 
 
+def _likely(pairs: np.ndarray, estimate: np.ndarray, floor: float) -> np.ndarray:
+    """Candidates whose MinHash similarity estimate reaches `floor`.
+
+    LSH tuned for recall also lets through many pairs far below the threshold
+    (short texts share common character n-grams); comparing signature columns is far
+    cheaper than joining shingle sets, so only plausible pairs are verified exactly.
+    """
+    keep = []
+    for lo, hi in iter_chunks(pairs.size, 1 << 20):
+        chunk = pairs[lo:hi]
+        a = (chunk >> np.uint64(32)).astype(np.int64)
+        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        agree = (estimate[a] == estimate[b]).mean(axis=1)
+        keep.append(chunk[agree >= floor])
+    return np.concatenate(keep) if keep else pairs
+
+
 def _shingle_frame(texts: pl.Series, ids: np.ndarray, shingling: Shingling) -> pl.DataFrame:
-    """Distinct (text id, shingle hash) rows, built chunk by chunk."""
+    """Distinct (text id, shingle hash) rows, built chunk by chunk in NumPy."""
     parts = []
     for lo, hi in iter_chunks(len(ids), _SIG_CHUNK):
         shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
-        parts.append(
-            pl.DataFrame(
-                {"t": np.repeat(ids[lo:hi].astype(np.uint32), counts), "h": shingles},
-                schema={"t": pl.UInt32, "h": pl.UInt64},
-            )
-        )
-    return pl.concat(parts).unique() if parts else pl.DataFrame(schema={"t": pl.UInt32, "h": pl.UInt64})
+        owner = np.repeat(ids[lo:hi].astype(np.uint32), counts)
+        order = np.lexsort((shingles, owner))
+        owner, shingles = owner[order], shingles[order]
+        first = np.ones(owner.size, dtype=bool)
+        first[1:] = (owner[1:] != owner[:-1]) | (shingles[1:] != shingles[:-1])
+        parts.append(pl.DataFrame({"t": owner[first], "h": shingles[first]}))
+    if not parts:
+        return pl.DataFrame(schema={"t": pl.UInt32, "h": pl.UInt64})
+    return pl.concat(parts)
 
 
 def _verify(pairs: np.ndarray, texts: pl.Series, shingling: Shingling, threshold: float) -> pl.DataFrame:
@@ -158,7 +180,9 @@ def near_pairs(
     """Verified near-duplicate pairs among distinct normalised texts (indices into `texts`).
 
     Two passes: word n-grams for texts of at least `short_words` words, character
-    n-grams for texts of fewer than `2 * short_words` words (see NearSettings).
+    n-grams for texts of fewer than `2 * short_words` words (see NearSettings). Each
+    pass: signatures chunk by chunk, LSH candidates, a cheap MinHash estimate to set
+    aside candidates far below the threshold, then exact Jaccard verification.
     """
     words = texts.str.count_matches(" ").to_numpy() + 1
     nonempty = texts.str.len_bytes().to_numpy() > 0
@@ -179,17 +203,22 @@ def near_pairs(
         ids = np.flatnonzero(mask)
         if ids.size < 2:
             continue
-        subset = texts.gather(ids)
+        subset = texts if ids.size == len(texts) else texts.gather(ids)
         keys = np.empty((ids.size, bands), dtype=np.uint64)
+        head = min(_ESTIMATE_PERMS, settings.num_perm)
+        estimate = np.empty((ids.size, head), dtype=np.uint32)
         for lo, hi in iter_chunks(ids.size, _SIG_CHUNK):
             shingles, counts = shingle_hashes(subset.slice(lo, hi - lo), shingling)
             sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed)
             keys[lo:hi] = band_keys(sigs, bands, rows)
+            estimate[lo:hi] = sigs[:, :head]
             progress("near", (done + hi) / total * 0.8)
         done += ids.size
         cands, oversized = _candidate_pairs(keys, settings.max_bucket)
         del keys
-        verified = _verify(cands, subset, shingling, settings.threshold)
+        likely = _likely(cands, estimate, settings.threshold - _ESTIMATE_SLACK)
+        del estimate
+        verified = _verify(likely, subset, shingling, settings.threshold)
         # Back from positions in this pass to positions in `texts`.
         lookup = pl.Series(ids.astype(np.uint32))
         verified = verified.with_columns(a=lookup.gather(verified["a"]), b=lookup.gather(verified["b"]))
@@ -201,6 +230,7 @@ def near_pairs(
                 bands=bands,
                 rows_per_band=rows,
                 candidates=int(cands.size),
+                estimated=int(likely.size),
                 verified=verified.height,
                 oversized_buckets=oversized,
             )
@@ -230,25 +260,28 @@ def find_duplicates(
     frame = rows.select("row", "key", "text", "label").with_columns(
         norm=normalize_texts(rows["text"], normalize)
     )
-    # One entry per distinct normalised text, in order of first appearance.
-    distinct = (
-        frame.group_by("norm", maintain_order=True).agg(first=pl.col("row").first()).with_row_index("t")
-    )
-    frame = frame.join(distinct.select("norm", "t"), on="norm", how="left", maintain_order="left")
+    # Each row points at the first row with its normalised text; those first rows, in
+    # order, are the distinct texts (t = position among them).
+    frame = frame.with_columns(first=pl.col("row").min().over("norm"))
+    first = frame["first"].to_numpy()
+    first_rows = frame["row"].to_numpy()[first == frame["row"].to_numpy()]
+    frame = frame.with_columns(t=pl.Series(np.searchsorted(first_rows, first), dtype=pl.UInt32))
+    distinct_norm = frame["norm"].gather(first_rows)
+    distinct_first = pl.Series(first_rows, dtype=pl.UInt32)
     progress("exact", 1.0)
     timings["exact"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     notes: list[str] = []
     if near.enabled:
-        pairs, passes = near_pairs(distinct["norm"], near, progress)
+        pairs, passes = near_pairs(distinct_norm, near, progress)
     else:
         pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
         notes.append("near-duplicate detection was switched off")
     timings["near"] = time.perf_counter() - clock
     clock = time.perf_counter()
 
-    n_texts = distinct.height
+    n_texts = len(first_rows)
     graph = coo_matrix(
         (np.ones(pairs.height, dtype=np.int8), (pairs["a"].to_numpy(), pairs["b"].to_numpy())),
         shape=(n_texts, n_texts),
@@ -311,8 +344,8 @@ def find_duplicates(
     )
     key_of = frame["key"]
     text_pairs = pairs.with_columns(
-        a=key_of.gather(distinct["first"].gather(pairs["a"])),
-        b=key_of.gather(distinct["first"].gather(pairs["b"])),
+        a=key_of.gather(distinct_first.gather(pairs["a"])),
+        b=key_of.gather(distinct_first.gather(pairs["b"])),
     )
     timings["clusters"] = time.perf_counter() - clock
     return Duplicates(

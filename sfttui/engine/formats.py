@@ -37,6 +37,8 @@ def type_name(value: Any) -> str:
 
 def get_path(record: dict, path: str, default: Any = _MISSING) -> Any:
     """Read a dotted path such as ``meta.user`` from nested dicts."""
+    if "." not in path:
+        return record.get(path, default)
     value: Any = record
     for part in path.split("."):
         if isinstance(value, dict) and part in value:
@@ -51,7 +53,7 @@ def has_path(record: dict, path: str) -> bool:
 
 
 def _string(record: dict, key: str, *, optional: bool = False) -> str:
-    value = get_path(record, key)
+    value = record.get(key, _MISSING)
     if value is _MISSING or (optional and value is None):
         if optional:
             return ""
@@ -76,7 +78,7 @@ def _content(value: Any, where: str) -> str:
 
 
 def _turns(record: dict, key: str, role_key: str, text_key: str) -> tuple[str, str]:
-    turns = get_path(record, key)
+    turns = record.get(key, _MISSING)
     if turns is _MISSING:
         raise BadRecord(f"missing field '{key}'")
     if not isinstance(turns, list):
@@ -126,7 +128,9 @@ def _prompt_completion(record: dict) -> tuple[str, str]:
 
 
 def _text(record: dict) -> tuple[str, str]:
-    text = _string(record, "text")
+    text = record.get("text", _MISSING)
+    if type(text) is not str or not text.strip():  # the common case costs one check
+        text = _string(record, "text")
     return text, text
 
 

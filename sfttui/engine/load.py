@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class InputFile:
     rows: int = 0
     bad: int = 0
     fields: dict[str, str | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,7 +96,7 @@ class InputFile:
 class Dataset:
     """All valid rows of all inputs, plus what was set aside and why."""
 
-    rows: pl.DataFrame
+    rows: pl.DataFrame  # columns as ROW_SCHEMA; `prompt` is null where it equals `text`
     bad_lines: pl.DataFrame
     inputs: list[InputFile]
     notes: list[str]
@@ -182,41 +184,50 @@ def _container(path: Path, data: bytes) -> str:
     )
 
 
-def _parse_jsonl(data: bytes, max_row_bytes: int) -> _Records:
-    out = _Records()
-    if data.startswith(BOM):
-        data = data[len(BOM) :]
-        out.bad.append((1, "UTF-8 byte order mark at start of file (removed; row kept)", False))
-    lines = data.split(b"\n")
+def _oversized(size: int, limit: int) -> str:
+    return f"row is {size:,} bytes, over the {limit:,} limit"
+
+
+def _parse_jsonl(data: bytes, max_row_bytes: int) -> Iterator[_Records]:
+    """Records of a JSONL file, a chunk at a time, so parsed objects never pile up."""
+    lines: list[bytes | None] = data.split(b"\n")  # type: ignore[assignment]
+    del data  # the caller dropped its reference: the file's bytes can go now
     if lines and lines[-1] == b"":
         lines.pop()
-    todo: list[tuple[int, bytes]] = []
-    for number, raw in enumerate(lines, start=1):
-        if len(raw) > max_row_bytes:
-            out.bad.append((number, f"row is {len(raw):,} bytes, over the {max_row_bytes:,} limit", True))
-        elif not raw.strip():
-            out.bad.append((number, "blank line", True))
-        else:
-            todo.append((number, raw))
-    # Parse a chunk as one JSON array (one C call); only a chunk that fails, or whose
-    # item count is off (a line such as `1, 2`), is parsed line by line to find the culprit.
-    for start in range(0, len(todo), _PARSE_CHUNK):
-        chunk = todo[start : start + _PARSE_CHUNK]
+    notice: list[tuple[int, str, bool]] = []
+    if lines and lines[0].startswith(BOM):
+        lines[0] = lines[0][len(BOM) :]
+        notice.append((1, "UTF-8 byte order mark at start of file (removed; row kept)", False))
+    for start in range(0, max(len(lines), 1), _PARSE_CHUNK):
+        out = _Records(bad=notice if start == 0 else [])
+        todo: list[tuple[int, bytes]] = []
+        window = lines[start : start + _PARSE_CHUNK]
+        lines[start : start + len(window)] = [None] * len(window)  # freed as we go
+        for number, raw in enumerate(window, start=start + 1):
+            assert raw is not None
+            if len(raw) > max_row_bytes:
+                out.bad.append((number, _oversized(len(raw), max_row_bytes), True))
+            elif not raw.strip():
+                out.bad.append((number, "blank line", True))
+            else:
+                todo.append((number, raw))
+        # Parse the chunk as one JSON array (one C call); only a chunk that fails, or
+        # whose item count is off (a line such as `1, 2`), is parsed line by line.
         parsed: list[Any] | None
         try:
-            parsed = orjson.loads(b"[" + b",".join(raw for _, raw in chunk) + b"]")
-            if len(parsed) != len(chunk):
+            parsed = orjson.loads(b"[" + b",".join(raw for _, raw in todo) + b"]")
+            if len(parsed) != len(todo):
                 parsed = None
         except orjson.JSONDecodeError:
             parsed = None
         if parsed is None:
             parsed = []
-            for _, raw in chunk:
+            for _, raw in todo:
                 try:
                     parsed.append(orjson.loads(raw))
                 except orjson.JSONDecodeError as exc:
                     parsed.append(_Invalid(f"invalid JSON: {exc}"))
-        for (number, raw), obj in zip(chunk, parsed):
+        for (number, raw), obj in zip(todo, parsed):
             if isinstance(obj, _Invalid):
                 out.bad.append((number, obj.reason, True))
             elif not isinstance(obj, dict):
@@ -225,27 +236,28 @@ def _parse_jsonl(data: bytes, max_row_bytes: int) -> _Records:
                 out.lines.append(number)
                 out.raws.append(raw)
                 out.objs.append(obj)
-    return out
+        yield out
 
 
-def _records_from_items(items: list[Any], first_line: int, max_row_bytes: int) -> _Records:
+def _records_from_items(items: list[Any], first_line: int, max_row_bytes: int) -> Iterator[_Records]:
     """Records from already-parsed items (JSON arrays, CSV, Parquet); raw = compact JSON."""
-    out = _Records()
-    for number, obj in enumerate(items, start=first_line):
-        if not isinstance(obj, dict):
-            out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True))
-            continue
-        raw = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
-        if len(raw) > max_row_bytes:
-            out.bad.append((number, f"row is {len(raw):,} bytes, over the {max_row_bytes:,} limit", True))
-            continue
-        out.lines.append(number)
-        out.raws.append(raw)
-        out.objs.append(obj)
-    return out
+    for start in range(0, max(len(items), 1), _PARSE_CHUNK):
+        out = _Records()
+        for number, obj in enumerate(items[start : start + _PARSE_CHUNK], start=first_line + start):
+            if not isinstance(obj, dict):
+                out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True))
+                continue
+            raw = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+            if len(raw) > max_row_bytes:
+                out.bad.append((number, _oversized(len(raw), max_row_bytes), True))
+                continue
+            out.lines.append(number)
+            out.raws.append(raw)
+            out.objs.append(obj)
+        yield out
 
 
-def _parse(path: Path, container: str, data: bytes, max_row_bytes: int) -> _Records:
+def _parse(path: Path, container: str, data: bytes, max_row_bytes: int) -> Iterator[_Records]:
     if container == "jsonl":
         return _parse_jsonl(data, max_row_bytes)
     if container == "json":
@@ -294,86 +306,160 @@ def _scalar(value: Any) -> str | None:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _extract(
-    info: InputFile, recs: _Records, settings: LoadSettings
-) -> tuple[dict[str, list[Any]], list[tuple[int, str, bool]]]:
-    """Pull text, prompt, label, id, group and split out of each record of one file."""
-    sample = recs.objs[:_DETECT_SAMPLE]
+@dataclass
+class _FileSchema:
+    """Which fields of one file hold what, decided from its first records."""
+
+    fmt: str
+    extract: Callable[[dict], tuple[str, str]]
+    label_field: str
+    has_label: bool
+    id_field: str
+    has_id: bool
+    group_field: str | None
+    has_split_field: bool
+    name_split: str | None
+
+
+def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _FileSchema:
     if settings.text_field:
         fmt, extract = "custom", custom_extractor(settings.text_field)
     else:
-        fmt = settings.format or detect_format(sample) or ""
+        fmt = settings.format or detect_format(sample[:_DETECT_SAMPLE]) or ""
         if not fmt:
-            keys = sorted({k for obj in sample for k in obj})[:12]
+            keys = sorted({k for obj in sample[:_DETECT_SAMPLE] for k in obj})[:12]
             raise InputError(
                 f"{info.path}: cannot tell the format (keys: {', '.join(keys) or 'none'}); "
                 f"expected one of {', '.join(FORMATS)}, or pass --text-field"
             )
         extract = EXTRACTORS[fmt]
     label_field = settings.label_field or "label"
-    has_label = any(get_path(o, label_field, None) is not None for o in recs.objs)
     id_field = settings.id_field or "id"
-    has_id = any(get_path(o, id_field, None) is not None for o in sample)
-    group_field = settings.group_field
-    has_split_field = any("split" in o for o in sample)
+    schema = _FileSchema(
+        fmt=fmt,
+        extract=extract,
+        label_field=label_field,
+        has_label=any(get_path(o, label_field, None) is not None for o in sample),
+        id_field=id_field,
+        has_id=any(get_path(o, id_field, None) is not None for o in sample[:_DETECT_SAMPLE]),
+        group_field=settings.group_field,
+        has_split_field=any("split" in o for o in sample[:_DETECT_SAMPLE]),
+        name_split=split_from_name(info.path),
+    )
     info.format = fmt
     info.fields = {
         "text": settings.text_field or fmt,
-        "label": label_field if has_label else None,
-        "id": id_field if has_id else None,
-        "group": group_field,
-        "split": "split" if has_split_field else ("file name" if split_from_name(info.path) else None),
+        "label": label_field if schema.has_label else None,
+        "id": id_field if schema.has_id else None,
+        "group": settings.group_field,
+        "split": "split" if schema.has_split_field else ("file name" if schema.name_split else None),
     }
+    return schema
 
+
+def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[tuple[int, str, bool]]]:
+    """Text, prompt, label (with its JSON type), id, group and split of one chunk of records."""
     cols: dict[str, list[Any]] = {
-        k: [] for k in ("line", "text", "prompt", "label", "id", "group", "split", "raw")
+        k: [] for k in ("line", "text", "prompt", "label", "kind", "id", "group", "split", "raw")
     }
-    kinds: list[str | None] = []
     bad: list[tuple[int, str, bool]] = []
-    name_split = split_from_name(info.path)
+    label_field, id_field, group_field = sch.label_field, sch.id_field, sch.group_field
+    extract = sch.extract
     for number, raw, obj in zip(recs.lines, recs.raws, recs.objs):
         try:
             text, prompt = extract(obj)
             label = kind = None
-            if has_label:
+            if sch.has_label:
                 value = get_path(obj, label_field, None)
-                if value is None:
+                if type(value) is str and value.strip():
+                    label, kind = value, "str"
+                elif value is None:
                     raise BadRecord(f"missing label '{label_field}'")
-                label, kind = _label(value)
+                else:
+                    label, kind = _label(value)
         except BadRecord as exc:
             bad.append((number, str(exc), True))
             continue
         cols["line"].append(number)
         cols["text"].append(text)
-        cols["prompt"].append(prompt)
+        # Null when the prompt is the whole text (text formats): saves a copy of every text.
+        cols["prompt"].append(None if prompt is text else prompt)
         cols["label"].append(label)
-        kinds.append(kind)
-        cols["id"].append(_scalar(get_path(obj, id_field, None)) if has_id else None)
+        cols["kind"].append(kind)
+        cols["id"].append(_scalar(get_path(obj, id_field, None)) if sch.has_id else None)
         cols["group"].append(_scalar(get_path(obj, group_field, None)) if group_field else None)
-        split = obj.get("split") if has_split_field else None
-        split = _SPLIT_NAMES.get(split.lower(), split) if isinstance(split, str) else name_split
-        cols["split"].append(split)
+        split = obj.get("split") if sch.has_split_field else None
+        cols["split"].append(
+            _SPLIT_NAMES.get(split.lower(), split) if isinstance(split, str) else sch.name_split
+        )
         cols["raw"].append(raw)
+    frame = pl.DataFrame(cols, schema=_CHUNK_SCHEMA)
+    return frame, bad
 
+
+_CHUNK_SCHEMA: dict[str, pl.DataType] = {
+    "line": pl.UInt32(),
+    "text": pl.String(),
+    "prompt": pl.String(),
+    "label": pl.String(),
+    "kind": pl.String(),
+    "id": pl.String(),
+    "group": pl.String(),
+    "split": pl.String(),
+    "raw": pl.Binary(),
+}
+
+
+def _load_file(
+    info: InputFile, chunks: Iterator[_Records], settings: LoadSettings
+) -> tuple[pl.DataFrame, list]:
+    """All rows of one file and its bad-line records."""
+    bad: list[tuple[int, str, bool]] = []
+    frames: list[pl.DataFrame] = []
+    schema: _FileSchema | None = None
+    pending: list[_Records] = []
+    late_labels = 0
+    for recs in chunks:
+        bad += recs.bad
+        info.records += len(recs.objs) + sum(1 for b in recs.bad if b[2])
+        if schema is None:
+            pending.append(recs)
+            if not recs.objs:
+                continue
+            schema = _schema(info, recs.objs, settings)
+        elif not schema.has_label:
+            late_labels += sum(1 for o in recs.objs if get_path(o, schema.label_field, None) is not None)
+        for part in pending or [recs]:
+            frame, extract_bad = _extract(part, schema)
+            frames.append(frame)
+            bad += extract_bad
+        pending = []
+    if schema is None:
+        first = f" (first problem, line {bad[0][0]}: {bad[0][1]})" if bad else ""
+        raise InputError(f"{info.path}: no readable records{first}")
+    rows = pl.concat(frames)
+    if late_labels:
+        info.notes.append(
+            f"{info.name}: {late_labels:,} rows after the first {_PARSE_CHUNK:,} carry "
+            f"'{schema.label_field}' but the first ones do not; labels were not used for this file"
+        )
     # Integer class ids are fine when a file uses them throughout; mixed with strings
     # they are almost always a mistake ("1" vs 1 would become two classes).
-    counts = Counter(k for k in kinds if k)
-    if len(counts) > 1:
-        keep_kind = "str" if counts["str"] >= counts["int"] else "int"
-        mask = [k == keep_kind for k in kinds]
-        for i, ok in enumerate(mask):
-            if not ok:
-                word = "an integer" if kinds[i] == "int" else "a string"
-                other = "strings" if keep_kind == "str" else "integers"
-                bad.append(
-                    (
-                        cols["line"][i],
-                        f"label is {word} while the file's other labels are {other}",
-                        True,
-                    )
-                )
-        cols = {k: [v for v, ok in zip(vals, mask) if ok] for k, vals in cols.items()}
-    return cols, bad
+    kinds = rows["kind"].value_counts()
+    if kinds.drop_nulls().height > 1:
+        n = dict(zip(kinds["kind"].to_list(), kinds["count"].to_list()))
+        keep = "str" if n.get("str", 0) >= n.get("int", 0) else "int"
+        word, other = ("an integer", "strings") if keep == "str" else ("a string", "integers")
+        odd = rows.filter(pl.col("kind") != keep)["line"].to_list()
+        bad += [(ln, f"label is {word} while the file's other labels are {other}", True) for ln in odd]
+        rows = rows.filter(pl.col("kind") == keep)
+    # Empty text (possible with --text-field) is found in one vectorised pass.
+    empty = rows["text"].str.strip_chars().str.len_bytes() == 0
+    if empty.any():
+        bad += [(ln, "empty text", True) for ln in rows.filter(empty)["line"].to_list()]
+        rows = rows.filter(~empty)
+    bad.sort(key=lambda b: b[0])
+    return rows.drop("kind"), bad
 
 
 def _display_names(paths: list[Path]) -> list[str]:
@@ -410,32 +496,11 @@ def load(
             container=_container(path, data),
             compression=compression,
         )
-        recs = _parse(path, info.container, data, settings.max_row_bytes)
-        del data, stored
-        if not recs.objs:
-            first = f" (first problem, line {recs.bad[0][0]}: {recs.bad[0][1]})" if recs.bad else ""
-            raise InputError(f"{path}: no readable records{first}")
-        cols, bad_extract = _extract(info, recs, settings)
-        bad = recs.bad + bad_extract
-        frame = pl.DataFrame(
-            {
-                "file": pl.Series([name] * len(cols["line"]), dtype=pl.String),
-                "line": pl.Series(cols["line"], dtype=pl.UInt32),
-                "text": pl.Series(cols["text"], dtype=pl.String),
-                "prompt": pl.Series(cols["prompt"], dtype=pl.String),
-                "label": pl.Series(cols["label"], dtype=pl.String),
-                "id": pl.Series(cols["id"], dtype=pl.String),
-                "group": pl.Series(cols["group"], dtype=pl.String),
-                "split": pl.Series(cols["split"], dtype=pl.String),
-                "raw": pl.Series(cols["raw"], dtype=pl.Binary),
-            }
-        )
-        # Empty text is found in one vectorised pass rather than per record.
-        empty = frame["text"].str.strip_chars().str.len_bytes() == 0
-        if empty.any():
-            bad += [(ln, "empty text", True) for ln in frame.filter(empty)["line"].to_list()]
-            frame = frame.filter(~empty)
-        bad.sort(key=lambda b: b[0])
+        del stored
+        chunks = _parse(path, info.container, data, settings.max_row_bytes)
+        del data  # the parser holds the only reference and frees it early
+        frame, bad = _load_file(info, chunks, settings)
+        frame = frame.with_columns(file=pl.lit(name, dtype=pl.String))
         bad_frames.append(
             pl.DataFrame(
                 {
@@ -447,7 +512,6 @@ def load(
                 schema=BAD_SCHEMA,
             )
         )
-        info.records = len(recs.objs) + sum(1 for b in recs.bad if b[2])
         info.rows = frame.height
         info.bad = sum(1 for b in bad if b[2])
         inputs.append(info)
@@ -455,7 +519,7 @@ def load(
     progress("load", 1.0)
 
     rows = pl.concat(frames, how="vertical")
-    notes: list[str] = []
+    notes: list[str] = [note for info in inputs for note in info.notes]
     key_source = "file:line"
     ids = rows["id"]
     if ids.null_count() < rows.height:

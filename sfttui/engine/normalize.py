@@ -24,11 +24,12 @@ def normalize_expr(column: str | pl.Expr, settings: NormalizeSettings | None = N
     return _after_nfkc(expr, settings)
 
 
-def _after_nfkc(expr: pl.Expr, settings: NormalizeSettings) -> pl.Expr:
+def _after_nfkc(expr: pl.Expr, settings: NormalizeSettings, ascii_only: bool = False) -> pl.Expr:
     if settings.casefold:
         expr = expr.str.to_lowercase()
-        for src, dst in _CASEFOLD_EXTRA.items():
-            expr = expr.str.replace_all(src, dst, literal=True)
+        if not ascii_only:
+            for src, dst in _CASEFOLD_EXTRA.items():
+                expr = expr.str.replace_all(src, dst, literal=True)
     if settings.strip_punctuation:
         # A space, not nothing: "end.Start" must stay two words.
         expr = expr.str.replace_all(r"\p{P}+", " ")
@@ -42,15 +43,23 @@ def _after_nfkc(expr: pl.Expr, settings: NormalizeSettings) -> pl.Expr:
 def normalize_texts(texts: pl.Series, settings: NormalizeSettings | None = None) -> pl.Series:
     """Normalise a Series of texts (the same result as `normalize_expr`).
 
-    NFKC changes nothing in pure-ASCII text, so it runs only on the rows that are not.
+    NFKC and the extra case foldings change nothing in pure-ASCII text, so they run
+    only on the rows that are not (usually few).
     """
     settings = settings or NormalizeSettings()
-    if settings.nfkc:
-        non_ascii = texts.str.len_bytes() != texts.str.len_chars()
-        if non_ascii.any():
-            where = non_ascii.arg_true()
-            texts = texts.scatter(where, texts.gather(where).str.normalize("NFKC"))
-    return pl.select(_after_nfkc(pl.lit(texts), settings)).to_series().alias(texts.name)
+    non_ascii = texts.str.len_bytes() != texts.str.len_chars()
+    if non_ascii.any() and (settings.nfkc or settings.casefold):
+        where = non_ascii.arg_true()
+        part = texts.gather(where)
+        if settings.nfkc:
+            part = part.str.normalize("NFKC")
+        if settings.casefold:
+            # Lowercasing first: it can create a final sigma that must then be folded.
+            part = part.str.to_lowercase()
+            for src, dst in _CASEFOLD_EXTRA.items():
+                part = part.str.replace_all(src, dst, literal=True)
+        texts = texts.scatter(where, part)
+    return pl.select(_after_nfkc(pl.lit(texts), settings, ascii_only=True)).to_series().alias(texts.name)
 
 
 def stable_id(text: str, prefix: str = "") -> str:

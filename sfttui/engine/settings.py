@@ -48,7 +48,7 @@ class NearSettings:
     seed: int = 1
     word_ngram: int = 3
     char_ngram: int = 3
-    short_words: int = 15
+    short_words: int = 12
     bands: int | None = None  # None = chosen for recall at the threshold (see lsh_params)
     rows_per_band: int | None = None
     max_bucket: int = 64  # larger LSH buckets pair each member with its next max_bucket
