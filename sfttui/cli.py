@@ -57,7 +57,13 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--label-field", metavar="PATH", help="Field holding the label (default: label)."),
         click.option("--id-field", metavar="PATH", help="Field holding a unique row id (default: id)."),
         click.option(
-            "--group-field", metavar="PATH", help="Field naming the group (user, document, source)."
+            "--group-field",
+            "--by",
+            "group_fields",
+            metavar="PATH",
+            multiple=True,
+            help="Field naming a group (user, document, source); repeatable. Rows sharing a value stay"
+            " together.",
         ),
         click.option(
             "--max-row-bytes",
@@ -119,7 +125,7 @@ def settings_from(opts: dict[str, Any]) -> ScanSettings:
             text_field=opts["text_field"],
             label_field=opts["label_field"],
             id_field=opts["id_field"],
-            group_field=opts["group_field"],
+            group_fields=tuple(opts["group_fields"]),
             max_row_bytes=opts["max_row_bytes"],
         ),
         normalize=NormalizeSettings(
@@ -229,6 +235,6 @@ def demo(**opts: Any) -> None:
     """Scan the bundled demo dataset (support requests with planted problems)."""
     path = demo_path()
     click.echo(f"demo data: {path}", err=True)
-    if opts["group_field"] is None:
-        opts["group_field"] = "user_id"
+    if not opts["group_fields"]:
+        opts["group_fields"] = ("user_id",)
     sys.exit(_run_scan([str(path)], opts, None, ()))

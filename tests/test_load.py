@@ -195,11 +195,13 @@ def test_overrides_and_nested_fields(write_jsonl):
     )
     ds = load(
         [path],
-        LoadSettings(text_field="body.t", label_field="meta.y", id_field="meta.uid", group_field="meta.user"),
+        LoadSettings(
+            text_field="body.t", label_field="meta.y", id_field="meta.uid", group_fields=("meta.user",)
+        ),
     )
-    assert ds.rows.select("key", "text", "label", "group").rows() == [
-        ("7", "hello world", "spam", "u1"),
-        ("8", "bye world", "ham", "u2"),
+    assert ds.rows.select("key", "text", "label", "groups").rows() == [
+        ("7", "hello world", "spam", ["meta.user=u1"]),
+        ("8", "bye world", "ham", ["meta.user=u2"]),
     ]
     assert ds.key_source == "id field 'meta.uid'"
 

@@ -47,7 +47,7 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "text": pl.String(),
     "prompt": pl.String(),
     "label": pl.String(),
-    "group": pl.String(),
+    "groups": pl.List(pl.String()),
     "split": pl.String(),
     "raw": pl.Binary(),
 }
@@ -316,7 +316,7 @@ class _FileSchema:
     has_label: bool
     id_field: str
     has_id: bool
-    group_field: str | None
+    group_fields: tuple[str, ...]
     has_split_field: bool
     name_split: str | None
 
@@ -342,7 +342,7 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
         has_label=any(get_path(o, label_field, None) is not None for o in sample),
         id_field=id_field,
         has_id=any(get_path(o, id_field, None) is not None for o in sample[:_DETECT_SAMPLE]),
-        group_field=settings.group_field,
+        group_fields=settings.group_fields,
         has_split_field=any("split" in o for o in sample[:_DETECT_SAMPLE]),
         name_split=split_from_name(info.path),
     )
@@ -351,19 +351,19 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
         "text": settings.text_field or fmt,
         "label": label_field if schema.has_label else None,
         "id": id_field if schema.has_id else None,
-        "group": settings.group_field,
+        "group": ", ".join(settings.group_fields) or None,
         "split": "split" if schema.has_split_field else ("file name" if schema.name_split else None),
     }
     return schema
 
 
 def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[tuple[int, str, bool]]]:
-    """Text, prompt, label (with its JSON type), id, group and split of one chunk of records."""
+    """Text, prompt, label (with its JSON type), id, groups and split of one chunk of records."""
     cols: dict[str, list[Any]] = {
-        k: [] for k in ("line", "text", "prompt", "label", "kind", "id", "group", "split", "raw")
+        k: [] for k in ("line", "text", "prompt", "label", "kind", "id", "groups", "split", "raw")
     }
     bad: list[tuple[int, str, bool]] = []
-    label_field, id_field, group_field = sch.label_field, sch.id_field, sch.group_field
+    label_field, id_field, group_fields = sch.label_field, sch.id_field, sch.group_fields
     extract = sch.extract
     for number, raw, obj in zip(recs.lines, recs.raws, recs.objs):
         try:
@@ -387,7 +387,12 @@ def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[tuple
         cols["label"].append(label)
         cols["kind"].append(kind)
         cols["id"].append(_scalar(get_path(obj, id_field, None)) if sch.has_id else None)
-        cols["group"].append(_scalar(get_path(obj, group_field, None)) if group_field else None)
+        # "field=value", so equal values of different fields never join two groups.
+        cols["groups"].append(
+            [f"{f}={v}" for f in group_fields if (v := _scalar(get_path(obj, f, None))) is not None]
+            if group_fields
+            else None
+        )
         split = obj.get("split") if sch.has_split_field else None
         cols["split"].append(
             _SPLIT_NAMES.get(split.lower(), split) if isinstance(split, str) else sch.name_split
@@ -404,7 +409,7 @@ _CHUNK_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.String(),
     "kind": pl.String(),
     "id": pl.String(),
-    "group": pl.String(),
+    "groups": pl.List(pl.String()),
     "split": pl.String(),
     "raw": pl.Binary(),
 }
@@ -539,8 +544,9 @@ def load(
         key=pl.col("id") if key_source != "file:line" else file_line,
     ).select(list(ROW_SCHEMA))
     bad_lines = pl.concat(bad_frames, how="vertical")
-    if settings.group_field:
-        no_group = rows["group"].null_count()
+    if settings.group_fields:
+        no_group = int((rows["groups"].list.len() == 0).sum())
         if no_group:
-            notes.append(f"{no_group:,} rows have no '{settings.group_field}' value; each is its own group")
+            names = ", ".join(settings.group_fields)
+            notes.append(f"{no_group:,} rows have no value for {names}; each is its own group")
     return Dataset(rows=rows, bad_lines=bad_lines, inputs=inputs, notes=notes, key_source=key_source)

@@ -16,7 +16,7 @@ class LoadSettings:
     text_field: str | None = None  # dotted path, e.g. "meta.body"
     label_field: str | None = None
     id_field: str | None = None
-    group_field: str | None = None
+    group_fields: tuple[str, ...] = ()  # rows sharing a value of any of these stay together
     max_row_bytes: int = 1 << 20  # rows larger than 1 MiB are reported, not analysed
 
 

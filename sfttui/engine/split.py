@@ -1,0 +1,213 @@
+"""Train / validation / test assignment by group, stratified by label, seeded.
+
+The unit of splitting is a *unit*: rows joined by sharing any group value (user,
+document, source: `--by`) or a duplicate cluster (exact or near), found as connected
+components. No unit is ever split across two splits.
+
+Assignment follows the idea of scikit-learn's StratifiedGroupKFold, made vectorised:
+units are stratified by their dominant label; within a stratum, units larger than
+1% of it are placed first, each into the split furthest below its target share
+(a short Python loop over few units); the rest are shuffled with the seed and cut by
+cumulative size at the remaining targets (NumPy). StratifiedGroupKFold itself loops
+in Python over every group and every fold, which is minutes at a million groups;
+`tests/test_split.py` compares the label mix this gives with scikit-learn's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+SPLITS = ("train", "validation", "test")
+_BIG_UNIT_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 1234
+    stratify: bool = True
+    resplit: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ratios": list(self.ratios),
+            "seed": self.seed,
+            "stratify": self.stratify,
+            "resplit": self.resplit,
+        }
+
+
+def parse_ratios(text: str) -> tuple[float, float, float]:
+    """'0.8,0.1,0.1' or '80/10/10' -> (0.8, 0.1, 0.1); raises ValueError with a reason."""
+    parts = [p for p in text.replace("/", ",").split(",") if p.strip()]
+    if len(parts) != 3:
+        raise ValueError("give three ratios: train, validation, test (e.g. 80/10/10)")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"not numbers: {text}") from None
+    if any(v < 0 or not math.isfinite(v) for v in values) or sum(values) <= 0:
+        raise ValueError("ratios must be non-negative and not all zero")
+    total = sum(values)
+    train, validation, test = (v / total for v in values)
+    return train, validation, test
+
+
+@dataclass
+class SplitPlan:
+    """Which split each row goes to, and how well the targets were met."""
+
+    assignment: pl.DataFrame  # row, key, unit, split
+    source: str  # "existing" or "new"
+    settings: SplitSettings
+    summary: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def units(rows: pl.DataFrame, membership: pl.DataFrame | None = None) -> np.ndarray:
+    """Unit id per row: connected components over shared group values and duplicate clusters.
+
+    Ids are numbered by each unit's first row, so they are the same for the same input.
+    """
+    n = rows.height
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    offset = n
+    if "groups" in rows.columns and rows["groups"].null_count() < n:
+        pairs = rows.select("row", value=pl.col("groups")).explode("value").drop_nulls("value")
+        if pairs.height:
+            codes = pairs["value"].rank("dense").to_numpy().astype(np.int64) - 1
+            src.append(pairs["row"].to_numpy())
+            dst.append(offset + codes)
+            offset += int(codes.max()) + 1
+    if membership is not None and membership.height:
+        codes = membership["cluster"].rank("dense").to_numpy().astype(np.int64) - 1
+        src.append(membership["row"].to_numpy())
+        dst.append(offset + codes)
+        offset += int(codes.max()) + 1
+    if not src:
+        return np.arange(n, dtype=np.int64)
+    a = np.concatenate(src).astype(np.int64)
+    b = np.concatenate(dst).astype(np.int64)
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(offset, offset))
+    _, comp = connected_components(graph, directed=False)
+    comp = comp[:n]
+    # Renumber by first appearance so ids do not depend on scipy's numbering.
+    _, first_index, inverse = np.unique(comp, return_index=True, return_inverse=True)
+    rank = np.empty_like(first_index)
+    rank[np.argsort(first_index)] = np.arange(first_index.size)
+    return rank[inverse].astype(np.int64)
+
+
+def _place(sizes: np.ndarray, order: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Split index for each unit of one stratum (sizes in rows, targets in rows)."""
+    out = np.empty(sizes.size, dtype=np.int8)
+    filled = np.zeros(3)
+    total = sizes.sum()
+    big = sizes > max(1.0, _BIG_UNIT_SHARE * total)
+    # Big units one by one, largest first, into the split furthest below its target.
+    for i in np.flatnonzero(big)[np.argsort(-sizes[big], kind="stable")]:
+        gap = np.where(targets > 0, (targets - filled) / np.maximum(targets, 1e-9), -np.inf)
+        s = int(np.argmax(gap))
+        out[i] = s
+        filled[s] += sizes[i]
+    # The rest in seeded random order, cut where the running total crosses each
+    # split's remaining room (unit midpoints, so a unit goes where most of it fits).
+    rest = order[~big[order]]
+    room = np.maximum(targets - filled, 0)
+    if room.sum() <= 0:
+        room = targets.copy()
+    room = room / room.sum() * sizes[rest].sum()
+    mid = np.cumsum(sizes[rest]) - sizes[rest] / 2
+    out[rest] = np.searchsorted(np.cumsum(room)[:-1], mid, side="right").astype(np.int8)
+    return out
+
+
+def assign_splits(
+    rows: pl.DataFrame, unit_ids: np.ndarray, settings: SplitSettings | None = None
+) -> SplitPlan:
+    """Place every unit in train, validation or test; keep existing splits unless resplit."""
+    settings = settings or SplitSettings()
+    frame = rows.select("row", "key", "label", "split").with_columns(unit=pl.Series(unit_ids))
+    warnings: list[str] = []
+    has_existing = rows.height > 0 and rows["split"].null_count() == 0
+    if has_existing and not settings.resplit:
+        assignment = frame.select("row", "key", "unit", "split")
+        plan = SplitPlan(assignment, "existing", settings, warnings=warnings)
+        plan.summary = summarize(frame.with_columns(assignment["split"]), settings.ratios)
+        return plan
+    if rows.height and rows["split"].null_count() < rows.height and not settings.resplit:
+        warnings.append(
+            f"{rows['split'].null_count():,} rows have no split while others do; built new splits "
+            "for all rows (name every file's split, or pass --resplit to silence this)"
+        )
+    per_unit = (
+        frame.group_by("unit")
+        .agg(
+            size=pl.len(),
+            first=pl.col("row").min(),
+            stratum=pl.col("label").drop_nulls().mode().sort().first()
+            if settings.stratify
+            else pl.lit(None, dtype=pl.String),
+        )
+        .sort("first")
+    )
+    rng = np.random.default_rng(settings.seed)
+    shuffle = rng.permutation(per_unit.height)
+    sizes = per_unit["size"].to_numpy().astype(np.float64)
+    strata = per_unit["stratum"].fill_null("").to_numpy()
+    placed = np.empty(per_unit.height, dtype=np.int8)
+    ratios = np.array(settings.ratios, dtype=np.float64)
+    for stratum in sorted(set(strata.tolist())):
+        idx = np.flatnonzero(strata == stratum)
+        local_order = np.argsort(shuffle[idx], kind="stable")
+        placed[idx] = _place(sizes[idx], local_order, ratios * sizes[idx].sum())
+        if stratum and idx.size < sum(1 for r in ratios if r > 0):
+            warnings.append(
+                f"label '{stratum}' has {idx.size} group{'s' * (idx.size != 1)}: "
+                "too few to appear in every split"
+            )
+    total = sizes.sum()
+    for i in np.flatnonzero(sizes > 0.5 * np.min(ratios[ratios > 0]) * total):
+        if sizes[i] > 1:
+            warnings.append(
+                f"one group holds {int(sizes[i]):,} rows ({sizes[i] / total:.0%}); "
+                "the target ratios cannot be met exactly"
+            )
+    unit_split = pl.DataFrame(
+        {"unit": per_unit["unit"], "split": pl.Series([SPLITS[s] for s in placed], dtype=pl.String)}
+    )
+    assignment = (
+        frame.drop("split").join(unit_split, on="unit", how="left").select("row", "key", "unit", "split")
+    )
+    assignment = assignment.sort("row")
+    plan = SplitPlan(assignment, "new", settings, warnings=warnings)
+    plan.summary = summarize(frame.drop("split").join(unit_split, on="unit"), settings.ratios)
+    return plan
+
+
+def summarize(frame: pl.DataFrame, ratios: tuple[float, float, float]) -> dict[str, Any]:
+    """Rows, groups and label mix per split, and the achieved ratios."""
+    total = max(frame.height, 1)
+    out: dict[str, Any] = {"splits": {}}
+    extra = sorted(set(frame["split"].drop_nulls().to_list()) - set(SPLITS))
+    for name in [*SPLITS, *extra]:
+        part = frame.filter(pl.col("split") == name)
+        labels = (
+            part["label"].drop_nulls().value_counts(name="n").sort(["n", "label"], descending=[True, False])
+        )
+        out["splits"][name] = {
+            "rows": part.height,
+            "groups": part["unit"].n_unique(),
+            "ratio": part.height / total,
+            "target": ratios[SPLITS.index(name)] if name in SPLITS else None,
+            "labels": dict(zip(labels["label"].to_list(), labels["n"].to_list())),
+        }
+    return out
