@@ -106,28 +106,14 @@ def units(rows: pl.DataFrame, membership: pl.DataFrame | None = None) -> np.ndar
     return rank[inverse].astype(np.int64)
 
 
-def _place(sizes: np.ndarray, order: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Split index for each unit of one stratum (sizes in rows, targets in rows)."""
-    out = np.empty(sizes.size, dtype=np.int8)
-    filled = np.zeros(3)
-    total = sizes.sum()
-    big = sizes > max(1.0, _BIG_UNIT_SHARE * total)
-    # Big units one by one, largest first, into the split furthest below its target.
-    for i in np.flatnonzero(big)[np.argsort(-sizes[big], kind="stable")]:
-        gap = np.where(targets > 0, (targets - filled) / np.maximum(targets, 1e-9), -np.inf)
-        s = int(np.argmax(gap))
-        out[i] = s
-        filled[s] += sizes[i]
-    # The rest in seeded random order, cut where the running total crosses each
-    # split's remaining room (unit midpoints, so a unit goes where most of it fits).
-    rest = order[~big[order]]
-    room = np.maximum(targets - filled, 0)
+def _cut(sizes: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """Split index per unit, in the given order, cutting where the running total crosses
+    each split's room (unit midpoints, so a unit goes where most of it fits)."""
     if room.sum() <= 0:
-        room = targets.copy()
-    room = room / room.sum() * sizes[rest].sum()
-    mid = np.cumsum(sizes[rest]) - sizes[rest] / 2
-    out[rest] = np.searchsorted(np.cumsum(room)[:-1], mid, side="right").astype(np.int8)
-    return out
+        room = np.ones_like(room)
+    bounds = np.cumsum(room / room.sum() * sizes.sum())[:-1]
+    mid = np.cumsum(sizes) - sizes / 2
+    return np.searchsorted(bounds, mid, side="right").astype(np.int8)
 
 
 def assign_splits(
@@ -141,53 +127,87 @@ def assign_splits(
     if has_existing and not settings.resplit:
         assignment = frame.select("row", "key", "unit", "split")
         plan = SplitPlan(assignment, "existing", settings, warnings=warnings)
-        plan.summary = summarize(frame.with_columns(assignment["split"]), settings.ratios)
+        plan.summary = summarize(frame, settings.ratios)
         return plan
     if rows.height and rows["split"].null_count() < rows.height and not settings.resplit:
         warnings.append(
             f"{rows['split'].null_count():,} rows have no split while others do; built new splits "
             "for all rows (name every file's split, or pass --resplit to silence this)"
         )
+    label = pl.col("label").fill_null("") if settings.stratify else pl.lit("")
+    counts = frame.group_by("unit", label.alias("label")).agg(n=pl.len(), first=pl.col("row").min())
     per_unit = (
-        frame.group_by("unit")
-        .agg(
-            size=pl.len(),
-            first=pl.col("row").min(),
-            stratum=pl.col("label").drop_nulls().mode().sort().first()
-            if settings.stratify
-            else pl.lit(None, dtype=pl.String),
-        )
+        counts.group_by("unit")
+        .agg(size=pl.col("n").sum(), first=pl.col("first").min(), labels=pl.len(), label=pl.col("label").first())
         .sort("first")
     )
-    rng = np.random.default_rng(settings.seed)
-    shuffle = rng.permutation(per_unit.height)
-    sizes = per_unit["size"].to_numpy().astype(np.float64)
-    strata = per_unit["stratum"].fill_null("").to_numpy()
-    placed = np.empty(per_unit.height, dtype=np.int8)
+    n_units = per_unit.height
+    labels = sorted(counts["label"].unique().to_list())
+    label_index = {name: i for i, name in enumerate(labels)}
     ratios = np.array(settings.ratios, dtype=np.float64)
-    for stratum in sorted(set(strata.tolist())):
-        idx = np.flatnonzero(strata == stratum)
-        local_order = np.argsort(shuffle[idx], kind="stable")
-        placed[idx] = _place(sizes[idx], local_order, ratios * sizes[idx].sum())
-        if stratum and idx.size < sum(1 for r in ratios if r > 0):
+    label_totals = np.zeros(len(labels))
+    for name, n in counts.group_by("label").agg(pl.col("n").sum()).iter_rows():
+        label_totals[label_index[name]] = n
+    target = ratios[:, None] * label_totals[None, :]  # rows wanted per split and label
+    filled = np.zeros_like(target)
+
+    rng = np.random.default_rng(settings.seed)
+    shuffle = rng.permutation(n_units)  # seeded order over units numbered by first row
+    sizes = per_unit["size"].to_numpy().astype(np.float64)
+    unit_label = np.array([label_index[x] for x in per_unit["label"].to_list()], dtype=np.int64)
+    mixed = per_unit["labels"].to_numpy() > 1
+    big = ~mixed & (sizes > np.maximum(1.0, _BIG_UNIT_SHARE * label_totals[unit_label]))
+    placed = np.full(n_units, -1, dtype=np.int8)
+
+    # Units holding several labels, and big ones, go one by one (largest first) to the
+    # split where they bring the per-label counts closest to target, as scikit-learn's
+    # StratifiedGroupKFold does; with labels per row these are usually a minority.
+    greedy = np.flatnonzero(mixed | big)
+    if greedy.size:
+        unit_pos = {u: i for i, u in enumerate(per_unit["unit"].to_list())}
+        vectors = np.zeros((greedy.size, len(labels)))
+        where = {u: k for k, u in enumerate(greedy.tolist())}
+        for unit, name, n in counts.select("unit", "label", "n").iter_rows():
+            k = where.get(unit_pos[unit])
+            if k is not None:
+                vectors[k, label_index[name]] = n
+        order = np.lexsort((shuffle[greedy], -sizes[greedy]))
+        live = ratios > 0
+        scale = 1.0 / np.maximum(label_totals, 1.0)  # each label's gap as a share of it
+        for k in order:
+            vec = vectors[k]
+            before = (((filled - target) * scale) ** 2).sum(axis=1)
+            after = (((filled + vec - target) * scale) ** 2).sum(axis=1)
+            cost = np.where(live, after - before, np.inf)
+            s = int(np.argmin(cost))
+            placed[greedy[k]] = s
+            filled[s] += vec
+    # The rest hold one label each: per label, shuffled, cut at the room left.
+    for li in range(len(labels)):
+        idx = np.flatnonzero((placed < 0) & (unit_label == li))
+        if idx.size:
+            idx = idx[np.argsort(shuffle[idx], kind="stable")]
+            placed[idx] = _cut(sizes[idx], np.maximum(target[:, li] - filled[:, li], 0))
+        name = labels[li]
+        n_units_label = int((unit_label == li).sum() + (vectors[:, li] > 0).sum() if greedy.size else (unit_label == li).sum())
+        if name and n_units_label < int((ratios > 0).sum()):
             warnings.append(
-                f"label '{stratum}' has {idx.size} group{'s' * (idx.size != 1)}: "
+                f"label '{name}' has {n_units_label} group{'s' * (n_units_label != 1)}: "
                 "too few to appear in every split"
             )
     total = sizes.sum()
-    for i in np.flatnonzero(sizes > 0.5 * np.min(ratios[ratios > 0]) * total):
-        if sizes[i] > 1:
-            warnings.append(
-                f"one group holds {int(sizes[i]):,} rows ({sizes[i] / total:.0%}); "
-                "the target ratios cannot be met exactly"
-            )
+    smallest = np.min(ratios[ratios > 0])
+    for i in np.flatnonzero((sizes > 1) & (sizes > 0.5 * smallest * total)):
+        warnings.append(
+            f"one group holds {int(sizes[i]):,} rows ({sizes[i] / total:.0%}); "
+            "the target ratios cannot be met exactly"
+        )
     unit_split = pl.DataFrame(
         {"unit": per_unit["unit"], "split": pl.Series([SPLITS[s] for s in placed], dtype=pl.String)}
     )
     assignment = (
-        frame.drop("split").join(unit_split, on="unit", how="left").select("row", "key", "unit", "split")
+        frame.drop("split").join(unit_split, on="unit", how="left").select("row", "key", "unit", "split").sort("row")
     )
-    assignment = assignment.sort("row")
     plan = SplitPlan(assignment, "new", settings, warnings=warnings)
     plan.summary = summarize(frame.drop("split").join(unit_split, on="unit"), settings.ratios)
     return plan
