@@ -88,6 +88,9 @@ def test_every_bad_line_kind_is_reported_with_its_line_number(write_jsonl):
     assert ds.rows["line"].to_list() == [1, 10]
     assert ds.inputs[0].rows == 2 and ds.inputs[0].bad == 9
     assert ds.bad_lines["excluded"].all()
+    # Each set-aside line keeps its bytes, so export can account for every input line.
+    raws = dict(zip(ds.bad_lines["line"], ds.bad_lines["raw"]))
+    assert raws[2] == b'{"text": "broken' and raws[3] == b""
 
 
 def test_bom_is_reported_and_the_row_kept(tmp_path):
@@ -95,7 +98,7 @@ def test_bom_is_reported_and_the_row_kept(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + b'{"text": "first"}\n{"text": "second"}\n')
     ds = load([path])
     assert ds.rows["text"].to_list() == ["first", "second"]
-    assert ds.bad_lines.to_dicts() == [
+    assert ds.bad_lines.drop("raw").to_dicts() == [
         {
             "file": "bom.jsonl",
             "line": 1,

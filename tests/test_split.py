@@ -22,7 +22,13 @@ def _rows(n_users: int = 400, seed: int = 0, splits=None) -> pl.DataFrame:
             "groups": [[f"user_id=u{u}"] for u in users],
             "split": splits or [None] * n,
         },
-        schema={"row": pl.UInt32, "key": pl.String, "label": pl.String, "groups": pl.List(pl.String), "split": pl.String},
+        schema={
+            "row": pl.UInt32,
+            "key": pl.String,
+            "label": pl.String,
+            "groups": pl.List(pl.String),
+            "split": pl.String,
+        },
     )
 
 
@@ -38,7 +44,9 @@ def test_units_join_groups_and_duplicate_clusters():
         {"row": [0, 1, 2, 3, 4], "groups": [["u=1"], ["u=1"], ["u=2"], ["u=3"], []]},
         schema={"row": pl.UInt32, "groups": pl.List(pl.String)},
     )
-    membership = pl.DataFrame({"row": [2, 3], "cluster": ["c1", "c1"]}, schema={"row": pl.UInt32, "cluster": pl.String})
+    membership = pl.DataFrame(
+        {"row": [2, 3], "cluster": ["c1", "c1"]}, schema={"row": pl.UInt32, "cluster": pl.String}
+    )
     assert units(rows).tolist() == [0, 0, 1, 2, 3]
     assert units(rows, membership).tolist() == [0, 0, 1, 1, 2]
 
@@ -80,8 +88,11 @@ def test_label_mix_is_as_even_as_scikit_learns_stratified_group_kfold():
         return max(gaps)
 
     # scikit-learn: 10 stratified group folds, fold 0 test, fold 1 validation, rest train.
-    folds = list(StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=3).split(
-        np.zeros(rows.height), rows["label"].to_numpy(), unit))
+    folds = list(
+        StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=3).split(
+            np.zeros(rows.height), rows["label"].to_numpy(), unit
+        )
+    )
     reference = np.array(["train"] * rows.height, dtype=object)
     reference[folds[0][1]] = "test"
     reference[folds[1][1]] = "validation"
@@ -110,7 +121,13 @@ def test_rare_label_and_huge_group_warnings():
             "groups": [["u=big"]] * 40 + [[f"u={i}"] for i in range(20)],
             "split": [None] * 60,
         },
-        schema={"row": pl.UInt32, "key": pl.String, "label": pl.String, "groups": pl.List(pl.String), "split": pl.String},
+        schema={
+            "row": pl.UInt32,
+            "key": pl.String,
+            "label": pl.String,
+            "groups": pl.List(pl.String),
+            "split": pl.String,
+        },
     )
     plan = assign_splits(rows, units(rows))
     assert "label 'rare' has 2 groups: too few to appear in every split" in plan.warnings

@@ -61,13 +61,16 @@ class Duplicates:
     """Everything the duplicate analysis found.
 
     `clusters` has one row per cluster (id, kind, size, members, keeper, similarity,
-    labels, conflict, removable); `membership` maps each clustered row to its cluster;
-    `pairs` holds the verified near pairs with their Jaccard similarity.
+    labels, conflict, removable); `membership` maps each clustered row to its cluster
+    and its distinct normalised text `t`; `pairs` holds the verified near pairs with
+    their Jaccard similarity, by row key of each text's first row, and `text_pairs` the
+    same pairs by `t`.
     """
 
     clusters: pl.DataFrame
     membership: pl.DataFrame
     pairs: pl.DataFrame
+    text_pairs: pl.DataFrame
     passes: list[NearPass] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -325,7 +328,7 @@ def find_duplicates(
     ids = [stable_id(text, "c") for text in clusters["first_norm"].to_list()]
     clusters = clusters.with_columns(id=pl.Series(ids, dtype=pl.String))
     membership = clustered.join(clusters.select("comp", "id", "keeper_row"), on="comp").select(
-        "row", "key", cluster="id", keeper=pl.col("row") == pl.col("keeper_row")
+        "row", "key", "t", cluster="id", keeper=pl.col("row") == pl.col("keeper_row")
     )
     # Largest first; ties in order of first appearance so the listing is stable.
     clusters = clusters.sort(["size", "keeper_row"], descending=[True, False]).select(
@@ -352,6 +355,7 @@ def find_duplicates(
         clusters=clusters,
         membership=membership,
         pairs=text_pairs,
+        text_pairs=pairs.select("a", "b", "jaccard"),
         passes=passes,
         notes=notes,
         timings=timings,

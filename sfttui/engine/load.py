@@ -56,7 +56,9 @@ BAD_SCHEMA: dict[str, pl.DataType] = {
     "line": pl.UInt32(),
     "reason": pl.String(),
     "excluded": pl.Boolean(),
+    "raw": pl.Binary(),  # the line as read, so export can account for it
 }
+BadLine = tuple[int, str, bool, bytes | None]
 
 
 @dataclass
@@ -118,7 +120,7 @@ class _Records:
     lines: list[int] = field(default_factory=list)
     raws: list[bytes] = field(default_factory=list)
     objs: list[Any] = field(default_factory=list)
-    bad: list[tuple[int, str, bool]] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)
 
 
 @dataclass
@@ -194,10 +196,10 @@ def _parse_jsonl(data: bytes, max_row_bytes: int) -> Iterator[_Records]:
     del data  # the caller dropped its reference: the file's bytes can go now
     if lines and lines[-1] == b"":
         lines.pop()
-    notice: list[tuple[int, str, bool]] = []
+    notice: list[BadLine] = []
     if lines and lines[0].startswith(BOM):
         lines[0] = lines[0][len(BOM) :]
-        notice.append((1, "UTF-8 byte order mark at start of file (removed; row kept)", False))
+        notice.append((1, "UTF-8 byte order mark at start of file (removed; row kept)", False, None))
     for start in range(0, max(len(lines), 1), _PARSE_CHUNK):
         out = _Records(bad=notice if start == 0 else [])
         todo: list[tuple[int, bytes]] = []
@@ -206,9 +208,9 @@ def _parse_jsonl(data: bytes, max_row_bytes: int) -> Iterator[_Records]:
         for number, raw in enumerate(window, start=start + 1):
             assert raw is not None
             if len(raw) > max_row_bytes:
-                out.bad.append((number, _oversized(len(raw), max_row_bytes), True))
+                out.bad.append((number, _oversized(len(raw), max_row_bytes), True, raw))
             elif not raw.strip():
-                out.bad.append((number, "blank line", True))
+                out.bad.append((number, "blank line", True, raw))
             else:
                 todo.append((number, raw))
         # Parse the chunk as one JSON array (one C call); only a chunk that fails, or
@@ -229,9 +231,9 @@ def _parse_jsonl(data: bytes, max_row_bytes: int) -> Iterator[_Records]:
                     parsed.append(_Invalid(f"invalid JSON: {exc}"))
         for (number, raw), obj in zip(todo, parsed):
             if isinstance(obj, _Invalid):
-                out.bad.append((number, obj.reason, True))
+                out.bad.append((number, obj.reason, True, raw))
             elif not isinstance(obj, dict):
-                out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True))
+                out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True, raw))
             else:
                 out.lines.append(number)
                 out.raws.append(raw)
@@ -244,12 +246,12 @@ def _records_from_items(items: list[Any], first_line: int, max_row_bytes: int) -
     for start in range(0, max(len(items), 1), _PARSE_CHUNK):
         out = _Records()
         for number, obj in enumerate(items[start : start + _PARSE_CHUNK], start=first_line + start):
-            if not isinstance(obj, dict):
-                out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True))
-                continue
             raw = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+            if not isinstance(obj, dict):
+                out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True, raw))
+                continue
             if len(raw) > max_row_bytes:
-                out.bad.append((number, _oversized(len(raw), max_row_bytes), True))
+                out.bad.append((number, _oversized(len(raw), max_row_bytes), True, raw))
                 continue
             out.lines.append(number)
             out.raws.append(raw)
@@ -357,12 +359,12 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
     return schema
 
 
-def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[tuple[int, str, bool]]]:
+def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLine]]:
     """Text, prompt, label (with its JSON type), id, groups and split of one chunk of records."""
     cols: dict[str, list[Any]] = {
         k: [] for k in ("line", "text", "prompt", "label", "kind", "id", "groups", "split", "raw")
     }
-    bad: list[tuple[int, str, bool]] = []
+    bad: list[BadLine] = []
     label_field, id_field, group_fields = sch.label_field, sch.id_field, sch.group_fields
     extract = sch.extract
     for number, raw, obj in zip(recs.lines, recs.raws, recs.objs):
@@ -378,7 +380,7 @@ def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[tuple
                 else:
                     label, kind = _label(value)
         except BadRecord as exc:
-            bad.append((number, str(exc), True))
+            bad.append((number, str(exc), True, raw))
             continue
         cols["line"].append(number)
         cols["text"].append(text)
@@ -419,7 +421,7 @@ def _load_file(
     info: InputFile, chunks: Iterator[_Records], settings: LoadSettings
 ) -> tuple[pl.DataFrame, list]:
     """All rows of one file and its bad-line records."""
-    bad: list[tuple[int, str, bool]] = []
+    bad: list[BadLine] = []
     frames: list[pl.DataFrame] = []
     schema: _FileSchema | None = None
     pending: list[_Records] = []
@@ -455,13 +457,14 @@ def _load_file(
         n = dict(zip(kinds["kind"].to_list(), kinds["count"].to_list()))
         keep = "str" if n.get("str", 0) >= n.get("int", 0) else "int"
         word, other = ("an integer", "strings") if keep == "str" else ("a string", "integers")
-        odd = rows.filter(pl.col("kind") != keep)["line"].to_list()
-        bad += [(ln, f"label is {word} while the file's other labels are {other}", True) for ln in odd]
+        odd = rows.filter(pl.col("kind") != keep).select("line", "raw").rows()
+        reason = f"label is {word} while the file's other labels are {other}"
+        bad += [(ln, reason, True, raw) for ln, raw in odd]
         rows = rows.filter(pl.col("kind") == keep)
     # Empty text (possible with --text-field) is found in one vectorised pass.
     empty = rows["text"].str.strip_chars().str.len_bytes() == 0
     if empty.any():
-        bad += [(ln, "empty text", True) for ln in rows.filter(empty)["line"].to_list()]
+        bad += [(ln, "empty text", True, raw) for ln, raw in rows.filter(empty).select("line", "raw").rows()]
         rows = rows.filter(~empty)
     bad.sort(key=lambda b: b[0])
     return rows.drop("kind"), bad
@@ -513,6 +516,7 @@ def load(
                     "line": [b[0] for b in bad],
                     "reason": [b[1] for b in bad],
                     "excluded": [b[2] for b in bad],
+                    "raw": [b[3] for b in bad],
                 },
                 schema=BAD_SCHEMA,
             )

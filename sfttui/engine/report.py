@@ -39,7 +39,7 @@ def build_report(result: ScanResult) -> dict[str, Any]:
         "inputs": [i.to_dict() for i in ds.inputs],
         "rows": ds.rows.height,
         "row_keys": ds.key_source,
-        "bad_lines": ds.bad_lines.to_dicts(),
+        "bad_lines": ds.bad_lines.drop("raw").to_dicts(),
         "analyses": [{"name": a.name, "ran": a.ran, "detail": a.detail} for a in result.analyses],
         "duplicates": {
             "clusters": clusters,

@@ -138,7 +138,12 @@ def assign_splits(
     counts = frame.group_by("unit", label.alias("label")).agg(n=pl.len(), first=pl.col("row").min())
     per_unit = (
         counts.group_by("unit")
-        .agg(size=pl.col("n").sum(), first=pl.col("first").min(), labels=pl.len(), label=pl.col("label").first())
+        .agg(
+            size=pl.col("n").sum(),
+            first=pl.col("first").min(),
+            labels=pl.len(),
+            label=pl.col("label").first(),
+        )
         .sort("first")
     )
     n_units = per_unit.height
@@ -154,7 +159,12 @@ def assign_splits(
     rng = np.random.default_rng(settings.seed)
     shuffle = rng.permutation(n_units)  # seeded order over units numbered by first row
     sizes = per_unit["size"].to_numpy().astype(np.float64)
-    unit_label = np.array([label_index[x] for x in per_unit["label"].to_list()], dtype=np.int64)
+    names = pl.Series(labels, dtype=pl.String)
+    unit_label = (
+        per_unit["label"]
+        .replace_strict(names, pl.Series(np.arange(len(labels)), dtype=pl.Int64), return_dtype=pl.Int64)
+        .to_numpy()
+    )
     mixed = per_unit["labels"].to_numpy() > 1
     big = ~mixed & (sizes > np.maximum(1.0, _BIG_UNIT_SHARE * label_totals[unit_label]))
     placed = np.full(n_units, -1, dtype=np.int8)
@@ -164,13 +174,10 @@ def assign_splits(
     # StratifiedGroupKFold does; with labels per row these are usually a minority.
     greedy = np.flatnonzero(mixed | big)
     if greedy.size:
-        unit_pos = {u: i for i, u in enumerate(per_unit["unit"].to_list())}
         vectors = np.zeros((greedy.size, len(labels)))
-        where = {u: k for k, u in enumerate(greedy.tolist())}
-        for unit, name, n in counts.select("unit", "label", "n").iter_rows():
-            k = where.get(unit_pos[unit])
-            if k is not None:
-                vectors[k, label_index[name]] = n
+        slot = pl.DataFrame({"unit": per_unit["unit"].gather(greedy), "k": np.arange(greedy.size)})
+        for k, name, n in counts.join(slot, on="unit").select("k", "label", "n").iter_rows():
+            vectors[k, label_index[name]] = n
         order = np.lexsort((shuffle[greedy], -sizes[greedy]))
         live = ratios > 0
         scale = 1.0 / np.maximum(label_totals, 1.0)  # each label's gap as a share of it
@@ -188,13 +195,10 @@ def assign_splits(
         if idx.size:
             idx = idx[np.argsort(shuffle[idx], kind="stable")]
             placed[idx] = _cut(sizes[idx], np.maximum(target[:, li] - filled[:, li], 0))
-        name = labels[li]
-        n_units_label = int((unit_label == li).sum() + (vectors[:, li] > 0).sum() if greedy.size else (unit_label == li).sum())
-        if name and n_units_label < int((ratios > 0).sum()):
-            warnings.append(
-                f"label '{name}' has {n_units_label} group{'s' * (n_units_label != 1)}: "
-                "too few to appear in every split"
-            )
+    live_splits = int((ratios > 0).sum())
+    for name, n in counts.group_by("label").agg(pl.col("unit").n_unique()).sort("label").iter_rows():
+        if name and n < live_splits:
+            warnings.append(f"label '{name}' has {n} group{'s' * (n != 1)}: too few to appear in every split")
     total = sizes.sum()
     smallest = np.min(ratios[ratios > 0])
     for i in np.flatnonzero((sizes > 1) & (sizes > 0.5 * smallest * total)):
@@ -206,7 +210,10 @@ def assign_splits(
         {"unit": per_unit["unit"], "split": pl.Series([SPLITS[s] for s in placed], dtype=pl.String)}
     )
     assignment = (
-        frame.drop("split").join(unit_split, on="unit", how="left").select("row", "key", "unit", "split").sort("row")
+        frame.drop("split")
+        .join(unit_split, on="unit", how="left")
+        .select("row", "key", "unit", "split")
+        .sort("row")
     )
     plan = SplitPlan(assignment, "new", settings, warnings=warnings)
     plan.summary = summarize(frame.drop("split").join(unit_split, on="unit"), settings.ratios)

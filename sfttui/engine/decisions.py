@@ -1,0 +1,195 @@
+"""The decisions journal: every decision the person makes, appended and flushed at once.
+
+One JSONL file per dataset, named by a fingerprint of the inputs (names, sizes,
+sha256), in `.sfttui/` beside the first input or in `--state-dir`. Opening the same
+data again finds the same file and resumes. Nothing is ever rewritten: undo appends a
+reversal. A line cut off by a crash is skipped and reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .. import __version__
+from .load import InputFile
+
+SCHEMA = "sfttui.journal/1"
+ACTIONS = ("keep", "keep_all", "drop_rows", "cap", "deliberate", "undo")
+
+
+def fingerprint(inputs: list[InputFile]) -> str:
+    """Identifies the data: the same files with the same bytes give the same value."""
+    digest = hashlib.sha256()
+    for info in sorted(inputs, key=lambda i: i.name):
+        digest.update(f"{info.name}\0{info.size}\0{info.sha256}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def default_state_dir(inputs: list[InputFile]) -> Path:
+    return Path(inputs[0].path).resolve().parent / ".sfttui"
+
+
+@dataclass
+class Decision:
+    seq: int
+    action: str
+    payload: dict[str, Any]
+    at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "action": self.action, "at": self.at, **self.payload}
+
+
+@dataclass
+class Journal:
+    path: Path
+    fingerprint: str
+    decisions: list[Decision] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    resumed: bool = False
+
+    @classmethod
+    def open(cls, inputs: list[InputFile], state_dir: str | os.PathLike[str] | None = None) -> Journal:
+        """Open (or create) the journal for these inputs and read what it holds."""
+        fp = fingerprint(inputs)
+        directory = Path(state_dir) if state_dir else default_state_dir(inputs)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"journal-{fp}.jsonl"
+        journal = cls(path=path, fingerprint=fp)
+        if path.exists() and path.stat().st_size:
+            journal._read()
+            journal.resumed = True
+        else:
+            header = {
+                "schema": SCHEMA,
+                "fingerprint": fp,
+                "sfttui": __version__,
+                "inputs": [{"name": i.name, "bytes": i.size, "sha256": i.sha256} for i in inputs],
+            }
+            journal._write(header)
+        return journal
+
+    def _read(self) -> None:
+        data = self.path.read_bytes()
+        if not data.endswith(b"\n"):
+            # A crash cut the last line: end it so the next decision starts a line of
+            # its own; the cut line is skipped below and reported.
+            with self.path.open("ab") as handle:
+                handle.write(b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                self.problems.append(f"{self.path.name} line {number}: unreadable (cut off by a crash?), ignored")
+                continue
+            if "schema" in record:
+                if record.get("fingerprint") != self.fingerprint:
+                    self.problems.append(f"{self.path.name}: written for other data, decisions ignored")
+                    self.decisions = []
+                    return
+                continue
+            action = record.pop("action", None)
+            seq = record.pop("seq", None)
+            at = record.pop("at", "")
+            if action not in ACTIONS or not isinstance(seq, int):
+                self.problems.append(f"{self.path.name} line {number}: not a decision, ignored")
+                continue
+            self.decisions.append(Decision(seq, action, record, at))
+
+    def _write(self, record: dict[str, Any]) -> None:
+        # Append, flush and fsync per decision: a killed process or dropped SSH session
+        # loses nothing that was already shown as saved.
+        with self.path.open("ab") as handle:
+            handle.write(orjson.dumps(record) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def append(self, action: str, **payload: Any) -> Decision:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action}")
+        seq = (self.decisions[-1].seq + 1) if self.decisions else 1
+        decision = Decision(seq, action, payload, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        self._write(decision.to_json())
+        self.decisions.append(decision)
+        return decision
+
+    def undo(self) -> Decision | None:
+        """Reverse the most recent decision still in effect (appends an undo record)."""
+        effective = self.effective()
+        if not effective:
+            return None
+        return self.append("undo", target=effective[-1].seq)
+
+    def effective(self) -> list[Decision]:
+        """Decisions in order, without the undone ones (an undo can itself be undone)."""
+        undone: set[int] = set()
+        for d in reversed(self.decisions):
+            if d.seq in undone:
+                continue
+            if d.action == "undo":
+                undone.add(int(d.payload.get("target", -1)))
+        return [d for d in self.decisions if d.action != "undo" and d.seq not in undone]
+
+
+@dataclass
+class Resolution:
+    """What the effective decisions mean for the rows that exist now."""
+
+    dropped: dict[str, tuple[str, str | None]]  # row key -> (reason, cluster id)
+    kept_clusters: set[str]  # clusters decided one way or the other
+    caps: dict[str, int]
+    deliberate: dict[str, str]
+    applied: list[Decision]
+    stale: list[str]  # decisions naming rows or clusters that are no longer there
+
+
+def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Resolution:
+    """Turn decisions into row drops; report, not apply, those naming missing rows."""
+    res = Resolution({}, set(), {}, {}, [], [])
+    for d in decisions:
+        p = d.payload
+        if d.action in ("keep", "keep_all"):
+            cluster = p.get("cluster")
+            if cluster not in clusters:
+                res.stale.append(f"decision {d.seq}: cluster {cluster} no longer exists; not applied")
+                continue
+            drop = p.get("drop", []) if d.action == "keep" else []
+            missing = [k for k in drop + [p.get("keeper")] if k is not None and k not in keys]
+            if missing:
+                res.stale.append(
+                    f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"
+                )
+                continue
+            # A later decision on the same cluster replaces an earlier one.
+            for key, (_, c) in list(res.dropped.items()):
+                if c == cluster:
+                    del res.dropped[key]
+            for key in drop:
+                res.dropped[key] = (f"duplicate of {p.get('keeper')} (decision {d.seq})", cluster)
+            res.kept_clusters.add(cluster)
+        elif d.action == "drop_rows":
+            missing = [k for k in p.get("keys", []) if k not in keys]
+            if missing:
+                res.stale.append(
+                    f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"
+                )
+                continue
+            for key in p.get("keys", []):
+                res.dropped[key] = (f"{p.get('reason', 'dropped')} (decision {d.seq})", p.get("cluster"))
+        elif d.action == "cap":
+            res.caps[str(p["label"])] = int(p["max_rows"])
+        elif d.action == "deliberate":
+            res.deliberate[str(p["label"])] = str(p.get("note", ""))
+        res.applied.append(d)
+    return res

@@ -1,0 +1,273 @@
+"""Leakage: the same, near-same or same-group example on both sides of a split, and
+overlap with evaluation or gold sets (exact, near, long n-gram).
+
+Between splits, hits come from the duplicate clusters (computed over every row of
+every file, so they already span splits) and from shared group values. For each
+cluster or group present in more than one split, the member in the earliest split
+(train, then validation, then test; then input order) is the anchor, and every
+member in another split is one hit against it.
+
+Against eval sets, the n-gram check is the decontamination rule used for large
+language model evaluation: a training row that shares any 13-word sequence with an
+eval item (its prompt or its full text) is contaminated, wherever that sequence sits,
+so an eval question pasted into a longer training prompt is caught. Eval items
+shorter than 13 words (but at least `min_words`) are matched whole, as one k-gram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .dedup import Duplicates, near_pairs
+from .load import Dataset
+from .minhash import Shingling, iter_chunks, shingle_hashes
+from .normalize import normalize_texts
+from .settings import NearSettings, NormalizeSettings
+
+_ORDER = {"train": 0, "validation": 1, "test": 2}
+_CHUNK = 20_000
+
+SPLIT_HIT_SCHEMA = {
+    "kind": pl.String(),
+    "split_a": pl.String(),
+    "key_a": pl.String(),
+    "split_b": pl.String(),
+    "key_b": pl.String(),
+    "similarity": pl.Float64(),
+    "detail": pl.String(),
+}
+EVAL_HIT_SCHEMA = {
+    "kind": pl.String(),
+    "side": pl.String(),
+    "eval_file": pl.String(),
+    "eval_key": pl.String(),
+    "key": pl.String(),
+    "split": pl.String(),
+    "similarity": pl.Float64(),
+    "shared_ngrams": pl.UInt32(),
+}
+
+
+@dataclass(frozen=True)
+class LeakageSettings:
+    ngram: int = 13
+    min_words: int = 8  # shorter eval items are checked by exact and near matching only
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ngram": self.ngram, "min_words": self.min_words}
+
+
+@dataclass
+class Leakage:
+    between_splits: pl.DataFrame
+    eval_hits: pl.DataFrame
+    eval_inputs: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.between_splits.height + self.eval_hits.height
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for kind, n in self.between_splits.group_by("kind").len().iter_rows():
+            out[f"split-{kind}"] = n
+        for kind, n in self.eval_hits.group_by("kind").len().iter_rows():
+            out[f"eval-{kind}"] = n
+        return dict(sorted(out.items()))
+
+
+def _anchored(frame: pl.DataFrame, by: str) -> pl.DataFrame:
+    """For each `by` value seen in several splits: anchor (earliest split, first row) vs the others."""
+    frame = frame.with_columns(rank=pl.col("split").replace_strict(_ORDER, default=3, return_dtype=pl.Int8))
+    spread = frame.group_by(by).agg(pl.col("split").n_unique().alias("n")).filter(pl.col("n") > 1)
+    frame = frame.join(spread.select(by), on=by).sort([by, "rank", "row"])
+    anchors = frame.group_by(by, maintain_order=True).first()
+    return frame.join(
+        anchors.select(by, a_row="row", a_key="key", a_split="split"), on=by
+    ).filter(pl.col("split") != pl.col("a_split"))
+
+
+def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates) -> pl.DataFrame:
+    """Exact, near and same-group hits between splits (one per row that leaks)."""
+    base = rows.select("row", "key").with_columns(split=splits)
+    base = base.filter(pl.col("split").is_not_null())
+    hits: list[pl.DataFrame] = []
+    if duplicates.membership.height:
+        members = duplicates.membership.select("row", "cluster", "t").join(base, on="row")
+        pairs = _anchored(members, "cluster")
+        if pairs.height:
+            t_of = members.select(a_row="row", a_t="t")
+            direct = duplicates.text_pairs
+            both = pl.concat([direct, direct.select(a="b", b="a", jaccard="jaccard")])
+            sim = duplicates.clusters.select(cluster="id", cluster_sim="similarity")
+            pairs = (
+                pairs.join(t_of, on="a_row")
+                .join(both, left_on=["a_t", "t"], right_on=["a", "b"], how="left")
+                .join(sim, on="cluster")
+            )
+            hits.append(
+                pairs.select(
+                    kind=pl.when(pl.col("t") == pl.col("a_t")).then(pl.lit("exact")).otherwise(pl.lit("near")),
+                    split_a="a_split",
+                    key_a="a_key",
+                    split_b="split",
+                    key_b="key",
+                    similarity=pl.when(pl.col("t") == pl.col("a_t"))
+                    .then(1.0)
+                    .otherwise(pl.coalesce("jaccard", "cluster_sim")),
+                    detail=pl.col("cluster"),
+                )
+            )
+    if "groups" in rows.columns and rows["groups"].null_count() < rows.height:
+        grouped = (
+            rows.select("row", "key", group="groups")
+            .explode("group")
+            .drop_nulls("group")
+            .join(base.select("row", "split"), on="row")
+        )
+        pairs = _anchored(grouped, "group")
+        if pairs.height:
+            hits.append(
+                pairs.select(
+                    kind=pl.lit("group"),
+                    split_a="a_split",
+                    key_a="a_key",
+                    split_b="split",
+                    key_b="key",
+                    similarity=pl.lit(None, dtype=pl.Float64),
+                    detail=pl.col("group"),
+                )
+            )
+    if not hits:
+        return pl.DataFrame(schema=SPLIT_HIT_SCHEMA)
+    return pl.concat([h.cast(SPLIT_HIT_SCHEMA) for h in hits]).sort(["kind", "split_b", "key_b"])
+
+
+def _ngram_sets(texts: pl.Series, n: int) -> pl.DataFrame:
+    """(i, h): distinct word n-gram hashes of each text, chunk by chunk."""
+    parts = []
+    for lo, hi in iter_chunks(len(texts), _CHUNK):
+        shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), Shingling("word", n))
+        owner = np.repeat(np.arange(lo, hi, dtype=np.uint32), counts)
+        parts.append(pl.DataFrame({"i": owner, "h": shingles}))
+    return pl.concat(parts).unique() if parts else pl.DataFrame(schema={"i": pl.UInt32, "h": pl.UInt64})
+
+
+def _ngram_hits(train_norm: pl.Series, eval_norm: pl.Series, settings: LeakageSettings) -> pl.DataFrame:
+    """(i train, j eval, shared): training texts sharing an n-gram with an eval text.
+
+    Eval texts of `ngram` words or more contribute their n-grams; shorter ones (at least
+    `min_words`) contribute themselves whole, matched against training k-grams of
+    their own length k.
+    """
+    words = eval_norm.str.count_matches(" ").to_numpy() + 1
+    found: list[pl.DataFrame] = []
+    lengths = [settings.ngram] + sorted(
+        {int(k) for k in words if settings.min_words <= k < settings.ngram}, reverse=True
+    )
+    for k in lengths:
+        pick = np.flatnonzero(words >= k) if k == settings.ngram else np.flatnonzero(words == k)
+        if pick.size == 0:
+            continue
+        sets = _ngram_sets(eval_norm.gather(pick), k)
+        wanted = pl.DataFrame({"j": pl.Series(pick.astype(np.uint32)).gather(sets["i"]), "h": sets["h"]})
+        for lo, hi in iter_chunks(len(train_norm), _CHUNK):
+            chunk = _ngram_sets(train_norm.slice(lo, hi - lo), k).with_columns(pl.col("i") + lo)
+            found.append(chunk.join(wanted, on="h").group_by("i", "j").agg(shared=pl.len()))
+    if not found:
+        return pl.DataFrame(schema={"i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
+    return pl.concat(found).group_by("i", "j").agg(pl.col("shared").sum().cast(pl.UInt32))
+
+
+def eval_leakage(
+    rows: pl.DataFrame,
+    splits: pl.Series | None,
+    eval_set: Dataset,
+    normalize: NormalizeSettings | None = None,
+    near: NearSettings | None = None,
+    settings: LeakageSettings | None = None,
+) -> pl.DataFrame:
+    """Training rows that match an eval item exactly, nearly, or by a shared long n-gram."""
+    settings = settings or LeakageSettings()
+    near = near or NearSettings()
+    ev = eval_set.rows
+    split_col = splits if splits is not None else pl.Series([None] * rows.height, dtype=pl.String)
+    train = rows.select("key").with_columns(split=split_col)
+    sides = {
+        "text": (normalize_texts(rows["text"], normalize), normalize_texts(ev["text"], normalize)),
+        "prompt": (
+            normalize_texts(rows.select(pl.coalesce("prompt", "text"))["prompt"], normalize),
+            normalize_texts(ev.select(pl.coalesce("prompt", "text"))["prompt"], normalize),
+        ),
+    }
+    hits: list[pl.DataFrame] = []
+
+    def emit(kind: str, side: str, pairs: pl.DataFrame) -> None:
+        if pairs.height == 0:
+            return
+        hits.append(
+            pairs.select(
+                kind=pl.lit(kind),
+                side=pl.lit(side),
+                eval_file=ev["file"].gather(pairs["j"]),
+                eval_key=ev["key"].gather(pairs["j"]),
+                key=train["key"].gather(pairs["i"]),
+                split=train["split"].gather(pairs["i"]),
+                similarity=pairs["similarity"] if "similarity" in pairs.columns else pl.lit(None),
+                shared_ngrams=pairs["shared"] if "shared" in pairs.columns else pl.lit(None),
+            ).cast(EVAL_HIT_SCHEMA)
+        )
+
+    for side, (tr, evn) in sides.items():
+        left = pl.DataFrame({"norm": tr}).with_row_index("i").filter(pl.col("norm") != "")
+        right = pl.DataFrame({"norm": evn}).with_row_index("j").filter(pl.col("norm") != "")
+        exact = left.join(right, on="norm").select("i", "j", similarity=pl.lit(1.0))
+        emit("exact", side, exact)
+    # Near: MinHash/LSH over the distinct texts of both sides, keeping crossing pairs.
+    tr, evn = sides["text"]
+    both = pl.concat([tr, evn]).alias("norm")
+    distinct = pl.DataFrame({"norm": both}).with_row_index("pos").unique("norm", keep="first", maintain_order=True)
+    pairs, _ = near_pairs(distinct["norm"], near)
+    if pairs.height:
+        pos = distinct["pos"]
+        n_train = len(tr)
+        # A distinct text stands for every row with that text.
+        members = pl.DataFrame({"norm": both}).with_row_index("pos").join(
+            distinct.select("norm", rep="pos"), on="norm"
+        )
+        mapped = pairs.select(
+            ra=pos.gather(pairs["a"]), rb=pos.gather(pairs["b"]), similarity="jaccard"
+        )
+        mapped = (
+            mapped.join(members.select(ra="rep", pa="pos"), on="ra")
+            .join(members.select(rb="rep", pb="pos"), on="rb")
+            .filter((pl.col("pa") < n_train) != (pl.col("pb") < n_train))
+            .select(
+                i=pl.min_horizontal("pa", "pb"),
+                j=pl.max_horizontal("pa", "pb") - n_train,
+                similarity="similarity",
+            )
+        )
+        emit("near", "text", mapped)
+    ngram = _ngram_hits(sides["text"][0], sides["prompt"][1], settings)
+    emit("ngram", "prompt", ngram)
+    ngram_text = _ngram_hits(sides["text"][0], sides["text"][1], settings).join(
+        ngram.select("i", "j"), on=["i", "j"], how="anti"
+    )
+    emit("ngram", "text", ngram_text)
+    if not hits:
+        return pl.DataFrame(schema=EVAL_HIT_SCHEMA)
+    order = {"exact": 0, "near": 1, "ngram": 2}
+    merged = pl.concat(hits).with_columns(o=pl.col("kind").replace_strict(order, return_dtype=pl.Int8))
+    # One hit per (training row, eval item): the strongest kind, prompt side first.
+    return (
+        merged.sort(["o", "side"], descending=[False, True])
+        .unique(["key", "eval_file", "eval_key"], keep="first", maintain_order=True)
+        .drop("o")
+        .sort(["eval_file", "eval_key", "key"])
+    )
