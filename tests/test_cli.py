@@ -39,8 +39,18 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
     assert report["duplicates"]["clusters"] == [] and report["duplicates"]["rows_removable"] == 0
     assert report["balance"]["labels"] == {"a": 2, "b": 2}
     assert report["balance"]["majority_baseline"] == 0.5
-    assert report["findings"] == {"bad-lines": 0, "duplicates": 0, "conflicts": 0, "imbalance": 0}
-    assert [a["name"] for a in report["analyses"] if not a["ran"]] == ["per-split balance"]
+    assert report["findings"] == {
+        "bad-lines": 0,
+        "duplicates": 0,
+        "conflicts": 0,
+        "imbalance": 0,
+        "leakage": 0,
+    }
+    assert [a["name"] for a in report["analyses"] if not a["ran"]] == [
+        "per-split balance",
+        "leakage between splits",
+        "eval-set contamination",
+    ]
 
 
 def test_fail_on_finds_duplicates_and_conflicts(write_jsonl, tmp_path):

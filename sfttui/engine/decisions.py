@@ -91,7 +91,9 @@ class Journal:
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError:
-                self.problems.append(f"{self.path.name} line {number}: unreadable (cut off by a crash?), ignored")
+                self.problems.append(
+                    f"{self.path.name} line {number}: unreadable (cut off by a crash?), ignored"
+                )
                 continue
             if "schema" in record:
                 if record.get("fingerprint") != self.fingerprint:
@@ -165,7 +167,7 @@ def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Re
                 res.stale.append(f"decision {d.seq}: cluster {cluster} no longer exists; not applied")
                 continue
             drop = p.get("drop", []) if d.action == "keep" else []
-            missing = [k for k in drop + [p.get("keeper")] if k is not None and k not in keys]
+            missing = [k for k in [*drop, p.get("keeper")] if k is not None and k not in keys]
             if missing:
                 res.stale.append(
                     f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"

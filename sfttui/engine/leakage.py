@@ -26,7 +26,7 @@ from .dedup import Duplicates, near_pairs
 from .load import Dataset
 from .minhash import Shingling, iter_chunks, shingle_hashes
 from .normalize import normalize_texts
-from .settings import NearSettings, NormalizeSettings
+from .settings import LeakageSettings, NearSettings, NormalizeSettings
 
 _ORDER = {"train": 0, "validation": 1, "test": 2}
 _CHUNK = 20_000
@@ -50,15 +50,6 @@ EVAL_HIT_SCHEMA = {
     "similarity": pl.Float64(),
     "shared_ngrams": pl.UInt32(),
 }
-
-
-@dataclass(frozen=True)
-class LeakageSettings:
-    ngram: int = 13
-    min_words: int = 8  # shorter eval items are checked by exact and near matching only
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ngram": self.ngram, "min_words": self.min_words}
 
 
 @dataclass
@@ -87,9 +78,9 @@ def _anchored(frame: pl.DataFrame, by: str) -> pl.DataFrame:
     spread = frame.group_by(by).agg(pl.col("split").n_unique().alias("n")).filter(pl.col("n") > 1)
     frame = frame.join(spread.select(by), on=by).sort([by, "rank", "row"])
     anchors = frame.group_by(by, maintain_order=True).first()
-    return frame.join(
-        anchors.select(by, a_row="row", a_key="key", a_split="split"), on=by
-    ).filter(pl.col("split") != pl.col("a_split"))
+    return frame.join(anchors.select(by, a_row="row", a_key="key", a_split="split"), on=by).filter(
+        pl.col("split") != pl.col("a_split")
+    )
 
 
 def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates) -> pl.DataFrame:
@@ -112,7 +103,9 @@ def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates)
             )
             hits.append(
                 pairs.select(
-                    kind=pl.when(pl.col("t") == pl.col("a_t")).then(pl.lit("exact")).otherwise(pl.lit("near")),
+                    kind=pl.when(pl.col("t") == pl.col("a_t"))
+                    .then(pl.lit("exact"))
+                    .otherwise(pl.lit("near")),
                     split_a="a_split",
                     key_a="a_key",
                     split_b="split",
@@ -167,9 +160,10 @@ def _ngram_hits(train_norm: pl.Series, eval_norm: pl.Series, settings: LeakageSe
     """
     words = eval_norm.str.count_matches(" ").to_numpy() + 1
     found: list[pl.DataFrame] = []
-    lengths = [settings.ngram] + sorted(
-        {int(k) for k in words if settings.min_words <= k < settings.ngram}, reverse=True
-    )
+    lengths = [
+        settings.ngram,
+        *sorted({int(k) for k in words if settings.min_words <= k < settings.ngram}, reverse=True),
+    ]
     for k in lengths:
         pick = np.flatnonzero(words >= k) if k == settings.ngram else np.flatnonzero(words == k)
         if pick.size == 0:
@@ -231,18 +225,20 @@ def eval_leakage(
     # Near: MinHash/LSH over the distinct texts of both sides, keeping crossing pairs.
     tr, evn = sides["text"]
     both = pl.concat([tr, evn]).alias("norm")
-    distinct = pl.DataFrame({"norm": both}).with_row_index("pos").unique("norm", keep="first", maintain_order=True)
+    distinct = (
+        pl.DataFrame({"norm": both}).with_row_index("pos").unique("norm", keep="first", maintain_order=True)
+    )
     pairs, _ = near_pairs(distinct["norm"], near)
     if pairs.height:
         pos = distinct["pos"]
         n_train = len(tr)
         # A distinct text stands for every row with that text.
-        members = pl.DataFrame({"norm": both}).with_row_index("pos").join(
-            distinct.select("norm", rep="pos"), on="norm"
+        members = (
+            pl.DataFrame({"norm": both})
+            .with_row_index("pos")
+            .join(distinct.select("norm", rep="pos"), on="norm")
         )
-        mapped = pairs.select(
-            ra=pos.gather(pairs["a"]), rb=pos.gather(pairs["b"]), similarity="jaccard"
-        )
+        mapped = pairs.select(ra=pos.gather(pairs["a"]), rb=pos.gather(pairs["b"]), similarity="jaccard")
         mapped = (
             mapped.join(members.select(ra="rep", pa="pos"), on="ra")
             .join(members.select(rb="rep", pb="pos"), on="rb")

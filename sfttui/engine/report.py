@@ -55,6 +55,12 @@ def build_report(result: ScanResult) -> dict[str, Any]:
             for c in dup.conflicts.select("id", "labels", "members").to_dicts()
         ],
         "balance": result.balance.to_dict(),
+        "leakage": {
+            "counts": result.leakage.counts(),
+            "between_splits": result.leakage.between_splits.to_dicts(),
+            "eval_inputs": result.leakage.eval_inputs,
+            "eval": result.leakage.eval_hits.to_dicts(),
+        },
         "findings": result.findings(),
         "notes": result.notes,
     }

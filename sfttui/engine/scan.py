@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
 
 from .balance import Balance, measure_balance
 from .dedup import Duplicates, find_duplicates
+from .leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
 from .load import Dataset, load
 from .progress import Progress, no_progress
 from .settings import ScanSettings
 
-FAIL_KINDS = ("bad-lines", "duplicates", "conflicts", "imbalance")
+FAIL_KINDS = ("bad-lines", "duplicates", "conflicts", "imbalance", "leakage")
 
 
 @dataclass
@@ -30,6 +34,7 @@ class ScanResult:
     dataset: Dataset
     duplicates: Duplicates
     balance: Balance
+    leakage: Leakage
     analyses: list[Analysis] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -41,11 +46,12 @@ class ScanResult:
             "duplicates": self.duplicates.rows_removable,
             "conflicts": self.duplicates.conflicts.height,
             "imbalance": len(imbalance_warnings),
+            "leakage": self.leakage.total,
         }
 
     @property
     def notes(self) -> list[str]:
-        return self.dataset.notes + self.duplicates.notes
+        return self.dataset.notes + self.duplicates.notes + self.leakage.notes
 
 
 def run_scan(
@@ -67,6 +73,10 @@ def run_scan(
     start = time.perf_counter()
     balance = measure_balance(dataset.rows, settings.balance)
     timings["balance"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    leakage = find_leakage(dataset, duplicates, settings, progress)
+    timings["leakage"] = time.perf_counter() - start
 
     near = settings.near
     analyses = [
@@ -99,7 +109,47 @@ def run_scan(
             else "no split column and no split in the file names",
         ),
     ]
-    return ScanResult(settings, dataset, duplicates, balance, analyses, timings)
+    analyses += [
+        Analysis(
+            "leakage between splits",
+            dataset.has_splits,
+            "exact, near and same-group rows across the existing splits"
+            if dataset.has_splits
+            else "no existing splits to compare (no split field, no split in the file names)",
+        ),
+        Analysis(
+            "eval-set contamination",
+            bool(settings.eval_paths),
+            f"exact, near and {settings.leakage.ngram}-gram overlap against "
+            + ", ".join(Path(p).name for p in settings.eval_paths)
+            if settings.eval_paths
+            else "no --eval set given",
+        ),
+    ]
+    return ScanResult(settings, dataset, duplicates, balance, leakage, analyses, timings)
+
+
+def find_leakage(
+    dataset: Dataset, duplicates: Duplicates, settings: ScanSettings, progress: Progress = no_progress
+) -> Leakage:
+    """Leakage across the existing splits and against every eval set given."""
+    rows = dataset.rows
+    between = (
+        split_leakage(rows, rows["split"], duplicates)
+        if dataset.has_splits
+        else pl.DataFrame(schema=SPLIT_HIT_SCHEMA)
+    )
+    eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
+    inputs: list[dict] = []
+    if settings.eval_paths:
+        progress("eval", 0.0)
+        eval_set = load(list(settings.eval_paths), replace(settings.load, label_field=None))
+        inputs = [i.to_dict() for i in eval_set.inputs]
+        eval_hits = eval_leakage(
+            rows, rows["split"], eval_set, settings.normalize, settings.near, settings.leakage
+        )
+        progress("eval", 1.0)
+    return Leakage(between, eval_hits, inputs)
 
 
 def _norm_steps(settings: ScanSettings) -> str:

@@ -64,6 +64,14 @@ class BalanceSettings:
 
 
 @dataclass(frozen=True)
+class LeakageSettings:
+    """Eval-set decontamination: long n-gram overlap, 13 words as in LLM evaluation."""
+
+    ngram: int = 13
+    min_words: int = 8  # shorter eval items are checked by exact and near matching only
+
+
+@dataclass(frozen=True)
 class ScanSettings:
     """Everything one scan needs; recorded in the report so a result can be reproduced."""
 
@@ -71,7 +79,9 @@ class ScanSettings:
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
     near: NearSettings = field(default_factory=NearSettings)
     balance: BalanceSettings = field(default_factory=BalanceSettings)
+    leakage: LeakageSettings = field(default_factory=LeakageSettings)
     keep: Literal["first", "longest"] = "first"
+    eval_paths: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

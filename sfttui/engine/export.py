@@ -1,0 +1,410 @@
+"""Apply decisions and the drop policy, split, and write the output directory atomically.
+
+Output: train.jsonl, validation.jsonl, test.jsonl (each kept row's original line, byte
+for byte), dropped.jsonl (every row not written to a split, with reason and cluster,
+bad lines included, so every input line is accounted for) and manifest.json. Files
+are written into a temporary directory beside the target and renamed into place, so
+a crash leaves the old directory or none, never a partial one. After writing, the
+outputs are read back and checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+import polars as pl
+
+from .. import __version__
+from .decisions import Resolution
+from .dedup import Duplicates, find_duplicates
+from .leakage import Leakage, split_leakage
+from .load import Dataset, load
+from .settings import ScanSettings
+from .split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
+
+DropPolicy = Literal["exact", "near", "none"]
+OUTPUTS = (*[f"{s}.jsonl" for s in SPLITS], "dropped.jsonl", "manifest.json")
+
+
+class ExportError(Exception):
+    """The output cannot be written (refused or failed); the message says why."""
+
+
+@dataclass
+class ExportPlan:
+    """Everything that will be written, decided before anything is."""
+
+    kept: pl.DataFrame  # row, key, split, raw, label (input order)
+    dropped: pl.DataFrame  # key, file, line, reason, cluster, raw
+    split_plan: SplitPlan
+    leakage_remaining: pl.DataFrame
+    unresolved_conflicts: list[str]
+    resolution: Resolution | None
+    drop_policy: str
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        per_split = {s: int((self.kept["split"] == s).sum()) for s in SPLITS}
+        reasons = (
+            self.dropped.with_columns(kind=pl.col("reason").str.extract(r"^([a-z -]+)", 1))
+            .group_by("kind")
+            .len()
+            .sort("kind")
+        )
+        return {**per_split, "dropped": self.dropped.height, "dropped_by": dict(reasons.iter_rows())}
+
+
+_DROPPED_SCHEMA = {
+    "key": pl.String(),
+    "file": pl.String(),
+    "line": pl.UInt32(),
+    "reason": pl.String(),
+    "cluster": pl.String(),
+    "raw": pl.Binary(),
+}
+
+
+def _cap(kept: pl.DataFrame, caps: dict[str, int], seed: int) -> pl.DataFrame:
+    """Rows over a class cap, chosen with the seed (not the first N, which may be biased)."""
+    out = []
+    for label, limit in caps.items():
+        rows = kept.filter(pl.col("label") == label)
+        if rows.height > limit:
+            rng = np.random.default_rng(seed)
+            over = rng.permutation(rows.height)[limit:]
+            out.append(rows[np.sort(over)].select("row"))
+    return pl.concat(out) if out else pl.DataFrame(schema={"row": pl.UInt32})
+
+
+def plan_export(
+    dataset: Dataset,
+    duplicates: Duplicates,
+    split_settings: SplitSettings,
+    drop: DropPolicy = "exact",
+    resolution: Resolution | None = None,
+    eval_hits: pl.DataFrame | None = None,
+) -> ExportPlan:
+    """Decide which rows are dropped (and why) and which split every other row goes to."""
+    rows = dataset.rows
+    reasons: list[pl.DataFrame] = []
+    decided = resolution.kept_clusters if resolution else set()
+    conflicts = set(duplicates.conflicts["id"].to_list())
+    members = duplicates.membership
+    # The automatic policy leaves alone clusters the person decided and label
+    # conflicts, where keeping any one member could keep a wrong label.
+    auto = members.filter(~pl.col("cluster").is_in(list(decided | conflicts)))
+    if drop == "exact":
+        first_of_text = auto.group_by("t").agg(
+            keeper=pl.col("row").min(), kkey=pl.col("key").sort_by("row").first()
+        )
+        exact = auto.join(first_of_text, on="t").filter(pl.col("row") != pl.col("keeper"))
+        reasons.append(exact.select("row", "cluster", reason=pl.lit("exact duplicate of ") + pl.col("kkey")))
+    elif drop == "near":
+        keepers = auto.filter(pl.col("keeper")).select("cluster", kkey="key")
+        near = auto.filter(~pl.col("keeper")).join(keepers, on="cluster")
+        reasons.append(near.select("row", "cluster", reason=pl.lit("duplicate of ") + pl.col("kkey")))
+    if resolution:
+        decided_rows = pl.DataFrame(
+            {
+                "key": list(resolution.dropped),
+                "reason": [r for r, _ in resolution.dropped.values()],
+                "cluster": [c for _, c in resolution.dropped.values()],
+            },
+            schema={"key": pl.String, "reason": pl.String, "cluster": pl.String},
+        )
+        reasons.append(
+            decided_rows.join(rows.select("row", "key"), on="key").select("row", "cluster", "reason")
+        )
+    if eval_hits is not None and eval_hits.height:
+        hit = eval_hits.group_by("key").agg(
+            reason=pl.lit("matches eval item ")
+            + pl.col("eval_key").first()
+            + pl.lit(" (")
+            + pl.col("kind").first()
+            + pl.lit(")")
+        )
+        reasons.append(
+            hit.join(rows.select("row", "key"), on="key").select(
+                "row", cluster=pl.lit(None, dtype=pl.String), reason="reason"
+            )
+        )
+    drops = (
+        pl.concat([r.cast({"row": pl.UInt32, "cluster": pl.String, "reason": pl.String}) for r in reasons])
+        if reasons
+        else pl.DataFrame(schema={"row": pl.UInt32, "cluster": pl.String, "reason": pl.String})
+    )
+    # A decision outranks the automatic policy: keep the last reason given per row.
+    drops = drops.unique("row", keep="last", maintain_order=True)
+    kept = rows.join(drops.select("row"), on="row", how="anti")
+    if resolution and resolution.caps:
+        over = _cap(kept, resolution.caps, split_settings.seed)
+        capped = over.join(rows.select("row", "label"), on="row").select(
+            "row",
+            cluster=pl.lit(None, dtype=pl.String),
+            reason=pl.lit("over the cap for label ") + pl.col("label"),
+        )
+        drops = pl.concat([drops, capped])
+        kept = kept.join(over, on="row", how="anti")
+
+    kept_members = members.join(kept.select("row"), on="row")
+    unit_ids = units(
+        kept.with_columns(row=pl.int_range(pl.len(), dtype=pl.UInt32)), _reindex(kept_members, kept)
+    )
+    plan = assign_splits(kept, unit_ids, split_settings)
+    kept = kept.select("row", "key", "label", "raw").with_columns(split=plan.assignment["split"])
+    remaining = split_leakage(
+        kept.join(rows.select("row", "groups"), on="row"), kept["split"], _restrict(duplicates, kept)
+    )
+
+    dropped = (
+        drops.join(rows.select("row", "key", "file", "line", "raw"), on="row")
+        .sort("row")
+        .select("key", "file", "line", "reason", "cluster", "raw")
+    )
+    bad = dataset.bad_lines.filter(pl.col("excluded")).select(
+        key=pl.col("file") + pl.lit(":") + pl.col("line").cast(pl.String),
+        file="file",
+        line="line",
+        reason=pl.lit("bad line: ") + pl.col("reason"),
+        cluster=pl.lit(None, dtype=pl.String),
+        raw="raw",
+    )
+    dropped = pl.concat([dropped.cast(_DROPPED_SCHEMA), bad.cast(_DROPPED_SCHEMA)])
+    unresolved = sorted(conflicts - decided)
+    notes = list(plan.warnings)
+    if unresolved:
+        notes.append(
+            f"{len(unresolved)} label-conflict clusters were left as they are (no decision): "
+            "all their rows are kept; decide them in the app or with a journal entry"
+        )
+    return ExportPlan(kept, dropped, plan, remaining, unresolved, resolution, drop, notes)
+
+
+def _reindex(members: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
+    """Membership with `row` renumbered to positions among the kept rows."""
+    pos = kept.select("row").with_row_index("pos")
+    return members.join(pos, on="row").select(row=pl.col("pos").cast(pl.UInt32), cluster="cluster")
+
+
+def _restrict(duplicates: Duplicates, kept: pl.DataFrame) -> Duplicates:
+    """The duplicate result limited to kept rows, for the leakage check of the plan."""
+    return Duplicates(
+        clusters=duplicates.clusters,
+        membership=duplicates.membership.join(kept.select("row"), on="row"),
+        pairs=duplicates.pairs,
+        text_pairs=duplicates.text_pairs,
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_lines(path: Path, raws: list[bytes]) -> None:
+    with path.open("wb") as handle:
+        if raws:
+            handle.write(b"\n".join(raws))
+            handle.write(b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _raw_field(raw: bytes) -> dict[str, str]:
+    """The original line as text, or base64 when it is not valid UTF-8 (a bad line)."""
+    try:
+        return {"raw": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"raw_base64": base64.b64encode(raw).decode("ascii")}
+
+
+def _raw_back(record: dict[str, Any]) -> bytes:
+    if "raw_base64" in record:
+        return base64.b64decode(record["raw_base64"])
+    return str(record["raw"]).encode("utf-8")
+
+
+def _dropped_lines(dropped: pl.DataFrame) -> list[bytes]:
+    return [
+        orjson.dumps(
+            {"key": key, "file": file, "line": line, "reason": reason, "cluster": cluster, **_raw_field(raw)}
+        )
+        for key, file, line, reason, cluster, raw in dropped.iter_rows()
+    ]
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    manifest: dict[str, Any]
+    verified: list[str]  # what the read-back checked
+    problems: list[str]  # what the read-back found wrong (empty when all is well)
+
+
+def write_export(
+    plan: ExportPlan,
+    dataset: Dataset,
+    out: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    settings: ScanSettings | None = None,
+    extra: dict[str, Any] | None = None,
+    fail_after: str | None = None,
+) -> ExportResult:
+    """Write the plan to `out` atomically, then read it back and verify it.
+
+    `fail_after` names an output file after which to raise, for tests of atomicity.
+    """
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise ExportError(f"{target} exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise ExportError(f"{target} is not empty; pass --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        written: dict[str, str] = {}
+        for name in SPLITS:
+            path = tmp / f"{name}.jsonl"
+            _write_lines(path, plan.kept.filter(pl.col("split") == name)["raw"].to_list())
+            written[path.name] = _sha256(path)
+            if fail_after == path.name:
+                raise OSError(f"simulated failure after {path.name}")
+        path = tmp / "dropped.jsonl"
+        _write_lines(path, _dropped_lines(plan.dropped))
+        written[path.name] = _sha256(path)
+        manifest = _manifest(plan, dataset, settings, written, extra or {})
+        (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+        _replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    verified, problems = verify_export(target, plan, dataset, settings)
+    return ExportResult(target, manifest, verified, problems)
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished temporary directory into place (the old one, if any, goes last)."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
+        os.rename(target, old)
+        os.rename(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, target)
+
+
+def _manifest(
+    plan: ExportPlan,
+    dataset: Dataset,
+    settings: ScanSettings | None,
+    written: dict[str, str],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    kept = plan.kept
+    per_label = kept.group_by("split", "label").len().sort(["split", "label"], nulls_last=True).iter_rows()
+    labels: dict[str, dict[str, int]] = {s: {} for s in SPLITS}
+    for split, label, n in per_label:
+        labels[split][label if label is not None else "(none)"] = n
+    converted = [i.name for i in dataset.inputs if i.container != "jsonl"]
+    res = plan.resolution
+    return {
+        "schema": "sfttui.manifest/1",
+        "sfttui": __version__,
+        "inputs": [
+            {
+                "path": i.path,
+                "name": i.name,
+                "sha256": i.sha256,
+                "bytes": i.size,
+                "rows": i.rows,
+                "format": i.format,
+            }
+            for i in dataset.inputs
+        ],
+        "settings": {
+            **(settings.to_dict() if settings else {}),
+            "split": plan.split_plan.settings.to_dict(),
+            "drop": plan.drop_policy,
+        },
+        "seed": plan.split_plan.settings.seed,
+        "splits_from": plan.split_plan.source,
+        "written_as_jsonl": converted,
+        "decisions": {
+            "applied": [d.to_json() for d in res.applied] if res else [],
+            "not_applied": res.stale if res else [],
+            "caps": res.caps if res else {},
+            "deliberate_imbalance": res.deliberate if res else {},
+        },
+        "counts": plan.counts(),
+        "labels": labels,
+        "groups": {s: v["groups"] for s, v in plan.split_plan.summary["splits"].items() if s in SPLITS},
+        "ratios": {s: v["ratio"] for s, v in plan.split_plan.summary["splits"].items() if s in SPLITS},
+        "leakage_remaining": plan.leakage_remaining.to_dicts(),
+        "unresolved_conflicts": plan.unresolved_conflicts,
+        "warnings": plan.notes,
+        "outputs": written,
+        **extra,
+    }
+
+
+def verify_export(
+    out: Path, plan: ExportPlan, dataset: Dataset, settings: ScanSettings | None = None
+) -> tuple[list[str], list[str]]:
+    """Read the outputs back: every input line in exactly one file, and no leakage left."""
+    checks: list[str] = []
+    problems: list[str] = []
+    expected = pl.concat(
+        [
+            dataset.rows.select("raw"),
+            dataset.bad_lines.filter(pl.col("excluded")).select("raw"),
+        ]
+    )["raw"]
+    got_parts = []
+    for name in SPLITS:
+        data = (out / f"{name}.jsonl").read_bytes()
+        lines = data.split(b"\n")[:-1] if data else []
+        want = int((plan.kept["split"] == name).sum())
+        if len(lines) != want:
+            problems.append(f"{name}.jsonl has {len(lines):,} lines, expected {want:,}")
+        got_parts.append(pl.Series(lines, dtype=pl.Binary))
+    dropped = [orjson.loads(x) for x in (out / "dropped.jsonl").read_bytes().split(b"\n") if x]
+    got_parts.append(pl.Series([_raw_back(d) for d in dropped], dtype=pl.Binary))
+    got = pl.concat(got_parts)
+    same = expected.len() == got.len() and expected.sort().equals(got.sort())
+    checks.append(f"{expected.len():,} input lines, each in exactly one output file")
+    if not same:
+        problems.append(
+            f"outputs hold {got.len():,} lines, inputs {expected.len():,}, or their contents differ"
+        )
+    # Leakage: scan the written splits afresh, as a user of them would.
+    split_files = [out / f"{s}.jsonl" for s in SPLITS if (out / f"{s}.jsonl").stat().st_size]
+    if len(split_files) > 1 and plan.split_plan.source == "new":
+        settings = settings or ScanSettings()
+        # The rows' own fields may still name their old split: the file decides here.
+        reread = load(split_files, replace(settings.load, max_row_bytes=1 << 40)).rows
+        reread = reread.with_columns(split=pl.col("file").str.replace(r"\.jsonl$", ""))
+        dup = find_duplicates(reread, settings.normalize, settings.near)
+        hits = split_leakage(reread, reread["split"], dup)
+        dup_hits = hits.filter(pl.col("kind") != "group")
+        checks.append("no exact or near duplicate across the written splits (re-scanned)")
+        if dup_hits.height:
+            problems.append(f"{dup_hits.height:,} duplicate pairs cross the written splits")
+    return checks, problems
+
+
+def leakage_summary(leak: Leakage | None) -> dict[str, int]:
+    return leak.counts() if leak else {}
