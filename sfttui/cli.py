@@ -19,6 +19,7 @@ from .engine.scan import FAIL_KINDS
 from .engine.settings import (
     FORMATS,
     BalanceSettings,
+    LeakageSettings,
     LoadSettings,
     NearSettings,
     NormalizeSettings,
@@ -106,6 +107,21 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Warn when the largest label has more than this many times the smallest.",
         ),
         click.option(
+            "--eval",
+            "eval_paths",
+            metavar="FILE",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            help="An evaluation or gold set to check for contamination; repeatable.",
+        ),
+        click.option(
+            "--ngram-overlap",
+            type=click.IntRange(4, 100),
+            default=13,
+            show_default=True,
+            help="Word n-gram length for eval contamination.",
+        ),
+        click.option(
             "--min-label-count",
             type=click.IntRange(1),
             default=20,
@@ -140,7 +156,9 @@ def settings_from(opts: dict[str, Any]) -> ScanSettings:
         balance=BalanceSettings(
             max_imbalance_ratio=opts["max_imbalance"], min_label_count=opts["min_label_count"]
         ),
+        leakage=LeakageSettings(ngram=opts["ngram_overlap"]),
         keep=opts["keep"],
+        eval_paths=tuple(opts["eval_paths"]),
     )
 
 
@@ -155,7 +173,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     try:
         result = run_scan(files, settings_from(opts))
     except InputError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
     print_summary(result, fail_on)
     if json_path:
@@ -193,6 +211,7 @@ def main() -> None:
     \b
     sfttui FILE...          look at a dataset (prints the scan for now)
     sfttui scan FILE...     headless scan for CI: summary, JSON report, exit code
+    sfttui split FILE...    write train/validation/test files, verified
     sfttui demo             the same on the bundled demo data
     """
 
@@ -215,6 +234,69 @@ def main() -> None:
 def scan(files: tuple[str, ...], json_path: str | None, fail_on: tuple[str, ...], **opts: Any) -> None:
     """Scan FILE... and print a summary; exit 1 if --fail-on finds something, 2 on bad input."""
     sys.exit(_run_scan(list(files), opts, json_path, fail_on))
+
+
+def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float, float]:
+    from .engine.split import parse_ratios
+
+    try:
+        return parse_ratios(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@data_options
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Directory to write.")
+@click.option(
+    "--ratios",
+    default="80/10/10",
+    show_default=True,
+    callback=_ratios,
+    help="Train/validation/test shares, e.g. 80/10/10 or 0.7,0.15,0.15.",
+)
+@click.option("--seed", type=int, default=1234, show_default=True, help="Seed for the split assignment.")
+@click.option(
+    "--drop",
+    type=click.Choice(["exact", "near", "none"]),
+    default="exact",
+    show_default=True,
+    help="Duplicates dropped without a decision: exact copies, all near-duplicate non-keepers, none.",
+)
+@click.option("--resplit", is_flag=True, help="Build new splits even when the input already has them.")
+@click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
+@click.option("--state-dir", type=click.Path(file_okay=False), help="Where the decisions journal lives.")
+@click.option(
+    "--keep-contaminated", is_flag=True, help="Report rows matching an --eval set, do not drop them."
+)
+def split(
+    files: tuple[str, ...],
+    out: str,
+    ratios: tuple[float, float, float],
+    seed: int,
+    drop: str,
+    resplit: bool,
+    force: bool,
+    state_dir: str | None,
+    keep_contaminated: bool,
+    **opts: Any,
+) -> None:
+    """Write train/validation/test files with no group or duplicate across them."""
+    from .engine.split import SplitSettings
+    from .split_command import SplitRequest, split_command
+
+    request = SplitRequest(
+        files=list(files),
+        out=out,
+        settings=settings_from(opts),
+        split=SplitSettings(ratios=ratios, seed=seed, resplit=resplit),
+        drop=drop,  # type: ignore[arg-type]
+        force=force,
+        state_dir=state_dir,
+        keep_contaminated=keep_contaminated,
+    )
+    sys.exit(split_command(request))
 
 
 @main.command(name="open", hidden=True)

@@ -99,6 +99,13 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             )
     else:
         table.add_row("labels", Text("n/a", style="dim"), f"label checks skipped: {bal.reason}")
+    leak = result.leakage
+    if result.dataset.has_splits or result.settings.eval_paths:
+        counts = leak.counts()
+        detail = ", ".join(f"{n:,} {kind}" for kind, n in counts.items()) or "none found"
+        table.add_row("leakage", mark("leakage"), f"{leak.total:,} hits: {detail}")
+    else:
+        table.add_row("leakage", Text("n/a", style="dim"), "no splits and no --eval set to check")
 
     ran = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
     ran.add_column("analysis")

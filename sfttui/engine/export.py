@@ -55,12 +55,7 @@ class ExportPlan:
 
     def counts(self) -> dict[str, Any]:
         per_split = {s: int((self.kept["split"] == s).sum()) for s in SPLITS}
-        reasons = (
-            self.dropped.with_columns(kind=pl.col("reason").str.extract(r"^([a-z -]+)", 1))
-            .group_by("kind")
-            .len()
-            .sort("kind")
-        )
+        reasons = self.dropped.group_by("kind").len().sort("kind")
         return {**per_split, "dropped": self.dropped.height, "dropped_by": dict(reasons.iter_rows())}
 
 
@@ -68,6 +63,7 @@ _DROPPED_SCHEMA = {
     "key": pl.String(),
     "file": pl.String(),
     "line": pl.UInt32(),
+    "kind": pl.String(),
     "reason": pl.String(),
     "cluster": pl.String(),
     "raw": pl.Binary(),
@@ -105,14 +101,25 @@ def plan_export(
     auto = members.filter(~pl.col("cluster").is_in(list(decided | conflicts)))
     if drop == "exact":
         first_of_text = auto.group_by("t").agg(
-            keeper=pl.col("row").min(), kkey=pl.col("key").sort_by("row").first()
+            first_row=pl.col("row").min(), kkey=pl.col("key").sort_by("row").first()
         )
-        exact = auto.join(first_of_text, on="t").filter(pl.col("row") != pl.col("keeper"))
-        reasons.append(exact.select("row", "cluster", reason=pl.lit("exact duplicate of ") + pl.col("kkey")))
+        exact = auto.join(first_of_text, on="t").filter(pl.col("row") != pl.col("first_row"))
+        reasons.append(
+            exact.select(
+                "row",
+                "cluster",
+                kind=pl.lit("exact duplicate"),
+                reason=pl.lit("exact duplicate of ") + pl.col("kkey"),
+            )
+        )
     elif drop == "near":
         keepers = auto.filter(pl.col("keeper")).select("cluster", kkey="key")
         near = auto.filter(~pl.col("keeper")).join(keepers, on="cluster")
-        reasons.append(near.select("row", "cluster", reason=pl.lit("duplicate of ") + pl.col("kkey")))
+        reasons.append(
+            near.select(
+                "row", "cluster", kind=pl.lit("duplicate"), reason=pl.lit("duplicate of ") + pl.col("kkey")
+            )
+        )
     if resolution:
         decided_rows = pl.DataFrame(
             {
@@ -123,7 +130,9 @@ def plan_export(
             schema={"key": pl.String, "reason": pl.String, "cluster": pl.String},
         )
         reasons.append(
-            decided_rows.join(rows.select("row", "key"), on="key").select("row", "cluster", "reason")
+            decided_rows.join(rows.select("row", "key"), on="key").select(
+                "row", "cluster", kind=pl.lit("decision"), reason="reason"
+            )
         )
     if eval_hits is not None and eval_hits.height:
         hit = eval_hits.group_by("key").agg(
@@ -135,13 +144,17 @@ def plan_export(
         )
         reasons.append(
             hit.join(rows.select("row", "key"), on="key").select(
-                "row", cluster=pl.lit(None, dtype=pl.String), reason="reason"
+                "row",
+                cluster=pl.lit(None, dtype=pl.String),
+                kind=pl.lit("eval contamination"),
+                reason="reason",
             )
         )
+    drop_schema = {"row": pl.UInt32, "cluster": pl.String, "kind": pl.String, "reason": pl.String}
     drops = (
-        pl.concat([r.cast({"row": pl.UInt32, "cluster": pl.String, "reason": pl.String}) for r in reasons])
+        pl.concat([r.cast(drop_schema).select(list(drop_schema)) for r in reasons])
         if reasons
-        else pl.DataFrame(schema={"row": pl.UInt32, "cluster": pl.String, "reason": pl.String})
+        else pl.DataFrame(schema=drop_schema)
     )
     # A decision outranks the automatic policy: keep the last reason given per row.
     drops = drops.unique("row", keep="last", maintain_order=True)
@@ -151,6 +164,7 @@ def plan_export(
         capped = over.join(rows.select("row", "label"), on="row").select(
             "row",
             cluster=pl.lit(None, dtype=pl.String),
+            kind=pl.lit("class cap"),
             reason=pl.lit("over the cap for label ") + pl.col("label"),
         )
         drops = pl.concat([drops, capped])
@@ -169,13 +183,14 @@ def plan_export(
     dropped = (
         drops.join(rows.select("row", "key", "file", "line", "raw"), on="row")
         .sort("row")
-        .select("key", "file", "line", "reason", "cluster", "raw")
+        .select("key", "file", "line", "kind", "reason", "cluster", "raw")
     )
     bad = dataset.bad_lines.filter(pl.col("excluded")).select(
         key=pl.col("file") + pl.lit(":") + pl.col("line").cast(pl.String),
         file="file",
         line="line",
-        reason=pl.lit("bad line: ") + pl.col("reason"),
+        kind=pl.lit("bad line"),
+        reason="reason",
         cluster=pl.lit(None, dtype=pl.String),
         raw="raw",
     )
@@ -240,9 +255,17 @@ def _raw_back(record: dict[str, Any]) -> bytes:
 def _dropped_lines(dropped: pl.DataFrame) -> list[bytes]:
     return [
         orjson.dumps(
-            {"key": key, "file": file, "line": line, "reason": reason, "cluster": cluster, **_raw_field(raw)}
+            {
+                "key": key,
+                "file": file,
+                "line": line,
+                "kind": kind,
+                "reason": reason,
+                "cluster": cluster,
+                **_raw_field(raw),
+            }
         )
-        for key, file, line, reason, cluster, raw in dropped.iter_rows()
+        for key, file, line, kind, reason, cluster, raw in dropped.iter_rows()
     ]
 
 

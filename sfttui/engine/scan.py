@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -143,7 +143,7 @@ def find_leakage(
     inputs: list[dict] = []
     if settings.eval_paths:
         progress("eval", 0.0)
-        eval_set = load(list(settings.eval_paths), replace(settings.load, label_field=None))
+        eval_set = load(list(settings.eval_paths), settings.load)
         inputs = [i.to_dict() for i in eval_set.inputs]
         eval_hits = eval_leakage(
             rows, rows["split"], eval_set, settings.normalize, settings.near, settings.leakage

@@ -1,0 +1,129 @@
+"""`sfttui split`: apply the journal and drop policy, split by group, write, verify.
+
+Kept out of cli.py so the command line stays a list of options; imports no Textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .engine.decisions import Journal, resolve
+from .engine.dedup import find_duplicates
+from .engine.errors import InputError
+from .engine.export import DropPolicy, ExportError, ExportResult, plan_export, write_export
+from .engine.leakage import EVAL_HIT_SCHEMA, eval_leakage
+from .engine.load import load
+from .engine.settings import ScanSettings
+from .engine.split import SPLITS, SplitSettings
+
+
+@dataclass
+class SplitRequest:
+    files: list[str]
+    out: str
+    settings: ScanSettings
+    split: SplitSettings
+    drop: DropPolicy = "exact"
+    force: bool = False
+    state_dir: str | None = None
+    keep_contaminated: bool = False
+
+
+def run_split(request: SplitRequest) -> tuple[ExportResult, list[str]]:
+    """Everything `sfttui split` does, without printing; raises InputError / ExportError."""
+    settings = request.settings
+    dataset = load(request.files, settings.load)
+    duplicates = find_duplicates(dataset.rows, settings.normalize, settings.near, settings.keep)
+    journal = Journal.open(dataset.inputs, request.state_dir)
+    resolution = resolve(
+        journal.effective(), set(dataset.rows["key"].to_list()), set(duplicates.clusters["id"].to_list())
+    )
+    eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
+    if settings.eval_paths:
+        eval_set = load(list(settings.eval_paths), settings.load)
+        eval_hits = eval_leakage(
+            dataset.rows, None, eval_set, settings.normalize, settings.near, settings.leakage
+        )
+    plan = plan_export(
+        dataset,
+        duplicates,
+        request.split,
+        request.drop,
+        resolution,
+        None if request.keep_contaminated else eval_hits,
+    )
+    notes = journal.problems + resolution.stale
+    if journal.resumed:
+        notes.insert(0, f"journal {journal.path}: {len(resolution.applied)} decisions applied")
+    extra = {
+        "journal": str(journal.path),
+        "eval_contamination": eval_hits.to_dicts(),
+        "eval_inputs": list(settings.eval_paths),
+    }
+    result = write_export(plan, dataset, request.out, force=request.force, settings=settings, extra=extra)
+    return result, notes
+
+
+def print_split(result: ExportResult, notes: list[str], console: Console) -> None:
+    m = result.manifest
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
+    for col in ("split", "rows", "groups", "ratio", "target", "labels"):
+        table.add_column(col, justify="right" if col in ("rows", "groups", "ratio", "target") else "left")
+    targets = m["settings"]["split"]["ratios"]
+    for i, name in enumerate(SPLITS):
+        labels = m["labels"].get(name, {})
+        mix = ", ".join(f"{k} {v:,}" for k, v in sorted(labels.items(), key=lambda kv: -kv[1])[:4])
+        more = f" +{len(labels) - 4}" if len(labels) > 4 else ""
+        table.add_row(
+            name,
+            f"{m['counts'][name]:,}",
+            f"{m['groups'].get(name, 0):,}",
+            f"{m['ratios'].get(name, 0):.1%}",
+            f"{targets[i]:.0%}",
+            mix + more,
+        )
+    console.print(Text.assemble(("sfttui split", "bold"), f"  splits {m['splits_from']}, seed {m['seed']}"))
+    console.print(table)
+    dropped = m["counts"]["dropped_by"]
+    detail = ", ".join(f"{n:,} {kind.strip()}" for kind, n in dropped.items()) or "none"
+    console.print(f"dropped: {m['counts']['dropped']:,} ({detail})", highlight=False)
+    leak = len(m["leakage_remaining"])
+    console.print(
+        Text(f"leakage remaining between splits: {leak:,}", style="yellow" if leak else "green"),
+    )
+    # soft_wrap: paths and notes stay whole lines, so they can be copied and grepped.
+    for warning in m["warnings"] + notes:
+        console.print(Text(f"note: {warning}", style="yellow"), soft_wrap=True)
+    for check in result.verified:
+        console.print(Text(f"verified: {check}", style="green"), soft_wrap=True)
+    for problem in result.problems:
+        console.print(Text(f"PROBLEM: {problem}", style="bold red"), soft_wrap=True)
+    console.print(
+        f"wrote {result.out}/: {', '.join([*m['outputs'], 'manifest.json'])}",
+        style="dim",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def split_command(request: SplitRequest) -> int:
+    console, err = Console(), Console(stderr=True)
+    try:
+        result, notes = run_split(request)
+    except (InputError, ExportError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except OSError as exc:
+        err.print(
+            f"[bold red]error:[/] cannot write {request.out}: {exc.strerror or exc}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 2
+    print_split(result, notes, console)
+    return 1 if result.problems else 0

@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sfttui.cli import main
+from sfttui.engine.decisions import Journal, resolve
+from sfttui.engine.dedup import find_duplicates
+from sfttui.engine.export import ExportError, plan_export, write_export
+from sfttui.engine.load import load
+from sfttui.engine.split import SplitSettings
+
+WORDS = [f"w{i}" for i in range(3000)]
+
+
+def _dataset(tmp_path: Path, users: int = 120, seed: int = 0) -> Path:
+    """Rows from many users, with planted near duplicates from *other* users."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(users * 5):
+        text = " ".join(rng.choices(WORDS, k=rng.randint(40, 60)))  # one change keeps J > 0.8
+        rows.append(
+            {"id": f"r{i}", "text": text, "label": rng.choice(["a", "a", "b", "c"]), "user": f"u{i % users}"}
+        )
+    for j in range(60):  # near copies: one word changed, a different user
+        src = rows[rng.randrange(users * 5)]
+        words = src["text"].split()
+        words[rng.randrange(len(words))] = "changed"
+        rows.append({"id": f"n{j}", "text": " ".join(words), "label": src["label"], "user": f"x{j}"})
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _split(*args: str):
+    return CliRunner().invoke(main, ["split", *args])
+
+
+def _read(out: Path, name: str) -> list[dict]:
+    return [json.loads(x) for x in (out / f"{name}.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_user_and_no_near_duplicate_straddles_splits(tmp_path, seed):
+    data = _dataset(tmp_path, seed=seed)
+    out = tmp_path / "out"
+    result = _split(
+        str(data), "--by", "user", "--out", str(out), "--seed", str(seed), "--state-dir", str(tmp_path / "s")
+    )
+    assert result.exit_code == 0, result.output
+    where: dict[str, str] = {}
+    for name in ("train", "validation", "test"):
+        for row in _read(out, name):
+            assert where.setdefault(row["user"], name) == name, f"user {row['user']} in two splits"
+    # Every planted near copy sits in the same split as its source.
+    texts = {name: {r["id"]: r["text"] for r in _read(out, name)} for name in ("train", "validation", "test")}
+    split_of = {rid: name for name, rows in texts.items() for rid in rows}
+    all_texts = {rid: t for rows in texts.values() for rid, t in rows.items()}
+    for rid, text in all_texts.items():
+        if rid.startswith("n"):
+            sources = [
+                o
+                for o, t in all_texts.items()
+                if o.startswith("r") and len(set(t.split()) ^ set(text.split())) <= 2
+            ]
+            assert sources and all(split_of[s] == split_of[rid] for s in sources)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["leakage_remaining"] == []
+    assert abs(manifest["ratios"]["train"] - 0.8) < 0.05
+
+
+def test_outputs_are_raw_lines_byte_for_byte_and_reproducible(tmp_path):
+    data = _dataset(tmp_path)
+    raw_in = set(data.read_bytes().split(b"\n"))
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        assert (
+            _split(str(data), "--by", "user", "--out", str(out), "--state-dir", str(tmp_path / "s")).exit_code
+            == 0
+        )
+    for name in ("train.jsonl", "validation.jsonl", "test.jsonl", "dropped.jsonl"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    for name in ("train", "validation", "test"):
+        lines = (a / f"{name}.jsonl").read_bytes().split(b"\n")[:-1]
+        assert lines and set(lines) <= raw_in
+    manifest = json.loads((a / "manifest.json").read_text())
+    total = (
+        sum(manifest["counts"][s] for s in ("train", "validation", "test")) + manifest["counts"]["dropped"]
+    )
+    assert total == 660  # every input row accounted for
+    assert (
+        manifest["outputs"]["train.jsonl"]
+        == json.loads((b / "manifest.json").read_text())["outputs"]["train.jsonl"]
+    )
+
+
+def test_refuses_a_non_empty_directory_without_force(tmp_path):
+    data = _dataset(tmp_path, users=20)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    refused = _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "s"))
+    assert refused.exit_code == 2
+    assert "is not empty; pass --force" in refused.output
+    assert (out / "keep.txt").read_text() == "mine"
+    forced = _split(str(data), "--out", str(out), "--force", "--state-dir", str(tmp_path / "s"))
+    assert forced.exit_code == 0
+    assert not (out / "keep.txt").exists() and (out / "train.jsonl").exists()
+
+
+def test_a_failure_mid_export_leaves_no_partial_directory(tmp_path):
+    data = _dataset(tmp_path, users=20)
+    ds = load([data])
+    dup = find_duplicates(ds.rows)
+    plan = plan_export(ds, dup, SplitSettings())
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="simulated failure"):
+        write_export(plan, ds, out, fail_after="validation.jsonl")
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    # With an old directory in place, a failure leaves the old one untouched.
+    write_export(plan, ds, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(OSError):
+        write_export(plan, ds, out, force=True, fail_after="train.jsonl")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    with pytest.raises(ExportError, match="not empty"):
+        write_export(plan, ds, out)
+
+
+def test_eval_question_inside_a_longer_training_prompt_is_found_and_dropped(tmp_path, write_jsonl):
+    question = "Which river flows through Vienna and Budapest before it reaches the Black Sea in Romania?"
+    train = write_jsonl(
+        "train_pool.jsonl",
+        [
+            {"prompt": f"Quiz time! {question} Answer in one word please.", "completion": "Danube"},
+            {"prompt": "Write a haiku about autumn leaves falling on a quiet pond", "completion": "..."},
+            {"prompt": "Summarise the plot of Hamlet in two sentences for a child", "completion": "..."},
+        ],
+    )
+    gold = write_jsonl("gold.jsonl", [{"prompt": question, "completion": "The Danube"}])
+    out = tmp_path / "out"
+    report = tmp_path / "r.json"
+    scan = CliRunner().invoke(
+        main, ["scan", str(train), "--eval", str(gold), "--json", str(report), "--fail-on", "leakage"]
+    )
+    assert scan.exit_code == 1
+    hit = json.loads(report.read_text())["leakage"]["eval"][0]
+    assert (hit["kind"], hit["side"], hit["key"], hit["eval_key"]) == (
+        "ngram",
+        "prompt",
+        "train_pool.jsonl:1",
+        "gold.jsonl:1",
+    )
+    assert hit["shared_ngrams"] == 3  # a 15-word question holds three 13-word windows
+    result = _split(
+        str(train),
+        "--eval",
+        str(gold),
+        "--out",
+        str(out),
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--ratios",
+        "1,0,0",
+    )
+    assert result.exit_code == 0, result.output
+    dropped = _read(out, "dropped")
+    assert [(d["key"], d["kind"]) for d in dropped] == [("train_pool.jsonl:1", "eval contamination")]
+    assert len(_read(out, "train")) == 2
+
+
+def test_journal_decisions_apply_and_survive_a_crash(tmp_path, write_jsonl):
+    rows = [
+        {"id": "a", "text": "the very same words here"},
+        {"id": "b", "text": "The very same words here!"},
+        {"id": "c", "text": "something else entirely different"},
+    ]
+    data = write_jsonl("d.jsonl", rows)
+    ds = load([data])
+    dup = find_duplicates(ds.rows)
+    cluster = dup.clusters["id"][0]
+    journal = Journal.open(ds.inputs, tmp_path / "state")
+    journal.append("keep", cluster=cluster, keeper="b", drop=["a"])
+    journal.append("drop_rows", keys=["c"], reason="off topic")
+    journal.undo()  # takes back the drop of c
+    journal.append("drop_rows", keys=["gone"], reason="stale")
+    with journal.path.open("ab") as handle:  # a crash mid-write: half a line, no newline
+        handle.write(b'{"seq": 9, "action": "keep", "clus')
+    again = Journal.open(ds.inputs, tmp_path / "state")
+    assert again.resumed
+    assert again.problems == [f"{again.path.name} line 6: unreadable (cut off by a crash?), ignored"]
+    res = resolve(again.effective(), set(ds.rows["key"]), set(dup.clusters["id"]))
+    assert res.dropped == {"a": ("duplicate of b (decision 1)", cluster)}
+    assert res.stale == ["decision 4: rows gone are no longer in the data; not applied"]
+    # The next decision starts on a line of its own.
+    again.append("keep_all", cluster=cluster)
+    third = Journal.open(ds.inputs, tmp_path / "state")
+    assert [d.action for d in third.effective()] == ["keep", "drop_rows", "keep_all"]
+    out = tmp_path / "out"
+    result = _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "state"), "--ratios", "1,0,0")
+    assert result.exit_code == 0, result.output
+    assert "2 decisions applied" in result.output
+    assert "decision 4: rows gone are no longer in the data; not applied" in result.output
+    # keep_all came last: nothing of the cluster is dropped; "gone" is reported, not applied.
+    assert _read(out, "dropped") == []
+    assert len(_read(out, "train")) == 3
+
+
+def test_existing_splits_are_kept_and_their_leakage_listed(tmp_path, write_jsonl):
+    train = write_jsonl(
+        "train.jsonl",
+        [
+            {"text": "shared sentence about cats and dogs", "label": "x"},
+            {"text": "only in train", "label": "y"},
+        ],
+    )
+    test = write_jsonl(
+        "test.jsonl",
+        [
+            {"text": "Shared sentence about cats and dogs.", "label": "x"},
+            {"text": "only in test", "label": "y"},
+        ],
+    )
+    out = tmp_path / "out"
+    result = _split(
+        str(train), str(test), "--out", str(out), "--drop", "none", "--state-dir", str(tmp_path / "s")
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["splits_from"] == "existing"
+    assert manifest["counts"]["train"] == 2 and manifest["counts"]["test"] == 2
+    assert [(h["kind"], h["key_a"], h["key_b"]) for h in manifest["leakage_remaining"]] == [
+        ("exact", "train.jsonl:1", "test.jsonl:1")
+    ]
+    resplit = _split(
+        str(train), str(test), "--out", str(out), "--force", "--resplit", "--state-dir", str(tmp_path / "s")
+    )
+    assert resplit.exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["leakage_remaining"] == []
+
+
+def test_split_usage_errors_exit_two(tmp_path):
+    assert _split(str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o")).exit_code == 2
+    bad = _split(str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "o"), "--ratios", "1,2")
+    assert bad.exit_code == 2 and "three ratios" in bad.output
