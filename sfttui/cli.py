@@ -209,10 +209,10 @@ def main() -> None:
     """Make a fine-tuning dataset clean and honest before anyone trains on it.
 
     \b
-    sfttui FILE...          look at a dataset (prints the scan for now)
+    sfttui FILE...          open the full-screen app
     sfttui scan FILE...     headless scan for CI: summary, JSON report, exit code
     sfttui split FILE...    write train/validation/test files, verified
-    sfttui demo             the same on the bundled demo data
+    sfttui demo             the app on the bundled demo data
     """
 
 
@@ -299,12 +299,63 @@ def split(
     sys.exit(split_command(request))
 
 
+def _app_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--ratios",
+        default="80/10/10",
+        show_default=True,
+        callback=_ratios,
+        help="Train/validation/test shares.",
+    )(func)
+    func = click.option("--seed", type=int, default=1234, show_default=True, help="Split seed.")(func)
+    func = click.option(
+        "--drop",
+        type=click.Choice(["exact", "near", "none"]),
+        default="exact",
+        show_default=True,
+        help="Duplicates dropped at export without a decision.",
+    )(func)
+    func = click.option(
+        "--out",
+        "-o",
+        type=click.Path(file_okay=False),
+        help="Where `w` writes the splits (default: NAME-splits beside the data).",
+    )(func)
+    func = click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False),
+        help="Where the decisions journal lives (default: .sfttui beside the data).",
+    )(func)
+    return click.option("--resplit", is_flag=True, help="Build new splits even when the input has them.")(
+        func
+    )
+
+
+def _open_app(files: list[str], opts: dict[str, Any]) -> int:
+    # Textual is imported only here, so the headless commands start fast.
+    from .engine.session import Session
+    from .engine.split import SplitSettings
+    from .tui.app import SfttuiApp
+
+    session = Session(
+        paths=files,
+        settings=settings_from(opts),
+        split=SplitSettings(ratios=opts["ratios"], seed=opts["seed"], resplit=opts["resplit"]),
+        state_dir=opts["state_dir"],
+        out_dir=opts["out"],
+        drop=opts["drop"],
+    )
+    SfttuiApp(session).run()
+    return 0
+
+
 @main.command(name="open", hidden=True)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @data_options
+@_app_options
 def open_files(files: tuple[str, ...], **opts: Any) -> None:
-    """Look at FILE...: prints the scan until the full-screen app lands."""
-    sys.exit(_run_scan(list(files), opts, None, ()))
+    """Open FILE... in the full-screen app."""
+    sys.exit(_open_app(list(files), opts))
 
 
 def demo_path() -> Path:
@@ -313,10 +364,22 @@ def demo_path() -> Path:
 
 @main.command()
 @data_options
-def demo(**opts: Any) -> None:
-    """Scan the bundled demo dataset (support requests with planted problems)."""
-    path = demo_path()
-    click.echo(f"demo data: {path}", err=True)
+@_app_options
+@click.option("--scan", "scan_only", is_flag=True, help="Print the scan instead of opening the app.")
+def demo(scan_only: bool, **opts: Any) -> None:
+    """Open the bundled demo data (support chats with planted problems) in the app.
+
+    The app works on a copy in ./sfttui-demo/, so the journal and the splits it writes
+    have a place beside it.
+    """
     if not opts["group_fields"]:
         opts["group_fields"] = ("user_id",)
-    sys.exit(_run_scan([str(path)], opts, None, ()))
+    if scan_only:
+        sys.exit(_run_scan([str(demo_path())], opts, None, ()))
+    work = Path.cwd() / "sfttui-demo"
+    work.mkdir(exist_ok=True)
+    copy = work / "demo.jsonl"
+    if not copy.exists():  # never overwrite a copy the person may have changed
+        copy.write_bytes(demo_path().read_bytes())
+    click.echo(f"demo data copied to {copy}; decisions go to {work / '.sfttui'}", err=True)
+    sys.exit(_open_app([str(copy)], opts))

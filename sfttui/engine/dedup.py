@@ -11,7 +11,7 @@ runs or versions.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -74,6 +74,29 @@ class Duplicates:
     passes: list[NearPass] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    threshold: float = 0.8
+    context: _Context | None = field(default=None, repr=False)
+
+    def at_threshold(self, threshold: float) -> Duplicates:
+        """The same data clustered at another threshold (not below the explored floor)."""
+        if self.context is None:
+            raise ValueError("no pairs kept: run find_duplicates with explore_floor")
+        if threshold < self.context.floor - 1e-12:
+            raise ValueError(f"pairs were verified down to {self.context.floor:g} only")
+        result = _assemble(self.context, threshold)
+        result.passes, result.notes = self.passes, self.notes
+        return result
+
+    def explored_pairs(self) -> pl.DataFrame:
+        """Verified pairs down to the explored floor (a, b as row keys, jaccard)."""
+        if self.context is None:
+            return self.pairs
+        ctx = self.context
+        key_of = ctx.frame["key"]
+        return ctx.pairs.with_columns(
+            a=key_of.gather(ctx.distinct_first.gather(ctx.pairs["a"])),
+            b=key_of.gather(ctx.distinct_first.gather(ctx.pairs["b"])),
+        )
 
     @property
     def rows_removable(self) -> int:
@@ -248,14 +271,31 @@ def near_pairs(
     return pairs.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA), passes
 
 
+@dataclass
+class _Context:
+    """What clusters are assembled from, kept so the threshold can change without a rescan."""
+
+    frame: pl.DataFrame  # row, key, text, label, norm, t
+    distinct_first: pl.Series  # first row of each distinct normalised text
+    pairs: pl.DataFrame  # verified pairs (a, b as t) at or above `floor`
+    floor: float
+    keep: str
+
+
 def find_duplicates(
     rows: pl.DataFrame,
     normalize: NormalizeSettings | None = None,
     near: NearSettings | None = None,
     keep: str = "first",
     progress: Progress = no_progress,
+    explore_floor: float | None = None,
 ) -> Duplicates:
-    """Exact and near-duplicate clusters over the rows of a loaded dataset."""
+    """Exact and near-duplicate clusters over the rows of a loaded dataset.
+
+    With `explore_floor` below the threshold, pairs are verified down to that floor and
+    kept, so `Duplicates.at_threshold` can rebuild clusters for another threshold at
+    once (the app's threshold slider); the clusters returned are at the threshold.
+    """
     near = near or NearSettings()
     clock = time.perf_counter()
     timings: dict[str, float] = {}
@@ -268,7 +308,7 @@ def find_duplicates(
     frame = frame.with_columns(first=pl.col("row").min().over("norm"))
     first = frame["first"].to_numpy()
     first_rows = frame["row"].to_numpy()[first == frame["row"].to_numpy()]
-    frame = frame.with_columns(t=pl.Series(np.searchsorted(first_rows, first), dtype=pl.UInt32))
+    frame = frame.with_columns(t=pl.Series(np.searchsorted(first_rows, first), dtype=pl.UInt32)).drop("first")
     distinct_norm = frame["norm"].gather(first_rows)
     distinct_first = pl.Series(first_rows, dtype=pl.UInt32)
     progress("exact", 1.0)
@@ -276,15 +316,27 @@ def find_duplicates(
 
     clock = time.perf_counter()
     notes: list[str] = []
+    floor = min(explore_floor, near.threshold) if explore_floor is not None else near.threshold
     if near.enabled:
-        pairs, passes = near_pairs(distinct_norm, near, progress)
+        pairs, passes = near_pairs(distinct_norm, replace(near, threshold=floor), progress)
     else:
         pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
         notes.append("near-duplicate detection was switched off")
     timings["near"] = time.perf_counter() - clock
     clock = time.perf_counter()
+    context = _Context(frame, distinct_first, pairs, floor, keep)
+    result = _assemble(context, near.threshold)
+    result.passes, result.notes = passes, notes
+    timings["clusters"] = time.perf_counter() - clock
+    result.timings = timings
+    return result
 
-    n_texts = len(first_rows)
+
+def _assemble(ctx: _Context, threshold: float) -> Duplicates:
+    """Clusters from the exact groups and the verified pairs at or above `threshold`."""
+    frame, keep = ctx.frame, ctx.keep
+    pairs = ctx.pairs.filter(pl.col("jaccard") >= threshold - 1e-12)
+    n_texts = len(ctx.distinct_first)
     graph = coo_matrix(
         (np.ones(pairs.height, dtype=np.int8), (pairs["a"].to_numpy(), pairs["b"].to_numpy())),
         shape=(n_texts, n_texts),
@@ -347,16 +399,14 @@ def find_duplicates(
     )
     key_of = frame["key"]
     text_pairs = pairs.with_columns(
-        a=key_of.gather(distinct_first.gather(pairs["a"])),
-        b=key_of.gather(distinct_first.gather(pairs["b"])),
+        a=key_of.gather(ctx.distinct_first.gather(pairs["a"])),
+        b=key_of.gather(ctx.distinct_first.gather(pairs["b"])),
     )
-    timings["clusters"] = time.perf_counter() - clock
     return Duplicates(
         clusters=clusters,
         membership=membership,
         pairs=text_pairs,
         text_pairs=pairs.select("a", "b", "jaccard"),
-        passes=passes,
-        notes=notes,
-        timings=timings,
+        threshold=threshold,
+        context=ctx,
     )

@@ -58,6 +58,7 @@ class Leakage:
     eval_hits: pl.DataFrame
     eval_inputs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    eval_rows: pl.DataFrame | None = field(default=None, repr=False)  # key, text, raw of eval items
 
     @property
     def total(self) -> int:

@@ -149,7 +149,8 @@ def find_leakage(
             rows, rows["split"], eval_set, settings.normalize, settings.near, settings.leakage
         )
         progress("eval", 1.0)
-    return Leakage(between, eval_hits, inputs)
+    eval_rows = eval_set.rows.select("key", "text", "raw") if settings.eval_paths else None
+    return Leakage(between, eval_hits, inputs, eval_rows=eval_rows)
 
 
 def _norm_steps(settings: ScanSettings) -> str:

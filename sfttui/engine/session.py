@@ -1,0 +1,184 @@
+"""One person's working session over a dataset: analyses, decisions, splits, export.
+
+The app keeps one Session and calls it from workers; the Session knows nothing of the
+UI. Every decision goes through here into the journal at once, and the per-cluster
+decision state the app shows is derived from the journal, never kept beside it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from .atomic import write_bytes_atomic
+from .balance import Balance, measure_balance
+from .decisions import Decision, Journal, Resolution, resolve
+from .dedup import Duplicates, find_duplicates
+from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
+from .leakage import Leakage
+from .load import Dataset, load
+from .progress import Progress, no_progress
+from .scan import find_leakage
+from .settings import ScanSettings
+from .split import SplitSettings
+
+EXPLORE_BELOW = 0.15  # pairs are verified this far below the threshold, for the slider
+
+
+@dataclass
+class Session:
+    paths: list[str]
+    settings: ScanSettings = field(default_factory=ScanSettings)
+    split: SplitSettings = field(default_factory=SplitSettings)
+    state_dir: str | None = None
+    out_dir: str | None = None
+    drop: DropPolicy = "exact"
+
+    dataset: Dataset | None = None
+    duplicates: Duplicates | None = None
+    balance: Balance | None = None
+    leakage: Leakage | None = None
+    journal: Journal | None = None
+    threshold: float = 0.8
+
+    # --- analyses -------------------------------------------------------------------
+    def analyse(self, progress: Progress = no_progress) -> None:
+        """Load and run every analysis; raises InputError for unreadable input."""
+        s = self.settings
+        self.threshold = s.near.threshold
+        self.dataset = load(self.paths, s.load, progress)
+        floor = max(0.3, s.near.threshold - EXPLORE_BELOW)
+        self.duplicates = find_duplicates(
+            self.dataset.rows, s.normalize, s.near, s.keep, progress, explore_floor=floor
+        )
+        progress("balance", 0.0)
+        self.balance = measure_balance(self.dataset.rows, s.balance)
+        progress("balance", 1.0)
+        progress("leakage", 0.0)
+        self.leakage = find_leakage(self.dataset, self.duplicates, s, progress)
+        progress("leakage", 1.0)
+        self.journal = Journal.open(self.dataset.inputs, self.state_dir)
+
+    def set_threshold(self, threshold: float) -> None:
+        assert self.duplicates is not None
+        self.duplicates = self.duplicates.at_threshold(threshold)
+        self.threshold = threshold
+
+    @property
+    def floor(self) -> float:
+        ctx = self.duplicates.context if self.duplicates else None
+        return ctx.floor if ctx else self.threshold
+
+    # --- decisions ------------------------------------------------------------------
+    def resolution(self) -> Resolution:
+        assert self.dataset is not None and self.duplicates is not None and self.journal is not None
+        return resolve(
+            self.journal.effective(),
+            set(self.dataset.rows["key"].to_list()),
+            set(self.duplicates.clusters["id"].to_list()),
+        )
+
+    def cluster_states(self) -> dict[str, str]:
+        """cluster id -> what was decided ("keep <key>" or "keep all"), from the journal."""
+        assert self.journal is not None
+        states: dict[str, str] = {}
+        for d in self.journal.effective():
+            if d.action == "keep":
+                states[d.payload["cluster"]] = f"keep {d.payload['keeper']}"
+            elif d.action == "keep_all":
+                states[d.payload["cluster"]] = "keep all"
+        return states
+
+    def cluster(self, cluster_id: str) -> dict[str, Any]:
+        assert self.duplicates is not None
+        found = self.duplicates.clusters.filter(pl.col("id") == cluster_id)
+        if not found.height:
+            raise KeyError(cluster_id)
+        return found.row(0, named=True)
+
+    def keep(self, cluster_id: str, keeper: str | None = None) -> Decision:
+        """Keep one member (the proposed keeper by default) and drop the others."""
+        assert self.journal is not None
+        c = self.cluster(cluster_id)
+        keeper = keeper or c["keeper"]
+        drop = [k for k in c["members"] if k != keeper]
+        return self.journal.append("keep", cluster=cluster_id, keeper=keeper, drop=drop, kind=c["kind"])
+
+    def keep_all(self, cluster_id: str) -> Decision:
+        assert self.journal is not None
+        return self.journal.append("keep_all", cluster=cluster_id)
+
+    def accept_all_exact(self) -> int:
+        """Accept the proposed keeper of every undecided exact, conflict-free cluster."""
+        assert self.duplicates is not None
+        states = self.cluster_states()
+        todo = self.duplicates.clusters.filter((pl.col("kind") == "exact") & ~pl.col("conflict"))
+        n = 0
+        for cluster_id in todo["id"].to_list():
+            if cluster_id not in states:
+                self.keep(cluster_id)
+                n += 1
+        return n
+
+    def undecided_exact(self) -> int:
+        assert self.duplicates is not None
+        states = self.cluster_states()
+        todo = self.duplicates.clusters.filter((pl.col("kind") == "exact") & ~pl.col("conflict"))
+        return sum(1 for c in todo["id"].to_list() if c not in states)
+
+    def drop_rows(self, keys: list[str], reason: str, cluster: str | None = None) -> Decision:
+        assert self.journal is not None
+        return self.journal.append("drop_rows", keys=keys, reason=reason, cluster=cluster)
+
+    def cap(self, label: str, max_rows: int) -> Decision:
+        assert self.journal is not None
+        return self.journal.append("cap", label=label, max_rows=max_rows)
+
+    def deliberate(self, label: str, note: str = "marked deliberate in the app") -> Decision:
+        assert self.journal is not None
+        return self.journal.append("deliberate", label=label, note=note)
+
+    def undo(self) -> Decision | None:
+        assert self.journal is not None
+        return self.journal.undo()
+
+    # --- position (where the person was), kept beside the journal --------------------
+    def _position_path(self) -> Path:
+        assert self.journal is not None
+        return self.journal.path.with_name(f"position-{self.journal.fingerprint}.json")
+
+    def save_position(self, position: dict[str, Any]) -> None:
+        write_bytes_atomic(self._position_path(), orjson.dumps(position))
+
+    def load_position(self) -> dict[str, Any]:
+        try:
+            return orjson.loads(self._position_path().read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+
+    # --- splits and export ----------------------------------------------------------
+    def plan(self) -> ExportPlan:
+        assert self.dataset is not None and self.duplicates is not None
+        eval_hits = self.leakage.eval_hits if self.leakage else None
+        return plan_export(self.dataset, self.duplicates, self.split, self.drop, self.resolution(), eval_hits)
+
+    def default_out(self) -> Path:
+        if self.out_dir:
+            return Path(self.out_dir)
+        first = Path(self.paths[0]).resolve()
+        return first.parent / f"{first.name.split('.')[0]}-splits"
+
+    def write(self, plan: ExportPlan, out: str | os.PathLike[str], force: bool = True) -> ExportResult:
+        assert self.dataset is not None and self.journal is not None
+        extra = {"journal": str(self.journal.path)}
+        return write_export(plan, self.dataset, out, force=force, settings=self.settings, extra=extra)
+
+    def reason_cannot_write(self, out: Path) -> str | None:
+        if out.exists() and not out.is_dir():
+            return f"{out} exists and is not a directory"
+        return None

@@ -1,0 +1,285 @@
+"""The sfttui app: tabs over one Session; analyses and export run in thread workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, ProgressBar, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from ..engine.errors import InputError
+from ..engine.export import ExportPlan
+from ..engine.session import Session
+from .balance import BalanceTab
+from .duplicates import DuplicatesTab
+from .leakage import LeakageTab
+from .messages import (
+    AnalysisDone,
+    AnalysisFailed,
+    DecisionsChanged,
+    ExportDone,
+    ExportFailed,
+    PlanReady,
+    StageProgress,
+    ThresholdChanged,
+)
+from .overview import OverviewTab
+from .screens import ConfirmScreen, ErrorScreen, HelpScreen
+from .splits import SplitsTab
+
+TABS = ("overview", "duplicates", "balance", "splits", "leakage")
+STAGES = {
+    "load": (0, 30),
+    "exact": (30, 40),
+    "near": (40, 85),
+    "balance": (85, 88),
+    "leakage": (88, 94),
+    "eval": (94, 100),
+}
+STAGE_NAMES = {
+    "load": "reading files",
+    "exact": "exact duplicates",
+    "near": "near duplicates",
+    "balance": "balance",
+    "leakage": "leakage",
+    "eval": "eval sets",
+}
+
+
+class SfttuiApp(App[None]):
+    CSS_PATH = "sfttui.tcss"
+    TITLE = "sfttui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Keys"),
+        Binding("w", "write", "Write splits"),
+        *[
+            Binding(f"f{i}", f"tab('{name}')", name.title(), show=False)
+            for i, name in enumerate(TABS, start=1)
+        ],
+        Binding("ctrl+right,right_square_bracket", "next_tab(1)", "Next tab", show=False),
+        Binding("ctrl+left,left_square_bracket", "next_tab(-1)", "Previous tab", show=False),
+    ]
+
+    def __init__(self, session: Session, *, resume_position: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.resume_position = resume_position
+        self.ready = False
+        self.plan: ExportPlan | None = None
+
+    def compose(self) -> ComposeResult:
+        names = ", ".join(Path(p).name for p in self.session.paths)
+        yield Static(Text.assemble(("sfttui ", "bold"), names), id="title")
+        with TabbedContent(id="tabs", initial="overview"):
+            with TabPane("F1 Overview", id="overview"):
+                yield OverviewTab(id="overview-tab")
+            with TabPane("F2 Duplicates", id="duplicates"):
+                yield DuplicatesTab(self.session, id="duplicates-tab")
+            with TabPane("F3 Balance", id="balance"):
+                yield BalanceTab(self.session, id="balance-tab")
+            with TabPane("F4 Splits", id="splits"):
+                yield SplitsTab(self.session, id="splits-tab")
+            with TabPane("F5 Leakage", id="leakage"):
+                yield LeakageTab(self.session, id="leakage-tab")
+        with Vertical(id="statusbar"), Horizontal(id="progress-row"):
+            yield Static("starting", id="status")
+            yield ProgressBar(total=100, show_eta=False, id="progress")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.analyse()
+
+    # --- workers ----------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="analysis")
+    def analyse(self) -> None:
+        try:
+            self.session.analyse(lambda stage, f: self.post_message(StageProgress(stage, f)))
+        except InputError as exc:
+            self.post_message(AnalysisFailed(str(exc)))
+            return
+        self.post_message(AnalysisDone())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def refresh_plan(self) -> None:
+        self.post_message(StageProgress("plan", 0.0))
+        self.post_message(PlanReady(self.session.plan()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export")
+    def export(self, plan: ExportPlan, out: Path) -> None:
+        self.post_message(StageProgress("write", 0.2))
+        try:
+            result = self.session.write(plan, out, force=True)
+        except OSError as exc:
+            self.post_message(ExportFailed(f"cannot write {out}: {exc.strerror or exc}"))
+            return
+        self.post_message(ExportDone(result))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # One place for unexpected worker errors: say what happened, keep the app usable.
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.set_status(f"error: {error}", None)
+            self.notify(f"{event.worker.group} failed: {error}", severity="error", timeout=10)
+
+    # --- messages ---------------------------------------------------------------------
+    def set_status(self, text: str, percent: float | None) -> None:
+        self.query_one("#status", Static).update(text)
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = percent is not None
+        if percent is not None:
+            bar.update(progress=percent)
+
+    def on_stage_progress(self, message: StageProgress) -> None:
+        if message.stage in STAGES:
+            lo, hi = STAGES[message.stage]
+            self.set_status(f"{STAGE_NAMES[message.stage]}…", lo + (hi - lo) * message.fraction)
+        elif message.stage == "plan":
+            self.set_status("planning splits…", 50)
+        elif message.stage == "write":
+            self.set_status("writing and verifying…", 100 * message.fraction)
+
+    def on_analysis_done(self, _: AnalysisDone) -> None:
+        self.ready = True
+        s = self.session
+        ds = s.dataset
+        assert ds is not None and s.journal is not None
+        self.query_one(OverviewTab).show(s)
+        position = s.load_position() if self.resume_position else {}
+        self.query_one(DuplicatesTab).show(s, keep_cluster=position.get("cluster"))
+        self.query_one(BalanceTab).show(s)
+        self.query_one(LeakageTab).show(s)
+        self.refresh_plan()
+        decisions = len(s.journal.effective())
+        status = f"{ds.rows.height:,} rows · {len(ds.inputs)} file(s) · journal {s.journal.path}"
+        self.set_status(status, None)
+        if s.journal.resumed:
+            where = f", back at cluster {position['cluster']}" if position.get("cluster") else ""
+            self.notify(f"Resumed {decisions} decisions from {s.journal.path.name}{where}.", timeout=6)
+        if position.get("tab") in TABS:
+            self.action_tab(position["tab"])
+
+    def on_analysis_failed(self, message: AnalysisFailed) -> None:
+        self.set_status("cannot open the data", None)
+        self.push_screen(ErrorScreen(message.error))
+
+    def on_decisions_changed(self, _: DecisionsChanged) -> None:
+        s = self.session
+        self.query_one(OverviewTab).show(s)
+        self.query_one(BalanceTab).show(s)
+        self.query_one(LeakageTab).show(s)
+        dup_tab = self.query_one(DuplicatesTab)
+        if self.query_one(TabbedContent).active != "duplicates":
+            dup_tab.show(s)
+        self.refresh_plan()
+
+    def on_threshold_changed(self, _: ThresholdChanged) -> None:
+        s = self.session
+        self.query_one(DuplicatesTab).show(s)
+        self.query_one(OverviewTab).show(s)
+        self.notify(f"Near threshold J ≥ {s.threshold:.2f}: {s.duplicates.clusters.height:,} clusters.")
+        self.refresh_plan()
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        self.plan = message.plan
+        self.query_one(SplitsTab).show_plan(message.plan)
+        if self.session.dataset is not None and self.session.journal is not None:
+            self.set_status(
+                f"{self.session.dataset.rows.height:,} rows · journal {self.session.journal.path.name}", None
+            )
+
+    def on_export_done(self, message: ExportDone) -> None:
+        result = message.result
+        self.query_one(SplitsTab).show_result(result)
+        self.action_tab("splits")
+        ok = not result.problems
+        self.set_status(f"wrote {result.out}" + ("" if ok else " — with problems, see Splits"), None)
+        self.notify(f"Wrote {result.out}", severity="information" if ok else "error", timeout=8)
+
+    def on_export_failed(self, message: ExportFailed) -> None:
+        self.set_status(message.error, None)
+        self.notify(message.error, severity="error", timeout=10)
+
+    # --- actions ----------------------------------------------------------------------
+    def action_tab(self, name: str) -> None:
+        self.query_one(TabbedContent).active = name
+        self._focus_tab(name)
+
+    def _focus_tab(self, name: str) -> None:
+        targets = {
+            "overview": "#bad-lines",
+            "duplicates": "#clusters",
+            "balance": "#labels",
+            "splits": "#split-table",
+            "leakage": "#hits",
+        }
+        self.query_one(targets[name]).focus()
+
+    def action_next_tab(self, step: int) -> None:
+        current = TABS.index(self.query_one(TabbedContent).active or "overview")
+        self.action_tab(TABS[(current + step) % len(TABS)])
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._focus_tab(event.pane.id or "overview")
+
+    def action_help(self) -> None:
+        rows: list[tuple[str, str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            where = (
+                type(active.node)
+                .__name__.replace("Tab", "")
+                .replace("Sfttui", "")
+                .replace("App", "everywhere")
+            )
+            label = binding.description or binding.action
+            if (label, where) in seen or binding.system:
+                continue
+            seen.add((label, where))
+            rows.append((binding.key_display or self.get_key_display(binding), label, where or "everywhere"))
+        rows += [
+            ("F1-F5", "switch tab (also [ ] and ctrl+left/right)", "everywhere"),
+            ("1-9", "keep that member, drop the others", "Duplicates"),
+            ("j/k, up/down", "move", "tables"),
+        ]
+        self.push_screen(HelpScreen(rows))
+
+    def action_write(self) -> None:
+        if not self.ready or self.plan is None:
+            self.notify("Still working: the split plan is not ready yet.")
+            return
+        plan, out = self.plan, self.session.default_out()
+        problem = self.session.reason_cannot_write(out)
+        if problem:
+            self.notify(problem, severity="error")
+            return
+        counts = plan.counts()
+        replace = " (replaces its contents)" if out.exists() and any(out.iterdir()) else ""
+        body = (
+            f"Output: {out}{replace}\n"
+            + "".join(f"  {name}: {counts[name]:,} rows\n" for name in ("train", "validation", "test"))
+            + f"  dropped: {counts['dropped']:,} ("
+            + (", ".join(f"{n:,} {k}" for k, n in counts["dropped_by"].items()) or "none")
+            + ")\n"
+            + f"leakage remaining between splits: {plan.leakage_remaining.height:,}"
+        )
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self.export(plan, out)
+
+        self.push_screen(ConfirmScreen("Write splits?", body), done)
+
+    async def action_quit(self) -> None:
+        # Every decision is already in the journal; only the position is left to save.
+        if self.ready:
+            tab = self.query_one(TabbedContent).active
+            cluster = self.query_one(DuplicatesTab).current_cluster()
+            self.session.save_position({"tab": tab, "cluster": cluster})
+        self.exit()

@@ -1,0 +1,141 @@
+"""Balance tab: per-label bars overall and per split, baseline, ratio; cap or accept a skew."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from ..engine.session import Session
+from .messages import DecisionsChanged
+from .render import bar
+from .screens import PromptScreen
+
+BAR = 16
+
+
+class BalanceTab(Vertical):
+    BINDINGS = [
+        Binding("j", "down", "Down", show=False),
+        Binding("k", "up", "Up", show=False),
+        Binding("c", "cap", "Cap class"),
+        Binding("d", "deliberate", "Mark deliberate"),
+        Binding("u", "undo", "Undo"),
+    ]
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading…", id="balance-summary")
+        yield DataTable(id="labels", cursor_type="row")
+        yield Static("", id="balance-notes")
+
+    def show(self, session: Session) -> None:
+        bal = session.balance
+        assert bal is not None
+        table = self.query_one("#labels", DataTable)
+        table.clear(columns=True)
+        if not bal.applies or bal.overall is None:
+            self.query_one("#balance-summary", Static).update(
+                Text(f"Balance does not apply: {bal.reason}", style="dim")
+            )
+            self.query_one("#balance-notes", Static).update("")
+            return
+        o = bal.overall
+        res = session.resolution()
+        self.query_one("#balance-summary", Static).update(
+            Text.assemble(
+                (f"{len(o.counts)} labels · {o.total:,} rows", "bold"),
+                f" · always guessing '{o.majority_label}' scores ",
+                (f"{o.majority_baseline:.1%}", "bold"),
+                f" · imbalance ratio {o.imbalance_ratio:.1f} · normalised entropy {o.entropy:.2f}",
+            )
+        )
+        splits = list(bal.per_split)
+        table.add_column("label", key="label")
+        table.add_column("rows", key="rows")
+        table.add_column("share", key="share")
+        table.add_column("", key="bar", width=BAR)
+        for name in splits:
+            table.add_column(name[:5], key=f"s:{name}")
+        table.add_column("decision", key="decision")
+        top = max(o.counts.values())
+        for label, n in o.counts.items():
+            decision = ""
+            if label in res.caps:
+                decision = f"cap {res.caps[label]:,}"
+            if label in res.deliberate:
+                decision = (decision + " " if decision else "") + "deliberate"
+            cells: list[Any] = [
+                label,
+                f"{n:,}",
+                f"{n / o.total:.1%}",
+                Text(bar(n / top, BAR), style="red" if label in bal.rare_labels else "green"),
+            ]
+            for name in splits:
+                s = bal.per_split[name]
+                cells.append(f"{s.counts.get(label, 0) / max(s.total, 1):.0%}")
+            cells.append(decision)
+            table.add_row(*cells, key=label)
+        warnings = [w for w in bal.warnings if not any(f"'{d}'" in w for d in res.deliberate)]
+        notes = Text()
+        for w in warnings:
+            notes.append(f"⚠ {w}\n", style="yellow")
+        for label, note in res.deliberate.items():
+            notes.append(f"✓ imbalance of '{label}' marked deliberate ({note})\n", style="green")
+        notes.append(
+            "c caps the selected label (extra rows dropped at export, chosen with the seed) · "
+            "d marks its imbalance deliberate",
+            style="dim",
+        )
+        self.query_one("#balance-notes", Static).update(notes)
+
+    def _label(self) -> str | None:
+        table = self.query_one("#labels", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value) if key is not None else None
+
+    def action_down(self) -> None:
+        self.query_one("#labels", DataTable).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one("#labels", DataTable).action_cursor_up()
+
+    def action_cap(self) -> None:
+        label = self._label()
+        if label is None:
+            return
+
+        def done(value: str | None) -> None:
+            if not value:
+                return
+            try:
+                limit = int(value.replace(",", ""))
+            except ValueError:
+                self.app.notify(f"Not a number: {value}", severity="error")
+                return
+            self.session.cap(label, limit)
+            self.app.notify(f"'{label}' capped at {limit:,} rows (journal).")
+            self.post_message(DecisionsChanged())
+
+        self.app.push_screen(PromptScreen(f"Cap '{label}' at how many rows?", placeholder="e.g. 500"), done)
+
+    def action_deliberate(self) -> None:
+        label = self._label()
+        if label is not None:
+            self.session.deliberate(label)
+            self.app.notify(f"Imbalance of '{label}' marked deliberate (journal).")
+            self.post_message(DecisionsChanged())
+
+    def action_undo(self) -> None:
+        if self.session.undo() is None:
+            self.app.notify("Nothing to undo.")
+        self.post_message(DecisionsChanged())

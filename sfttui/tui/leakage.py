@@ -1,0 +1,175 @@
+"""Leakage tab: hits between splits and against eval sets; both rows with the overlap shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from ..engine.session import Session
+from .messages import DecisionsChanged
+from .render import render_turns, turns, words
+
+MAX_HITS = 2000
+
+
+class LeakageTab(Vertical):
+    BINDINGS = [
+        Binding("j", "down", "Down", show=False),
+        Binding("k", "up", "Up", show=False),
+        Binding("d", "drop_train", "Drop train-side row"),
+        Binding("o", "drop_other", "Drop other-side row"),
+        Binding("u", "undo", "Undo"),
+    ]
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.hits: pl.DataFrame | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading…", id="leak-summary")
+        with Horizontal(id="leak-body"):
+            yield DataTable(id="hits", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="leak-detail-box"):
+                yield Static("", id="leak-detail")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#hits", DataTable)
+        for label, key, width in (
+            ("kind", "kind", 10),
+            ("splits", "splits", 11),
+            ("J", "sim", 5),
+            ("row", "row", 12),
+        ):
+            table.add_column(label, key=key, width=width)
+
+    def show(self, session: Session) -> None:
+        leak = session.leakage
+        assert leak is not None
+        between = leak.between_splits.select(
+            kind="kind", a="key_a", a_split="split_a", b="key_b", b_split="split_b", sim="similarity"
+        )
+        evals = leak.eval_hits.select(
+            kind=pl.lit("eval-") + pl.col("kind"),
+            a="key",
+            a_split=pl.col("split").fill_null("data"),
+            b="eval_key",
+            b_split=pl.lit("eval"),
+            sim=pl.coalesce("similarity", pl.col("shared_ngrams").cast(pl.Float64)),
+        )
+        self.hits = pl.concat([between, evals]).with_row_index("i")
+        dropped = session.resolution().dropped
+        table = self.query_one("#hits", DataTable)
+        table.clear()
+        shown = self.hits.head(MAX_HITS)
+        for h in shown.iter_rows(named=True):
+            row = h["b"] if h["b_split"] != "eval" else h["a"]
+            row = f"✗ {row}" if h["a"] in dropped or h["b"] in dropped else row
+            sim = "" if h["sim"] is None else (f"{h['sim']:.2f}" if h["sim"] <= 1 else f"{int(h['sim'])} ng")
+            table.add_row(
+                h["kind"],
+                f"{h['a_split'][:5]}/{h['b_split'][:5]}",
+                sim,
+                h["b"][:18],
+                decision,
+                key=str(h["i"]),
+            )
+        checked = []
+        if session.dataset is not None and session.dataset.has_splits:
+            checked.append("between splits")
+        if leak.eval_inputs:
+            checked.append("eval: " + ", ".join(i["name"] for i in leak.eval_inputs))
+        more = f" (showing {MAX_HITS:,})" if self.hits.height > MAX_HITS else ""
+        summary = Text.assemble(
+            (f"{self.hits.height:,} leakage hits{more}", "bold"),
+            f" · checked: {', '.join(checked) or 'nothing (no splits in the input, no --eval set)'}",
+        )
+        self.query_one("#leak-summary", Static).update(summary)
+        self._render_detail()
+
+    def _hit(self) -> dict[str, Any] | None:
+        table = self.query_one("#hits", DataTable)
+        if not table.row_count or self.hits is None:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return self.hits.row(int(str(key.value)), named=True) if key is not None else None
+
+    def _text_of(self, key: str) -> tuple[str, bytes | None]:
+        ds = self.session.dataset
+        assert ds is not None
+        found = ds.rows.filter(pl.col("key") == key)
+        if found.height:
+            return found["text"][0], found["raw"][0]
+        return key, None
+
+    def _render_detail(self) -> None:
+        hit = self._hit()
+        detail = self.query_one("#leak-detail", Static)
+        if hit is None:
+            detail.update(Text("No leakage found." if self.hits is not None else "", style="dim"))
+            return
+        a_text, a_raw = self._text_of(hit["a"])
+        if hit["b_split"] == "eval":
+            b_text, b_raw = self._eval_text(hit["b"])
+        else:
+            b_text, b_raw = self._text_of(hit["b"])
+        parts = [
+            Text(f"{hit['kind']} · {hit['a_split']} ↔ {hit['b_split']}", style="bold"),
+            Text("shared words are highlighted", style="dim"),
+            Text(f"\n{hit['a_split']}: {hit['a']}", style="bold cyan"),
+            render_turns(turns(a_raw, a_text), words(b_text), common=True),
+            Text(f"\n{hit['b_split']}: {hit['b']}", style="bold cyan"),
+            render_turns(turns(b_raw, b_text), words(a_text), common=True),
+        ]
+        detail.update(Group(*parts))
+
+    def _eval_text(self, key: str) -> tuple[str, bytes | None]:
+        leak = self.session.leakage
+        rows = leak.eval_rows if leak is not None else None
+        if rows is not None:
+            found = rows.filter(pl.col("key") == key)
+            if found.height:
+                return found["text"][0], found["raw"][0]
+        return key, None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "hits":
+            self._render_detail()
+
+    def action_down(self) -> None:
+        self.query_one("#hits", DataTable).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one("#hits", DataTable).action_cursor_up()
+
+    def _drop(self, side: str) -> None:
+        hit = self._hit()
+        if hit is None:
+            return
+        if side == "other" and hit["b_split"] == "eval":
+            self.app.notify("The eval item is not part of this data; drop the training row with d.")
+            return
+        key = hit["a"] if side == "train" else hit["b"]
+        self.session.drop_rows(
+            [key], reason=f"leaked across {hit['a_split']}/{hit['b_split']} ({hit['kind']})"
+        )
+        self.app.notify(f"{key} will be dropped (journal).")
+        self.post_message(DecisionsChanged())
+
+    def action_drop_train(self) -> None:
+        self._drop("train")
+
+    def action_drop_other(self) -> None:
+        self._drop("other")
+
+    def action_undo(self) -> None:
+        if self.session.undo() is None:
+            self.app.notify("Nothing to undo.")
+        self.post_message(DecisionsChanged())

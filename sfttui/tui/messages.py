@@ -1,0 +1,52 @@
+"""Every custom message the app posts, in one place (workers post them from threads)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from ..engine.export import ExportPlan, ExportResult
+
+
+class StageProgress(Message):
+    """A long operation reached `fraction` of `stage`."""
+
+    def __init__(self, stage: str, fraction: float) -> None:
+        super().__init__()
+        self.stage = stage
+        self.fraction = fraction
+
+
+class AnalysisDone(Message):
+    """Loading and every analysis finished; the session holds the results."""
+
+
+class AnalysisFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class DecisionsChanged(Message):
+    """The journal changed: tabs showing decision state refresh."""
+
+
+class ThresholdChanged(Message):
+    """Clusters were rebuilt at another near-duplicate threshold."""
+
+
+class PlanReady(Message):
+    def __init__(self, plan: ExportPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class ExportDone(Message):
+    def __init__(self, result: ExportResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class ExportFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error

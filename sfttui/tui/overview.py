@@ -1,0 +1,100 @@
+"""Overview tab: inputs, bad lines (browsable), findings at a glance, what to do next."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from ..engine.session import Session
+
+MAX_BAD_ROWS = 1000
+
+
+class OverviewTab(Vertical):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading…", id="overview-summary")
+        yield Static("", id="overview-bad-title")
+        yield DataTable(id="bad-lines", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#bad-lines", DataTable)
+        table.add_column("file", key="file")
+        table.add_column("line", key="line")
+        table.add_column("reason", key="reason")
+
+    def action_cursor_down(self) -> None:
+        self.query_one("#bad-lines", DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one("#bad-lines", DataTable).action_cursor_up()
+
+    def show(self, session: Session) -> None:
+        ds, dup, bal, leak = session.dataset, session.duplicates, session.balance, session.leakage
+        assert ds is not None and dup is not None and bal is not None and leak is not None
+        inputs = Table(box=None, pad_edge=False, header_style="bold dim", expand=False)
+        for col in ("file", "format", "rows", "set aside", "label", "split"):
+            inputs.add_column(col, justify="right" if col in ("rows", "set aside") else "left")
+        for info in ds.inputs:
+            inputs.add_row(
+                info.name,
+                info.format,
+                f"{info.rows:,}",
+                f"{info.bad:,}",
+                info.fields.get("label") or "-",
+                info.fields.get("split") or "-",
+            )
+        states = session.cluster_states()
+        undecided = sum(1 for c in dup.clusters["id"].to_list() if c not in states)
+        findings = Table(box=None, pad_edge=False, show_header=False)
+        findings.add_column(style="bold")
+        findings.add_column()
+        findings.add_row(
+            "duplicates",
+            f"{dup.rows_removable:,} rows removable in {dup.clusters.height:,} clusters; "
+            f"{undecided:,} undecided",
+        )
+        findings.add_row("conflicts", f"{dup.conflicts.height:,} clusters with mixed labels")
+        if bal.applies and bal.overall:
+            o = bal.overall
+            findings.add_row(
+                "balance",
+                f"always '{o.majority_label}' scores {o.majority_baseline:.1%}; "
+                f"ratio {o.imbalance_ratio:.1f}; {len(bal.warnings)} warnings",
+            )
+        else:
+            findings.add_row("balance", Text(bal.reason, style="dim"))
+        findings.add_row(
+            "leakage",
+            f"{leak.total:,} hits" if ds.has_splits or leak.eval_inputs else "no splits, no eval set",
+        )
+        steps = []
+        if undecided:
+            steps.append("F2 Duplicates: triage clusters (a accept, 1-9 keeper, x keep all)")
+        if bal.warnings:
+            steps.append("F3 Balance: cap a class or mark the imbalance deliberate")
+        steps.append("w: write train/validation/test")
+        body = Table.grid(padding=(0, 0))
+        body.add_row(Text(f"{ds.rows.height:,} rows · keys: {ds.key_source}", style="bold"))
+        body.add_row(inputs)
+        body.add_row(findings)
+        body.add_row(Text("next: " + " · ".join(steps), style="cyan"))
+        for note in ds.notes + (session.journal.problems if session.journal else []):
+            body.add_row(Text(f"note: {note}", style="yellow"))
+        self.query_one("#overview-summary", Static).update(body)
+        bad = ds.bad_lines
+        shown = min(bad.height, MAX_BAD_ROWS)
+        more = f" (showing {shown:,})" if bad.height > shown else ""
+        title = f"bad lines: {bad.height:,}{more}" if bad.height else "bad lines: none"
+        self.query_one("#overview-bad-title", Static).update(Text(title, style="bold"))
+        table = self.query_one("#bad-lines", DataTable)
+        table.clear()
+        table.add_rows(bad.head(shown).select("file", "line", "reason").rows())

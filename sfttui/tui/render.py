@@ -1,0 +1,107 @@
+"""Rich renderings the tabs share: word diffs, chat turns, bars. Pure functions, no widgets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from rich.text import Text
+
+ROLE_STYLES = {
+    "system": "dim italic",
+    "user": "bold cyan",
+    "human": "bold cyan",
+    "assistant": "bold green",
+    "gpt": "bold green",
+}
+_WORD = re.compile(r"\w+", re.UNICODE)
+BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
+def words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def highlight(
+    text: str, reference: set[str] | None, style: str = "black on yellow", common: bool = False
+) -> Text:
+    """Text with words absent from `reference` highlighted (or present in it, if `common`)."""
+    out = Text()
+    pos = 0
+    for match in _WORD.finditer(text):
+        out.append(text[pos : match.start()])
+        word = match.group(0)
+        hit = reference is not None and ((word.lower() in reference) == common)
+        out.append(word, style=style if hit else "")
+        pos = match.end()
+    out.append(text[pos:])
+    return out
+
+
+def turns(raw: bytes | None, fallback: str) -> list[tuple[str, str]]:
+    """(role, text) turns of a record for display; the plain text when it has no turns."""
+    if raw:
+        try:
+            record: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            record = None
+        if isinstance(record, dict):
+            for key, role_key, text_key in (
+                ("messages", "role", "content"),
+                ("conversations", "from", "value"),
+            ):
+                items = record.get(key)
+                if isinstance(items, list) and all(isinstance(t, dict) for t in items):
+                    return [(str(t.get(role_key, "?")), _as_text(t.get(text_key))) for t in items]
+            if "instruction" in record:
+                parts = [("instruction", str(record.get("instruction", "")))]
+                if record.get("input"):
+                    parts.append(("input", str(record["input"])))
+                parts.append(("output", str(record.get("output", ""))))
+                return parts
+            if "prompt" in record and "completion" in record:
+                return [("prompt", str(record["prompt"])), ("completion", str(record["completion"]))]
+    return [("text", fallback)]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(str(p.get("text", "")) for p in value if isinstance(p, dict))
+    return "" if value is None else str(value)
+
+
+def render_turns(parts: list[tuple[str, str]], reference: set[str] | None, common: bool = False) -> Text:
+    out = Text()
+    for i, (role, text) in enumerate(parts):
+        if i:
+            out.append("\n")
+        out.append(f"{role}: ", style=ROLE_STYLES.get(role.lower(), "bold magenta"))
+        out.append_text(highlight(text, reference, common=common))
+    return out
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal bar of `width` cells filled to `fraction`, with eighth-cell precision."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (BLOCKS[part] if part else "")).ljust(width)
+
+
+def histogram(values: list[float], lo: float, hi: float = 1.0, bins: int = 8) -> list[tuple[float, int]]:
+    """Counts of values per bin from lo to hi (the last bin includes hi)."""
+    width = (hi - lo) / bins
+    counts = [0] * bins
+    for v in values:
+        if v >= lo:
+            counts[min(int((v - lo) / width), bins - 1)] += 1
+    return [(lo + i * width, c) for i, c in enumerate(counts)]
+
+
+def sparkline(counts: list[int]) -> str:
+    top = max(counts) if counts and max(counts) else 1
+    ticks = "▁▂▃▄▅▆▇█"
+    return "".join(" " if c == 0 else ticks[min(7, int(c / top * 7.999))] for c in counts)

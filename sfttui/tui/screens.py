@@ -1,0 +1,94 @@
+"""Modal screens: help (built from the live bindings), confirm, prompt, write, error."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key active where `?` was pressed, generated so it cannot drift from the code."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        table.add_column("key", style="bold cyan", no_wrap=True)
+        table.add_column("does")
+        table.add_column("where", style="dim")
+        for key, description, where in self.rows:
+            table.add_row(key, description, where)
+        with VerticalScroll(id="help-box", classes="modal-box"):
+            yield Static(Text("Keys  (esc closes)", style="bold"))
+            yield Static(table)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("enter,y", "confirm", "Confirm"),
+        Binding("escape,n", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(Text(self.title_text, style="bold"))
+            yield Static(self.body)
+            yield Static(Text("enter confirms · esc cancels", style="dim"))
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(Text(self.title_text, style="bold"))
+            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Static(Text("enter applies · esc cancels", style="dim"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ErrorScreen(ModalScreen[None]):
+    """Shown when the data cannot be read: the message, and a way out."""
+
+    BINDINGS = [Binding("q,escape,enter", "app.quit", "Quit")]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box error-box"):
+            yield Static(Text("sfttui cannot open this data", style="bold red"))
+            yield Static(self.message, id="error-message")
+            yield Static(Text("q quits", style="dim"))

@@ -1,0 +1,93 @@
+"""Splits tab: settings, split x label table with rows and groups, achieved ratios; re-split, write."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from ..engine.export import ExportPlan, ExportResult
+from ..engine.session import Session
+from ..engine.split import SPLITS
+
+
+class SplitsTab(Vertical):
+    BINDINGS = [
+        Binding("r", "resplit", "Re-split (new seed)"),
+        Binding("w", "app.write", "Write splits"),
+    ]
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.plan: ExportPlan | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading…", id="splits-settings")
+        yield DataTable(id="split-table", cursor_type="row")
+        yield Static("", id="splits-notes")
+
+    def show_plan(self, plan: ExportPlan) -> None:
+        self.plan = plan
+        s = self.session
+        ds = s.dataset
+        assert ds is not None
+        groups = ", ".join(s.settings.load.group_fields) or "none (duplicate clusters only)"
+        ratios = "/".join(f"{r:.0%}" for r in s.split.ratios)
+        self.query_one("#splits-settings", Static).update(
+            Text.assemble(
+                ("splits: ", "bold"),
+                f"{'kept from the input' if plan.split_plan.source == 'existing' else 'new'} · group by: {groups}"
+                f" · ratios {ratios} · seed {s.split.seed} · drop: {s.drop}",
+            )
+        )
+        table = self.query_one("#split-table", DataTable)
+        table.clear(columns=True)
+        summary = plan.split_plan.summary["splits"]
+        labels = sorted({lab for name in SPLITS for lab in summary[name]["labels"]})
+        table.add_column("split", key="split")
+        table.add_column("rows", key="rows")
+        table.add_column("groups", key="groups")
+        table.add_column("ratio", key="ratio")
+        for lab in labels[:6]:
+            table.add_column(lab[:9], key=f"l:{lab}")
+        for name in SPLITS:
+            row = summary[name]
+            cells: list[Any] = [name, f"{row['rows']:,}", f"{row['groups']:,}", f"{row['ratio']:.1%}"]
+            cells += [f"{row['labels'].get(lab, 0):,}" for lab in labels[:6]]
+            table.add_row(*cells, key=name)
+        counts = plan.counts()
+        notes = Text()
+        notes.append(f"dropped at export: {counts['dropped']:,} ", style="bold")
+        notes.append(", ".join(f"{n:,} {k}" for k, n in counts["dropped_by"].items()) or "none")
+        notes.append(
+            f"\nleakage remaining between splits: {plan.leakage_remaining.height:,}\n",
+            style="yellow" if plan.leakage_remaining.height else "green",
+        )
+        for warning in plan.notes:
+            notes.append(f"⚠ {warning}\n", style="yellow")
+        if len(labels) > 6:
+            notes.append(f"(+{len(labels) - 6} more labels in the manifest)\n", style="dim")
+        notes.append(f"w writes to {s.default_out()} · r re-splits with a new seed", style="dim")
+        self.query_one("#splits-notes", Static).update(notes)
+
+    def show_result(self, result: ExportResult) -> None:
+        notes = self.query_one("#splits-notes", Static)
+        text = Text()
+        text.append(f"written to {result.out}\n", style="bold green")
+        for name, digest in result.manifest["outputs"].items():
+            text.append(f"  {name}  sha256 {digest[:12]}…\n")
+        for check in result.verified:
+            text.append(f"✓ {check}\n", style="green")
+        for problem in result.problems:
+            text.append(f"✗ {problem}\n", style="bold red")
+        notes.update(text)
+
+    def action_resplit(self) -> None:
+        self.session.split = replace(self.session.split, seed=self.session.split.seed + 1)
+        self.app.refresh_plan()  # type: ignore[attr-defined]
