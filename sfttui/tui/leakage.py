@@ -73,14 +73,8 @@ class LeakageTab(Vertical):
             row = h["b"] if h["b_split"] != "eval" else h["a"]
             row = f"✗ {row}" if h["a"] in dropped or h["b"] in dropped else row
             sim = "" if h["sim"] is None else (f"{h['sim']:.2f}" if h["sim"] <= 1 else f"{int(h['sim'])} ng")
-            table.add_row(
-                h["kind"],
-                f"{h['a_split'][:5]}/{h['b_split'][:5]}",
-                sim,
-                h["b"][:18],
-                decision,
-                key=str(h["i"]),
-            )
+            splits = f"{h['a_split'][:5]}/{h['b_split'][:5]}"
+            table.add_row(h["kind"], splits, sim, row[-12:], key=str(h["i"]))
         checked = []
         if session.dataset is not None and session.dataset.has_splits:
             checked.append("between splits")

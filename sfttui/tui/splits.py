@@ -42,8 +42,8 @@ class SplitsTab(Vertical):
         self.query_one("#splits-settings", Static).update(
             Text.assemble(
                 ("splits: ", "bold"),
-                f"{'kept from the input' if plan.split_plan.source == 'existing' else 'new'} · group by: {groups}"
-                f" · ratios {ratios} · seed {s.split.seed} · drop: {s.drop}",
+                "kept from the input" if plan.split_plan.source == "existing" else "new",
+                f" · group by: {groups} · ratios {ratios} · seed {s.split.seed} · drop: {s.drop}",
             )
         )
         table = self.query_one("#split-table", DataTable)
