@@ -253,13 +253,15 @@ class DuplicatesTab(Vertical):
         self.query_one("#dup-detail-box").focus()
 
     def _decided(self, cluster_id: str, advance: bool = True) -> None:
-        self.session.save_position({"tab": "duplicates", "cluster": cluster_id})
         table = self.query_one(ClusterTable)
         states = self.session.cluster_states()
         c = self.session.cluster(cluster_id)
         table.update_cell(cluster_id, "decision", self._decision_text(c, states))
         if advance and table.cursor_row < table.row_count - 1:
             table.action_cursor_down()
+        # Where the person will carry on, saved with every decision (a dropped SSH
+        # session never runs a clean quit).
+        self.session.save_position({"tab": "duplicates", "cluster": self.current_cluster()})
         self._render_detail()
         self._render_summary()
         self.post_message(DecisionsChanged())

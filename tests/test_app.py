@@ -1,0 +1,194 @@
+"""Pilot tests: real key presses on each tab, assertions on state and on files written."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from sfttui.tui.duplicates import ClusterTable, DuplicatesTab
+from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
+
+from .app_factory import demo_copy, make_app, settle
+
+
+def _journal(app) -> list[dict]:
+    lines = app.session.journal.path.read_text().splitlines()
+    return [json.loads(x) for x in lines[1:]]
+
+
+async def test_triage_keys_write_the_journal_at_once(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        tab = app.query_one(DuplicatesTab)
+        first = tab.current_cluster()
+        proposed = app.session.cluster(first)["keeper"]
+        await pilot.press("a")
+        entries = _journal(app)
+        assert entries[-1]["action"] == "keep" and entries[-1]["cluster"] == first
+        assert entries[-1]["keeper"] == proposed
+        assert app.query_one(ClusterTable).cursor_row == 1  # moved on to the next cluster
+        second = tab.current_cluster()
+        members = app.session.cluster(second)["members"]
+        await pilot.press("2")
+        assert _journal(app)[-1] == {
+            **_journal(app)[-1],
+            "cluster": second,
+            "keeper": members[1],
+            "drop": [members[0]],
+        }
+        third = tab.current_cluster()
+        await pilot.press("x")
+        assert _journal(app)[-1]["action"] == "keep_all" and _journal(app)[-1]["cluster"] == third
+        await pilot.press("u")
+        assert _journal(app)[-1]["action"] == "undo"
+        assert app.session.cluster_states() == {first: f"keep {proposed}", second: f"keep {members[1]}"}
+
+
+async def test_next_undecided_filter_and_accept_all_exact(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "a", "a", "k", "k")
+        tab = app.query_one(DuplicatesTab)
+        assert app.query_one(ClusterTable).cursor_row == 0
+        await pilot.press("n")
+        assert tab.current_cluster() not in app.session.cluster_states()
+        assert app.query_one(ClusterTable).cursor_row == 2
+        await pilot.press("slash")
+        await pilot.press(*"legal", "enter")
+        assert tab.view is not None and tab.view.height > 0
+        assert all("legal" in labels for labels in tab.view["labels"].to_list()) or tab.view.height < 10
+        await pilot.press("slash")
+        for _ in range(5):
+            await pilot.press("backspace")
+        await pilot.press("enter")
+        assert tab.view.height == app.session.duplicates.clusters.height
+        expected = app.session.undecided_exact()
+        await pilot.press("A")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        keeps = [e for e in _journal(app) if e["action"] == "keep"]
+        assert len(keeps) == 2 + expected
+        assert app.session.undecided_exact() == 0
+
+
+async def test_write_splits_from_the_app(tmp_path):
+    data = demo_copy(tmp_path)
+    out = tmp_path / "splits"
+    app = make_app([data], tmp_path / "state", out=out)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+    manifest = json.loads((out / "manifest.json").read_text())
+    counts = manifest["counts"]
+    assert counts["train"] + counts["validation"] + counts["test"] + counts["dropped"] == 2607
+    assert counts["dropped_by"] == {"bad line": 7, "exact duplicate": 100}
+    assert manifest["leakage_remaining"] == []
+    lines = sum(len((out / f"{s}.jsonl").read_bytes().splitlines()) for s in ("train", "validation", "test"))
+    assert lines == counts["train"] + counts["validation"] + counts["test"]
+
+
+async def test_reopening_resumes_decisions_and_position(tmp_path):
+    data = demo_copy(tmp_path)
+    app = make_app([data], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "a", "a", "j")
+        decided = app.session.cluster_states()
+        await pilot.press("a")  # the position is saved with each decision
+        where = app.query_one(DuplicatesTab).current_cluster()
+        # No clean quit: the process is killed here, as when an SSH session drops.
+    # A new process on the same data: same decisions, same place.
+    again = make_app([data], tmp_path / "state")
+    async with again.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert again.session.journal.resumed
+        assert len(again.session.cluster_states()) == len(decided) + 1
+        assert again.query_one(DuplicatesTab).current_cluster() == where
+
+
+async def test_threshold_keys_rebuild_clusters(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        before = app.session.duplicates.clusters.height
+        await pilot.press("f2", "minus", "minus", "minus")
+        await settle(pilot)
+        assert abs(app.session.threshold - 0.74) < 1e-9
+        after = app.session.duplicates.clusters
+        assert after.filter(pl.col("kind") == "near").height >= 76
+        assert after.height >= before - 5  # lower threshold merges or adds, never loses rows
+        assert after["size"].sum() >= app.session.duplicates.at_threshold(0.8).clusters["size"].sum()
+
+
+async def test_balance_cap_and_deliberate(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "c")
+        await pilot.press(*"500", "enter")
+        await pilot.press("j", "d")
+        entries = _journal(app)
+        assert (
+            entries[-2]["action"] == "cap"
+            and entries[-2]["label"] == "billing"
+            and entries[-2]["max_rows"] == 500
+        )
+        assert entries[-1]["action"] == "deliberate" and entries[-1]["label"] == "shipping"
+        await settle(pilot)
+        assert app.plan is not None
+        assert app.plan.kept.filter(pl.col("label") == "billing").height == 500
+        assert app.plan.counts()["dropped_by"]["class cap"] > 0
+
+
+async def test_leakage_tab_drops_the_train_side_row(tmp_path, write_jsonl):
+    train = write_jsonl(
+        "train.jsonl",
+        [
+            {"text": "how do refunds work for damaged items", "label": "a"},
+            {"text": "unique train row", "label": "b"},
+        ],
+    )
+    test = write_jsonl(
+        "test.jsonl",
+        [
+            {"text": "How do refunds work for damaged items?", "label": "a"},
+            {"text": "unique test row", "label": "b"},
+        ],
+    )
+    app = make_app([train, test], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        assert app.session.leakage.between_splits.height == 1
+        await pilot.press("d")
+        assert _journal(app)[-1]["action"] == "drop_rows" and _journal(app)[-1]["keys"] == ["train.jsonl:1"]
+
+
+async def test_help_lists_the_active_keys(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        described = {row[1] for row in app.screen.rows}
+        assert {"Accept drop", "Keep all", "Undo", "Next undecided", "Write splits", "Quit"} <= described
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_unreadable_file_shows_an_error_screen(tmp_path):
+    app = make_app([tmp_path / "missing.jsonl"], tmp_path / "state")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert "no such file" in app.screen.message
+        await pilot.press("q")
+    assert app.return_code in (0, None)

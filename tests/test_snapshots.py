@@ -1,0 +1,27 @@
+"""Snapshot tests: every tab on the demo data at 80x24 and 120x40.
+
+Regenerate after a deliberate UI change with `pytest tests/test_snapshots.py --snapshot-update`
+and look at the SVGs (also in screenshots/).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .app_factory import demo_copy, make_app, settle
+
+TABS = {"overview": "f1", "duplicates": "f2", "balance": "f3", "splits": "f4", "leakage": "f5"}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("tab", list(TABS))
+def test_tab(snap_compare, tmp_path, monkeypatch, tab, size):
+    monkeypatch.chdir(tmp_path)
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+
+    async def ready(pilot) -> None:
+        await settle(pilot)
+        await pilot.press(TABS[tab])
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
