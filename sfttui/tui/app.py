@@ -228,27 +228,29 @@ class SfttuiApp(App[None]):
         self._focus_tab(event.pane.id or "overview")
 
     def action_help(self) -> None:
-        rows: list[tuple[str, str, str]] = []
+        """Built from the bindings active right now, so it cannot drift from the code."""
+        rows: list[tuple[int, str, str, str]] = []
         seen: set[tuple[str, str]] = set()
         for active in self.screen.active_bindings.values():
             binding = active.binding
-            where = (
-                type(active.node)
-                .__name__.replace("Tab", "")
-                .replace("Sfttui", "")
-                .replace("App", "everywhere")
-            )
+            node = type(active.node).__name__
+            if node in ("SfttuiApp", "Screen"):
+                where, rank = "everywhere", 0
+            elif node.endswith("Tab"):
+                where, rank = node.removesuffix("Tab"), 1
+            else:
+                where, rank = "table", 2
             label = binding.description or binding.action
             if (label, where) in seen or binding.system:
                 continue
             seen.add((label, where))
-            rows.append((binding.key_display or self.get_key_display(binding), label, where or "everywhere"))
+            rows.append((rank, binding.key_display or self.get_key_display(binding), label, where))
         rows += [
-            ("F1-F5", "switch tab (also [ ] and ctrl+left/right)", "everywhere"),
-            ("1-9", "keep that member, drop the others", "Duplicates"),
-            ("j/k, up/down", "move", "tables"),
+            (0, "F1-F5", "switch tab (also [ ] and ctrl+left/right)", "everywhere"),
+            (1, "1-9", "keep that member, drop the others", "Duplicates"),
         ]
-        self.push_screen(HelpScreen(rows))
+        rows.sort(key=lambda r: r[0])
+        self.push_screen(HelpScreen([(key, label, where) for _, key, label, where in rows]))
 
     def action_write(self) -> None:
         if not self.ready or self.plan is None:

@@ -202,7 +202,10 @@ class DuplicatesTab(Vertical):
         rows = session.dataset.rows
         members = rows.gather(c["rows"]).select("key", "text", "label", "file", "line", "raw")
         keeper = session.cluster_states().get(cluster_id, f"keep {c['keeper']}").removeprefix("keep ")
-        keeper_words = words(members.filter(pl.col("key") == c["keeper"])["text"][0])
+        # Compare against every turn the keeper shows (system prompts included), so only
+        # real differences light up.
+        keeper_row = members.filter(pl.col("key") == c["keeper"]).row(0, named=True)
+        keeper_words = words(" ".join(t for _, t in turns(keeper_row["raw"], keeper_row["text"])))
         sim = f"J {c['similarity']:.2f}" + (f"-{c['max_similarity']:.2f}" if c["kind"] == "near" else "")
         head = Text.assemble(
             (f"{c['kind']} cluster {c['id']}", "bold"),

@@ -1,0 +1,85 @@
+"""End to end in a real terminal: tmux runs `sfttui`, keys go in, the screen is read back."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sfttui.cli import demo_path
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Tmux:
+    def __init__(self, cwd: Path, args: str) -> None:
+        self.name = f"sfttui-{uuid.uuid4().hex[:8]}"
+        python = shlex.quote(sys.executable)
+        command = f"cd {shlex.quote(str(cwd))} && TERM=xterm-256color {python} -m sfttui {args}"
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command], check=True
+        )
+
+    def screen(self) -> str:
+        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True)
+        return out.stdout
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            time.sleep(0.15)
+
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared; screen was:\n{self.screen()}")
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
+    shutil.copyfile(demo_path(), tmp_path / "demo.jsonl")
+    args = "demo.jsonl --by user_id --state-dir state --out splits"
+    term = Tmux(tmp_path, args)
+    try:
+        term.wait_for("journal-")  # the status line once every analysis is done
+        term.keys("F2")
+        screen = term.wait_for("196 clusters")
+        assert "conflict" in screen
+        term.keys("a", "a")
+        journal = next((tmp_path / "state").glob("journal-*.jsonl"))
+        decisions = [json.loads(x) for x in journal.read_text().splitlines()[1:]]
+        assert [d["action"] for d in decisions] == ["keep", "keep"]
+        term.keys("w")
+        term.wait_for("Write splits?")
+        term.keys("Enter")
+        term.wait_for("written to")
+        manifest = json.loads((tmp_path / "splits" / "manifest.json").read_text())
+        assert manifest["decisions"]["applied"][0]["action"] == "keep"
+    finally:
+        term.kill()  # as a dropped SSH connection would: no clean quit
+    again = Tmux(tmp_path, args)
+    try:
+        screen = again.wait_for("Resumed 2 decisions")
+        again.keys("q")
+        deadline = time.monotonic() + 10
+        while again.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not again.alive(), "q did not quit"
+    finally:
+        again.kill()
