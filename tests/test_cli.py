@@ -96,8 +96,8 @@ def test_usage_and_read_errors_exit_two(tmp_path):
     assert CliRunner().invoke(main, ["scan"]).exit_code == 2
 
 
-def test_demo_prints_the_scan_of_the_bundled_data():
-    result = CliRunner().invoke(main, ["demo"])
+def test_demo_scan_prints_the_scan_of_the_bundled_data():
+    result = CliRunner().invoke(main, ["demo", "--scan"])
     assert result.exit_code == 0, result.output
     assert "2,600 rows from 1 file" in result.output
     assert "120 exact" in result.output
