@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import polars as pl
 
@@ -192,3 +193,28 @@ async def test_unreadable_file_shows_an_error_screen(tmp_path):
         assert "no such file" in app.screen.message
         await pilot.press("q")
     assert app.return_code in (0, None)
+
+
+async def test_large_cluster_lists_are_paged(tmp_path, write_jsonl):
+    # 1,200 exact pairs: more clusters than one page of the table holds.
+    rng = random.Random(5)
+    vocab = [f"w{i}" for i in range(5000)]
+    rows = []
+    for _ in range(1200):
+        text = " ".join(rng.choices(vocab, k=12))
+        rows += [{"text": text, "label": "a"}, {"text": text.upper(), "label": "a"}]
+    data = write_jsonl("many.jsonl", rows)
+    app = make_app([data], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        table = app.query_one(ClusterTable)
+        tab = app.query_one(DuplicatesTab)
+        assert app.session.duplicates.clusters.height == 1200
+        assert table.row_count == 500 and tab.page == 0
+        await pilot.press("ctrl+end", "down")
+        assert tab.page == 1 and table.row_count == 500 and table.cursor_row == 0
+        await pilot.press("a")
+        assert _journal(app)[-1]["cluster"] == tab.view["id"][500]
+        await pilot.press("up", "up")
+        assert tab.page == 0 and table.cursor_row == 499

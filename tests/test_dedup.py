@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 from datasketch import MinHash, MinHashLSH
 
 from sfttui.engine.dedup import find_duplicates
@@ -190,3 +191,15 @@ def test_demo_data_planted_duplicates():
     assert counts[0] == ("exact", 120)
     assert 70 <= counts[1][1] <= 80
     assert dup.conflicts.height == 20
+
+
+def test_threshold_can_move_without_a_rescan():
+    texts = [BASE, BASE.replace("grew", "rose"), BASE.replace("grew", "rose").replace("flat", "low")]
+    explored = find_duplicates(_rows(texts), explore_floor=0.6)
+    direct = {t: find_duplicates(_rows(texts), near=NearSettings(threshold=t)) for t in (0.6, 0.7, 0.8)}
+    for t, expected in direct.items():
+        got = explored.at_threshold(t)
+        assert got.clusters.select("id", "members").rows() == expected.clusters.select("id", "members").rows()
+    assert explored.clusters.height == direct[0.8].clusters.height
+    with pytest.raises(ValueError, match=r"down to 0\.6"):
+        explored.at_threshold(0.5)
