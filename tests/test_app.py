@@ -171,6 +171,15 @@ async def test_leakage_tab_drops_the_train_side_row(tmp_path, write_jsonl):
         assert app.session.leakage.between_splits.height == 1
         await pilot.press("d")
         assert _journal(app)[-1]["action"] == "drop_rows" and _journal(app)[-1]["keys"] == ["train.jsonl:1"]
+        await pilot.press("u", "m")
+        move = _journal(app)[-1]
+        assert move["action"] == "move_rows" and move["split"] == "train"
+        assert sorted(move["keys"]) == ["test.jsonl:1", "train.jsonl:1"]
+        await settle(pilot)
+        # The plan now has the test copy in train, and no leakage left.
+        assert app.plan.leakage_remaining.height == 0
+        kept = app.plan.kept.filter(pl.col("key") == "test.jsonl:1")
+        assert kept["split"].to_list() == ["train"]
 
 
 async def test_help_lists_the_active_keys(tmp_path):

@@ -21,7 +21,7 @@ from .. import __version__
 from .load import InputFile
 
 SCHEMA = "sfttui.journal/1"
-ACTIONS = ("keep", "keep_all", "drop_rows", "cap", "deliberate", "undo")
+ACTIONS = ("keep", "keep_all", "drop_rows", "move_rows", "cap", "deliberate", "undo")
 
 
 def fingerprint(inputs: list[InputFile]) -> str:
@@ -152,13 +152,14 @@ class Resolution:
     kept_clusters: set[str]  # clusters decided one way or the other
     caps: dict[str, int]
     deliberate: dict[str, str]
+    moves: dict[str, str]  # row key -> split it is moved to (existing splits only)
     applied: list[Decision]
     stale: list[str]  # decisions naming rows or clusters that are no longer there
 
 
 def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Resolution:
     """Turn decisions into row drops; report, not apply, those naming missing rows."""
-    res = Resolution({}, set(), {}, {}, [], [])
+    res = Resolution({}, set(), {}, {}, {}, [], [])
     for d in decisions:
         p = d.payload
         if d.action in ("keep", "keep_all"):
@@ -189,6 +190,15 @@ def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Re
                 continue
             for key in p.get("keys", []):
                 res.dropped[key] = (f"{p.get('reason', 'dropped')} (decision {d.seq})", p.get("cluster"))
+        elif d.action == "move_rows":
+            missing = [k for k in p.get("keys", []) if k not in keys]
+            if missing:
+                res.stale.append(
+                    f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"
+                )
+                continue
+            for key in p.get("keys", []):
+                res.moves[key] = str(p["split"])
         elif d.action == "cap":
             res.caps[str(p["label"])] = int(p["max_rows"])
         elif d.action == "deliberate":

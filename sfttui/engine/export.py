@@ -170,6 +170,17 @@ def plan_export(
         drops = pl.concat([drops, capped])
         kept = kept.join(over, on="row", how="anti")
 
+    if resolution and resolution.moves:
+        # Moving rows between splits only means something for splits kept from the input.
+        moved = pl.DataFrame(
+            {"key": list(resolution.moves), "moved_to": list(resolution.moves.values())},
+            schema={"key": pl.String, "moved_to": pl.String},
+        )
+        kept = (
+            kept.join(moved, on="key", how="left")
+            .with_columns(split=pl.coalesce("moved_to", "split"))
+            .drop("moved_to")
+        )
     kept_members = members.join(kept.select("row"), on="row")
     unit_ids = units(
         kept.with_columns(row=pl.int_range(pl.len(), dtype=pl.UInt32)), _reindex(kept_members, kept)

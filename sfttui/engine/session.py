@@ -135,6 +135,21 @@ class Session:
         assert self.journal is not None
         return self.journal.append("drop_rows", keys=keys, reason=reason, cluster=cluster)
 
+    def move_rows(self, keys: list[str], split: str, reason: str) -> Decision:
+        assert self.journal is not None
+        return self.journal.append("move_rows", keys=keys, split=split, reason=reason)
+
+    def group_keys(self, kind: str, detail: str) -> list[str]:
+        """Row keys of a leakage hit's whole unit: its duplicate cluster or its group value."""
+        assert self.dataset is not None and self.duplicates is not None
+        rows = self.dataset.rows
+        if kind == "group":
+            hit = rows.filter(pl.col("groups").list.contains(detail))
+        else:
+            members = self.duplicates.membership.filter(pl.col("cluster") == detail)
+            hit = rows.join(members.select("row"), on="row")
+        return hit["key"].to_list()
+
     def cap(self, label: str, max_rows: int) -> Decision:
         assert self.journal is not None
         return self.journal.append("cap", label=label, max_rows=max_rows)

@@ -52,7 +52,7 @@ STAGE_NAMES = {
 
 
 class SfttuiApp(App[None]):
-    CSS_PATH = "sfttui.tcss"
+    CSS_PATH = Path(__file__).with_name("sfttui.tcss")  # absolute, so subclasses elsewhere work
     TITLE = "sfttui"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -93,7 +93,8 @@ class SfttuiApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.analyse()
+        # Start the (GIL-heavy) loading only once the first screen is on the terminal.
+        self.call_after_refresh(self.analyse)
 
     # --- workers ----------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="analysis")

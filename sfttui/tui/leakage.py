@@ -25,6 +25,7 @@ class LeakageTab(Vertical):
         Binding("k", "up", "Up", show=False),
         Binding("d", "drop_train", "Drop train-side row"),
         Binding("o", "drop_other", "Drop other-side row"),
+        Binding("m", "move_group", "Move group to train side"),
         Binding("u", "undo", "Undo"),
     ]
 
@@ -54,7 +55,13 @@ class LeakageTab(Vertical):
         leak = session.leakage
         assert leak is not None
         between = leak.between_splits.select(
-            kind="kind", a="key_a", a_split="split_a", b="key_b", b_split="split_b", sim="similarity"
+            kind="kind",
+            a="key_a",
+            a_split="split_a",
+            b="key_b",
+            b_split="split_b",
+            sim="similarity",
+            detail="detail",
         )
         evals = leak.eval_hits.select(
             kind=pl.lit("eval-") + pl.col("kind"),
@@ -63,15 +70,18 @@ class LeakageTab(Vertical):
             b="eval_key",
             b_split=pl.lit("eval"),
             sim=pl.coalesce("similarity", pl.col("shared_ngrams").cast(pl.Float64)),
+            detail=pl.col("eval_file"),
         )
         self.hits = pl.concat([between, evals]).with_row_index("i")
-        dropped = session.resolution().dropped
+        res = session.resolution()
+        dropped, moved = res.dropped, res.moves
         table = self.query_one("#hits", DataTable)
         table.clear()
         shown = self.hits.head(MAX_HITS)
         for h in shown.iter_rows(named=True):
             row = h["b"] if h["b_split"] != "eval" else h["a"]
             row = f"✗ {row}" if h["a"] in dropped or h["b"] in dropped else row
+            row = f"→ {row}" if h["b"] in moved else row
             sim = "" if h["sim"] is None else (f"{h['sim']:.2f}" if h["sim"] <= 1 else f"{int(h['sim'])} ng")
             splits = f"{h['a_split'][:5]}/{h['b_split'][:5]}"
             table.add_row(h["kind"], splits, sim, row[-12:], key=str(h["i"]))
@@ -155,6 +165,19 @@ class LeakageTab(Vertical):
             [key], reason=f"leaked across {hit['a_split']}/{hit['b_split']} ({hit['kind']})"
         )
         self.app.notify(f"{key} will be dropped (journal).")
+        self.post_message(DecisionsChanged())
+
+    def action_move_group(self) -> None:
+        """Move the leaking row's whole group or cluster to the anchor's split."""
+        hit = self._hit()
+        if hit is None:
+            return
+        if hit["b_split"] == "eval":
+            self.app.notify("An eval hit has no split to move; drop the training row with d.")
+            return
+        keys = self.session.group_keys(hit["kind"], hit["detail"])
+        self.session.move_rows(keys, hit["a_split"], reason=f"{hit['kind']} leak {hit['detail']}")
+        self.app.notify(f"{len(keys)} rows of {hit['detail']} go to {hit['a_split']} (journal).")
         self.post_message(DecisionsChanged())
 
     def action_drop_train(self) -> None:
