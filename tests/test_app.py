@@ -176,10 +176,13 @@ async def test_leakage_tab_drops_the_train_side_row(tmp_path, write_jsonl):
         assert move["action"] == "move_rows" and move["split"] == "train"
         assert sorted(move["keys"]) == ["test.jsonl:1", "train.jsonl:1"]
         await settle(pilot)
-        # The plan now has the test copy in train, and no leakage left.
+        # The plan moves the test copy to train, where the exact-copy policy drops it:
+        # no leakage is left, and nothing of the cluster stays in test.
         assert app.plan.leakage_remaining.height == 0
-        kept = app.plan.kept.filter(pl.col("key") == "test.jsonl:1")
-        assert kept["split"].to_list() == ["train"]
+        assert app.plan.kept.filter(pl.col("split") == "test")["key"].to_list() == ["test.jsonl:2"]
+        assert app.plan.dropped.filter(pl.col("key") == "test.jsonl:1")["kind"].to_list() == [
+            "exact duplicate"
+        ]
 
 
 async def test_help_lists_the_active_keys(tmp_path):
