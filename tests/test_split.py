@@ -7,29 +7,35 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from sfttui.engine.split import SplitSettings, assign_splits, parse_ratios, units
 
+_SCHEMA = {
+    "row": pl.UInt32,
+    "key": pl.String,
+    "label": pl.String,
+    "groups": pl.List(pl.String),
+    "split": pl.String,
+}
 
-def _rows(n_users: int = 400, seed: int = 0, splits=None) -> pl.DataFrame:
+
+def _frame(labels: list[str], groups: list[list[str]]) -> pl.DataFrame:
+    n = len(labels)
+    return pl.DataFrame(
+        {
+            "row": range(n),
+            "key": [f"k{i}" for i in range(n)],
+            "label": labels,
+            "groups": groups,
+            "split": [None] * n,
+        },
+        schema=_SCHEMA,
+    )
+
+
+def _rows(n_users: int = 400, seed: int = 0) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     per_user = rng.integers(1, 8, n_users)
     users = np.repeat(np.arange(n_users), per_user)
     labels = np.where(rng.random(users.size) < 0.7, "a", np.where(rng.random(users.size) < 0.7, "b", "c"))
-    n = users.size
-    return pl.DataFrame(
-        {
-            "row": np.arange(n, dtype=np.uint32),
-            "key": [f"k{i}" for i in range(n)],
-            "label": labels,
-            "groups": [[f"user_id=u{u}"] for u in users],
-            "split": splits or [None] * n,
-        },
-        schema={
-            "row": pl.UInt32,
-            "key": pl.String,
-            "label": pl.String,
-            "groups": pl.List(pl.String),
-            "split": pl.String,
-        },
-    )
+    return _frame(labels.tolist(), [[f"user_id=u{u}"] for u in users])
 
 
 def test_parse_ratios():
@@ -113,22 +119,7 @@ def test_existing_splits_are_kept_unless_resplit():
 
 
 def test_rare_label_and_huge_group_warnings():
-    rows = pl.DataFrame(
-        {
-            "row": list(range(60)),
-            "key": [f"k{i}" for i in range(60)],
-            "label": ["a"] * 58 + ["rare", "rare"],
-            "groups": [["u=big"]] * 40 + [[f"u={i}"] for i in range(20)],
-            "split": [None] * 60,
-        },
-        schema={
-            "row": pl.UInt32,
-            "key": pl.String,
-            "label": pl.String,
-            "groups": pl.List(pl.String),
-            "split": pl.String,
-        },
-    )
+    rows = _frame(["a"] * 58 + ["rare", "rare"], [["u=big"]] * 40 + [[f"u={i}"] for i in range(20)])
     plan = assign_splits(rows, units(rows))
     assert "label 'rare' has 2 groups: too few to appear in every split" in plan.warnings
     assert any(w.startswith("one group holds 40 rows (67%)") for w in plan.warnings)

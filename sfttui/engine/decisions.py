@@ -157,46 +157,43 @@ class Resolution:
     stale: list[str]  # decisions naming rows or clusters that are no longer there
 
 
+def _named_rows(d: Decision) -> list[str]:
+    """The row keys a decision names, which must all still exist for it to apply."""
+    p = d.payload
+    if d.action == "keep":
+        return [*p.get("drop", []), p.get("keeper")]
+    if d.action in ("drop_rows", "move_rows"):
+        return list(p.get("keys", []))
+    return []
+
+
 def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Resolution:
     """Turn decisions into row drops; report, not apply, those naming missing rows."""
     res = Resolution({}, set(), {}, {}, {}, [], [])
     for d in decisions:
         p = d.payload
+        cluster = p.get("cluster")
+        if d.action in ("keep", "keep_all") and cluster not in clusters:
+            res.stale.append(f"decision {d.seq}: cluster {cluster} no longer exists; not applied")
+            continue
+        missing = [k for k in _named_rows(d) if k is not None and k not in keys]
+        if missing:
+            res.stale.append(
+                f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"
+            )
+            continue
         if d.action in ("keep", "keep_all"):
-            cluster = p.get("cluster")
-            if cluster not in clusters:
-                res.stale.append(f"decision {d.seq}: cluster {cluster} no longer exists; not applied")
-                continue
-            drop = p.get("drop", []) if d.action == "keep" else []
-            missing = [k for k in [*drop, p.get("keeper")] if k is not None and k not in keys]
-            if missing:
-                res.stale.append(
-                    f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"
-                )
-                continue
             # A later decision on the same cluster replaces an earlier one.
             for key, (_, c) in list(res.dropped.items()):
                 if c == cluster:
                     del res.dropped[key]
-            for key in drop:
+            for key in p.get("drop", []) if d.action == "keep" else []:
                 res.dropped[key] = (f"duplicate of {p.get('keeper')} (decision {d.seq})", cluster)
             res.kept_clusters.add(cluster)
         elif d.action == "drop_rows":
-            missing = [k for k in p.get("keys", []) if k not in keys]
-            if missing:
-                res.stale.append(
-                    f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"
-                )
-                continue
             for key in p.get("keys", []):
-                res.dropped[key] = (f"{p.get('reason', 'dropped')} (decision {d.seq})", p.get("cluster"))
+                res.dropped[key] = (f"{p.get('reason', 'dropped')} (decision {d.seq})", cluster)
         elif d.action == "move_rows":
-            missing = [k for k in p.get("keys", []) if k not in keys]
-            if missing:
-                res.stale.append(
-                    f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"
-                )
-                continue
             for key in p.get("keys", []):
                 res.moves[key] = str(p["split"])
         elif d.action == "cap":
