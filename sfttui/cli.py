@@ -198,7 +198,7 @@ class _FilesOrCommand(click.Group):
     """`sfttui FILE...` runs the default command; `sfttui scan ...` runs a subcommand."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help", "--version"):
             args = ["open", *args]
         return super().parse_args(ctx, args)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import os
 import re
 from collections import Counter
@@ -418,15 +419,16 @@ _CHUNK_SCHEMA: dict[str, pl.DataType] = {
 
 
 def _load_file(
-    info: InputFile, chunks: Iterator[_Records], settings: LoadSettings
+    info: InputFile, chunks: Iterator[_Records], settings: LoadSettings, tick: Callable[[], None]
 ) -> tuple[pl.DataFrame, list]:
-    """All rows of one file and its bad-line records."""
+    """All rows of one file and its bad-line records; `tick` runs once per chunk."""
     bad: list[BadLine] = []
     frames: list[pl.DataFrame] = []
     schema: _FileSchema | None = None
     pending: list[_Records] = []
     late_labels = 0
     for recs in chunks:
+        tick()
         bad += recs.bad
         info.records += len(recs.objs) + sum(1 for b in recs.bad if b[2])
         if schema is None:
@@ -470,6 +472,17 @@ def _load_file(
     return rows.drop("kind"), bad
 
 
+def _chunk_progress(progress: Progress, index: int, files: int, lines: int) -> Callable[[], None]:
+    """A callback per parsed chunk: progress through this file, and the place where a
+    cancelled worker's progress callback can stop the load."""
+    counter = itertools.count()
+
+    def tick() -> None:
+        progress("load", (index + min(1.0, next(counter) * _PARSE_CHUNK / max(lines, 1))) / files)
+
+    return tick
+
+
 def _display_names(paths: list[Path]) -> list[str]:
     """Base names, or the paths as given where two inputs share a base name."""
     names = [p.name for p in paths]
@@ -505,9 +518,10 @@ def load(
             compression=compression,
         )
         del stored
+        tick = _chunk_progress(progress, i, len(files), data.count(b"\n") if info.container == "jsonl" else 1)
         chunks = _parse(path, info.container, data, settings.max_row_bytes)
         del data  # the parser holds the only reference and frees it early
-        frame, bad = _load_file(info, chunks, settings)
+        frame, bad = _load_file(info, chunks, settings, tick)
         frame = frame.with_columns(file=pl.lit(name, dtype=pl.String))
         bad_frames.append(
             pl.DataFrame(

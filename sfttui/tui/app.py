@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, ProgressBar, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..engine.errors import InputError
 from ..engine.export import ExportPlan
@@ -31,6 +31,11 @@ from .messages import (
 from .overview import OverviewTab
 from .screens import ConfirmScreen, ErrorScreen, HelpScreen
 from .splits import SplitsTab
+
+
+class _Cancelled(Exception):
+    """Raised inside a worker's progress callback once the worker was cancelled."""
+
 
 TABS = ("overview", "duplicates", "balance", "splits", "leakage")
 STAGES = {
@@ -99,8 +104,18 @@ class SfttuiApp(App[None]):
     # --- workers ----------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="analysis")
     def analyse(self) -> None:
+        worker = get_current_worker()
+
+        def progress(stage: str, fraction: float) -> None:
+            # The engine reports per chunk; stopping here is how quitting mid-load is quick.
+            if worker.is_cancelled:
+                raise _Cancelled
+            self.post_message(StageProgress(stage, fraction))
+
         try:
-            self.session.analyse(lambda stage, f: self.post_message(StageProgress(stage, f)))
+            self.session.analyse(progress)
+        except _Cancelled:
+            return
         except InputError as exc:
             self.post_message(AnalysisFailed(str(exc)))
             return
