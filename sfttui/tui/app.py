@@ -77,6 +77,7 @@ class SfttuiApp(App[None]):
         self.resume_position = resume_position
         self.ready = False
         self.plan: ExportPlan | None = None
+        self.stage_done: dict[str, float] = {}
 
     def compose(self) -> ComposeResult:
         names = ", ".join(Path(p).name for p in self.session.paths)
@@ -155,6 +156,9 @@ class SfttuiApp(App[None]):
         if message.stage in STAGES:
             lo, hi = STAGES[message.stage]
             self.set_status(f"{STAGE_NAMES[message.stage]}…", lo + (hi - lo) * message.fraction)
+            if not self.ready:
+                self.stage_done[message.stage] = message.fraction
+                self.query_one(OverviewTab).show_progress(self.stage_done, STAGE_NAMES)
         elif message.stage == "plan":
             self.set_status("planning splits…", 50)
         elif message.stage == "write":

@@ -80,7 +80,9 @@ class BalanceTab(Vertical):
             ]
             for name in splits:
                 s = bal.per_split[name]
-                cells.append(f"{s.counts.get(label, 0) / max(s.total, 1):.0%}")
+                share = s.counts.get(label, 0) / max(s.total, 1)
+                top_share = max(s.counts.values()) / max(s.total, 1) if s.counts else 1
+                cells.append(Text.assemble((bar(share / top_share, 4), "cyan"), f" {share:.0%}"))
             cells.append(decision)
             table.add_row(*cells, key=label)
         warnings = [w for w in bal.warnings if not any(f"'{d}'" in w for d in res.deliberate)]

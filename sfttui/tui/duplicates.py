@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -213,6 +214,7 @@ class DuplicatesTab(Vertical):
             ("  ⚠ label conflict" if c["conflict"] else "", "bold red"),
         )
         parts: list[Any] = [head, Text("words not in the proposed keeper are highlighted", style="dim")]
+        cards = []
         for i, m in enumerate(members.head(9).iter_rows(named=True), start=1):
             mark = "★ keeper" if m["key"] == c["keeper"] else ""
             chosen = keeper == "all" or m["key"] == keeper
@@ -224,7 +226,16 @@ class DuplicatesTab(Vertical):
                 ("" if chosen or keeper == c["keeper"] else "  (dropped)", "dim"),
             )
             body = render_turns(turns(m["raw"], m["text"]), None if m["key"] == c["keeper"] else keeper_words)
-            parts += [Text(""), title, body]
+            cards.append(Group(title, body))
+        # Side by side when the pane is wide enough for readable columns, else stacked.
+        width = self.query_one("#dup-detail-box").size.width
+        per_row = max(1, min(3, width // 34))
+        for start in range(0, len(cards), per_row):
+            grid = Table.grid(padding=(0, 2), expand=True)
+            for _ in range(min(per_row, len(cards) - start)):
+                grid.add_column(ratio=1)
+            grid.add_row(*cards[start : start + per_row])
+            parts += [Text(""), grid]
         if c["size"] > 9:
             parts.append(Text(f"+{c['size'] - 9} more members (keys in the report)", style="dim"))
         return Group(*parts)

@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ..engine.session import Session
+from .render import bar
 
 MAX_BAD_ROWS = 1000
 
@@ -36,6 +37,24 @@ class OverviewTab(Vertical):
 
     def action_cursor_up(self) -> None:
         self.query_one("#bad-lines", DataTable).action_cursor_up()
+
+    def show_progress(self, done: dict[str, float], names: dict[str, str]) -> None:
+        """While the analyses run: one bar per stage, so the person sees what is going on."""
+        table = Table(box=None, pad_edge=False, show_header=False)
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_column(justify="right")
+        for stage, name in names.items():
+            fraction = done.get(stage)
+            if fraction is None:
+                table.add_row(name, Text(bar(0, 24), style="dim"), Text("waiting", style="dim"))
+            else:
+                style = "green" if fraction >= 1 else "cyan"
+                table.add_row(name, Text(bar(fraction, 24), style=style), f"{fraction:.0%}")
+        body = Table.grid()
+        body.add_row(Text("Working… (keys work meanwhile; q quits at once)", style="bold"))
+        body.add_row(table)
+        self.query_one("#overview-summary", Static).update(body)
 
     def show(self, session: Session) -> None:
         ds, dup, bal, leak = session.dataset, session.duplicates, session.balance, session.leakage
