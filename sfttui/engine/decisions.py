@@ -109,22 +109,29 @@ class Journal:
                 continue
             self.decisions.append(Decision(seq, action, record, at))
 
-    def _write(self, record: dict[str, Any]) -> None:
-        # Append, flush and fsync per decision: a killed process or dropped SSH session
-        # loses nothing that was already shown as saved.
+    def _write(self, *records: dict[str, Any]) -> None:
+        # Append, flush and fsync per decision (or per batch): a killed process or
+        # dropped SSH session loses nothing that was already shown as saved.
         with self.path.open("ab") as handle:
-            handle.write(orjson.dumps(record) + b"\n")
+            handle.write(b"".join(orjson.dumps(r) + b"\n" for r in records))
             handle.flush()
             os.fsync(handle.fileno())
 
     def append(self, action: str, **payload: Any) -> Decision:
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {action}")
+        return self.append_many([(action, payload)])[0]
+
+    def append_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Decision]:
+        """Several decisions in one write and one fsync (e.g. accepting every exact cluster)."""
+        unknown = [a for a, _ in items if a not in ACTIONS]
+        if unknown:
+            raise ValueError(f"unknown action {unknown[0]}")
         seq = (self.decisions[-1].seq + 1) if self.decisions else 1
-        decision = Decision(seq, action, payload, datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        self._write(decision.to_json())
-        self.decisions.append(decision)
-        return decision
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        new = [Decision(seq + i, action, payload, at) for i, (action, payload) in enumerate(items)]
+        if new:
+            self._write(*(d.to_json() for d in new))
+            self.decisions.extend(new)
+        return new
 
     def undo(self) -> Decision | None:
         """Reverse the most recent decision still in effect (appends an undo record)."""
@@ -170,6 +177,7 @@ def _named_rows(d: Decision) -> list[str]:
 def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Resolution:
     """Turn decisions into row drops; report, not apply, those naming missing rows."""
     res = Resolution({}, set(), {}, {}, {}, [], [])
+    by_cluster: dict[str, list[str]] = {}  # rows dropped by each cluster's latest decision
     for d in decisions:
         p = d.payload
         cluster = p.get("cluster")
@@ -184,11 +192,12 @@ def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Re
             continue
         if d.action in ("keep", "keep_all"):
             # A later decision on the same cluster replaces an earlier one.
-            for key, (_, c) in list(res.dropped.items()):
-                if c == cluster:
-                    del res.dropped[key]
-            for key in p.get("drop", []) if d.action == "keep" else []:
+            for key in by_cluster.pop(cluster, []):
+                res.dropped.pop(key, None)
+            drop = p.get("drop", []) if d.action == "keep" else []
+            for key in drop:
                 res.dropped[key] = (f"duplicate of {p.get('keeper')} (decision {d.seq})", cluster)
+            by_cluster[cluster] = list(drop)
             res.kept_clusters.add(cluster)
         elif d.action == "drop_rows":
             for key in p.get("keys", []):

@@ -113,23 +113,36 @@ class Session:
         assert self.journal is not None
         return self.journal.append("keep_all", cluster=cluster_id)
 
-    def accept_all_exact(self) -> int:
-        """Accept the proposed keeper of every undecided exact, conflict-free cluster."""
+    def _undecided_exact(self) -> pl.DataFrame:
         assert self.duplicates is not None
-        states = self.cluster_states()
-        todo = self.duplicates.clusters.filter((pl.col("kind") == "exact") & ~pl.col("conflict"))
-        n = 0
-        for cluster_id in todo["id"].to_list():
-            if cluster_id not in states:
-                self.keep(cluster_id)
-                n += 1
-        return n
+        decided = list(self.cluster_states())
+        return self.duplicates.clusters.filter(
+            (pl.col("kind") == "exact") & ~pl.col("conflict") & ~pl.col("id").is_in(decided)
+        )
+
+    def accept_all_exact(self) -> int:
+        """Accept the proposed keeper of every undecided exact, conflict-free cluster.
+
+        One journal entry per cluster (so undo works one at a time), written in one go.
+        """
+        assert self.journal is not None
+        todo = self._undecided_exact().select("id", "keeper", "members")
+        items = [
+            (
+                "keep",
+                {
+                    "cluster": cid,
+                    "keeper": keeper,
+                    "drop": [k for k in members if k != keeper],
+                    "kind": "exact",
+                },
+            )
+            for cid, keeper, members in todo.iter_rows()
+        ]
+        return len(self.journal.append_many(items))
 
     def undecided_exact(self) -> int:
-        assert self.duplicates is not None
-        states = self.cluster_states()
-        todo = self.duplicates.clusters.filter((pl.col("kind") == "exact") & ~pl.col("conflict"))
-        return sum(1 for c in todo["id"].to_list() if c not in states)
+        return self._undecided_exact().height
 
     def drop_rows(self, keys: list[str], reason: str, cluster: str | None = None) -> Decision:
         assert self.journal is not None
