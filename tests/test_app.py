@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 
 import polars as pl
+from rich.console import Console
+from textual.widgets import Static
 
 from sfttui.tui.duplicates import ClusterTable, DuplicatesTab
 from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
@@ -123,6 +126,10 @@ async def test_threshold_keys_rebuild_clusters(tmp_path):
         await pilot.press("f2", "minus", "minus", "minus")
         await settle(pilot)
         assert abs(app.session.threshold - 0.74) < 1e-9
+        # The detail pane now shows the pairs nearest the new threshold.
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(app.query_one("#dup-detail", Static).content)
+        assert "pairs nearest J = 0.74" in console.export_text()
         after = app.session.duplicates.clusters
         assert after.filter(pl.col("kind") == "near").height >= 76
         assert after.height >= before - 5  # lower threshold merges or adds, never loses rows

@@ -61,7 +61,7 @@ class DuplicatesTab(Vertical):
         Binding("slash", "filter", "Filter"),
         Binding("plus,equals_sign", "threshold(1)", "Threshold +", show=False),
         Binding("minus", "threshold(-1)", "Threshold -", show=False),
-        Binding("e", "examples", "Near-threshold pairs", show=False),
+        Binding("e", "examples", "Pairs near the threshold", show=False),
         Binding("enter", "detail", "Detail", show=False),
         *[Binding(str(i), f"keeper({i})", f"Keep member {i}", show=False) for i in range(1, 10)],
     ]
@@ -72,6 +72,7 @@ class DuplicatesTab(Vertical):
         self.view: pl.DataFrame | None = None
         self.page = 0
         self.query_text = ""
+        self.examples_on = False  # pairs nearest the threshold shown above the cluster
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="dup-summary")
@@ -191,10 +192,12 @@ class DuplicatesTab(Vertical):
     def _render_detail(self) -> None:
         cluster_id = self.current_cluster()
         detail = self.query_one("#dup-detail", Static)
+        parts: list[Any] = [self.render_examples(), Text("")] if self.examples_on else []
         if cluster_id is None:
-            detail.update(Text("No clusters." if self.view is not None else "", style="dim"))
-            return
-        detail.update(self.render_cluster(cluster_id))
+            parts.append(Text("No clusters." if self.view is not None else "", style="dim"))
+        else:
+            parts.append(self.render_cluster(cluster_id))
+        detail.update(Group(*parts))
 
     def render_cluster(self, cluster_id: str) -> Group:
         session = self.session
@@ -368,7 +371,12 @@ class DuplicatesTab(Vertical):
         self.session.set_threshold(threshold)
         self.post_message(ThresholdChanged())
 
-    def action_examples(self) -> None:
+    def action_examples(self, on: bool | None = None) -> None:
+        """Show or hide the pairs nearest the threshold above the cluster detail."""
+        self.examples_on = (not self.examples_on) if on is None else on
+        self._render_detail()
+
+    def render_examples(self) -> Group:
         """Pairs closest to the threshold, both texts, differences highlighted."""
         dup = self.session.duplicates
         assert dup is not None and self.session.dataset is not None
@@ -384,4 +392,5 @@ class DuplicatesTab(Vertical):
             parts.append(render_turns([("b", text_of[b])], words(text_of[a])))
         if not pairs.height:
             parts.append(Text("no near pairs were found", style="dim"))
-        self.query_one("#dup-detail", Static).update(Group(*parts))
+        parts.append(Text("e hides these", style="dim"))
+        return Group(*parts)
