@@ -27,13 +27,12 @@ import polars as pl
 from .. import __version__
 from .decisions import Resolution
 from .dedup import Duplicates, find_duplicates
-from .leakage import Leakage, split_leakage
+from .leakage import split_leakage
 from .load import Dataset, load
 from .settings import ScanSettings
 from .split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 
 DropPolicy = Literal["exact", "near", "none"]
-OUTPUTS = (*[f"{s}.jsonl" for s in SPLITS], "dropped.jsonl", "manifest.json")
 
 
 class ExportError(Exception):
@@ -438,7 +437,3 @@ def verify_export(
         if dup_hits.height:
             problems.append(f"{dup_hits.height:,} duplicate pairs cross the written splits")
     return checks, problems
-
-
-def leakage_summary(leak: Leakage | None) -> dict[str, int]:
-    return leak.counts() if leak else {}

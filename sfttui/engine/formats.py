@@ -48,10 +48,6 @@ def get_path(record: dict, path: str, default: Any = _MISSING) -> Any:
     return value
 
 
-def has_path(record: dict, path: str) -> bool:
-    return get_path(record, path) is not _MISSING
-
-
 def _string(record: dict, key: str, *, optional: bool = False) -> str:
     value = record.get(key, _MISSING)
     if value is _MISSING or (optional and value is None):
