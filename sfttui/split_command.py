@@ -7,17 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import polars as pl
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .engine.decisions import Journal, resolve
-from .engine.dedup import find_duplicates
 from .engine.errors import InputError
-from .engine.export import DropPolicy, ExportError, ExportResult, plan_export, write_export
-from .engine.leakage import EVAL_HIT_SCHEMA, eval_leakage
-from .engine.load import load
+from .engine.export import DropPolicy, ExportError, ExportResult
+from .engine.session import Session
 from .engine.settings import ScanSettings
 from .engine.split import SPLITS, SplitSettings
 
@@ -36,36 +32,23 @@ class SplitRequest:
 
 def run_split(request: SplitRequest) -> tuple[ExportResult, list[str]]:
     """Everything `sfttui split` does, without printing; raises InputError / ExportError."""
-    settings = request.settings
-    dataset = load(request.files, settings.load)
-    duplicates = find_duplicates(dataset.rows, settings.normalize, settings.near, settings.keep)
-    journal = Journal.open(dataset.inputs, request.state_dir)
-    resolution = resolve(
-        journal.effective(), set(dataset.rows["key"].to_list()), set(duplicates.clusters["id"].to_list())
+    session = Session(
+        paths=request.files,
+        settings=request.settings,
+        split=request.split,
+        state_dir=request.state_dir,
+        drop=request.drop,
+        keep_contaminated=request.keep_contaminated,
+        explore=False,  # no threshold slider here: verify at the threshold only
     )
-    eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
-    if settings.eval_paths:
-        eval_set = load(list(settings.eval_paths), settings.load)
-        eval_hits = eval_leakage(
-            dataset.rows, None, eval_set, settings.normalize, settings.near, settings.leakage
-        )
-    plan = plan_export(
-        dataset,
-        duplicates,
-        request.split,
-        request.drop,
-        resolution,
-        None if request.keep_contaminated else eval_hits,
-    )
+    session.analyse()
+    journal = session.journal
+    assert journal is not None
+    resolution = session.resolution()
     notes = journal.problems + resolution.stale
     if journal.resumed:
         notes.insert(0, f"journal {journal.path}: {len(resolution.applied)} decisions applied")
-    extra = {
-        "journal": str(journal.path),
-        "eval_contamination": eval_hits.to_dicts(),
-        "eval_inputs": list(settings.eval_paths),
-    }
-    result = write_export(plan, dataset, request.out, force=request.force, settings=settings, extra=extra)
+    result = session.write(session.plan(), request.out, force=request.force)
     return result, notes
 
 

@@ -110,7 +110,8 @@ def test_version_names_textual():
 
 def test_engine_and_scan_import_no_textual():
     code = (
-        "import sys, sfttui.engine.scan, sfttui.engine.report, sfttui.cli, sfttui.summary;"
+        "import sys, sfttui.engine.scan, sfttui.engine.report, sfttui.engine.session, sfttui.cli, "
+        "sfttui.summary, sfttui.split_command;"
         "assert 'textual' not in sys.modules, 'textual imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -38,6 +38,8 @@ class Session:
     state_dir: str | None = None
     out_dir: str | None = None
     drop: DropPolicy = "exact"
+    keep_contaminated: bool = False  # report rows matching an eval set instead of dropping them
+    explore: bool = True  # verify pairs below the threshold too, so it can move without a rescan
 
     dataset: Dataset | None = None
     duplicates: Duplicates | None = None
@@ -52,7 +54,7 @@ class Session:
         s = self.settings
         self.threshold = s.near.threshold
         self.dataset = load(self.paths, s.load, progress)
-        floor = max(0.3, s.near.threshold - EXPLORE_BELOW)
+        floor = max(0.3, s.near.threshold - EXPLORE_BELOW) if self.explore else None
         self.duplicates = find_duplicates(
             self.dataset.rows, s.normalize, s.near, s.keep, progress, explore_floor=floor
         )
@@ -192,7 +194,7 @@ class Session:
     # --- splits and export ----------------------------------------------------------
     def plan(self) -> ExportPlan:
         assert self.dataset is not None and self.duplicates is not None
-        eval_hits = self.leakage.eval_hits if self.leakage else None
+        eval_hits = self.leakage.eval_hits if self.leakage and not self.keep_contaminated else None
         return plan_export(self.dataset, self.duplicates, self.split, self.drop, self.resolution(), eval_hits)
 
     def default_out(self) -> Path:
@@ -203,7 +205,11 @@ class Session:
 
     def write(self, plan: ExportPlan, out: str | os.PathLike[str], force: bool = True) -> ExportResult:
         assert self.dataset is not None and self.journal is not None
-        extra = {"journal": str(self.journal.path)}
+        extra = {
+            "journal": str(self.journal.path),
+            "eval_inputs": list(self.settings.eval_paths),
+            "eval_contamination": self.leakage.eval_hits.to_dicts() if self.leakage else [],
+        }
         return write_export(plan, self.dataset, out, force=force, settings=self.settings, extra=extra)
 
     def reason_cannot_write(self, out: Path) -> str | None:
