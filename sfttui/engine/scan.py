@@ -58,8 +58,12 @@ def run_scan(
     paths: list[str | os.PathLike[str]],
     settings: ScanSettings | None = None,
     progress: Progress = no_progress,
+    explore_floor: float | None = None,
 ) -> ScanResult:
-    """Load the inputs and run every analysis that applies to them."""
+    """Load the inputs and run every analysis that applies to them.
+
+    `explore_floor` keeps near pairs down to that similarity (see find_duplicates).
+    """
     settings = settings or ScanSettings()
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -67,15 +71,21 @@ def run_scan(
     timings["load"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    duplicates = find_duplicates(dataset.rows, settings.normalize, settings.near, settings.keep, progress)
+    duplicates = find_duplicates(
+        dataset.rows, settings.normalize, settings.near, settings.keep, progress, explore_floor
+    )
     timings["duplicates"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    progress("balance", 0.0)
     balance = measure_balance(dataset.rows, settings.balance)
+    progress("balance", 1.0)
     timings["balance"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    progress("leakage", 0.0)
     leakage = find_leakage(dataset, duplicates, settings, progress)
+    progress("leakage", 1.0)
     timings["leakage"] = time.perf_counter() - start
 
     near = settings.near

@@ -16,14 +16,14 @@ import orjson
 import polars as pl
 
 from .atomic import write_bytes_atomic
-from .balance import Balance, measure_balance
+from .balance import Balance
 from .decisions import Decision, Journal, Resolution, resolve
-from .dedup import Duplicates, find_duplicates
+from .dedup import Duplicates
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
 from .leakage import Leakage
-from .load import Dataset, load
+from .load import Dataset
 from .progress import Progress, no_progress
-from .scan import find_leakage
+from .scan import run_scan
 from .settings import ScanSettings
 from .split import SplitSettings
 
@@ -50,20 +50,13 @@ class Session:
 
     # --- analyses -------------------------------------------------------------------
     def analyse(self, progress: Progress = no_progress) -> None:
-        """Load and run every analysis; raises InputError for unreadable input."""
+        """Load and run every analysis (as `scan` does); raises InputError for unreadable input."""
         s = self.settings
         self.threshold = s.near.threshold
-        self.dataset = load(self.paths, s.load, progress)
         floor = max(0.3, s.near.threshold - EXPLORE_BELOW) if self.explore else None
-        self.duplicates = find_duplicates(
-            self.dataset.rows, s.normalize, s.near, s.keep, progress, explore_floor=floor
-        )
-        progress("balance", 0.0)
-        self.balance = measure_balance(self.dataset.rows, s.balance)
-        progress("balance", 1.0)
-        progress("leakage", 0.0)
-        self.leakage = find_leakage(self.dataset, self.duplicates, s, progress)
-        progress("leakage", 1.0)
+        result = run_scan(self.paths, s, progress, explore_floor=floor)
+        self.dataset, self.duplicates = result.dataset, result.duplicates
+        self.balance, self.leakage = result.balance, result.leakage
         self.journal = Journal.open(self.dataset.inputs, self.state_dir)
 
     def set_threshold(self, threshold: float) -> None:
