@@ -245,55 +245,67 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
         raise click.BadParameter(str(exc)) from None
 
 
+def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that shape the splits, shared by `split` and the app."""
+    options = [
+        click.option(
+            "--ratios",
+            default="80/10/10",
+            show_default=True,
+            callback=_ratios,
+            help="Train/validation/test shares, e.g. 80/10/10 or 0.7,0.15,0.15.",
+        ),
+        click.option(
+            "--seed", type=int, default=1234, show_default=True, help="Seed for the split assignment."
+        ),
+        click.option(
+            "--drop",
+            type=click.Choice(["exact", "near", "none"]),
+            default="exact",
+            show_default=True,
+            help="Duplicates dropped without a decision: exact copies, all near-duplicate non-keepers, none.",
+        ),
+        click.option(
+            "--resplit", is_flag=True, help="Build new splits even when the input already has them."
+        ),
+        click.option(
+            "--state-dir",
+            type=click.Path(file_okay=False),
+            help="Where the decisions journal lives (default: .sfttui beside the data).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _split_settings(opts: dict[str, Any]) -> Any:
+    from .engine.split import SplitSettings
+
+    return SplitSettings(ratios=opts["ratios"], seed=opts["seed"], resplit=opts["resplit"])
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @data_options
+@split_options
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Directory to write.")
-@click.option(
-    "--ratios",
-    default="80/10/10",
-    show_default=True,
-    callback=_ratios,
-    help="Train/validation/test shares, e.g. 80/10/10 or 0.7,0.15,0.15.",
-)
-@click.option("--seed", type=int, default=1234, show_default=True, help="Seed for the split assignment.")
-@click.option(
-    "--drop",
-    type=click.Choice(["exact", "near", "none"]),
-    default="exact",
-    show_default=True,
-    help="Duplicates dropped without a decision: exact copies, all near-duplicate non-keepers, none.",
-)
-@click.option("--resplit", is_flag=True, help="Build new splits even when the input already has them.")
 @click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
-@click.option("--state-dir", type=click.Path(file_okay=False), help="Where the decisions journal lives.")
 @click.option(
     "--keep-contaminated", is_flag=True, help="Report rows matching an --eval set, do not drop them."
 )
-def split(
-    files: tuple[str, ...],
-    out: str,
-    ratios: tuple[float, float, float],
-    seed: int,
-    drop: str,
-    resplit: bool,
-    force: bool,
-    state_dir: str | None,
-    keep_contaminated: bool,
-    **opts: Any,
-) -> None:
+def split(files: tuple[str, ...], out: str, force: bool, keep_contaminated: bool, **opts: Any) -> None:
     """Write train/validation/test files with no group or duplicate across them."""
-    from .engine.split import SplitSettings
     from .split_command import SplitRequest, split_command
 
     request = SplitRequest(
         files=list(files),
         out=out,
         settings=settings_from(opts),
-        split=SplitSettings(ratios=ratios, seed=seed, resplit=resplit),
-        drop=drop,  # type: ignore[arg-type]
+        split=_split_settings(opts),
+        drop=opts["drop"],
         force=force,
-        state_dir=state_dir,
+        state_dir=opts["state_dir"],
         keep_contaminated=keep_contaminated,
     )
     sys.exit(split_command(request))
@@ -301,46 +313,23 @@ def split(
 
 def _app_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
-        "--ratios",
-        default="80/10/10",
-        show_default=True,
-        callback=_ratios,
-        help="Train/validation/test shares.",
-    )(func)
-    func = click.option("--seed", type=int, default=1234, show_default=True, help="Split seed.")(func)
-    func = click.option(
-        "--drop",
-        type=click.Choice(["exact", "near", "none"]),
-        default="exact",
-        show_default=True,
-        help="Duplicates dropped at export without a decision.",
-    )(func)
-    func = click.option(
         "--out",
         "-o",
         type=click.Path(file_okay=False),
         help="Where `w` writes the splits (default: NAME-splits beside the data).",
     )(func)
-    func = click.option(
-        "--state-dir",
-        type=click.Path(file_okay=False),
-        help="Where the decisions journal lives (default: .sfttui beside the data).",
-    )(func)
-    return click.option("--resplit", is_flag=True, help="Build new splits even when the input has them.")(
-        func
-    )
+    return split_options(func)
 
 
 def _open_app(files: list[str], opts: dict[str, Any]) -> int:
     # Textual is imported only here, so the headless commands start fast.
     from .engine.session import Session
-    from .engine.split import SplitSettings
     from .tui.app import SfttuiApp
 
     session = Session(
         paths=files,
         settings=settings_from(opts),
-        split=SplitSettings(ratios=opts["ratios"], seed=opts["seed"], resplit=opts["resplit"]),
+        split=_split_settings(opts),
         state_dir=opts["state_dir"],
         out_dir=opts["out"],
         drop=opts["drop"],
@@ -381,5 +370,5 @@ def demo(scan_only: bool, **opts: Any) -> None:
     copy = work / "demo.jsonl"
     if not copy.exists():  # never overwrite a copy the person may have changed
         copy.write_bytes(demo_path().read_bytes())
-    click.echo(f"demo data copied to {copy}; decisions go to {work / '.sfttui'}", err=True)
+    click.echo(f"demo data: {copy}; decisions go to {work / '.sfttui'}", err=True)
     sys.exit(_open_app([str(copy)], opts))
