@@ -157,7 +157,8 @@ def plan_export(
     )
     # A decision outranks the automatic policy: keep the last reason given per row.
     drops = drops.unique("row", keep="last", maintain_order=True)
-    kept = rows.join(drops.select("row"), on="row", how="anti")
+    # Joins need not keep row order; everything below lines up by input order.
+    kept = rows.join(drops.select("row"), on="row", how="anti").sort("row")
     if resolution and resolution.caps:
         over = _cap(kept, resolution.caps, split_settings.seed)
         capped = over.join(rows.select("row", "label"), on="row").select(
@@ -167,7 +168,7 @@ def plan_export(
             reason=pl.lit("over the cap for label ") + pl.col("label"),
         )
         drops = pl.concat([drops, capped])
-        kept = kept.join(over, on="row", how="anti")
+        kept = kept.join(over, on="row", how="anti").sort("row")
 
     if resolution and resolution.moves:
         # Moving rows between splits only means something for splits kept from the input.
@@ -179,13 +180,18 @@ def plan_export(
             kept.join(moved, on="key", how="left")
             .with_columns(split=pl.coalesce("moved_to", "split"))
             .drop("moved_to")
+            .sort("row")
         )
     kept_members = members.join(kept.select("row"), on="row")
     unit_ids = units(
         kept.with_columns(row=pl.int_range(pl.len(), dtype=pl.UInt32)), _reindex(kept_members, kept)
     )
     plan = assign_splits(kept, unit_ids, split_settings)
-    kept = kept.select("row", "key", "label", "raw").with_columns(split=plan.assignment["split"])
+    kept = (
+        kept.select("row", "key", "label", "raw")
+        .join(plan.assignment.select("row", "split"), on="row")
+        .sort("row")
+    )
     remaining = split_leakage(
         kept.join(rows.select("row", "groups"), on="row"), kept["split"], _restrict(duplicates, kept)
     )

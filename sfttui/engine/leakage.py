@@ -139,7 +139,7 @@ def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates)
             )
     if not hits:
         return pl.DataFrame(schema=SPLIT_HIT_SCHEMA)
-    return pl.concat([h.cast(SPLIT_HIT_SCHEMA) for h in hits]).sort(["kind", "split_b", "key_b"])
+    return pl.concat([h.cast(SPLIT_HIT_SCHEMA) for h in hits]).sort(["kind", "split_b", "key_b", "detail"])
 
 
 def _ngram_sets(texts: pl.Series, n: int) -> pl.DataFrame:
