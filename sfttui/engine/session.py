@@ -46,23 +46,26 @@ class Session:
     balance: Balance | None = None
     leakage: Leakage | None = None
     journal: Journal | None = None
-    threshold: float = 0.8
+    _keys: set[str] = field(default_factory=set, repr=False)  # every row key, for resolving
 
     # --- analyses -------------------------------------------------------------------
     def analyse(self, progress: Progress = no_progress) -> None:
         """Load and run every analysis (as `scan` does); raises InputError for unreadable input."""
         s = self.settings
-        self.threshold = s.near.threshold
         floor = max(0.3, s.near.threshold - EXPLORE_BELOW) if self.explore else None
         result = run_scan(self.paths, s, progress, explore_floor=floor)
         self.dataset, self.duplicates = result.dataset, result.duplicates
         self.balance, self.leakage = result.balance, result.leakage
         self.journal = Journal.open(self.dataset.inputs, self.state_dir)
+        self._keys = set(self.dataset.rows["key"].to_list())
+
+    @property
+    def threshold(self) -> float:
+        return self.duplicates.threshold if self.duplicates else self.settings.near.threshold
 
     def set_threshold(self, threshold: float) -> None:
         assert self.duplicates is not None
         self.duplicates = self.duplicates.at_threshold(threshold)
-        self.threshold = threshold
 
     @property
     def floor(self) -> float:
@@ -72,11 +75,7 @@ class Session:
     # --- decisions ------------------------------------------------------------------
     def resolution(self) -> Resolution:
         assert self.dataset is not None and self.duplicates is not None and self.journal is not None
-        return resolve(
-            self.journal.effective(),
-            set(self.dataset.rows["key"].to_list()),
-            set(self.duplicates.clusters["id"].to_list()),
-        )
+        return resolve(self.journal.effective(), self._keys, set(self.duplicates.clusters["id"].to_list()))
 
     def cluster_states(self) -> dict[str, str]:
         """cluster id -> what was decided ("keep <key>" or "keep all"), from the journal."""
