@@ -151,6 +151,7 @@ def find_leakage(
     )
     eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
     inputs: list[dict] = []
+    eval_rows = None
     if settings.eval_paths:
         progress("eval", 0.0)
         eval_set = load(list(settings.eval_paths), settings.load)
@@ -158,8 +159,8 @@ def find_leakage(
         eval_hits = eval_leakage(
             rows, rows["split"], eval_set, settings.normalize, settings.near, settings.leakage
         )
+        eval_rows = eval_set.rows.select("key", "text", "raw")
         progress("eval", 1.0)
-    eval_rows = eval_set.rows.select("key", "text", "raw") if settings.eval_paths else None
     return Leakage(between, eval_hits, inputs, eval_rows=eval_rows)
 
 

@@ -105,12 +105,14 @@ class LeakageTab(Vertical):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         return self.hits.row(int(str(key.value)), named=True) if key is not None else None
 
-    def _text_of(self, key: str) -> tuple[str, bytes | None]:
-        ds = self.session.dataset
-        assert ds is not None
-        found = ds.rows.filter(pl.col("key") == key)
-        if found.height:
-            return found["text"][0], found["raw"][0]
+    def _text_of(self, key: str, eval_side: bool = False) -> tuple[str, bytes | None]:
+        """Text and raw line of a row of the data, or of an eval item."""
+        leak, ds = self.session.leakage, self.session.dataset
+        rows = (leak.eval_rows if leak is not None else None) if eval_side else (ds.rows if ds else None)
+        if rows is not None:
+            found = rows.filter(pl.col("key") == key)
+            if found.height:
+                return found["text"][0], found["raw"][0]
         return key, None
 
     def _render_detail(self) -> None:
@@ -120,10 +122,7 @@ class LeakageTab(Vertical):
             detail.update(Text("No leakage found." if self.hits is not None else "", style="dim"))
             return
         a_text, a_raw = self._text_of(hit["a"])
-        if hit["b_split"] == "eval":
-            b_text, b_raw = self._eval_text(hit["b"])
-        else:
-            b_text, b_raw = self._text_of(hit["b"])
+        b_text, b_raw = self._text_of(hit["b"], eval_side=hit["b_split"] == "eval")
         parts = [
             Text(f"{hit['kind']} · {hit['a_split']} ↔ {hit['b_split']}", style="bold"),
             Text("shared words are highlighted", style="dim"),
@@ -133,15 +132,6 @@ class LeakageTab(Vertical):
             render_turns(turns(b_raw, b_text), words(a_text), common=True),
         ]
         detail.update(Group(*parts))
-
-    def _eval_text(self, key: str) -> tuple[str, bytes | None]:
-        leak = self.session.leakage
-        rows = leak.eval_rows if leak is not None else None
-        if rows is not None:
-            found = rows.filter(pl.col("key") == key)
-            if found.height:
-                return found["text"][0], found["raw"][0]
-        return key, None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "hits":
