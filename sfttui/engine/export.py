@@ -182,10 +182,7 @@ def plan_export(
             .drop("moved_to")
             .sort("row")
         )
-    kept_members = members.join(kept.select("row"), on="row")
-    unit_ids = units(
-        kept.with_columns(row=pl.int_range(pl.len(), dtype=pl.UInt32)), _reindex(kept_members, kept)
-    )
+    unit_ids = units(kept, members)
     plan = assign_splits(kept, unit_ids, split_settings)
     kept = (
         kept.select("row", "key", "label", "raw")
@@ -219,12 +216,6 @@ def plan_export(
             "all their rows are kept; decide them in the app or with a journal entry"
         )
     return ExportPlan(kept, dropped, plan, remaining, unresolved, resolution, drop, notes)
-
-
-def _reindex(members: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
-    """Membership with `row` renumbered to positions among the kept rows."""
-    pos = kept.select("row").with_row_index("pos")
-    return members.join(pos, on="row").select(row=pl.col("pos").cast(pl.UInt32), cluster="cluster")
 
 
 def _restrict(duplicates: Duplicates, kept: pl.DataFrame) -> Duplicates:

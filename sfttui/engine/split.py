@@ -72,24 +72,28 @@ class SplitPlan:
 
 
 def units(rows: pl.DataFrame, membership: pl.DataFrame | None = None) -> np.ndarray:
-    """Unit id per row: connected components over shared group values and duplicate clusters.
+    """Unit id per row of `rows` (in its order): connected components over shared group
+    values and duplicate clusters. `membership` (row, cluster) may name rows not in `rows`;
+    they are ignored.
 
     Ids are numbered by each unit's first row, so they are the same for the same input.
     """
     n = rows.height
+    position = rows.select("row").with_row_index("pos")
     src: list[np.ndarray] = []
     dst: list[np.ndarray] = []
     offset = n
     if "groups" in rows.columns and rows["groups"].null_count() < n:
-        pairs = rows.select("row", value=pl.col("groups")).explode("value").drop_nulls("value")
+        pairs = position.with_columns(value=rows["groups"]).explode("value").drop_nulls("value")
         if pairs.height:
             codes = pairs["value"].rank("dense").to_numpy().astype(np.int64) - 1
-            src.append(pairs["row"].to_numpy())
+            src.append(pairs["pos"].to_numpy())
             dst.append(offset + codes)
             offset += int(codes.max()) + 1
-    if membership is not None and membership.height:
-        codes = membership["cluster"].rank("dense").to_numpy().astype(np.int64) - 1
-        src.append(membership["row"].to_numpy())
+    members = membership.join(position, on="row") if membership is not None else None
+    if members is not None and members.height:
+        codes = members["cluster"].rank("dense").to_numpy().astype(np.int64) - 1
+        src.append(members["pos"].to_numpy())
         dst.append(offset + codes)
         offset += int(codes.max()) + 1
     if not src:
