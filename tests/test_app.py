@@ -49,6 +49,11 @@ async def test_triage_keys_write_the_journal_at_once(tmp_path):
         await pilot.press("u")
         assert _journal(app)[-1]["action"] == "undo"
         assert app.session.cluster_states() == {first: f"keep {proposed}", second: f"keep {members[1]}"}
+        # Other tabs redraw when shown: the Overview counts the two decisions.
+        await pilot.press("f1")
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(app.query_one("#overview-summary", Static).content)
+        assert "194 undecided" in console.export_text()
 
 
 async def test_next_undecided_filter_and_accept_all_exact(tmp_path):

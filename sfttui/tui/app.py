@@ -78,6 +78,7 @@ class SfttuiApp(App[None]):
         self.ready = False
         self.plan: ExportPlan | None = None
         self.stage_done: dict[str, float] = {}
+        self.stale: set[str] = set()  # tabs to redraw when next shown
 
     def compose(self) -> ComposeResult:
         names = ", ".join(Path(p).name for p in self.session.paths)
@@ -189,14 +190,26 @@ class SfttuiApp(App[None]):
         self.push_screen(ErrorScreen(message.error))
 
     def on_decisions_changed(self, _: DecisionsChanged) -> None:
-        s = self.session
-        self.query_one(OverviewTab).show(s)
-        self.query_one(BalanceTab).show(s)
-        self.query_one(LeakageTab).show(s)
-        dup_tab = self.query_one(DuplicatesTab)
-        if self.query_one(TabbedContent).active != "duplicates":
-            dup_tab.show(s)
+        # Only the visible tab redraws now; the others when they are next shown, so a
+        # key press costs one tab's work (the Duplicates tab updates its own rows).
+        active = self.query_one(TabbedContent).active
+        self.stale = {"overview", "balance", "leakage", "duplicates"} - (
+            {"duplicates"} if active == "duplicates" else set()
+        )
+        self._refresh_if_stale(active)
         self.refresh_plan()
+
+    def _refresh_if_stale(self, name: str) -> None:
+        if name not in self.stale:
+            return
+        self.stale.discard(name)
+        tab = {
+            "overview": OverviewTab,
+            "duplicates": DuplicatesTab,
+            "balance": BalanceTab,
+            "leakage": LeakageTab,
+        }
+        self.query_one(tab[name]).show(self.session)
 
     def on_threshold_changed(self, _: ThresholdChanged) -> None:
         s = self.session
@@ -247,7 +260,9 @@ class SfttuiApp(App[None]):
         self.action_tab(TABS[(current + step) % len(TABS)])
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._focus_tab(event.pane.id or "overview")
+        name = event.pane.id or "overview"
+        self._refresh_if_stale(name)
+        self._focus_tab(name)
 
     def action_help(self) -> None:
         """Built from the bindings active right now, so it cannot drift from the code."""
