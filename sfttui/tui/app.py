@@ -63,6 +63,7 @@ class SfttuiApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys"),
         Binding("w", "write", "Write splits"),
+        Binding("u", "undo", "Undo"),
         *[
             Binding(f"f{i}", f"tab('{name}')", name.title(), show=False)
             for i, name in enumerate(TABS, start=1)
@@ -288,6 +289,15 @@ class SfttuiApp(App[None]):
         ]
         rows.sort(key=lambda r: r[0])
         self.push_screen(HelpScreen([(key, label, where) for _, key, label, where in rows]))
+
+    def action_undo(self) -> None:
+        """Undo the last decision wherever it was made (the Duplicates tab has its own,
+        which also puts the cursor back on the cluster)."""
+        if not self.ready:
+            return
+        if self.session.undo() is None:
+            self.notify("Nothing to undo.")
+        self.post_message(DecisionsChanged())
 
     def action_write(self) -> None:
         if not self.ready or self.plan is None:

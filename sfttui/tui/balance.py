@@ -14,17 +14,15 @@ from ..engine.session import Session
 from .messages import DecisionsChanged
 from .render import bar
 from .screens import PromptScreen
+from .tables import KeyTable
 
 BAR = 16
 
 
 class BalanceTab(Vertical):
     BINDINGS = [
-        Binding("j", "down", "Down", show=False),
-        Binding("k", "up", "Up", show=False),
         Binding("c", "cap", "Cap class"),
         Binding("d", "deliberate", "Mark deliberate"),
-        Binding("u", "undo", "Undo"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -33,7 +31,7 @@ class BalanceTab(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="balance-summary")
-        yield DataTable(id="labels", cursor_type="row")
+        yield KeyTable(id="labels", cursor_type="row")
         yield Static("", id="balance-notes")
 
     def show(self, session: Session) -> None:
@@ -105,12 +103,6 @@ class BalanceTab(Vertical):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         return str(key.value) if key is not None else None
 
-    def action_down(self) -> None:
-        self.query_one("#labels", DataTable).action_cursor_down()
-
-    def action_up(self) -> None:
-        self.query_one("#labels", DataTable).action_cursor_up()
-
     def action_cap(self) -> None:
         label = self._label()
         if label is None:
@@ -136,8 +128,3 @@ class BalanceTab(Vertical):
             self.session.deliberate(label)
             self.app.notify(f"Imbalance of '{label}' marked deliberate (journal).")
             self.post_message(DecisionsChanged())
-
-    def action_undo(self) -> None:
-        if self.session.undo() is None:
-            self.app.notify("Nothing to undo.")
-        self.post_message(DecisionsChanged())

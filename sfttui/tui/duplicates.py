@@ -23,12 +23,13 @@ from ..engine.session import Session
 from .messages import DecisionsChanged, ThresholdChanged
 from .render import histogram, render_turns, sparkline, turns, words
 from .screens import ConfirmScreen, PromptScreen
+from .tables import KeyTable
 
 PAGE = 500
 THRESHOLD_STEP = 0.02
 
 
-class ClusterTable(DataTable):
+class ClusterTable(KeyTable):
     """A DataTable that asks for the next or previous page at its edges."""
 
     class PageRequest(Message):
@@ -51,8 +52,6 @@ class ClusterTable(DataTable):
 
 class DuplicatesTab(Vertical):
     BINDINGS = [
-        Binding("j", "down", "Down", show=False),
-        Binding("k", "up", "Up", show=False),
         Binding("a", "accept", "Accept drop"),
         Binding("x", "keep_all", "Keep all"),
         Binding("u", "undo", "Undo"),
@@ -260,12 +259,6 @@ class DuplicatesTab(Vertical):
             self._render_summary()
 
     # --- actions ----------------------------------------------------------------------
-    def action_down(self) -> None:
-        self.query_one(ClusterTable).action_cursor_down()
-
-    def action_up(self) -> None:
-        self.query_one(ClusterTable).action_cursor_up()
-
     def action_detail(self) -> None:
         self.query_one("#dup-detail-box").focus()
 

@@ -15,18 +15,16 @@ from textual.widgets import DataTable, Static
 from ..engine.session import Session
 from .messages import DecisionsChanged
 from .render import render_turns, turns, words
+from .tables import KeyTable
 
 MAX_HITS = 2000
 
 
 class LeakageTab(Vertical):
     BINDINGS = [
-        Binding("j", "down", "Down", show=False),
-        Binding("k", "up", "Up", show=False),
         Binding("d", "drop_train", "Drop train-side row"),
         Binding("o", "drop_other", "Drop other-side row"),
         Binding("m", "move_group", "Move group to train side"),
-        Binding("u", "undo", "Undo"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -37,7 +35,7 @@ class LeakageTab(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="leak-summary")
         with Horizontal(id="leak-body"):
-            yield DataTable(id="hits", cursor_type="row", zebra_stripes=True)
+            yield KeyTable(id="hits", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="leak-detail-box"):
                 yield Static("", id="leak-detail")
 
@@ -137,12 +135,6 @@ class LeakageTab(Vertical):
         if event.data_table.id == "hits":
             self._render_detail()
 
-    def action_down(self) -> None:
-        self.query_one("#hits", DataTable).action_cursor_down()
-
-    def action_up(self) -> None:
-        self.query_one("#hits", DataTable).action_cursor_up()
-
     def _drop(self, side: str) -> None:
         hit = self._hit()
         if hit is None:
@@ -175,8 +167,3 @@ class LeakageTab(Vertical):
 
     def action_drop_other(self) -> None:
         self._drop("other")
-
-    def action_undo(self) -> None:
-        if self.session.undo() is None:
-            self.app.notify("Nothing to undo.")
-        self.post_message(DecisionsChanged())

@@ -5,38 +5,27 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ..engine.session import Session
 from .render import bar
+from .tables import KeyTable
 
 MAX_BAD_ROWS = 1000
 
 
 class OverviewTab(Vertical):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
-
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="overview-summary")
         yield Static("", id="overview-bad-title")
-        yield DataTable(id="bad-lines", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="bad-lines", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#bad-lines", DataTable)
         table.add_column("file", key="file")
         table.add_column("line", key="line")
         table.add_column("reason", key="reason")
-
-    def action_cursor_down(self) -> None:
-        self.query_one("#bad-lines", DataTable).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one("#bad-lines", DataTable).action_cursor_up()
 
     def show_progress(self, done: dict[str, float], names: dict[str, str]) -> None:
         """While the analyses run: one bar per stage, so the person sees what is going on."""

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 from ..engine.export import ExportPlan, ExportResult
 from ..engine.session import Session
 from ..engine.split import SPLITS
+from .tables import KeyTable
 
 
 class SplitsTab(Vertical):
@@ -29,7 +30,7 @@ class SplitsTab(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="splits-settings")
-        yield DataTable(id="split-table", cursor_type="row")
+        yield KeyTable(id="split-table", cursor_type="row")
         yield Static("", id="splits-notes")
 
     def show_plan(self, plan: ExportPlan) -> None:
