@@ -1,8 +1,12 @@
 """Record formats: detect which one a file uses and pull out its text, prompt and fields.
 
-Each extractor turns one parsed record (a dict) into the text used for matching (all
-turns except system prompts, which are often identical across every row and would make
-everything look alike) and the prompt side (what the model is asked, used for leakage).
+Each extractor turns one parsed record (a dict) into an `Extracted` tuple: the text used
+for matching (all turns except system prompts, which are often identical across every
+row and would make everything look alike), the prompt side (what the model is asked,
+used for leakage and representativeness), the length in characters of the response the
+text ends with (0 when it ends with no response: classification text, or a chat whose
+last turn is the user's), and the number of prompt turns. The response is kept as a
+length, not a copy, because it is always the tail of the text.
 A record that does not fit raises `BadRecord` with the reason the person will read.
 """
 
@@ -16,6 +20,9 @@ from .settings import FORMATS
 _MISSING = object()
 SYSTEM_ROLES = frozenset({"system", "developer"})
 PROMPT_ROLES = frozenset({"user", "human", "prompter"})
+
+# (text, prompt, response length in characters at the end of text, prompt turns)
+Extracted = tuple[str, str, int, int]
 
 
 class BadRecord(Exception):
@@ -73,7 +80,7 @@ def _content(value: Any, where: str) -> str:
     raise BadRecord(f"{where} is {type_name(value)}, expected a string")
 
 
-def _turns(record: dict, key: str, role_key: str, text_key: str) -> tuple[str, str]:
+def _turns(record: dict, key: str, role_key: str, text_key: str) -> Extracted:
     turns = record.get(key, _MISSING)
     if turns is _MISSING:
         raise BadRecord(f"missing field '{key}'")
@@ -83,6 +90,7 @@ def _turns(record: dict, key: str, role_key: str, text_key: str) -> tuple[str, s
         raise BadRecord(f"field '{key}' is an empty list")
     text: list[str] = []
     prompt: list[str] = []
+    last_is_prompt = True
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
             raise BadRecord(f"{key}[{i}] is {type_name(turn)}, expected an object")
@@ -97,40 +105,43 @@ def _turns(record: dict, key: str, role_key: str, text_key: str) -> tuple[str, s
         if role in SYSTEM_ROLES:
             continue
         text.append(content)
-        if role in PROMPT_ROLES:
+        last_is_prompt = role in PROMPT_ROLES
+        if last_is_prompt:
             prompt.append(content)
-    return "\n".join(text), "\n".join(prompt)
+    reply = 0 if last_is_prompt else len(text[-1])
+    return "\n".join(text), "\n".join(prompt), reply, len(prompt)
 
 
-def _chat(record: dict) -> tuple[str, str]:
+def _chat(record: dict) -> Extracted:
     return _turns(record, "messages", "role", "content")
 
 
-def _sharegpt(record: dict) -> tuple[str, str]:
+def _sharegpt(record: dict) -> Extracted:
     return _turns(record, "conversations", "from", "value")
 
 
-def _alpaca(record: dict) -> tuple[str, str]:
+def _alpaca(record: dict) -> Extracted:
     instruction = _string(record, "instruction")
     extra = _string(record, "input", optional=True)
     output = _string(record, "output")
     prompt = f"{instruction}\n{extra}" if extra else instruction
-    return f"{prompt}\n{output}", prompt
+    return f"{prompt}\n{output}", prompt, len(output), 1
 
 
-def _prompt_completion(record: dict) -> tuple[str, str]:
+def _prompt_completion(record: dict) -> Extracted:
     prompt = _string(record, "prompt")
-    return f"{prompt}\n{_string(record, 'completion')}", prompt
+    completion = _string(record, "completion")
+    return f"{prompt}\n{completion}", prompt, len(completion), 1
 
 
-def _text(record: dict) -> tuple[str, str]:
+def _text(record: dict) -> Extracted:
     text = record.get("text", _MISSING)
     if type(text) is not str or not text.strip():  # the common case costs one check
         text = _string(record, "text")
-    return text, text
+    return text, text, 0, 1
 
 
-EXTRACTORS: dict[str, Callable[[dict], tuple[str, str]]] = {
+EXTRACTORS: dict[str, Callable[[dict], Extracted]] = {
     "chat": _chat,
     "sharegpt": _sharegpt,
     "alpaca": _alpaca,
@@ -162,7 +173,7 @@ def detect_format(records: Sequence[dict]) -> str | None:
     return max(votes, key=lambda name: votes[name])
 
 
-def custom_extractor(path: str) -> Callable[[dict], tuple[str, str]]:
+def custom_extractor(path: str) -> Callable[[dict], Extracted]:
     """Extractor for `--text-field PATH`: that field is both the text and the prompt."""
 
     def extract(record: dict) -> tuple[str, str]:
@@ -171,6 +182,6 @@ def custom_extractor(path: str) -> Callable[[dict], tuple[str, str]]:
             raise BadRecord(f"missing field '{path}'")
         if not isinstance(value, str):
             raise BadRecord(f"field '{path}' is {type_name(value)}, expected a string")
-        return value, value
+        return value, value, 0, 1
 
     return extract

@@ -23,7 +23,7 @@ import orjson
 import polars as pl
 
 from .errors import InputError
-from .formats import EXTRACTORS, BadRecord, custom_extractor, detect_format, get_path, type_name
+from .formats import EXTRACTORS, BadRecord, Extracted, custom_extractor, detect_format, get_path, type_name
 from .progress import Progress, no_progress
 from .settings import FORMATS, LoadSettings
 
@@ -48,6 +48,8 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "line": pl.UInt32(),
     "text": pl.String(),
     "prompt": pl.String(),
+    "reply": pl.UInt32(),  # characters of the response at the end of `text`; 0 = none
+    "turns": pl.UInt16(),  # prompt turns (more than 1 = multi-turn)
     "label": pl.String(),
     "groups": pl.List(pl.String()),
     "split": pl.String(),
@@ -319,7 +321,7 @@ class _FileSchema:
     """Which fields of one file hold what, decided from its first records."""
 
     fmt: str
-    extract: Callable[[dict], tuple[str, str]]
+    extract: Callable[[dict], Extracted]
     label_field: str
     has_label: bool
     id_field: str
@@ -370,7 +372,7 @@ def _frame(
     lines: list[int],
     raws: list[bytes],
     objs: list[dict],
-    pairs: list[tuple[str, str]],
+    extracted: list[Extracted],
     labels: list[Any],
     kinds: list[str | None],
 ) -> pl.DataFrame:
@@ -378,9 +380,11 @@ def _frame(
     n = len(objs)
     cols: dict[str, Any] = {
         "line": lines,
-        "text": [t for t, _ in pairs],
+        "text": [e[0] for e in extracted],
         # Null when the prompt is the whole text (text formats): saves a copy of every text.
-        "prompt": [None if p is t else p for t, p in pairs],
+        "prompt": [None if e[1] is e[0] else e[1] for e in extracted],
+        "reply": [e[2] for e in extracted],
+        "turns": [min(e[3], 65535) for e in extracted],
         "label": labels,
         "kind": kinds,
         "id": [_scalar(get_path(o, sch.id_field, None)) for o in objs] if sch.has_id else [None] * n,
@@ -411,21 +415,21 @@ def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLi
     """
     objs = recs.objs
     try:
-        pairs = [sch.extract(o) for o in objs]
+        extracted = [sch.extract(o) for o in objs]
         labels: list[Any] = [None] * len(objs)
         if sch.has_label:
             labels = [get_path(o, sch.label_field, None) for o in objs]
         if not sch.has_label or all(type(v) is str and v.strip() for v in labels):
             kinds = ["str" if sch.has_label else None] * len(objs)
-            return _frame(sch, recs.lines, recs.raws, objs, pairs, labels, kinds), []
+            return _frame(sch, recs.lines, recs.raws, objs, extracted, labels, kinds), []
     except BadRecord:
         pass
     good: list[int] = []
-    pairs, labels, kinds = [], [], []
+    extracted, labels, kinds = [], [], []
     bad: list[BadLine] = []
     for i, obj in enumerate(objs):
         try:
-            text_prompt = sch.extract(obj)
+            fields = sch.extract(obj)
             label = kind = None
             if sch.has_label:
                 value = get_path(obj, sch.label_field, None)
@@ -436,17 +440,19 @@ def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLi
             bad.append((recs.lines[i], str(exc), True, recs.raws[i]))
             continue
         good.append(i)
-        pairs.append(text_prompt)
+        extracted.append(fields)
         labels.append(label)
         kinds.append(kind)
     pick = [recs.lines[i] for i in good], [recs.raws[i] for i in good], [objs[i] for i in good]
-    return _frame(sch, *pick, pairs, labels, kinds), bad
+    return _frame(sch, *pick, extracted, labels, kinds), bad
 
 
 _CHUNK_SCHEMA: dict[str, pl.DataType] = {
     "line": pl.UInt32(),
     "text": pl.String(),
     "prompt": pl.String(),
+    "reply": pl.UInt32(),
+    "turns": pl.UInt16(),
     "label": pl.String(),
     "kind": pl.String(),
     "id": pl.String(),
