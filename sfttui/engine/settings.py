@@ -72,6 +72,43 @@ class LeakageSettings:
 
 
 @dataclass(frozen=True)
+class CoverageSettings:
+    """Hard data (hard negatives, ambiguous rows, refusal, OOD, clarifying questions) and
+    representativeness against production inputs.
+
+    The targets are the rule of thumb a robust fine-tune wants per dataset and per split:
+    about 20 hard negatives, about 20 ambiguous cases, and a handful of refusal, OOD and
+    clarifying-question examples.
+    """
+
+    enabled: bool = True
+    refusal_labels: tuple[str, ...] = ()  # added to the built-in label names
+    ood_labels: tuple[str, ...] = ()
+    patterns_path: str | None = None  # extra response patterns, "category: regex" per line
+    # Hard negatives: pairs of prompts at least this similar (Jaccard of the same shingles
+    # as near duplicates) but below the duplicate threshold, with different labels.
+    hard_floor: float = 0.5
+    hard_recall: float = 0.9  # LSH recall at hard_floor; hard negatives are a sample, not a proof
+    hard_rows: int = 200_000  # distinct prompts searched at most (a seeded sample beyond that)
+    listed: int = 500  # rows or pairs kept per list in the report and the app
+    model: bool = True  # the cross-validated label model behind ambiguous rows and label suspects
+    model_rows: int = 20_000  # rows scored at most (a seeded sample beyond that)
+    model_seconds: float = 30.0  # folds stop once the next would pass this budget
+    folds: int = 5
+    ambiguous_margin: float = 0.1  # top-two probability gap under which a row is ambiguous
+    seed: int = 0
+    targets: tuple[tuple[str, int], ...] = (
+        ("hard_negatives", 20),
+        ("ambiguous", 20),
+        ("refusal", 5),
+        ("ood", 5),
+        ("clarifying", 5),
+    )
+    reference_paths: tuple[str, ...] = ()  # samples of production inputs to compare with
+    reference_rows: int = 20_000  # rows per side used by the adversarial classifier
+
+
+@dataclass(frozen=True)
 class ScanSettings:
     """Everything one scan needs; recorded in the report so a result can be reproduced."""
 
@@ -80,6 +117,7 @@ class ScanSettings:
     near: NearSettings = field(default_factory=NearSettings)
     balance: BalanceSettings = field(default_factory=BalanceSettings)
     leakage: LeakageSettings = field(default_factory=LeakageSettings)
+    coverage: CoverageSettings = field(default_factory=CoverageSettings)
     keep: Literal["first", "longest"] = "first"
     eval_paths: tuple[str, ...] = ()
 

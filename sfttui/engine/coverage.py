@@ -1,0 +1,434 @@
+"""Hard data: refusal, out-of-scope and clarifying examples, hard negatives, ambiguous rows.
+
+A dataset of ordinary examples teaches the average case; a robust fine-tune also needs
+examples that pressure its decisions. This module finds them and scores the dataset,
+and each split, against a rule of thumb (about 20 hard negatives, about 20 ambiguous
+cases, a handful of refusal, out-of-scope and clarifying examples):
+
+- refusal / OOD / clarifying rows, by label name or by the opening of the response
+  (patterns.py), vectorised in Polars;
+- hard negatives: pairs of prompts that look alike (Jaccard of the near-duplicate
+  shingles at least `hard_floor`, found with the same MinHash/LSH machinery run at the
+  lower threshold) but carry different labels, and are not duplicates of each other
+  (a duplicate cluster with mixed labels is a label conflict, shown with duplicates).
+  For chat data two prompts can be near-identical while the conversations are not:
+  those are the hardest negatives of all;
+- ambiguous rows and label suspects from a cross-validated label model (labelmodel.py).
+
+Matching uses the prompt side of each row (what the model is asked): for chat data the
+response would give the label away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import polars as pl
+
+from .dedup import Duplicates, near_pairs
+from .labelmodel import LabelModel, fit_label_model, sample_positions
+from .load import Dataset
+from .minhash import lsh_params
+from .normalize import normalize_texts
+from .patterns import CATEGORIES, RESPONSE_HEAD, Patterns, load_patterns
+from .progress import Progress, no_progress
+from .settings import CoverageSettings, NearSettings, NormalizeSettings
+
+CATEGORY_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.UInt32(),
+    "key": pl.String(),
+    "category": pl.String(),  # refusal | ood | clarifying
+    "via": pl.String(),  # label | response
+    "evidence": pl.String(),  # the label, or the words of the response that matched
+    "label": pl.String(),
+    "split": pl.String(),
+}
+HARD_SCHEMA: dict[str, pl.DataType] = {
+    "row_a": pl.UInt32(),
+    "row_b": pl.UInt32(),
+    "key_a": pl.String(),
+    "key_b": pl.String(),
+    "label_a": pl.String(),
+    "label_b": pl.String(),
+    "similarity": pl.Float64(),
+    "split_a": pl.String(),
+    "split_b": pl.String(),
+}
+SCORE_KINDS = ("hard_negatives", "ambiguous", "refusal", "ood", "clarifying")
+_HARD_MAX_BUCKET = 16  # a lower threshold makes bigger LSH buckets; chain them sooner
+
+
+@dataclass
+class ScoreLine:
+    """One line of the scorecard: a kind of hard data, its target and what was found."""
+
+    kind: str
+    target: int
+    applies: bool
+    reason: str  # why it does not apply, or how it is counted
+    total: int
+    per_split: dict[str, int]
+
+    def status(self, count: int) -> str:
+        if not self.applies:
+            return "n/a"
+        return "ok" if count >= self.target else ("low" if count else "missing")
+
+    def shortfalls(self) -> list[str]:
+        """Warnings for the dataset and each split that falls short of the target."""
+        if not self.applies:
+            return []
+        name = KIND_NAMES[self.kind]
+        out = []
+        if self.total < self.target:
+            out.append(f"{self.total} {name} in the dataset (target about {self.target})")
+        for split, n in self.per_split.items():
+            if n == 0:
+                use = "learn from" if split == "train" else "measure"
+                out.append(f"the {split} split has no {name}: it cannot {use} them")
+            elif n < self.target:
+                out.append(f"the {split} split has {n} {name} (target about {self.target})")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "applies": self.applies,
+            "detail": self.reason,
+            "total": self.total,
+            "status": self.status(self.total),
+            "per_split": {s: {"count": n, "status": self.status(n)} for s, n in self.per_split.items()},
+        }
+
+
+KIND_SHORT = {
+    "hard_negatives": "hard negatives",
+    "ambiguous": "ambiguous",
+    "refusal": "refusal",
+    "ood": "OOD",
+    "clarifying": "clarifying",
+}
+KIND_NAMES = {
+    "hard_negatives": "hard-negative rows",
+    "ambiguous": "ambiguous rows",
+    "refusal": "refusal examples",
+    "ood": "out-of-scope examples",
+    "clarifying": "clarifying-question examples",
+}
+
+
+@dataclass
+class Coverage:
+    """Everything the hard-data analysis found, by row number and row key."""
+
+    ran: bool
+    reason: str
+    settings: CoverageSettings
+    categories: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CATEGORY_SCHEMA))
+    hard_pairs: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HARD_SCHEMA))
+    hard_detail: str = ""
+    hard_applies: bool = False
+    model: LabelModel = field(default_factory=lambda: LabelModel(False, "not run"))
+    has_responses: bool = False
+    patterns: tuple[str, ...] = ("built-in",)
+
+    @property
+    def ambiguous(self) -> pl.DataFrame:
+        return self.model.ambiguous(self.settings.ambiguous_margin)
+
+    @property
+    def suspects(self) -> pl.DataFrame:
+        return self.model.suspects()
+
+    def hard_rows(self) -> pl.Series:
+        """Row numbers that take part in at least one hard-negative pair."""
+        return pl.concat([self.hard_pairs["row_a"], self.hard_pairs["row_b"]]).unique().sort()
+
+    def hard_by_labels(self) -> pl.DataFrame:
+        """Hard-negative pairs per (unordered) label pair, most first."""
+        pairs = self.hard_pairs.select(
+            a=pl.min_horizontal("label_a", "label_b"), b=pl.max_horizontal("label_a", "label_b")
+        )
+        return (
+            pairs.group_by("a", "b").len("pairs").sort(["pairs", "a", "b"], descending=[True, False, False])
+        )
+
+    def scorecard(self, splits: pl.Series | None = None) -> list[ScoreLine]:
+        """Counts per kind against the targets, overall and per split.
+
+        `splits` gives each row's split by row number (the input's own splits, or a
+        planned assignment); rows without one count only overall.
+        """
+        split_names = split_order(splits.unique().to_list()) if splits is not None else []
+        rows_of: dict[str, pl.Series] = {
+            "hard_negatives": self.hard_rows(),
+            "ambiguous": self.ambiguous["row"],
+            **{c: self.categories.filter(pl.col("category") == c)["row"].unique().sort() for c in CATEGORIES},
+        }
+        applies = {
+            "hard_negatives": (self.hard_applies, self.hard_detail),
+            "ambiguous": (
+                self.model.ran,
+                f"top-two probability gap under {self.settings.ambiguous_margin:g}"
+                if self.model.ran
+                else self.model.detail,
+            ),
+            "refusal": self._response_kind("refusal"),
+            "ood": (True, "by label name or an out-of-scope response"),
+            "clarifying": self._response_kind("clarifying"),
+        }
+        targets = dict(self.settings.targets)
+        lines = []
+        for kind in SCORE_KINDS:
+            found = rows_of[kind]
+            per_split: dict[str, int] = {}
+            if splits is not None and found.len():
+                at = splits.gather(found).value_counts()
+                per_split = dict(zip(at[at.columns[0]].to_list(), at["count"].to_list()))
+            ok, reason = applies[kind]
+            lines.append(
+                ScoreLine(
+                    kind,
+                    targets.get(kind, 0),
+                    ok and self.ran,
+                    reason if self.ran else self.reason,
+                    found.len(),
+                    {s: per_split.get(s, 0) for s in split_names},
+                )
+            )
+        return lines
+
+    def _response_kind(self, category: str) -> tuple[bool, str]:
+        by_label = bool(
+            self.categories.filter((pl.col("category") == category) & (pl.col("via") == "label")).height
+        )
+        if self.has_responses or by_label:
+            return True, "by label name or the opening of the response"
+        return False, "no responses in this data (classification text), and no label names one"
+
+    def warnings(self, splits: pl.Series | None = None) -> list[str]:
+        return [w for line in self.scorecard(splits) for w in line.shortfalls()]
+
+    def to_dict(self, splits: pl.Series | None = None) -> dict[str, Any]:
+        listed = self.settings.listed
+        hard = self.hard_pairs.drop("row_a", "row_b")
+        ambiguous = self.ambiguous.drop("row", "suggested", "p_suggested")
+        suspects = self.suspects.select("key", "label", "suggested", "p_label", "p_suggested")
+        return {
+            "ran": self.ran,
+            "detail": self.reason,
+            "patterns": list(self.patterns),
+            "scorecard": [line.to_dict() for line in self.scorecard(splits)],
+            "warnings": self.warnings(splits),
+            "categories": {
+                c: self.categories.filter(pl.col("category") == c)
+                .select("key", "via", "evidence", "label", "split")
+                .head(listed)
+                .to_dicts()
+                for c in CATEGORIES
+            },
+            "category_counts": {
+                c: int(self.categories.filter(pl.col("category") == c)["row"].n_unique()) for c in CATEGORIES
+            },
+            "hard_negatives": {
+                "applies": self.hard_applies,
+                "detail": self.hard_detail,
+                "pairs": self.hard_pairs.height,
+                "rows": self.hard_rows().len(),
+                "by_labels": self.hard_by_labels().rename({"a": "label_a", "b": "label_b"}).to_dicts(),
+                "listed": _rounded(hard.head(listed)).to_dicts(),
+            },
+            "model": self.model.to_dict(),
+            "ambiguous": {
+                "margin": self.settings.ambiguous_margin,
+                "count": self.ambiguous.height,
+                "listed": _rounded(ambiguous.head(listed)).to_dicts(),
+            },
+            "label_suspects": {
+                "count": suspects.height,
+                "listed": _rounded(suspects.head(listed)).to_dicts(),
+            },
+        }
+
+
+def split_order(names: list[str | None]) -> list[str]:
+    """Split names train, validation, test first, then any others alphabetically."""
+    known = ("train", "validation", "test")
+    present = [n for n in names if n is not None]
+    return [n for n in known if n in present] + sorted(n for n in present if n not in known)
+
+
+def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
+    """Probabilities to 6 places, so the report's bytes do not depend on float noise."""
+    return frame.with_columns(pl.col(pl.Float64).round(6))
+
+
+def inputs_of(rows: pl.DataFrame) -> pl.Series:
+    """The prompt side of each row (the whole text for classification data)."""
+    return rows["prompt"].fill_null(rows["text"]).alias("input")
+
+
+def find_categories(rows: pl.DataFrame, patterns: Patterns) -> pl.DataFrame:
+    """Rows that are refusal, out-of-scope or clarifying examples, by label or by response."""
+    label_name = pl.col("label").str.strip_chars().str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+    response = (
+        pl.when(pl.col("reply") > 0)
+        .then(
+            pl.col("text")
+            .str.slice(pl.col("text").str.len_chars() - pl.col("reply"), RESPONSE_HEAD)
+            .str.replace_all("[\u2018\u2019\u02bc]", "'")
+        )
+        .otherwise(None)
+    )
+    frame = rows.select("row", "key", "label", "split", label_name=label_name, response=response)
+    found: list[pl.DataFrame] = []
+    for category in CATEGORIES:
+        names = sorted(patterns.labels.get(category, ()))
+        found.append(
+            frame.filter(pl.col("label_name").is_in(names)).select(
+                "row",
+                "key",
+                category=pl.lit(category),
+                via=pl.lit("label"),
+                evidence="label",
+                label="label",
+                split="split",
+            )
+        )
+        if patterns.regex.get(category):
+            regex = "(?i)(" + "|".join(f"(?:{p})" for p in patterns.regex[category]) + ")"
+            found.append(
+                frame.filter(pl.col("response").str.contains(regex))
+                .select(
+                    "row",
+                    "key",
+                    category=pl.lit(category),
+                    via=pl.lit("response"),
+                    evidence=pl.col("response").str.extract(regex, 1),
+                    label="label",
+                    split="split",
+                )
+                .join(found[-1].select("row"), on="row", how="anti")  # by label already
+            )
+    return pl.concat(found).cast(CATEGORY_SCHEMA).sort(["category", "row"])
+
+
+def find_hard_negatives(
+    rows: pl.DataFrame,
+    clusters: pl.DataFrame,
+    normalize: NormalizeSettings,
+    near: NearSettings,
+    settings: CoverageSettings,
+    progress: Progress = no_progress,
+) -> tuple[pl.DataFrame, str]:
+    """Pairs of labelled prompts at least `hard_floor` alike with different labels, in no
+    duplicate cluster together (`clusters`: row, cluster of every clustered row).
+
+    Distinct normalised prompts are compared (each stands for its first row); beyond
+    `hard_rows` distinct prompts a seeded sample is searched. LSH is tuned for
+    `hard_recall` at the floor, so pairs higher up are found almost surely.
+    """
+    labelled = rows.filter(pl.col("label").is_not_null()).select("row", "key", "label", "split", "input")
+    frame = labelled.with_columns(norm=normalize_texts(labelled["input"], normalize))
+    # A text whose copies carry different labels is a label conflict (the Duplicates
+    # tab's business); letting one copy's label stand for it would invent hard negatives.
+    mixed = frame.group_by("norm").agg(pl.col("label").n_unique() > 1).filter(pl.col("label"))
+    frame = frame.join(mixed.select("norm"), on="norm", how="anti", maintain_order="left")
+    distinct = frame.unique("norm", keep="first", maintain_order=True)
+    searched = distinct.height
+    if searched > settings.hard_rows:
+        distinct = distinct[sample_positions(searched, settings.hard_rows, settings.seed)]
+    bands, per_band = lsh_params(settings.hard_floor, near.num_perm, target=settings.hard_recall)
+    hard = replace(
+        near, threshold=settings.hard_floor, bands=bands, rows_per_band=per_band, max_bucket=_HARD_MAX_BUCKET
+    )
+    pairs, passes = near_pairs(
+        distinct["norm"], hard, lambda _stage, f: progress("coverage", 0.05 + 0.15 * f)
+    )
+    a, b = distinct[pairs["a"]], distinct[pairs["b"]]
+    found = (
+        pl.DataFrame(
+            {
+                "row_a": a["row"],
+                "row_b": b["row"],
+                "key_a": a["key"],
+                "key_b": b["key"],
+                "label_a": a["label"],
+                "label_b": b["label"],
+                "similarity": pairs["jaccard"],
+                "split_a": a["split"],
+                "split_b": b["split"],
+            },
+            schema=HARD_SCHEMA,
+        )
+        .filter(pl.col("label_a") != pl.col("label_b"))
+        .join(clusters.select(row_a="row", ca="cluster"), on="row_a", how="left")
+        .join(clusters.select(row_b="row", cb="cluster"), on="row_b", how="left")
+        .filter(pl.col("ca").is_null() | pl.col("cb").is_null() | (pl.col("ca") != pl.col("cb")))
+        .drop("ca", "cb")
+        .sort(["similarity", "row_a", "row_b"], descending=[True, False, False])
+    )
+    sample = f"a seeded sample of {distinct.height:,} of " if searched > distinct.height else ""
+    detail = (
+        f"labelled prompts with Jaccard ≥ {settings.hard_floor:g}, different labels and not "
+        f"duplicates of each other, among {sample}{searched:,} distinct prompts without a label conflict ("
+        + "; ".join(f"{p.shingling}, {p.bands}x{p.rows_per_band} bands" for p in passes)
+        + ")"
+    )
+    return found, detail
+
+
+def find_coverage(
+    dataset: Dataset,
+    duplicates: Duplicates,
+    normalize: NormalizeSettings,
+    near: NearSettings,
+    settings: CoverageSettings,
+    progress: Progress = no_progress,
+) -> Coverage:
+    """Every hard-data measure that applies to the dataset."""
+    if not settings.enabled:
+        return Coverage(False, "switched off (--no-coverage)", settings)
+    patterns = load_patterns(settings.patterns_path, settings.refusal_labels, settings.ood_labels)
+    rows = dataset.rows
+    if rows.height == 0:
+        return Coverage(False, "no rows", settings, patterns=patterns.sources)
+    progress("coverage", 0.0)
+    categories = find_categories(rows, patterns)
+    has_responses = bool((rows["reply"] > 0).any())
+    inputs = rows.select("row", "key", "label", "split", input=inputs_of(rows))
+    labels = rows["label"].drop_nulls().n_unique()
+    if labels >= 2 and near.num_perm >= 16:
+        hard, hard_detail = find_hard_negatives(
+            inputs, duplicates.membership.select("row", "cluster"), normalize, near, settings, progress
+        )
+        hard_applies = True
+    else:
+        hard = pl.DataFrame(schema=HARD_SCHEMA)
+        hard_detail = "needs at least two labels" if labels < 2 else "needs MinHash"
+        hard_applies = False
+    model = (
+        fit_label_model(inputs, settings, progress)
+        if labels >= 2
+        else LabelModel(False, "needs at least two labels", labelled_rows=rows["label"].drop_nulls().len())
+    )
+    progress("coverage", 1.0)
+    return Coverage(
+        True,
+        "refusal, out-of-scope and clarifying examples; hard negatives; ambiguous rows and label suspects",
+        settings,
+        categories=categories,
+        hard_pairs=hard,
+        hard_detail=hard_detail,
+        hard_applies=hard_applies,
+        model=model,
+        has_responses=has_responses,
+        patterns=patterns.sources,
+    )
+
+
+def split_series(dataset: Dataset) -> pl.Series | None:
+    """Each row's split as given in the input, or None when it has none."""
+    return dataset.rows["split"] if dataset.has_splits else None

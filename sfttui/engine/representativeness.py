@@ -1,0 +1,361 @@
+"""Does the training data look like what production sends?
+
+Compares the training prompts with samples of real production inputs (`--reference`,
+labelled or not): length distribution (PSI and the two-sample KS statistic), a
+character profile (casing, punctuation, digits, URLs, emoji, non-ASCII), the multi-turn
+share, vocabulary coverage (the share of reference words never seen in training) and
+adversarial validation: a classifier cross-validated to tell training rows from
+reference rows. An AUC near 0.5 means it cannot, so the two look alike; near 1 means
+the training data is recognisably different, and the reference rows it is surest about
+are listed, so the person sees what is missing.
+
+Without a reference, the same profile of the training data alone shows a dataset that
+is too tidy (every prompt cased and punctuated, one length, one turn).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .labelmodel import sample_positions
+from .load import Dataset, load
+from .progress import Progress, no_progress
+from .settings import CoverageSettings, LoadSettings
+
+# Character features: name -> (description, Polars expression over the prompt "p").
+_P = pl.col("p")
+FEATURES: dict[str, tuple[str, pl.Expr]] = {
+    "capitalised": ("starts with a capital letter", _P.str.contains(r"^\s*\p{Lu}")),
+    "final_punctuation": ("ends with . ! ? or a quote", _P.str.contains(r"[.!?…\"')\]]\s*$")),
+    "all_lowercase": ("no capital letter at all", ~_P.str.contains(r"\p{Lu}")),
+    "question_mark": ("contains a question mark", _P.str.contains("?", literal=True)),
+    "digits": ("contains digits", _P.str.contains(r"\d")),
+    "url": ("contains a URL", _P.str.contains(r"(?i)https?://|www\.")),
+    "emoji": ("contains emoji", _P.str.contains(r"[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}]")),
+    "non_ascii": ("contains non-ASCII characters", _P.str.len_bytes() != _P.str.len_chars()),
+}
+_LENGTH_BINS = 10
+_LISTED = 50  # reference rows least like training, in the report and the app
+_VOCAB_ROWS = 200_000  # training rows whose words make the vocabulary (a seeded sample beyond)
+_TOP_UNSEEN = 20
+
+
+@dataclass
+class Profile:
+    """Shape of one side's prompts: feature shares, lengths in words, multi-turn share."""
+
+    rows: int
+    shares: dict[str, float]
+    words: dict[str, float]  # p10, median, p90, mean
+    multi_turn: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "features": {k: round(v, 6) for k, v in self.shares.items()},
+            "words": {k: round(v, 3) for k, v in self.words.items()},
+            "multi_turn": round(self.multi_turn, 6),
+        }
+
+
+@dataclass
+class Representativeness:
+    """The profile of the training prompts, and their comparison with the reference when given."""
+
+    train: Profile
+    reference: Profile | None = None
+    reference_inputs: list[dict[str, Any]] = field(default_factory=list)
+    reference_bad_lines: int = 0
+    length_edges: list[float] = field(default_factory=list)  # word-count bin edges (training deciles)
+    length_shares: dict[str, list[float]] = field(default_factory=dict)  # side -> share per bin
+    psi: float | None = None
+    ks: float | None = None
+    ks_pvalue: float | None = None
+    unseen_token_share: float | None = None
+    unseen_type_share: float | None = None
+    top_unseen: list[tuple[str, int]] = field(default_factory=list)
+    auc: float | None = None
+    adversarial_rows: int = 0
+    adversarial_detail: str = ""
+    least_like: pl.DataFrame | None = None  # key, p_reference, text
+    label_mix: dict[str, dict[str, float]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        r = lambda v: None if v is None else round(v, 6)  # noqa: E731
+        return {
+            "reference_given": self.reference is not None,
+            "reference_inputs": self.reference_inputs,
+            "reference_bad_lines": self.reference_bad_lines,
+            "feature_names": {k: d for k, (d, _) in FEATURES.items()},
+            "train": self.train.to_dict(),
+            "reference": self.reference.to_dict() if self.reference else None,
+            "length": {
+                "edges": self.length_edges,
+                "shares": {k: [round(x, 6) for x in v] for k, v in self.length_shares.items()},
+                "psi": r(self.psi),
+                "ks": r(self.ks),
+                "ks_pvalue": r(self.ks_pvalue),
+            },
+            "vocabulary": {
+                "unseen_token_share": r(self.unseen_token_share),
+                "unseen_type_share": r(self.unseen_type_share),
+                "top_unseen": [{"word": w, "count": n} for w, n in self.top_unseen],
+            },
+            "adversarial": {
+                "auc": r(self.auc),
+                "rows": self.adversarial_rows,
+                "detail": self.adversarial_detail,
+                "least_like_training": []
+                if self.least_like is None
+                else self.least_like.with_columns(pl.col("p_reference").round(6)).to_dicts(),
+            },
+            "label_mix": {
+                k: {side: round(v, 6) for side, v in sides.items()} for k, sides in self.label_mix.items()
+            },
+            "warnings": self.warnings,
+        }
+
+
+def prompts_of(rows: pl.DataFrame) -> pl.DataFrame:
+    """key, prompt text `p`, prompt turns and label of each row."""
+    return rows.select("key", "label", "turns", p=pl.col("prompt").fill_null(pl.col("text")))
+
+
+def profile(prompts: pl.DataFrame) -> Profile:
+    if prompts.height == 0:
+        return Profile(0, {k: 0.0 for k in FEATURES}, {"p10": 0, "median": 0, "p90": 0, "mean": 0}, 0.0)
+    shares = prompts.select(**{k: expr.mean() for k, (_, expr) in FEATURES.items()}).row(0, named=True)
+    words = word_counts(prompts)
+    return Profile(
+        prompts.height,
+        {k: float(v or 0.0) for k, v in shares.items()},
+        {
+            "p10": float(np.quantile(words, 0.1)),
+            "median": float(np.median(words)),
+            "p90": float(np.quantile(words, 0.9)),
+            "mean": float(words.mean()),
+        },
+        float((prompts["turns"] > 1).mean() or 0.0),
+    )
+
+
+def word_counts(prompts: pl.DataFrame) -> np.ndarray:
+    return prompts["p"].str.count_matches(r"\S+").to_numpy().astype(np.float64)
+
+
+def length_shift(
+    train: np.ndarray, reference: np.ndarray
+) -> tuple[list[float], list[float], list[float], float]:
+    """Bins from the training deciles; each side's share per bin; the population stability index."""
+    edges = np.unique(np.quantile(train, np.linspace(0, 1, _LENGTH_BINS + 1)[1:-1]))
+
+    def shares(values: np.ndarray) -> np.ndarray:
+        return np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1) / max(
+            values.size, 1
+        )
+
+    expected, actual = shares(train), shares(reference)
+    e, a = np.maximum(expected, 1e-4), np.maximum(actual, 1e-4)
+    psi = float(((a - e) * np.log(a / e)).sum())
+    return edges.tolist(), expected.tolist(), actual.tolist(), psi
+
+
+def vocabulary(
+    train: pl.DataFrame, reference: pl.DataFrame, seed: int
+) -> tuple[float, float, list[tuple[str, int]]]:
+    """Share of reference word occurrences, and of distinct words, never seen in training."""
+
+    def words(frame: pl.DataFrame) -> pl.Series:
+        return frame["p"].str.to_lowercase().str.extract_all(r"\w+").explode().drop_nulls()
+
+    sample = train[sample_positions(train.height, _VOCAB_ROWS, seed)]
+    seen = words(sample).unique()
+    ref = words(reference)
+    if ref.len() == 0:
+        return 0.0, 0.0, []
+    counts = ref.value_counts(name="n")
+    unseen = counts.filter(~pl.col(ref.name).is_in(seen.implode()))
+    token_share = float(unseen["n"].sum() / ref.len())
+    type_share = float(unseen.height / counts.height)
+    top = unseen.sort(["n", ref.name], descending=[True, False]).head(_TOP_UNSEEN)
+    return token_share, type_share, list(zip(top[ref.name].to_list(), top["n"].to_list()))
+
+
+def adversarial(
+    train: pl.DataFrame, reference: pl.DataFrame, settings: CoverageSettings, progress: Progress
+) -> tuple[float | None, int, str, pl.DataFrame | None]:
+    """Cross-validated AUC of a classifier telling training prompts from reference prompts."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from .labelmodel import classifier
+
+    cap = settings.reference_rows
+    a = train[sample_positions(train.height, cap, settings.seed)]
+    b = reference[sample_positions(reference.height, cap, settings.seed + 1)]
+    if a.height < 5 or b.height < 5:
+        return None, 0, "needs at least 5 prompts on each side", None
+    texts = a["p"].to_list() + b["p"].to_list()
+    y = np.r_[np.zeros(a.height, dtype=np.int64), np.ones(b.height, dtype=np.int64)]
+    # Words say what is asked about; case-sensitive characters say how it is typed
+    # (casing, punctuation, emoji), which is where tidy training data differs most.
+    words = TfidfVectorizer(
+        sublinear_tf=True,
+        ngram_range=(1, 2),
+        min_df=2 if len(texts) >= 1000 else 1,
+        max_features=1 << 17,
+        dtype=np.float32,
+    )
+    chars = TfidfVectorizer(
+        sublinear_tf=True,
+        analyzer="char_wb",
+        ngram_range=(1, 3),
+        lowercase=False,
+        max_features=1 << 16,
+        dtype=np.float32,
+    )
+    features = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+    probs = np.zeros(len(texts))
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=settings.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, (fit, test) in enumerate(folds.split(features, y)):
+            model = classifier(settings.seed).fit(features[fit], y[fit])
+            probs[test] = model.predict_proba(features[test])[:, 1]
+            progress("representativeness", 0.3 + 0.6 * (i + 1) / 5)
+    auc = float(roc_auc_score(y, probs))
+    ref_p = probs[a.height :]
+    order = np.lexsort((np.arange(ref_p.size), -ref_p))[:_LISTED]
+    least = pl.DataFrame(
+        {
+            "key": b["key"].gather(order),
+            "p_reference": ref_p[order],
+            "text": b["p"].gather(order).str.slice(0, 300),
+        }
+    )
+    detail = (
+        f"TF-IDF (words and case-sensitive characters) + logistic regression, 5-fold, "
+        f"{a.height:,} training vs {b.height:,} reference prompts"
+    )
+    return auc, a.height + b.height, detail, least
+
+
+def compare(
+    dataset: Dataset,
+    settings: CoverageSettings,
+    load_settings: LoadSettings,
+    progress: Progress = no_progress,
+) -> Representativeness:
+    """The training profile, compared with every reference file given."""
+    progress("representativeness", 0.0)
+    train = prompts_of(dataset.rows)
+    result = Representativeness(train=profile(train))
+    if not settings.reference_paths:
+        result.warnings = tidy_warnings(result.train, dataset)
+        progress("representativeness", 1.0)
+        return result
+    ref_set = load(list(settings.reference_paths), _reference_load(load_settings))
+    reference = prompts_of(ref_set.rows)
+    result.reference = profile(reference)
+    result.reference_inputs = [i.to_dict() for i in ref_set.inputs]
+    result.reference_bad_lines = int(ref_set.bad_lines["excluded"].sum())
+    progress("representativeness", 0.1)
+    if reference.height and train.height:
+        from scipy.stats import ks_2samp
+
+        t_words, r_words = word_counts(train), word_counts(reference)
+        edges, t_share, r_share, result.psi = length_shift(t_words, r_words)
+        result.length_edges, result.length_shares = edges, {"train": t_share, "reference": r_share}
+        ks = ks_2samp(t_words, r_words)
+        result.ks, result.ks_pvalue = float(ks.statistic), float(ks.pvalue)
+        result.unseen_token_share, result.unseen_type_share, result.top_unseen = vocabulary(
+            train, reference, settings.seed
+        )
+        progress("representativeness", 0.3)
+        result.auc, result.adversarial_rows, result.adversarial_detail, result.least_like = adversarial(
+            train, reference, settings, progress
+        )
+        result.label_mix = _label_mix(train, reference)
+    result.warnings = comparison_warnings(result)
+    progress("representativeness", 1.0)
+    return result
+
+
+def _reference_load(settings: LoadSettings) -> LoadSettings:
+    """Reference samples are read like the data, but need no id, group or label."""
+    return LoadSettings(
+        format=settings.format,
+        text_field=settings.text_field,
+        label_field=settings.label_field,
+        max_row_bytes=settings.max_row_bytes,
+    )
+
+
+def _label_mix(train: pl.DataFrame, reference: pl.DataFrame) -> dict[str, dict[str, float]]:
+    if reference["label"].null_count() == reference.height or train["label"].null_count() == train.height:
+        return {}
+
+    def shares(frame: pl.DataFrame) -> dict[str, float]:
+        counts = frame["label"].drop_nulls().value_counts()
+        total = counts["count"].sum()
+        return {k: n / total for k, n in zip(counts["label"].to_list(), counts["count"].to_list())}
+
+    t, r = shares(train), shares(reference)
+    return {k: {"train": t.get(k, 0.0), "reference": r.get(k, 0.0)} for k in sorted(set(t) | set(r))}
+
+
+def tidy_warnings(p: Profile, dataset: Dataset) -> list[str]:
+    """What makes a training set look tidier than real inputs, from its profile alone."""
+    out = []
+    s = p.shares
+    if p.rows >= 50 and s["capitalised"] >= 0.98 and s["final_punctuation"] >= 0.98:
+        out.append(
+            f"{s['capitalised']:.0%} of prompts start with a capital and {s['final_punctuation']:.0%} end "
+            "with punctuation: real inputs are often lower case, unpunctuated, with typos"
+        )
+    if p.rows >= 50 and s["non_ascii"] == 0:
+        out.append("no prompt has a non-ASCII character (accents, names, emoji)")
+    chat = any(i.format in ("chat", "sharegpt") for i in dataset.inputs)
+    if chat and p.rows >= 50 and p.multi_turn == 0:
+        out.append("every conversation has a single user turn: no multi-turn examples")
+    if p.rows >= 50 and p.words["p10"] > 0 and p.words["p90"] / p.words["p10"] < 2:
+        out.append(
+            f"prompt lengths are narrow ({p.words['p10']:.0f} to {p.words['p90']:.0f} words "
+            "from p10 to p90): short and long inputs are missing"
+        )
+    return out
+
+
+def comparison_warnings(r: Representativeness) -> list[str]:
+    out = []
+    if r.auc is not None and r.auc >= 0.8:
+        out.append(
+            f"a classifier tells training prompts from reference prompts apart (AUC {r.auc:.2f}): "
+            "the training data does not look like production"
+        )
+    if r.psi is not None and r.psi > 0.25:
+        out.append(f"prompt lengths differ from the reference (PSI {r.psi:.2f} > 0.25)")
+    if r.unseen_token_share is not None and r.unseen_token_share > 0.1:
+        out.append(f"{r.unseen_token_share:.0%} of reference words never appear in the training prompts")
+    if r.reference is not None:
+        for name, (desc, _) in FEATURES.items():
+            t, ref = r.train.shares[name], r.reference.shares[name]
+            if abs(t - ref) >= 0.2:
+                out.append(f"'{desc}': {ref:.0%} of reference prompts, {t:.0%} of training prompts")
+        if abs(r.train.multi_turn - r.reference.multi_turn) >= 0.2:
+            out.append(
+                f"multi-turn: {r.reference.multi_turn:.0%} of reference conversations, "
+                f"{r.train.multi_turn:.0%} of training"
+            )
+    missing = [k for k, v in r.label_mix.items() if v["train"] == 0 and v["reference"] > 0]
+    if missing:
+        out.append("labels in the reference that training never has: " + ", ".join(missing[:5]))
+    return out
