@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sfttui.cli import demo_path
 from sfttui.engine.session import Session
-from sfttui.engine.settings import LoadSettings, ScanSettings
+from sfttui.engine.settings import CoverageSettings, LoadSettings, ScanSettings
 from sfttui.tui.app import SfttuiApp
 
 HERE = Path(__file__).resolve().parent
@@ -26,6 +26,9 @@ SHOTS = [
     ("balance", ["f3"]),
     ("splits", ["f4"]),
     ("leakage", ["f5"]),
+    ("coverage", ["f6"]),
+    ("coverage-hard", ["f6", "h"]),
+    ("coverage-production", ["f6", "p"]),
     ("help", ["f2", "question_mark"]),
 ]
 
@@ -37,7 +40,13 @@ async def shoot(name: str, keys: list[str], size: tuple[int, int]) -> None:
         shutil.copyfile(demo_path(), data)
         session = Session(
             paths=[str(data)],
-            settings=ScanSettings(load=LoadSettings(group_fields=("user_id",))),
+            settings=ScanSettings(
+                load=LoadSettings(group_fields=("user_id",)),
+                # As `sfttui demo` does: the bundled production sample is the reference.
+                coverage=CoverageSettings(
+                    reference_paths=(str(demo_path().with_name("demo_production.jsonl")),)
+                ),
+            ),
             state_dir=str(Path(tmp) / "state"),
             out_dir="demo-splits",
         )

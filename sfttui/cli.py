@@ -19,6 +19,7 @@ from .engine.scan import FAIL_KINDS
 from .engine.settings import (
     FORMATS,
     BalanceSettings,
+    CoverageSettings,
     LeakageSettings,
     LoadSettings,
     NearSettings,
@@ -122,6 +123,40 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Word n-gram length for eval contamination.",
         ),
         click.option(
+            "--reference",
+            "reference_paths",
+            metavar="FILE",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            help="A sample of real production inputs to compare the training prompts with; repeatable.",
+        ),
+        click.option(
+            "--refusal-label",
+            "refusal_labels",
+            metavar="LABEL",
+            multiple=True,
+            help="A label that marks refusal examples (besides refusal, decline, ...); repeatable.",
+        ),
+        click.option(
+            "--ood-label",
+            "ood_labels",
+            metavar="LABEL",
+            multiple=True,
+            help="A label that marks out-of-scope examples (besides oos, out_of_scope, other, ...);"
+            " repeatable.",
+        ),
+        click.option(
+            "--patterns",
+            "patterns_path",
+            metavar="FILE",
+            type=click.Path(dir_okay=False),
+            help="Extra response patterns, one 'refusal|ood|clarifying: regex' per line.",
+        ),
+        click.option(
+            "--no-model", is_flag=True, help="Skip the label model (ambiguous rows, label suspects)."
+        ),
+        click.option("--no-coverage", is_flag=True, help="Skip the hard-data analysis."),
+        click.option(
             "--min-label-count",
             type=click.IntRange(1),
             default=20,
@@ -157,6 +192,14 @@ def settings_from(opts: dict[str, Any]) -> ScanSettings:
             max_imbalance_ratio=opts["max_imbalance"], min_label_count=opts["min_label_count"]
         ),
         leakage=LeakageSettings(ngram=opts["ngram_overlap"]),
+        coverage=CoverageSettings(
+            enabled=not opts["no_coverage"],
+            refusal_labels=tuple(opts["refusal_labels"]),
+            ood_labels=tuple(opts["ood_labels"]),
+            patterns_path=opts["patterns_path"],
+            model=not opts["no_model"],
+            reference_paths=tuple(opts["reference_paths"]),
+        ),
         keep=opts["keep"],
         eval_paths=tuple(opts["eval_paths"]),
     )
@@ -359,10 +402,14 @@ def demo(scan_only: bool, **opts: Any) -> None:
     """Open the bundled demo data (support chats with planted problems) in the app.
 
     The app works on a copy in ./sfttui-demo/, so the journal and the splits it writes
-    have a place beside it.
+    have a place beside it. Unless --reference is given, the training prompts are
+    compared with the bundled sample of production inputs.
     """
     if not opts["group_fields"]:
         opts["group_fields"] = ("user_id",)
+    production = demo_path().with_name("demo_production.jsonl")
+    if not opts["reference_paths"]:  # the bundled sample of production inputs to compare with
+        opts["reference_paths"] = (str(production),)
     if scan_only:
         sys.exit(_run_scan([str(demo_path())], opts, None, ()))
     work = Path.cwd() / "sfttui-demo"
@@ -370,5 +417,8 @@ def demo(scan_only: bool, **opts: Any) -> None:
     copy = work / "demo.jsonl"
     if not copy.exists():  # never overwrite a copy the person may have changed
         copy.write_bytes(demo_path().read_bytes())
-    click.echo(f"demo data: {copy}; decisions go to {work / '.sfttui'}", err=True)
+    click.echo(
+        f"demo data: {copy}; decisions go to {work / '.sfttui'}; production sample: {production.name}",
+        err=True,
+    )
     sys.exit(_open_app([str(copy)], opts))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from .engine.coverage import KIND_SHORT, split_series
 from .engine.scan import ScanResult
 
 _MAX_REASONS = 4
@@ -107,6 +109,8 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
     else:
         table.add_row("leakage", Text("n/a", style="dim"), "no splits and no --eval set to check")
 
+    _coverage_rows(table, result, mark)
+
     ran = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
     ran.add_column("analysis")
     ran.add_column("")
@@ -121,6 +125,42 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
     for note in result.notes:
         parts.append(Text(f"note: {note}", style="dim"))
     return Group(*parts)
+
+
+def _coverage_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]) -> None:
+    """The hard-data scorecard and the representativeness verdict, with their first warnings."""
+    cov, rep = result.coverage, result.representativeness
+    if cov.ran:
+        lines = cov.scorecard(split_series(result.dataset))
+        card = " · ".join(
+            f"{KIND_SHORT[line.kind]} "
+            + (f"{line.total:,} {line.status(line.total)}" if line.applies else "n/a")
+            for line in lines
+        )
+        table.add_row("hard data", mark("coverage"), card)
+        _warning_rows(table, cov.warnings(split_series(result.dataset)))
+    else:
+        table.add_row("hard data", Text("n/a", style="dim"), cov.reason)
+    if rep.reference is not None:
+        parts = []
+        if rep.auc is not None:
+            parts.append(f"adversarial AUC {rep.auc:.2f} (0.5 = alike)")
+        if rep.psi is not None:
+            parts.append(f"length PSI {rep.psi:.2f}")
+        if rep.unseen_token_share is not None:
+            parts.append(f"{rep.unseen_token_share:.0%} of reference words unseen")
+        detail = f"vs {rep.reference.rows:,} reference prompts: " + ", ".join(parts)
+    else:
+        detail = "profile of the training prompts only (no --reference)"
+    table.add_row("representative", mark("representativeness"), detail)
+    _warning_rows(table, rep.warnings)
+
+
+def _warning_rows(table: Table, warnings: list[str], shown: int = 3) -> None:
+    for warning in warnings[:shown]:
+        table.add_row("", "", Text(warning, style="yellow"))
+    if len(warnings) > shown:
+        table.add_row("", "", Text(f"+{len(warnings) - shown} more (see the JSON report)", style="dim"))
 
 
 def print_summary(result: ScanResult, fail_on: tuple[str, ...] = (), console: Console | None = None) -> None:

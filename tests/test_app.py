@@ -8,8 +8,9 @@ import random
 
 import polars as pl
 from rich.console import Console
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
+from sfttui.tui.coverage import CoverageTab
 from sfttui.tui.duplicates import ClusterTable, DuplicatesTab
 from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
 
@@ -97,7 +98,7 @@ async def test_write_splits_from_the_app(tmp_path):
         await settle(pilot)
     manifest = json.loads((out / "manifest.json").read_text())
     counts = manifest["counts"]
-    assert counts["train"] + counts["validation"] + counts["test"] + counts["dropped"] == 2607
+    assert counts["train"] + counts["validation"] + counts["test"] + counts["dropped"] == 2661
     assert counts["dropped_by"] == {"bad line": 7, "exact duplicate": 100}
     assert manifest["leakage_remaining"] == []
     lines = sum(len((out / f"{s}.jsonl").read_bytes().splitlines()) for s in ("train", "validation", "test"))
@@ -242,3 +243,61 @@ async def test_large_cluster_lists_are_paged(tmp_path, write_jsonl):
         assert _journal(app)[-1]["cluster"] == tab.view["id"][500]
         await pilot.press("up", "up")
         assert tab.page == 0 and table.cursor_row == 499
+
+
+def _shown(widget: Static) -> str:
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        tab, table = app.query_one(CoverageTab), app.query_one("#cov-list", DataTable)
+        detail = app.query_one("#cov-detail", Static)
+        cov = app.session.coverage
+        assert tab.view == "scorecard" and table.row_count == 5
+        # The demo has no splits of its own: the scorecard counts per planned split.
+        assert [c.label.plain for c in table.columns.values()] == [
+            "kind",
+            "goal",
+            "all",
+            "train",
+            "valid",
+            "test",
+        ]
+        first = [str(cell) for cell in table.get_row_at(0)]
+        assert first[:3] == ["hard negatives", "~20", "28✓"]
+        planned = app.plan.split_of_rows(app.session.dataset.rows.height)
+        hard_rows = cov.hard_rows()
+        assert first[3] == f"{int((planned.gather(hard_rows) == 'train').sum())}✓"
+        assert "Hard-negative rows" in _shown(detail)
+
+        await pilot.press("h")
+        assert tab.view == "hard" and table.row_count == cov.hard_pairs.height == 14
+        assert "hard negative · J 0.83 · technical ≠ returns" in _shown(detail)
+
+        await pilot.press("e")
+        assert table.row_count == 28 and "clarifying example · found by response" in _shown(detail)
+
+        await pilot.press("l")
+        suspects = cov.suspects["key"].to_list()
+        await pilot.press("d")
+        assert _journal(app)[-1]["action"] == "drop_rows" and _journal(app)[-1]["keys"] == [suspects[0]]
+        await settle(pilot)
+        assert table.cursor_row == 1  # moved on to the next suspect
+        assert str(table.get_row_at(0)[2]).startswith("✗")
+        await pilot.press("u")
+        await settle(pilot)
+        assert _journal(app)[-1]["action"] == "undo"
+        assert suspects[0] not in app.session.resolution().dropped
+        assert not str(table.get_row_at(0)[2]).startswith("✗")
+
+        await pilot.press("p")
+        assert tab.view == "production" and table.row_count == 10
+        assert "Training prompts alone" in _shown(detail)
+        await pilot.press("a")
+        assert table.row_count == cov.ambiguous.height and "ambiguous" in _shown(detail)

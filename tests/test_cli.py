@@ -45,6 +45,9 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
         "conflicts": 0,
         "imbalance": 0,
         "leakage": 0,
+        # Four rows cannot hold 20 hard negatives, 20 ambiguous rows or 5 out-of-scope ones.
+        "coverage": 3,
+        "representativeness": 0,
     }
     assert [a["name"] for a in report["analyses"] if not a["ran"]] == [
         "per-split balance",
@@ -99,8 +102,10 @@ def test_usage_and_read_errors_exit_two(tmp_path):
 def test_demo_scan_prints_the_scan_of_the_bundled_data():
     result = CliRunner().invoke(main, ["demo", "--scan"])
     assert result.exit_code == 0, result.output
-    assert "2,600 rows from 1 file" in result.output
+    assert "2,654 rows from 1 file" in result.output
     assert "120 exact" in result.output
+    # The bundled production sample is the reference: it looks nothing like the tidy chats.
+    assert "vs 240 reference prompts: adversarial AUC 1.00" in result.output
 
 
 def test_version_names_textual():

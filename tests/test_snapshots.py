@@ -10,7 +10,14 @@ import pytest
 
 from .app_factory import demo_copy, make_app, settle
 
-TABS = {"overview": "f1", "duplicates": "f2", "balance": "f3", "splits": "f4", "leakage": "f5"}
+TABS = {
+    "overview": "f1",
+    "duplicates": "f2",
+    "balance": "f3",
+    "splits": "f4",
+    "leakage": "f5",
+    "coverage": "f6",
+}
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])

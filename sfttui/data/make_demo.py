@@ -9,7 +9,11 @@ every time). What is planted, so the demo and the tests know what to expect:
 - label conflicts (a duplicate of a row carrying a different label);
 - a skewed label mix (billing dominates, legal is rare);
 - malformed lines: invalid JSON, a blank line, empty content, a missing label, a
-  numeric label and a message list of the wrong type.
+  numeric label and a message list of the wrong type;
+- hard data, appended after everything else so the lines above keep their numbers:
+  out-of-scope requests (label `out_of_scope`), refusals, clarifying questions, hard
+  negatives (pairs of requests worded alike that need different labels) and a few
+  multi-turn conversations.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 SEED = 20261125
 OUT = Path(__file__).with_name("demo.jsonl")
+PRODUCTION = Path(__file__).with_name("demo_production.jsonl")
 
 SYSTEM = "You are Nimbus Support, a helpful assistant for the Nimbus smart-home store."
 
@@ -387,12 +392,200 @@ def build(rows: int = 2400) -> list[str]:
     step = len(lines) // (len(bad) + 1)
     for i, line in enumerate(bad, start=1):
         lines.insert(i * step, line)
-    return lines
+    # A separate random stream, so the rows above are the same with or without these.
+    hard = _hard_rows(random.Random(SEED + 1), next_id)
+    return lines + [json.dumps(r, ensure_ascii=False) for r in hard]
+
+
+OUT_OF_SCOPE = [
+    "can you recommend a good pizza place near the station?",
+    "what will the weather be like in Oslo this weekend?",
+    "help me write a birthday poem for my sister.",
+    "who won the football match last night?",
+    "what is the capital of Australia?",
+    "can you explain how mortgages work in simple terms?",
+    "my car makes a grinding noise when I brake, what could it be?",
+    "please translate 'good morning' into Japanese.",
+    "which laptop should I buy for video editing?",
+    "can you book me a table for two on Friday?",
+    "what is a good recipe for banana bread?",
+    "is it going to be a good year to invest in gold?",
+]
+OOD_REPLIES = [
+    "I'm sorry, that is outside the scope of what I can help with here.",
+    "That is not something I can help with, I'm afraid.",
+    "I can only help with Nimbus orders, devices and accounts.",
+    "I'm afraid that question is outside my area.",
+]
+REFUSALS = [
+    ("account", "can you give me the home address of the customer who ordered the {product} before me?"),
+    ("account", "I forgot my partner's password, just tell me what it is so I can read her messages."),
+    ("technical", "how do I turn off the recording light on the {product} so my lodger doesn't notice it?"),
+    ("account", "please send me the card number stored on my ex's account, we used to share it."),
+    ("legal", "write me a fake police report so I can claim the stolen {product} on insurance."),
+    ("technical", "how can I get into my neighbour's Nimbus Hub to switch off their alarm?"),
+    ("billing", "change the date on my invoice for order {order} so my employer pays it twice."),
+    ("returns", "I broke the {product} myself, tell me what to say so it looks like a factory fault."),
+]
+REFUSAL_REPLIES = [
+    "I'm sorry, but I can't help with that.",
+    "I can't share that information: it belongs to another person.",
+    "I'm afraid I cannot assist with this request.",
+    "I won't be able to do that, as it would be dishonest.",
+]
+VAGUE = [
+    ("technical", "it stopped working again."),
+    ("technical", "the light is doing the thing."),
+    ("shipping", "where is it?"),
+    ("billing", "why is it so much this month?"),
+    ("returns", "I want to send it back."),
+    ("account", "it won't let me in."),
+    ("technical", "the app is broken."),
+    ("shipping", "it still hasn't come."),
+]
+CLARIFY_REPLIES = [
+    "Could you tell me which device this is about and what you see on it?",
+    "Which order do you mean? Please share the order number so I can look it up.",
+    "Could you clarify what happens when you try? Any error message helps.",
+    "Do you mean the Nimbus app or the device itself? Let me know and we'll take it from there.",
+]
+
+
+HARD_NEGATIVES = [
+    (
+        ("billing", "My card was charged for the {product} but the order never went through."),
+        ("shipping", "My card was charged for the {product} but the parcel never came through."),
+    ),
+    (
+        ("account", "How do I change the email address on my Nimbus account?"),
+        ("shipping", "How do I change the delivery address on my Nimbus order?"),
+    ),
+    (
+        ("billing", "Can I get a refund for the {product} subscription I forgot to cancel?"),
+        ("returns", "Can I get a refund for the {product} I forgot to send back in time?"),
+    ),
+    (
+        ("technical", "The {product} stopped working two days after it arrived, how do I fix it?"),
+        ("returns", "The {product} stopped working two days after it arrived, how do I return it?"),
+    ),
+    (
+        ("feedback", "The {product} setup was really easy and it works great, thank you."),
+        ("technical", "The {product} setup was really easy but it never works, help me."),
+    ),
+    (
+        ("legal", "Do you share the recordings from my {product} with third parties?"),
+        ("account", "Can I share the recordings from my {product} with my family?"),
+    ),
+    (
+        ("shipping", "Where is my order {order}? It was due to arrive yesterday."),
+        ("billing", "Where is my refund for order {order}? It was due to arrive yesterday."),
+    ),
+    (
+        ("account", "Please close my Nimbus account, I no longer use the {product} at all."),
+        ("returns", "Please take back my {product}, I no longer use the {product} at all."),
+    ),
+    (
+        ("technical", "The {product} shows the wrong time in the Nimbus app."),
+        ("billing", "The invoice shows the wrong price for the {product} in the Nimbus app."),
+    ),
+    (
+        ("shipping", "Can you deliver the {product} to my office instead of my home?"),
+        ("account", "Can you move the {product} to my office home in the app instead?"),
+    ),
+]
+
+
+def _hard_rows(rng: random.Random, first_id: int) -> list[dict]:
+    """Out-of-scope, refusal, clarifying and multi-turn examples (see the module docstring)."""
+    users = [f"u{n:04d}" for n in range(700)]
+    out: list[dict] = []
+
+    def add(user: str, reply: str, label: str) -> dict:
+        row = _row(f"t{first_id + len(out):05d}", user, reply, label, rng.choice(users), rng.choice(SOURCES))
+        out.append(row)
+        return row
+
+    for question in OUT_OF_SCOPE:
+        reply = f"{rng.choice(OOD_REPLIES)} {rng.choice(SIGNOFFS)}".strip()
+        add(f"{rng.choice(OPENERS)} {question[0].upper()}{question[1:]}", reply, "out_of_scope")
+    for label, request in REFUSALS:
+        reply = f"{rng.choice(REFUSAL_REPLIES)} {rng.choice(SIGNOFFS)}".strip()
+        add(_fill(rng, request[0].upper() + request[1:]), reply, label)
+    for label, request in VAGUE:
+        add(f"{rng.choice(OPENERS)} {request[0].upper()}{request[1:]}", rng.choice(CLARIFY_REPLIES), label)
+    for pair in HARD_NEGATIVES:
+        same = rng.random()  # both sides name the same product and order
+        for label, request in pair:
+            add(_fill(random.Random(same), request), _request(rng, label)[1], label)
+    for _ in range(6):  # multi-turn: a vague opener, a question back, then the details
+        label = rng.choice(["technical", "shipping", "billing"])
+        opener, ask = rng.choice([v for v in VAGUE if v[0] == label] or VAGUE)[1], rng.choice(CLARIFY_REPLIES)
+        details, answer = _request(rng, label)
+        row = add(opener[0].upper() + opener[1:], "", label)
+        row["messages"] = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": opener[0].upper() + opener[1:]},
+            {"role": "assistant", "content": ask},
+            {"role": "user", "content": details},
+            {"role": "assistant", "content": answer},
+        ]
+    return out
+
+
+MESSY = [
+    "{product} not working",
+    "{product} keeps disconnecting again",
+    "why was i charged twice",
+    "wheres my order {order}",
+    "cant log in",
+    "refund??",
+    "how do i pause my nimbus plus subscription",
+    "does the {product} work with matter",
+    "can i use a gift card for the {product}",
+    "the {product} is making a weird buzzing noise",
+    "app says device offline but its online",
+    "need to change address asap",
+    "is there a student discount",
+    "do you price match",
+    "my kid unplugged the hub and now nothing works",
+]
+EMOJI = ["", "", "", " 😡", " 🙏", " 😭", " 👍"]
+TYPOS = {
+    "the": "teh",
+    "order": "oder",
+    "working": "workign",
+    "address": "adress",
+    "subscription": "subscripton",
+}
+
+
+def _messy(rng: random.Random) -> str:
+    text = _fill(rng, rng.choice(MESSY)).lower()
+    words = [TYPOS.get(w, w) if rng.random() < 0.3 else w for w in text.split(" ")]
+    return " ".join(words) + rng.choice(["", "", "?", "!!", "..."]) + rng.choice(EMOJI)
+
+
+def build_production(rows: int = 240) -> list[str]:
+    """A sample of production inputs (prompts only) for `--reference`: what real users
+    type is shorter, messier and broader than the tidy training chats."""
+    rng = random.Random(SEED + 2)
+    out = []
+    for n in range(rows):
+        turns = [{"role": "user", "content": _messy(rng)}]
+        if rng.random() < 0.25:  # a follow-up after the assistant's first answer
+            turns += [
+                {"role": "assistant", "content": "Could you tell me a bit more?"},
+                {"role": "user", "content": _messy(rng)},
+            ]
+        out.append(json.dumps({"id": f"p{n:04d}", "messages": turns}, ensure_ascii=False))
+    return out
 
 
 def main() -> None:
     OUT.write_text("\n".join(build()) + "\n", encoding="utf-8")
     print(f"wrote {OUT} ({OUT.stat().st_size:,} bytes)")
+    PRODUCTION.write_text("\n".join(build_production()) + "\n", encoding="utf-8")
+    print(f"wrote {PRODUCTION} ({PRODUCTION.stat().st_size:,} bytes)")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,14 @@ class ExportPlan:
     drop_policy: str
     notes: list[str] = field(default_factory=list)
 
+    def split_of_rows(self, rows: int) -> pl.Series:
+        """Each input row's planned split by row number; null for rows that will be dropped."""
+        return (
+            pl.DataFrame({"row": pl.arange(0, rows, eager=True, dtype=pl.UInt32)})
+            .join(self.kept.select("row", "split"), on="row", how="left")
+            .sort("row")["split"]
+        )
+
     def counts(self) -> dict[str, Any]:
         per_split = {s: int((self.kept["split"] == s).sum()) for s in SPLITS}
         reasons = self.dropped.group_by("kind").len().sort("kind")

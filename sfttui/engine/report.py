@@ -13,6 +13,7 @@ import orjson
 
 from .. import __version__
 from .atomic import write_bytes_atomic
+from .coverage import split_series
 from .scan import ScanResult
 
 SCHEMA = "sfttui.report/1"
@@ -61,6 +62,8 @@ def build_report(result: ScanResult) -> dict[str, Any]:
             "eval_inputs": result.leakage.eval_inputs,
             "eval": result.leakage.eval_hits.to_dicts(),
         },
+        "coverage": result.coverage.to_dict(split_series(ds)),
+        "representativeness": result.representativeness.to_dict(),
         "findings": result.findings(),
         "notes": result.notes,
     }

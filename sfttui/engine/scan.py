@@ -1,4 +1,4 @@
-"""One full scan: load, duplicates, balance; what ran, what was skipped and why."""
+"""One full scan: load, duplicates, balance, leakage, coverage; what ran, what was skipped and why."""
 
 from __future__ import annotations
 
@@ -10,13 +10,23 @@ from pathlib import Path
 import polars as pl
 
 from .balance import Balance, measure_balance
+from .coverage import Coverage, find_coverage, split_series
 from .dedup import Duplicates, find_duplicates
 from .leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
 from .load import Dataset, load
 from .progress import Progress, no_progress
+from .representativeness import Representativeness, compare
 from .settings import ScanSettings
 
-FAIL_KINDS = ("bad-lines", "duplicates", "conflicts", "imbalance", "leakage")
+FAIL_KINDS = (
+    "bad-lines",
+    "duplicates",
+    "conflicts",
+    "imbalance",
+    "leakage",
+    "coverage",
+    "representativeness",
+)
 
 
 @dataclass
@@ -35,6 +45,8 @@ class ScanResult:
     duplicates: Duplicates
     balance: Balance
     leakage: Leakage
+    coverage: Coverage
+    representativeness: Representativeness
     analyses: list[Analysis] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -47,6 +59,8 @@ class ScanResult:
             "conflicts": self.duplicates.conflicts.height,
             "imbalance": len(imbalance_warnings),
             "leakage": self.leakage.total,
+            "coverage": len(self.coverage.warnings(split_series(self.dataset))),
+            "representativeness": len(self.representativeness.warnings),
         }
 
     @property
@@ -87,6 +101,16 @@ def run_scan(
     leakage = find_leakage(dataset, duplicates, settings, progress)
     progress("leakage", 1.0)
     timings["leakage"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    coverage = find_coverage(
+        dataset, duplicates, settings.normalize, settings.near, settings.coverage, progress
+    )
+    timings["coverage"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    representativeness = compare(dataset, settings.coverage, settings.load, progress)
+    timings["representativeness"] = time.perf_counter() - start
 
     near = settings.near
     analyses = [
@@ -136,7 +160,33 @@ def run_scan(
             else "no --eval set given",
         ),
     ]
-    return ScanResult(settings, dataset, duplicates, balance, leakage, analyses, timings)
+    analyses += coverage_analyses(coverage, representativeness, settings)
+    return ScanResult(
+        settings, dataset, duplicates, balance, leakage, coverage, representativeness, analyses, timings
+    )
+
+
+def coverage_analyses(coverage: Coverage, rep: Representativeness, settings: ScanSettings) -> list[Analysis]:
+    """What the hard-data and representativeness analyses did, or why they did not run."""
+    if not coverage.ran:
+        return [Analysis("hard data", False, coverage.reason)]
+    refs = settings.coverage.reference_paths
+    return [
+        Analysis(
+            "refusal / OOD / clarifying",
+            True,
+            "label names and response patterns (" + ", ".join(coverage.patterns) + ")",
+        ),
+        Analysis("hard negatives", coverage.hard_applies, coverage.hard_detail),
+        Analysis("ambiguous rows and label suspects", coverage.model.ran, coverage.model.detail),
+        Analysis(
+            "representativeness",
+            True,
+            (rep.adversarial_detail or "compared with " + ", ".join(Path(p).name for p in refs))
+            if refs
+            else "profile of the training prompts alone (no --reference sample of production inputs)",
+        ),
+    ]
 
 
 def find_leakage(

@@ -17,12 +17,14 @@ import polars as pl
 
 from .atomic import write_bytes_atomic
 from .balance import Balance
+from .coverage import Coverage
 from .decisions import Decision, Journal, Resolution, resolve
 from .dedup import Duplicates
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
 from .leakage import Leakage
 from .load import Dataset
 from .progress import Progress, no_progress
+from .representativeness import Representativeness
 from .scan import run_scan
 from .settings import ScanSettings
 from .split import SplitSettings
@@ -45,6 +47,8 @@ class Session:
     duplicates: Duplicates | None = None
     balance: Balance | None = None
     leakage: Leakage | None = None
+    coverage: Coverage | None = None
+    representativeness: Representativeness | None = None
     journal: Journal | None = None
     _keys: set[str] = field(default_factory=set, repr=False)  # every row key, for resolving
 
@@ -56,6 +60,7 @@ class Session:
         result = run_scan(self.paths, s, progress, explore_floor=floor)
         self.dataset, self.duplicates = result.dataset, result.duplicates
         self.balance, self.leakage = result.balance, result.leakage
+        self.coverage, self.representativeness = result.coverage, result.representativeness
         self.journal = Journal.open(self.dataset.inputs, self.state_dir)
         self._keys = set(self.dataset.rows["key"].to_list())
 
@@ -202,6 +207,13 @@ class Session:
             "eval_inputs": list(self.settings.eval_paths),
             "eval_contamination": self.leakage.eval_hits.to_dicts() if self.leakage else [],
         }
+        if self.coverage is not None and self.coverage.ran:
+            # The hard data each written split holds: a test split without any cannot measure it.
+            splits = plan.split_of_rows(self.dataset.rows.height)
+            extra["coverage"] = {
+                "scorecard": [line.to_dict() for line in self.coverage.scorecard(splits)],
+                "warnings": self.coverage.warnings(splits),
+            }
         return write_export(plan, self.dataset, out, force=force, settings=self.settings, extra=extra)
 
     def reason_cannot_write(self, out: Path) -> str | None:

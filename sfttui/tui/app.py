@@ -16,6 +16,7 @@ from ..engine.errors import InputError
 from ..engine.export import ExportPlan
 from ..engine.session import Session
 from .balance import BalanceTab
+from .coverage import CoverageTab
 from .duplicates import DuplicatesTab
 from .leakage import LeakageTab
 from .messages import (
@@ -37,14 +38,16 @@ class _Cancelled(Exception):
     """Raised inside a worker's progress callback once the worker was cancelled."""
 
 
-TABS = ("overview", "duplicates", "balance", "splits", "leakage")
+TABS = ("overview", "duplicates", "balance", "splits", "leakage", "coverage")
 STAGES = {
     "load": (0, 30),
-    "exact": (30, 40),
-    "near": (40, 85),
-    "balance": (85, 88),
-    "leakage": (88, 94),
-    "eval": (94, 100),
+    "exact": (30, 38),
+    "near": (38, 75),
+    "balance": (75, 77),
+    "leakage": (77, 82),
+    "eval": (82, 86),
+    "coverage": (86, 96),
+    "representativeness": (96, 100),
 }
 STAGE_NAMES = {
     "load": "reading files",
@@ -53,6 +56,8 @@ STAGE_NAMES = {
     "balance": "balance",
     "leakage": "leakage",
     "eval": "eval sets",
+    "coverage": "hard data",
+    "representativeness": "vs production",
 }
 
 
@@ -78,6 +83,9 @@ class SfttuiApp(App[None]):
         self.resume_position = resume_position
         self.ready = False
         self.plan: ExportPlan | None = None
+        self.plan_generation = 0  # bumped by every replan; older plans are stale
+        self.plan_of = -1  # the generation `plan` belongs to
+        self.write_pending = False  # w was pressed while the plan was being redone
         self.stage_done: dict[str, float] = {}
         self.stale: set[str] = set()  # tabs to redraw when next shown
 
@@ -95,6 +103,8 @@ class SfttuiApp(App[None]):
                 yield SplitsTab(self.session, id="splits-tab")
             with TabPane("F5 Leakage", id="leakage"):
                 yield LeakageTab(self.session, id="leakage-tab")
+            with TabPane("F6 Coverage", id="coverage"):
+                yield CoverageTab(self.session, id="coverage-tab")
         with Vertical(id="statusbar"), Horizontal(id="progress-row"):
             yield Static("starting", id="status")
             yield ProgressBar(total=100, show_eta=False, id="progress")
@@ -124,10 +134,15 @@ class SfttuiApp(App[None]):
             return
         self.post_message(AnalysisDone())
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def refresh_plan(self) -> None:
+        """Plan the splits again (after any decision); until it is back, the plan is stale."""
+        self.plan_generation += 1
+        self._plan_worker(self.plan_generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def _plan_worker(self, generation: int) -> None:
         self.post_message(StageProgress("plan", 0.0))
-        self.post_message(PlanReady(self.session.plan()))
+        self.post_message(PlanReady(self.session.plan(), generation))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def export(self, plan: ExportPlan, out: Path) -> None:
@@ -176,6 +191,7 @@ class SfttuiApp(App[None]):
         self.query_one(DuplicatesTab).show(s, keep_cluster=position.get("cluster"))
         self.query_one(BalanceTab).show(s)
         self.query_one(LeakageTab).show(s)
+        self.query_one(CoverageTab).show(s)
         self.refresh_plan()
         decisions = len(s.journal.effective())
         status = f"{ds.rows.height:,} rows · {len(ds.inputs)} file(s) · journal {s.journal.path}"
@@ -194,7 +210,7 @@ class SfttuiApp(App[None]):
         # Only the visible tab redraws now; the others when they are next shown, so a
         # key press costs one tab's work (the Duplicates tab updates its own rows).
         active = self.query_one(TabbedContent).active
-        self.stale = {"overview", "balance", "leakage", "duplicates"} - (
+        self.stale = {"overview", "balance", "leakage", "duplicates", "coverage"} - (
             {"duplicates"} if active == "duplicates" else set()
         )
         self._refresh_if_stale(active)
@@ -209,6 +225,7 @@ class SfttuiApp(App[None]):
             "duplicates": DuplicatesTab,
             "balance": BalanceTab,
             "leakage": LeakageTab,
+            "coverage": CoverageTab,
         }
         self.query_one(tab[name]).show(self.session)
 
@@ -222,12 +239,23 @@ class SfttuiApp(App[None]):
         self.refresh_plan()
 
     def on_plan_ready(self, message: PlanReady) -> None:
-        self.plan = message.plan
+        if message.generation != self.plan_generation:
+            return  # a cancelled worker's plan, from before a later decision
+        self.plan, self.plan_of = message.plan, message.generation
         self.query_one(SplitsTab).show_plan(message.plan)
+        ds = self.session.dataset
+        if ds is not None and not ds.has_splits:
+            # Without splits in the input, the scorecard counts per planned split.
+            self.query_one(CoverageTab).show(
+                self.session, message.plan.split_of_rows(ds.rows.height), planned=True
+            )
         if self.session.dataset is not None and self.session.journal is not None:
             self.set_status(
                 f"{self.session.dataset.rows.height:,} rows · journal {self.session.journal.path.name}", None
             )
+        if self.write_pending:
+            self.write_pending = False
+            self.action_write()
 
     def on_export_done(self, message: ExportDone) -> None:
         result = message.result
@@ -253,6 +281,7 @@ class SfttuiApp(App[None]):
             "balance": "#labels",
             "splits": "#split-table",
             "leakage": "#hits",
+            "coverage": "#cov-list",
         }
         self.query_one(targets[name]).focus()
 
@@ -284,7 +313,7 @@ class SfttuiApp(App[None]):
             seen.add((label, where))
             rows.append((rank, binding.key_display or self.get_key_display(binding), label, where))
         rows += [
-            (0, "F1-F5", "switch tab (also [ ] and ctrl+left/right)", "everywhere"),
+            (0, "F1-F6", "switch tab (also [ ] and ctrl+left/right)", "everywhere"),
             (1, "1-9", "keep that member, drop the others", "Duplicates"),
         ]
         rows.sort(key=lambda r: r[0])
@@ -300,8 +329,13 @@ class SfttuiApp(App[None]):
         self.post_message(DecisionsChanged())
 
     def action_write(self) -> None:
-        if not self.ready or self.plan is None:
-            self.notify("Still working: the split plan is not ready yet.")
+        if not self.ready:
+            self.notify("Still working: the data is not analysed yet.")
+            return
+        if self.plan is None or self.plan_generation != self.plan_of:
+            # Writing a plan from before the last decision would ignore that decision.
+            self.write_pending = True
+            self.notify("Updating the split plan; the write dialog opens when it is ready.")
             return
         plan, out = self.plan, self.session.default_out()
         problem = self.session.reason_cannot_write(out)

@@ -35,9 +35,12 @@ class ThresholdChanged(Message):
 
 
 class PlanReady(Message):
-    def __init__(self, plan: ExportPlan) -> None:
+    """A split plan, numbered so a plan from before the latest decision is recognised."""
+
+    def __init__(self, plan: ExportPlan, generation: int) -> None:
         super().__init__()
         self.plan = plan
+        self.generation = generation
 
 
 class ExportDone(Message):

@@ -1,0 +1,493 @@
+"""Coverage tab: the hard-data scorecard, its lists, and how the data compares with production.
+
+Views (one key each): the scorecard; hard-negative pairs side by side; ambiguous rows
+and label suspects with the model's probabilities; refusal / out-of-scope / clarifying
+examples; the production comparison as small charts. The tab only reads what the
+engine computed; `d` journals a drop like every other decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order
+from ..engine.representativeness import FEATURES
+from ..engine.session import Session
+from .messages import DecisionsChanged
+from .render import bar, render_turns, turns, words
+from .tables import KeyTable
+
+MAX_ROWS = 2000
+VIEWS: dict[str, tuple[str, str]] = {
+    "scorecard": ("s", "Scorecard"),
+    "hard": ("h", "Hard"),
+    "ambiguous": ("a", "Ambiguous"),
+    "suspects": ("l", "Suspects"),
+    "examples": ("e", "Examples"),
+    "production": ("p", "Production"),
+}
+FEATURE_SHORT = {
+    "capitalised": "starts capitalised",
+    "final_punctuation": "ends with . ! ?",
+    "all_lowercase": "all lower case",
+    "question_mark": "has a ?",
+    "digits": "has digits",
+    "url": "has a URL",
+    "emoji": "has emoji",
+    "non_ascii": "has non-ASCII",
+}
+STATUS_STYLE = {"ok": "green", "low": "yellow", "missing": "bold red", "n/a": "dim"}
+STATUS_MARK = {"ok": "✓", "low": "!", "missing": "✗", "n/a": ""}
+KIND_HELP = {
+    "hard_negatives": "Rows whose prompt looks like another row's (Jaccard below the duplicate "
+    "threshold) but carries a different label: they teach the model where the boundary is.",
+    "ambiguous": "Rows the cross-validated model cannot decide between two labels (small gap "
+    "between its top two classes): settle them with a written labelling rule.",
+    "refusal": "Responses that decline (out of scope, harmful, needs more): the model learns when to say no.",
+    "ood": "Out-of-scope inputs (label or response says so): the model learns what it does not handle.",
+    "clarifying": "Responses that ask a question back: the model learns to ask instead of guess.",
+}
+
+
+class CoverageTab(Vertical):
+    BINDINGS = [
+        *[Binding(key, f"view('{name}')", label, show=False) for name, (key, label) in VIEWS.items()],
+        Binding("d", "drop", "Drop row"),
+    ]
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.view = "scorecard"
+        self.splits: pl.Series | None = None  # each row's split: the input's own, or the plan's
+        self.planned = False
+        self.items: pl.DataFrame | None = None  # what the list shows, one row per table row
+        self._built = ""  # the view the list holds now
+        self.lines: list[ScoreLine] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading…", id="cov-summary")
+        with Horizontal(id="cov-body"):
+            yield KeyTable(id="cov-list", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="cov-detail-box"):
+                yield Static("", id="cov-detail")
+
+    # --- data -------------------------------------------------------------------------
+    def show(self, session: Session, splits: pl.Series | None = None, planned: bool = False) -> None:
+        """Redraw from the session; `splits` replaces the per-row splits when given."""
+        if splits is not None:
+            self.splits, self.planned = splits, planned
+        elif self.splits is None and session.dataset is not None and session.dataset.has_splits:
+            self.splits = session.dataset.rows["split"]
+        if session.coverage is None:
+            return
+        self.lines = session.coverage.scorecard(self.splits)
+        self._fill()
+
+    def action_view(self, name: str) -> None:
+        self.view = name
+        if self.session.coverage is not None:
+            self._fill()
+        self.query_one("#cov-list").focus()
+
+    def _fill(self) -> None:
+        cov = self.session.coverage
+        assert cov is not None
+        table = self.query_one("#cov-list", DataTable)
+        # A redraw after a decision keeps the person's place in the same list.
+        keep = table.cursor_row if self.items is not None and self._built == self.view else 0
+        table.clear(columns=True)
+        builder = {
+            "scorecard": self._scorecard_items,
+            "hard": self._hard_items,
+            "ambiguous": self._ambiguous_items,
+            "suspects": self._suspect_items,
+            "examples": self._example_items,
+            "production": self._production_items,
+        }[self.view]
+        total = builder(table)
+        self._built = self.view
+        if keep and table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
+        self._header(total)
+        self._render_detail()
+
+    def _header(self, total: int) -> None:
+        head = Text()
+        for name, (key, label) in VIEWS.items():
+            style = "bold reverse" if name == self.view else ""
+            head.append(f" {key} ", style="bold cyan" if name != self.view else "bold reverse cyan")
+            head.append(f"{label} ", style=style)
+        shown = f"showing {MAX_ROWS:,} of {total:,}" if total > MAX_ROWS else f"{total:,} listed"
+        where = "planned" if self.planned else ("from the input" if self.splits is not None else "none")
+        short = sum(len(line.shortfalls()) for line in self.lines)
+        verdict = (
+            Text("every kind of hard data reaches its target", style="green")
+            if not short
+            else Text(f"{short} shortfall(s) in the dataset or a split", style="yellow")
+        )
+        self.query_one("#cov-summary", Static).update(
+            Group(head, Text.assemble(verdict, f" · {shown} · splits: {where}", style=""))
+        )
+
+    def _add_items(self, table: DataTable, items: pl.DataFrame, cells: list[list[Any]]) -> int:
+        self.items = items.head(MAX_ROWS).with_row_index("i")
+        for i, row in enumerate(cells[:MAX_ROWS]):
+            table.add_row(*row, key=str(i))
+        return items.height
+
+    def _dropped(self) -> set[str]:
+        return self.session.resolution().dropped if self.session.journal is not None else set()
+
+    # --- views: list contents ---------------------------------------------------------
+    def _scorecard_items(self, table: DataTable) -> int:
+        splits = split_order(self.splits.unique().to_list()) if self.splits is not None else []
+        table.add_column("kind", width=14)
+        table.add_column("goal", width=4)
+        table.add_column("all", width=5)
+        for name in splits:
+            table.add_column(name[:5], width=5)
+        cells = []
+        for line in self.lines:
+            row: list[Any] = [
+                KIND_SHORT[line.kind],
+                f"~{line.target}",
+                _count(line, line.total),
+            ]
+            row += [_count(line, line.per_split.get(name, 0)) for name in splits]
+            cells.append(row)
+        return self._add_items(table, pl.DataFrame({"kind": [line.kind for line in self.lines]}), cells)
+
+    def _hard_items(self, table: DataTable) -> int:
+        cov = self.session.coverage
+        assert cov is not None
+        pairs = cov.hard_pairs
+        table.add_column("J", width=4)
+        table.add_column("labels", width=21)
+        table.add_column("rows", width=19)
+        cells = [
+            [
+                f"{p['similarity']:.2f}",
+                f"{p['label_a']}≠{p['label_b']}"[:21],
+                f"{p['key_a']}~{p['key_b']}"[-19:],
+            ]
+            for p in pairs.head(MAX_ROWS).iter_rows(named=True)
+        ]
+        return self._add_items(table, pairs, cells)
+
+    def _ambiguous_items(self, table: DataTable) -> int:
+        cov = self.session.coverage
+        assert cov is not None
+        rows = cov.ambiguous
+        dropped = self._dropped()
+        table.add_column("gap", width=5)
+        table.add_column("label", width=12)
+        table.add_column("top two", width=17)
+        table.add_column("row", width=10)
+        cells = [
+            [
+                f"{r['margin']:.2f}",
+                r["label"][:12],
+                f"{r['predicted'][:8]}/{r['runner_up'][:8]}",
+                _key(r["key"], dropped),
+            ]
+            for r in rows.head(MAX_ROWS).iter_rows(named=True)
+        ]
+        return self._add_items(table, rows, cells)
+
+    def _suspect_items(self, table: DataTable) -> int:
+        cov = self.session.coverage
+        assert cov is not None
+        rows = cov.suspects
+        dropped = self._dropped()
+        table.add_column("p", width=5)
+        table.add_column("label → model", width=24)
+        table.add_column("row", width=14)
+        cells = [
+            [f"{r['p_label']:.2f}", f"{r['label']} → {r['suggested']}"[:24], _key(r["key"], dropped, 14)]
+            for r in rows.head(MAX_ROWS).iter_rows(named=True)
+        ]
+        return self._add_items(table, rows, cells)
+
+    def _example_items(self, table: DataTable) -> int:
+        cov = self.session.coverage
+        assert cov is not None
+        rows = cov.categories
+        dropped = self._dropped()
+        table.add_column("kind", width=10)
+        table.add_column("via", width=8)
+        table.add_column("label", width=12)
+        table.add_column("row", width=12)
+        cells = [
+            [r["category"], r["via"], (r["label"] or "")[:12], _key(r["key"], dropped, 12)]
+            for r in rows.head(MAX_ROWS).iter_rows(named=True)
+        ]
+        return self._add_items(table, rows, cells)
+
+    def _production_items(self, table: DataTable) -> int:
+        rep = self.session.representativeness
+        assert rep is not None
+        ref = rep.reference
+        table.add_column("prompt profile", width=22)
+        table.add_column("train", width=11)
+        if ref is not None:
+            table.add_column("reference", width=11)
+        names: list[str] = []
+        cells = []
+        for name in FEATURES:
+            t = rep.train.shares[name]
+            row: list[Any] = [FEATURE_SHORT[name], _share(t, "green")]
+            if ref is not None:
+                r = ref.shares[name]
+                row.append(_share(r, "yellow" if abs(r - t) >= 0.2 else "cyan"))
+            cells.append(row)
+            names.append(name)
+        words_row: list[Any] = ["median words", f"{rep.train.words['median']:.0f}"]
+        turns_row: list[Any] = ["multi-turn", _share(rep.train.multi_turn, "green")]
+        if ref is not None:
+            words_row.append(f"{ref.words['median']:.0f}")
+            turns_row.append(_share(ref.multi_turn, "cyan"))
+        cells += [words_row, turns_row]
+        names += ["words", "multi_turn"]
+        return self._add_items(table, pl.DataFrame({"feature": names}), cells)
+
+    # --- detail pane ------------------------------------------------------------------
+    def _item(self) -> dict[str, Any] | None:
+        table = self.query_one("#cov-list", DataTable)
+        if not table.row_count or self.items is None:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return self.items.row(int(str(key.value)), named=True) if key is not None else None
+
+    def _render_detail(self) -> None:
+        item = self._item()
+        detail = self.query_one("#cov-detail", Static)
+        render = {
+            "scorecard": self._scorecard_detail,
+            "hard": self._hard_detail,
+            "ambiguous": self._row_detail,
+            "suspects": self._row_detail,
+            "examples": self._row_detail,
+            "production": self._production_detail,
+        }[self.view]
+        if item is None and self.view not in ("production",):
+            empty = {
+                "hard": "No hard negatives found. "
+                + (self.session.coverage.hard_detail if self.session.coverage else ""),
+                "ambiguous": "No ambiguous rows. "
+                + (self.session.coverage.model.detail if self.session.coverage else ""),
+                "suspects": "No label suspects. "
+                + (self.session.coverage.model.detail if self.session.coverage else ""),
+                "examples": "No refusal, out-of-scope or clarifying examples found.",
+            }.get(self.view, "")
+            detail.update(Text(empty, style="dim"))
+            return
+        detail.update(render(item))
+
+    def _scorecard_detail(self, item: dict[str, Any] | None) -> Group:
+        cov = self.session.coverage
+        assert cov is not None and item is not None
+        line = next(x for x in self.lines if x.kind == item["kind"])
+        parts: list[Any] = [
+            Text(KIND_NAMES[line.kind].capitalize(), style="bold"),
+            Text(KIND_HELP[line.kind]),
+            Text(f"\nHow: {line.reason}", style="dim"),
+        ]
+        shortfalls = line.shortfalls()
+        if shortfalls:
+            parts.append(Text(""))
+            parts += [Text(f"⚠ {w}", style="yellow") for w in shortfalls]
+        elif line.applies:
+            parts.append(Text("\n✓ target reached everywhere", style="green"))
+        view = {"hard_negatives": "h", "ambiguous": "a"}.get(line.kind, "e")
+        parts.append(Text(f"\n{view} lists them · p compares with production", style="dim"))
+        if cov.model.ran and cov.suspects.height:
+            parts.append(Text(f"{cov.suspects.height:,} label suspects: l lists them", style="dim"))
+        return Group(*parts)
+
+    def _split(self, row: int) -> str:
+        split = self.splits[row] if self.splits is not None else None
+        return f"{'planned ' if self.planned else ''}{split}" if split else "no split"
+
+    def _text(self, row: int) -> tuple[str, bytes | None]:
+        ds = self.session.dataset
+        assert ds is not None
+        return ds.rows["text"][row], ds.rows["raw"][row]
+
+    def _hard_detail(self, item: dict[str, Any] | None) -> Group:
+        assert item is not None
+        a_text, a_raw = self._text(item["row_a"])
+        b_text, b_raw = self._text(item["row_b"])
+        return Group(
+            Text(
+                f"hard negative · J {item['similarity']:.2f} · {item['label_a']} ≠ {item['label_b']}",
+                style="bold",
+            ),
+            Text("alike, but labelled differently; the words that differ are highlighted", style="dim"),
+            Text(f"\n{item['label_a']}: {item['key_a']} ({self._split(item['row_a'])})", style="bold cyan"),
+            render_turns(_no_system(turns(a_raw, a_text)), words(b_text)),
+            Text(f"\n{item['label_b']}: {item['key_b']} ({self._split(item['row_b'])})", style="bold cyan"),
+            render_turns(_no_system(turns(b_raw, b_text)), words(a_text)),
+        )
+
+    def _row_detail(self, item: dict[str, Any] | None) -> Group:
+        assert item is not None
+        text, raw = self._text(item["row"])
+        head: list[Any] = []
+        reference: set[str] | None = None
+        if self.view == "examples":
+            head = [
+                Text(f"{item['category']} example · found by {item['via']}", style="bold"),
+                Text(f"matched: {item['evidence']}", style="dim"),
+            ]
+            reference = words(item["evidence"] or "")
+        else:
+            probs = Text.assemble(
+                ("given ", "dim"),
+                (item["label"], "bold"),
+                f" {item['p_label']:.2f} · ",
+                ("model ", "dim"),
+                (item["predicted"], "bold"),
+                f" {item['p_predicted']:.2f} · ",
+                ("runner-up ", "dim"),
+                item["runner_up"],
+                f" · gap {item['margin']:.2f}",
+            )
+            if self.view == "suspects":
+                head = [
+                    Text(f"label suspect · the model suggests '{item['suggested']}'", style="bold"),
+                    probs,
+                    Text("nothing is relabelled: d drops the row, or leave it", style="dim"),
+                ]
+            else:
+                head = [
+                    Text("ambiguous · the text hardly decides the label", style="bold"),
+                    probs,
+                    Text("settle such cases with a written rule and label them by it", style="dim"),
+                ]
+        mark = (
+            Text("✗ marked to drop (u undoes)\n", style="red") if item["key"] in self._dropped() else Text("")
+        )
+        return Group(
+            *head,
+            mark,
+            Text(f"{item['key']}", style="bold cyan"),
+            render_turns(_no_system(turns(raw, text)), reference, common=True),
+        )
+
+    def _production_detail(self, item: dict[str, Any] | None) -> Group:
+        rep = self.session.representativeness
+        assert rep is not None
+        parts: list[Any] = []
+        if rep.reference is None:
+            parts += [
+                Text("Training prompts alone", style="bold"),
+                Text("pass --reference FILE (a sample of real production inputs) to compare", style="dim"),
+            ]
+        else:
+            auc = rep.auc
+            verdict = (
+                ("alike", "green")
+                if auc is not None and auc < 0.65
+                else ("somewhat different", "yellow")
+                if auc is not None and auc < 0.8
+                else ("clearly different", "bold red")
+            )
+            parts.append(
+                Text.assemble(
+                    ("Adversarial AUC ", "bold"),
+                    (f"{auc:.2f}" if auc is not None else "n/a", "bold"),
+                    " (0.5 = alike, 1 = told apart): ",
+                    verdict,
+                )
+            )
+            parts.append(
+                Text(
+                    f"length PSI {rep.psi:.2f} · KS {rep.ks:.2f} · "
+                    f"{rep.unseen_token_share:.0%} of reference words unseen in training"
+                    if rep.psi is not None and rep.ks is not None and rep.unseen_token_share is not None
+                    else "",
+                    style="dim",
+                )
+            )
+            parts.append(_length_chart(rep.length_edges, rep.length_shares))
+            if rep.top_unseen:
+                parts.append(
+                    Text("unseen words: " + ", ".join(w for w, _ in rep.top_unseen[:12]), style="dim")
+                )
+            if rep.least_like is not None and rep.least_like.height:
+                parts.append(Text("\nreference prompts least like training:", style="bold"))
+                for r in rep.least_like.head(8).iter_rows(named=True):
+                    parts.append(Text(f"{r['p_reference']:.2f} {r['text'][:160]}"))
+        if rep.warnings:
+            parts.append(Text(""))
+            parts += [Text(f"⚠ {w}", style="yellow") for w in rep.warnings]
+        elif rep.reference is not None or rep.train.rows:
+            parts.append(Text("\n✓ nothing stands out", style="green"))
+        return Group(*parts)
+
+    # --- events and actions -----------------------------------------------------------
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "cov-list":
+            self._render_detail()
+
+    def action_drop(self) -> None:
+        item = self._item()
+        if item is None or self.view not in ("ambiguous", "suspects", "examples"):
+            self.app.notify("d drops a row from the ambiguous, label-suspect or example lists.")
+            return
+        reason = {
+            "ambiguous": f"ambiguous: model torn between {item.get('predicted')} and {item.get('runner_up')}",
+            "suspects": f"label suspect: labelled {item.get('label')}, "
+            f"model suggests {item.get('suggested')}",
+            "examples": f"{item.get('category')} example dropped in review",
+        }[self.view]
+        self.session.drop_rows([item["key"]], reason=reason)
+        self.query_one("#cov-list", DataTable).action_cursor_down()  # on to the next one
+        self.app.notify(f"{item['key']} will be dropped (journal).")
+        self.post_message(DecisionsChanged())
+
+
+def _no_system(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The turns without system prompts, which are the same in every row and take the room."""
+    return [(role, text) for role, text in parts if role.lower() not in ("system", "developer")] or parts
+
+
+def _count(line: ScoreLine, n: int) -> Text:
+    status = line.status(n)
+    if status == "n/a":
+        return Text("n/a", style="dim")
+    return Text(f"{n:,}{STATUS_MARK[status]}", style=STATUS_STYLE[status])
+
+
+def _share(value: float, style: str) -> Text:
+    return Text.assemble((bar(value, 5), style), f" {value:.0%}")
+
+
+def _key(key: str, dropped: set[str], width: int = 10) -> str:
+    return f"✗{key[-(width - 1) :]}" if key in dropped else key[-width:]
+
+
+def _length_chart(edges: list[float], shares: dict[str, list[float]]) -> Table:
+    """Share of prompts per word-count bin, training and reference bars side by side."""
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="dim", title_justify="left")
+    table.add_column("words", justify="right")
+    table.add_column("train")
+    table.add_column("reference")
+    bounds = [0.0, *edges]
+    top = max([max(v) for v in shares.values() if v] or [1.0]) or 1.0
+    for i, lo in enumerate(bounds):
+        label = f"≥{lo:.0f}" if i == len(bounds) - 1 else f"{lo:.0f}-{bounds[i + 1]:.0f}"
+        t = shares.get("train", [0.0] * len(bounds))[i]
+        r = shares.get("reference", [0.0] * len(bounds))[i]
+        table.add_row(label, Text(bar(t / top, 8), style="green"), Text(bar(r / top, 8), style="cyan"))
+    return table
