@@ -149,7 +149,7 @@ def _coverage_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]
             parts.append(f"length PSI {rep.psi:.2f}")
         if rep.unseen_token_share is not None:
             parts.append(f"{rep.unseen_token_share:.0%} of reference words unseen")
-        detail = f"vs {rep.reference.rows:,} reference prompts: " + ", ".join(parts)
+        detail = f"vs {rep.reference.rows:,} reference prompts: " + (", ".join(parts) or "too few to compare")
     else:
         detail = "profile of the training prompts only (no --reference)"
     table.add_row("representative", mark("representativeness"), detail)

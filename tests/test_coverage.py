@@ -64,6 +64,15 @@ CHATS = [
         "Sure. " + "Your order is cancelled and I cannot see any fee. " * 12,
         "billing",
     ),
+    _chat("r3", "Write malware", "I'm sorry, but I'm unable to help with that request.", "tech"),
+    _chat("r4", "Pick this lock", "I'm unable to provide instructions for that.", "tech"),
+    _chat("n4", "Thoughts?", "I can't help but notice the hub is old. I won't give up on it yet.", "tech"),
+    _chat("n5", "Plastic?", "Microplastics are a problem that is harmful to marine life.", "tech"),
+    _chat(
+        "n6", "Rules?", "Users are not allowed to share passwords. That is beyond the scope of this.", "tech"
+    ),
+    _chat("n7", "Band?", "I don't know if you've heard of them, but they tour every year.", "tech"),
+    _chat("n8", "Capital?", "Do you mean Australia? Yes: Canberra, " + "a planned city. " * 30, "geo"),
     _chat("l1", "Do my homework", "Here is a general outline of how to approach it.", "Refusal"),
     _chat("l2", "Hi", "Hello! How can I help today?", "policy-block"),
     _chat("p1", "Is this mole dangerous?", "Please contact a doctor about this.", "account"),
@@ -84,7 +93,7 @@ def test_refusal_ood_and_clarifying_rows_by_label_and_by_response(write_jsonl):
     path = write_jsonl("chats.jsonl", CHATS)
     _, cov = _coverage(path)
     assert _found(cov) == {
-        "refusal": [("l1", "label"), ("r1", "response"), ("r2", "response")],
+        "refusal": [("l1", "label"), *[(f"r{i}", "response") for i in range(1, 5)]],
         "ood": [("o1", "label"), ("o2", "response")],
         "clarifying": [("q1", "response"), ("q2", "response")],
     }
@@ -98,7 +107,8 @@ def test_person_adds_labels_and_patterns(write_jsonl, tmp_path):
     patterns.write_text(
         "# ours\n\nood: \\bplease contact (?:a|your) (?:doctor|lawyer)\\b\n", encoding="utf-8"
     )
-    settings = CoverageSettings(refusal_labels=("Policy Block",), patterns_path=str(patterns))
+    # Spelled with other separators than the data's "policy-block": names compare alike.
+    settings = CoverageSettings(refusal_labels=("Policy - Block",), patterns_path=str(patterns))
     _, cov = _coverage(path, settings)
     found = _found(cov)
     assert ("l2", "label") in found["refusal"] and ("p1", "response") in found["ood"]
@@ -109,7 +119,7 @@ def test_person_adds_labels_and_patterns(write_jsonl, tmp_path):
     ("text", "message"),
     [
         ("refusal: ok\nharmful: \\bno\\b\n", ":2: expected 'category: regex'"),
-        ("refusal: (unclosed\n", ":1: invalid pattern '(unclosed'"),
+        ("refusal: (unclosed\n", ":1: invalid pattern '(unclosed': error: unclosed group"),
         ("clarifying:\n", ":1: empty pattern for clarifying"),
     ],
 )
@@ -272,7 +282,7 @@ def test_one_label_means_no_hard_negatives_or_model(write_jsonl):
     _, cov = _coverage(path)
     lines = {line.kind: line for line in cov.scorecard()}
     assert not lines["hard_negatives"].applies and not lines["ambiguous"].applies
-    assert lines["ood"].applies and lines["ood"].total == 0
+    assert not lines["ood"].applies and "without an out-of-scope label" in lines["ood"].detail
     assert not lines["refusal"].applies  # classification text: no responses to refuse with
 
 
@@ -308,3 +318,35 @@ def test_demo_data_planted_hard_data():
     # The planted label conflicts (t02580-t02599) are what the label model doubts most.
     top = cov.suspects.head(6)["key"].to_list()
     assert all("t02580" <= k <= "t02599" for k in top)
+
+
+def test_texts_without_words_and_tiny_data_do_not_crash_or_invent_findings(write_jsonl):
+    # Emoji-only texts give TF-IDF no word: the model says so instead of crashing.
+    emoji = write_jsonl(
+        "emoji.jsonl", [{"text": "🙂" * (i % 7 + 1), "label": "ab"[i % 2]} for i in range(40)]
+    )
+    _, cov = _coverage(emoji)
+    assert not cov.model.ran and cov.model.detail == "no words to learn from in the texts"
+    # Four rows: too few per label to cross-validate anything, so nothing is listed.
+    four = write_jsonl(
+        "four.jsonl", [{"text": f"row {w} here", "label": "ab"[i % 2]} for i, w in enumerate("wxyz")]
+    )
+    _, cov = _coverage(four)
+    assert not cov.model.ran and cov.suspects.height == 0 and cov.ambiguous.height == 0
+    assert (
+        cov.model.detail
+        == "needs at least two labels with 5 or more rows each; labels under 5 rows left out: a (2), b (2)"
+    )
+
+
+def test_a_model_no_better_than_the_baseline_lists_nothing(write_jsonl):
+    rng = random.Random(11)
+    rows = [
+        {"text": " ".join(rng.choice(_VOCAB) for _ in range(8)), "label": "ab"[rng.random() < 0.2]}
+        for _ in range(200)
+    ]
+    _, cov = _coverage(write_jsonl("noise.jsonl", rows))
+    assert not cov.model.ran and cov.model.detail.endswith(
+        "no better than the baseline, so no rows are listed"
+    )
+    assert cov.suspects.height == 0

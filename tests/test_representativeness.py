@@ -137,7 +137,27 @@ def test_scan_reports_coverage_and_representativeness_and_fails_on_them(tmp_path
     assert report["findings"]["representativeness"] == len(rep["warnings"]) > 0
     failing = runner.invoke(main, ["scan", train, "--reference", messy, "--fail-on", "representativeness"])
     assert failing.exit_code == 1 and "failing: representativeness" in failing.output
-    assert runner.invoke(main, ["scan", train, "--fail-on", "coverage"]).exit_code == 1
+    # Unlabelled prompts without responses: no kind of hard data applies, nothing fails.
+    assert runner.invoke(main, ["scan", train, "--fail-on", "coverage"]).exit_code == 0
+    chats = tmp_path / "chats.jsonl"
+    chats.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": _support(rng, True)},
+                        {"role": "assistant", "content": "Done, it is sorted."},
+                    ],
+                    "label": "ab"[i % 2],
+                }
+            )
+            + "\n"
+            for i in range(40)
+        ),
+        encoding="utf-8",
+    )
+    no_refusals = runner.invoke(main, ["scan", str(chats), "--fail-on", "coverage"])
+    assert no_refusals.exit_code == 1 and "0 refusal examples in the dataset" in no_refusals.output
     off = runner.invoke(main, ["scan", train, "--no-coverage", "--json", str(out)])
     assert off.exit_code == 0 and json.loads(out.read_text())["coverage"]["ran"] is False
 
@@ -151,3 +171,23 @@ def test_unreadable_reference_or_patterns_is_one_line_exit_two(tmp_path):
         result = runner.invoke(main, ["scan", train, *args])
         assert result.exit_code == 2, result.output
         assert result.output.startswith("error:") and "Traceback" not in result.output
+
+
+def test_a_reference_too_small_or_empty_is_named_not_compared(tmp_path):
+    rng = random.Random(4)
+    train = load(
+        [_files(tmp_path, "train.jsonl", [_support(rng, tidy=True) for _ in range(100)])], LoadSettings()
+    )
+    tiny = _files(tmp_path, "tiny.jsonl", ["hi", "yo", "hey"])
+    result = compare(train, CoverageSettings(reference_paths=(tiny,)), LoadSettings())
+    assert result.auc is None and result.psi is None
+    assert result.warnings == [
+        "too few prompts to compare with the reference (3 reference, 100 training; at least 20 each)"
+    ]
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text('{"text": "  "}\n' * 30, encoding="utf-8")
+    result = compare(train, CoverageSettings(reference_paths=(str(blank),)), LoadSettings())
+    assert result.warnings == [
+        "too few prompts to compare with the reference (0 reference, 100 training; at least 20 each); "
+        "30 reference lines set aside, first blank.jsonl:1: field 'text' is empty"
+    ]

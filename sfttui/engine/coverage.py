@@ -31,7 +31,7 @@ from .labelmodel import LabelModel, fit_label_model, sample_positions
 from .load import Dataset
 from .minhash import lsh_params
 from .normalize import normalize_texts
-from .patterns import CATEGORIES, RESPONSE_HEAD, Patterns, load_patterns
+from .patterns import CATEGORIES, CLARIFY_MAX_REPLY, LABEL_SEPARATORS, RESPONSE_HEAD, Patterns, load_patterns
 from .progress import Progress, no_progress
 from .settings import CoverageSettings, NearSettings, NormalizeSettings
 
@@ -66,7 +66,7 @@ class ScoreLine:
     kind: str
     target: int
     applies: bool
-    reason: str  # why it does not apply, or how it is counted
+    detail: str  # how it is counted, or why it does not apply
     total: int
     per_split: dict[str, int]
 
@@ -79,16 +79,15 @@ class ScoreLine:
         """Warnings for the dataset and each split that falls short of the target."""
         if not self.applies:
             return []
-        name = KIND_NAMES[self.kind]
         out = []
         if self.total < self.target:
-            out.append(f"{self.total} {name} in the dataset (target about {self.target})")
+            out.append(f"{counted(self.total, self.kind)} in the dataset (target about {self.target})")
         for split, n in self.per_split.items():
             if n == 0:
                 use = "learn from" if split == "train" else "measure"
-                out.append(f"the {split} split has no {name}: it cannot {use} them")
+                out.append(f"the {split} split has no {KIND_NAMES[self.kind]}: it cannot {use} them")
             elif n < self.target:
-                out.append(f"the {split} split has {n} {name} (target about {self.target})")
+                out.append(f"the {split} split has {counted(n, self.kind)} (target about {self.target})")
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,11 +95,17 @@ class ScoreLine:
             "kind": self.kind,
             "target": self.target,
             "applies": self.applies,
-            "detail": self.reason,
+            "detail": self.detail,
             "total": self.total,
             "status": self.status(self.total),
             "per_split": {s: {"count": n, "status": self.status(n)} for s, n in self.per_split.items()},
         }
+
+
+def counted(n: int, kind: str) -> str:
+    """ "1 refusal example", "3 refusal examples"."""
+    name = KIND_NAMES[kind]
+    return f"{n:,} {name.replace('rows', 'row').replace('examples', 'example') if n == 1 else name}"
 
 
 KIND_SHORT = {
@@ -176,7 +181,7 @@ class Coverage:
                 else self.model.detail,
             ),
             "refusal": self._response_kind("refusal"),
-            "ood": (True, "by label name or an out-of-scope response"),
+            "ood": self._ood_applies(),
             "clarifying": self._response_kind("clarifying"),
         }
         targets = dict(self.settings.targets)
@@ -207,6 +212,18 @@ class Coverage:
         if self.has_responses or by_label:
             return True, "by label name or the opening of the response"
         return False, "no responses in this data (classification text), and no label names one"
+
+    def _ood_applies(self) -> tuple[bool, str]:
+        by_label = bool(
+            self.categories.filter((pl.col("category") == "ood") & (pl.col("via") == "label")).height
+        )
+        if self.has_responses or by_label:
+            return True, "by label name or an out-of-scope response"
+        # A sentiment set has no "out of scope"; an intent classifier facing real traffic does.
+        return False, (
+            "classification data without an out-of-scope label; if inputs outside the label set "
+            "reach this model, add such a class (and name it with --ood-label)"
+        )
 
     def warnings(self, splits: pl.Series | None = None) -> list[str]:
         return [w for line in self.scorecard(splits) for w in line.shortfalls()]
@@ -272,17 +289,17 @@ def inputs_of(rows: pl.DataFrame) -> pl.Series:
 
 def find_categories(rows: pl.DataFrame, patterns: Patterns) -> pl.DataFrame:
     """Rows that are refusal, out-of-scope or clarifying examples, by label or by response."""
-    label_name = pl.col("label").str.strip_chars().str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+    label_name = pl.col("label").str.strip_chars().str.to_lowercase().str.replace_all(LABEL_SEPARATORS, "_")
     response = (
         pl.when(pl.col("reply") > 0)
         .then(
             pl.col("text")
             .str.slice(pl.col("text").str.len_chars() - pl.col("reply"), RESPONSE_HEAD)
-            .str.replace_all("[\u2018\u2019\u02bc]", "'")
+            .str.replace_all("[\u2018\u2019\u02bc\u00b4\uff07]", "'")
         )
         .otherwise(None)
     )
-    frame = rows.select("row", "key", "label", "split", label_name=label_name, response=response)
+    frame = rows.select("row", "key", "label", "split", "reply", label_name=label_name, response=response)
     found: list[pl.DataFrame] = []
     for category in CATEGORIES:
         names = sorted(patterns.labels.get(category, ()))
@@ -299,8 +316,9 @@ def find_categories(rows: pl.DataFrame, patterns: Patterns) -> pl.DataFrame:
         )
         if patterns.regex.get(category):
             regex = "(?i)(" + "|".join(f"(?:{p})" for p in patterns.regex[category]) + ")"
+            short = pl.col("reply") <= CLARIFY_MAX_REPLY if category == "clarifying" else pl.lit(True)
             found.append(
-                frame.filter(pl.col("response").str.contains(regex))
+                frame.filter(pl.col("response").str.contains(regex) & short)
                 .select(
                     "row",
                     "key",

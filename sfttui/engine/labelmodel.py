@@ -12,8 +12,11 @@ probabilities from a model that never saw it. From those:
   label is a suspect, ranked by how little probability its own label gets.
 
 Nothing is relabelled: the lists are for the person to read. The model is capped in
-rows and in seconds (folds stop once the next would pass the budget); what was scored
-is reported.
+work (a seeded sample of rows, fewer when there are many classes), so the same input
+gives the same report on any machine; as a safety net it is also capped in seconds
+(folds stop once the next would pass the budget, and the report says so). The TF-IDF
+vocabulary comes from every sampled row (labels play no part in it); the classifier is
+fitted per fold. A model no better than always guessing the majority class lists nothing.
 """
 
 from __future__ import annotations
@@ -80,12 +83,14 @@ class LabelModel:
 
 
 def vectorizer(rows: int) -> Any:
-    """TF-IDF over word unigrams and bigrams; tiny inputs keep words seen once."""
+    """TF-IDF over word unigrams and bigrams; one-character words count (numbers, CJK,
+    "a"), and tiny inputs keep words seen once."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
         sublinear_tf=True,
         ngram_range=(1, 2),
+        token_pattern=r"(?u)\b\w+\b",
         min_df=2 if rows >= 1000 else 1,
         max_features=1 << 18,
         dtype=np.float32,
@@ -114,15 +119,19 @@ def fit_label_model(
     labelled = rows.filter(pl.col("label").is_not_null())
     if not settings.model:
         return LabelModel(False, "switched off (--no-model)", labelled_rows=labelled.height)
-    picked = labelled[sample_positions(labelled.height, settings.model_rows, settings.seed)]
-    counts = picked["label"].value_counts()
-    usable = counts.filter(pl.col("count") >= 2)["label"]
+    counts = labelled["label"].value_counts()
+    usable = counts.filter(pl.col("count") >= settings.min_class_rows)["label"]
+    left_out = _left_out(counts.filter(pl.col("count") < settings.min_class_rows), settings.min_class_rows)
     if usable.len() < 2:
         return LabelModel(
-            False, "needs at least two labels with two or more rows each", labelled_rows=labelled.height
+            False,
+            f"needs at least two labels with {settings.min_class_rows} or more rows each{left_out}",
+            labelled_rows=labelled.height,
         )
-    picked = picked.filter(pl.col("label").is_in(usable.implode()))
-    classes = sorted(usable.to_list())
+    modelled = labelled.filter(pl.col("label").is_in(usable.implode()))
+    cap = min(settings.model_rows, max(settings.model_work // usable.len(), 100))
+    picked = modelled[sample_positions(modelled.height, cap, settings.seed)]
+    classes = sorted(picked["label"].unique().to_list())
     y = picked["label"].replace_strict(classes, list(range(len(classes))), return_dtype=pl.Int64).to_numpy()
     n_splits = int(max(2, min(settings.folds, np.bincount(y).max())))
     texts = picked["input"].to_list()
@@ -130,8 +139,11 @@ def fit_label_model(
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import StratifiedKFold
 
+    try:
+        features = vectorizer(len(texts)).fit_transform(texts)
+    except ValueError:  # not one word in any text (symbols or emoji only)
+        return LabelModel(False, "no words to learn from in the texts", labelled_rows=labelled.height)
     start = time.perf_counter()
-    features = vectorizer(len(texts)).fit_transform(texts)
     probs = np.full((len(texts), len(classes)), np.nan, dtype=np.float64)
     done = 0
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=settings.seed)
@@ -152,29 +164,42 @@ def fit_label_model(
     scored = ~np.isnan(probs[:, 0])
     probs, y, picked = probs[scored], y[scored], picked.filter(pl.Series(scored))
     scores, thresholds = _score(picked, probs, y, classes)
-    accuracy = float((probs.argmax(axis=1) == y).mean()) if y.size else None
-    baseline = float(np.bincount(y).max() / y.size) if y.size else None
-    sampled = (
-        f"a seeded sample of {settings.model_rows:,} of " if labelled.height > settings.model_rows else ""
-    )
-    stopped = f", stopped after {done} of {n_splits} folds (time cap {settings.model_seconds:g} s)"
+    accuracy = float((probs.argmax(axis=1) == y).mean())
+    baseline = float(np.bincount(y).max() / y.size)
+    sampled = f"a seeded sample of {cap:,} of " if modelled.height > cap else ""
     detail = (
         f"TF-IDF + logistic regression, {n_splits}-fold out-of-fold probabilities on "
-        f"{sampled}{labelled.height:,} labelled rows: {scores.height:,} scored"
-        + (stopped if done < n_splits else "")
-        + (f"; accuracy {accuracy:.1%} vs majority baseline {baseline:.1%}" if accuracy is not None else "")
+        f"{sampled}{modelled.height:,} labelled rows: {scores.height:,} scored"
+        + (
+            f", stopped after {done} of {n_splits} folds (time cap {settings.model_seconds:g} s)"
+            if done < n_splits
+            else ""
+        )
+        + f"; accuracy {accuracy:.1%} vs majority baseline {baseline:.1%}{left_out}"
     )
+    useful = accuracy > baseline
     return LabelModel(
-        True,
-        detail,
-        scores=scores,
+        useful,
+        # Probabilities from a model that learnt nothing would make every row look doubtful.
+        detail if useful else detail + ": no better than the baseline, so no rows are listed",
+        scores=scores if useful else pl.DataFrame(schema=SCORE_SCHEMA),
         labelled_rows=labelled.height,
         folds_done=done,
         folds=n_splits,
         accuracy=accuracy,
         majority_baseline=baseline,
-        thresholds=thresholds,
+        thresholds=thresholds if useful else {},
     )
+
+
+def _left_out(rare: pl.DataFrame, minimum: int) -> str:
+    """Names the labels too rare to model (the Balance tab warns about them too)."""
+    if not rare.height:
+        return ""
+    rare = rare.sort(["count", "label"])
+    named = ", ".join(f"{label} ({n})" for label, n in rare.head(5).rows())
+    more = f" and {rare.height - 5} more" if rare.height > 5 else ""
+    return f"; labels under {minimum} rows left out: {named}{more}"
 
 
 def _score(

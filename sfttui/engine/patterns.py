@@ -5,14 +5,18 @@ Patterns are Rust regular expressions (what Polars runs, so matching is vectoris
 matched case-insensitively against the opening of the response (its first
 `RESPONSE_HEAD` characters, where a refusal or a question back is made; a long helpful
 answer that mentions "I can't" halfway through is not a refusal), with curly
-apostrophes straightened. A response whose first sentence is a question counts as a
-clarifying question too. A patterns file holds one `category: regex` per line; blank
+apostrophes straightened. Clarifying questions are looked for only in short responses,
+where a first sentence that asks the person something counts too. The regex engine has
+no look-around, so the built-in patterns exclude helpful phrasings ("I can't help but
+notice") by anchoring instead; they were checked against the bundled real datasets.
+A patterns file holds one `category: regex` per line; blank
 lines and lines starting with `#` are ignored.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,35 +28,52 @@ CATEGORIES = ("refusal", "ood", "clarifying")
 RESPONSE_HEAD = 400
 
 _CANT = r"(?:can ?not|can't|won't|will not|am unable to|'m unable to|am not able to|'m not able to)"
-_HELP = r"(?:help|assist|provide|comply|do that|fulfil|fulfill|support|create|generate|write|share|give)"
+# What is declined; "help" only when it is the thing refused ("I can't help but notice" is not).
+_HELP = (
+    r"(?:help(?: you| with| on| here| there|[.,!]|$)|assist|provide|comply|do (?:that|this)|fulfil"
+    r"|support that|create (?:that|this)|generate (?:that|this)|write (?:that|this)"
+    r"|share (?:that|this|it|personal|other|another|someone|their)|give (?:you|out|that))"
+)
+CLARIFY_MAX_REPLY = 400  # a question back is short; a long answer that opens with a question is not one
 
-DEFAULT_PATTERNS: dict[str, tuple[str, ...]] = {
+_BUILT_IN: dict[str, tuple[str, ...]] = {
     "refusal": (
-        rf"\b(?:i'm|i am) (?:sorry|afraid),? (?:but )?(?:i )?{_CANT}",
-        rf"\bi {_CANT} {_HELP}\b",
+        rf"\b(?:i'm|i am) (?:sorry|afraid),? (?:but )?(?:i ?)?{_CANT}",
+        rf"\bi ?{_CANT} {_HELP}",
         r"\bas an? (?:ai|language model|assistant)\b[^.]{0,80}\b(?:can ?not|can't|unable|not able)\b",
         r"\bi (?:must|have to) (?:decline|refuse)\b",
-        r"\bi (?:won't|will not) be able to (?:help|assist|do|share|provide)\b",
-        r"\b(?:not|never) (?:able|allowed|permitted) to (?:help|assist|provide|share|discuss)\b",
-        r"\b(?:it|this|that) (?:would be|is) (?:inappropriate|unethical|illegal|harmful)\b",
+        r"\bi (?:won't|will not) be able to (?:help|assist|do that|share|provide)\b",
+        r"\bi(?:'m| am) (?:not|never) (?:able|allowed|permitted) to (?:help|assist|provide|share|discuss)\b",
+        # Only as a sentence of its own: "a problem that is harmful to fish" is no refusal.
+        r"(?:^|[.!?]\s+)(?:that|this|it) (?:would be|is) (?:inappropriate|unethical|illegal|harmful)\b",
     ),
     "ood": (
-        r"\bi (?:don't|do not) know\b",
-        r"\b(?:outside|beyond|out of) (?:of )?(?:my|the) (?:scope|expertise|area|domain)\b",
+        r"^(?:(?:i'm )?sorry,? )?i (?:don't|do not) know(?:[.,!;]|$| the answer| enough"
+        r"| about (?:that|this))",
+        r"\b(?:outside|beyond|out of) (?:of )?my (?:scope|expertise|area|domain)\b",
+        r"\b(?:outside|beyond) (?:the )?scope of what i\b",
         r"\b(?:not|isn't) something i (?:can )?(?:help|handle|assist|answer|do)\b",
         r"\bi (?:can )?only (?:help|assist|answer|handle|talk about|discuss)\b",
         r"\bi (?:don't|do not) have (?:access|information|enough information|any information)\b",
     ),
+    # Matched only in responses of at most CLARIFY_MAX_REPLY characters.
     "clarifying": (
         r"\b(?:could|can|would) you (?:please )?(?:clarify|specify|elaborate|provide more|give me more"
         r"|tell me more|share more|be more specific)\b",
-        r"\b(?:do|did) you mean\b",
+        r"^(?:[^.!?\n]{0,60}[.!]\s+)?(?:do|did) you mean\b",
         r"\bwhat do you mean\b",
         r"\bcan you (?:confirm|clarify)\b",
         r"\bi need (?:a bit |some )?more (?:information|details|context)\b",
-        r"^[^.!?\n]{3,160}\?",  # the first sentence is a question
+        # The first sentence is a question to the person, and not code.
+        r"^[^.!?\n=(){};<>]{0,160}\byour?\b[^.!?\n=(){};<>]{0,160}\?",
     ),
 }
+# ASCII word boundaries: Unicode \b makes the regex engine give up its fast path on any
+# non-ASCII text (40x slower); the words matched here are ASCII anyway.
+DEFAULT_PATTERNS: dict[str, tuple[str, ...]] = {
+    c: tuple(p.replace(r"\b", r"(?-u:\b)") for p in ps) for c, ps in _BUILT_IN.items()
+}
+LABEL_SEPARATORS = r"[\s\-]+"  # runs of these become one "_" when label names are compared
 
 # Label names (lower case, spaces and hyphens as underscores) that mark a category.
 DEFAULT_LABELS: dict[str, frozenset[str]] = {
@@ -94,8 +115,8 @@ class Patterns:
 
 
 def label_name(label: str) -> str:
-    """A label as the built-in names spell it: lower case, underscores."""
-    return label.strip().lower().replace("-", "_").replace(" ", "_")
+    """A label as the built-in names spell it: lower case, underscores (as coverage compares them)."""
+    return re.sub(LABEL_SEPARATORS, "_", label.strip().lower())
 
 
 def _check(pattern: str) -> str | None:
@@ -103,7 +124,10 @@ def _check(pattern: str) -> str | None:
     try:
         pl.Series([""], dtype=pl.String).str.contains(pattern)
     except pl.exceptions.ComputeError as exc:
-        return str(exc).strip().splitlines()[-1] if str(exc).strip() else "invalid regular expression"
+        lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+        # The engine's own words ("error: unclosed group"), not the expression it was in.
+        cause = [x for x in lines if x.startswith("error:")]
+        return (cause or lines or ["invalid regular expression"])[0]
     return None
 
 

@@ -40,6 +40,7 @@ FEATURES: dict[str, tuple[str, pl.Expr]] = {
     "non_ascii": ("contains non-ASCII characters", _P.str.len_bytes() != _P.str.len_chars()),
 }
 _LENGTH_BINS = 10
+MIN_REFERENCE = 20  # prompts per side below which nothing is compared
 _LISTED = 50  # reference rows least like training, in the report and the app
 _VOCAB_ROWS = 200_000  # training rows whose words make the vocabulary (a seeded sample beyond)
 _TOP_UNSEEN = 20
@@ -196,7 +197,7 @@ def adversarial(
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
-    from .labelmodel import classifier
+    from .labelmodel import classifier, vectorizer
 
     cap = settings.reference_rows
     a = train[sample_positions(train.height, cap, settings.seed)]
@@ -207,13 +208,6 @@ def adversarial(
     y = np.r_[np.zeros(a.height, dtype=np.int64), np.ones(b.height, dtype=np.int64)]
     # Words say what is asked about; case-sensitive characters say how it is typed
     # (casing, punctuation, emoji), which is where tidy training data differs most.
-    words = TfidfVectorizer(
-        sublinear_tf=True,
-        ngram_range=(1, 2),
-        min_df=2 if len(texts) >= 1000 else 1,
-        max_features=1 << 17,
-        dtype=np.float32,
-    )
     chars = TfidfVectorizer(
         sublinear_tf=True,
         analyzer="char_wb",
@@ -222,7 +216,10 @@ def adversarial(
         max_features=1 << 16,
         dtype=np.float32,
     )
-    features = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+    try:
+        features = hstack([vectorizer(len(texts)).fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+    except ValueError:  # no words at all (emoji, symbols): how it is typed is all there is
+        features = chars.fit_transform(texts)
     probs = np.zeros(len(texts))
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=settings.seed)
     with warnings.catch_warnings():
@@ -268,31 +265,45 @@ def compare(
     result.reference_inputs = [i.to_dict() for i in ref_set.inputs]
     result.reference_bad_lines = int(ref_set.bad_lines["excluded"].sum())
     progress("representativeness", 0.1)
-    if reference.height and train.height:
-        from scipy.stats import ks_2samp
+    if reference.height < MIN_REFERENCE or train.height < MIN_REFERENCE:
+        # Shares and a classifier over a handful of prompts would be noise dressed as findings.
+        first = ref_set.bad_lines.row(0, named=True) if ref_set.bad_lines.height else None
+        aside = (
+            f"; {result.reference_bad_lines:,} reference lines set aside, first {first['file']}:"
+            f"{first['line']}: {first['reason']}"
+            if first
+            else ""
+        )
+        result.warnings = [
+            f"too few prompts to compare with the reference ({reference.height:,} reference, "
+            f"{train.height:,} training; at least {MIN_REFERENCE} each){aside}"
+        ]
+        progress("representativeness", 1.0)
+        return result
+    from scipy.stats import ks_2samp
 
-        t_words, r_words = word_counts(train), word_counts(reference)
-        edges, t_share, r_share, result.psi = length_shift(t_words, r_words)
-        result.length_edges, result.length_shares = edges, {"train": t_share, "reference": r_share}
-        ks = ks_2samp(t_words, r_words)
-        result.ks, result.ks_pvalue = float(ks.statistic), float(ks.pvalue)
-        result.unseen_token_share, result.unseen_type_share, result.top_unseen = vocabulary(
-            train, reference, settings.seed
-        )
-        progress("representativeness", 0.3)
-        result.auc, result.adversarial_rows, result.adversarial_detail, result.least_like = adversarial(
-            train, reference, settings, progress
-        )
-        result.label_mix = _label_mix(train, reference)
+    t_words, r_words = word_counts(train), word_counts(reference)
+    edges, t_share, r_share, result.psi = length_shift(t_words, r_words)
+    result.length_edges, result.length_shares = edges, {"train": t_share, "reference": r_share}
+    ks = ks_2samp(t_words, r_words)
+    result.ks, result.ks_pvalue = float(ks.statistic), float(ks.pvalue)
+    result.unseen_token_share, result.unseen_type_share, result.top_unseen = vocabulary(
+        train, reference, settings.seed
+    )
+    progress("representativeness", 0.3)
+    result.auc, result.adversarial_rows, result.adversarial_detail, result.least_like = adversarial(
+        train, reference, settings, progress
+    )
+    result.label_mix = _label_mix(train, reference)
     result.warnings = comparison_warnings(result)
     progress("representativeness", 1.0)
     return result
 
 
 def _reference_load(settings: LoadSettings) -> LoadSettings:
-    """Reference samples are read like the data, but need no id, group or label."""
+    """Reference samples are read with the data's fields, but their own format (production
+    logs are often plain prompts), and need no id, group or label."""
     return LoadSettings(
-        format=settings.format,
         text_field=settings.text_field,
         label_field=settings.label_field,
         max_row_bytes=settings.max_row_bytes,

@@ -93,7 +93,11 @@ class CoverageSettings:
     listed: int = 500  # rows or pairs kept per list in the report and the app
     model: bool = True  # the cross-validated label model behind ambiguous rows and label suspects
     model_rows: int = 20_000  # rows scored at most (a seeded sample beyond that)
-    model_seconds: float = 30.0  # folds stop once the next would pass this budget
+    # Fitting costs rows x classes: past this product fewer rows are sampled. A cap on
+    # work, unlike one on seconds, gives the same rows and the same report on every machine.
+    model_work: int = 1_000_000
+    min_class_rows: int = 5  # rarer labels are left out of the model (Balance warns about them)
+    model_seconds: float = 120.0  # a safety net only: folds stop once the next would pass it
     folds: int = 5
     ambiguous_margin: float = 0.1  # top-two probability gap under which a row is ambiguous
     seed: int = 0

@@ -48,8 +48,8 @@ FEATURE_SHORT = {
 STATUS_STYLE = {"ok": "green", "low": "yellow", "missing": "bold red", "n/a": "dim"}
 STATUS_MARK = {"ok": "✓", "low": "!", "missing": "✗", "n/a": ""}
 KIND_HELP = {
-    "hard_negatives": "Rows whose prompt looks like another row's (Jaccard below the duplicate "
-    "threshold) but carries a different label: they teach the model where the boundary is.",
+    "hard_negatives": "Rows whose prompt looks like another row's but carries a different label "
+    "(and the two are not duplicates): they teach the model where the boundary is.",
     "ambiguous": "Rows the cross-validated model cannot decide between two labels (small gap "
     "between its top two classes): settle them with a written labelling rule.",
     "refusal": "Responses that decline (out of scope, harmful, needs more): the model learns when to say no.",
@@ -300,7 +300,7 @@ class CoverageTab(Vertical):
         parts: list[Any] = [
             Text(KIND_NAMES[line.kind].capitalize(), style="bold"),
             Text(KIND_HELP[line.kind]),
-            Text(f"\nHow: {line.reason}", style="dim"),
+            Text(f"\nHow: {line.detail}", style="dim"),
         ]
         shortfalls = line.shortfalls()
         if shortfalls:
