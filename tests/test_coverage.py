@@ -274,7 +274,7 @@ def test_hard_negative_search_is_capped_on_large_inputs(write_jsonl):
     rng = random.Random(5)
     rows = [{"text": " ".join(_sentence(rng, 20)), "label": "ab"[i % 2]} for i in range(300)]
     _, cov = _coverage(write_jsonl("big.jsonl", rows), CoverageSettings(hard_rows=120, model=False))
-    assert "a seeded sample of 120 of 300 distinct prompts" in cov.hard_detail
+    assert "in a seeded sample of 120 of 300 labelled rows" in cov.hard_detail
 
 
 def test_one_label_means_no_hard_negatives_or_model(write_jsonl):

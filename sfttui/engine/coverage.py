@@ -345,19 +345,21 @@ def find_hard_negatives(
     duplicate cluster together (`clusters`: row, cluster of every clustered row).
 
     Distinct normalised prompts are compared (each stands for its first row); beyond
-    `hard_rows` distinct prompts a seeded sample is searched. LSH is tuned for
-    `hard_recall` at the floor, so pairs higher up are found almost surely.
+    `hard_rows` labelled rows a seeded sample of them is searched, sampled before any
+    text is normalised so memory stays bounded. LSH is tuned for `hard_recall` at the
+    floor, so pairs higher up are found almost surely.
     """
-    labelled = rows.filter(pl.col("label").is_not_null()).select("row", "key", "label", "split", "input")
+    labelled = rows.filter(pl.col("label").is_not_null())
+    total = labelled.height
+    if total > settings.hard_rows:
+        labelled = labelled[sample_positions(total, settings.hard_rows, settings.seed)]
+    labelled = labelled.select("row", "key", "label", "split", input=inputs_of(labelled))
     frame = labelled.with_columns(norm=normalize_texts(labelled["input"], normalize))
     # A text whose copies carry different labels is a label conflict (the Duplicates
     # tab's business); letting one copy's label stand for it would invent hard negatives.
     mixed = frame.group_by("norm").agg(pl.col("label").n_unique() > 1).filter(pl.col("label"))
     frame = frame.join(mixed.select("norm"), on="norm", how="anti", maintain_order="left")
     distinct = frame.unique("norm", keep="first", maintain_order=True)
-    searched = distinct.height
-    if searched > settings.hard_rows:
-        distinct = distinct[sample_positions(searched, settings.hard_rows, settings.seed)]
     bands, per_band = lsh_params(settings.hard_floor, near.num_perm, target=settings.hard_recall)
     hard = replace(
         near, threshold=settings.hard_floor, bands=bands, rows_per_band=per_band, max_bucket=_HARD_MAX_BUCKET
@@ -388,10 +390,15 @@ def find_hard_negatives(
         .drop("ca", "cb")
         .sort(["similarity", "row_a", "row_b"], descending=[True, False, False])
     )
-    sample = f"a seeded sample of {distinct.height:,} of " if searched > distinct.height else ""
+    sample = (
+        f" in a seeded sample of {settings.hard_rows:,} of {total:,} labelled rows"
+        if total > settings.hard_rows
+        else ""
+    )
     detail = (
         f"labelled prompts with Jaccard ≥ {settings.hard_floor:g}, different labels and not "
-        f"duplicates of each other, among {sample}{searched:,} distinct prompts without a label conflict ("
+        f"duplicates of each other, among {distinct.height:,} distinct prompts without a label "
+        f"conflict{sample} ("
         + "; ".join(f"{p.shingling}, {p.bands}x{p.rows_per_band} bands" for p in passes)
         + ")"
     )
@@ -416,7 +423,7 @@ def find_coverage(
     progress("coverage", 0.0)
     categories = find_categories(rows, patterns)
     has_responses = bool((rows["reply"] > 0).any())
-    inputs = rows.select("row", "key", "label", "split", input=inputs_of(rows))
+    inputs = rows.select("row", "key", "label", "split", "prompt", "text")
     labels = rows["label"].drop_nulls().n_unique()
     if labels >= 2 and near.num_perm >= 16:
         hard, hard_detail = find_hard_negatives(

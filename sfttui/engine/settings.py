@@ -96,6 +96,7 @@ class CoverageSettings:
     # Fitting costs rows x classes: past this product fewer rows are sampled. A cap on
     # work, unlike one on seconds, gives the same rows and the same report on every machine.
     model_work: int = 1_000_000
+    model_chars: int = 3_000_000  # and past this many characters of text (long prompts, fewer rows)
     min_class_rows: int = 5  # rarer labels are left out of the model (Balance warns about them)
     model_seconds: float = 120.0  # a safety net only: folds stop once the next would pass it
     folds: int = 5
