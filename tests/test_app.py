@@ -301,3 +301,20 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
         assert "Training prompts alone" in _shown(detail)
         await pilot.press("a")
         assert table.row_count == cov.ambiguous.height and "ambiguous" in _shown(detail)
+        # State the labelling rule that decides the closest call: typed into a prompt, journaled.
+        closest = cov.ambiguous["key"][0]
+        await pilot.press("r")
+        await pilot.press(*"order problem first -> shipping", "enter")
+        await settle(pilot)
+        assert _journal(app)[-1] == {
+            **_journal(app)[-1],
+            "action": "rule",
+            "keys": [closest],
+            "rule": "order problem first -> shipping",
+        }
+        assert str(table.get_row_at(0)[3]).startswith("§")
+        assert "§ rule: order problem first -> shipping" in _shown(detail)
+        await pilot.press("s")
+        assert "1 of them decided by a stated rule" not in _shown(detail)  # the first kind is hard negatives
+        await pilot.press("j")
+        assert "1 of them decided by a stated rule" in _shown(detail)

@@ -248,3 +248,17 @@ def test_split_usage_errors_exit_two(tmp_path):
     assert _split(str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o")).exit_code == 2
     bad = _split(str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "o"), "--ratios", "1,2")
     assert bad.exit_code == 2 and "three ratios" in bad.output
+
+
+def test_stated_labelling_rules_reach_the_manifest(tmp_path, write_jsonl):
+    data = write_jsonl("r.jsonl", [{"id": k, "text": f"row {k} asks something", "label": "x"} for k in "abc"])
+    ds = load([data])
+    journal = Journal.open(ds.inputs, tmp_path / "state")
+    journal.append("rule", keys=["b"], rule="a refund asked for first is billing")
+    journal.append("rule", keys=["gone"], rule="names a row that is not there")
+    out = tmp_path / "out"
+    result = _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "state"))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["decisions"]["labelling_rules"] == {"b": "a refund asked for first is billing"}
+    assert "decision 2: rows gone are no longer in the data; not applied" in manifest["decisions"]["not_applied"]

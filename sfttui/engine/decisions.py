@@ -21,7 +21,7 @@ from .. import __version__
 from .load import InputFile
 
 SCHEMA = "sfttui.journal/1"
-ACTIONS = ("keep", "keep_all", "drop_rows", "move_rows", "cap", "deliberate", "undo")
+ACTIONS = ("keep", "keep_all", "drop_rows", "move_rows", "cap", "deliberate", "rule", "undo")
 
 
 def fingerprint(inputs: list[InputFile]) -> str:
@@ -162,6 +162,7 @@ class Resolution:
     moves: dict[str, str]  # row key -> split it is moved to (existing splits only)
     applied: list[Decision]
     stale: list[str]  # decisions naming rows or clusters that are no longer there
+    rules: dict[str, str] = field(default_factory=dict)  # row key -> the labelling rule that decides it
 
 
 def _named_rows(d: Decision) -> list[str]:
@@ -169,7 +170,7 @@ def _named_rows(d: Decision) -> list[str]:
     p = d.payload
     if d.action == "keep":
         return [*p.get("drop", []), p.get("keeper")]
-    if d.action in ("drop_rows", "move_rows"):
+    if d.action in ("drop_rows", "move_rows", "rule"):
         return list(p.get("keys", []))
     return []
 
@@ -209,5 +210,8 @@ def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Re
             res.caps[str(p["label"])] = int(p["max_rows"])
         elif d.action == "deliberate":
             res.deliberate[str(p["label"])] = str(p.get("note", ""))
+        elif d.action == "rule":
+            for key in p.get("keys", []):
+                res.rules[key] = str(p.get("rule", ""))
         res.applied.append(d)
     return res

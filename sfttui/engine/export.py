@@ -386,6 +386,7 @@ def _manifest(
             "not_applied": res.stale if res else [],
             "caps": res.caps if res else {},
             "deliberate_imbalance": res.deliberate if res else {},
+            "labelling_rules": res.rules if res else {},
         },
         "counts": plan.counts(),
         "labels": labels,

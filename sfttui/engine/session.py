@@ -170,6 +170,11 @@ class Session:
         assert self.journal is not None
         return self.journal.append("deliberate", label=label, note=note)
 
+    def state_rule(self, keys: list[str], rule: str) -> Decision:
+        """Record the labelling rule that decides these (ambiguous) rows."""
+        assert self.journal is not None
+        return self.journal.append("rule", keys=keys, rule=rule)
+
     def undo(self) -> Decision | None:
         assert self.journal is not None
         return self.journal.undo()

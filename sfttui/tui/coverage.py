@@ -8,6 +8,7 @@ engine computed; `d` journals a drop like every other decision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -24,9 +25,11 @@ from ..engine.representativeness import FEATURES
 from ..engine.session import Session
 from .messages import DecisionsChanged
 from .render import bar, render_turns, turns, words
+from .screens import PromptScreen
 from .tables import KeyTable
 
 MAX_ROWS = 2000
+Column = tuple[str, int, Callable[[dict[str, Any]], Any]]  # label, width, cell from a row
 VIEWS: dict[str, tuple[str, str]] = {
     "scorecard": ("s", "Scorecard"),
     "hard": ("h", "Hard"),
@@ -62,6 +65,7 @@ class CoverageTab(Vertical):
     BINDINGS = [
         *[Binding(key, f"view('{name}')", label, show=False) for name, (key, label) in VIEWS.items()],
         Binding("d", "drop", "Drop row"),
+        Binding("r", "rule", "State rule"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -145,6 +149,20 @@ class CoverageTab(Vertical):
             table.add_row(*row, key=str(i))
         return items.height
 
+    def _marker(self) -> Callable[[str, int], str]:
+        """Formats row keys: ✗ when the row will be dropped, § when a stated rule decides it."""
+        res = self.session.resolution() if self.session.journal is not None else None
+        dropped, ruled = (set(res.dropped), set(res.rules)) if res else (set(), set())
+
+        def mark(key: str, width: int) -> str:
+            sign = "✗" if key in dropped else ("§" if key in ruled else "")
+            return f"{sign}{key[-(width - len(sign)) :]}"
+
+        return mark
+
+    def _rules(self) -> dict[str, str]:
+        return self.session.resolution().rules if self.session.journal is not None else {}
+
     def _dropped(self) -> set[str]:
         return self.session.resolution().dropped if self.session.journal is not None else set()
 
@@ -167,71 +185,65 @@ class CoverageTab(Vertical):
             cells.append(row)
         return self._add_items(table, pl.DataFrame({"kind": [line.kind for line in self.lines]}), cells)
 
+    def _columns(self, table: DataTable, rows: pl.DataFrame, columns: list[Column]) -> int:
+        """Fill the list from `rows`, one cell per column spec (label, width, format)."""
+        for label, width, _ in columns:
+            table.add_column(label, width=width)
+        cells = [[cell(r) for _, _, cell in columns] for r in rows.head(MAX_ROWS).iter_rows(named=True)]
+        return self._add_items(table, rows, cells)
+
     def _hard_items(self, table: DataTable) -> int:
-        cov = self.session.coverage
-        assert cov is not None
-        pairs = cov.hard_pairs
-        table.add_column("J", width=4)
-        table.add_column("labels", width=21)
-        table.add_column("rows", width=19)
-        cells = [
+        assert self.session.coverage is not None
+        return self._columns(
+            table,
+            self.session.coverage.hard_pairs,
             [
-                f"{p['similarity']:.2f}",
-                f"{p['label_a']}≠{p['label_b']}"[:21],
-                f"{p['key_a']}~{p['key_b']}"[-19:],
-            ]
-            for p in pairs.head(MAX_ROWS).iter_rows(named=True)
-        ]
-        return self._add_items(table, pairs, cells)
+                ("J", 4, lambda p: f"{p['similarity']:.2f}"),
+                ("labels", 21, lambda p: f"{p['label_a']}≠{p['label_b']}"[:21]),
+                ("rows", 19, lambda p: f"{p['key_a']}~{p['key_b']}"[-19:]),
+            ],
+        )
 
     def _ambiguous_items(self, table: DataTable) -> int:
-        cov = self.session.coverage
-        assert cov is not None
-        rows = cov.ambiguous
-        dropped = self._dropped()
-        table.add_column("gap", width=5)
-        table.add_column("label", width=12)
-        table.add_column("top two", width=17)
-        table.add_column("row", width=10)
-        cells = [
+        assert self.session.coverage is not None
+        marks = self._marker()
+        return self._columns(
+            table,
+            self.session.coverage.ambiguous,
             [
-                f"{r['margin']:.2f}",
-                r["label"][:12],
-                f"{r['predicted'][:8]}/{r['runner_up'][:8]}",
-                _key(r["key"], dropped),
-            ]
-            for r in rows.head(MAX_ROWS).iter_rows(named=True)
-        ]
-        return self._add_items(table, rows, cells)
+                ("gap", 5, lambda r: f"{r['margin']:.2f}"),
+                ("label", 12, lambda r: r["label"][:12]),
+                ("top two", 17, lambda r: f"{r['predicted'][:8]}/{r['runner_up'][:8]}"),
+                ("row", 10, lambda r: marks(r["key"], 10)),
+            ],
+        )
 
     def _suspect_items(self, table: DataTable) -> int:
-        cov = self.session.coverage
-        assert cov is not None
-        rows = cov.suspects
-        dropped = self._dropped()
-        table.add_column("p", width=5)
-        table.add_column("label → model", width=24)
-        table.add_column("row", width=14)
-        cells = [
-            [f"{r['p_label']:.2f}", f"{r['label']} → {r['suggested']}"[:24], _key(r["key"], dropped, 14)]
-            for r in rows.head(MAX_ROWS).iter_rows(named=True)
-        ]
-        return self._add_items(table, rows, cells)
+        assert self.session.coverage is not None
+        marks = self._marker()
+        return self._columns(
+            table,
+            self.session.coverage.suspects,
+            [
+                ("p", 5, lambda r: f"{r['p_label']:.2f}"),
+                ("label → model", 24, lambda r: f"{r['label']} → {r['suggested']}"[:24]),
+                ("row", 14, lambda r: marks(r["key"], 14)),
+            ],
+        )
 
     def _example_items(self, table: DataTable) -> int:
-        cov = self.session.coverage
-        assert cov is not None
-        rows = cov.categories
-        dropped = self._dropped()
-        table.add_column("kind", width=10)
-        table.add_column("via", width=8)
-        table.add_column("label", width=12)
-        table.add_column("row", width=12)
-        cells = [
-            [r["category"], r["via"], (r["label"] or "")[:12], _key(r["key"], dropped, 12)]
-            for r in rows.head(MAX_ROWS).iter_rows(named=True)
-        ]
-        return self._add_items(table, rows, cells)
+        assert self.session.coverage is not None
+        marks = self._marker()
+        return self._columns(
+            table,
+            self.session.coverage.categories,
+            [
+                ("kind", 10, lambda r: r["category"]),
+                ("via", 8, lambda r: r["via"]),
+                ("label", 12, lambda r: (r["label"] or "")[:12]),
+                ("row", 12, lambda r: marks(r["key"], 12)),
+            ],
+        )
 
     def _production_items(self, table: DataTable) -> int:
         rep = self.session.representativeness
@@ -310,6 +322,11 @@ class CoverageTab(Vertical):
             parts.append(Text("\n✓ target reached everywhere", style="green"))
         view = {"hard_negatives": "h", "ambiguous": "a"}.get(line.kind, "e")
         parts.append(Text(f"\n{view} lists them · p compares with production", style="dim"))
+        if line.kind == "ambiguous" and line.applies:
+            ruled = len(set(cov.ambiguous["key"].to_list()) & set(self._rules()))
+            parts.append(
+                Text(f"{ruled} of them decided by a stated rule (r on the list states one)", style="dim")
+            )
         if cov.model.ran and cov.suspects.height:
             parts.append(Text(f"{cov.suspects.height:,} label suspects: l lists them", style="dim"))
         return Group(*parts)
@@ -374,9 +391,11 @@ class CoverageTab(Vertical):
                     probs,
                     Text("settle such cases with a written rule and label them by it", style="dim"),
                 ]
-        mark = (
-            Text("✗ marked to drop (u undoes)\n", style="red") if item["key"] in self._dropped() else Text("")
-        )
+        mark, rules = Text(""), self._rules()
+        if item["key"] in self._dropped():
+            mark = Text("✗ marked to drop (u undoes)\n", style="red")
+        elif item["key"] in rules:
+            mark = Text(f"§ rule: {rules[item['key']]}\n", style="green")
         return Group(
             *head,
             mark,
@@ -440,6 +459,24 @@ class CoverageTab(Vertical):
         if event.data_table.id == "cov-list":
             self._render_detail()
 
+    def action_rule(self) -> None:
+        """Write down the labelling rule that decides the selected ambiguous or suspect row."""
+        item = self._item()
+        if item is None or self.view not in ("ambiguous", "suspects"):
+            self.app.notify("r states the labelling rule for a row on the ambiguous or label-suspect list.")
+            return
+
+        def done(rule: str | None) -> None:
+            if rule and rule.strip():
+                self.session.state_rule([item["key"]], rule.strip())
+                self.app.notify(f"Rule for {item['key']} saved (journal).")
+                self.post_message(DecisionsChanged())
+
+        prompt = f"The rule that decides {item['key']} (labelled {item['label']})"
+        self.app.push_screen(
+            PromptScreen(prompt, placeholder="e.g. asks for money back first -> billing"), done
+        )
+
     def action_drop(self) -> None:
         item = self._item()
         if item is None or self.view not in ("ambiguous", "suspects", "examples"):
@@ -471,10 +508,6 @@ def _count(line: ScoreLine, n: int) -> Text:
 
 def _share(value: float, style: str) -> Text:
     return Text.assemble((bar(value, 5), style), f" {value:.0%}")
-
-
-def _key(key: str, dropped: set[str], width: int = 10) -> str:
-    return f"✗{key[-(width - 1) :]}" if key in dropped else key[-width:]
 
 
 def _length_chart(edges: list[float], shares: dict[str, list[float]]) -> Table:
