@@ -446,7 +446,7 @@ class CoverageTab(Vertical):
             if rep.least_like is not None and rep.least_like.height:
                 parts.append(Text("\nreference prompts least like training:", style="bold"))
                 for r in rep.least_like.head(8).iter_rows(named=True):
-                    parts.append(Text(f"{r['p_reference']:.2f} {r['text'][:160]}"))
+                    parts.append(Text(f"{r['p_reference']:.2f} " + r["text"][:160].replace("\n", " ⏎ ")))
         if rep.warnings:
             parts.append(Text(""))
             parts += [Text(f"⚠ {w}", style="yellow") for w in rep.warnings]
