@@ -275,10 +275,13 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
         hard_rows = cov.hard_rows()
         assert first[3] == f"{int((planned.gather(hard_rows) == 'train').sum())}✓"
         assert "Hard-negative rows" in _shown(detail)
+        assert "pairs per label pair: billing≠returns 5 · account≠shipping 2 · " in _shown(detail)
 
         await pilot.press("h")
         assert tab.view == "hard" and table.row_count == cov.hard_pairs.height == 14
-        assert "hard negative · J 0.83 · technical ≠ returns" in _shown(detail)
+        assert "hard negative · J 0.83 · technical ≠ returns (1 pair(s) between these labels)" in _shown(
+            detail
+        )
 
         await pilot.press("e")
         assert table.row_count == 28 and "clarifying example · found by response" in _shown(detail)

@@ -270,6 +270,14 @@ def test_label_model_respects_its_row_and_time_caps():
     assert not off.ran and off.scores.height == 0
 
 
+def test_label_model_sample_shrinks_with_many_classes_and_long_texts():
+    by_work = fit_label_model(_topics(), CoverageSettings(model_work=300))  # 2 classes: 150 rows
+    assert by_work.scores.height == 150 and "a seeded sample of 150 of 247" in by_work.detail
+    # The topic texts average ~80 characters: 10,000 characters buys ~125 rows.
+    by_chars = fit_label_model(_topics(), CoverageSettings(model_chars=10_000))
+    assert 100 <= by_chars.scores.height <= 150
+
+
 def test_hard_negative_search_is_capped_on_large_inputs(write_jsonl):
     rng = random.Random(5)
     rows = [{"text": " ".join(_sentence(rng, 20)), "label": "ab"[i % 2]} for i in range(300)]

@@ -261,4 +261,6 @@ def test_stated_labelling_rules_reach_the_manifest(tmp_path, write_jsonl):
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["decisions"]["labelling_rules"] == {"b": "a refund asked for first is billing"}
-    assert "decision 2: rows gone are no longer in the data; not applied" in manifest["decisions"]["not_applied"]
+    assert (
+        "decision 2: rows gone are no longer in the data; not applied" in manifest["decisions"]["not_applied"]
+    )

@@ -21,14 +21,18 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order
+from ..engine.formats import PROMPT_ROLES
 from ..engine.representativeness import FEATURES
 from ..engine.session import Session
 from .messages import DecisionsChanged
-from .render import bar, render_turns, turns, words
+from .render import bar, render_turns, side_by_side, turns, words
 from .screens import PromptScreen
 from .tables import KeyTable
 
 MAX_ROWS = 2000
+# Turns that make up the prompt side (formats.PROMPT_ROLES, plus how render.turns names
+# the prompt of Alpaca, prompt/completion and plain-text rows).
+PROMPT_SIDE = PROMPT_ROLES | {"instruction", "input", "prompt", "text"}
 Column = tuple[str, int, Callable[[dict[str, Any]], Any]]  # label, width, cell from a row
 VIEWS: dict[str, tuple[str, str]] = {
     "scorecard": ("s", "Scorecard"),
@@ -320,6 +324,11 @@ class CoverageTab(Vertical):
             parts += [Text(f"⚠ {w}", style="yellow") for w in shortfalls]
         elif line.applies:
             parts.append(Text("\n✓ target reached everywhere", style="green"))
+        if line.kind == "hard_negatives" and cov.hard_pairs.height:
+            by = cov.hard_by_labels().head(6)
+            parts.append(
+                Text("\npairs per label pair: " + " · ".join(f"{a}≠{b} {n}" for a, b, n in by.rows()))
+            )
         view = {"hard_negatives": "h", "ambiguous": "a"}.get(line.kind, "e")
         parts.append(Text(f"\n{view} lists them · p compares with production", style="dim"))
         if line.kind == "ambiguous" and line.applies:
@@ -335,25 +344,44 @@ class CoverageTab(Vertical):
         split = self.splits[row] if self.splits is not None else None
         return f"{'planned ' if self.planned else ''}{split}" if split else "no split"
 
+    def _prompt(self, row: int) -> str:
+        ds = self.session.dataset
+        assert ds is not None
+        return ds.rows["prompt"][row] or ds.rows["text"][row]
+
     def _text(self, row: int) -> tuple[str, bytes | None]:
         ds = self.session.dataset
         assert ds is not None
         return ds.rows["text"][row], ds.rows["raw"][row]
 
     def _hard_detail(self, item: dict[str, Any] | None) -> Group:
-        assert item is not None
+        assert item is not None and self.session.coverage is not None
         a_text, a_raw = self._text(item["row_a"])
         b_text, b_raw = self._text(item["row_b"])
+        a_prompt, b_prompt = self._prompt(item["row_a"]), self._prompt(item["row_b"])
+        pair = sorted([item["label_a"], item["label_b"]])
+        between = self.session.coverage.hard_by_labels().filter(
+            (pl.col("a") == pair[0]) & (pl.col("b") == pair[1])
+        )["pairs"]
+        cards = [
+            Group(
+                Text(
+                    f"{item[f'label_{s}']}: {item[f'key_{s}']} ({self._split(item[f'row_{s}'])})",
+                    style="bold cyan",
+                ),
+                # Prompts are what was compared: their differing words are marked.
+                render_turns(_no_system(turns(raw, text)), words(other), roles=PROMPT_SIDE),
+            )
+            for s, text, raw, other in (("a", a_text, a_raw, b_prompt), ("b", b_text, b_raw, a_prompt))
+        ]
         return Group(
             Text(
-                f"hard negative · J {item['similarity']:.2f} · {item['label_a']} ≠ {item['label_b']}",
+                f"hard negative · J {item['similarity']:.2f} · {item['label_a']} ≠ {item['label_b']} "
+                f"({between[0] if between.len() else 1} pair(s) between these labels)",
                 style="bold",
             ),
             Text("alike, but labelled differently; the words that differ are highlighted", style="dim"),
-            Text(f"\n{item['label_a']}: {item['key_a']} ({self._split(item['row_a'])})", style="bold cyan"),
-            render_turns(_no_system(turns(a_raw, a_text)), words(b_text)),
-            Text(f"\n{item['label_b']}: {item['key_b']} ({self._split(item['row_b'])})", style="bold cyan"),
-            render_turns(_no_system(turns(b_raw, b_text)), words(a_text)),
+            *side_by_side(cards, self.query_one("#cov-detail-box").size.width, most=2),
         )
 
     def _row_detail(self, item: dict[str, Any] | None) -> Group:

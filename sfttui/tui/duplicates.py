@@ -10,7 +10,6 @@ from typing import Any
 
 import polars as pl
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -21,7 +20,7 @@ from textual.widgets import DataTable, Static
 
 from ..engine.session import Session
 from .messages import DecisionsChanged, ThresholdChanged
-from .render import histogram, render_turns, sparkline, turns, words
+from .render import histogram, render_turns, side_by_side, sparkline, turns, words
 from .screens import ConfirmScreen, PromptScreen
 from .tables import KeyTable
 
@@ -229,15 +228,7 @@ class DuplicatesTab(Vertical):
             )
             body = render_turns(turns(m["raw"], m["text"]), None if m["key"] == c["keeper"] else keeper_words)
             cards.append(Group(title, body))
-        # Side by side when the pane is wide enough for readable columns, else stacked.
-        width = self.query_one("#dup-detail-box").size.width
-        per_row = max(1, min(3, width // 34))
-        for start in range(0, len(cards), per_row):
-            grid = Table.grid(padding=(0, 2), expand=True)
-            for _ in range(min(per_row, len(cards) - start)):
-                grid.add_column(ratio=1)
-            grid.add_row(*cards[start : start + per_row])
-            parts += [Text(""), grid]
+        parts += side_by_side(cards, self.query_one("#dup-detail-box").size.width)
         if c["size"] > 9:
             parts.append(Text(f"+{c['size'] - 9} more members (keys in the report)", style="dim"))
         return Group(*parts)

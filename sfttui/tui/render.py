@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 import orjson
+from rich.console import RenderableType
+from rich.table import Table
 from rich.text import Text
 
 ROLE_STYLES = {
@@ -73,13 +75,21 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def render_turns(parts: list[tuple[str, str]], reference: set[str] | None, common: bool = False) -> Text:
+def render_turns(
+    parts: list[tuple[str, str]],
+    reference: set[str] | None,
+    common: bool = False,
+    roles: frozenset[str] | None = None,
+) -> Text:
+    """The turns, each with its role; words highlighted against `reference` (only in
+    turns of `roles`, when given)."""
     out = Text()
     for i, (role, text) in enumerate(parts):
         if i:
             out.append("\n")
         out.append(f"{role}: ", style=ROLE_STYLES.get(role.lower(), "bold magenta"))
-        out.append_text(highlight(text, reference, common=common))
+        marked = roles is None or role.lower() in roles
+        out.append_text(highlight(text, reference if marked else None, common=common))
     return out
 
 
@@ -105,3 +115,16 @@ def sparkline(counts: list[int]) -> str:
     top = max(counts) if counts and max(counts) else 1
     ticks = "▁▂▃▄▅▆▇█"
     return "".join(" " if c == 0 else ticks[min(7, int(c / top * 7.999))] for c in counts)
+
+
+def side_by_side(cards: list[RenderableType], width: int, most: int = 3) -> list[RenderableType]:
+    """Cards side by side when the pane is wide enough for readable columns, else stacked."""
+    per_row = max(1, min(most, width // 34))
+    out: list[RenderableType] = []
+    for start in range(0, len(cards), per_row):
+        grid = Table.grid(padding=(0, 2), expand=True)
+        for _ in range(min(per_row, len(cards) - start)):
+            grid.add_column(ratio=1)
+        grid.add_row(*cards[start : start + per_row])
+        out += [Text(""), grid]
+    return out
