@@ -9,6 +9,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -37,6 +38,8 @@ from .splits import SplitsTab
 class _Cancelled(Exception):
     """Raised inside a worker's progress callback once the worker was cancelled."""
 
+
+REPLAN_AFTER = 0.5  # seconds of no decisions before the split plan is redone
 
 TABS = ("overview", "duplicates", "balance", "splits", "leakage", "coverage")
 STAGES = {
@@ -86,6 +89,7 @@ class SfttuiApp(App[None]):
         self.plan_generation = 0  # bumped by every replan; older plans are stale
         self.plan_of = -1  # the generation `plan` belongs to
         self.write_pending = False  # w was pressed while the plan was being redone
+        self._replan_timer: Timer | None = None
         self.stage_done: dict[str, float] = {}
         self.stale: set[str] = set()  # tabs to redraw when next shown
 
@@ -134,10 +138,23 @@ class SfttuiApp(App[None]):
             return
         self.post_message(AnalysisDone())
 
-    def refresh_plan(self) -> None:
-        """Plan the splits again (after any decision); until it is back, the plan is stale."""
+    def refresh_plan(self, delay: float = 0.0) -> None:
+        """Plan the splits again (after any decision); until it is back, the plan is stale.
+
+        With a delay, the plan is made once the keys have paused that long: triaging
+        cluster after cluster should not start a full re-plan (which competes with the
+        UI for the GIL) on every key. The plan is marked stale at once either way, so
+        `w` waits for one that includes every decision.
+        """
         self.plan_generation += 1
-        self._plan_worker(self.plan_generation)
+        if self._replan_timer is not None:
+            self._replan_timer.stop()
+            self._replan_timer = None
+        if delay:
+            generation = self.plan_generation
+            self._replan_timer = self.set_timer(delay, lambda: self._plan_worker(generation))
+        else:
+            self._plan_worker(self.plan_generation)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan_worker(self, generation: int) -> None:
@@ -214,7 +231,7 @@ class SfttuiApp(App[None]):
             {"duplicates"} if active == "duplicates" else set()
         )
         self._refresh_if_stale(active)
-        self.refresh_plan()
+        self.refresh_plan(delay=REPLAN_AFTER)
 
     def _refresh_if_stale(self, name: str) -> None:
         if name not in self.stale:

@@ -1,0 +1,245 @@
+"""Every stage of a full run on chat data, at several sizes: seconds, rows/s, peak memory, growth.
+
+    python benchmarks/bench_stages.py                      # N = 100k and 1M
+    python benchmarks/bench_stages.py --sizes 100000,1000000,5000000
+
+For each N it writes N chat rows (system prompt, a user turn of 12-60 words from a
+Zipf vocabulary, an assistant reply; a label, a user id; 10% near copies with a few
+words changed, 2% exact copies) and an eval set of N/100 items, a third of them
+pasted into longer training prompts, so the 13-gram check has work to do. Then, in a
+fresh process, it runs what `sfttui split --eval` does: load, exact and near
+duplicates, clusters, balance, leakage (eval exact, near and 13-gram), coverage,
+representativeness, the split plan and the verified atomic export, timing each stage
+and reading the peak RSS after it.
+
+In the same run it times the straightforward implementation of the two stages that
+have one, on a subset: near duplicates with one datasketch MinHash per row plus
+MinHashLSH, and eval overlap with Python sets of 13-word tuples; the ratio is
+rows/s against rows/s. Between sizes it prints each stage's growth exponent
+(log t2/t1 over log n2/n1: 1.0 is linear, n log n from 1M to 5M is about 1.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SYSTEM = "You are a helpful support assistant for an online store."
+LABELS = ["billing", "shipping", "technical", "account", "returns", "other"]
+NGRAM = 13
+
+
+def generate(path: Path, eval_path: Path, n: int, seed: int = 11) -> None:
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    vocab = np.array(sorted({"".join(rng.choice(letters, k)) for k in rng.integers(2, 10, 60_000)}))
+    zipf = 1.0 / np.arange(1, len(vocab) + 1) ** 1.05
+    zipf /= zipf.sum()
+    n_near, n_exact = n // 10, n // 50
+    n_base = n - n_near - n_exact
+    lengths = rng.integers(12, 61, n_base)
+    words = rng.choice(len(vocab), size=int(lengths.sum()), p=zipf)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    prompts = [" ".join(vocab[words[offsets[i] : offsets[i + 1]]]) for i in range(n_base)]
+    for src in rng.integers(0, n_base, n_near):
+        w = prompts[src].split(" ")
+        for spot in rng.integers(0, len(w), rng.integers(1, 4)):
+            w[spot] = str(vocab[rng.integers(0, len(vocab))])
+        prompts.append(" ".join(w))
+    prompts += [prompts[i] for i in rng.integers(0, n_base, n_exact)]
+    evals = [prompts[i] for i in rng.integers(0, n_base, max(1, n // 100))]
+    # A third of the eval items pasted inside longer training prompts: only 13-grams see them.
+    for k, i in enumerate(rng.integers(0, len(prompts), len(evals) // 3)):
+        prompts[i] = f"{prompts[i]} {evals[k]} {prompts[(i + 1) % len(prompts)]}"
+    labels = rng.integers(0, len(LABELS), len(prompts))
+    users = rng.integers(0, max(1, n // 20), len(prompts))
+    with path.open("w", encoding="utf-8") as out:
+        for i, prompt in enumerate(prompts):
+            row = {
+                "id": f"r{i}",
+                "messages": [
+                    {"role": "system", "content": SYSTEM},
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": f"Thanks, I have opened case {i} for you."},
+                ],
+                "label": LABELS[labels[i]],
+                "user_id": f"u{users[i]}",
+            }
+            out.write(json.dumps(row) + "\n")
+    with eval_path.open("w", encoding="utf-8") as out:
+        for i, text in enumerate(evals):
+            out.write(json.dumps({"id": f"e{i}", "text": text}) + "\n")
+
+
+def child(path: str, eval_path: str, out_dir: str) -> None:
+    """In a fresh process: every stage, timed, with the peak RSS after each."""
+    from sfttui.engine.session import Session
+    from sfttui.engine.settings import LoadSettings, ScanSettings
+
+    marks: dict[str, dict[str, float]] = {}
+    start = time.perf_counter()
+    last = [start]
+
+    def rss() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def progress(stage: str, fraction: float) -> None:
+        if fraction >= 1.0 and stage not in marks:
+            now = time.perf_counter()
+            marks[stage] = {"s": now - last[0], "peak_rss_mb": rss()}
+            last[0] = now
+
+    settings = ScanSettings(load=LoadSettings(group_fields=("user_id",)), eval_paths=(eval_path,))
+    session = Session(paths=[path], settings=settings, state_dir=str(Path(out_dir) / "state"), explore=False)
+    session.analyse(progress)
+    timings = session.duplicates.timings if session.duplicates else {}
+    t = time.perf_counter()
+    plan = session.plan()
+    marks["split plan"] = {"s": time.perf_counter() - t, "peak_rss_mb": rss()}
+    t = time.perf_counter()
+    result = session.write(plan, Path(out_dir) / "splits", force=True)
+    marks["export"] = {"s": time.perf_counter() - t, "peak_rss_mb": rss()}
+    leak = session.leakage.counts() if session.leakage else {}
+    print(
+        json.dumps(
+            {
+                "rows": session.dataset.rows.height,
+                "total_s": time.perf_counter() - start,
+                "stages": marks,
+                "dedup_split": timings,
+                "eval_hits": leak,
+                "export_problems": result.problems,
+            }
+        )
+    )
+
+
+def baseline_near(texts: list[str]) -> float:
+    """rows/s of one datasketch MinHash per row + MinHashLSH insert and query."""
+    from datasketch import MinHash, MinHashLSH
+
+    start = time.perf_counter()
+    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    sketches = []
+    for i, text in enumerate(texts):
+        words = text.lower().split()
+        m = MinHash(num_perm=128)
+        m.update_batch([" ".join(words[j : j + 3]).encode() for j in range(max(1, len(words) - 2))])
+        lsh.insert(i, m)
+        sketches.append(m)
+    for m in sketches:
+        lsh.query(m)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def baseline_ngrams(texts: list[str], evals: list[str]) -> float:
+    """rows/s of 13-gram overlap with Python sets: every eval 13-gram in a set, every row's looked up."""
+    start = time.perf_counter()
+    grams = set()
+    for text in evals:
+        w = text.lower().split()
+        grams.update(tuple(w[j : j + NGRAM]) for j in range(len(w) - NGRAM + 1))
+    for text in texts:
+        w = text.lower().split()
+        any(tuple(w[j : j + NGRAM]) in grams for j in range(len(w) - NGRAM + 1))
+    return len(texts) / (time.perf_counter() - start)
+
+
+def bench(n: int, subset: int, workdir: Path) -> dict:
+    path, eval_path = workdir / f"chat_{n}.jsonl", workdir / f"eval_{n}.jsonl"
+    generate(path, eval_path, n)
+    size_mb = path.stat().st_size / 1e6
+    run = subprocess.run(
+        [sys.executable, __file__, "--child", str(path), str(eval_path), str(workdir / f"out_{n}")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    res = json.loads(run.stdout.strip().splitlines()[-1])
+    prompts = [json.loads(line)["messages"][1]["content"] for line in path.open(encoding="utf-8")][:subset]
+    evals = [json.loads(line)["text"] for line in eval_path.open(encoding="utf-8")]
+    res.update(
+        n=n,
+        input_mb=round(size_mb, 1),
+        near_baseline_rows_s=baseline_near(prompts),
+        ngram_baseline_rows_s=baseline_ngrams(prompts, evals),
+    )
+    path.unlink()
+    return res
+
+
+def report(results: list[dict]) -> None:
+    for r in results:
+        peak = max(m["peak_rss_mb"] for m in r["stages"].values())
+        print(
+            f"\nN={r['n']:,}  input {r['input_mb']:,.0f} MB  total {r['total_s']:.1f} s "
+            f"({r['rows'] / r['total_s']:,.0f} rows/s)  peak RSS {peak:,.0f} MB "
+            f"= {peak / r['input_mb']:.1f}x input"
+        )
+        for stage, m in r["stages"].items():
+            rate = r["rows"] / m["s"] if m["s"] > 0 else float("inf")
+            print(
+                f"  {stage:20s} {m['s']:7.2f} s  {rate:>12,.0f} rows/s  "
+                f"peak RSS so far {m['peak_rss_mb']:7,.0f} MB"
+            )
+        near = r["stages"].get("near", {}).get("s")
+        if near:
+            ours = r["rows"] / near
+            print(
+                f"  near duplicates vs datasketch per row: {ours:,.0f} vs "
+                f"{r['near_baseline_rows_s']:,.0f} rows/s = "
+                f"{ours / r['near_baseline_rows_s']:.1f}x"
+            )
+        ev = r["stages"].get("eval", {}).get("s")
+        if ev:
+            ours = r["rows"] / ev
+            print(
+                f"  eval leakage (exact+near+13-gram) vs Python-set 13-grams alone: {ours:,.0f} vs "
+                f"{r['ngram_baseline_rows_s']:,.0f} rows/s = {ours / r['ngram_baseline_rows_s']:.1f}x"
+            )
+    for a, b in itertools.pairwise(results):
+        scale = math.log(b["n"] / a["n"])
+        grow = {
+            s: math.log(max(b["stages"][s]["s"], 1e-3) / max(a["stages"][s]["s"], 1e-3)) / scale
+            for s in a["stages"]
+            if s in b["stages"]
+        }
+        print(
+            f"\ngrowth {a['n']:,} -> {b['n']:,} (1.0 = linear): "
+            + ", ".join(f"{s} {g:.2f}" for s, g in grow.items())
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--baseline-rows", type=int, default=20_000)
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (int(x) for x in args.sizes.split(",")):
+            results.append(bench(n, args.baseline_rows, Path(tmp)))
+    report(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
