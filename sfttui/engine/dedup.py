@@ -225,17 +225,8 @@ def near_pairs(
     pass: signatures chunk by chunk, LSH candidates, a cheap MinHash estimate to set
     aside candidates far below the threshold, then exact Jaccard verification.
     """
-    words = texts.str.count_matches(" ").to_numpy() + 1
-    nonempty = texts.str.len_bytes().to_numpy() > 0
-    plan = [
-        (Shingling("char", settings.char_ngram), nonempty & (words < 2 * settings.short_words)),
-        (Shingling("word", settings.word_ngram), nonempty & (words >= settings.short_words)),
-    ]
-    bands, rows = (
-        (settings.bands, settings.rows_per_band)
-        if settings.bands and settings.rows_per_band
-        else lsh_params(settings.threshold, settings.num_perm)
-    )
+    plan = _plan(texts, settings)
+    bands, rows = _bands(settings)
     found: list[pl.DataFrame] = []
     passes: list[NearPass] = []
     total = max(1, sum(int(mask.sum()) for _, mask in plan))
@@ -286,6 +277,86 @@ def near_pairs(
         pl.concat(found).sort("jaccard", descending=True).unique(["a", "b"], keep="first").sort(["a", "b"])
     )
     return pairs.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA), passes
+
+
+def _plan(texts: pl.Series, settings: NearSettings) -> list[tuple[Shingling, np.ndarray]]:
+    """Which texts each pass covers: character n-grams for short ones, word n-grams for long."""
+    words = texts.str.count_matches(" ").to_numpy() + 1
+    nonempty = texts.str.len_bytes().to_numpy() > 0
+    return [
+        (Shingling("char", settings.char_ngram), nonempty & (words < 2 * settings.short_words)),
+        (Shingling("word", settings.word_ngram), nonempty & (words >= settings.short_words)),
+    ]
+
+
+def _bands(settings: NearSettings) -> tuple[int, int]:
+    if settings.bands and settings.rows_per_band:
+        return settings.bands, settings.rows_per_band
+    return lsh_params(settings.threshold, settings.num_perm)
+
+
+def _band_frame(texts: pl.Series, shingling: Shingling, settings: NearSettings, bands: int, rows: int):
+    """Band keys of `texts` as a long frame (band, key, pos), and their estimate columns."""
+    shingles, counts = shingle_hashes(texts, shingling)
+    sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed)
+    keys = band_keys(sigs, bands, rows)
+    n = len(texts)
+    frame = pl.DataFrame(
+        {
+            "band": np.tile(np.arange(bands, dtype=np.uint8), n),
+            "key": keys.reshape(-1),
+            "pos": np.repeat(np.arange(n, dtype=np.uint32), bands),
+        }
+    )
+    return frame, sigs[:, : min(_ESTIMATE_PERMS, settings.num_perm)] & 0xFFFF
+
+
+def cross_pairs(
+    left: pl.Series, right: pl.Series, settings: NearSettings, progress: Progress = no_progress
+) -> pl.DataFrame:
+    """Verified near pairs between two sets of texts (a in `left`, b in `right`), never within one.
+
+    For a large `left` against a small `right` (a training set against an eval set):
+    the right side's band keys are kept, the left side's are computed chunk by chunk and
+    joined against them, so no pair inside the large side is ever formed. Same
+    shingling, bands, estimate filter and exact verification as `near_pairs`.
+    """
+    bands, rows = _bands(settings)
+    found: list[pl.DataFrame] = []
+    left_plan, right_plan = _plan(left, settings), _plan(right, settings)
+    for (shingling, lmask), (_, rmask) in zip(left_plan, right_plan):
+        lids, rids = np.flatnonzero(lmask), np.flatnonzero(rmask)
+        if lids.size == 0 or rids.size == 0:
+            continue
+        rsub = right.gather(rids)
+        rframe, restimate = _band_frame(rsub, shingling, settings, bands, rows)
+        lsub = left.gather(lids)
+        both = pl.concat([lsub, rsub])  # one text list, right side after the left, for _verify
+        for lo, hi in iter_chunks(lids.size, _SIG_CHUNK):
+            lframe, lestimate = _band_frame(lsub.slice(lo, hi - lo), shingling, settings, bands, rows)
+            cand = lframe.join(rframe, on=["band", "key"]).select("pos", "pos_right").unique()
+            if cand.height == 0:
+                continue
+            i, j = cand["pos"].to_numpy(), cand["pos_right"].to_numpy()
+            agree = (lestimate[i] == restimate[j]).mean(axis=1)
+            keep = agree >= settings.threshold - _ESTIMATE_SLACK
+            if not keep.any():
+                continue
+            i, j = i[keep].astype(np.uint64) + np.uint64(lo), j[keep].astype(np.uint64)
+            encoded = i << np.uint64(32) | (j + np.uint64(lids.size))
+            verified = _verify(encoded, both, shingling, settings.threshold)
+            found.append(
+                verified.select(
+                    a=pl.Series(lids.astype(np.uint32)).gather(verified["a"]),
+                    b=pl.Series(rids.astype(np.uint32)).gather(verified["b"] - lids.size),
+                    jaccard="jaccard",
+                )
+            )
+            progress("near", hi / lids.size)
+    if not found:
+        return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64})
+    # A pair found by both passes keeps its higher similarity.
+    return pl.concat(found).sort("jaccard", descending=True).unique(["a", "b"], keep="first").sort(["a", "b"])
 
 
 @dataclass

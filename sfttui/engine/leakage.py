@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .dedup import Duplicates, near_pairs
+from .dedup import Duplicates, cross_pairs
 from .load import Dataset
 from .minhash import Shingling, iter_chunks, shingle_hashes
 from .normalize import normalize_texts
@@ -152,31 +152,54 @@ def _ngram_sets(texts: pl.Series, n: int) -> pl.DataFrame:
     return pl.concat(parts).unique() if parts else pl.DataFrame(schema={"i": pl.UInt32, "h": pl.UInt64})
 
 
-def _ngram_hits(train_norm: pl.Series, eval_norm: pl.Series, settings: LeakageSettings) -> pl.DataFrame:
-    """(i train, j eval, shared): training texts sharing an n-gram with an eval text.
+def _ngram_hits(
+    train_norm: pl.Series, evals: dict[str, pl.Series], settings: LeakageSettings
+) -> dict[str, pl.DataFrame]:
+    """Per eval side, (i train, j eval, shared): training texts sharing an n-gram with an eval text.
 
     Eval texts of `ngram` words or more contribute their n-grams; shorter ones (at least
     `min_words`) contribute themselves whole, matched against training k-grams of
-    their own length k.
+    their own length k. The eval sides' n-grams are gathered first (the eval set is
+    small); then one pass over the training texts keeps only the n-grams some eval text
+    has before anything is de-duplicated or joined.
     """
-    words = eval_norm.str.count_matches(" ").to_numpy() + 1
+    wanted_by_k: dict[int, list[pl.DataFrame]] = {}
+    for side, eval_norm in evals.items():
+        words = eval_norm.str.count_matches(" ").to_numpy() + 1
+        lengths = [
+            settings.ngram,
+            *sorted({int(k) for k in words if settings.min_words <= k < settings.ngram}, reverse=True),
+        ]
+        for k in lengths:
+            pick = np.flatnonzero(words >= k) if k == settings.ngram else np.flatnonzero(words == k)
+            if pick.size == 0:
+                continue
+            sets = _ngram_sets(eval_norm.gather(pick), k)
+            wanted_by_k.setdefault(k, []).append(
+                pl.DataFrame(
+                    {
+                        "side": pl.Series([side] * sets.height, dtype=pl.String),
+                        "j": pl.Series(pick.astype(np.uint32)).gather(sets["i"]),
+                        "h": sets["h"],
+                    }
+                )
+            )
     found: list[pl.DataFrame] = []
-    lengths = [
-        settings.ngram,
-        *sorted({int(k) for k in words if settings.min_words <= k < settings.ngram}, reverse=True),
-    ]
-    for k in lengths:
-        pick = np.flatnonzero(words >= k) if k == settings.ngram else np.flatnonzero(words == k)
-        if pick.size == 0:
-            continue
-        sets = _ngram_sets(eval_norm.gather(pick), k)
-        wanted = pl.DataFrame({"j": pl.Series(pick.astype(np.uint32)).gather(sets["i"]), "h": sets["h"]})
+    for k, frames in wanted_by_k.items():
+        wanted = pl.concat(frames)
+        hashes = wanted["h"].unique()
         for lo, hi in iter_chunks(len(train_norm), _CHUNK):
-            chunk = _ngram_sets(train_norm.slice(lo, hi - lo), k).with_columns(pl.col("i") + lo)
-            found.append(chunk.join(wanted, on="h").group_by("i", "j").agg(shared=pl.len()))
+            shingles, counts = shingle_hashes(train_norm.slice(lo, hi - lo), Shingling("word", k))
+            owner = np.repeat(np.arange(lo, hi, dtype=np.uint32), counts)
+            grams = pl.DataFrame({"i": owner, "h": shingles})
+            grams = grams.filter(pl.col("h").is_in(hashes.implode())).unique()
+            if grams.height:
+                found.append(grams.join(wanted, on="h").group_by("side", "i", "j").agg(shared=pl.len()))
+    empty = pl.DataFrame(schema={"i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
     if not found:
-        return pl.DataFrame(schema={"i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
-    return pl.concat(found).group_by("i", "j").agg(pl.col("shared").sum().cast(pl.UInt32))
+        return dict.fromkeys(evals, empty)
+    merged = pl.concat(found).group_by("side", "i", "j").agg(pl.col("shared").sum().cast(pl.UInt32))
+    return {side: merged.filter(pl.col("side") == side).drop("side") for side in evals}
 
 
 def eval_leakage(
@@ -223,40 +246,32 @@ def eval_leakage(
         right = pl.DataFrame({"norm": evn}).with_row_index("j").filter(pl.col("norm") != "")
         exact = left.join(right, on="norm").select("i", "j", similarity=pl.lit(1.0))
         emit("exact", side, exact)
-    # Near: MinHash/LSH over the distinct texts of both sides, keeping crossing pairs.
+    # Near: only pairs that cross from training to eval, between the distinct texts of
+    # each side (a distinct text stands for every row with that text).
     tr, evn = sides["text"]
-    both = pl.concat([tr, evn]).alias("norm")
-    distinct = (
-        pl.DataFrame({"norm": both}).with_row_index("pos").unique("norm", keep="first", maintain_order=True)
-    )
-    pairs, _ = near_pairs(distinct["norm"], near)
+    left = pl.DataFrame({"norm": tr}).with_row_index("i")
+    right = pl.DataFrame({"norm": evn}).with_row_index("j")
+    left_distinct = left.unique("norm", keep="first", maintain_order=True)
+    right_distinct = right.unique("norm", keep="first", maintain_order=True)
+    pairs = cross_pairs(left_distinct["norm"], right_distinct["norm"], near)
     if pairs.height:
-        pos = distinct["pos"]
-        n_train = len(tr)
-        # A distinct text stands for every row with that text.
-        members = (
-            pl.DataFrame({"norm": both})
-            .with_row_index("pos")
-            .join(distinct.select("norm", rep="pos"), on="norm")
-        )
-        mapped = pairs.select(ra=pos.gather(pairs["a"]), rb=pos.gather(pairs["b"]), similarity="jaccard")
         mapped = (
-            mapped.join(members.select(ra="rep", pa="pos"), on="ra")
-            .join(members.select(rb="rep", pb="pos"), on="rb")
-            .filter((pl.col("pa") < n_train) != (pl.col("pb") < n_train))
-            .select(
-                i=pl.min_horizontal("pa", "pb"),
-                j=pl.max_horizontal("pa", "pb") - n_train,
-                similarity="similarity",
+            pairs.select(
+                li=left_distinct["i"].gather(pairs["a"]),
+                rj=right_distinct["j"].gather(pairs["b"]),
+                similarity="jaccard",
             )
+            .join(left_distinct.select("norm", li="i"), on="li")
+            .join(left.select("norm", "i"), on="norm")
+            .drop("norm")
+            .join(right_distinct.select("norm", rj="j"), on="rj")
+            .join(right.select("norm", "j"), on="norm")
+            .select("i", "j", "similarity")
         )
         emit("near", "text", mapped)
-    ngram = _ngram_hits(sides["text"][0], sides["prompt"][1], settings)
-    emit("ngram", "prompt", ngram)
-    ngram_text = _ngram_hits(sides["text"][0], sides["text"][1], settings).join(
-        ngram.select("i", "j"), on=["i", "j"], how="anti"
-    )
-    emit("ngram", "text", ngram_text)
+    ngrams = _ngram_hits(tr, {"prompt": sides["prompt"][1], "text": evn}, settings)
+    emit("ngram", "prompt", ngrams["prompt"])
+    emit("ngram", "text", ngrams["text"].join(ngrams["prompt"].select("i", "j"), on=["i", "j"], how="anti"))
     if not hits:
         return pl.DataFrame(schema=EVAL_HIT_SCHEMA)
     order = {"exact": 0, "near": 1, "ngram": 2}

@@ -1,0 +1,49 @@
+"""Eval contamination: exact, near and long n-gram hits, each row matched to the eval item it leaks."""
+
+from __future__ import annotations
+
+import random
+
+from sfttui.engine.leakage import eval_leakage
+from sfttui.engine.load import load
+from sfttui.engine.settings import LeakageSettings, NearSettings, NormalizeSettings
+
+from .conftest import jaccard, word_shingles
+
+_VOCAB = [f"w{i}" for i in range(500)]
+
+
+def _words(rng: random.Random, n: int) -> list[str]:
+    return [rng.choice(_VOCAB) for _ in range(n)]
+
+
+def test_eval_hits_of_every_kind_name_the_training_row_and_the_eval_item(write_jsonl):
+    rng = random.Random(8)
+    copied, reworded, pasted, short = _words(rng, 30), _words(rng, 30), _words(rng, 15), _words(rng, 9)
+    near = list(reworded)
+    near[17] = "changed"
+    train = {
+        "t1": copied,
+        "t2": reworded,
+        "t3": _words(rng, 12) + pasted + _words(rng, 12),  # an eval question pasted inside
+        "t4": _words(rng, 10) + short + _words(rng, 10),  # a short eval item, matched whole
+        "t5": _words(rng, 30),
+    }
+    evals = {"e1": copied, "e2": near, "e3": pasted, "e4": short, "e5": _words(rng, 30)}
+    data = write_jsonl("train.jsonl", [{"id": k, "text": " ".join(w)} for k, w in train.items()])
+    gold = write_jsonl("gold.jsonl", [{"id": k, "text": " ".join(w)} for k, w in evals.items()])
+    hits = eval_leakage(
+        load([data]).rows, None, load([gold]), NormalizeSettings(), NearSettings(), LeakageSettings()
+    )
+    got = {(h["key"], h["eval_key"]): (h["kind"], h["side"]) for h in hits.iter_rows(named=True)}
+    assert got == {
+        ("t1", "e1"): ("exact", "text"),
+        ("t2", "e2"): ("near", "text"),
+        ("t3", "e3"): ("ngram", "prompt"),
+        ("t4", "e4"): ("ngram", "prompt"),
+    }
+    by_pair = {(h["key"], h["eval_key"]): h for h in hits.iter_rows(named=True)}
+    expected_j = jaccard(word_shingles(" ".join(reworded)), word_shingles(" ".join(near)))
+    assert abs(by_pair[("t2", "e2")]["similarity"] - expected_j) < 1e-9
+    assert by_pair[("t3", "e3")]["shared_ngrams"] == 3  # 15 words hold three 13-grams
+    assert by_pair[("t4", "e4")]["shared_ngrams"] == 1
