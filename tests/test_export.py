@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sfttui.cli import main
 from sfttui.engine.decisions import Journal, resolve
 from sfttui.engine.dedup import find_duplicates
-from sfttui.engine.export import ExportError, plan_export, write_export
+from sfttui.engine.export import ExportError, plan_export, verify_export, write_export
 from sfttui.engine.load import load
 from sfttui.engine.split import SplitSettings
 
@@ -264,3 +264,27 @@ def test_stated_labelling_rules_reach_the_manifest(tmp_path, write_jsonl):
     assert (
         "decision 2: rows gone are no longer in the data; not applied" in manifest["decisions"]["not_applied"]
     )
+
+
+def test_verification_traces_written_lines_to_clusters_and_catches_a_moved_row(tmp_path):
+    data = _dataset(tmp_path, users=20)
+    ds = load([data])
+    dup = find_duplicates(ds.rows)
+    plan = plan_export(ds, dup, SplitSettings(), drop="none")
+    out = tmp_path / "out"
+    result = write_export(plan, ds, out, duplicates=dup)
+    assert result.problems == []
+    assert (
+        "no exact or near duplicate cluster across the written splits (traced from the files)"
+        in result.verified
+    )
+    # Move one member of a near-duplicate cluster into another split's file, as a buggy
+    # writer would: the check must see the cluster straddling two files.
+    keys = dict(zip(ds.rows["key"], ds.rows["raw"]))
+    member = next(k for k in dup.membership["key"] if (out / "train.jsonl").read_bytes().count(keys[k]))
+    line = keys[member] + b"\n"
+    train = (out / "train.jsonl").read_bytes()
+    (out / "train.jsonl").write_bytes(train.replace(line, b"", 1))
+    (out / "test.jsonl").write_bytes((out / "test.jsonl").read_bytes() + line)
+    _, problems = verify_export(out, plan, ds, duplicates=dup)
+    assert "1 duplicate clusters cross the written splits" in problems

@@ -219,7 +219,15 @@ class Session:
                 "scorecard": [line.to_dict() for line in self.coverage.scorecard(splits)],
                 "warnings": self.coverage.warnings(splits),
             }
-        return write_export(plan, self.dataset, out, force=force, settings=self.settings, extra=extra)
+        return write_export(
+            plan,
+            self.dataset,
+            out,
+            force=force,
+            settings=self.settings,
+            extra=extra,
+            duplicates=self.duplicates,
+        )
 
     def reason_cannot_write(self, out: Path) -> str | None:
         if out.exists() and not out.is_dir():
