@@ -321,3 +321,17 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
         assert "1 of them decided by a stated rule" not in _shown(detail)  # the first kind is hard negatives
         await pilot.press("j")
         assert "1 of them decided by a stated rule" in _shown(detail)
+
+
+def test_similarity_histogram_matches_a_plain_count():
+    from sfttui.tui.render import histogram
+
+    rng = random.Random(4)
+    values = [rng.uniform(0.5, 1.0) for _ in range(5000)] + [0.65, 0.8, 1.0, 0.6499]
+    lo, bins = 0.65, 7
+    width = (1.0 - lo) / bins
+    expected = [0] * bins
+    for v in values:
+        if v >= lo:
+            expected[min(int((v - lo) / width), bins - 1)] += 1
+    assert [c for _, c in histogram(values, lo, 1.0, bins)] == expected

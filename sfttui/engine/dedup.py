@@ -87,6 +87,10 @@ class Duplicates:
         result.passes, result.notes = self.passes, self.notes
         return result
 
+    def explored_similarities(self) -> np.ndarray:
+        """The Jaccard of every verified pair down to the explored floor."""
+        return (self.context.pairs if self.context is not None else self.pairs)["jaccard"].to_numpy()
+
     def explored_pairs(self) -> pl.DataFrame:
         """Verified pairs down to the explored floor (a, b as row keys, jaccard)."""
         if self.context is None:

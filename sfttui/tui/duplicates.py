@@ -162,8 +162,8 @@ class DuplicatesTab(Vertical):
         dup = self.session.duplicates
         assert dup is not None and self.view is not None
         states = self.session.cluster_states()
-        decided = sum(1 for c in dup.clusters["id"].to_list() if c in states)
-        explored = dup.explored_pairs()["jaccard"].to_list()
+        decided = int(dup.clusters["id"].is_in(list(states)).sum())
+        explored = dup.explored_similarities()
         hist = histogram(explored, self.session.floor, 1.0, bins=7)
         first = self.page * PAGE + 1 if self.view.height else 0
         last = min((self.page + 1) * PAGE, self.view.height)
@@ -176,7 +176,7 @@ class DuplicatesTab(Vertical):
             (f"near threshold J ≥ {self.session.threshold:.2f}", "bold"),
             f" (+/-) · pairs by J {hist[0][0]:.2f}→1.0: ",
             (sparkline([c for _, c in hist]), "cyan"),
-            f" {len([j for j in explored if j >= self.session.threshold]):,} at or above",
+            f" {int((explored >= self.session.threshold - 1e-12).sum()):,} at or above",
         )
         self.query_one("#dup-summary", Static).update(text)
 

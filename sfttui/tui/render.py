@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import orjson
 from rich.console import RenderableType
 from rich.table import Table
@@ -101,14 +102,17 @@ def bar(fraction: float, width: int) -> str:
     return ("█" * full + (BLOCKS[part] if part else "")).ljust(width)
 
 
-def histogram(values: list[float], lo: float, hi: float = 1.0, bins: int = 8) -> list[tuple[float, int]]:
-    """Counts of values per bin from lo to hi (the last bin includes hi)."""
+def histogram(values: Any, lo: float, hi: float = 1.0, bins: int = 8) -> list[tuple[float, int]]:
+    """Counts of values per bin from lo to hi (the last bin includes hi); values below lo are left out.
+
+    Vectorised: the Duplicates summary redraws it after every decision, over every
+    verified pair (hundreds of thousands at a million rows).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[v >= lo]
     width = (hi - lo) / bins
-    counts = [0] * bins
-    for v in values:
-        if v >= lo:
-            counts[min(int((v - lo) / width), bins - 1)] += 1
-    return [(lo + i * width, c) for i, c in enumerate(counts)]
+    counts = np.bincount(np.minimum(((v - lo) / width).astype(np.int64), bins - 1), minlength=bins)
+    return [(lo + i * width, int(c)) for i, c in enumerate(counts)]
 
 
 def sparkline(counts: list[int]) -> str:
