@@ -192,21 +192,18 @@ def report(results: list[dict]) -> None:
                 f"  {stage:20s} {m['s']:7.2f} s  {rate:>12,.0f} rows/s  "
                 f"peak RSS so far {m['peak_rss_mb']:7,.0f} MB"
             )
-        near = r["stages"].get("near", {}).get("s")
-        if near:
-            ours = r["rows"] / near
-            print(
-                f"  near duplicates vs datasketch per row: {ours:,.0f} vs "
-                f"{r['near_baseline_rows_s']:,.0f} rows/s = "
-                f"{ours / r['near_baseline_rows_s']:.1f}x"
-            )
-        ev = r["stages"].get("eval", {}).get("s")
-        if ev:
-            ours = r["rows"] / ev
-            print(
-                f"  eval leakage (exact+near+13-gram) vs Python-set 13-grams alone: {ours:,.0f} vs "
-                f"{r['ngram_baseline_rows_s']:,.0f} rows/s = {ours / r['ngram_baseline_rows_s']:.1f}x"
-            )
+        for stage, label, base in (
+            ("near", "near duplicates vs datasketch per row", "near_baseline_rows_s"),
+            (
+                "eval",
+                "eval leakage (exact+near+13-gram) vs Python-set 13-grams alone",
+                "ngram_baseline_rows_s",
+            ),
+        ):
+            seconds = r["stages"].get(stage, {}).get("s")
+            if seconds:
+                ours = r["rows"] / seconds
+                print(f"  {label}: {ours:,.0f} vs {r[base]:,.0f} rows/s = {ours / r[base]:.1f}x")
     for a, b in itertools.pairwise(results):
         scale = math.log(b["n"] / a["n"])
         grow = {
