@@ -307,7 +307,7 @@ def _band_frame(texts: pl.Series, shingling: Shingling, settings: NearSettings, 
     n = len(texts)
     frame = pl.DataFrame(
         {
-            "band": np.tile(np.arange(bands, dtype=np.uint8), n),
+            "band": np.tile(np.arange(bands, dtype=np.uint16), n),  # up to num_perm bands
             "key": keys.reshape(-1),
             "pos": np.repeat(np.arange(n, dtype=np.uint32), bands),
         }
@@ -323,7 +323,9 @@ def cross_pairs(
     For a large `left` against a small `right` (a training set against an eval set):
     the right side's band keys are kept, the left side's are computed chunk by chunk and
     joined against them, so no pair inside the large side is ever formed. Same
-    shingling, bands, estimate filter and exact verification as `near_pairs`.
+    shingling, bands, estimate filter and exact verification as `near_pairs`; buckets
+    holding more than `max_bucket`**2 left x right pairs are left out, where
+    `near_pairs` chains them.
     """
     bands, rows = _bands(settings)
     found: list[pl.DataFrame] = []
@@ -336,9 +338,22 @@ def cross_pairs(
         rframe, restimate = _band_frame(rsub, shingling, settings, bands, rows)
         lsub = left.gather(lids)
         both = pl.concat([lsub, rsub])  # one text list, right side after the left, for _verify
+        rsizes = rframe.group_by("band", "key").agg(nr=pl.len())
+        cap = settings.max_bucket * settings.max_bucket
         for lo, hi in iter_chunks(lids.size, _SIG_CHUNK):
             lframe, lestimate = _band_frame(lsub.slice(lo, hi - lo), shingling, settings, bands, rows)
-            cand = lframe.join(rframe, on=["band", "key"]).select("pos", "pos_right").unique()
+            # A bucket that joins thousands of rows on both sides is shared boilerplate
+            # (one system prompt in every chat): joining it would cost left x right rows
+            # for no information, since true pairs share many other bands. Like the
+            # chained buckets of near_pairs, it is left out.
+            sizes = lframe.group_by("band", "key").agg(nl=pl.len()).join(rsizes, on=["band", "key"])
+            fits = sizes.filter(pl.col("nl").cast(pl.UInt64) * pl.col("nr").cast(pl.UInt64) <= cap)
+            cand = (
+                lframe.join(fits.select("band", "key"), on=["band", "key"])
+                .join(rframe, on=["band", "key"])
+                .select("pos", "pos_right")
+                .unique()
+            )
             if cand.height == 0:
                 continue
             i, j = cand["pos"].to_numpy(), cand["pos_right"].to_numpy()
