@@ -243,10 +243,11 @@ def _topics() -> pl.DataFrame:
         {
             "row": list(range(len(rows))),
             "key": [r[0] for r in rows],
-            "input": [r[1] for r in rows],
+            "prompt": [None] * len(rows),
+            "text": [r[1] for r in rows],
             "label": [r[2] for r in rows],
         },
-        schema_overrides={"row": pl.UInt32},
+        schema_overrides={"row": pl.UInt32, "prompt": pl.String},
     )
 
 

@@ -28,7 +28,7 @@ import polars as pl
 
 from .dedup import Duplicates, near_pairs
 from .labelmodel import LabelModel, fit_label_model, sample_positions
-from .load import Dataset
+from .load import PROMPT_SIDE, Dataset
 from .minhash import lsh_params
 from .normalize import normalize_texts
 from .patterns import CATEGORIES, CLARIFY_MAX_REPLY, LABEL_SEPARATORS, RESPONSE_HEAD, Patterns, load_patterns
@@ -282,11 +282,6 @@ def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Float64).round(6))
 
 
-def inputs_of(rows: pl.DataFrame) -> pl.Series:
-    """The prompt side of each row (the whole text for classification data)."""
-    return rows["prompt"].fill_null(rows["text"]).alias("input")
-
-
 def find_categories(rows: pl.DataFrame, patterns: Patterns) -> pl.DataFrame:
     """Rows that are refusal, out-of-scope or clarifying examples, by label or by response."""
     label_name = pl.col("label").str.strip_chars().str.to_lowercase().str.replace_all(LABEL_SEPARATORS, "_")
@@ -353,7 +348,7 @@ def find_hard_negatives(
     total = labelled.height
     if total > settings.hard_rows:
         labelled = labelled[sample_positions(total, settings.hard_rows, settings.seed)]
-    labelled = labelled.select("row", "key", "label", "split", input=inputs_of(labelled))
+    labelled = labelled.select("row", "key", "label", "split", input=PROMPT_SIDE)
     frame = labelled.with_columns(norm=normalize_texts(labelled["input"], normalize))
     # A text whose copies carry different labels is a label conflict (the Duplicates
     # tab's business); letting one copy's label stand for it would invent hard negatives.

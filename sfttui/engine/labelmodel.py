@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .load import PROMPT_SIDE
 from .progress import Progress, no_progress
 from .settings import CoverageSettings
 
@@ -115,8 +116,8 @@ def sample_positions(n: int, cap: int, seed: int) -> np.ndarray:
 def fit_label_model(
     rows: pl.DataFrame, settings: CoverageSettings, progress: Progress = no_progress
 ) -> LabelModel:
-    """Cross-validated class probabilities for labelled rows (columns row, key, label, and
-    `input`, or `prompt` and `text` of which the prompt side is used)."""
+    """Cross-validated class probabilities for labelled rows (columns row, key, label,
+    prompt and text, of which the prompt side is used)."""
     labelled = rows.filter(pl.col("label").is_not_null())
     if not settings.model:
         return LabelModel(False, "switched off (--no-model)", labelled_rows=labelled.height)
@@ -130,7 +131,7 @@ def fit_label_model(
             labelled_rows=labelled.height,
         )
     modelled = labelled.filter(pl.col("label").is_in(usable.implode()))
-    mean_chars = float(_inputs(modelled).str.len_chars().mean() or 1.0)
+    mean_chars = float(modelled.select(PROMPT_SIDE.str.len_chars().mean()).item() or 1.0)
     cap = min(
         settings.model_rows,
         max(settings.model_work // usable.len(), 100),
@@ -140,7 +141,7 @@ def fit_label_model(
     classes = sorted(picked["label"].unique().to_list())
     y = picked["label"].replace_strict(classes, list(range(len(classes))), return_dtype=pl.Int64).to_numpy()
     n_splits = int(max(2, min(settings.folds, np.bincount(y).max())))
-    texts = _inputs(picked).to_list()
+    texts = picked.select(PROMPT_SIDE).to_series().to_list()
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import StratifiedKFold
@@ -196,12 +197,6 @@ def fit_label_model(
         majority_baseline=baseline,
         thresholds=thresholds if useful else {},
     )
-
-
-def _inputs(frame: pl.DataFrame) -> pl.Series:
-    if "input" in frame.columns:
-        return frame["input"]
-    return frame["prompt"].fill_null(frame["text"])
 
 
 def _left_out(rare: pl.DataFrame, minimum: int) -> str:

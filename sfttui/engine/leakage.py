@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from .dedup import Duplicates, cross_pairs
-from .load import Dataset
+from .load import PROMPT_SIDE, Dataset
 from .minhash import Shingling, iter_chunks, shingle_hashes
 from .normalize import normalize_texts
 from .settings import LeakageSettings, NearSettings, NormalizeSettings
@@ -219,8 +219,8 @@ def eval_leakage(
     sides = {
         "text": (normalize_texts(rows["text"], normalize), normalize_texts(ev["text"], normalize)),
         "prompt": (
-            normalize_texts(rows.select(pl.coalesce("prompt", "text"))["prompt"], normalize),
-            normalize_texts(ev.select(pl.coalesce("prompt", "text"))["prompt"], normalize),
+            normalize_texts(rows.select(PROMPT_SIDE).to_series(), normalize),
+            normalize_texts(ev.select(PROMPT_SIDE).to_series(), normalize),
         ),
     }
     hits: list[pl.DataFrame] = []

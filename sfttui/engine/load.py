@@ -55,6 +55,9 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "split": pl.String(),
     "raw": pl.Binary(),
 }
+# The prompt side of each row (what the model is asked): `prompt` is null where it is
+# the whole text (classification data), so this is the text there.
+PROMPT_SIDE = pl.coalesce("prompt", "text")
 BAD_SCHEMA: dict[str, pl.DataType] = {
     "file": pl.String(),
     "line": pl.UInt32(),
