@@ -131,14 +131,14 @@ def _coverage_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]
     """The hard-data scorecard and the representativeness verdict, with their first warnings."""
     cov, rep = result.coverage, result.representativeness
     if cov.ran:
-        lines = cov.scorecard(split_series(result.dataset))
+        lines, warnings = cov.card(split_series(result.dataset))
         card = " · ".join(
             f"{KIND_SHORT[line.kind]} "
             + (f"{line.total:,} {line.status(line.total)}" if line.applies else "n/a")
             for line in lines
         )
         table.add_row("hard data", mark("coverage"), card)
-        _warning_rows(table, cov.warnings(split_series(result.dataset)))
+        _warning_rows(table, warnings)
     else:
         table.add_row("hard data", Text("n/a", style="dim"), cov.reason)
     if rep.reference is not None:

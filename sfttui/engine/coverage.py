@@ -205,19 +205,18 @@ class Coverage:
             )
         return lines
 
+    def _counted_here(self, category: str) -> bool:
+        """Whether the data can hold this kind: it has responses, or a label names the kind."""
+        by_label = (pl.col("category") == category) & (pl.col("via") == "label")
+        return self.has_responses or bool(self.categories.filter(by_label).height)
+
     def _response_kind(self, category: str) -> tuple[bool, str]:
-        by_label = bool(
-            self.categories.filter((pl.col("category") == category) & (pl.col("via") == "label")).height
-        )
-        if self.has_responses or by_label:
+        if self._counted_here(category):
             return True, "by label name or the opening of the response"
         return False, "no responses in this data (classification text), and no label names one"
 
     def _ood_applies(self) -> tuple[bool, str]:
-        by_label = bool(
-            self.categories.filter((pl.col("category") == "ood") & (pl.col("via") == "label")).height
-        )
-        if self.has_responses or by_label:
+        if self._counted_here("ood"):
             return True, "by label name or an out-of-scope response"
         # A sentiment set has no "out of scope"; an intent classifier facing real traffic does.
         return False, (
@@ -225,8 +224,18 @@ class Coverage:
             "reach this model, add such a class (and name it with --ood-label)"
         )
 
+    def card(self, splits: pl.Series | None = None) -> tuple[list[ScoreLine], list[str]]:
+        """The scorecard and its shortfall warnings, from one computation."""
+        lines = self.scorecard(splits)
+        return lines, [w for line in lines for w in line.shortfalls()]
+
+    def card_dict(self, splits: pl.Series | None = None) -> dict[str, Any]:
+        """`scorecard` and `warnings` as the report and the manifest hold them."""
+        lines, warnings = self.card(splits)
+        return {"scorecard": [line.to_dict() for line in lines], "warnings": warnings}
+
     def warnings(self, splits: pl.Series | None = None) -> list[str]:
-        return [w for line in self.scorecard(splits) for w in line.shortfalls()]
+        return self.card(splits)[1]
 
     def to_dict(self, splits: pl.Series | None = None) -> dict[str, Any]:
         listed = self.settings.listed
@@ -237,8 +246,7 @@ class Coverage:
             "ran": self.ran,
             "detail": self.reason,
             "patterns": list(self.patterns),
-            "scorecard": [line.to_dict() for line in self.scorecard(splits)],
-            "warnings": self.warnings(splits),
+            **self.card_dict(splits),
             "categories": {
                 c: self.categories.filter(pl.col("category") == c)
                 .select("key", "via", "evidence", "label", "split")
@@ -310,7 +318,7 @@ def find_categories(rows: pl.DataFrame, patterns: Patterns) -> pl.DataFrame:
             )
         )
         if patterns.regex.get(category):
-            regex = "(?i)(" + "|".join(f"(?:{p})" for p in patterns.regex[category]) + ")"
+            regex = patterns.combined(category)
             short = pl.col("reply") <= CLARIFY_MAX_REPLY if category == "clarifying" else pl.lit(True)
             found.append(
                 frame.filter(pl.col("response").str.contains(regex) & short)

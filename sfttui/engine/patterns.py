@@ -110,8 +110,9 @@ class Patterns:
     sources: tuple[str, ...] = ("built-in",)
 
     def combined(self, category: str) -> str:
-        """One case-insensitive alternation of every pattern of a category."""
-        return "(?i)" + "|".join(f"(?:{p})" for p in self.regex.get(category, ()))
+        """One case-insensitive alternation of every pattern of a category, as group 1
+        (what matched is the evidence shown to the person)."""
+        return "(?i)(" + "|".join(f"(?:{p})" for p in self.regex.get(category, ())) + ")"
 
 
 def label_name(label: str) -> str:

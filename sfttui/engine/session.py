@@ -214,11 +214,7 @@ class Session:
         }
         if self.coverage is not None and self.coverage.ran:
             # The hard data each written split holds: a test split without any cannot measure it.
-            splits = plan.split_of_rows(self.dataset.rows.height)
-            extra["coverage"] = {
-                "scorecard": [line.to_dict() for line in self.coverage.scorecard(splits)],
-                "warnings": self.coverage.warnings(splits),
-            }
+            extra["coverage"] = self.coverage.card_dict(plan.split_of_rows(self.dataset.rows.height))
         return write_export(
             plan,
             self.dataset,
