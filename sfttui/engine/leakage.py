@@ -257,15 +257,12 @@ def eval_leakage(
     if pairs.height:
         mapped = (
             pairs.select(
-                li=left_distinct["i"].gather(pairs["a"]),
-                rj=right_distinct["j"].gather(pairs["b"]),
+                ln=left_distinct["norm"].gather(pairs["a"]),
+                rn=right_distinct["norm"].gather(pairs["b"]),
                 similarity="jaccard",
             )
-            .join(left_distinct.select("norm", li="i"), on="li")
-            .join(left.select("norm", "i"), on="norm")
-            .drop("norm")
-            .join(right_distinct.select("norm", rj="j"), on="rj")
-            .join(right.select("norm", "j"), on="norm")
+            .join(left.rename({"norm": "ln"}), on="ln")
+            .join(right.rename({"norm": "rn"}), on="rn")
             .select("i", "j", "similarity")
         )
         emit("near", "text", mapped)

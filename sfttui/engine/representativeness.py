@@ -172,9 +172,7 @@ def length_shift(
     return edges.tolist(), expected.tolist(), actual.tolist(), psi
 
 
-def vocabulary(
-    train: pl.DataFrame, reference: pl.DataFrame, seed: int
-) -> tuple[float, float, list[tuple[str, int]]]:
+def vocabulary(train: pl.DataFrame, reference: pl.DataFrame) -> tuple[float, float, list[tuple[str, int]]]:
     """Share of reference word occurrences, and of distinct words, never seen in training."""
 
     def words(frame: pl.DataFrame) -> pl.Series:
@@ -291,9 +289,7 @@ def compare(
     result.length_edges, result.length_shares = edges, {"train": t_share, "reference": r_share}
     ks = ks_2samp(t_words, r_words)
     result.ks, result.ks_pvalue = float(ks.statistic), float(ks.pvalue)
-    result.unseen_token_share, result.unseen_type_share, result.top_unseen = vocabulary(
-        train, reference, settings.seed
-    )
+    result.unseen_token_share, result.unseen_type_share, result.top_unseen = vocabulary(train, reference)
     progress("representativeness", 0.3)
     result.auc, result.adversarial_rows, result.adversarial_detail, result.least_like = adversarial(
         train, reference, settings, progress
