@@ -20,7 +20,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order
+from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
+from ..engine.decisions import Resolution
 from ..engine.formats import PROMPT_ROLES
 from ..engine.representativeness import FEATURES
 from ..engine.session import Session
@@ -94,8 +95,8 @@ class CoverageTab(Vertical):
         """Redraw from the session; `splits` replaces the per-row splits when given."""
         if splits is not None:
             self.splits, self.planned = splits, planned
-        elif self.splits is None and session.dataset is not None and session.dataset.has_splits:
-            self.splits = session.dataset.rows["split"]
+        elif self.splits is None and session.dataset is not None:
+            self.splits = split_series(session.dataset)
         if session.coverage is None:
             return
         self.lines = session.coverage.scorecard(self.splits)
@@ -153,9 +154,13 @@ class CoverageTab(Vertical):
             table.add_row(*row, key=str(i))
         return items.height
 
+    def _resolution(self) -> Resolution | None:
+        """What the journal decides now (replayed once per redraw, not per row)."""
+        return self.session.resolution() if self.session.journal is not None else None
+
     def _marker(self) -> Callable[[str, int], str]:
         """Formats row keys: ✗ when the row will be dropped, § when a stated rule decides it."""
-        res = self.session.resolution() if self.session.journal is not None else None
+        res = self._resolution()
         dropped, ruled = (set(res.dropped), set(res.rules)) if res else (set(), set())
 
         def mark(key: str, width: int) -> str:
@@ -163,12 +168,6 @@ class CoverageTab(Vertical):
             return f"{sign}{key[-(width - len(sign)) :]}"
 
         return mark
-
-    def _rules(self) -> dict[str, str]:
-        return self.session.resolution().rules if self.session.journal is not None else {}
-
-    def _dropped(self) -> set[str]:
-        return self.session.resolution().dropped if self.session.journal is not None else set()
 
     # --- views: list contents ---------------------------------------------------------
     def _scorecard_items(self, table: DataTable) -> int:
@@ -295,14 +294,13 @@ class CoverageTab(Vertical):
             "examples": self._row_detail,
             "production": self._production_detail,
         }[self.view]
-        if item is None and self.view not in ("production",):
+        if item is None and self.view != "production":
+            cov = self.session.coverage
+            assert cov is not None  # lists are only filled once coverage is known
             empty = {
-                "hard": "No hard negatives found. "
-                + (self.session.coverage.hard_detail if self.session.coverage else ""),
-                "ambiguous": "No ambiguous rows. "
-                + (self.session.coverage.model.detail if self.session.coverage else ""),
-                "suspects": "No label suspects. "
-                + (self.session.coverage.model.detail if self.session.coverage else ""),
+                "hard": f"No hard negatives found. {cov.hard_detail}",
+                "ambiguous": f"No ambiguous rows. {cov.model.detail}",
+                "suspects": f"No label suspects. {cov.model.detail}",
                 "examples": "No refusal, out-of-scope or clarifying examples found.",
             }.get(self.view, "")
             detail.update(Text(empty, style="dim"))
@@ -332,7 +330,8 @@ class CoverageTab(Vertical):
         view = {"hard_negatives": "h", "ambiguous": "a"}.get(line.kind, "e")
         parts.append(Text(f"\n{view} lists them · p compares with production", style="dim"))
         if line.kind == "ambiguous" and line.applies:
-            ruled = len(set(cov.ambiguous["key"].to_list()) & set(self._rules()))
+            res = self._resolution()
+            ruled = len(set(cov.ambiguous["key"].to_list()) & set(res.rules if res else {}))
             parts.append(
                 Text(f"{ruled} of them decided by a stated rule (r on the list states one)", style="dim")
             )
@@ -419,8 +418,10 @@ class CoverageTab(Vertical):
                     probs,
                     Text("settle such cases with a written rule and label them by it", style="dim"),
                 ]
-        mark, rules = Text(""), self._rules()
-        if item["key"] in self._dropped():
+        res = self._resolution()
+        dropped, rules = (res.dropped, res.rules) if res else ({}, {})
+        mark = Text("")
+        if item["key"] in dropped:
             mark = Text("✗ marked to drop (u undoes)\n", style="red")
         elif item["key"] in rules:
             mark = Text(f"§ rule: {rules[item['key']]}\n", style="green")
