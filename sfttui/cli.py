@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .engine.errors import InputError
+from .engine.parallel import ENGINES, open_engine
 from .engine.scan import FAIL_KINDS
 from .engine.settings import (
     FORMATS,
@@ -169,6 +170,23 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the row-scale stages run: here, or on a Dask cluster."""
+    func = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler to run on, e.g. tcp://10.0.0.5:8786 (default: $DASK_SCHEDULER_ADDRESS, "
+        "else a local cluster of one worker per core).",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="local",
+        show_default=True,
+        help="Run loading, duplicates and eval leakage here or as Dask tasks (same results).",
+    )(func)
+
+
 def settings_from(opts: dict[str, Any]) -> ScanSettings:
     return ScanSettings(
         load=LoadSettings(
@@ -214,7 +232,8 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
 
     err = Console(stderr=True)
     try:
-        result = run_scan(files, settings_from(opts))
+        with open_engine(opts.get("engine", "local"), opts.get("scheduler")) as engine:
+            result = run_scan(files, settings_from(opts), engine=engine)
     except InputError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
@@ -262,6 +281,7 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @data_options
+@engine_options
 @click.option(
     "--json",
     "json_path",
@@ -332,6 +352,7 @@ def _split_settings(opts: dict[str, Any]) -> Any:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @data_options
 @split_options
+@engine_options
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Directory to write.")
 @click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
 @click.option(
@@ -350,6 +371,8 @@ def split(files: tuple[str, ...], out: str, force: bool, keep_contaminated: bool
         force=force,
         state_dir=opts["state_dir"],
         keep_contaminated=keep_contaminated,
+        engine=opts["engine"],
+        scheduler=opts["scheduler"],
     )
     sys.exit(split_command(request))
 

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from .engine.errors import InputError
 from .engine.export import DropPolicy, ExportError, ExportResult
+from .engine.parallel import Engine, open_engine
 from .engine.session import Session
 from .engine.settings import ScanSettings
 from .engine.split import SPLITS, SplitSettings
@@ -28,10 +29,17 @@ class SplitRequest:
     force: bool = False
     state_dir: str | None = None
     keep_contaminated: bool = False
+    engine: str = "local"
+    scheduler: str | None = None
 
 
 def run_split(request: SplitRequest) -> tuple[ExportResult, list[str]]:
     """Everything `sfttui split` does, without printing; raises InputError / ExportError."""
+    with open_engine(request.engine, request.scheduler) as engine:
+        return _run_split(request, engine)
+
+
+def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, list[str]]:
     session = Session(
         paths=request.files,
         settings=request.settings,
@@ -40,6 +48,7 @@ def run_split(request: SplitRequest) -> tuple[ExportResult, list[str]]:
         drop=request.drop,
         keep_contaminated=request.keep_contaminated,
         explore=False,  # no threshold slider here: verify at the threshold only
+        engine=engine,
     )
     session.analyse()
     journal = session.journal

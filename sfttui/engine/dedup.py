@@ -11,6 +11,7 @@ runs or versions.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,6 +29,7 @@ from .minhash import (
     signatures_from_shingles,
 )
 from .normalize import normalize_texts, stable_id
+from .parallel import LOCAL, Engine
 from .progress import Progress, no_progress
 from .settings import NearSettings, NormalizeSettings
 
@@ -136,23 +138,6 @@ def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int
     return np.unique(np.concatenate(found)), oversized
 
 
-def _likely(pairs: np.ndarray, estimate: np.ndarray, floor: float) -> np.ndarray:
-    """Candidates whose MinHash similarity estimate reaches `floor`.
-
-    LSH tuned for recall also lets through many pairs far below the threshold
-    (short texts share common character n-grams); comparing signature columns is far
-    cheaper than joining shingle sets, so only plausible pairs are verified exactly.
-    """
-    keep = []
-    for lo, hi in iter_chunks(pairs.size, 1 << 20):
-        chunk = pairs[lo:hi]
-        a = (chunk >> np.uint64(32)).astype(np.int64)
-        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        agree = (estimate[a] == estimate[b]).mean(axis=1)
-        keep.append(chunk[agree >= floor])
-    return np.concatenate(keep) if keep else pairs
-
-
 def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each text's distinct shingle hashes, sorted: flat values, start and length per text."""
     values: list[np.ndarray] = []
@@ -180,7 +165,7 @@ def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + shift
 
 
-def _verify(pairs: np.ndarray, texts: pl.Series, shingling: Shingling, threshold: float) -> pl.DataFrame:
+def verify_pairs(pairs: np.ndarray, texts: pl.Series, shingling: Shingling, threshold: float) -> pl.DataFrame:
     """Exact Jaccard of the shingle sets for candidate pairs; keep those at or above threshold.
 
     Per chunk of pairs, both sets of every pair are laid side by side tagged with the
@@ -219,15 +204,90 @@ def _verify(pairs: np.ndarray, texts: pl.Series, shingling: Shingling, threshold
     )
 
 
+@dataclass
+class NearPassResult:
+    """What one LSH pass found: verified pairs (positions in the pass's texts) and counts."""
+
+    verified: pl.DataFrame
+    candidates: int
+    estimated: int
+    oversized: int
+
+
+def signature_keys(
+    texts: pl.Series,
+    shingling: Shingling,
+    settings: NearSettings,
+    bands: int,
+    rows: int,
+    tick: Callable[[float], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band keys (texts x bands) and estimate columns (texts x 64, low 16 bits) of `texts`."""
+    keys = np.empty((len(texts), bands), dtype=np.uint64)
+    head = min(_ESTIMATE_PERMS, settings.num_perm)
+    # Low 16 bits are enough to estimate (a chance equality adds ~1e-5 to J) at half
+    # the memory: 128 MB per million texts.
+    estimate = np.empty((len(texts), head), dtype=np.uint16)
+    for lo, hi in iter_chunks(len(texts), _SIG_CHUNK):
+        shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
+        sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed)
+        keys[lo:hi] = band_keys(sigs, bands, rows)
+        estimate[lo:hi] = sigs[:, :head] & 0xFFFF
+        if tick:
+            tick(hi / len(texts))
+    return keys, estimate
+
+
+def likely_pairs(
+    pairs: np.ndarray, estimate_a: np.ndarray, estimate_b: np.ndarray, floor: float
+) -> np.ndarray:
+    """Candidates (a into estimate_a, b into estimate_b) whose MinHash estimate reaches `floor`.
+
+    LSH tuned for recall also lets through many pairs far below the threshold
+    (short texts share common character n-grams); comparing signature columns is far
+    cheaper than joining shingle sets, so only plausible pairs are verified exactly.
+    """
+    keep = []
+    for lo, hi in iter_chunks(pairs.size, 1 << 20):
+        chunk = pairs[lo:hi]
+        a = (chunk >> np.uint64(32)).astype(np.int64)
+        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        agree = (estimate_a[a] == estimate_b[b]).mean(axis=1)
+        keep.append(chunk[agree >= floor])
+    return np.concatenate(keep) if keep else pairs
+
+
+def local_near_pass(
+    texts: pl.Series,
+    shingling: Shingling,
+    settings: NearSettings,
+    bands: int,
+    rows: int,
+    tick: Callable[[float], None],
+) -> NearPassResult:
+    """One pass in this process: signatures, LSH candidates, estimate filter, verification."""
+    keys, estimate = signature_keys(texts, shingling, settings, bands, rows, tick)
+    cands, oversized = _candidate_pairs(keys, settings.max_bucket)
+    del keys
+    likely = likely_pairs(cands, estimate, estimate, settings.threshold - _ESTIMATE_SLACK)
+    del estimate
+    verified = verify_pairs(likely, texts, shingling, settings.threshold)
+    return NearPassResult(verified, int(cands.size), int(likely.size), oversized)
+
+
 def near_pairs(
-    texts: pl.Series, settings: NearSettings, progress: Progress = no_progress
+    texts: pl.Series,
+    settings: NearSettings,
+    progress: Progress = no_progress,
+    engine: Engine = LOCAL,
 ) -> tuple[pl.DataFrame, list[NearPass]]:
     """Verified near-duplicate pairs among distinct normalised texts (indices into `texts`).
 
     Two passes: word n-grams for texts of at least `short_words` words, character
     n-grams for texts of fewer than `2 * short_words` words (see NearSettings). Each
     pass: signatures chunk by chunk, LSH candidates, a cheap MinHash estimate to set
-    aside candidates far below the threshold, then exact Jaccard verification.
+    aside candidates far below the threshold, then exact Jaccard verification; the
+    engine decides where (see parallel.py).
     """
     plan = _plan(texts, settings)
     bands, rows = _bands(settings)
@@ -240,37 +300,26 @@ def near_pairs(
         if ids.size < 2:
             continue
         subset = texts if ids.size == len(texts) else texts.gather(ids)
-        keys = np.empty((ids.size, bands), dtype=np.uint64)
-        head = min(_ESTIMATE_PERMS, settings.num_perm)
-        # Low 16 bits are enough to estimate (a chance equality adds ~1e-5 to J) at half
-        # the memory: 128 MB per million texts.
-        estimate = np.empty((ids.size, head), dtype=np.uint16)
-        for lo, hi in iter_chunks(ids.size, _SIG_CHUNK):
-            shingles, counts = shingle_hashes(subset.slice(lo, hi - lo), shingling)
-            sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed)
-            keys[lo:hi] = band_keys(sigs, bands, rows)
-            estimate[lo:hi] = sigs[:, :head] & 0xFFFF
-            progress("near", (done + hi) / total * 0.8)
+
+        def tick(fraction: float, done: int = done, size: int = ids.size) -> None:
+            progress("near", (done + fraction * size) / total * 0.8)
+
+        result = engine.near_pass(subset, shingling, settings, bands, rows, tick)
         done += ids.size
-        cands, oversized = _candidate_pairs(keys, settings.max_bucket)
-        del keys
-        likely = _likely(cands, estimate, settings.threshold - _ESTIMATE_SLACK)
-        del estimate
-        verified = _verify(likely, subset, shingling, settings.threshold)
         # Back from positions in this pass to positions in `texts`.
         lookup = pl.Series(ids.astype(np.uint32))
-        verified = verified.with_columns(a=lookup.gather(verified["a"]), b=lookup.gather(verified["b"]))
-        found.append(verified)
+        verified = result.verified
+        found.append(verified.with_columns(a=lookup.gather(verified["a"]), b=lookup.gather(verified["b"])))
         passes.append(
             NearPass(
                 shingling=shingling.describe(),
                 texts=int(ids.size),
                 bands=bands,
                 rows_per_band=rows,
-                candidates=int(cands.size),
-                estimated=int(likely.size),
+                candidates=result.candidates,
+                estimated=result.estimated,
                 verified=verified.height,
-                oversized_buckets=oversized,
+                oversized_buckets=result.oversized,
             )
         )
     progress("near", 1.0)
@@ -316,7 +365,11 @@ def _band_frame(texts: pl.Series, shingling: Shingling, settings: NearSettings, 
 
 
 def cross_pairs(
-    left: pl.Series, right: pl.Series, settings: NearSettings, progress: Progress = no_progress
+    left: pl.Series,
+    right: pl.Series,
+    settings: NearSettings,
+    progress: Progress = no_progress,
+    engine: Engine = LOCAL,
 ) -> pl.DataFrame:
     """Verified near pairs between two sets of texts (a in `left`, b in `right`), never within one.
 
@@ -325,7 +378,7 @@ def cross_pairs(
     joined against them, so no pair inside the large side is ever formed. Same
     shingling, bands, estimate filter and exact verification as `near_pairs`; buckets
     holding more than `max_bucket`**2 left x right pairs are left out, where
-    `near_pairs` chains them.
+    `near_pairs` chains them. The engine runs the left side's chunks.
     """
     bands, rows = _bands(settings)
     found: list[pl.DataFrame] = []
@@ -334,48 +387,92 @@ def cross_pairs(
         lids, rids = np.flatnonzero(lmask), np.flatnonzero(rmask)
         if lids.size == 0 or rids.size == 0:
             continue
-        rsub = right.gather(rids)
-        rframe, restimate = _band_frame(rsub, shingling, settings, bands, rows)
+        side = _RightSide.of(right.gather(rids), shingling, settings, bands, rows)
         lsub = left.gather(lids)
-        both = pl.concat([lsub, rsub])  # one text list, right side after the left, for _verify
-        rsizes = rframe.group_by("band", "key").agg(nr=pl.len())
-        cap = settings.max_bucket * settings.max_bucket
-        for lo, hi in iter_chunks(lids.size, _SIG_CHUNK):
-            lframe, lestimate = _band_frame(lsub.slice(lo, hi - lo), shingling, settings, bands, rows)
-            # A bucket that joins thousands of rows on both sides is shared boilerplate
-            # (one system prompt in every chat): joining it would cost left x right rows
-            # for no information, since true pairs share many other bands. Like the
-            # chained buckets of near_pairs, it is left out.
-            sizes = lframe.group_by("band", "key").agg(nl=pl.len()).join(rsizes, on=["band", "key"])
-            fits = sizes.filter(pl.col("nl").cast(pl.UInt64) * pl.col("nr").cast(pl.UInt64) <= cap)
-            cand = (
-                lframe.join(fits.select("band", "key"), on=["band", "key"])
-                .join(rframe, on=["band", "key"])
-                .select("pos", "pos_right")
-                .unique()
-            )
-            if cand.height == 0:
-                continue
-            i, j = cand["pos"].to_numpy(), cand["pos_right"].to_numpy()
-            agree = (lestimate[i] == restimate[j]).mean(axis=1)
-            keep = agree >= settings.threshold - _ESTIMATE_SLACK
-            if not keep.any():
-                continue
-            i, j = i[keep].astype(np.uint64) + np.uint64(lo), j[keep].astype(np.uint64)
-            encoded = i << np.uint64(32) | (j + np.uint64(lids.size))
-            verified = _verify(encoded, both, shingling, settings.threshold)
-            found.append(
-                verified.select(
-                    a=pl.Series(lids.astype(np.uint32)).gather(verified["a"]),
-                    b=pl.Series(rids.astype(np.uint32)).gather(verified["b"] - lids.size),
-                    jaccard="jaccard",
+        # Parts are whole numbers of signature chunks, so the bucket cap below sees the
+        # same chunks whichever engine runs them.
+        step = _SIG_CHUNK * max(1, engine.rows_per_task(lids.size) // _SIG_CHUNK)
+        parts = [(lsub.slice(lo, hi - lo), lo) for lo, hi in iter_chunks(lids.size, step)]
+        results = engine.map(
+            _cross_part,
+            parts,
+            side,
+            shingling,
+            settings,
+            progress=lambda f: progress("near", f),
+        )
+        for verified in results:
+            if verified.height:
+                found.append(
+                    verified.select(
+                        a=pl.Series(lids.astype(np.uint32)).gather(verified["a"]),
+                        b=pl.Series(rids.astype(np.uint32)).gather(verified["b"]),
+                        jaccard="jaccard",
+                    )
                 )
-            )
-            progress("near", hi / lids.size)
     if not found:
         return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64})
     # A pair found by both passes keeps its higher similarity.
     return pl.concat(found).sort("jaccard", descending=True).unique(["a", "b"], keep="first").sort(["a", "b"])
+
+
+@dataclass
+class _RightSide:
+    """The small side of `cross_pairs`, computed once and shared with every chunk."""
+
+    texts: pl.Series
+    frame: pl.DataFrame  # band, key, pos
+    estimate: np.ndarray
+    sizes: pl.DataFrame  # band, key, nr: members per bucket
+    bands: int
+    rows: int
+
+    @classmethod
+    def of(cls, texts: pl.Series, shingling: Shingling, settings: NearSettings, bands: int, rows: int):
+        frame, estimate = _band_frame(texts, shingling, settings, bands, rows)
+        sizes = frame.group_by("band", "key").agg(nr=pl.len())
+        return cls(texts, frame, estimate, sizes, bands, rows)
+
+
+def _cross_part(
+    part: tuple[pl.Series, int], right: _RightSide, shingling: Shingling, settings: NearSettings
+) -> pl.DataFrame:
+    """Verified pairs between one part of the left side (starting at `lo`) and the right side."""
+    lsub, start = part
+    found: list[pl.DataFrame] = []
+    cap = settings.max_bucket * settings.max_bucket
+    for lo, hi in iter_chunks(len(lsub), _SIG_CHUNK):
+        chunk = lsub.slice(lo, hi - lo)
+        lframe, lestimate = _band_frame(chunk, shingling, settings, right.bands, right.rows)
+        # A bucket that joins thousands of rows on both sides is shared boilerplate
+        # (one system prompt in every chat): joining it would cost left x right rows
+        # for no information, since true pairs share many other bands. Like the
+        # chained buckets of near_pairs, it is left out.
+        sizes = lframe.group_by("band", "key").agg(nl=pl.len()).join(right.sizes, on=["band", "key"])
+        fits = sizes.filter(pl.col("nl").cast(pl.UInt64) * pl.col("nr").cast(pl.UInt64) <= cap)
+        cand = (
+            lframe.join(fits.select("band", "key"), on=["band", "key"])
+            .join(right.frame, on=["band", "key"])
+            .select("pos", "pos_right")
+            .unique()
+        )
+        if cand.height == 0:
+            continue
+        i, j = cand["pos"].to_numpy().astype(np.uint64), cand["pos_right"].to_numpy().astype(np.uint64)
+        encoded = likely_pairs(
+            i << np.uint64(32) | j, lestimate, right.estimate, settings.threshold - _ESTIMATE_SLACK
+        )
+        if encoded.size == 0:
+            continue
+        # One text list for verification: this chunk, then the right side after it.
+        encoded = encoded + np.uint64(hi - lo)
+        verified = verify_pairs(encoded, pl.concat([chunk, right.texts]), shingling, settings.threshold)
+        found.append(
+            verified.select(a=pl.col("a") + (start + lo), b=pl.col("b") - (hi - lo), jaccard="jaccard")
+        )
+    if not found:
+        return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64})
+    return pl.concat(found)
 
 
 @dataclass
@@ -396,6 +493,7 @@ def find_duplicates(
     keep: str = "first",
     progress: Progress = no_progress,
     explore_floor: float | None = None,
+    engine: Engine = LOCAL,
 ) -> Duplicates:
     """Exact and near-duplicate clusters over the rows of a loaded dataset.
 
@@ -408,14 +506,13 @@ def find_duplicates(
     timings: dict[str, float] = {}
     progress("exact", 0.0)
     frame = rows.select("row", "key", "text", "label").with_columns(
-        norm=normalize_texts(rows["text"], normalize)
+        norm=engine.map_series(normalize_texts, rows["text"], normalize)
     )
     # Each row points at the first row with its normalised text; those first rows, in
     # order, are the distinct texts (t = position among them).
-    frame = frame.with_columns(first=pl.col("row").min().over("norm"))
-    first = frame["first"].to_numpy()
+    first = frame["row"].gather(engine.first_of_equal(frame["norm"])).to_numpy()
     first_rows = frame["row"].to_numpy()[first == frame["row"].to_numpy()]
-    frame = frame.with_columns(t=pl.Series(np.searchsorted(first_rows, first), dtype=pl.UInt32)).drop("first")
+    frame = frame.with_columns(t=pl.Series(np.searchsorted(first_rows, first), dtype=pl.UInt32))
     distinct_norm = frame["norm"].gather(first_rows)
     distinct_first = pl.Series(first_rows, dtype=pl.UInt32)
     progress("exact", 1.0)
@@ -425,7 +522,7 @@ def find_duplicates(
     notes: list[str] = []
     floor = min(explore_floor, near.threshold) if explore_floor is not None else near.threshold
     if near.enabled:
-        pairs, passes = near_pairs(distinct_norm, replace(near, threshold=floor), progress)
+        pairs, passes = near_pairs(distinct_norm, replace(near, threshold=floor), progress, engine)
     else:
         pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
         notes.append("near-duplicate detection was switched off")

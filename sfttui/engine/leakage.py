@@ -26,6 +26,7 @@ from .dedup import Duplicates, cross_pairs
 from .load import PROMPT_SIDE, Dataset
 from .minhash import Shingling, iter_chunks, shingle_hashes
 from .normalize import normalize_texts
+from .parallel import LOCAL, Engine
 from .settings import LeakageSettings, NearSettings, NormalizeSettings
 
 _ORDER = {"train": 0, "validation": 1, "test": 2}
@@ -153,15 +154,15 @@ def _ngram_sets(texts: pl.Series, n: int) -> pl.DataFrame:
 
 
 def _ngram_hits(
-    train_norm: pl.Series, evals: dict[str, pl.Series], settings: LeakageSettings
+    train_norm: pl.Series, evals: dict[str, pl.Series], settings: LeakageSettings, engine: Engine = LOCAL
 ) -> dict[str, pl.DataFrame]:
     """Per eval side, (i train, j eval, shared): training texts sharing an n-gram with an eval text.
 
     Eval texts of `ngram` words or more contribute their n-grams; shorter ones (at least
     `min_words`) contribute themselves whole, matched against training k-grams of
     their own length k. The eval sides' n-grams are gathered first (the eval set is
-    small); then one pass over the training texts keeps only the n-grams some eval text
-    has before anything is de-duplicated or joined.
+    small); then one pass over the training texts, part by part on the engine, matches
+    against them.
     """
     wanted_by_k: dict[int, list[pl.DataFrame]] = {}
     for side, eval_norm in evals.items():
@@ -184,22 +185,35 @@ def _ngram_hits(
                     }
                 )
             )
-    found: list[pl.DataFrame] = []
-    for k, frames in wanted_by_k.items():
-        wanted = pl.concat(frames)
-        hashes = wanted["h"].unique()
-        for lo, hi in iter_chunks(len(train_norm), _CHUNK):
-            shingles, counts = shingle_hashes(train_norm.slice(lo, hi - lo), Shingling("word", k))
-            owner = np.repeat(np.arange(lo, hi, dtype=np.uint32), counts)
-            grams = pl.DataFrame({"i": owner, "h": shingles})
-            grams = grams.filter(pl.col("h").is_in(hashes.implode())).unique()
-            if grams.height:
-                found.append(grams.join(wanted, on="h").group_by("side", "i", "j").agg(shared=pl.len()))
+    wanted = {k: pl.concat(frames) for k, frames in wanted_by_k.items()}
+    step = engine.rows_per_task(len(train_norm))
+    parts = [(train_norm.slice(lo, hi - lo), lo) for lo, hi in iter_chunks(len(train_norm), step)]
+    found = [f for part in engine.map(_ngram_part, parts, wanted) for f in part]
     empty = pl.DataFrame(schema={"i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
     if not found:
         return dict.fromkeys(evals, empty)
     merged = pl.concat(found).group_by("side", "i", "j").agg(pl.col("shared").sum().cast(pl.UInt32))
     return {side: merged.filter(pl.col("side") == side).drop("side") for side in evals}
+
+
+def _ngram_part(part: tuple[pl.Series, int], wanted: dict[int, pl.DataFrame]) -> list[pl.DataFrame]:
+    """(side, i, j, shared) for the training texts of one part (starting at row `start`).
+
+    Only the n-grams some eval text has are kept before anything is de-duplicated or
+    joined, so the training side's n-grams never pile up.
+    """
+    texts, start = part
+    found: list[pl.DataFrame] = []
+    for k, want in wanted.items():
+        hashes = want["h"].unique().implode()
+        for lo, hi in iter_chunks(len(texts), _CHUNK):
+            shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), Shingling("word", k))
+            owner = np.repeat(np.arange(start + lo, start + hi, dtype=np.uint32), counts)
+            grams = pl.DataFrame({"i": owner, "h": shingles})
+            grams = grams.filter(pl.col("h").is_in(hashes)).unique()
+            if grams.height:
+                found.append(grams.join(want, on="h").group_by("side", "i", "j").agg(shared=pl.len()))
+    return found
 
 
 def eval_leakage(
@@ -209,6 +223,7 @@ def eval_leakage(
     normalize: NormalizeSettings | None = None,
     near: NearSettings | None = None,
     settings: LeakageSettings | None = None,
+    engine: Engine = LOCAL,
 ) -> pl.DataFrame:
     """Training rows that match an eval item exactly, nearly, or by a shared long n-gram."""
     settings = settings or LeakageSettings()
@@ -217,9 +232,12 @@ def eval_leakage(
     split_col = splits if splits is not None else pl.Series([None] * rows.height, dtype=pl.String)
     train = rows.select("key").with_columns(split=split_col)
     sides = {
-        "text": (normalize_texts(rows["text"], normalize), normalize_texts(ev["text"], normalize)),
+        "text": (
+            engine.map_series(normalize_texts, rows["text"], normalize),
+            normalize_texts(ev["text"], normalize),
+        ),
         "prompt": (
-            normalize_texts(rows.select(PROMPT_SIDE).to_series(), normalize),
+            engine.map_series(normalize_texts, rows.select(PROMPT_SIDE).to_series(), normalize),
             normalize_texts(ev.select(PROMPT_SIDE).to_series(), normalize),
         ),
     }
@@ -253,7 +271,7 @@ def eval_leakage(
     right = pl.DataFrame({"norm": evn}).with_row_index("j")
     left_distinct = left.unique("norm", keep="first", maintain_order=True)
     right_distinct = right.unique("norm", keep="first", maintain_order=True)
-    pairs = cross_pairs(left_distinct["norm"], right_distinct["norm"], near)
+    pairs = cross_pairs(left_distinct["norm"], right_distinct["norm"], near, engine=engine)
     if pairs.height:
         mapped = (
             pairs.select(
@@ -266,7 +284,7 @@ def eval_leakage(
             .select("i", "j", "similarity")
         )
         emit("near", "text", mapped)
-    ngrams = _ngram_hits(tr, {"prompt": sides["prompt"][1], "text": evn}, settings)
+    ngrams = _ngram_hits(tr, {"prompt": sides["prompt"][1], "text": evn}, settings, engine)
     emit("ngram", "prompt", ngrams["prompt"])
     emit("ngram", "text", ngrams["text"].join(ngrams["prompt"].select("i", "j"), on=["i", "j"], how="anti"))
     if not hits:

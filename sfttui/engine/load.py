@@ -465,19 +465,34 @@ _CHUNK_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _load_file(
-    info: InputFile, chunks: Iterator[_Records], settings: LoadSettings, tick: Callable[[], None]
-) -> tuple[pl.DataFrame, list]:
-    """All rows of one file and its bad-line records; `tick` runs once per chunk."""
+@dataclass
+class _FilePart:
+    """Rows and bad lines read from one file, or from one block of it, before the
+    file-wide checks (mixed label types, empty texts) run."""
+
+    rows: pl.DataFrame
+    bad: list[BadLine]
+    late_labels: int
+    records: int
+    schema: _FileSchema | None
+
+
+def _read_records(
+    info: InputFile,
+    chunks: Iterator[_Records],
+    settings: LoadSettings,
+    tick: Callable[[], None],
+    schema: _FileSchema | None = None,
+) -> _FilePart:
+    """Every chunk's rows and bad lines; the schema comes from the first records unless given."""
     bad: list[BadLine] = []
     frames: list[pl.DataFrame] = []
-    schema: _FileSchema | None = None
     pending: list[_Records] = []
-    late_labels = 0
+    late_labels = records = 0
     for recs in chunks:
         tick()
         bad += recs.bad
-        info.records += len(recs.objs) + sum(1 for b in recs.bad if b[2])
+        records += len(recs.objs) + sum(1 for b in recs.bad if b[2])
         if schema is None:
             pending.append(recs)
             if not recs.objs:
@@ -490,13 +505,20 @@ def _load_file(
             frames.append(frame)
             bad += extract_bad
         pending = []
+    rows = pl.concat(frames) if frames else pl.DataFrame(schema=_CHUNK_SCHEMA)
+    return _FilePart(rows, bad, late_labels, records, schema)
+
+
+def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[BadLine]]:
+    """The file-wide checks over all of a file's rows; the rows and bad lines that result."""
+    rows, bad, schema = part.rows, part.bad, part.schema
+    info.records += part.records
     if schema is None:
         first = f" (first problem, line {bad[0][0]}: {bad[0][1]})" if bad else ""
         raise InputError(f"{info.path}: no readable records{first}")
-    rows = pl.concat(frames)
-    if late_labels:
+    if part.late_labels:
         info.notes.append(
-            f"{info.name}: {late_labels:,} rows after the first {_PARSE_CHUNK:,} carry "
+            f"{info.name}: {part.late_labels:,} rows after the first {_PARSE_CHUNK:,} carry "
             f"'{schema.label_field}' but the first ones do not; labels were not used for this file"
         )
     # Integer class ids are fine when a file uses them throughout; mixed with strings
@@ -519,22 +541,59 @@ def _load_file(
     return rows.drop("kind"), bad
 
 
-def _chunk_progress(progress: Progress, index: int, files: int, lines: int) -> Callable[[], None]:
-    """A callback per parsed chunk: progress through this file, and the place where a
-    cancelled worker's progress callback can stop the load."""
-    counter = itertools.count()
-
-    def tick() -> None:
-        progress("load", (index + min(1.0, next(counter) * _PARSE_CHUNK / max(lines, 1))) / files)
-
-    return tick
-
-
 def _display_names(paths: list[Path]) -> list[str]:
     """Base names, or the paths as given where two inputs share a base name."""
     names = [p.name for p in paths]
     counts = Counter(names)
     return [n if counts[n] == 1 else str(p) for n, p in zip(names, paths)]
+
+
+def read_file(
+    path: Path, name: str, settings: LoadSettings, tick: Callable[[float], None] | None = None
+) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
+    """One input file read whole: what it is, its rows (without row and key) and its bad lines."""
+    stored, data, compression = _read_bytes(path)
+    info = InputFile(
+        path=str(path),
+        name=name,
+        sha256="",
+        size=len(stored),
+        container=_container(path, data),
+        compression=compression,
+    )
+    with ThreadPoolExecutor(max_workers=1) as hasher:  # sha256 releases the GIL: it overlaps parsing
+        digest = hasher.submit(lambda b: hashlib.sha256(b).hexdigest(), stored)
+        del stored
+        lines = data.count(b"\n") if info.container == "jsonl" else 1
+        counter = itertools.count()
+
+        def chunk_tick() -> None:
+            # Also where a cancelled worker's progress callback can stop the load.
+            if tick:
+                tick(min(1.0, next(counter) * _PARSE_CHUNK / max(lines, 1)))
+
+        chunks = _parse(path, info.container, data, settings.max_row_bytes)
+        del data  # the parser holds the only reference and frees it early
+        frame, bad = _finish_file(info, _read_records(info, chunks, settings, chunk_tick))
+        info.sha256 = digest.result()
+    return info, *file_frames(info, frame, bad)
+
+
+def file_frames(info: InputFile, rows: pl.DataFrame, bad: list[BadLine]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A file's rows tagged with its name, and its bad lines as a frame; counts noted on `info`."""
+    bad_frame = pl.DataFrame(
+        {
+            "file": [info.name] * len(bad),
+            "line": [b[0] for b in bad],
+            "reason": [b[1] for b in bad],
+            "excluded": [b[2] for b in bad],
+            "raw": [b[3] for b in bad],
+        },
+        schema=BAD_SCHEMA,
+    )
+    info.rows = rows.height
+    info.bad = sum(1 for b in bad if b[2])
+    return rows.with_columns(file=pl.lit(info.name, dtype=pl.String)), bad_frame
 
 
 def load(
@@ -544,55 +603,30 @@ def load(
 ) -> Dataset:
     """Read every input into one frame; raise InputError for a file that cannot be read."""
     settings = settings or LoadSettings()
+    files, names = check_inputs(paths, settings)
+    read = []
+    for i, (path, name) in enumerate(zip(files, names)):
+        progress("load", i / len(files))
+        read.append(read_file(path, name, settings, lambda f, i=i: progress("load", (i + f) / len(files))))
+    progress("load", 1.0)
+    return combine(read, settings)
+
+
+def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) -> tuple[list[Path], list[str]]:
+    """The input paths and their display names; raises InputError for a bad request."""
     if not paths:
         raise InputError("no input files given")
     if settings.format and settings.format not in FORMATS:
         raise InputError(f"unknown format '{settings.format}' (expected one of {', '.join(FORMATS)})")
     files = [Path(p) for p in paths]
-    names = _display_names(files)
-    inputs: list[InputFile] = []
-    frames: list[pl.DataFrame] = []
-    bad_frames: list[pl.DataFrame] = []
-    hasher = ThreadPoolExecutor(max_workers=1)  # sha256 releases the GIL: it overlaps parsing
-    for i, (path, name) in enumerate(zip(files, names)):
-        progress("load", i / len(files))
-        stored, data, compression = _read_bytes(path)
-        info = InputFile(
-            path=str(path),
-            name=name,
-            sha256="",
-            size=len(stored),
-            container=_container(path, data),
-            compression=compression,
-        )
-        digest = hasher.submit(lambda b: hashlib.sha256(b).hexdigest(), stored)
-        del stored
-        tick = _chunk_progress(progress, i, len(files), data.count(b"\n") if info.container == "jsonl" else 1)
-        chunks = _parse(path, info.container, data, settings.max_row_bytes)
-        del data  # the parser holds the only reference and frees it early
-        frame, bad = _load_file(info, chunks, settings, tick)
-        info.sha256 = digest.result()
-        frame = frame.with_columns(file=pl.lit(name, dtype=pl.String))
-        bad_frames.append(
-            pl.DataFrame(
-                {
-                    "file": [name] * len(bad),
-                    "line": [b[0] for b in bad],
-                    "reason": [b[1] for b in bad],
-                    "excluded": [b[2] for b in bad],
-                    "raw": [b[3] for b in bad],
-                },
-                schema=BAD_SCHEMA,
-            )
-        )
-        info.rows = frame.height
-        info.bad = sum(1 for b in bad if b[2])
-        inputs.append(info)
-        frames.append(frame)
-    hasher.shutdown()
-    progress("load", 1.0)
+    return files, _display_names(files)
 
-    rows = pl.concat(frames, how="vertical")
+
+def combine(read: list[tuple[InputFile, pl.DataFrame, pl.DataFrame]], settings: LoadSettings) -> Dataset:
+    """One dataset from the files read: row numbers, keys, and the notes that span files."""
+    inputs = [r[0] for r in read]
+    rows = pl.concat([r[1] for r in read], how="vertical")
+    bad_lines = pl.concat([r[2] for r in read], how="vertical")
     notes: list[str] = [note for info in inputs for note in info.notes]
     key_source = "file:line"
     ids = rows["id"]
@@ -612,7 +646,6 @@ def load(
         row=pl.int_range(pl.len(), dtype=pl.UInt32),
         key=pl.col("id") if key_source != "file:line" else file_line,
     ).select(list(ROW_SCHEMA))
-    bad_lines = pl.concat(bad_frames, how="vertical")
     if settings.group_fields:
         no_group = int((rows["groups"].list.len() == 0).sum())
         if no_group:

@@ -14,6 +14,7 @@ from .coverage import Coverage, find_coverage, split_series
 from .dedup import Duplicates, find_duplicates
 from .leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
 from .load import Dataset, load
+from .parallel import LOCAL, Engine
 from .progress import Progress, no_progress
 from .representativeness import Representativeness, compare
 from .settings import ScanSettings
@@ -73,20 +74,23 @@ def run_scan(
     settings: ScanSettings | None = None,
     progress: Progress = no_progress,
     explore_floor: float | None = None,
+    engine: Engine = LOCAL,
 ) -> ScanResult:
     """Load the inputs and run every analysis that applies to them.
 
     `explore_floor` keeps near pairs down to that similarity (see find_duplicates).
+    The engine runs the row-scale stages (load, duplicates, eval leakage); the rest
+    works on aggregates or bounded samples, here.
     """
     settings = settings or ScanSettings()
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    dataset = load(paths, settings.load, progress)
+    dataset = engine.load(paths, settings.load, progress)
     timings["load"] = time.perf_counter() - start
 
     start = time.perf_counter()
     duplicates = find_duplicates(
-        dataset.rows, settings.normalize, settings.near, settings.keep, progress, explore_floor
+        dataset.rows, settings.normalize, settings.near, settings.keep, progress, explore_floor, engine
     )
     timings["duplicates"] = time.perf_counter() - start
 
@@ -98,7 +102,7 @@ def run_scan(
 
     start = time.perf_counter()
     progress("leakage", 0.0)
-    leakage = find_leakage(dataset, duplicates, settings, progress)
+    leakage = find_leakage(dataset, duplicates, settings, progress, engine)
     progress("leakage", 1.0)
     timings["leakage"] = time.perf_counter() - start
 
@@ -190,7 +194,11 @@ def coverage_analyses(coverage: Coverage, rep: Representativeness, settings: Sca
 
 
 def find_leakage(
-    dataset: Dataset, duplicates: Duplicates, settings: ScanSettings, progress: Progress = no_progress
+    dataset: Dataset,
+    duplicates: Duplicates,
+    settings: ScanSettings,
+    progress: Progress = no_progress,
+    engine: Engine = LOCAL,
 ) -> Leakage:
     """Leakage across the existing splits and against every eval set given."""
     rows = dataset.rows
@@ -207,7 +215,7 @@ def find_leakage(
         eval_set = load(list(settings.eval_paths), settings.load)
         inputs = [i.to_dict() for i in eval_set.inputs]
         eval_hits = eval_leakage(
-            rows, rows["split"], eval_set, settings.normalize, settings.near, settings.leakage
+            rows, rows["split"], eval_set, settings.normalize, settings.near, settings.leakage, engine
         )
         eval_rows = eval_set.rows.select("key", "text", "raw")
         progress("eval", 1.0)

@@ -23,6 +23,7 @@ from .dedup import Duplicates
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
 from .leakage import Leakage
 from .load import Dataset
+from .parallel import LOCAL, Engine
 from .progress import Progress, no_progress
 from .representativeness import Representativeness
 from .scan import run_scan
@@ -42,6 +43,7 @@ class Session:
     drop: DropPolicy = "exact"
     keep_contaminated: bool = False  # report rows matching an eval set instead of dropping them
     explore: bool = True  # verify pairs below the threshold too, so it can move without a rescan
+    engine: Engine = LOCAL  # where the row-scale stages run (see parallel.py)
 
     dataset: Dataset | None = None
     duplicates: Duplicates | None = None
@@ -57,7 +59,7 @@ class Session:
         """Load and run every analysis (as `scan` does); raises InputError for unreadable input."""
         s = self.settings
         floor = max(0.3, s.near.threshold - EXPLORE_BELOW) if self.explore else None
-        result = run_scan(self.paths, s, progress, explore_floor=floor)
+        result = run_scan(self.paths, s, progress, explore_floor=floor, engine=self.engine)
         self.dataset, self.duplicates = result.dataset, result.duplicates
         self.balance, self.leakage = result.balance, result.leakage
         self.coverage, self.representativeness = result.coverage, result.representativeness

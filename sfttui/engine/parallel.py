@@ -1,0 +1,115 @@
+"""Where the row-scale work of a scan runs: in this process (the default), or on a cluster.
+
+The analyses are written as chunked work: a function applied to slices of rows (with
+small shared inputs), and, for near duplicates, a shuffle of LSH band keys. An
+`Engine` runs that work. This one runs it here, in order; `dask_engine.DaskEngine`
+runs the same functions as tasks on a Dask cluster. Both give the same results,
+because the functions and the chunk boundaries are the same; only where they run
+differs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import polars as pl
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .load import Dataset
+    from .minhash import Shingling
+    from .progress import Progress
+    from .settings import LoadSettings, NearSettings
+
+T = TypeVar("T")
+ENGINES = ("local", "dask")
+
+
+class Engine:
+    """Runs chunked work in this process, one chunk after another."""
+
+    name = "local"
+
+    def map(
+        self,
+        fn: Callable[..., T],
+        items: Sequence[Any],
+        *shared: Any,
+        progress: Callable[[float], None] | None = None,
+    ) -> list[T]:
+        """`fn(item, *shared)` for every item, results in item order."""
+        out: list[T] = []
+        for i, item in enumerate(items):
+            out.append(fn(item, *shared))
+            if progress:
+                progress((i + 1) / len(items))
+        return out
+
+    def rows_per_task(self, n: int) -> int:
+        """How many of `n` rows one task takes: all of them, here."""
+        return max(n, 1)
+
+    def map_series(self, fn: Callable[..., pl.Series], series: pl.Series, *shared: Any) -> pl.Series:
+        """A row-wise function of a Series, applied slice by slice and put back together."""
+        size = self.rows_per_task(len(series))
+        if size >= len(series):
+            return fn(series, *shared)
+        slices = [series.slice(lo, size) for lo in range(0, len(series), size)]
+        return pl.concat(self.map(fn, slices, *shared))
+
+    def first_of_equal(self, values: pl.Series) -> pl.Series:
+        """For each position, the first position holding an equal value (UInt32)."""
+        frame = pl.DataFrame({"v": values}).with_row_index("i")
+        return frame.select(pl.col("i").min().over("v")).to_series()
+
+    def load(
+        self, paths: list[str | os.PathLike[str]], settings: LoadSettings, progress: Progress
+    ) -> Dataset:
+        from .load import load
+
+        return load(paths, settings, progress)
+
+    def near_pass(
+        self,
+        texts: pl.Series,
+        shingling: Shingling,
+        settings: NearSettings,
+        bands: int,
+        rows: int,
+        tick: Callable[[float], None],
+    ) -> Any:
+        """One MinHash/LSH pass over `texts` (see dedup.NearPassResult)."""
+        from .dedup import local_near_pass
+
+        return local_near_pass(texts, shingling, settings, bands, rows, tick)
+
+    def describe(self) -> str:
+        return "local (this process)"
+
+    def close(self) -> None:
+        """Release what the engine holds (a cluster connection); a no-op here."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+LOCAL = Engine()
+
+
+def open_engine(name: str = "local", scheduler: str | None = None) -> Engine:
+    """The engine called `name`; raises InputError when it cannot be started."""
+    if name == "local":
+        if scheduler:
+            raise InputError("--scheduler needs --engine dask")
+        return LOCAL
+    if name == "dask":
+        from .dask_engine import DaskEngine
+
+        return DaskEngine.connect(scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    raise InputError(f"unknown engine '{name}' (expected one of {', '.join(ENGINES)})")
