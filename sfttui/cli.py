@@ -233,6 +233,8 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     err = Console(stderr=True)
     try:
         with open_engine(opts.get("engine", "local"), opts.get("scheduler")) as engine:
+            if engine.name != "local":
+                err.print(f"engine: {engine.describe()}", style="dim", highlight=False)
             result = run_scan(files, settings_from(opts), engine=engine)
     except InputError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -78,7 +78,9 @@ class DaskEngine(Engine):
         self.block_bytes = block_bytes
 
     @classmethod
-    def connect(cls, address: str | None = None, workers: int | None = None, **sizes: int) -> DaskEngine:
+    def connect(
+        cls, address: str | None = None, workers: int | None = None, timeout: str = "20s", **sizes: int
+    ) -> DaskEngine:
         """A client of the scheduler at `address`, or of a new local cluster (one process per core)."""
         try:
             from distributed import Client, LocalCluster
@@ -88,8 +90,8 @@ class DaskEngine(Engine):
             ) from None
         if address:
             try:
-                return cls(Client(address, timeout="20s"), **sizes)
-            except OSError as exc:
+                return cls(Client(address, timeout=timeout), **sizes)
+            except (OSError, TimeoutError) as exc:
                 raise InputError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
         cluster = LocalCluster(
             n_workers=workers or os.cpu_count() or 1,

@@ -1,0 +1,158 @@
+"""The Dask engine on a local cluster gives the same results as the local engine.
+
+Task sizes are made tiny, so a few thousand rows become many load blocks, slices,
+partitions and partition pairs: every shuffle and every boundary is exercised.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'sfttui[dask]')")
+
+from sfttui.cli import main
+from sfttui.engine.dask_engine import DaskEngine
+from sfttui.engine.dedup import near_pairs
+from sfttui.engine.errors import InputError
+from sfttui.engine.load import load
+from sfttui.engine.parallel import LOCAL, open_engine
+from sfttui.engine.report import build_report
+from sfttui.engine.scan import run_scan
+from sfttui.engine.settings import LoadSettings, NearSettings, ScanSettings
+
+from .conftest import SHARED_DATA
+
+DEMO = Path(__file__).resolve().parents[1] / "sfttui" / "data" / "demo.jsonl"
+
+
+@pytest.fixture(scope="module")
+def dask_engine():
+    engine = DaskEngine.connect(workers=2, rows_per_task=300, min_partition=200, block_bytes=50_000)
+    yield engine
+    engine.close()
+
+
+def _eval_file(tmp_path: Path) -> Path:
+    """Eval items taken from the demo itself: some verbatim, some with words added."""
+    out = []
+    for i, line in enumerate(DEMO.read_text(encoding="utf-8").splitlines()[:400:13]):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the demo's planted bad lines
+        if i % 2 and row.get("messages"):
+            row["messages"][-1]["content"] += " thanks again"  # a near copy of the conversation
+        out.append(json.dumps({**row, "id": f"e{i}"}))
+    path = tmp_path / "eval.jsonl"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+def test_scan_report_is_identical_to_local(dask_engine, tmp_path):
+    settings = ScanSettings(
+        load=LoadSettings(group_fields=("user_id",)), eval_paths=(str(_eval_file(tmp_path)),)
+    )
+    local = run_scan([DEMO], settings)
+    dist = run_scan([DEMO], settings, engine=dask_engine)
+    assert build_report(dist) == build_report(local)
+    # And the parts the report summarises, whole.
+    assert dist.dataset.rows.equals(local.dataset.rows)
+    assert dist.dataset.bad_lines.equals(local.dataset.bad_lines)
+    assert dist.duplicates.clusters.equals(local.duplicates.clusters)
+    assert dist.duplicates.membership.equals(local.duplicates.membership)
+    assert dist.leakage.eval_hits.equals(local.leakage.eval_hits)
+    # Not a vacuous comparison: the demo has clusters, bad lines and eval hits of every kind.
+    assert local.duplicates.clusters.height > 50
+    assert local.dataset.bad_lines.height > 0
+    assert set(local.leakage.eval_hits["kind"]) == {"exact", "near", "ngram"}
+    assert [p.to_dict() for p in dist.duplicates.passes] == [p.to_dict() for p in local.duplicates.passes]
+
+
+def test_blocks_keep_line_numbers_bad_lines_and_file_wide_checks(dask_engine, tmp_path):
+    """A file read in many byte blocks: BOM, bad lines, a minority of integer labels and
+    rows missing their label come out as if the file had been read whole."""
+    rng = random.Random(3)
+    lines = []
+    for i in range(1500):
+        row: dict = {"text": f"row {i} " + " ".join(rng.choice("abcdefgh") * 3 for _ in range(8))}
+        if i < 1200:
+            row["label"] = 7 if i % 97 == 0 else rng.choice(["pos", "neg"])
+        lines.append(json.dumps(row))
+    lines[0] = "\ufeff" + lines[0]
+    lines[400] = "{not json"
+    lines[401] = ""
+    lines[950] = "[1, 2]"
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")  # no newline at the end either
+    local = load([path])
+    dist = dask_engine.load([path], LoadSettings(), lambda *_: None)
+    assert dist.rows.equals(local.rows)
+    assert dist.bad_lines.equals(local.bad_lines)
+    assert [i.to_dict() for i in dist.inputs] == [i.to_dict() for i in local.inputs]
+    assert dist.notes == local.notes
+    bad = dict(zip(local.bad_lines["line"].to_list(), local.bad_lines["reason"].to_list()))
+    assert bad[401].startswith("invalid JSON") and bad[402] == "blank line"
+    assert bad[951].startswith("not a JSON object") and "integer" in bad[98]
+    assert bad[1500] == "missing label 'label'" and local.rows["line"].max() == 1200
+
+
+def test_near_pairs_across_partitions_equal_local(dask_engine):
+    """Real tweets with planted near copies spread over many partitions; boilerplate makes
+    buckets too large to pair whole, which must be chained the same way."""
+    texts = [json.loads(line)["text"] for line in (SHARED_DATA / "tweeteval_hate.jsonl").open()][:2000]
+    rng = np.random.default_rng(5)
+    copies = []
+    for i in rng.integers(0, len(texts), 300):
+        words = texts[i].split()
+        words[rng.integers(0, len(words))] = "changed"
+        copies.append(" ".join(words))
+    boiler = ["please reset my password for the account today thank you"] * 3 + [
+        f"please reset my password for the account today thank you {i}" for i in range(90)
+    ]
+    series = pl.Series([*texts, *copies, *boiler]).str.to_lowercase().unique(maintain_order=True)
+    settings = NearSettings(max_bucket=8)
+    local, local_passes = near_pairs(series, settings)
+    dist, dist_passes = near_pairs(series, settings, engine=dask_engine)
+    assert dist.equals(local)
+    assert [p.to_dict() for p in dist_passes] == [p.to_dict() for p in local_passes]
+    assert local.height > 250
+    assert any(p.oversized_buckets for p in local_passes)
+
+
+def test_exact_grouping_shuffle_names_the_first_position(dask_engine):
+    values = pl.Series(["b", "a", "b", "c", "a", "a", "", "b"] * 100)
+    assert dask_engine.first_of_equal(values).to_list() == LOCAL.first_of_equal(values).to_list()
+    assert dask_engine.first_of_equal(values).to_list()[:8] == [0, 1, 0, 3, 1, 1, 6, 0]
+
+
+def test_split_command_writes_the_same_bytes(tmp_path):
+    """`sfttui split --engine dask` (its own local cluster) writes byte-identical files."""
+    outputs = {}
+    for engine in ("local", "dask"):
+        out = tmp_path / engine
+        result = CliRunner().invoke(
+            main,
+            ["split", str(DEMO), "--group-field", "user_id", "-o", str(out), "--engine", engine,
+             "--state-dir", str(tmp_path / "state")],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        outputs[engine] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert outputs["dask"] == outputs["local"]
+    assert set(outputs["local"]) >= {"train.jsonl", "validation.jsonl", "test.jsonl", "manifest.json"}
+    assert len(outputs["local"]["train.jsonl"].splitlines()) > 1500
+
+
+def test_engine_errors_are_one_clear_line():
+    with pytest.raises(InputError, match="--scheduler needs --engine dask"):
+        open_engine("local", "tcp://127.0.0.1:1")
+    with pytest.raises(InputError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:1"):
+        DaskEngine.connect("tcp://127.0.0.1:1", timeout="1s")
+    result = CliRunner().invoke(main, ["scan", str(DEMO), "--engine", "spark"])
+    assert result.exit_code == 2 and "'spark' is not one of 'local', 'dask'" in result.output
