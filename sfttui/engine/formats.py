@@ -88,6 +88,9 @@ def _turns(record: dict, key: str, role_key: str, text_key: str) -> Extracted:
         raise BadRecord(f"field '{key}' is {type_name(turns)}, expected a list of turns")
     if not turns:
         raise BadRecord(f"field '{key}' is an empty list")
+    fast = _plain_turns(turns, role_key, text_key)
+    if fast is not None:
+        return fast
     text: list[str] = []
     prompt: list[str] = []
     last_is_prompt = True
@@ -108,6 +111,30 @@ def _turns(record: dict, key: str, role_key: str, text_key: str) -> Extracted:
         last_is_prompt = role in PROMPT_ROLES
         if last_is_prompt:
             prompt.append(content)
+    reply = 0 if last_is_prompt else len(text[-1])
+    return "\n".join(text), "\n".join(prompt), reply, len(prompt)
+
+
+def _plain_turns(turns: list, role_key: str, text_key: str) -> Extracted | None:
+    """The common case in as few steps as possible: every turn an object with a string
+    role and non-blank string content. None sends anything else to the checking loop."""
+    text: list[str] = []
+    prompt: list[str] = []
+    last_is_prompt = True
+    try:
+        for turn in turns:
+            role = turn[role_key].lower()
+            content = turn[text_key]
+            if type(content) is not str or not content or content.isspace():
+                return None
+            if role in SYSTEM_ROLES:
+                continue
+            text.append(content)
+            last_is_prompt = role in PROMPT_ROLES
+            if last_is_prompt:
+                prompt.append(content)
+    except (TypeError, KeyError, AttributeError):
+        return None
     reply = 0 if last_is_prompt else len(text[-1])
     return "\n".join(text), "\n".join(prompt), reply, len(prompt)
 

@@ -224,8 +224,13 @@ def eval_leakage(
     near: NearSettings | None = None,
     settings: LeakageSettings | None = None,
     engine: Engine = LOCAL,
+    text_norm: pl.Series | None = None,
 ) -> pl.DataFrame:
-    """Training rows that match an eval item exactly, nearly, or by a shared long n-gram."""
+    """Training rows that match an eval item exactly, nearly, or by a shared long n-gram.
+
+    `text_norm`, the rows' texts already normalised with the same settings (the
+    duplicate analysis has them), saves normalising every text again.
+    """
     settings = settings or LeakageSettings()
     near = near or NearSettings()
     ev = eval_set.rows
@@ -233,7 +238,9 @@ def eval_leakage(
     train = rows.select("key").with_columns(split=split_col)
     sides = {
         "text": (
-            engine.map_series(normalize_texts, rows["text"], normalize),
+            text_norm
+            if text_norm is not None
+            else engine.map_series(normalize_texts, rows["text"], normalize),
             normalize_texts(ev["text"], normalize),
         ),
         "prompt": (

@@ -391,13 +391,7 @@ def _frame(
         "label": labels,
         "kind": kinds,
         "id": [_scalar(get_path(o, sch.id_field, None)) for o in objs] if sch.has_id else [None] * n,
-        # "field=value", so equal values of different fields never join two groups.
-        "groups": [
-            [f"{f}={v}" for f in sch.group_fields if (v := _scalar(get_path(o, f, None))) is not None]
-            for o in objs
-        ]
-        if sch.group_fields
-        else [None] * n,
+        "groups": [None] * n,
         "split": [
             _SPLIT_NAMES.get(v.lower(), v) if isinstance(v := o.get("split"), str) else sch.name_split
             for o in objs
@@ -406,7 +400,18 @@ def _frame(
         else [sch.name_split] * n,
         "raw": raws,
     }
-    return pl.DataFrame(cols, schema=_CHUNK_SCHEMA)
+    frame = pl.DataFrame(cols, schema=_CHUNK_SCHEMA)
+    if sch.group_fields:
+        # One string column per group field, joined into lists by Polars: building a
+        # list per row in Python costs a Series construction each.
+        values = [
+            pl.Series([_scalar(get_path(o, f, None)) for o in objs], dtype=pl.String)
+            for f in sch.group_fields
+        ]
+        # "field=value", so equal values of different fields never join two groups.
+        tagged = [pl.lit(f"{f}=") + pl.lit(v) for f, v in zip(sch.group_fields, values)]
+        frame = frame.with_columns(groups=pl.concat_list(tagged).list.drop_nulls())
+    return frame
 
 
 def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLine]]:

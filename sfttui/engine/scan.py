@@ -215,7 +215,14 @@ def find_leakage(
         eval_set = load(list(settings.eval_paths), settings.load)
         inputs = [i.to_dict() for i in eval_set.inputs]
         eval_hits = eval_leakage(
-            rows, rows["split"], eval_set, settings.normalize, settings.near, settings.leakage, engine
+            rows,
+            rows["split"],
+            eval_set,
+            settings.normalize,
+            settings.near,
+            settings.leakage,
+            engine,
+            text_norm=duplicates.context.frame["norm"] if duplicates.context else None,
         )
         eval_rows = eval_set.rows.select("key", "text", "raw")
         progress("eval", 1.0)
