@@ -46,7 +46,7 @@ from .dedup import (
     verify_pairs,
 )
 from .errors import InputError
-from .minhash import Shingling, iter_chunks
+from .minhash import Shingling, iter_chunks, unique_sorted
 from .parallel import Engine
 from .progress import Progress
 from .settings import LoadSettings, NearSettings
@@ -313,7 +313,7 @@ def _bucket_pairs(
         found.append(pos[:-d][same] << np.uint64(32) | pos[d:][same])
         if d == settings.max_bucket:
             oversized = {int(b) for b in np.unique(band[d:][same])}
-    pairs = np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
+    pairs = unique_sorted(np.concatenate(found)) if found else np.empty(0, np.uint64)
     a = (pairs >> np.uint64(32)).astype(np.int64)
     b = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
     block_a = np.searchsorted(starts, a, side="right") - 1
@@ -345,7 +345,7 @@ def _verify_block(
     threshold: float,
 ) -> tuple[pl.DataFrame, int, int]:
     """Verified pairs between two partitions (or within one), with candidate and estimate counts."""
-    pairs = np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
+    pairs = unique_sorted(np.concatenate(found)) if found else np.empty(0, np.uint64)
     empty = pl.DataFrame(
         schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64, "shingles": pl.String}
     )

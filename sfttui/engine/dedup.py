@@ -27,6 +27,7 @@ from .minhash import (
     lsh_params,
     shingle_hashes,
     signatures_from_shingles,
+    unique_sorted,
 )
 from .normalize import normalize_texts, stable_id
 from .parallel import LOCAL, Engine
@@ -135,7 +136,7 @@ def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int
             oversized += 1
     if not found:
         return np.empty(0, dtype=np.uint64), oversized
-    return np.unique(np.concatenate(found)), oversized
+    return unique_sorted(np.concatenate(found)), oversized
 
 
 def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

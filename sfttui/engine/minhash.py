@@ -210,6 +210,13 @@ def lsh_params(threshold: float, num_perm: int, target: float = 0.9999) -> tuple
     return best
 
 
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted, as np.unique gives them; for the large uint64 arrays of
+    candidate pairs. NumPy 2's hash-based np.unique took 19 s on 25M pairs where
+    Polars takes 0.7 s."""
+    return pl.Series(values).unique().sort().to_numpy()
+
+
 def iter_chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
     for lo in range(0, n, size):
         yield lo, min(lo + size, n)
