@@ -69,3 +69,37 @@ def test_shared_boilerplate_neither_blows_up_nor_hides_true_eval_pairs():
     pairs = cross_pairs(pl.Series(left), pl.Series(right), NearSettings())
     assert {(a, b) for a, b in pairs.select("a", "b").rows()} >= {(i, i // 5) for i in range(0, 100, 5)}
     assert pairs.filter(pl.col("b") < 20)["jaccard"].min() >= 0.8
+
+
+def test_eval_matching_reuses_the_duplicate_analysis_signatures_only_when_they_fit(write_jsonl):
+    """The near-duplicate passes' band keys stand in for signing the training texts again:
+    same hits with them as without, and they are refused for other LSH settings."""
+    from dataclasses import replace
+
+    import numpy as np
+    import polars as pl
+
+    from sfttui.engine.dedup import find_duplicates
+    from sfttui.engine.minhash import Shingling
+
+    rng = random.Random(4)
+    base = [_words(rng, 25) for _ in range(300)]
+    train = [" ".join(w) for w in base] + [" ".join([*base[i][:-1], "other"]) for i in range(0, 300, 7)]
+    evals = [" ".join([*base[i][:-2], "x", "y"]) for i in range(0, 300, 11)]
+    data = write_jsonl("train.jsonl", [{"text": t} for t in train])
+    gold = write_jsonl("gold.jsonl", [{"text": t} for t in evals])
+    rows, eval_set = load([data]).rows, load([gold])
+    dup = find_duplicates(rows)
+    norm = dup.context.frame["norm"]
+    plain = eval_leakage(rows, None, eval_set, text_norm=norm)
+    reused = eval_leakage(rows, None, eval_set, text_norm=norm, signatures=dup.signatures)
+    assert reused.equals(plain)
+    # Each eval item is near its source row, and also near that row's variant where one exists.
+    variants = sum(1 for i in range(0, 300, 11) if i % 7 == 0)
+    assert plain.filter(pl.col("kind") == "near").height == len(evals) + variants
+    distinct = norm.unique(maintain_order=True)
+    word = Shingling("word", NearSettings().word_ngram)
+    ids = np.arange(len(distinct))
+    assert dup.signatures.lookup(distinct, word, NearSettings(), ids) is not None
+    assert dup.signatures.lookup(distinct, word, replace(NearSettings(), threshold=0.5), ids) is None
+    assert dup.signatures.lookup(distinct.reverse(), word, NearSettings(), ids) is None

@@ -79,6 +79,7 @@ class Duplicates:
     timings: dict[str, float] = field(default_factory=dict)
     threshold: float = 0.8
     context: _Context | None = field(default=None, repr=False)
+    signatures: Signatures | None = field(default=None, repr=False)
 
     def at_threshold(self, threshold: float) -> Duplicates:
         """The same data clustered at another threshold (not below the explored floor)."""
@@ -213,6 +214,39 @@ class NearPassResult:
     candidates: int
     estimated: int
     oversized: int
+    signed: Signed | None = None  # the pass's band keys, when they were computed here
+
+
+@dataclass
+class Signed:
+    """Band keys and estimate columns of the texts one pass covered (`ids`)."""
+
+    ids: np.ndarray
+    keys: np.ndarray
+    estimate: np.ndarray
+
+
+@dataclass
+class Signatures:
+    """The band keys the near-duplicate passes computed over the distinct texts, kept so
+    eval matching with the same settings does not sign a million texts a second time."""
+
+    texts: pl.Series
+    settings: NearSettings
+    passes: dict[Shingling, Signed]
+
+    def lookup(self, texts: pl.Series, shingling: Shingling, settings: NearSettings, ids: np.ndarray):
+        """The keys of `texts[ids]` under `settings`, if these are they; else None."""
+        same_lsh = _bands(settings) == _bands(self.settings) and (settings.num_perm, settings.seed) == (
+            self.settings.num_perm,
+            self.settings.seed,
+        )
+        signed = self.passes.get(shingling)
+        if not same_lsh or signed is None or not np.array_equal(signed.ids, ids):
+            return None
+        if texts is not self.texts and not texts.equals(self.texts):
+            return None
+        return signed
 
 
 def signature_keys(
@@ -269,11 +303,12 @@ def local_near_pass(
     """One pass in this process: signatures, LSH candidates, estimate filter, verification."""
     keys, estimate = signature_keys(texts, shingling, settings, bands, rows, tick)
     cands, oversized = _candidate_pairs(keys, settings.max_bucket)
-    del keys
     likely = likely_pairs(cands, estimate, estimate, settings.threshold - _ESTIMATE_SLACK)
-    del estimate
+    candidates = int(cands.size)
+    del cands
     verified = verify_pairs(likely, texts, shingling, settings.threshold)
-    return NearPassResult(verified, int(cands.size), int(likely.size), oversized)
+    signed = Signed(np.arange(len(texts)), keys, estimate)  # near_pairs sets the real ids
+    return NearPassResult(verified, candidates, int(likely.size), oversized, signed)
 
 
 def near_pairs(
@@ -281,6 +316,7 @@ def near_pairs(
     settings: NearSettings,
     progress: Progress = no_progress,
     engine: Engine = LOCAL,
+    signed: dict[Shingling, Signed] | None = None,
 ) -> tuple[pl.DataFrame, list[NearPass]]:
     """Verified near-duplicate pairs among distinct normalised texts (indices into `texts`).
 
@@ -288,7 +324,8 @@ def near_pairs(
     n-grams for texts of fewer than `2 * short_words` words (see NearSettings). Each
     pass: signatures chunk by chunk, LSH candidates, a cheap MinHash estimate to set
     aside candidates far below the threshold, then exact Jaccard verification; the
-    engine decides where (see parallel.py).
+    engine decides where (see parallel.py). Passes that computed their band keys here
+    leave them in `signed`, when given.
     """
     plan = _plan(texts, settings)
     bands, rows = _bands(settings)
@@ -306,6 +343,8 @@ def near_pairs(
             progress("near", (done + fraction * size) / total * 0.8)
 
         result = engine.near_pass(subset, shingling, settings, bands, rows, tick)
+        if signed is not None and result.signed is not None:
+            signed[shingling] = replace(result.signed, ids=ids)
         done += ids.size
         # Back from positions in this pass to positions in `texts`.
         lookup = pl.Series(ids.astype(np.uint32))
@@ -351,18 +390,20 @@ def _bands(settings: NearSettings) -> tuple[int, int]:
 
 def _band_frame(texts: pl.Series, shingling: Shingling, settings: NearSettings, bands: int, rows: int):
     """Band keys of `texts` as a long frame (band, key, pos), and their estimate columns."""
-    shingles, counts = shingle_hashes(texts, shingling)
-    sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed)
-    keys = band_keys(sigs, bands, rows)
-    n = len(texts)
-    frame = pl.DataFrame(
+    keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
+    return _long_keys(keys), estimate
+
+
+def _long_keys(keys: np.ndarray) -> pl.DataFrame:
+    """A texts x bands key matrix as rows of (band, key, pos)."""
+    n, bands = keys.shape
+    return pl.DataFrame(
         {
             "band": np.tile(np.arange(bands, dtype=np.uint16), n),  # up to num_perm bands
             "key": keys.reshape(-1),
             "pos": np.repeat(np.arange(n, dtype=np.uint32), bands),
         }
     )
-    return frame, sigs[:, : min(_ESTIMATE_PERMS, settings.num_perm)] & 0xFFFF
 
 
 def cross_pairs(
@@ -371,6 +412,7 @@ def cross_pairs(
     settings: NearSettings,
     progress: Progress = no_progress,
     engine: Engine = LOCAL,
+    signatures: Signatures | None = None,
 ) -> pl.DataFrame:
     """Verified near pairs between two sets of texts (a in `left`, b in `right`), never within one.
 
@@ -379,7 +421,9 @@ def cross_pairs(
     joined against them, so no pair inside the large side is ever formed. Same
     shingling, bands, estimate filter and exact verification as `near_pairs`; buckets
     holding more than `max_bucket`**2 left x right pairs are left out, where
-    `near_pairs` chains them. The engine runs the left side's chunks.
+    `near_pairs` chains them. The engine runs the left side's chunks. `signatures`
+    from the duplicate analysis of `left` are used instead of signing it again when
+    they were made with the same LSH settings.
     """
     bands, rows = _bands(settings)
     found: list[pl.DataFrame] = []
@@ -393,7 +437,15 @@ def cross_pairs(
         # Parts are whole numbers of signature chunks, so the bucket cap below sees the
         # same chunks whichever engine runs them.
         step = _SIG_CHUNK * max(1, engine.rows_per_task(lids.size) // _SIG_CHUNK)
-        parts = [(lsub.slice(lo, hi - lo), lo) for lo, hi in iter_chunks(lids.size, step)]
+        known = signatures.lookup(left, shingling, settings, lids) if signatures else None
+        parts = [
+            (
+                lsub.slice(lo, hi - lo),
+                lo,
+                None if known is None else (known.keys[lo:hi], known.estimate[lo:hi]),
+            )
+            for lo, hi in iter_chunks(lids.size, step)
+        ]
         results = engine.map(
             _cross_part,
             parts,
@@ -436,15 +488,22 @@ class _RightSide:
 
 
 def _cross_part(
-    part: tuple[pl.Series, int], right: _RightSide, shingling: Shingling, settings: NearSettings
+    part: tuple[pl.Series, int, tuple[np.ndarray, np.ndarray] | None],
+    right: _RightSide,
+    shingling: Shingling,
+    settings: NearSettings,
 ) -> pl.DataFrame:
-    """Verified pairs between one part of the left side (starting at `lo`) and the right side."""
-    lsub, start = part
+    """Verified pairs between one part of the left side (starting at `start`, with its
+    band keys and estimate columns when already known) and the right side."""
+    lsub, start, known = part
     found: list[pl.DataFrame] = []
     cap = settings.max_bucket * settings.max_bucket
     for lo, hi in iter_chunks(len(lsub), _SIG_CHUNK):
         chunk = lsub.slice(lo, hi - lo)
-        lframe, lestimate = _band_frame(chunk, shingling, settings, right.bands, right.rows)
+        if known is None:
+            lframe, lestimate = _band_frame(chunk, shingling, settings, right.bands, right.rows)
+        else:
+            lframe, lestimate = _long_keys(known[0][lo:hi]), known[1][lo:hi]
         # A bucket that joins thousands of rows on both sides is shared boilerplate
         # (one system prompt in every chat): joining it would cost left x right rows
         # for no information, since true pairs share many other bands. Like the
@@ -523,15 +582,18 @@ def find_duplicates(
     notes: list[str] = []
     floor = min(explore_floor, near.threshold) if explore_floor is not None else near.threshold
     if near.enabled:
-        pairs, passes = near_pairs(distinct_norm, replace(near, threshold=floor), progress, engine)
+        signed: dict[Shingling, Signed] = {}
+        pairs, passes = near_pairs(distinct_norm, replace(near, threshold=floor), progress, engine, signed)
+        signatures = Signatures(distinct_norm, replace(near, threshold=floor), signed)
     else:
         pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
+        signatures = None
         notes.append("near-duplicate detection was switched off")
     timings["near"] = time.perf_counter() - clock
     clock = time.perf_counter()
     context = _Context(frame, distinct_first, pairs, floor, keep)
     result = _assemble(context, near.threshold)
-    result.passes, result.notes = passes, notes
+    result.passes, result.notes, result.signatures = passes, notes, signatures
     timings["clusters"] = time.perf_counter() - clock
     result.timings = timings
     return result

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .dedup import Duplicates, cross_pairs
+from .dedup import Duplicates, Signatures, cross_pairs
 from .load import PROMPT_SIDE, Dataset
 from .minhash import Shingling, iter_chunks, shingle_hashes
 from .normalize import normalize_texts
@@ -225,11 +225,13 @@ def eval_leakage(
     settings: LeakageSettings | None = None,
     engine: Engine = LOCAL,
     text_norm: pl.Series | None = None,
+    signatures: Signatures | None = None,
 ) -> pl.DataFrame:
     """Training rows that match an eval item exactly, nearly, or by a shared long n-gram.
 
-    `text_norm`, the rows' texts already normalised with the same settings (the
-    duplicate analysis has them), saves normalising every text again.
+    `text_norm`, the rows' texts already normalised with the same settings, and
+    `signatures` of their distinct forms (the duplicate analysis has both) save
+    normalising and signing every text again.
     """
     settings = settings or LeakageSettings()
     near = near or NearSettings()
@@ -278,7 +280,9 @@ def eval_leakage(
     right = pl.DataFrame({"norm": evn}).with_row_index("j")
     left_distinct = left.unique("norm", keep="first", maintain_order=True)
     right_distinct = right.unique("norm", keep="first", maintain_order=True)
-    pairs = cross_pairs(left_distinct["norm"], right_distinct["norm"], near, engine=engine)
+    pairs = cross_pairs(
+        left_distinct["norm"], right_distinct["norm"], near, engine=engine, signatures=signatures
+    )
     if pairs.height:
         mapped = (
             pairs.select(
