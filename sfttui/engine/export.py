@@ -66,6 +66,10 @@ class ExportPlan:
         return {**per_split, "dropped": self.dropped.height, "dropped_by": dict(reasons.iter_rows())}
 
 
+_LINES_PER_WRITE = 50_000
+_READ_BLOCK = 64 << 20
+_LINE_SEED = 0x11E5
+
 _DROPPED_SCHEMA = {
     "key": pl.String(),
     "file": pl.String(),
@@ -244,13 +248,38 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_lines(path: Path, raws: list[bytes]) -> None:
+def _write_lines(path: Path, raws: pl.Series | list[bytes]) -> None:
+    """Each line and a newline, a slice at a time: the whole file never sits in memory twice."""
     with path.open("wb") as handle:
-        if raws:
-            handle.write(b"\n".join(raws))
+        for lo in range(0, len(raws), _LINES_PER_WRITE):
+            part = raws[lo : lo + _LINES_PER_WRITE]
+            handle.write(b"\n".join(part.to_list() if isinstance(part, pl.Series) else part))
             handle.write(b"\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _line_hashes(path: Path) -> pl.Series:
+    """A 64-bit hash of every line of a written file, read a block at a time.
+
+    Verification compares these instead of the lines: the same multiset check (a
+    different line matching by chance has odds of 2**-64) without holding every
+    written line, and every input line, in memory at once.
+    """
+    hashes: list[pl.Series] = []
+    carry = b""
+    with path.open("rb") as handle:
+        while block := handle.read(_READ_BLOCK):
+            lines = (carry + block).split(b"\n")
+            carry = lines.pop()
+            hashes.append(hash_lines(pl.Series(lines, dtype=pl.Binary)))
+    if carry:  # a last line without its newline: written files always end with one
+        hashes.append(hash_lines(pl.Series([carry], dtype=pl.Binary)))
+    return pl.concat(hashes) if hashes else pl.Series(dtype=pl.UInt64)
+
+
+def hash_lines(raws: pl.Series) -> pl.Series:
+    return raws.hash(_LINE_SEED)
 
 
 def _raw_field(raw: bytes) -> dict[str, str]:
@@ -320,7 +349,7 @@ def write_export(
         written: dict[str, str] = {}
         for name in SPLITS:
             path = tmp / f"{name}.jsonl"
-            _write_lines(path, plan.kept.filter(pl.col("split") == name)["raw"].to_list())
+            _write_lines(path, plan.kept.select("split", "raw").filter(pl.col("split") == name)["raw"])
             written[path.name] = _sha256(path)
             if fail_after == path.name:
                 raise OSError(f"simulated failure after {path.name}")
@@ -404,15 +433,18 @@ def _manifest(
 
 
 def _clusters_across(written: pl.DataFrame, dataset: Dataset, duplicates: Duplicates) -> list[str]:
-    """Problems: a line written to two files, or a duplicate cluster whose rows the files split."""
+    """Problems: a line written to two files, or a duplicate cluster whose rows the files split.
+
+    `written` holds the hash `h` and split of every written line (see _line_hashes).
+    """
     problems = []
-    placed = written.group_by("raw").agg(pl.col("split").unique())
+    placed = written.group_by("h").agg(pl.col("split").unique())
     twice = placed.filter(pl.col("split").list.len() > 1).height
     if twice:
         problems.append(f"{twice:,} lines are written to more than one split")
     rows = (
-        dataset.rows.select("row", "raw")
-        .join(placed.select("raw", split=pl.col("split").list.first()), on="raw")
+        dataset.rows.select("row", h=hash_lines(dataset.rows["raw"]))
+        .join(placed.select("h", split=pl.col("split").list.first()), on="h")
         .select("row", "split")
     )
     spread = (
@@ -437,7 +469,7 @@ def verify_export(
     """Read the outputs back: every input line in exactly one file, and no leakage left.
 
     With the clusters the plan was made from, each written line is traced back to its
-    input row by its bytes, and no cluster may span two written files: the same check
+    input row by a 64-bit hash of its bytes, and no cluster may span two written files: the same check
     a fresh scan of the files would make (the same engine finds the same pairs, and
     dropped rows can only remove pairs), at a fraction of the cost (a fresh scan parses
     and shingles everything again). Without them, the written splits are scanned afresh.
@@ -446,23 +478,22 @@ def verify_export(
     problems: list[str] = []
     expected = pl.concat(
         [
-            dataset.rows.select("raw"),
-            dataset.bad_lines.filter(pl.col("excluded")).select("raw"),
+            hash_lines(dataset.rows["raw"]),
+            hash_lines(dataset.bad_lines.filter(pl.col("excluded"))["raw"]),
         ]
-    )["raw"]
+    )
     got_parts = []
     for name in SPLITS:
-        data = (out / f"{name}.jsonl").read_bytes()
-        lines = data.split(b"\n")[:-1] if data else []
+        hashes = _line_hashes(out / f"{name}.jsonl")
         want = int((plan.kept["split"] == name).sum())
-        if len(lines) != want:
-            problems.append(f"{name}.jsonl has {len(lines):,} lines, expected {want:,}")
-        got_parts.append(pl.Series(lines, dtype=pl.Binary))
+        if len(hashes) != want:
+            problems.append(f"{name}.jsonl has {len(hashes):,} lines, expected {want:,}")
+        got_parts.append(hashes)
     written = pl.concat(
-        [part.to_frame("raw").with_columns(split=pl.lit(name)) for name, part in zip(SPLITS, got_parts)]
+        [part.to_frame("h").with_columns(split=pl.lit(name)) for name, part in zip(SPLITS, got_parts)]
     )
     dropped = [orjson.loads(x) for x in (out / "dropped.jsonl").read_bytes().split(b"\n") if x]
-    got_parts.append(pl.Series([_raw_back(d) for d in dropped], dtype=pl.Binary))
+    got_parts.append(hash_lines(pl.Series([_raw_back(d) for d in dropped], dtype=pl.Binary)))
     got = pl.concat(got_parts)
     same = expected.len() == got.len() and expected.sort().equals(got.sort())
     checks.append(f"{expected.len():,} input lines, each in exactly one output file")

@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from .settings import FORMATS, LoadSettings
 
 BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
+_READ_BLOCK = 32 << 20  # JSONL is read and hashed this much at a time
 _DETECT_SAMPLE = 200
 _SPLIT_NAMES = {
     "train": "train",
@@ -136,10 +138,11 @@ def split_from_name(name: str) -> str | None:
     return _SPLIT_NAMES[match.group(1)] if match else None
 
 
-def _read_bytes(path: Path) -> tuple[bytes, bytes, str | None]:
-    """File bytes as stored and as decompressed, and the compression found."""
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """OSErrors while reading `path` as one-line InputErrors."""
     try:
-        stored = path.read_bytes()
+        yield
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -148,6 +151,12 @@ def _read_bytes(path: Path) -> tuple[bytes, bytes, str | None]:
         raise InputError(f"{path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _read_bytes(path: Path) -> tuple[bytes, bytes, str | None]:
+    """File bytes as stored and as decompressed, and the compression found."""
+    with _reading(path):
+        stored = path.read_bytes()
     try:
         if stored[:2] == b"\x1f\x8b":
             return stored, gzip.decompress(stored), "gzip"
@@ -191,24 +200,44 @@ def _oversized(size: int, limit: int) -> str:
 
 
 def _parse_jsonl(data: bytes, max_row_bytes: int) -> Iterator[_Records]:
-    """Records of a JSONL file, a chunk at a time, so parsed objects never pile up."""
-    lines: list[bytes | None] = data.split(b"\n")  # type: ignore[assignment]
-    del data  # the caller dropped its reference: the file's bytes can go now
-    if lines and lines[-1] == b"":
-        lines.pop()
+    """Records of JSONL bytes held in memory (see _parse_jsonl_stream)."""
+    return _parse_jsonl_stream(iter([data]), max_row_bytes)
+
+
+def _parse_jsonl_stream(blocks: Iterator[bytes], max_row_bytes: int) -> Iterator[_Records]:
+    """Records of a JSONL file read as consecutive blocks of bytes, `_PARSE_CHUNK` lines
+    at a time, so neither the file's lines nor its parsed objects ever pile up."""
     notice: list[BadLine] = []
-    if lines and lines[0].startswith(BOM):
-        lines[0] = lines[0][len(BOM) :]
-        notice.append((1, "UTF-8 byte order mark at start of file (removed; row kept)", False, None))
-    for start in range(0, max(len(lines), 1), _PARSE_CHUNK):
-        window: list[bytes] = lines[start : start + _PARSE_CHUNK]  # type: ignore[assignment]
-        lines[start : start + len(window)] = [None] * len(window)  # freed as we go
-        clean = _parse_clean(window, start, max_row_bytes)
-        if clean is not None:
-            clean.bad = notice if start == 0 else []
-            yield clean
-        else:
-            yield _parse_lines(window, start, max_row_bytes, notice if start == 0 else [])
+    pending: list[bytes] = []
+    carry = b""
+    start = 0  # line index of pending[0]
+    first = True
+    for block in blocks:
+        if first and block:
+            first = False
+            if block.startswith(BOM):
+                block = block[len(BOM) :]
+                notice.append((1, "UTF-8 byte order mark at start of file (removed; row kept)", False, None))
+        lines = (carry + block).split(b"\n") if carry else block.split(b"\n")
+        carry = lines.pop()  # the start of a line the next block finishes
+        pending += lines
+        del lines, block  # each line is freed once its window is parsed
+        while len(pending) >= _PARSE_CHUNK:
+            yield _parse_window(pending[:_PARSE_CHUNK], start, max_row_bytes, notice if start == 0 else [])
+            del pending[:_PARSE_CHUNK]
+            start += _PARSE_CHUNK
+    if carry:  # a last line without a newline
+        pending.append(carry)
+    if pending or start == 0:
+        yield _parse_window(pending, start, max_row_bytes, notice if start == 0 else [])
+
+
+def _parse_window(window: list[bytes], start: int, max_row_bytes: int, notice: list[BadLine]) -> _Records:
+    clean = _parse_clean(window, start, max_row_bytes)
+    if clean is not None:
+        clean.bad = notice
+        return clean
+    return _parse_lines(window, start, max_row_bytes, notice)
 
 
 def _parse_clean(window: list[bytes], start: int, max_row_bytes: int) -> _Records | None:
@@ -510,7 +539,7 @@ def _read_records(
             frames.append(frame)
             bad += extract_bad
         pending = []
-    rows = pl.concat(frames) if frames else pl.DataFrame(schema=_CHUNK_SCHEMA)
+    rows = pl.concat(frames, rechunk=False) if frames else pl.DataFrame(schema=_CHUNK_SCHEMA)
     return _FilePart(rows, bad, late_labels, records, schema)
 
 
@@ -557,30 +586,59 @@ def read_file(
     path: Path, name: str, settings: LoadSettings, tick: Callable[[float], None] | None = None
 ) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
     """One input file read whole: what it is, its rows (without row and key) and its bad lines."""
-    stored, data, compression = _read_bytes(path)
-    info = InputFile(
-        path=str(path),
-        name=name,
-        sha256="",
-        size=len(stored),
-        container=_container(path, data),
-        compression=compression,
-    )
-    with ThreadPoolExecutor(max_workers=1) as hasher:  # sha256 releases the GIL: it overlaps parsing
-        digest = hasher.submit(lambda b: hashlib.sha256(b).hexdigest(), stored)
-        del stored
-        lines = data.count(b"\n") if info.container == "jsonl" else 1
-        counter = itertools.count()
+    with _reading(path), path.open("rb") as handle:
+        head = handle.read(_READ_BLOCK)
+        size = os.fstat(handle.fileno()).st_size
+    if head[:2] == b"\x1f\x8b" or head[:4] == b"\x28\xb5\x2f\xfd" or _container(path, head) != "jsonl":
+        return _read_whole(path, name, settings, tick)
+    info = InputFile(path=str(path), name=name, sha256="", size=size, container="jsonl", compression=None)
+    digest = hashlib.sha256()
+    done = [0]
+    # sha256 releases the GIL: one worker hashes each block while the next is parsed.
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+
+        def blocks() -> Iterator[bytes]:
+            with _reading(path), path.open("rb") as handle:
+                while block := handle.read(_READ_BLOCK):
+                    hasher.submit(digest.update, block)
+                    done[0] += len(block)
+                    yield block
 
         def chunk_tick() -> None:
             # Also where a cancelled worker's progress callback can stop the load.
             if tick:
-                tick(min(1.0, next(counter) * _PARSE_CHUNK / max(lines, 1)))
+                tick(min(1.0, done[0] / max(size, 1)))
 
-        chunks = _parse(path, info.container, data, settings.max_row_bytes)
-        del data  # the parser holds the only reference and frees it early
+        chunks = _parse_jsonl_stream(blocks(), settings.max_row_bytes)
         frame, bad = _finish_file(info, _read_records(info, chunks, settings, chunk_tick))
-        info.sha256 = digest.result()
+    info.sha256 = digest.hexdigest()
+    return info, *file_frames(info, frame, bad)
+
+
+def _read_whole(
+    path: Path, name: str, settings: LoadSettings, tick: Callable[[float], None] | None = None
+) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
+    """A compressed or non-JSONL file: read and decompressed whole, then parsed."""
+    stored, data, compression = _read_bytes(path)
+    info = InputFile(
+        path=str(path),
+        name=name,
+        sha256=hashlib.sha256(stored).hexdigest(),
+        size=len(stored),
+        container=_container(path, data),
+        compression=compression,
+    )
+    del stored
+    lines = data.count(b"\n") if info.container == "jsonl" else 1
+    counter = itertools.count()
+
+    def chunk_tick() -> None:
+        if tick:
+            tick(min(1.0, next(counter) * _PARSE_CHUNK / max(lines, 1)))
+
+    chunks = _parse(path, info.container, data, settings.max_row_bytes)
+    del data  # the parser holds the only reference
+    frame, bad = _finish_file(info, _read_records(info, chunks, settings, chunk_tick))
     return info, *file_frames(info, frame, bad)
 
 
@@ -630,7 +688,7 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
 def combine(read: list[tuple[InputFile, pl.DataFrame, pl.DataFrame]], settings: LoadSettings) -> Dataset:
     """One dataset from the files read: row numbers, keys, and the notes that span files."""
     inputs = [r[0] for r in read]
-    rows = pl.concat([r[1] for r in read], how="vertical")
+    rows = pl.concat([r[1] for r in read], how="vertical", rechunk=False)
     bad_lines = pl.concat([r[2] for r in read], how="vertical")
     notes: list[str] = [note for info in inputs for note in info.notes]
     key_source = "file:line"
