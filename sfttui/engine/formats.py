@@ -88,12 +88,26 @@ def _turns(record: dict, key: str, role_key: str, text_key: str) -> Extracted:
         raise BadRecord(f"field '{key}' is {type_name(turns)}, expected a list of turns")
     if not turns:
         raise BadRecord(f"field '{key}' is an empty list")
-    fast = _plain_turns(turns, role_key, text_key)
-    if fast is not None:
-        return fast
-    text: list[str] = []
-    prompt: list[str] = []
-    last_is_prompt = True
+    plain = _plain_turns(turns, role_key, text_key)
+    return _extracted(plain if plain is not None else _checked_turns(turns, key, role_key, text_key))
+
+
+def _plain_turns(turns: list, role_key: str, text_key: str) -> list[tuple[str, str]] | None:
+    """(role, content) of each turn in the common case, in as few steps as possible: every
+    turn an object with a string role and non-blank string content. None sends anything
+    else to the checking loop, which names what is wrong."""
+    try:
+        pairs = [(turn[role_key].lower(), turn[text_key]) for turn in turns]
+    except (TypeError, KeyError, AttributeError):
+        return None
+    if any(type(content) is not str or not content or content.isspace() for _, content in pairs):
+        return None
+    return pairs
+
+
+def _checked_turns(turns: list, key: str, role_key: str, text_key: str) -> list[tuple[str, str]]:
+    """(role, content) of each turn, or BadRecord naming the first turn that does not fit."""
+    pairs = []
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
             raise BadRecord(f"{key}[{i}] is {type_name(turn)}, expected an object")
@@ -104,37 +118,22 @@ def _turns(record: dict, key: str, role_key: str, text_key: str) -> Extracted:
         content = _content(value, f"{key}[{i}].{text_key}")
         if value is not None and not content.strip():
             raise BadRecord(f"{key}[{i}].{text_key} is empty")
-        role = role.lower()
+        pairs.append((role.lower(), content))
+    return pairs
+
+
+def _extracted(pairs: list[tuple[str, str]]) -> Extracted:
+    """Text (every turn but system prompts), prompt side, reply length and prompt turns."""
+    text: list[str] = []
+    prompt: list[str] = []
+    last_is_prompt = True
+    for role, content in pairs:
         if role in SYSTEM_ROLES:
             continue
         text.append(content)
         last_is_prompt = role in PROMPT_ROLES
         if last_is_prompt:
             prompt.append(content)
-    reply = 0 if last_is_prompt else len(text[-1])
-    return "\n".join(text), "\n".join(prompt), reply, len(prompt)
-
-
-def _plain_turns(turns: list, role_key: str, text_key: str) -> Extracted | None:
-    """The common case in as few steps as possible: every turn an object with a string
-    role and non-blank string content. None sends anything else to the checking loop."""
-    text: list[str] = []
-    prompt: list[str] = []
-    last_is_prompt = True
-    try:
-        for turn in turns:
-            role = turn[role_key].lower()
-            content = turn[text_key]
-            if type(content) is not str or not content or content.isspace():
-                return None
-            if role in SYSTEM_ROLES:
-                continue
-            text.append(content)
-            last_is_prompt = role in PROMPT_ROLES
-            if last_is_prompt:
-                prompt.append(content)
-    except (TypeError, KeyError, AttributeError):
-        return None
     reply = 0 if last_is_prompt else len(text[-1])
     return "\n".join(text), "\n".join(prompt), reply, len(prompt)
 
