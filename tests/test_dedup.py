@@ -203,3 +203,13 @@ def test_threshold_can_move_without_a_rescan():
     assert explored.clusters.height == direct[0.8].clusters.height
     with pytest.raises(ValueError, match=r"down to 0\.6"):
         explored.at_threshold(0.5)
+
+
+def test_streamed_normalisation_keeps_every_row_in_place():
+    """normalize_texts runs on Polars' streaming engine; over many morsels it must give
+    exactly the eager expression's result, row for row."""
+    texts = pl.Series([f"Row {i}:  Ünïcode ﬁ {'ẞ' if i % 7 == 0 else 'x'}\tEND." for i in range(250_000)])
+    streamed = normalize_texts(texts)
+    eager = pl.select(normalize_expr(pl.lit(texts))).to_series()
+    assert streamed.equals(eager.alias(streamed.name))
+    assert streamed[7] == "row 7 ünïcode fi ss end"

@@ -59,7 +59,11 @@ def normalize_texts(texts: pl.Series, settings: NormalizeSettings | None = None)
             for src, dst in _CASEFOLD_EXTRA.items():
                 part = part.str.replace_all(src, dst, literal=True)
         texts = texts.scatter(where, part)
-    return pl.select(_after_nfkc(pl.lit(texts), settings, ascii_only=True)).to_series().alias(texts.name)
+    # The streaming engine runs the steps over morsels of rows, so each step's
+    # intermediate copy is a morsel, not the whole column (1M chat texts: peak +411 ->
+    # +198 MB, and 1.99 -> 1.44 s).
+    frame = pl.LazyFrame({"t": texts}).select(_after_nfkc(pl.col("t"), settings, ascii_only=True))
+    return frame.collect(engine="streaming").to_series().alias(texts.name)
 
 
 def stable_id(text: str, prefix: str = "") -> str:
