@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bench_scan import generate
 
+from sfttui.cli import ISOLATE_FROM_BYTES
 from sfttui.engine.session import Session
 from sfttui.tui.app import SfttuiApp
 
@@ -74,9 +75,9 @@ async def _until_shown(app, key: str, tab: str) -> float:
     return time.perf_counter() - start
 
 
-async def measure(path: Path, state: Path) -> dict[str, object]:
+async def measure(path: Path, state: Path, isolate: bool) -> dict[str, object]:
     start = time.perf_counter()
-    app = TimedApp(Session(paths=[str(path)], state_dir=str(state)))
+    app = TimedApp(Session(paths=[str(path)], state_dir=str(state), isolate=isolate))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         first = (app.first_frame or time.perf_counter()) - start
@@ -117,11 +118,18 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--in-thread",
+        action="store_true",
+        help="analyse in a thread of the app's process (as before isolation), to compare",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.jsonl"
         generate(path, args.rows)
-        result = asyncio.run(measure(path, Path(tmp) / "state"))
+        # As `sfttui FILE` decides: a child process for the analyses past a few MB.
+        isolate = not args.in_thread and path.stat().st_size >= ISOLATE_FROM_BYTES
+        result = asyncio.run(measure(path, Path(tmp) / "state", isolate))
     print(
         f"N={args.rows:,}  first screen {result['first_screen_s']}s  all analyses {result['analysed_s']}s  "
         f"key answered while busy: {result['key_answered_while_busy']}"

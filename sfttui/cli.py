@@ -389,6 +389,16 @@ def _app_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return split_options(func)
 
 
+ISOLATE_FROM_BYTES = 8 << 20
+
+
+def _size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0  # the analysis reports the unreadable file
+
+
 def _open_app(files: list[str], opts: dict[str, Any]) -> int:
     # Textual is imported only here, so the headless commands start fast.
     from .engine.session import Session
@@ -401,6 +411,9 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
         state_dir=opts["state_dir"],
         out_dir=opts["out"],
         drop=opts["drop"],
+        # Past a few seconds of analysis, keys must not wait for the analysis's GIL: it
+        # runs in a child process (small inputs are done before the process would start).
+        isolate=sum(_size(f) for f in files) >= ISOLATE_FROM_BYTES,
     )
     SfttuiApp(session).run()
     return 0

@@ -19,13 +19,19 @@ def demo_copy(directory: Path) -> Path:
 
 
 def make_app(
-    paths: list[Path], state: Path, *, out: str | Path = "demo-splits", group: str = "user_id"
+    paths: list[Path],
+    state: Path,
+    *,
+    out: str | Path = "demo-splits",
+    group: str = "user_id",
+    isolate: bool = False,
 ) -> SfttuiApp:
     session = Session(
         paths=[str(p) for p in paths],
         settings=ScanSettings(load=LoadSettings(group_fields=(group,) if group else ())),
         state_dir=str(state),
         out_dir=str(out),
+        isolate=isolate,
     )
     return SfttuiApp(session)
 

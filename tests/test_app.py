@@ -335,3 +335,43 @@ def test_similarity_histogram_matches_a_plain_count():
         if v >= lo:
             expected[min(int((v - lo) / width), bins - 1)] += 1
     assert [c for _, c in histogram(values, lo, 1.0, bins)] == expected
+
+
+async def test_analysis_in_a_child_process_gives_the_same_app(tmp_path):
+    """With the analyses in a child process (as `sfttui FILE` does past a few MB), the app
+    shows the same clusters and its keys write the same journal as with a thread."""
+    data = demo_copy(tmp_path)
+    states = {}
+    for isolate in (False, True):
+        app = make_app([data], tmp_path / f"state-{isolate}", isolate=isolate)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            assert app.ready
+            await pilot.press("f2", "a", "j", "x")
+            states[isolate] = (
+                app.session.duplicates.clusters["id"].to_list(),
+                app.session.cluster_states(),
+                [(e["action"], e["cluster"]) for e in _journal(app)],
+            )
+    assert states[True] == states[False]
+    clusters, decided, journal = states[True]
+    assert len(clusters) > 50 and len(decided) == 2 and [a for a, _ in journal] == ["keep", "keep_all"]
+
+
+def test_a_failed_analysis_process_is_reported(monkeypatch, tmp_path):
+    """Input errors come back as themselves; a child that dies is an error naming its exit
+    code and last words, never a wait forever."""
+    import sys
+
+    import pytest
+
+    from sfttui.engine import isolated
+    from sfttui.engine.errors import InputError
+    from sfttui.engine.settings import ScanSettings
+
+    with pytest.raises(InputError, match="no such file"):
+        isolated.run_scan_isolated([tmp_path / "missing.jsonl"], ScanSettings())
+    dying = [sys.executable, "-c", "import sys; sys.stderr.write('out of memory'); sys.exit(3)"]
+    monkeypatch.setattr(isolated, "_CHILD", dying)
+    with pytest.raises(isolated.AnalysisCrashed, match=r"exit code 3\): out of memory"):
+        isolated.run_scan_isolated([tmp_path / "missing.jsonl"], ScanSettings())

@@ -21,6 +21,7 @@ from .coverage import Coverage
 from .decisions import Decision, Journal, Resolution, resolve
 from .dedup import Duplicates
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
+from .isolated import run_scan_isolated
 from .leakage import Leakage
 from .load import Dataset
 from .parallel import LOCAL, Engine
@@ -44,6 +45,7 @@ class Session:
     keep_contaminated: bool = False  # report rows matching an eval set instead of dropping them
     explore: bool = True  # verify pairs below the threshold too, so it can move without a rescan
     engine: Engine = LOCAL  # where the row-scale stages run (see parallel.py)
+    isolate: bool = False  # analyse in a child process (see isolated.py), for the app
 
     dataset: Dataset | None = None
     duplicates: Duplicates | None = None
@@ -59,7 +61,10 @@ class Session:
         """Load and run every analysis (as `scan` does); raises InputError for unreadable input."""
         s = self.settings
         floor = max(0.3, s.near.threshold - EXPLORE_BELOW) if self.explore else None
-        result = run_scan(self.paths, s, progress, explore_floor=floor, engine=self.engine)
+        if self.isolate and self.engine is LOCAL:
+            result = run_scan_isolated(self.paths, s, progress, explore_floor=floor)
+        else:
+            result = run_scan(self.paths, s, progress, explore_floor=floor, engine=self.engine)
         self.dataset, self.duplicates = result.dataset, result.duplicates
         self.balance, self.leakage = result.balance, result.leakage
         self.coverage, self.representativeness = result.coverage, result.representativeness
