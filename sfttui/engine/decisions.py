@@ -165,7 +165,7 @@ class Resolution:
     rules: dict[str, str] = field(default_factory=dict)  # row key -> the labelling rule that decides it
 
 
-def _named_rows(d: Decision) -> list[str]:
+def named_rows(d: Decision) -> list[str]:
     """The row keys a decision names, which must all still exist for it to apply."""
     p = d.payload
     if d.action == "keep":
@@ -185,7 +185,7 @@ def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Re
         if d.action in ("keep", "keep_all") and cluster not in clusters:
             res.stale.append(f"decision {d.seq}: cluster {cluster} no longer exists; not applied")
             continue
-        missing = [k for k in _named_rows(d) if k is not None and k not in keys]
+        missing = [k for k in named_rows(d) if k is not None and k not in keys]
         if missing:
             res.stale.append(
                 f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"

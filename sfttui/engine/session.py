@@ -18,7 +18,7 @@ import polars as pl
 from .atomic import write_bytes_atomic
 from .balance import Balance
 from .coverage import Coverage
-from .decisions import Decision, Journal, Resolution, resolve
+from .decisions import Decision, Journal, Resolution, named_rows, resolve
 from .dedup import Duplicates
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
 from .isolated import run_scan_isolated
@@ -54,7 +54,6 @@ class Session:
     coverage: Coverage | None = None
     representativeness: Representativeness | None = None
     journal: Journal | None = None
-    _keys: set[str] = field(default_factory=set, repr=False)  # every row key, for resolving
 
     # --- analyses -------------------------------------------------------------------
     def analyse(self, progress: Progress = no_progress) -> None:
@@ -69,7 +68,6 @@ class Session:
         self.balance, self.leakage = result.balance, result.leakage
         self.coverage, self.representativeness = result.coverage, result.representativeness
         self.journal = Journal.open(self.dataset.inputs, self.state_dir)
-        self._keys = set(self.dataset.rows["key"].to_list())
 
     @property
     def threshold(self) -> float:
@@ -87,7 +85,14 @@ class Session:
     # --- decisions ------------------------------------------------------------------
     def resolution(self) -> Resolution:
         assert self.dataset is not None and self.duplicates is not None and self.journal is not None
-        return resolve(self.journal.effective(), self._keys, set(self.duplicates.clusters["id"].to_list()))
+        decisions = self.journal.effective()
+        # Only the keys and clusters the decisions name are looked up: a set of every row
+        # key (a million Python strings) would hold the GIL for half a second.
+        return resolve(
+            decisions,
+            _present(self.dataset.rows["key"], {k for d in decisions for k in named_rows(d)}),
+            _present(self.duplicates.clusters["id"], {d.payload.get("cluster") for d in decisions}),
+        )
 
     def cluster_states(self) -> dict[str, str]:
         """cluster id -> what was decided ("keep <key>" or "keep all"), from the journal."""
@@ -236,3 +241,9 @@ class Session:
         if out.exists() and not out.is_dir():
             return f"{out} exists and is not a directory"
         return None
+
+
+def _present(values: pl.Series, wanted: set[str | None]) -> set[str]:
+    """The wanted values that `values` holds."""
+    names = [w for w in wanted if w is not None]
+    return set(values.filter(values.is_in(names)).to_list()) if names else set()
