@@ -7,7 +7,9 @@ driver, 100x30), and reports the seconds from creating the app to its first draw
 frame (the analyses still to run in their worker) and to every analysis finishing.
 
 Key latency: while the analyses run in their worker, the time from a tab key to that
-tab being the active one (polled every 2 ms). With all N rows analysed, the time
+tab being the active one (polled every 2 ms). After them, Duplicates j and a posted
+the same way, timed until the cursor moved or the journal grew, including keys right
+after a pause, while the debounced re-plan runs in its worker. With all N rows analysed, the time
 Pilot's `press` takes to return, which is once the app has handled the key and gone
 idle (the screen redrawn): moving in the Duplicates table (j/k), deciding clusters
 (a: journal write with fsync, table and detail redrawn) and switching Coverage views,
@@ -75,6 +77,36 @@ async def _until_shown(app, key: str, tab: str) -> float:
     return time.perf_counter() - start
 
 
+async def _until(app, key: str, changed) -> float:
+    """Seconds from posting `key` until `changed()` is true: the key handled and the state
+    it changes visible to the next frame. Unlike Pilot's `press`, this does not wait for
+    the whole process to go idle, which it is not while a re-plan runs in a worker."""
+    start = time.perf_counter()
+    app.simulate_key(key)
+    while not changed():
+        await asyncio.sleep(0.002)
+    return time.perf_counter() - start
+
+
+async def _posted_triage(app) -> tuple[list[float], list[float]]:
+    """Duplicates j and a as posted keys, some right after a pause long enough for the
+    debounced re-plan to start (the worst moment for a key)."""
+    from sfttui.tui.duplicates import ClusterTable
+
+    table = app.query_one(ClusterTable)
+    journal = app.session.journal.path
+    moves, decides = [], []
+    for _round in range(5):
+        for _ in range(4):
+            row = table.cursor_row
+            moves.append(await _until(app, "j", lambda row=row: table.cursor_row != row))
+        for _ in range(4):
+            size = journal.stat().st_size
+            decides.append(await _until(app, "a", lambda size=size: journal.stat().st_size > size))
+        await asyncio.sleep(0.8)  # past REPLAN_AFTER: the re-plan is running now
+    return moves, decides
+
+
 async def measure(path: Path, state: Path, isolate: bool) -> dict[str, object]:
     start = time.perf_counter()
     app = TimedApp(Session(paths=[str(path)], state_dir=str(state), isolate=isolate))
@@ -95,6 +127,9 @@ async def measure(path: Path, state: Path, isolate: bool) -> dict[str, object]:
         await pilot.pause()
         await pilot.press("f2")
         await pilot.pause()
+        posted_move, posted_decide = await _posted_triage(app)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         move = await _timed(pilot, *(["j"] * 40 + ["k"] * 20))
         decide = await _timed(pilot, *(["a"] * 20))
         await app.workers.wait_for_complete()
@@ -106,6 +141,8 @@ async def measure(path: Path, state: Path, isolate: bool) -> dict[str, object]:
         "analysed_s": round(done, 1),
         "key_answered_while_busy": busy and answered,
         "tab_keys_while_busy": _stats(busy_keys) if busy_keys else None,
+        "posted_move": _stats(posted_move),
+        "posted_decide": _stats(posted_decide),
         "duplicates_move": _stats(move),
         "duplicates_decide": _stats(decide),
         "coverage_views": _stats(views),
@@ -136,6 +173,8 @@ def main() -> None:
     )
     for name in (
         "tab_keys_while_busy",
+        "posted_move",
+        "posted_decide",
         "duplicates_move",
         "duplicates_decide",
         "coverage_views",
