@@ -246,8 +246,9 @@ def _topics() -> pl.DataFrame:
             "prompt": [None] * len(rows),
             "text": [r[1] for r in rows],
             "label": [r[2] for r in rows],
+            "reply": [0] * len(rows),
         },
-        schema_overrides={"row": pl.UInt32, "prompt": pl.String},
+        schema_overrides={"row": pl.UInt32, "prompt": pl.String, "reply": pl.UInt32},
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 import zstandard
 
 from sfttui.engine.errors import InputError
-from sfttui.engine.load import load, split_from_name
+from sfttui.engine.load import PROMPT_SIDE, load, split_from_name
 from sfttui.engine.settings import LoadSettings
 
 
@@ -43,7 +43,7 @@ def test_each_format_is_detected_and_its_text_extracted(write_jsonl):
     }
     ds = load(list(files.values()))
     assert [i.format for i in ds.inputs] == list(files)
-    got = ds.rows.select("file", "text", pl.coalesce("prompt", "text")).rows()
+    got = ds.rows.select("file", "text", PROMPT_SIDE).rows()
     assert got == [
         ("chat.jsonl", "hello there\nhi!", "hello there"),  # system turn left out of matching
         ("sg.jsonl", "what is 2+2\n4", "what is 2+2"),
@@ -52,6 +52,23 @@ def test_each_format_is_detected_and_its_text_extracted(write_jsonl):
         ("txt.jsonl", "great movie", "great movie"),
     ]
     assert ds.rows["label"].to_list() == [None, None, None, None, "pos"]
+    # Each of these prompts can be read off its text, so none is stored twice.
+    assert ds.rows["prompt"].null_count() == ds.rows.height
+
+
+def test_a_prompt_that_is_not_the_text_before_the_reply_is_stored(write_jsonl):
+    turns = [("user", "first question"), ("assistant", "first answer"), ("user", "and then?")]
+    path = write_jsonl(
+        "multi.jsonl",
+        [
+            {"messages": [{"role": r, "content": c} for r, c in turns]},
+            {"messages": [{"role": r, "content": c} for r, c in [*turns, ("assistant", "then this")]]},
+        ],
+    )
+    rows = load([path]).rows
+    assert rows["prompt"].to_list() == ["first question\nand then?"] * 2
+    assert rows.select(PROMPT_SIDE).to_series().to_list() == ["first question\nand then?"] * 2
+    assert rows["reply"].to_list() == [0, len("then this")]
 
 
 def test_every_bad_line_kind_is_reported_with_its_line_number(write_jsonl):

@@ -426,7 +426,7 @@ def find_coverage(
     progress("coverage", 0.0)
     categories = find_categories(rows, patterns)
     has_responses = bool((rows["reply"] > 0).any())
-    inputs = rows.select("row", "key", "label", "split", "prompt", "text")
+    inputs = rows.select("row", "key", "label", "split", "prompt", "text", "reply")
     labels = rows["label"].drop_nulls().n_unique()
     if labels >= 2 and near.num_perm >= 16:
         hard, hard_detail = find_hard_negatives(

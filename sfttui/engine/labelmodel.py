@@ -117,7 +117,7 @@ def fit_label_model(
     rows: pl.DataFrame, settings: CoverageSettings, progress: Progress = no_progress
 ) -> LabelModel:
     """Cross-validated class probabilities for labelled rows (columns row, key, label,
-    prompt and text, of which the prompt side is used)."""
+    prompt, text and reply, of which the prompt side is used)."""
     labelled = rows.filter(pl.col("label").is_not_null())
     if not settings.model:
         return LabelModel(False, "switched off (--no-model)", labelled_rows=labelled.height)

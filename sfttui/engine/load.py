@@ -57,9 +57,13 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "split": pl.String(),
     "raw": pl.Binary(),
 }
-# The prompt side of each row (what the model is asked): `prompt` is null where it is
-# the whole text (classification data), so this is the text there.
-PROMPT_SIDE = pl.coalesce("prompt", "text")
+# The prompt side of each row (what the model is asked). `prompt` is stored only where
+# it cannot be read off `text`: it is null where it is the whole text (classification
+# data) or the text before its reply (single-turn chat, Alpaca, prompt/completion),
+# which saves a copy of most prompts.
+_BEFORE_REPLY = pl.col("text").str.slice(0, pl.col("text").str.len_chars() - pl.col("reply") - 1)
+DERIVED_PROMPT = pl.when(pl.col("reply") > 0).then(_BEFORE_REPLY).otherwise(pl.col("text"))
+PROMPT_SIDE = pl.coalesce("prompt", DERIVED_PROMPT)
 BAD_SCHEMA: dict[str, pl.DataType] = {
     "file": pl.String(),
     "line": pl.UInt32(),
@@ -107,7 +111,7 @@ class InputFile:
 class Dataset:
     """All valid rows of all inputs, plus what was set aside and why."""
 
-    rows: pl.DataFrame  # columns as ROW_SCHEMA; `prompt` is null where it equals `text`
+    rows: pl.DataFrame  # columns as ROW_SCHEMA; `prompt` is null where PROMPT_SIDE derives it
     bad_lines: pl.DataFrame
     inputs: list[InputFile]
     notes: list[str]
@@ -413,8 +417,7 @@ def _frame(
     cols: dict[str, Any] = {
         "line": lines,
         "text": [e[0] for e in extracted],
-        # Null when the prompt is the whole text (text formats): saves a copy of every text.
-        "prompt": [None if e[1] is e[0] else e[1] for e in extracted],
+        "prompt": [None if e[1] is e[0] else e[1] for e in extracted],  # see PROMPT_SIDE
         "reply": [e[2] for e in extracted],
         "turns": [min(e[3], 65535) for e in extracted],
         "label": labels,
@@ -430,6 +433,7 @@ def _frame(
         "raw": raws,
     }
     frame = pl.DataFrame(cols, schema=_CHUNK_SCHEMA)
+    frame = frame.with_columns(prompt=pl.when(pl.col("prompt") != DERIVED_PROMPT).then("prompt"))
     if sch.group_fields:
         # One string column per group field, joined into lists by Polars: building a
         # list per row in Python costs a Series construction each.

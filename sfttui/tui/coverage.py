@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Static
 from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
 from ..engine.decisions import Resolution
 from ..engine.formats import PROMPT_ROLES
+from ..engine.load import PROMPT_SIDE as PROMPT_OF_ROW
 from ..engine.representativeness import FEATURES
 from ..engine.session import Session
 from .messages import DecisionsChanged
@@ -346,7 +347,7 @@ class CoverageTab(Vertical):
     def _prompt(self, row: int) -> str:
         ds = self.session.dataset
         assert ds is not None
-        return ds.rows["prompt"][row] or ds.rows["text"][row]
+        return ds.rows.slice(row, 1).select(PROMPT_OF_ROW).item()
 
     def _text(self, row: int) -> tuple[str, bytes | None]:
         ds = self.session.dataset
