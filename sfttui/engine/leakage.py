@@ -31,6 +31,7 @@ from .settings import LeakageSettings, NearSettings, NormalizeSettings
 
 _ORDER = {"train": 0, "validation": 1, "test": 2}
 _CHUNK = 20_000
+_PROMPT_SLICE = 200_000
 
 SPLIT_HIT_SCHEMA = {
     "kind": pl.String(),
@@ -216,6 +217,19 @@ def _ngram_part(part: tuple[pl.Series, int], wanted: dict[int, pl.DataFrame]) ->
     return found
 
 
+def _normalised_prompts(rows: pl.DataFrame, normalize: NormalizeSettings | None, engine: Engine) -> pl.Series:
+    """The rows' prompt sides, normalised. Here, a slice at a time: most prompts are derived
+    from the text (see load.PROMPT_SIDE), and deriving them all at once would hold a
+    second copy of every prompt."""
+    if engine.rows_per_task(rows.height) < rows.height:
+        return engine.map_series(normalize_texts, rows.select(PROMPT_SIDE).to_series(), normalize)
+    parts = [
+        normalize_texts(rows.slice(lo, hi - lo).select(PROMPT_SIDE).to_series(), normalize)
+        for lo, hi in iter_chunks(rows.height, _PROMPT_SLICE)
+    ]
+    return pl.concat(parts) if parts else pl.Series(dtype=pl.String)
+
+
 def eval_leakage(
     rows: pl.DataFrame,
     splits: pl.Series | None,
@@ -246,7 +260,7 @@ def eval_leakage(
             normalize_texts(ev["text"], normalize),
         ),
         "prompt": (
-            engine.map_series(normalize_texts, rows.select(PROMPT_SIDE).to_series(), normalize),
+            _normalised_prompts(rows, normalize, engine),
             normalize_texts(ev.select(PROMPT_SIDE).to_series(), normalize),
         ),
     }
