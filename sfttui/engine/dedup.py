@@ -433,7 +433,7 @@ def cross_pairs(
         if lids.size == 0 or rids.size == 0:
             continue
         side = _RightSide.of(right.gather(rids), shingling, settings, bands, rows)
-        lsub = left.gather(lids)
+        lsub = left if lids.size == len(left) else left.gather(lids)  # no copy when all take part
         # Parts are whole numbers of signature chunks, so the bucket cap below sees the
         # same chunks whichever engine runs them.
         step = _SIG_CHUNK * max(1, engine.rows_per_task(lids.size) // _SIG_CHUNK)
