@@ -244,8 +244,8 @@ def eval_leakage(
     """Training rows that match an eval item exactly, nearly, or by a shared long n-gram.
 
     `text_norm`, the rows' texts already normalised with the same settings, and
-    `signatures` of their distinct forms (the duplicate analysis has both) save
-    normalising and signing every text again.
+    `signatures` of their distinct forms, both from one `find_duplicates` over these
+    rows, save normalising, de-duplicating and signing every text again.
     """
     settings = settings or LeakageSettings()
     near = near or NearSettings()
@@ -294,15 +294,17 @@ def eval_leakage(
     tr, evn = sides["text"]
     left = pl.DataFrame({"norm": tr}).with_row_index("i")
     right = pl.DataFrame({"norm": evn}).with_row_index("j")
-    left_distinct = left.unique("norm", keep="first", maintain_order=True)
+    if signatures is not None and tr is text_norm:
+        # The duplicate analysis's distinct texts are these, in the same order: no copy.
+        left_texts = signatures.texts
+    else:
+        left_texts = left.unique("norm", keep="first", maintain_order=True)["norm"]
     right_distinct = right.unique("norm", keep="first", maintain_order=True)
-    pairs = cross_pairs(
-        left_distinct["norm"], right_distinct["norm"], near, engine=engine, signatures=signatures
-    )
+    pairs = cross_pairs(left_texts, right_distinct["norm"], near, engine=engine, signatures=signatures)
     if pairs.height:
         mapped = (
             pairs.select(
-                ln=left_distinct["norm"].gather(pairs["a"]),
+                ln=left_texts.gather(pairs["a"]),
                 rn=right_distinct["norm"].gather(pairs["b"]),
                 similarity="jaccard",
             )
