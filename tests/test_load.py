@@ -205,6 +205,13 @@ def test_corrupt_gzip_is_an_input_error(tmp_path):
         load([path])
 
 
+def test_a_gz_name_on_plain_text_is_an_input_error(tmp_path):
+    path = tmp_path / "x.jsonl.gz"
+    path.write_text('{"text": "not compressed at all"}\n')
+    with pytest.raises(InputError, match=r"named \.gz but not compressed that way"):
+        load([path])
+
+
 def test_overrides_and_nested_fields(write_jsonl):
     path = write_jsonl(
         "n.jsonl",

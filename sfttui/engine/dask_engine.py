@@ -25,7 +25,6 @@ aggregates or bounded samples; the row table is the limit on the corpus size.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import operator
@@ -387,13 +386,11 @@ def _plan_file(path: Path, name: str, settings: LoadSettings, block_bytes: int =
             head = handle.read(1 << 16)
     except OSError:
         return plan  # the task reading the whole file reports the problem
-    if size <= block_bytes or head[:2] == b"\x1f\x8b" or head[:4] == b"\x28\xb5\x2f\xfd":
-        return plan
     try:
-        if loading._container(path, head) != "jsonl":
+        if size <= block_bytes or not loading.plain_jsonl(path, head):
             return plan
     except InputError:
-        return plan
+        return plan  # the task reading the whole file reports it
     info = loading.InputFile(
         path=str(path), name=name, sha256="", size=size, container="jsonl", compression=None
     )
@@ -451,13 +448,5 @@ def _join_blocks(
         records += part.records
     joined = loading._FilePart(pl.concat(frames), bad, late, records, plan.schema)
     rows, bad_lines = loading._finish_file(info, joined)
-    info.sha256 = _sha256(plan.path)
+    info.sha256 = loading.file_sha256(plan.path)
     return info, *loading.file_frames(info, rows, bad_lines)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -11,7 +11,6 @@ outputs are read back and checked.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import shutil
 import tempfile
@@ -28,7 +27,7 @@ from .. import __version__
 from .decisions import Resolution
 from .dedup import Duplicates, find_duplicates
 from .leakage import split_leakage
-from .load import Dataset, load
+from .load import Dataset, file_sha256, load
 from .settings import ScanSettings
 from .split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 
@@ -240,14 +239,6 @@ def _restrict(duplicates: Duplicates, kept: pl.DataFrame) -> Duplicates:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write_lines(path: Path, raws: pl.Series | list[bytes]) -> None:
     """Each line and a newline, a slice at a time: the whole file never sits in memory twice."""
     with path.open("wb") as handle:
@@ -350,12 +341,12 @@ def write_export(
         for name in SPLITS:
             path = tmp / f"{name}.jsonl"
             _write_lines(path, plan.kept.select("split", "raw").filter(pl.col("split") == name)["raw"])
-            written[path.name] = _sha256(path)
+            written[path.name] = file_sha256(path)
             if fail_after == path.name:
                 raise OSError(f"simulated failure after {path.name}")
         path = tmp / "dropped.jsonl"
         _write_lines(path, _dropped_lines(plan.dropped))
-        written[path.name] = _sha256(path)
+        written[path.name] = file_sha256(path)
         manifest = _manifest(plan, dataset, settings, written, extra or {})
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
         _replace_dir(tmp, target)

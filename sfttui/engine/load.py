@@ -157,14 +157,41 @@ def _reading(path: Path) -> Iterator[None]:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
+def _compression(path: Path, head: bytes) -> str | None:
+    """gzip, zstd or None, from a file's first bytes; a .gz or .zst name without them is an error."""
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[:4] == b"\x28\xb5\x2f\xfd":
+        return "zstd"
+    if path.suffix.lower() in (".gz", ".zst"):
+        raise InputError(f"{path}: named {path.suffix} but not compressed that way")
+    return None
+
+
+def plain_jsonl(path: Path, head: bytes) -> bool:
+    """Whether a file starting with `head` is uncompressed JSONL, which can be read in
+    blocks; raises InputError for a file that cannot be read at all."""
+    return _compression(path, head) is None and _container(path, head) == "jsonl"
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read a block at a time."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_READ_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _read_bytes(path: Path) -> tuple[bytes, bytes, str | None]:
     """File bytes as stored and as decompressed, and the compression found."""
     with _reading(path):
         stored = path.read_bytes()
+    compression = _compression(path, stored)
     try:
-        if stored[:2] == b"\x1f\x8b":
+        if compression == "gzip":
             return stored, gzip.decompress(stored), "gzip"
-        if stored[:4] == b"\x28\xb5\x2f\xfd":
+        if compression == "zstd":
             import zstandard
 
             reader = zstandard.ZstdDecompressor().stream_reader(stored)
@@ -173,8 +200,6 @@ def _read_bytes(path: Path) -> tuple[bytes, bytes, str | None]:
         raise InputError(f"{path}: compressed data is corrupt ({exc})") from None
     except Exception as exc:  # zstandard.ZstdError does not derive from OSError
         raise InputError(f"{path}: compressed data is corrupt ({exc})") from None
-    if path.suffix.lower() in (".gz", ".zst"):
-        raise InputError(f"{path}: named {path.suffix} but not compressed that way")
     return stored, stored, None
 
 
@@ -593,7 +618,7 @@ def read_file(
     with _reading(path), path.open("rb") as handle:
         head = handle.read(_READ_BLOCK)
         size = os.fstat(handle.fileno()).st_size
-    if head[:2] == b"\x1f\x8b" or head[:4] == b"\x28\xb5\x2f\xfd" or _container(path, head) != "jsonl":
+    if not plain_jsonl(path, head):
         return _read_whole(path, name, settings, tick)
     info = InputFile(path=str(path), name=name, sha256="", size=size, container="jsonl", compression=None)
     digest = hashlib.sha256()
