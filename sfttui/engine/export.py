@@ -27,7 +27,7 @@ from .. import __version__
 from .decisions import Resolution
 from .dedup import Duplicates, find_duplicates
 from .leakage import split_leakage
-from .load import Dataset, file_sha256, load
+from .load import Dataset, file_sha256, load, read_blocks, split_lines
 from .settings import ScanSettings
 from .split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 
@@ -66,7 +66,6 @@ class ExportPlan:
 
 
 _LINES_PER_WRITE = 50_000
-_READ_BLOCK = 64 << 20
 _LINE_SEED = 0x11E5
 
 _DROPPED_SCHEMA = {
@@ -257,15 +256,7 @@ def _line_hashes(path: Path) -> pl.Series:
     different line matching by chance has odds of 2**-64) without holding every
     written line, and every input line, in memory at once.
     """
-    hashes: list[pl.Series] = []
-    carry = b""
-    with path.open("rb") as handle:
-        while block := handle.read(_READ_BLOCK):
-            lines = (carry + block).split(b"\n")
-            carry = lines.pop()
-            hashes.append(hash_lines(pl.Series(lines, dtype=pl.Binary)))
-    if carry:  # a last line without its newline: written files always end with one
-        hashes.append(hash_lines(pl.Series([carry], dtype=pl.Binary)))
+    hashes = [hash_lines(pl.Series(lines, dtype=pl.Binary)) for lines in split_lines(read_blocks(path))]
     return pl.concat(hashes) if hashes else pl.Series(dtype=pl.UInt64)
 
 
@@ -423,10 +414,13 @@ def _manifest(
     }
 
 
-def _clusters_across(written: pl.DataFrame, dataset: Dataset, duplicates: Duplicates) -> list[str]:
+def _clusters_across(
+    written: pl.DataFrame, dataset: Dataset, row_hashes: pl.Series, duplicates: Duplicates
+) -> list[str]:
     """Problems: a line written to two files, or a duplicate cluster whose rows the files split.
 
-    `written` holds the hash `h` and split of every written line (see _line_hashes).
+    `written` holds the hash `h` and split of every written line (see _line_hashes), and
+    `row_hashes` the same hash of every input row's line.
     """
     problems = []
     placed = written.group_by("h").agg(pl.col("split").unique())
@@ -434,7 +428,8 @@ def _clusters_across(written: pl.DataFrame, dataset: Dataset, duplicates: Duplic
     if twice:
         problems.append(f"{twice:,} lines are written to more than one split")
     rows = (
-        dataset.rows.select("row", h=hash_lines(dataset.rows["raw"]))
+        dataset.rows.select("row")
+        .with_columns(h=row_hashes)
         .join(placed.select("h", split=pl.col("split").list.first()), on="h")
         .select("row", "split")
     )
@@ -467,12 +462,8 @@ def verify_export(
     """
     checks: list[str] = []
     problems: list[str] = []
-    expected = pl.concat(
-        [
-            hash_lines(dataset.rows["raw"]),
-            hash_lines(dataset.bad_lines.filter(pl.col("excluded"))["raw"]),
-        ]
-    )
+    row_hashes = hash_lines(dataset.rows["raw"])
+    expected = pl.concat([row_hashes, hash_lines(dataset.bad_lines.filter(pl.col("excluded"))["raw"])])
     got_parts = []
     for name in SPLITS:
         hashes = _line_hashes(out / f"{name}.jsonl")
@@ -495,7 +486,7 @@ def verify_export(
     # Leakage: scan the written splits afresh, as a user of them would.
     split_files = [out / f"{s}.jsonl" for s in SPLITS if (out / f"{s}.jsonl").stat().st_size]
     if len(split_files) > 1 and plan.split_plan.source == "new" and duplicates is not None:
-        problems += _clusters_across(written, dataset, duplicates)
+        problems += _clusters_across(written, dataset, row_hashes, duplicates)
         checks.append("no exact or near duplicate cluster across the written splits (traced from the files)")
     elif len(split_files) > 1 and plan.split_plan.source == "new":
         settings = settings or ScanSettings()

@@ -13,7 +13,7 @@ import itertools
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -177,9 +177,8 @@ def plain_jsonl(path: Path, head: bytes) -> bool:
 def file_sha256(path: Path) -> str:
     """The sha256 of a file, read a block at a time."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_READ_BLOCK):
-            digest.update(block)
+    for block in read_blocks(path):
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -237,28 +236,50 @@ def _parse_jsonl_stream(blocks: Iterator[bytes], max_row_bytes: int) -> Iterator
     """Records of a JSONL file read as consecutive blocks of bytes, `_PARSE_CHUNK` lines
     at a time, so neither the file's lines nor its parsed objects ever pile up."""
     notice: list[BadLine] = []
+
+    def without_bom() -> Iterator[bytes]:
+        first = True
+        for block in blocks:
+            if first and block:
+                first = False
+                if block.startswith(BOM):
+                    block = block[len(BOM) :]
+                    notice.append(
+                        (1, "UTF-8 byte order mark at start of file (removed; row kept)", False, None)
+                    )
+            yield block
+
     pending: list[bytes] = []
-    carry = b""
     start = 0  # line index of pending[0]
-    first = True
-    for block in blocks:
-        if first and block:
-            first = False
-            if block.startswith(BOM):
-                block = block[len(BOM) :]
-                notice.append((1, "UTF-8 byte order mark at start of file (removed; row kept)", False, None))
-        lines = (carry + block).split(b"\n") if carry else block.split(b"\n")
-        carry = lines.pop()  # the start of a line the next block finishes
+    for lines in split_lines(without_bom()):
         pending += lines
-        del lines, block  # each line is freed once its window is parsed
+        del lines  # each line is freed once its window is parsed
         while len(pending) >= _PARSE_CHUNK:
             yield _parse_window(pending[:_PARSE_CHUNK], start, max_row_bytes, notice if start == 0 else [])
             del pending[:_PARSE_CHUNK]
             start += _PARSE_CHUNK
-    if carry:  # a last line without a newline
-        pending.append(carry)
     if pending or start == 0:
         yield _parse_window(pending, start, max_row_bytes, notice if start == 0 else [])
+
+
+def read_blocks(path: Path) -> Iterator[bytes]:
+    """A file's bytes, `_READ_BLOCK` at a time."""
+    with path.open("rb") as handle:
+        while block := handle.read(_READ_BLOCK):
+            yield block
+
+
+def split_lines(blocks: Iterable[bytes]) -> Iterator[list[bytes]]:
+    """The lines of consecutive blocks of a file, without their newlines, a list per block:
+    a line cut by a block's end comes whole with the next; a last line without a
+    newline comes at the end."""
+    carry = b""
+    for block in blocks:
+        lines = (carry + block).split(b"\n") if carry else block.split(b"\n")
+        carry = lines.pop()
+        yield lines
+    if carry:
+        yield [carry]
 
 
 def _parse_window(window: list[bytes], start: int, max_row_bytes: int, notice: list[BadLine]) -> _Records:
@@ -627,8 +648,8 @@ def read_file(
     with ThreadPoolExecutor(max_workers=1) as hasher:
 
         def blocks() -> Iterator[bytes]:
-            with _reading(path), path.open("rb") as handle:
-                while block := handle.read(_READ_BLOCK):
+            with _reading(path):
+                for block in read_blocks(path):
                     hasher.submit(digest.update, block)
                     done[0] += len(block)
                     yield block
