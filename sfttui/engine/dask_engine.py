@@ -39,8 +39,11 @@ import polars as pl
 from . import load as loading
 from .dedup import (
     _ESTIMATE_SLACK,
+    PAIR_SCHEMA,
     NearPassResult,
+    bucket_chains,
     likely_pairs,
+    long_keys,
     signature_keys,
     verify_pairs,
 )
@@ -102,8 +105,7 @@ class DaskEngine(Engine):
         return cls(Client(cluster), cluster, **sizes)
 
     def describe(self) -> str:
-        workers = len(self.client.scheduler_info().get("workers", {}))
-        return f"dask ({workers} workers at {self.client.scheduler.address})"
+        return f"dask ({self.workers} workers at {self.client.scheduler.address})"
 
     def close(self) -> None:
         self.client.close()
@@ -125,13 +127,17 @@ class DaskEngine(Engine):
         *shared: Any,
         progress: Callable[[float], None] | None = None,
     ) -> list[Any]:
-        from distributed import as_completed
-
         if not items:
             return []
         # Shared inputs go to the cluster once, not once per task.
         common = [self.client.scatter([s], broadcast=True)[0] if _worth_scattering(s) else s for s in shared]
         futures = [self.client.submit(fn, part, *common, pure=False) for part in self.client.scatter(items)]
+        return self._gather(futures, progress)
+
+    def _gather(self, futures: list[Any], progress: Callable[[float], None] | None) -> list[Any]:
+        """The futures' results in order, with progress as each one finishes."""
+        from distributed import as_completed
+
         for done, _ in enumerate(as_completed(futures), start=1):
             if progress:
                 progress(done / len(futures))
@@ -169,11 +175,7 @@ class DaskEngine(Engine):
                 tasks.append(
                     self.client.submit(loading.read_file, plan.path, plan.name, settings, pure=False)
                 )
-        from distributed import as_completed
-
-        for done, _ in enumerate(as_completed(tasks), start=1):
-            progress("load", done / len(tasks))
-        results = iter(self.client.gather(tasks))
+        results = iter(self._gather(tasks, lambda f: progress("load", f)))
         read = []
         for plan in plans:
             if not plan.blocks:
@@ -234,13 +236,7 @@ class DaskEngine(Engine):
         results = client.gather(verified)
         tick(1.0)
         frames = [r[0] for r in results if r[0].height]
-        pairs = (
-            pl.concat(frames).sort(["a", "b"])
-            if frames
-            else pl.DataFrame(
-                schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64, "shingles": pl.String}
-            )
-        )
+        pairs = pl.concat(frames).sort(["a", "b"]) if frames else pl.DataFrame(schema=PAIR_SCHEMA)
         return NearPassResult(pairs, sum(r[1] for r in results), sum(r[2] for r in results), oversized)
 
 
@@ -275,14 +271,7 @@ def _sign(
 ) -> tuple[list[pl.DataFrame], np.ndarray]:
     """A partition's band keys, split by bucket owner, and its estimate columns."""
     keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
-    n = len(texts)
-    frame = pl.DataFrame(
-        {
-            "band": np.tile(np.arange(bands, dtype=np.uint16), n),
-            "key": keys.reshape(-1),
-            "pos": np.repeat(np.arange(start, start + n, dtype=np.uint32), bands),
-        }
-    )
+    frame = long_keys(keys, start)
     owner = (keys.reshape(-1) % np.uint64(reducers)).astype(np.int64)
     return [frame.filter(pl.Series(owner == r)) for r in range(reducers)], estimate
 
@@ -305,13 +294,12 @@ def _bucket_pairs(
     pos = pos.astype(np.uint64)
     found: list[np.ndarray] = []
     oversized: set[int] = set()
-    for d in range(1, settings.max_bucket + 1):
-        same = (key[d:] == key[:-d]) & (band[d:] == band[:-d])
-        if not same.any():
-            break
-        found.append(pos[:-d][same] << np.uint64(32) | pos[d:][same])
-        if d == settings.max_bucket:
-            oversized = {int(b) for b in np.unique(band[d:][same])}
+    edges = np.flatnonzero(np.diff(band)) + 1
+    for lo, hi in itertools.pairwise([0, *edges.tolist(), band.size]):
+        pairs, chained = bucket_chains(key[lo:hi], pos[lo:hi], settings.max_bucket)
+        found += pairs
+        if chained:
+            oversized.add(int(band[lo]))
     pairs = unique_sorted(np.concatenate(found)) if found else np.empty(0, np.uint64)
     a = (pairs >> np.uint64(32)).astype(np.int64)
     b = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
@@ -345,9 +333,7 @@ def _verify_block(
 ) -> tuple[pl.DataFrame, int, int]:
     """Verified pairs between two partitions (or within one), with candidate and estimate counts."""
     pairs = unique_sorted(np.concatenate(found)) if found else np.empty(0, np.uint64)
-    empty = pl.DataFrame(
-        schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64, "shingles": pl.String}
-    )
+    empty = pl.DataFrame(schema=PAIR_SCHEMA)
     if pairs.size == 0:
         return empty, 0, 0
     sa, sb = starts

@@ -115,6 +115,20 @@ class Duplicates:
         return self.clusters.filter(pl.col("conflict"))
 
 
+def bucket_chains(ranked: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[list[np.ndarray], bool]:
+    """Candidate pairs within one band: `ranked` keys sorted (ties in text order) and the
+    uint64 text index of each. Each member is paired with the next `max_bucket` members
+    of its bucket; also whether some bucket was larger than that (and so chained)."""
+    found: list[np.ndarray] = []
+    for d in range(1, max_bucket + 1):
+        same = ranked[d:] == ranked[:-d]
+        if not same.any():
+            return found, False
+        i, j = members[:-d][same], members[d:][same]
+        found.append(np.minimum(i, j) << np.uint64(32) | np.maximum(i, j))
+    return found, True
+
+
 def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
     """Pairs (encoded i * 2**32 + j, i < j) of texts sharing a band key in any band.
 
@@ -126,15 +140,9 @@ def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int
     oversized = 0
     for band in range(keys.shape[1]):
         order = np.argsort(keys[:, band], kind="stable").astype(np.uint64)
-        ranked = keys[order.astype(np.int64), band]
-        for d in range(1, max_bucket + 1):
-            same = ranked[d:] == ranked[:-d]
-            if not same.any():
-                break
-            i, j = order[:-d][same], order[d:][same]
-            found.append(np.minimum(i, j) << np.uint64(32) | np.maximum(i, j))
-        else:
-            oversized += 1
+        pairs, chained = bucket_chains(keys[order.astype(np.int64), band], order, max_bucket)
+        found += pairs
+        oversized += chained
     if not found:
         return np.empty(0, dtype=np.uint64), oversized
     return unique_sorted(np.concatenate(found)), oversized
@@ -391,17 +399,17 @@ def _bands(settings: NearSettings) -> tuple[int, int]:
 def _band_frame(texts: pl.Series, shingling: Shingling, settings: NearSettings, bands: int, rows: int):
     """Band keys of `texts` as a long frame (band, key, pos), and their estimate columns."""
     keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
-    return _long_keys(keys), estimate
+    return long_keys(keys), estimate
 
 
-def _long_keys(keys: np.ndarray) -> pl.DataFrame:
-    """A texts x bands key matrix as rows of (band, key, pos)."""
+def long_keys(keys: np.ndarray, start: int = 0) -> pl.DataFrame:
+    """A texts x bands key matrix as rows of (band, key, pos), texts numbered from `start`."""
     n, bands = keys.shape
     return pl.DataFrame(
         {
             "band": np.tile(np.arange(bands, dtype=np.uint16), n),  # up to num_perm bands
             "key": keys.reshape(-1),
-            "pos": np.repeat(np.arange(n, dtype=np.uint32), bands),
+            "pos": np.repeat(np.arange(start, start + n, dtype=np.uint32), bands),
         }
     )
 
@@ -503,7 +511,7 @@ def _cross_part(
         if known is None:
             lframe, lestimate = _band_frame(chunk, shingling, settings, right.bands, right.rows)
         else:
-            lframe, lestimate = _long_keys(known[0][lo:hi]), known[1][lo:hi]
+            lframe, lestimate = long_keys(known[0][lo:hi]), known[1][lo:hi]
         # A bucket that joins thousands of rows on both sides is shared boilerplate
         # (one system prompt in every chat): joining it would cost left x right rows
         # for no information, since true pairs share many other bands. Like the
