@@ -16,6 +16,7 @@ shorter than 13 words (but at least `min_words`) are matched whole, as one k-gra
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,13 +145,17 @@ def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates)
     return pl.concat([h.cast(SPLIT_HIT_SCHEMA) for h in hits]).sort(["kind", "split_b", "key_b", "detail"])
 
 
-def _ngram_sets(texts: pl.Series, n: int) -> pl.DataFrame:
-    """(i, h): distinct word n-gram hashes of each text, chunk by chunk."""
-    parts = []
+def _ngram_chunks(texts: pl.Series, n: int, start: int = 0) -> Iterator[pl.DataFrame]:
+    """(i, h): every word n-gram hash of each text (numbered from `start`), a chunk at a time."""
     for lo, hi in iter_chunks(len(texts), _CHUNK):
         shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), Shingling("word", n))
-        owner = np.repeat(np.arange(lo, hi, dtype=np.uint32), counts)
-        parts.append(pl.DataFrame({"i": owner, "h": shingles}))
+        owner = np.repeat(np.arange(start + lo, start + hi, dtype=np.uint32), counts)
+        yield pl.DataFrame({"i": owner, "h": shingles})
+
+
+def _ngram_sets(texts: pl.Series, n: int) -> pl.DataFrame:
+    """(i, h): distinct word n-gram hashes of each text."""
+    parts = list(_ngram_chunks(texts, n))
     return pl.concat(parts).unique() if parts else pl.DataFrame(schema={"i": pl.UInt32, "h": pl.UInt64})
 
 
@@ -186,7 +191,10 @@ def _ngram_hits(
                     }
                 )
             )
-    wanted = {k: pl.concat(frames) for k, frames in wanted_by_k.items()}
+    wanted = {}
+    for k, frames in wanted_by_k.items():
+        want = pl.concat(frames)
+        wanted[k] = (want, want["h"].unique().implode())
     step = engine.rows_per_task(len(train_norm))
     parts = [(train_norm.slice(lo, hi - lo), lo) for lo, hi in iter_chunks(len(train_norm), step)]
     found = [f for part in engine.map(_ngram_part, parts, wanted) for f in part]
@@ -197,20 +205,19 @@ def _ngram_hits(
     return {side: merged.filter(pl.col("side") == side).drop("side") for side in evals}
 
 
-def _ngram_part(part: tuple[pl.Series, int], wanted: dict[int, pl.DataFrame]) -> list[pl.DataFrame]:
-    """(side, i, j, shared) for the training texts of one part (starting at row `start`).
+def _ngram_part(
+    part: tuple[pl.Series, int], wanted: dict[int, tuple[pl.DataFrame, pl.Series]]
+) -> list[pl.DataFrame]:
+    """(side, i, j, shared) for the training texts of one part (starting at row `start`);
+    `wanted` holds, per n, the eval sides' n-grams and their distinct hashes.
 
     Only the n-grams some eval text has are kept before anything is de-duplicated or
     joined, so the training side's n-grams never pile up.
     """
     texts, start = part
     found: list[pl.DataFrame] = []
-    for k, want in wanted.items():
-        hashes = want["h"].unique().implode()
-        for lo, hi in iter_chunks(len(texts), _CHUNK):
-            shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), Shingling("word", k))
-            owner = np.repeat(np.arange(start + lo, start + hi, dtype=np.uint32), counts)
-            grams = pl.DataFrame({"i": owner, "h": shingles})
+    for k, (want, hashes) in wanted.items():
+        for grams in _ngram_chunks(texts, k, start):
             grams = grams.filter(pl.col("h").is_in(hashes)).unique()
             if grams.height:
                 found.append(grams.join(want, on="h").group_by("side", "i", "j").agg(shared=pl.len()))
