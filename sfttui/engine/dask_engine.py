@@ -145,11 +145,10 @@ class DaskEngine(Engine):
 
     def first_of_equal(self, values: pl.Series) -> pl.Series:
         """Exact grouping as a shuffle: equal values meet in one bucket, which names their first position."""
-        n = len(values)
         buckets = max(1, self.workers * 2)
-        slices = [(values.slice(lo, hi - lo), lo) for lo, hi in iter_chunks(n, self._rows_per_task)]
         parts = [
-            self.client.submit(_hash_buckets, s, buckets, pure=False) for s in self.client.scatter(slices)
+            self.client.submit(_hash_buckets, s, buckets, pure=False)
+            for s in self.client.scatter(self.parts(values))
         ]
         firsts = [
             self.client.submit(_first_in_bucket, [self.client.submit(operator.getitem, p, b) for p in parts])

@@ -195,9 +195,7 @@ def _ngram_hits(
     for k, frames in wanted_by_k.items():
         want = pl.concat(frames)
         wanted[k] = (want, want["h"].unique().implode())
-    step = engine.rows_per_task(len(train_norm))
-    parts = [(train_norm.slice(lo, hi - lo), lo) for lo, hi in iter_chunks(len(train_norm), step)]
-    found = [f for part in engine.map(_ngram_part, parts, wanted) for f in part]
+    found = [f for part in engine.map(_ngram_part, engine.parts(train_norm), wanted) for f in part]
     empty = pl.DataFrame(schema={"i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
     if not found:
         return dict.fromkeys(evals, empty)
@@ -225,16 +223,19 @@ def _ngram_part(
 
 
 def _normalised_prompts(rows: pl.DataFrame, normalize: NormalizeSettings | None, engine: Engine) -> pl.Series:
-    """The rows' prompt sides, normalised. Here, a slice at a time: most prompts are derived
-    from the text (see load.PROMPT_SIDE), and deriving them all at once would hold a
-    second copy of every prompt."""
-    if engine.rows_per_task(rows.height) < rows.height:
-        return engine.map_series(normalize_texts, rows.select(PROMPT_SIDE).to_series(), normalize)
-    parts = [
-        normalize_texts(rows.slice(lo, hi - lo).select(PROMPT_SIDE).to_series(), normalize)
-        for lo, hi in iter_chunks(rows.height, _PROMPT_SLICE)
+    """The rows' prompt sides, normalised, a slice of rows at a time: most prompts are
+    derived from the text (see load.PROMPT_SIDE), and deriving them all at once would
+    hold a second copy of every prompt."""
+    step = min(engine.rows_per_task(rows.height), _PROMPT_SLICE)
+    slices = [
+        rows.slice(lo, hi - lo).select("prompt", "text", "reply") for lo, hi in iter_chunks(rows.height, step)
     ]
+    parts = engine.map(_prompt_norms, slices, normalize)
     return pl.concat(parts) if parts else pl.Series(dtype=pl.String)
+
+
+def _prompt_norms(rows: pl.DataFrame, normalize: NormalizeSettings | None) -> pl.Series:
+    return normalize_texts(rows.select(PROMPT_SIDE).to_series(), normalize)
 
 
 def eval_leakage(

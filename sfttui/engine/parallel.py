@@ -52,13 +52,16 @@ class Engine:
         """How many of `n` rows one task takes: all of them, here."""
         return max(n, 1)
 
+    def parts(self, series: pl.Series) -> list[tuple[pl.Series, int]]:
+        """`series` in slices of `rows_per_task`, each with the position it starts at."""
+        size = self.rows_per_task(len(series))
+        return [(series.slice(lo, size), lo) for lo in range(0, len(series), size)]
+
     def map_series(self, fn: Callable[..., pl.Series], series: pl.Series, *shared: Any) -> pl.Series:
         """A row-wise function of a Series, applied slice by slice and put back together."""
-        size = self.rows_per_task(len(series))
-        if size >= len(series):
+        if self.rows_per_task(len(series)) >= len(series):
             return fn(series, *shared)
-        slices = [series.slice(lo, size) for lo in range(0, len(series), size)]
-        return pl.concat(self.map(fn, slices, *shared))
+        return pl.concat(self.map(fn, [part for part, _ in self.parts(series)], *shared))
 
     def first_of_equal(self, values: pl.Series) -> pl.Series:
         """For each position, the first position holding an equal value (UInt32)."""
