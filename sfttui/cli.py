@@ -401,6 +401,7 @@ def _size(path: str) -> int:
 
 def _open_app(files: list[str], opts: dict[str, Any]) -> int:
     # Textual is imported only here, so the headless commands start fast.
+    from .engine.isolated import available as isolation_available
     from .engine.session import Session
     from .tui.app import SfttuiApp
 
@@ -413,7 +414,7 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
         drop=opts["drop"],
         # Past a few seconds of analysis, keys must not wait for the analysis's GIL: it
         # runs in a child process (small inputs are done before the process would start).
-        isolate=sum(_size(f) for f in files) >= ISOLATE_FROM_BYTES,
+        isolate=isolation_available() and sum(_size(f) for f in files) >= ISOLATE_FROM_BYTES,
     )
     SfttuiApp(session).run()
     return 0

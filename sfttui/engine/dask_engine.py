@@ -130,7 +130,7 @@ class DaskEngine(Engine):
         if not items:
             return []
         # Shared inputs go to the cluster once, not once per task.
-        common = [self.client.scatter([s], broadcast=True)[0] if _worth_scattering(s) else s for s in shared]
+        common = [self.client.scatter([s], broadcast=True)[0] for s in shared]
         futures = [self.client.submit(fn, part, *common, pure=False) for part in self.client.scatter(items)]
         return self._gather(futures, progress)
 
@@ -237,10 +237,6 @@ class DaskEngine(Engine):
         frames = [r[0] for r in results if r[0].height]
         pairs = pl.concat(frames).sort(["a", "b"]) if frames else pl.DataFrame(schema=PAIR_SCHEMA)
         return NearPassResult(pairs, sum(r[1] for r in results), sum(r[2] for r in results), oversized)
-
-
-def _worth_scattering(value: Any) -> bool:
-    return isinstance(value, (pl.DataFrame, pl.Series, np.ndarray, dict)) or hasattr(value, "frame")
 
 
 # --- tasks (module-level so workers can import them) ------------------------------
