@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -130,6 +131,46 @@ def test_a_failure_mid_export_leaves_no_partial_directory(tmp_path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     with pytest.raises(ExportError, match="not empty"):
         write_export(plan, ds, out)
+
+
+def test_an_input_changed_after_loading_is_never_copied(tmp_path):
+    data = _dataset(tmp_path, users=20)
+    ds = load([data])
+    dup = find_duplicates(ds.rows)
+    plan = plan_export(ds, dup, SplitSettings())
+    out = tmp_path / "out"
+    write_export(plan, ds, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # Same size and modification time, other bytes: only the line hashes can tell.
+    stat = data.stat()
+    data.write_bytes(data.read_bytes().replace(b'"r0"', b'"R0"', 1))
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(ExportError, match="has changed since it was loaded"):
+        write_export(plan, ds, out, force=True)
+    data.write_bytes(data.read_bytes() + b'{"text": "one more", "label": "a"}\n')
+    with pytest.raises(ExportError, match=r"data.jsonl has changed since it was loaded; load it again"):
+        write_export(plan, ds, out, force=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_a_last_line_without_newline_is_written_whole(tmp_path):
+    lines = [
+        json.dumps({"text": f"row {i} " + " ".join(WORDS[i * 9 : i * 9 + 9]), "label": "ab"[i % 2]})
+        for i in range(40)
+    ]
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join(lines))  # no final newline
+    ds = load([data])
+    plan = plan_export(ds, find_duplicates(ds.rows), SplitSettings())
+    write_export(plan, ds, tmp_path / "out")
+    written = [
+        line
+        for name in ("train", "validation", "test")
+        for line in (tmp_path / "out" / f"{name}.jsonl").read_text().splitlines()
+    ]
+    assert sorted(written) == sorted(lines)
+    assert lines[-1] in written
 
 
 def test_eval_question_inside_a_longer_training_prompt_is_found_and_dropped(tmp_path, write_jsonl):
@@ -280,7 +321,7 @@ def test_verification_traces_written_lines_to_clusters_and_catches_a_moved_row(t
     )
     # Move one member of a near-duplicate cluster into another split's file, as a buggy
     # writer would: the check must see the cluster straddling two files.
-    keys = dict(zip(ds.rows["key"], ds.rows["raw"]))
+    keys = dict(zip(ds.rows["key"], ds.raw_lines(ds.rows["row"])))
     member = next(k for k in dup.membership["key"] if (out / "train.jsonl").read_bytes().count(keys[k]))
     line = keys[member] + b"\n"
     train = (out / "train.jsonl").read_bytes()

@@ -8,7 +8,7 @@ import pytest
 import zstandard
 
 from sfttui.engine.errors import InputError
-from sfttui.engine.load import PROMPT_SIDE, load, split_from_name
+from sfttui.engine.load import BOM, PROMPT_SIDE, load, split_from_name
 from sfttui.engine.settings import LoadSettings
 
 
@@ -146,8 +146,34 @@ def test_raw_lines_are_kept_byte_for_byte(tmp_path):
     path = tmp_path / "raw.jsonl"
     path.write_bytes(b"\n".join(raw))  # no final newline
     ds = load([path])
-    assert ds.rows["raw"].to_list() == raw
+    # Rows point at their lines instead of holding a second copy of the file.
+    assert ds.rows["raw"].to_list() == [None, None]
+    assert ds.rows["offset"].to_list() == [0, len(raw[0]) + 1]
+    assert ds.rows["length"].to_list() == [len(raw[0]), len(raw[1])]
+    assert ds.raw_lines([1, 0]) == [raw[1], raw[0]]
+    assert ds.find("raw.jsonl:2") == ("café", raw[1])
     assert ds.rows["text"].to_list() == ["spaced   out", "café"]
+
+
+def test_a_line_changed_after_loading_is_not_read_back(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    lines = [b'{"text": "one two", "label": "a"}', b'{"text": "three four", "label": "b"}']
+    path.write_bytes(BOM + b"\n".join(lines) + b"\n")
+    ds = load([path])
+    assert ds.rows["offset"].to_list() == [3, 3 + len(lines[0]) + 1]  # after the byte order mark
+    assert ds.raw_lines([0, 1]) == lines
+    path.write_bytes(BOM + lines[0].replace(b"one", b"ONE") + b"\n" + lines[1] + b"\n")
+    assert ds.raw_lines([0, 1]) == [None, lines[1]]  # same length, other bytes: caught by the hash
+    assert "has changed since it was loaded" in ds.sources["bom.jsonl"].changed()
+
+
+def test_compressed_rows_keep_their_record(tmp_path):
+    line = b'{"text": "one two", "label": "a"}'
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(line + b"\n"))
+    ds = load([tmp_path / "a.jsonl.gz"])
+    assert ds.rows["offset"].to_list() == [None]
+    assert ds.rows["raw"].to_list() == [line]
+    assert ds.raw_lines([0]) == [line]
 
 
 def test_compressed_csv_parquet_and_json_array_inputs(tmp_path):

@@ -362,7 +362,8 @@ def _plan_file(path: Path, name: str, settings: LoadSettings, block_bytes: int =
     otherwise one task for the whole file."""
     plan = _FilePlan(path, name)
     try:
-        size = path.stat().st_size
+        stat = path.stat()
+        size = stat.st_size
         with path.open("rb") as handle:
             head = handle.read(1 << 16)
     except OSError:
@@ -373,7 +374,13 @@ def _plan_file(path: Path, name: str, settings: LoadSettings, block_bytes: int =
     except InputError:
         return plan  # the task reading the whole file reports it
     info = loading.InputFile(
-        path=str(path), name=name, sha256="", size=size, container="jsonl", compression=None
+        path=str(path),
+        name=name,
+        sha256="",
+        size=size,
+        container="jsonl",
+        compression=None,
+        mtime_ns=stat.st_mtime_ns,
     )
     with path.open("rb") as handle:
         first = b"".join(itertools.islice(handle, loading._PARSE_CHUNK))
@@ -402,13 +409,14 @@ def _blocks(path: Path, size: int, block_bytes: int) -> list[tuple[int, int]]:
 def _read_block(
     path: Path, lo: int, hi: int, schema: Any, settings: LoadSettings
 ) -> tuple[loading._FilePart, int]:
-    """One block's rows and bad lines (line numbers within the block), and its newline count."""
+    """One block's rows and bad lines (line numbers and byte offsets within the block),
+    and its newline count."""
     with path.open("rb") as handle:
         handle.seek(lo)
         data = handle.read(hi - lo)
     lines = data.count(b"\n")
     stub = loading.InputFile(path=str(path), name="", sha256="", size=0, container="jsonl", compression=None)
-    chunks = loading._parse_jsonl(data, settings.max_row_bytes)
+    chunks = loading._parse_jsonl(data, settings.max_row_bytes, offsets=True)
     del data
     return loading._read_records(stub, chunks, settings, lambda: None, schema), lines
 
@@ -416,15 +424,16 @@ def _read_block(
 def _join_blocks(
     plan: _FilePlan, parts: list[tuple[loading._FilePart, int]]
 ) -> tuple[loading.InputFile, pl.DataFrame, pl.DataFrame]:
-    """A file's blocks as one file: line numbers made file-wide, then the file-wide checks."""
+    """A file's blocks as one file: line numbers and byte offsets made file-wide, then
+    the file-wide checks."""
     info = plan.info
     assert info is not None
-    offsets = np.cumsum([0] + [lines for _, lines in parts[:-1]]).tolist()
+    first_lines = np.cumsum([0] + [lines for _, lines in parts[:-1]]).tolist()
     frames, bad = [], []
     late = records = 0
-    for (part, _), offset in zip(parts, offsets):
-        frames.append(part.rows.with_columns(line=pl.col("line") + offset))
-        bad += [(line + offset, *rest) for line, *rest in part.bad]
+    for (part, _), first, (lo, _) in zip(parts, first_lines, plan.blocks):
+        frames.append(part.rows.with_columns(line=pl.col("line") + first, offset=pl.col("offset") + lo))
+        bad += [(line + first, *rest) for line, *rest in part.bad]
         late += part.late_labels
         records += part.records
     joined = loading._FilePart(pl.concat(frames), bad, late, records, plan.schema)

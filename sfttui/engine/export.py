@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -28,10 +29,12 @@ from .decisions import Resolution
 from .dedup import Duplicates, find_duplicates
 from .leakage import split_leakage
 from .load import Dataset, file_sha256, load, read_blocks, split_lines
+from .rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
 from .settings import ScanSettings
 from .split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 
 DropPolicy = Literal["exact", "near", "none"]
+_DROPPED_SLICE = 20_000
 
 
 class ExportError(Exception):
@@ -42,8 +45,8 @@ class ExportError(Exception):
 class ExportPlan:
     """Everything that will be written, decided before anything is."""
 
-    kept: pl.DataFrame  # row, key, split, raw, label (input order)
-    dropped: pl.DataFrame  # key, file, line, reason, cluster, raw
+    kept: pl.DataFrame  # row, key, split, label and where the line is (input order)
+    dropped: pl.DataFrame  # key, file, line, reason, cluster and where the line is
     split_plan: SplitPlan
     leakage_remaining: pl.DataFrame
     unresolved_conflicts: list[str]
@@ -65,9 +68,6 @@ class ExportPlan:
         return {**per_split, "dropped": self.dropped.height, "dropped_by": dict(reasons.iter_rows())}
 
 
-_LINES_PER_WRITE = 50_000
-_LINE_SEED = 0x11E5
-
 _DROPPED_SCHEMA = {
     "key": pl.String(),
     "file": pl.String(),
@@ -75,7 +75,10 @@ _DROPPED_SCHEMA = {
     "kind": pl.String(),
     "reason": pl.String(),
     "cluster": pl.String(),
+    "offset": pl.UInt64(),
+    "length": pl.UInt32(),
     "raw": pl.Binary(),
+    "line_hash": pl.UInt64(),
 }
 
 
@@ -195,7 +198,7 @@ def plan_export(
     unit_ids = units(kept, members)
     plan = assign_splits(kept, unit_ids, split_settings)
     kept = (
-        kept.select("row", "key", "label", "raw")
+        kept.select("row", "key", "label", *RAW_COLUMNS)
         .join(plan.assignment.select("row", "split"), on="row")
         .sort("row")
     )
@@ -204,9 +207,9 @@ def plan_export(
     )
 
     dropped = (
-        drops.join(rows.select("row", "key", "file", "line", "raw"), on="row")
+        drops.join(rows.select("row", "key", "line", *RAW_COLUMNS), on="row")
         .sort("row")
-        .select("key", "file", "line", "kind", "reason", "cluster", "raw")
+        .select(list(_DROPPED_SCHEMA))
     )
     bad = dataset.bad_lines.filter(pl.col("excluded")).select(
         key=pl.col("file") + pl.lit(":") + pl.col("line").cast(pl.String),
@@ -215,7 +218,10 @@ def plan_export(
         kind=pl.lit("bad line"),
         reason="reason",
         cluster=pl.lit(None, dtype=pl.String),
+        offset=pl.lit(None, dtype=pl.UInt64),
+        length=pl.col("raw").bin.size(),
         raw="raw",
+        line_hash=hash_lines(dataset.bad_lines.filter(pl.col("excluded"))["raw"]),
     )
     dropped = pl.concat([dropped.cast(_DROPPED_SCHEMA), bad.cast(_DROPPED_SCHEMA)])
     unresolved = sorted(conflicts - decided)
@@ -238,13 +244,11 @@ def _restrict(duplicates: Duplicates, kept: pl.DataFrame) -> Duplicates:
     )
 
 
-def _write_lines(path: Path, raws: pl.Series | list[bytes]) -> None:
-    """Each line and a newline, a slice at a time: the whole file never sits in memory twice."""
+def _write_pieces(path: Path, pieces: Iterable[bytes | memoryview]) -> None:
+    """Write pieces of a file one after another (the whole file is never in memory)."""
     with path.open("wb") as handle:
-        for lo in range(0, len(raws), _LINES_PER_WRITE):
-            part = raws[lo : lo + _LINES_PER_WRITE]
-            handle.write(b"\n".join(part.to_list() if isinstance(part, pl.Series) else part))
-            handle.write(b"\n")
+        for piece in pieces:
+            handle.write(piece)
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -258,10 +262,6 @@ def _line_hashes(path: Path) -> pl.Series:
     """
     hashes = [hash_lines(pl.Series(lines, dtype=pl.Binary)) for lines in split_lines(read_blocks(path))]
     return pl.concat(hashes) if hashes else pl.Series(dtype=pl.UInt64)
-
-
-def hash_lines(raws: pl.Series) -> pl.Series:
-    return raws.hash(_LINE_SEED)
 
 
 def _raw_field(raw: bytes) -> dict[str, str]:
@@ -278,8 +278,19 @@ def _raw_back(record: dict[str, Any]) -> bytes:
     return str(record["raw"]).encode("utf-8")
 
 
-def _dropped_lines(dropped: pl.DataFrame) -> list[bytes]:
-    return [
+def _dropped_lines(dropped: pl.DataFrame, dataset: Dataset) -> Iterator[bytes]:
+    """dropped.jsonl, a slice at a time: each record with its original line."""
+    for lo in range(0, dropped.height, _DROPPED_SLICE):
+        part = dropped.slice(lo, _DROPPED_SLICE)
+        raws = read_lines(part, dataset.sources)
+        if None in raws:
+            raise ExportError(_changed(dataset))
+        yield b"".join(_dropped_record(row, raw) for row, raw in zip(part.iter_rows(), raws))
+
+
+def _dropped_record(row: tuple, raw: bytes) -> bytes:
+    key, file, line, kind, reason, cluster = row[:6]
+    return (
         orjson.dumps(
             {
                 "key": key,
@@ -291,8 +302,13 @@ def _dropped_lines(dropped: pl.DataFrame) -> list[bytes]:
                 **_raw_field(raw),
             }
         )
-        for key, file, line, kind, reason, cluster, raw in dropped.iter_rows()
-    ]
+        + b"\n"
+    )
+
+
+def _changed(dataset: Dataset) -> str:
+    why = [w for w in (s.changed() for s in dataset.sources.values()) if w]
+    return (why[0] if why else "an input file has changed since it was loaded") + "; nothing was written"
 
 
 @dataclass
@@ -328,15 +344,22 @@ def write_export(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
+        changed = [w for w in (s.changed() for s in dataset.sources.values()) if w]
+        if changed:
+            raise ExportError(changed[0] + "; nothing was written")
         written: dict[str, str] = {}
         for name in SPLITS:
             path = tmp / f"{name}.jsonl"
-            _write_lines(path, plan.kept.select("split", "raw").filter(pl.col("split") == name)["raw"])
+            rows = plan.kept.filter(pl.col("split") == name)
+            _write_pieces(path, stream_lines(rows, dataset.sources))
+            # The lines came from the input files: each must be the line that was loaded.
+            if not _line_hashes(path).equals(rows["line_hash"], check_names=False):
+                raise ExportError(_changed(dataset))
             written[path.name] = file_sha256(path)
             if fail_after == path.name:
                 raise OSError(f"simulated failure after {path.name}")
         path = tmp / "dropped.jsonl"
-        _write_lines(path, _dropped_lines(plan.dropped))
+        _write_pieces(path, _dropped_lines(plan.dropped, dataset))
         written[path.name] = file_sha256(path)
         manifest = _manifest(plan, dataset, settings, written, extra or {})
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
@@ -462,7 +485,7 @@ def verify_export(
     """
     checks: list[str] = []
     problems: list[str] = []
-    row_hashes = hash_lines(dataset.rows["raw"])
+    row_hashes = dataset.rows["line_hash"]
     expected = pl.concat([row_hashes, hash_lines(dataset.bad_lines.filter(pl.col("excluded"))["raw"])])
     got_parts = []
     for name in SPLITS:

@@ -61,7 +61,7 @@ class Leakage:
     eval_hits: pl.DataFrame
     eval_inputs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    eval_rows: pl.DataFrame | None = field(default=None, repr=False)  # key, text, raw of eval items
+    eval_set: Dataset | None = field(default=None, repr=False)  # the eval items, to show them
 
     @property
     def total(self) -> int:

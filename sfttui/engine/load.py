@@ -1,8 +1,9 @@
 """Load dataset files into one Polars frame with stable row keys and bad-line records.
 
-Every record of every input ends up either as a row of `Dataset.rows` (with its raw
-line kept byte for byte) or as a record in `Dataset.bad_lines` (file, line, reason):
-nothing is dropped silently. A file that cannot be read at all raises `InputError`.
+Every record of every input ends up either as a row of `Dataset.rows` (with where its
+line is, so it can be written out byte for byte: see rawlines.py) or as a record in
+`Dataset.bad_lines` (file, line, reason, the line itself): nothing is dropped silently.
+A file that cannot be read at all raises `InputError`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import polars as pl
 
 from .errors import InputError
 from .formats import EXTRACTORS, BadRecord, Extracted, custom_extractor, detect_format, get_path, type_name
 from .progress import Progress, no_progress
+from .rawlines import Source, hash_lines, read_lines
 from .settings import FORMATS, LoadSettings
 
 BOM = b"\xef\xbb\xbf"
@@ -55,7 +58,12 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.String(),
     "groups": pl.List(pl.String()),
     "split": pl.String(),
+    # Where the row's original line is (see rawlines.py): offset and length in bytes in
+    # an uncompressed JSONL file, else the record itself as compact JSON in `raw`.
+    "offset": pl.UInt64(),
+    "length": pl.UInt32(),
     "raw": pl.Binary(),
+    "line_hash": pl.UInt64(),  # of the line as read, to check whatever is read back
 }
 # The prompt side of each row (what the model is asked). `prompt` is stored only where
 # it cannot be read off `text`: it is null where it is the whole text (classification
@@ -84,6 +92,7 @@ class InputFile:
     size: int
     container: str
     compression: str | None
+    mtime_ns: int = 0
     format: str = ""
     records: int = 0
     rows: int = 0
@@ -125,6 +134,20 @@ class Dataset:
     def has_splits(self) -> bool:
         return self.rows.height > 0 and self.rows["split"].null_count() < self.rows.height
 
+    @property
+    def sources(self) -> dict[str, Source]:
+        """The files the rows' lines are read back from, by display name."""
+        return {i.name: Source(i.path, i.size, i.mtime_ns) for i in self.inputs}
+
+    def raw_lines(self, rows: pl.Series | list[int]) -> list[bytes | None]:
+        """The original lines of rows (by row number); None where the file has changed."""
+        return read_lines(self.rows[pl.Series(rows, dtype=pl.UInt32)], self.sources)
+
+    def find(self, key: str) -> tuple[str, bytes | None] | None:
+        """Text and original line of the row with this key; None if there is none."""
+        found = self.rows.filter(pl.col("key") == key).head(1)
+        return (found["text"][0], read_lines(found, self.sources)[0]) if found.height else None
+
 
 @dataclass
 class _Records:
@@ -134,6 +157,7 @@ class _Records:
     raws: list[bytes] = field(default_factory=list)
     objs: list[Any] = field(default_factory=list)
     bad: list[BadLine] = field(default_factory=list)
+    offsets: list[int] | None = None  # byte offset of each line, when read from a file
 
 
 def split_from_name(name: str) -> str | None:
@@ -227,15 +251,19 @@ def _oversized(size: int, limit: int) -> str:
     return f"row is {size:,} bytes, over the {limit:,} limit"
 
 
-def _parse_jsonl(data: bytes, max_row_bytes: int) -> Iterator[_Records]:
+def _parse_jsonl(data: bytes, max_row_bytes: int, offsets: bool = False) -> Iterator[_Records]:
     """Records of JSONL bytes held in memory (see _parse_jsonl_stream)."""
-    return _parse_jsonl_stream(iter([data]), max_row_bytes)
+    return _parse_jsonl_stream(iter([data]), max_row_bytes, offsets)
 
 
-def _parse_jsonl_stream(blocks: Iterator[bytes], max_row_bytes: int) -> Iterator[_Records]:
+def _parse_jsonl_stream(
+    blocks: Iterator[bytes], max_row_bytes: int, offsets: bool = False
+) -> Iterator[_Records]:
     """Records of a JSONL file read as consecutive blocks of bytes, `_PARSE_CHUNK` lines
-    at a time, so neither the file's lines nor its parsed objects ever pile up."""
+    at a time, so neither the file's lines nor its parsed objects ever pile up. With
+    `offsets`, each record also gets its line's byte offset from the start of the blocks."""
     notice: list[BadLine] = []
+    pos = [0]  # byte offset of the next line
 
     def without_bom() -> Iterator[bytes]:
         first = True
@@ -244,10 +272,19 @@ def _parse_jsonl_stream(blocks: Iterator[bytes], max_row_bytes: int) -> Iterator
                 first = False
                 if block.startswith(BOM):
                     block = block[len(BOM) :]
+                    pos[0] = len(BOM)
                     notice.append(
                         (1, "UTF-8 byte order mark at start of file (removed; row kept)", False, None)
                     )
             yield block
+
+    def window(lines: list[bytes], start: int) -> _Records:
+        at = None
+        if offsets and lines:
+            sizes = np.fromiter(map(len, lines), np.int64, len(lines)) + 1  # with the newline
+            ends = pos[0] + np.cumsum(sizes)
+            at, pos[0] = (ends - sizes).tolist(), int(ends[-1])
+        return _parse_window(lines, start, max_row_bytes, notice if start == 0 else [], at)
 
     pending: list[bytes] = []
     start = 0  # line index of pending[0]
@@ -255,11 +292,11 @@ def _parse_jsonl_stream(blocks: Iterator[bytes], max_row_bytes: int) -> Iterator
         pending += lines
         del lines  # each line is freed once its window is parsed
         while len(pending) >= _PARSE_CHUNK:
-            yield _parse_window(pending[:_PARSE_CHUNK], start, max_row_bytes, notice if start == 0 else [])
+            yield window(pending[:_PARSE_CHUNK], start)
             del pending[:_PARSE_CHUNK]
             start += _PARSE_CHUNK
     if pending or start == 0:
-        yield _parse_window(pending, start, max_row_bytes, notice if start == 0 else [])
+        yield window(pending, start)
 
 
 def read_blocks(path: Path) -> Iterator[bytes]:
@@ -282,12 +319,14 @@ def split_lines(blocks: Iterable[bytes]) -> Iterator[list[bytes]]:
         yield [carry]
 
 
-def _parse_window(window: list[bytes], start: int, max_row_bytes: int, notice: list[BadLine]) -> _Records:
+def _parse_window(
+    window: list[bytes], start: int, max_row_bytes: int, notice: list[BadLine], offsets: list[int] | None
+) -> _Records:
     clean = _parse_clean(window, start, max_row_bytes)
     if clean is not None:
-        clean.bad = notice
+        clean.bad, clean.offsets = notice, offsets
         return clean
-    return _parse_lines(window, start, max_row_bytes, notice)
+    return _parse_lines(window, start, max_row_bytes, notice, offsets)
 
 
 def _parse_clean(window: list[bytes], start: int, max_row_bytes: int) -> _Records | None:
@@ -307,10 +346,13 @@ def _parse_clean(window: list[bytes], start: int, max_row_bytes: int) -> _Record
     return _Records(lines=list(range(start + 1, start + 1 + len(window))), raws=window, objs=parsed)
 
 
-def _parse_lines(window: list[bytes], start: int, max_row_bytes: int, notice: list[BadLine]) -> _Records:
+def _parse_lines(
+    window: list[bytes], start: int, max_row_bytes: int, notice: list[BadLine], offsets: list[int] | None
+) -> _Records:
     """A chunk line by line, with a bad-line record for each line that is not a record."""
-    out = _Records(bad=notice)
-    for number, raw in enumerate(window, start=start + 1):
+    out = _Records(bad=notice, offsets=[] if offsets is not None else None)
+    for i, raw in enumerate(window):
+        number = start + 1 + i
         if len(raw) > max_row_bytes:
             out.bad.append((number, _oversized(len(raw), max_row_bytes), True, raw))
             continue
@@ -328,6 +370,8 @@ def _parse_lines(window: list[bytes], start: int, max_row_bytes: int, notice: li
         out.lines.append(number)
         out.raws.append(raw)
         out.objs.append(obj)
+        if out.offsets is not None and offsets is not None:
+            out.offsets.append(offsets[i])
     return out
 
 
@@ -457,9 +501,11 @@ def _frame(
     extracted: list[Extracted],
     labels: list[Any],
     kinds: list[str | None],
+    offsets: list[int] | None,
 ) -> pl.DataFrame:
     """One chunk's frame from its good records, a column at a time."""
     n = len(objs)
+    raw = pl.Series(raws, dtype=pl.Binary)
     cols: dict[str, Any] = {
         "line": lines,
         "text": [e[0] for e in extracted],
@@ -476,7 +522,11 @@ def _frame(
         ]
         if sch.has_split_field
         else [sch.name_split] * n,
-        "raw": raws,
+        # A line in a file is read back from there; only other records are kept here.
+        "offset": offsets if offsets is not None else [None] * n,
+        "length": raw.bin.size(),
+        "raw": [None] * n if offsets is not None else raw,
+        "line_hash": hash_lines(raw),
     }
     frame = pl.DataFrame(cols, schema=_CHUNK_SCHEMA)
     frame = frame.with_columns(prompt=pl.when(pl.col("prompt") != DERIVED_PROMPT).then("prompt"))
@@ -508,7 +558,7 @@ def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLi
             labels = [get_path(o, sch.label_field, None) for o in objs]
         if not sch.has_label or all(type(v) is str and v.strip() for v in labels):
             kinds = ["str" if sch.has_label else None] * len(objs)
-            return _frame(sch, recs.lines, recs.raws, objs, extracted, labels, kinds), []
+            return _frame(sch, recs.lines, recs.raws, objs, extracted, labels, kinds, recs.offsets), []
     except BadRecord:
         pass
     good: list[int] = []
@@ -531,7 +581,8 @@ def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLi
         labels.append(label)
         kinds.append(kind)
     pick = [recs.lines[i] for i in good], [recs.raws[i] for i in good], [objs[i] for i in good]
-    return _frame(sch, *pick, extracted, labels, kinds), bad
+    offsets = [recs.offsets[i] for i in good] if recs.offsets is not None else None
+    return _frame(sch, *pick, extracted, labels, kinds, offsets), bad
 
 
 _CHUNK_SCHEMA: dict[str, pl.DataType] = {
@@ -545,7 +596,10 @@ _CHUNK_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.String(),
     "groups": pl.List(pl.String()),
     "split": pl.String(),
+    "offset": pl.UInt64(),
+    "length": pl.UInt32(),
     "raw": pl.Binary(),
+    "line_hash": pl.UInt64(),
 }
 
 
@@ -612,17 +666,24 @@ def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[B
         n = dict(zip(kinds["kind"].to_list(), kinds["count"].to_list()))
         keep = "str" if n.get("str", 0) >= n.get("int", 0) else "int"
         word, other = ("an integer", "strings") if keep == "str" else ("a string", "integers")
-        odd = rows.filter(pl.col("kind") != keep).select("line", "raw").rows()
+        odd = rows.filter(pl.col("kind") != keep)
         reason = f"label is {word} while the file's other labels are {other}"
-        bad += [(ln, reason, True, raw) for ln, raw in odd]
+        bad += [(ln, reason, True, raw) for ln, raw in zip(odd["line"], _lines_of(info, odd))]
         rows = rows.filter(pl.col("kind") == keep)
     # Empty text (possible with --text-field) is found in one vectorised pass.
     empty = rows["text"].str.strip_chars().str.len_bytes() == 0
     if empty.any():
-        bad += [(ln, "empty text", True, raw) for ln, raw in rows.filter(empty).select("line", "raw").rows()]
+        odd = rows.filter(empty)
+        bad += [(ln, "empty text", True, raw) for ln, raw in zip(odd["line"], _lines_of(info, odd))]
         rows = rows.filter(~empty)
     bad.sort(key=lambda b: b[0])
     return rows.drop("kind"), bad
+
+
+def _lines_of(info: InputFile, rows: pl.DataFrame) -> list[bytes | None]:
+    """The lines of some of a file's rows, before they are set aside as bad lines."""
+    source = Source(info.path, info.size, info.mtime_ns)
+    return read_lines(rows.with_columns(file=pl.lit(info.name)), {info.name: source})
 
 
 def _display_names(paths: list[Path]) -> list[str]:
@@ -638,10 +699,19 @@ def read_file(
     """One input file read whole: what it is, its rows (without row and key) and its bad lines."""
     with _reading(path), path.open("rb") as handle:
         head = handle.read(_READ_BLOCK)
-        size = os.fstat(handle.fileno()).st_size
+        stat = os.fstat(handle.fileno())
     if not plain_jsonl(path, head):
         return _read_whole(path, name, settings, tick)
-    info = InputFile(path=str(path), name=name, sha256="", size=size, container="jsonl", compression=None)
+    size = stat.st_size
+    info = InputFile(
+        path=str(path),
+        name=name,
+        sha256="",
+        size=size,
+        container="jsonl",
+        compression=None,
+        mtime_ns=stat.st_mtime_ns,
+    )
     digest = hashlib.sha256()
     done = [0]
     # sha256 releases the GIL: one worker hashes each block while the next is parsed.
@@ -659,7 +729,7 @@ def read_file(
             if tick:
                 tick(min(1.0, done[0] / max(size, 1)))
 
-        chunks = _parse_jsonl_stream(blocks(), settings.max_row_bytes)
+        chunks = _parse_jsonl_stream(blocks(), settings.max_row_bytes, offsets=True)
         frame, bad = _finish_file(info, _read_records(info, chunks, settings, chunk_tick))
     info.sha256 = digest.hexdigest()
     return info, *file_frames(info, frame, bad)

@@ -210,7 +210,7 @@ def find_leakage(
     )
     eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
     inputs: list[dict] = []
-    eval_rows = None
+    eval_set = None
     if settings.eval_paths:
         progress("eval", 0.0)
         eval_set = load(list(settings.eval_paths), settings.load)
@@ -226,9 +226,8 @@ def find_leakage(
             text_norm=duplicates.context.frame["norm"] if duplicates.context else None,
             signatures=duplicates.signatures,
         )
-        eval_rows = eval_set.rows.select("key", "text", "raw")
         progress("eval", 1.0)
-    return Leakage(between, eval_hits, inputs, eval_rows=eval_rows)
+    return Leakage(between, eval_hits, inputs, eval_set=eval_set)
 
 
 def _norm_steps(settings: ScanSettings) -> str:

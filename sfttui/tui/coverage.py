@@ -352,7 +352,7 @@ class CoverageTab(Vertical):
     def _text(self, row: int) -> tuple[str, bytes | None]:
         ds = self.session.dataset
         assert ds is not None
-        return ds.rows["text"][row], ds.rows["raw"][row]
+        return ds.rows["text"][row], ds.raw_lines([row])[0]
 
     def _hard_detail(self, item: dict[str, Any] | None) -> Group:
         assert item is not None and self.session.coverage is not None

@@ -201,13 +201,16 @@ class DuplicatesTab(Vertical):
         session = self.session
         assert session.dataset is not None
         c = session.cluster(cluster_id)
-        rows = session.dataset.rows
-        members = rows.gather(c["rows"]).select("key", "text", "label", "file", "line", "raw")
+        ds = session.dataset
+        members = ds.rows.gather(c["rows"][:9]).select("row", "key", "text", "label", "file", "line")
+        # Only the lines shown, and the proposed keeper's, are read back from the file.
+        wanted = [*members["row"].to_list(), c["keeper_row"]]
+        lines = dict(zip(wanted, ds.raw_lines(wanted)))
         keeper = session.cluster_states().get(cluster_id, f"keep {c['keeper']}").removeprefix("keep ")
         # Compare against every turn the keeper shows (system prompts included), so only
         # real differences light up.
-        keeper_row = members.filter(pl.col("key") == c["keeper"]).row(0, named=True)
-        keeper_words = words(" ".join(t for _, t in turns(keeper_row["raw"], keeper_row["text"])))
+        keeper_turns = turns(lines[c["keeper_row"]], ds.rows["text"][c["keeper_row"]])
+        keeper_words = words(" ".join(t for _, t in keeper_turns))
         sim = f"J {c['similarity']:.2f}" + (f"-{c['max_similarity']:.2f}" if c["kind"] == "near" else "")
         head = Text.assemble(
             (f"{c['kind']} cluster {c['id']}", "bold"),
@@ -216,7 +219,7 @@ class DuplicatesTab(Vertical):
         )
         parts: list[Any] = [head, Text("words not in the proposed keeper are highlighted", style="dim")]
         cards = []
-        for i, m in enumerate(members.head(9).iter_rows(named=True), start=1):
+        for i, m in enumerate(members.iter_rows(named=True), start=1):
             mark = "★ keeper" if m["key"] == c["keeper"] else ""
             chosen = keeper == "all" or m["key"] == keeper
             title = Text.assemble(
@@ -226,7 +229,9 @@ class DuplicatesTab(Vertical):
                 (mark, "bold yellow"),
                 ("" if chosen or keeper == c["keeper"] else "  (dropped)", "dim"),
             )
-            body = render_turns(turns(m["raw"], m["text"]), None if m["key"] == c["keeper"] else keeper_words)
+            body = render_turns(
+                turns(lines[m["row"]], m["text"]), None if m["key"] == c["keeper"] else keeper_words
+            )
             cards.append(Group(title, body))
         parts += side_by_side(cards, self.query_one("#dup-detail-box").size.width)
         if c["size"] > 9:

@@ -104,14 +104,10 @@ class LeakageTab(Vertical):
         return self.hits.row(int(str(key.value)), named=True) if key is not None else None
 
     def _text_of(self, key: str, eval_side: bool = False) -> tuple[str, bytes | None]:
-        """Text and raw line of a row of the data, or of an eval item."""
+        """Text and original line of a row of the data, or of an eval item."""
         leak, ds = self.session.leakage, self.session.dataset
-        rows = (leak.eval_rows if leak is not None else None) if eval_side else (ds.rows if ds else None)
-        if rows is not None:
-            found = rows.filter(pl.col("key") == key)
-            if found.height:
-                return found["text"][0], found["raw"][0]
-        return key, None
+        rows = (leak.eval_set if leak is not None else None) if eval_side else ds
+        return (rows.find(key) if rows is not None else None) or (key, None)
 
     def _render_detail(self) -> None:
         hit = self._hit()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,10 +25,19 @@ class OverviewTab(Vertical):
         yield KeyTable(id="bad-lines", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        self._bad_table()
+
+    def _bad_table(self, rows: Sequence[tuple[str, int, str]] = ()) -> DataTable:
+        """The bad-lines table holding `rows`. Column widths are measured here, not left
+        to the table's next idle moment, so the first frame after the analyses (and a
+        screenshot taken then) already shows whole reasons."""
         table = self.query_one("#bad-lines", DataTable)
-        table.add_column("file", key="file")
-        table.add_column("line", key="line")
-        table.add_column("reason", key="reason")
+        table.clear(columns=True)
+        for i, name in enumerate(("file", "line", "reason")):
+            width = max([len(name), *(cell_len(str(r[i])) for r in rows)])
+            table.add_column(name, key=name, width=width)
+        table.add_rows(rows)
+        return table
 
     def show_progress(self, done: dict[str, float], names: dict[str, str]) -> None:
         """While the analyses run: one bar per stage, so the person sees what is going on."""
@@ -103,6 +115,4 @@ class OverviewTab(Vertical):
         more = f" (showing {shown:,})" if bad.height > shown else ""
         title = f"bad lines: {bad.height:,}{more}" if bad.height else "bad lines: none"
         self.query_one("#overview-bad-title", Static).update(Text(title, style="bold"))
-        table = self.query_one("#bad-lines", DataTable)
-        table.clear()
-        table.add_rows(bad.head(shown).select("file", "line", "reason").rows())
+        self._bad_table(bad.head(shown).select("file", "line", "reason").rows())
