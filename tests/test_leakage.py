@@ -90,14 +90,14 @@ def test_eval_matching_reuses_the_duplicate_analysis_signatures_only_when_they_f
     gold = write_jsonl("gold.jsonl", [{"text": t} for t in evals])
     rows, eval_set = load([data]).rows, load([gold])
     dup = find_duplicates(rows)
-    norm = dup.context.frame["norm"]
-    plain = eval_leakage(rows, None, eval_set, text_norm=norm)
-    reused = eval_leakage(rows, None, eval_set, text_norm=norm, signatures=dup.signatures)
+    plain = eval_leakage(rows, None, eval_set)
+    reused = eval_leakage(rows, None, eval_set, distinct=dup.distinct, signatures=dup.signatures)
     assert reused.equals(plain)
     # Each eval item is near its source row, and also near that row's variant where one exists.
     variants = sum(1 for i in range(0, 300, 11) if i % 7 == 0)
     assert plain.filter(pl.col("kind") == "near").height == len(evals) + variants
-    distinct = norm.unique(maintain_order=True)
+    distinct = dup.distinct.texts
+    assert distinct.len() == len(set(train))
     word = Shingling("word", NearSettings().word_ngram)
     ids = np.arange(len(distinct))
     assert dup.signatures.lookup(distinct, word, NearSettings(), ids) is not None

@@ -102,9 +102,14 @@ class Duplicates:
         ctx = self.context
         key_of = ctx.frame["key"]
         return ctx.pairs.with_columns(
-            a=key_of.gather(ctx.distinct_first.gather(ctx.pairs["a"])),
-            b=key_of.gather(ctx.distinct_first.gather(ctx.pairs["b"])),
+            a=key_of.gather(ctx.distinct.first_row.gather(ctx.pairs["a"])),
+            b=key_of.gather(ctx.distinct.first_row.gather(ctx.pairs["b"])),
         )
+
+    @property
+    def distinct(self) -> DistinctTexts | None:
+        """The rows' normalised texts the analysis compared, once per distinct text."""
+        return self.context.distinct if self.context is not None else None
 
     @property
     def rows_removable(self) -> int:
@@ -291,7 +296,8 @@ def likely_pairs(
     cheaper than joining shingle sets, so only plausible pairs are verified exactly.
     """
     keep = []
-    for lo, hi in iter_chunks(pairs.size, 1 << 20):
+    # 256k pairs at a time: each gathers two rows of estimate columns per pair.
+    for lo, hi in iter_chunks(pairs.size, 1 << 18):
         chunk = pairs[lo:hi]
         a = (chunk >> np.uint64(32)).astype(np.int64)
         b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
@@ -544,11 +550,32 @@ def _cross_part(
 
 
 @dataclass
+class DistinctTexts:
+    """Rows' normalised texts, each distinct one stored once: what exact duplicates are
+    grouped by and near duplicates and eval matches are searched among."""
+
+    texts: pl.Series  # the distinct normalised texts, in order of first appearance
+    of_row: pl.Series  # UInt32: each row's position in `texts` (its `t`)
+    first_row: pl.Series  # UInt32: the first row of each text
+
+    @classmethod
+    def of(cls, norm: pl.Series, engine: Engine = LOCAL) -> DistinctTexts:
+        """From every row's normalised text (rows numbered from 0)."""
+        first = engine.first_of_equal(norm).to_numpy()
+        first_rows = np.flatnonzero(first == np.arange(first.size))
+        return cls(
+            texts=norm.gather(first_rows),
+            of_row=pl.Series(np.searchsorted(first_rows, first), dtype=pl.UInt32),
+            first_row=pl.Series(first_rows, dtype=pl.UInt32),
+        )
+
+
+@dataclass
 class _Context:
     """What clusters are assembled from, kept so the threshold can change without a rescan."""
 
-    frame: pl.DataFrame  # row, key, text, label, norm, t
-    distinct_first: pl.Series  # first row of each distinct normalised text
+    frame: pl.DataFrame  # row, key, text, label, t
+    distinct: DistinctTexts
     pairs: pl.DataFrame  # verified pairs (a, b as t) at or above `floor`
     floor: float
     keep: str
@@ -573,16 +600,11 @@ def find_duplicates(
     clock = time.perf_counter()
     timings: dict[str, float] = {}
     progress("exact", 0.0)
-    frame = rows.select("row", "key", "text", "label").with_columns(
-        norm=engine.map_series(normalize_texts, rows["text"], normalize)
-    )
-    # Each row points at the first row with its normalised text; those first rows, in
-    # order, are the distinct texts (t = position among them).
-    first = frame["row"].gather(engine.first_of_equal(frame["norm"])).to_numpy()
-    first_rows = frame["row"].to_numpy()[first == frame["row"].to_numpy()]
-    frame = frame.with_columns(t=pl.Series(np.searchsorted(first_rows, first), dtype=pl.UInt32))
-    distinct_norm = frame["norm"].gather(first_rows)
-    distinct_first = pl.Series(first_rows, dtype=pl.UInt32)
+    # Only the distinct normalised texts are kept (each row points at its own): every
+    # later stage works on them, and a per-row copy would be most of the input again.
+    distinct = DistinctTexts.of(engine.map_series(normalize_texts, rows["text"], normalize), engine)
+    distinct_norm = distinct.texts
+    frame = rows.select("row", "key", "text", "label").with_columns(t=distinct.of_row)
     progress("exact", 1.0)
     timings["exact"] = time.perf_counter() - clock
 
@@ -599,7 +621,7 @@ def find_duplicates(
         notes.append("near-duplicate detection was switched off")
     timings["near"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    context = _Context(frame, distinct_first, pairs, floor, keep)
+    context = _Context(frame, distinct, pairs, floor, keep)
     result = _assemble(context, near.threshold)
     result.passes, result.notes, result.signatures = passes, notes, signatures
     timings["clusters"] = time.perf_counter() - clock
@@ -611,7 +633,7 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
     """Clusters from the exact groups and the verified pairs at or above `threshold`."""
     frame, keep = ctx.frame, ctx.keep
     pairs = ctx.pairs.filter(pl.col("jaccard") >= threshold - 1e-12)
-    n_texts = len(ctx.distinct_first)
+    n_texts = len(ctx.distinct.texts)
     graph = coo_matrix(
         (np.ones(pairs.height, dtype=np.int8), (pairs["a"].to_numpy(), pairs["b"].to_numpy())),
         shape=(n_texts, n_texts),
@@ -634,7 +656,7 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
     clusters = (
         clustered.group_by("comp", maintain_order=True)
         .agg(
-            first_norm=pl.col("norm").first(),
+            first_t=pl.col("t").first(),
             size=pl.len(),
             texts=pl.col("texts").first(),
             members=pl.col("key"),
@@ -652,7 +674,7 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
             removable=pl.col("size") - 1,
         )
     )
-    ids = [stable_id(text, "c") for text in clusters["first_norm"].to_list()]
+    ids = [stable_id(text, "c") for text in ctx.distinct.texts.gather(clusters["first_t"]).to_list()]
     clusters = clusters.with_columns(id=pl.Series(ids, dtype=pl.String))
     membership = clustered.join(clusters.select("comp", "id", "keeper_row"), on="comp").select(
         "row", "key", "t", cluster="id", keeper=pl.col("row") == pl.col("keeper_row")
@@ -674,8 +696,8 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
     )
     key_of = frame["key"]
     text_pairs = pairs.with_columns(
-        a=key_of.gather(ctx.distinct_first.gather(pairs["a"])),
-        b=key_of.gather(ctx.distinct_first.gather(pairs["b"])),
+        a=key_of.gather(ctx.distinct.first_row.gather(pairs["a"])),
+        b=key_of.gather(ctx.distinct.first_row.gather(pairs["b"])),
     )
     return Duplicates(
         clusters=clusters,

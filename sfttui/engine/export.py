@@ -103,7 +103,9 @@ def plan_export(
     eval_hits: pl.DataFrame | None = None,
 ) -> ExportPlan:
     """Decide which rows are dropped (and why) and which split every other row goes to."""
-    rows = dataset.rows
+    # Everything here is decided from row metadata: the texts (most of the frame) would
+    # only be copied by the joins and sorts below.
+    rows = dataset.rows.drop("text", "prompt")
     reasons: list[pl.DataFrame] = []
     decided = resolution.kept_clusters if resolution else set()
     conflicts = set(duplicates.conflicts["id"].to_list())

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .dedup import Duplicates, Signatures, cross_pairs
+from .dedup import DistinctTexts, Duplicates, Signatures, cross_pairs
 from .load import PROMPT_SIDE, Dataset
 from .minhash import Shingling, iter_chunks, shingle_hashes
 from .normalize import normalize_texts
@@ -222,20 +222,16 @@ def _ngram_part(
     return found
 
 
-def _normalised_prompts(rows: pl.DataFrame, normalize: NormalizeSettings | None, engine: Engine) -> pl.Series:
-    """The rows' prompt sides, normalised, a slice of rows at a time: most prompts are
-    derived from the text (see load.PROMPT_SIDE), and deriving them all at once would
-    hold a second copy of every prompt."""
-    step = min(engine.rows_per_task(rows.height), _PROMPT_SLICE)
-    slices = [
-        rows.slice(lo, hi - lo).select("prompt", "text", "reply") for lo, hi in iter_chunks(rows.height, step)
-    ]
-    parts = engine.map(_prompt_norms, slices, normalize)
-    return pl.concat(parts) if parts else pl.Series(dtype=pl.String)
-
-
-def _prompt_norms(rows: pl.DataFrame, normalize: NormalizeSettings | None) -> pl.Series:
-    return normalize_texts(rows.select(PROMPT_SIDE).to_series(), normalize)
+def _prompt_matches(
+    part: tuple[pl.DataFrame, int], eval_prompts: pl.DataFrame, normalize: NormalizeSettings | None
+) -> pl.DataFrame:
+    """(i, j): rows of one slice (starting at row `start`) whose normalised prompt side is
+    an eval item's. Most prompts are derived from the text (see load.PROMPT_SIDE), so
+    they are derived, normalised and matched a slice at a time, never all at once."""
+    rows, start = part
+    norm = normalize_texts(rows.select(PROMPT_SIDE).to_series(), normalize)
+    left = pl.DataFrame({"norm": norm}).with_row_index("i", offset=start)
+    return left.join(eval_prompts, on="norm").select("i", "j")
 
 
 def eval_leakage(
@@ -246,35 +242,33 @@ def eval_leakage(
     near: NearSettings | None = None,
     settings: LeakageSettings | None = None,
     engine: Engine = LOCAL,
-    text_norm: pl.Series | None = None,
+    distinct: DistinctTexts | None = None,
     signatures: Signatures | None = None,
 ) -> pl.DataFrame:
     """Training rows that match an eval item exactly, nearly, or by a shared long n-gram.
 
-    `text_norm`, the rows' texts already normalised with the same settings, and
-    `signatures` of their distinct forms, both from one `find_duplicates` over these
-    rows, save normalising, de-duplicating and signing every text again.
+    The rows' texts are compared as their distinct normalised forms (`distinct`, from a
+    `find_duplicates` over these rows with the same settings, or worked out here), and
+    `signatures` of those, from the same analysis, save signing them again.
     """
     settings = settings or LeakageSettings()
     near = near or NearSettings()
     ev = eval_set.rows
     split_col = splits if splits is not None else pl.Series([None] * rows.height, dtype=pl.String)
     train = rows.select("key").with_columns(split=split_col)
-    sides = {
-        "text": (
-            text_norm
-            if text_norm is not None
-            else engine.map_series(normalize_texts, rows["text"], normalize),
-            normalize_texts(ev["text"], normalize),
-        ),
-        "prompt": (
-            _normalised_prompts(rows, normalize, engine),
-            normalize_texts(ev.select(PROMPT_SIDE).to_series(), normalize),
-        ),
-    }
+    if distinct is None:
+        distinct = DistinctTexts.of(engine.map_series(normalize_texts, rows["text"], normalize), engine)
+    # A match of a distinct text is a match of every row holding it.
+    rows_of = pl.DataFrame(
+        {"i": pl.int_range(rows.height, dtype=pl.UInt32, eager=True), "d": distinct.of_row}
+    )
+    eval_text = normalize_texts(ev["text"], normalize)
+    eval_prompt = normalize_texts(ev.select(PROMPT_SIDE).to_series(), normalize)
     hits: list[pl.DataFrame] = []
 
-    def emit(kind: str, side: str, pairs: pl.DataFrame) -> None:
+    def emit(kind: str, side: str, pairs: pl.DataFrame, of_text: bool = True) -> None:
+        if of_text:
+            pairs = pairs.rename({"i": "d"}).join(rows_of, on="d").drop("d")
         if pairs.height == 0:
             return
         hits.append(
@@ -290,38 +284,28 @@ def eval_leakage(
             ).cast(EVAL_HIT_SCHEMA)
         )
 
-    for side, (tr, evn) in sides.items():
-        # Empty texts never match: leaving them out of the (small) eval side is enough,
-        # and spares a filtered copy of every training text.
-        left = pl.DataFrame({"norm": tr}).with_row_index("i")
-        right = pl.DataFrame({"norm": evn}).with_row_index("j").filter(pl.col("norm") != "")
-        exact = left.join(right, on="norm").select("i", "j", similarity=pl.lit(1.0))
-        emit("exact", side, exact)
+    # Exact. Empty texts never match: leaving them out of the (small) eval side is enough.
+    texts = pl.DataFrame({"norm": distinct.texts}).with_row_index("i")
+    eval_texts = pl.DataFrame({"norm": eval_text}).with_row_index("j").filter(pl.col("norm") != "")
+    emit("exact", "text", texts.join(eval_texts, on="norm").select("i", "j", similarity=pl.lit(1.0)))
+    eval_prompts = pl.DataFrame({"norm": eval_prompt}).with_row_index("j").filter(pl.col("norm") != "")
+    step = min(engine.rows_per_task(rows.height), _PROMPT_SLICE)
+    parts = [
+        (rows.slice(lo, hi - lo).select("prompt", "text", "reply"), lo)
+        for lo, hi in iter_chunks(rows.height, step)
+    ]
+    prompt_hits = engine.map(_prompt_matches, parts, eval_prompts, normalize)
+    if prompt_hits:
+        emit("exact", "prompt", pl.concat(prompt_hits).with_columns(similarity=pl.lit(1.0)), of_text=False)
     # Near: only pairs that cross from training to eval, between the distinct texts of
     # each side (a distinct text stands for every row with that text).
-    tr, evn = sides["text"]
-    left = pl.DataFrame({"norm": tr}).with_row_index("i")
-    right = pl.DataFrame({"norm": evn}).with_row_index("j")
-    if signatures is not None and tr is text_norm:
-        # The duplicate analysis's distinct texts are these, in the same order: no copy.
-        left_texts = signatures.texts
-    else:
-        left_texts = left.unique("norm", keep="first", maintain_order=True)["norm"]
-    right_distinct = right.unique("norm", keep="first", maintain_order=True)
-    pairs = cross_pairs(left_texts, right_distinct["norm"], near, engine=engine, signatures=signatures)
+    eval_distinct = eval_text.unique(maintain_order=True)
+    pairs = cross_pairs(distinct.texts, eval_distinct, near, engine=engine, signatures=signatures)
     if pairs.height:
-        mapped = (
-            pairs.select(
-                ln=left_texts.gather(pairs["a"]),
-                rn=right_distinct["norm"].gather(pairs["b"]),
-                similarity="jaccard",
-            )
-            .join(left.rename({"norm": "ln"}), on="ln")
-            .join(right.rename({"norm": "rn"}), on="rn")
-            .select("i", "j", "similarity")
-        )
-        emit("near", "text", mapped)
-    ngrams = _ngram_hits(tr, {"prompt": sides["prompt"][1], "text": evn}, settings, engine)
+        to_eval = pl.DataFrame({"en": eval_text}).with_row_index("j")
+        matched = pairs.select(i="a", en=eval_distinct.gather(pairs["b"]), similarity="jaccard")
+        emit("near", "text", matched.join(to_eval, on="en").select("i", "j", "similarity"))
+    ngrams = _ngram_hits(distinct.texts, {"prompt": eval_prompt, "text": eval_text}, settings, engine)
     emit("ngram", "prompt", ngrams["prompt"])
     emit("ngram", "text", ngrams["text"].join(ngrams["prompt"].select("i", "j"), on=["i", "j"], how="anti"))
     if not hits:

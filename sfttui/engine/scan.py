@@ -223,7 +223,7 @@ def find_leakage(
             settings.near,
             settings.leakage,
             engine,
-            text_norm=duplicates.context.frame["norm"] if duplicates.context else None,
+            distinct=duplicates.distinct,
             signatures=duplicates.signatures,
         )
         progress("eval", 1.0)
