@@ -23,6 +23,11 @@ from pathlib import Path
 from bench_stages import generate
 
 
+def peak_mb() -> float:
+    """Peak RSS in MB (10**6 bytes, as file sizes are given); ru_maxrss is in KiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+
+
 def child(engine_name: str, scheduler: str, path: str, eval_path: str, report_path: str) -> None:
     from sfttui.engine.parallel import open_engine
     from sfttui.engine.report import write_report
@@ -43,7 +48,7 @@ def child(engine_name: str, scheduler: str, path: str, eval_path: str, report_pa
                 "total_s": total,
                 "stages": result.timings,
                 "duplicates": result.duplicates.timings,
-                "client_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "client_peak_rss_mb": peak_mb(),
             }
         )
     )

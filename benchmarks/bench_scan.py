@@ -37,6 +37,11 @@ LABELS = ["billing", "shipping", "technical", "account", "other"]
 _PUNCT = re.compile(r"[^\w\s]")
 
 
+def peak_mb() -> float:
+    """Peak RSS in MB (10**6 bytes, as file sizes are given); ru_maxrss is in KiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+
+
 def _vocabulary(size: int, rng: np.random.Generator) -> list[str]:
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
     lengths = rng.integers(2, 10, size)
@@ -129,7 +134,7 @@ def run_scan_child(path: str) -> None:
                 "leakage": result.timings["leakage"],
                 "coverage": result.timings["coverage"],
                 "representativeness": result.timings["representativeness"],
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mb": peak_mb(),
                 "found": found,
                 "passes": [p.to_dict() for p in dup.passes],
             }

@@ -91,7 +91,7 @@ def child(path: str, eval_path: str, out_dir: str) -> None:
     last = [start]
 
     def rss() -> float:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB -> MB, as file sizes
 
     def progress(stage: str, fraction: float) -> None:
         if fraction >= 1.0 and stage not in marks:
@@ -184,7 +184,7 @@ def report(results: list[dict]) -> None:
         print(
             f"\nN={r['n']:,}  input {r['input_mb']:,.0f} MB  total {r['total_s']:.1f} s "
             f"({r['rows'] / r['total_s']:,.0f} rows/s)  peak RSS {peak:,.0f} MB "
-            f"= {peak / r['input_mb']:.1f}x input"
+            f"= {peak / r['input_mb']:.2f}x input (target < 2.5x)"
         )
         for stage, m in r["stages"].items():
             rate = r["rows"] / m["s"] if m["s"] > 0 else float("inf")

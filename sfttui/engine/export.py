@@ -11,6 +11,7 @@ outputs are read back and checked.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import tempfile
@@ -28,7 +29,7 @@ from .. import __version__
 from .decisions import Resolution
 from .dedup import Duplicates, find_duplicates
 from .leakage import split_leakage
-from .load import Dataset, file_sha256, load, read_blocks, split_lines
+from .load import Dataset, load, read_blocks, split_lines
 from .rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
 from .settings import ScanSettings
 from .split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
@@ -246,13 +247,17 @@ def _restrict(duplicates: Duplicates, kept: pl.DataFrame) -> Duplicates:
     )
 
 
-def _write_pieces(path: Path, pieces: Iterable[bytes | memoryview]) -> None:
-    """Write pieces of a file one after another (the whole file is never in memory)."""
+def _write_pieces(path: Path, pieces: Iterable[bytes]) -> str:
+    """Write pieces of a file one after another (the whole file is never in memory);
+    the sha256 of what was written."""
+    digest = hashlib.sha256()
     with path.open("wb") as handle:
         for piece in pieces:
             handle.write(piece)
+            digest.update(piece)
         handle.flush()
         os.fsync(handle.fileno())
+    return digest.hexdigest()
 
 
 def _line_hashes(path: Path) -> pl.Series:
@@ -350,26 +355,26 @@ def write_export(
         if changed:
             raise ExportError(changed[0] + "; nothing was written")
         written: dict[str, str] = {}
+        read_back: dict[str, pl.Series] = {}
         for name in SPLITS:
             path = tmp / f"{name}.jsonl"
             rows = plan.kept.filter(pl.col("split") == name)
-            _write_pieces(path, stream_lines(rows, dataset.sources))
+            written[path.name] = _write_pieces(path, stream_lines(rows, dataset.sources))
             # The lines came from the input files: each must be the line that was loaded.
-            if not _line_hashes(path).equals(rows["line_hash"], check_names=False):
+            read_back[name] = _line_hashes(path)
+            if not read_back[name].equals(rows["line_hash"], check_names=False):
                 raise ExportError(_changed(dataset))
-            written[path.name] = file_sha256(path)
             if fail_after == path.name:
                 raise OSError(f"simulated failure after {path.name}")
         path = tmp / "dropped.jsonl"
-        _write_pieces(path, _dropped_lines(plan.dropped, dataset))
-        written[path.name] = file_sha256(path)
+        written[path.name] = _write_pieces(path, _dropped_lines(plan.dropped, dataset))
         manifest = _manifest(plan, dataset, settings, written, extra or {})
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
         _replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    verified, problems = verify_export(target, plan, dataset, settings, duplicates)
+    verified, problems = verify_export(target, plan, dataset, settings, duplicates, read_back)
     return ExportResult(target, manifest, verified, problems)
 
 
@@ -476,8 +481,13 @@ def verify_export(
     dataset: Dataset,
     settings: ScanSettings | None = None,
     duplicates: Duplicates | None = None,
+    read_back: dict[str, pl.Series] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Read the outputs back: every input line in exactly one file, and no leakage left.
+
+    `read_back` holds the line hashes of each split file as write_export read them
+    from disk (the same files, before they were moved into place), so they are not
+    read and hashed twice.
 
     With the clusters the plan was made from, each written line is traced back to its
     input row by a 64-bit hash of its bytes, and no cluster may span two written files: the same check
@@ -491,7 +501,7 @@ def verify_export(
     expected = pl.concat([row_hashes, hash_lines(dataset.bad_lines.filter(pl.col("excluded"))["raw"])])
     got_parts = []
     for name in SPLITS:
-        hashes = _line_hashes(out / f"{name}.jsonl")
+        hashes = read_back[name] if read_back else _line_hashes(out / f"{name}.jsonl")
         want = int((plan.kept["split"] == name).sum())
         if len(hashes) != want:
             problems.append(f"{name}.jsonl has {len(hashes):,} lines, expected {want:,}")

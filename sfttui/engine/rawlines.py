@@ -105,7 +105,7 @@ def read_lines(rows: pl.DataFrame, sources: Mapping[str, Source]) -> list[bytes 
     return out
 
 
-def stream_lines(rows: pl.DataFrame, sources: Mapping[str, Source]) -> Iterator[memoryview | bytes]:
+def stream_lines(rows: pl.DataFrame, sources: Mapping[str, Source]) -> Iterator[bytes]:
     """The original lines of rows (in input order), each followed by a newline, in
     pieces of a few MB: what a split file is written from. The caller checks what was
     written against `line_hash` (the bytes are not hashed twice here)."""
@@ -117,10 +117,11 @@ def stream_lines(rows: pl.DataFrame, sources: Mapping[str, Source]) -> Iterator[
             continue
         offsets, lengths = _span_of(run)
         for data, lo, i, j in _windows(sources[run["file"][0]].path, offsets, lengths):
-            # Mark where each wanted line starts (+1) and where its newline ends (-1):
-            # the running sum is 1 exactly over the bytes to copy.
-            marks = np.zeros(len(data) + 1, dtype=np.int8)
-            marks[offsets[i:j] - lo] += 1
-            marks[offsets[i:j] + lengths[i:j] + 1 - lo] -= 1
-            keep = np.cumsum(marks[:-1], dtype=np.int8).view(bool)
-            yield memoryview(np.frombuffer(data, dtype=np.uint8)[keep])
+            # Lines that follow each other in the file are copied as one range.
+            starts = offsets[i:j] - lo
+            ends = starts + lengths[i:j] + 1  # with the newline
+            breaks = np.flatnonzero(starts[1:] != ends[:-1])
+            first = np.concatenate([[0], breaks + 1]).tolist()
+            last = np.concatenate([breaks, [starts.size - 1]]).tolist()
+            view = memoryview(data)
+            yield b"".join(map(view.__getitem__, map(slice, starts[first].tolist(), ends[last].tolist())))
