@@ -213,3 +213,24 @@ def test_streamed_normalisation_keeps_every_row_in_place():
     eager = pl.select(normalize_expr(pl.lit(texts))).to_series()
     assert streamed.equals(eager.alias(streamed.name))
     assert streamed[7] == "row 7 ünïcode fi ss end"
+
+
+def test_distinct_texts_are_normalised_when_read_not_held():
+    from sfttui.engine.dedup import DistinctTexts, NormalisedTexts
+    from sfttui.engine.parallel import LOCAL
+
+    texts = pl.Series(["Hello,   World!", "other words here", "hello world", "  ", "OTHER words here."])
+    distinct = DistinctTexts.of(texts)
+    assert isinstance(distinct.texts, NormalisedTexts)
+    assert distinct.of_row.to_list() == [0, 1, 0, 2, 1]
+    assert distinct.first_row.to_list() == [0, 1, 3]
+    assert distinct.texts.slice(0).to_list() == ["hello world", "other words here", ""]
+    assert distinct.texts.gather([2, 0]).to_list() == ["", "hello world"]
+    assert distinct.texts.words.tolist() == [2, 3, 0]  # an empty text has no words
+    # Chunked work reads it in parts of at most `part_rows`, made one at a time.
+    distinct.texts.part_rows = 2
+    parts = LOCAL.parts(distinct.texts)
+    assert [(s.to_list(), start) for s, start in parts] == [
+        (["hello world", "other words here"], 0),
+        ([""], 2),
+    ]

@@ -131,7 +131,9 @@ class DaskEngine(Engine):
             return []
         # Shared inputs go to the cluster once, not once per task.
         common = [self.client.scatter([s], broadcast=True)[0] for s in shared]
-        futures = [self.client.submit(fn, part, *common, pure=False) for part in self.client.scatter(items)]
+        futures = [
+            self.client.submit(fn, part, *common, pure=False) for part in self.client.scatter(list(items))
+        ]
         return self._gather(futures, progress)
 
     def _gather(self, futures: list[Any], progress: Callable[[float], None] | None) -> list[Any]:
@@ -148,7 +150,7 @@ class DaskEngine(Engine):
         buckets = max(1, self.workers * 2)
         parts = [
             self.client.submit(_hash_buckets, s, buckets, pure=False)
-            for s in self.client.scatter(self.parts(values))
+            for s in self.client.scatter(list(self.parts(values)))
         ]
         firsts = [
             self.client.submit(_first_in_bucket, [self.client.submit(operator.getitem, p, b) for p in parts])

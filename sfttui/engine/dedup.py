@@ -30,12 +30,12 @@ from .minhash import (
     unique_sorted,
 )
 from .normalize import normalize_texts, stable_id
-from .parallel import LOCAL, Engine
+from .parallel import LOCAL, Engine, Lazy
 from .progress import Progress, no_progress
 from .settings import NearSettings, NormalizeSettings
 
 _SIG_CHUNK = 20_000  # texts per signature chunk: bounds memory whatever the data size
-_VERIFY_CHUNK = 50_000  # candidate pairs verified per sort
+_VERIFY_CHUNK = 20_000  # candidate pairs verified per sort (both shingle sets of each, side by side)
 _ESTIMATE_PERMS = 64  # signature columns kept to estimate a candidate's similarity
 _ESTIMATE_SLACK = 0.2  # 4 standard errors of a 64-permutation estimate near J = 0.8
 
@@ -105,6 +105,12 @@ class Duplicates:
             a=key_of.gather(ctx.distinct.first_row.gather(ctx.pairs["a"])),
             b=key_of.gather(ctx.distinct.first_row.gather(ctx.pairs["b"])),
         )
+
+    def take_signatures(self) -> Signatures | None:
+        """The band keys, handed over for their last use (eval matching) and no longer
+        held here, so the taker can free them as soon as it is done."""
+        signatures, self.signatures = self.signatures, None
+        return signatures
 
     @property
     def distinct(self) -> DistinctTexts | None:
@@ -180,7 +186,7 @@ def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + shift
 
 
-def verify_pairs(pairs: np.ndarray, texts: pl.Series, shingling: Shingling, threshold: float) -> pl.DataFrame:
+def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshold: float) -> pl.DataFrame:
     """Exact Jaccard of the shingle sets for candidate pairs; keep those at or above threshold.
 
     Per chunk of pairs, both sets of every pair are laid side by side tagged with the
@@ -244,11 +250,11 @@ class Signatures:
     """The band keys the near-duplicate passes computed over the distinct texts, kept so
     eval matching with the same settings does not sign a million texts a second time."""
 
-    texts: pl.Series
+    texts: Texts
     settings: NearSettings
     passes: dict[Shingling, Signed]
 
-    def lookup(self, texts: pl.Series, shingling: Shingling, settings: NearSettings, ids: np.ndarray):
+    def lookup(self, texts: Texts, shingling: Shingling, settings: NearSettings, ids: np.ndarray):
         """The keys of `texts[ids]` under `settings`, if these are they; else None."""
         same_lsh = _bands(settings) == _bands(self.settings) and (settings.num_perm, settings.seed) == (
             self.settings.num_perm,
@@ -257,13 +263,15 @@ class Signatures:
         signed = self.passes.get(shingling)
         if not same_lsh or signed is None or not np.array_equal(signed.ids, ids):
             return None
-        if texts is not self.texts and not texts.equals(self.texts):
+        if texts is not self.texts and not (
+            isinstance(texts, pl.Series) and isinstance(self.texts, pl.Series) and texts.equals(self.texts)
+        ):
             return None
         return signed
 
 
 def signature_keys(
-    texts: pl.Series,
+    texts: Texts,
     shingling: Shingling,
     settings: NearSettings,
     bands: int,
@@ -307,7 +315,7 @@ def likely_pairs(
 
 
 def local_near_pass(
-    texts: pl.Series,
+    texts: Texts,
     shingling: Shingling,
     settings: NearSettings,
     bands: int,
@@ -326,7 +334,7 @@ def local_near_pass(
 
 
 def near_pairs(
-    texts: pl.Series,
+    texts: Texts,
     settings: NearSettings,
     progress: Progress = no_progress,
     engine: Engine = LOCAL,
@@ -386,10 +394,9 @@ def near_pairs(
     return pairs.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA), passes
 
 
-def _plan(texts: pl.Series, settings: NearSettings) -> list[tuple[Shingling, np.ndarray]]:
+def _plan(texts: Texts, settings: NearSettings) -> list[tuple[Shingling, np.ndarray]]:
     """Which texts each pass covers: character n-grams for short ones, word n-grams for long."""
-    words = texts.str.count_matches(" ").to_numpy() + 1
-    nonempty = texts.str.len_bytes().to_numpy() > 0
+    words, nonempty = text_shape(texts)
     return [
         (Shingling("char", settings.char_ngram), nonempty & (words < 2 * settings.short_words)),
         (Shingling("word", settings.word_ngram), nonempty & (words >= settings.short_words)),
@@ -421,7 +428,7 @@ def long_keys(keys: np.ndarray, start: int = 0) -> pl.DataFrame:
 
 
 def cross_pairs(
-    left: pl.Series,
+    left: Texts,
     right: pl.Series,
     settings: NearSettings,
     progress: Progress = no_progress,
@@ -450,16 +457,17 @@ def cross_pairs(
         lsub = left if lids.size == len(left) else left.gather(lids)  # no copy when all take part
         # Parts are whole numbers of signature chunks, so the bucket cap below sees the
         # same chunks whichever engine runs them.
-        step = _SIG_CHUNK * max(1, engine.rows_per_task(lids.size) // _SIG_CHUNK)
+        most = min(engine.rows_per_task(lids.size), getattr(lsub, "part_rows", lids.size))
+        step = _SIG_CHUNK * max(1, most // _SIG_CHUNK)
         known = signatures.lookup(left, shingling, settings, lids) if signatures else None
-        parts = [
-            (
-                lsub.slice(lo, hi - lo),
-                lo,
-                None if known is None else (known.keys[lo:hi], known.estimate[lo:hi]),
-            )
-            for lo, hi in iter_chunks(lids.size, step)
-        ]
+        bounds = list(iter_chunks(lids.size, step))
+
+        def part(k: int, lsub: Texts = lsub, known: Signed | None = known, bounds: list = bounds) -> tuple:
+            lo, hi = bounds[k]
+            keys = None if known is None else (known.keys[lo:hi], known.estimate[lo:hi])
+            return lsub.slice(lo, hi - lo), lo, keys
+
+        parts = Lazy(len(bounds), part)
         results = engine.map(
             _cross_part,
             parts,
@@ -549,24 +557,75 @@ def _cross_part(
     return pl.concat(found)
 
 
+class NormalisedTexts:
+    """The distinct normalised texts, normalised afresh from the rows' own texts each
+    time a slice of them is wanted instead of being held: a second copy of every text
+    would be about a third of a scan's memory, and normalising costs ~1.5 s per
+    million texts. Reads like the Series it stands for (`len`, `slice`, `gather`);
+    what those return is a Series."""
+
+    def __init__(
+        self, source: pl.Series, first_row: pl.Series, normalize: NormalizeSettings | None, words: np.ndarray
+    ):
+        self.source = source  # every row's original text
+        self.first_row = first_row
+        self.normalize = normalize
+        self.words = words  # words of each normalised text; 0 when it is empty
+
+    part_rows = 100_000  # normalised at once by chunked work (see parallel.Engine.parts)
+
+    def __len__(self) -> int:
+        return len(self.first_row)
+
+    def len(self) -> int:
+        return len(self)
+
+    def slice(self, offset: int, length: int | None = None) -> pl.Series:
+        return self.gather(self.first_row.slice(offset, length), rows=True)
+
+    def gather(self, indices: Any, rows: bool = False) -> pl.Series:
+        at = indices if rows else self.first_row.gather(indices)
+        return normalize_texts(self.source.gather(at), self.normalize)
+
+
+Texts = pl.Series | NormalisedTexts
+
+
+def text_shape(texts: Texts) -> tuple[np.ndarray, np.ndarray]:
+    """Words of each text (spaces + 1) and whether it is non-empty."""
+    if isinstance(texts, NormalisedTexts):
+        return np.maximum(texts.words, 1), texts.words > 0
+    return texts.str.count_matches(" ").to_numpy() + 1, texts.str.len_bytes().to_numpy() > 0
+
+
 @dataclass
 class DistinctTexts:
-    """Rows' normalised texts, each distinct one stored once: what exact duplicates are
+    """Rows' normalised texts, each distinct one once: what exact duplicates are
     grouped by and near duplicates and eval matches are searched among."""
 
-    texts: pl.Series  # the distinct normalised texts, in order of first appearance
+    texts: NormalisedTexts  # the distinct normalised texts, in order of first appearance
     of_row: pl.Series  # UInt32: each row's position in `texts` (its `t`)
-    first_row: pl.Series  # UInt32: the first row of each text
+
+    @property
+    def first_row(self) -> pl.Series:
+        """UInt32: the first row of each distinct text."""
+        return self.texts.first_row
 
     @classmethod
-    def of(cls, norm: pl.Series, engine: Engine = LOCAL) -> DistinctTexts:
-        """From every row's normalised text (rows numbered from 0)."""
+    def of(
+        cls, texts: pl.Series, normalize: NormalizeSettings | None = None, engine: Engine = LOCAL
+    ) -> DistinctTexts:
+        """From every row's text (rows numbered from 0)."""
+        norm = engine.map_series(normalize_texts, texts, normalize)
         first = engine.first_of_equal(norm).to_numpy()
         first_rows = np.flatnonzero(first == np.arange(first.size))
+        words = norm.str.count_matches(" ").gather(first_rows).to_numpy() + 1
+        words[norm.str.len_bytes().gather(first_rows).to_numpy() == 0] = 0
         return cls(
-            texts=norm.gather(first_rows),
+            texts=NormalisedTexts(
+                texts, pl.Series(first_rows, dtype=pl.UInt32), normalize, words.astype(np.uint32)
+            ),
             of_row=pl.Series(np.searchsorted(first_rows, first), dtype=pl.UInt32),
-            first_row=pl.Series(first_rows, dtype=pl.UInt32),
         )
 
 
@@ -602,7 +661,7 @@ def find_duplicates(
     progress("exact", 0.0)
     # Only the distinct normalised texts are kept (each row points at its own): every
     # later stage works on them, and a per-row copy would be most of the input again.
-    distinct = DistinctTexts.of(engine.map_series(normalize_texts, rows["text"], normalize), engine)
+    distinct = DistinctTexts.of(rows["text"], normalize, engine)
     distinct_norm = distinct.texts
     frame = rows.select("row", "key", "text", "label").with_columns(t=distinct.of_row)
     progress("exact", 1.0)

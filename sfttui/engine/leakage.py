@@ -222,6 +222,13 @@ def _ngram_part(
     return found
 
 
+def _text_matches(part: tuple[pl.Series, int], eval_texts: pl.DataFrame) -> pl.DataFrame:
+    """(i, j): texts of one part (numbered from `start`) equal to an eval item's text."""
+    texts, start = part
+    left = pl.DataFrame({"norm": texts}).with_row_index("i", offset=start)
+    return left.join(eval_texts, on="norm").select("i", "j")
+
+
 def _prompt_matches(
     part: tuple[pl.DataFrame, int], eval_prompts: pl.DataFrame, normalize: NormalizeSettings | None
 ) -> pl.DataFrame:
@@ -257,7 +264,7 @@ def eval_leakage(
     split_col = splits if splits is not None else pl.Series([None] * rows.height, dtype=pl.String)
     train = rows.select("key").with_columns(split=split_col)
     if distinct is None:
-        distinct = DistinctTexts.of(engine.map_series(normalize_texts, rows["text"], normalize), engine)
+        distinct = DistinctTexts.of(rows["text"], normalize, engine)
     # A match of a distinct text is a match of every row holding it.
     rows_of = pl.DataFrame(
         {"i": pl.int_range(rows.height, dtype=pl.UInt32, eager=True), "d": distinct.of_row}
@@ -284,10 +291,21 @@ def eval_leakage(
             ).cast(EVAL_HIT_SCHEMA)
         )
 
+    # Near first: the band keys it reuses are released after it (330 MB per million texts).
+    # Only pairs that cross from training to eval, between the distinct texts of each
+    # side (a distinct text stands for every row with that text).
+    eval_distinct = eval_text.unique(maintain_order=True)
+    pairs = cross_pairs(distinct.texts, eval_distinct, near, engine=engine, signatures=signatures)
+    signatures = None  # the caller hands them over (see Duplicates.take_signatures)
+    if pairs.height:
+        to_eval = pl.DataFrame({"en": eval_text}).with_row_index("j")
+        matched = pairs.select(i="a", en=eval_distinct.gather(pairs["b"]), similarity="jaccard")
+        emit("near", "text", matched.join(to_eval, on="en").select("i", "j", "similarity"))
     # Exact. Empty texts never match: leaving them out of the (small) eval side is enough.
-    texts = pl.DataFrame({"norm": distinct.texts}).with_row_index("i")
     eval_texts = pl.DataFrame({"norm": eval_text}).with_row_index("j").filter(pl.col("norm") != "")
-    emit("exact", "text", texts.join(eval_texts, on="norm").select("i", "j", similarity=pl.lit(1.0)))
+    text_hits = engine.map(_text_matches, engine.parts(distinct.texts), eval_texts)
+    if text_hits:
+        emit("exact", "text", pl.concat(text_hits).with_columns(similarity=pl.lit(1.0)))
     eval_prompts = pl.DataFrame({"norm": eval_prompt}).with_row_index("j").filter(pl.col("norm") != "")
     step = min(engine.rows_per_task(rows.height), _PROMPT_SLICE)
     parts = [
@@ -297,14 +315,6 @@ def eval_leakage(
     prompt_hits = engine.map(_prompt_matches, parts, eval_prompts, normalize)
     if prompt_hits:
         emit("exact", "prompt", pl.concat(prompt_hits).with_columns(similarity=pl.lit(1.0)), of_text=False)
-    # Near: only pairs that cross from training to eval, between the distinct texts of
-    # each side (a distinct text stands for every row with that text).
-    eval_distinct = eval_text.unique(maintain_order=True)
-    pairs = cross_pairs(distinct.texts, eval_distinct, near, engine=engine, signatures=signatures)
-    if pairs.height:
-        to_eval = pl.DataFrame({"en": eval_text}).with_row_index("j")
-        matched = pairs.select(i="a", en=eval_distinct.gather(pairs["b"]), similarity="jaccard")
-        emit("near", "text", matched.join(to_eval, on="en").select("i", "j", "similarity"))
     ngrams = _ngram_hits(distinct.texts, {"prompt": eval_prompt, "text": eval_text}, settings, engine)
     emit("ngram", "prompt", ngrams["prompt"])
     emit("ngram", "text", ngrams["text"].join(ngrams["prompt"].select("i", "j"), on=["i", "j"], how="anti"))

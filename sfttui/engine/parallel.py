@@ -28,6 +28,24 @@ T = TypeVar("T")
 ENGINES = ("local", "dask")
 
 
+class Lazy(Sequence[T]):
+    """Items made only when used: parts of data too large to hold all at once (an
+    engine running here takes one at a time; one sending them away makes them all)."""
+
+    def __init__(self, count: int, make: Callable[[int], T]):
+        self.count, self.make = count, make
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self.make(k) for k in range(*i.indices(self.count))]
+        if not -self.count <= i < self.count:
+            raise IndexError(i)
+        return self.make(i % self.count)
+
+
 class Engine:
     """Runs chunked work in this process, one chunk after another."""
 
@@ -52,10 +70,13 @@ class Engine:
         """How many of `n` rows one task takes: all of them, here."""
         return max(n, 1)
 
-    def parts(self, series: pl.Series) -> list[tuple[pl.Series, int]]:
-        """`series` in slices of `rows_per_task`, each with the position it starts at."""
-        size = self.rows_per_task(len(series))
-        return [(series.slice(lo, size), lo) for lo in range(0, len(series), size)]
+    def parts(self, series: Any) -> Sequence[tuple[pl.Series, int]]:
+        """`series` in slices of `rows_per_task`, each with the position it starts at,
+        made as they are used. Texts that are normalised when read (dedup's
+        NormalisedTexts) come in slices of at most their `part_rows`."""
+        n = len(series)
+        size = min(self.rows_per_task(n), getattr(series, "part_rows", n) or 1)
+        return Lazy(-(-n // size), lambda k: (series.slice(k * size, size), k * size))
 
     def map_series(self, fn: Callable[..., pl.Series], series: pl.Series, *shared: Any) -> pl.Series:
         """A row-wise function of a Series, applied slice by slice and put back together."""

@@ -14,6 +14,7 @@ from .coverage import Coverage, find_coverage, split_series
 from .dedup import Duplicates, find_duplicates
 from .leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
 from .load import Dataset, load
+from .memory import release
 from .parallel import LOCAL, Engine
 from .progress import Progress, no_progress
 from .representativeness import Representativeness, compare
@@ -87,12 +88,14 @@ def run_scan(
     start = time.perf_counter()
     dataset = engine.load(paths, settings.load, progress)
     timings["load"] = time.perf_counter() - start
+    release()
 
     start = time.perf_counter()
     duplicates = find_duplicates(
         dataset.rows, settings.normalize, settings.near, settings.keep, progress, explore_floor, engine
     )
     timings["duplicates"] = time.perf_counter() - start
+    release()
 
     start = time.perf_counter()
     progress("balance", 0.0)
@@ -106,12 +109,14 @@ def run_scan(
     duplicates.signatures = None  # eval matching was their last use: 330 MB per million texts
     progress("leakage", 1.0)
     timings["leakage"] = time.perf_counter() - start
+    release()
 
     start = time.perf_counter()
     coverage = find_coverage(
         dataset, duplicates, settings.normalize, settings.near, settings.coverage, progress
     )
     timings["coverage"] = time.perf_counter() - start
+    release()
 
     start = time.perf_counter()
     representativeness = compare(dataset, settings.coverage, settings.load, progress)
@@ -224,7 +229,7 @@ def find_leakage(
             settings.leakage,
             engine,
             distinct=duplicates.distinct,
-            signatures=duplicates.signatures,
+            signatures=duplicates.take_signatures(),
         )
         progress("eval", 1.0)
     return Leakage(between, eval_hits, inputs, eval_set=eval_set)
