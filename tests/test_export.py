@@ -113,12 +113,15 @@ def test_refuses_a_non_empty_directory_without_force(tmp_path):
     assert not (out / "keep.txt").exists() and (out / "train.jsonl").exists()
 
 
-def test_a_failure_mid_export_leaves_no_partial_directory(tmp_path):
+def _planned(tmp_path: Path):
+    """A small dataset, loaded and planned: (its file, the dataset, the plan, an output dir)."""
     data = _dataset(tmp_path, users=20)
     ds = load([data])
-    dup = find_duplicates(ds.rows)
-    plan = plan_export(ds, dup, SplitSettings())
-    out = tmp_path / "out"
+    return data, ds, plan_export(ds, find_duplicates(ds.rows), SplitSettings()), tmp_path / "out"
+
+
+def test_a_failure_mid_export_leaves_no_partial_directory(tmp_path):
+    _, ds, plan, out = _planned(tmp_path)
     with pytest.raises(OSError, match="simulated failure"):
         write_export(plan, ds, out, fail_after="validation.jsonl")
     assert not out.exists()
@@ -134,11 +137,7 @@ def test_a_failure_mid_export_leaves_no_partial_directory(tmp_path):
 
 
 def test_an_input_changed_after_loading_is_never_copied(tmp_path):
-    data = _dataset(tmp_path, users=20)
-    ds = load([data])
-    dup = find_duplicates(ds.rows)
-    plan = plan_export(ds, dup, SplitSettings())
-    out = tmp_path / "out"
+    data, ds, plan, out = _planned(tmp_path)
     write_export(plan, ds, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # Same size and modification time, other bytes: only the line hashes can tell.

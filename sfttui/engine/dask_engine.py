@@ -375,15 +375,7 @@ def _plan_file(path: Path, name: str, settings: LoadSettings, block_bytes: int =
             return plan
     except InputError:
         return plan  # the task reading the whole file reports it
-    info = loading.InputFile(
-        path=str(path),
-        name=name,
-        sha256="",
-        size=size,
-        container="jsonl",
-        compression=None,
-        mtime_ns=stat.st_mtime_ns,
-    )
+    info = loading.InputFile.plain_jsonl(path, name, stat)
     with path.open("rb") as handle:
         first = b"".join(itertools.islice(handle, loading._PARSE_CHUNK))
     recs = next(loading._parse_jsonl(first, settings.max_row_bytes), None)

@@ -100,6 +100,19 @@ class InputFile:
     fields: dict[str, str | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def plain_jsonl(cls, path: Path, name: str, stat: os.stat_result) -> InputFile:
+        """An uncompressed JSONL input as found on disk; its sha256 is filled in once read."""
+        return cls(
+            path=str(path),
+            name=name,
+            sha256="",
+            size=stat.st_size,
+            container="jsonl",
+            compression=None,
+            mtime_ns=stat.st_mtime_ns,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -704,15 +717,7 @@ def read_file(
     if not plain_jsonl(path, head):
         return _read_whole(path, name, settings, tick)
     size = stat.st_size
-    info = InputFile(
-        path=str(path),
-        name=name,
-        sha256="",
-        size=size,
-        container="jsonl",
-        compression=None,
-        mtime_ns=stat.st_mtime_ns,
-    )
+    info = InputFile.plain_jsonl(path, name, stat)
     digest = hashlib.sha256()
     done = [0]
     # sha256 releases the GIL: one worker hashes each block while the next is parsed.
