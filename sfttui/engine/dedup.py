@@ -242,7 +242,7 @@ class Signed:
 
     ids: np.ndarray
     keys: np.ndarray
-    estimate: np.ndarray
+    estimate: np.ndarray | None  # not kept for eval matching (see near_pairs)
 
 
 @dataclass
@@ -279,19 +279,28 @@ def signature_keys(
     tick: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Band keys (texts x bands) and estimate columns (texts x 64, low 16 bits) of `texts`."""
-    keys = np.empty((len(texts), bands), dtype=np.uint64)
-    head = min(_ESTIMATE_PERMS, settings.num_perm)
-    # Low 16 bits are enough to estimate (a chance equality adds ~1e-5 to J) at half
-    # the memory: 128 MB per million texts.
-    estimate = np.empty((len(texts), head), dtype=np.uint16)
+    keys = np.empty((len(texts), bands), dtype=np.uint32)
+    estimate = np.empty((len(texts), min(_ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
     for lo, hi in iter_chunks(len(texts), _SIG_CHUNK):
         shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
         sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed)
         keys[lo:hi] = band_keys(sigs, bands, rows)
-        estimate[lo:hi] = sigs[:, :head] & 0xFFFF
+        estimate[lo:hi] = _estimate_columns(sigs)
         if tick:
             tick(hi / len(texts))
     return keys, estimate
+
+
+def _estimate_columns(sigs: np.ndarray) -> np.ndarray:
+    # Low 16 bits of the first 64 permutations are enough to estimate (a chance equality
+    # adds ~1e-5 to J) at a quarter of the memory: 128 MB per million texts.
+    return (sigs[:, :_ESTIMATE_PERMS] & 0xFFFF).astype(np.uint16)
+
+
+def _estimates_of(texts: pl.Series, shingling: Shingling, settings: NearSettings) -> np.ndarray:
+    """Estimate columns alone, for the few texts that need them after all."""
+    shingles, counts = shingle_hashes(texts, shingling)
+    return _estimate_columns(signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed))
 
 
 def likely_pairs(
@@ -366,7 +375,9 @@ def near_pairs(
 
         result = engine.near_pass(subset, shingling, settings, bands, rows, tick)
         if signed is not None and result.signed is not None:
-            signed[shingling] = replace(result.signed, ids=ids)
+            # Eval matching recomputes the estimate columns of the few texts it needs:
+            # holding them for every text until then would cost 128 MB per million.
+            signed[shingling] = replace(result.signed, ids=ids, estimate=None)
         done += ids.size
         # Back from positions in this pass to positions in `texts`.
         lookup = pl.Series(ids.astype(np.uint32))
@@ -464,7 +475,7 @@ def cross_pairs(
 
         def part(k: int, lsub: Texts = lsub, known: Signed | None = known, bounds: list = bounds) -> tuple:
             lo, hi = bounds[k]
-            keys = None if known is None else (known.keys[lo:hi], known.estimate[lo:hi])
+            keys = None if known is None else known.keys[lo:hi]
             return lsub.slice(lo, hi - lo), lo, keys
 
         parts = Lazy(len(bounds), part)
@@ -516,7 +527,7 @@ def _cross_part(
     settings: NearSettings,
 ) -> pl.DataFrame:
     """Verified pairs between one part of the left side (starting at `start`, with its
-    band keys and estimate columns when already known) and the right side."""
+    band keys when already known) and the right side."""
     lsub, start, known = part
     found: list[pl.DataFrame] = []
     cap = settings.max_bucket * settings.max_bucket
@@ -525,7 +536,7 @@ def _cross_part(
         if known is None:
             lframe, lestimate = _band_frame(chunk, shingling, settings, right.bands, right.rows)
         else:
-            lframe, lestimate = long_keys(known[0][lo:hi]), known[1][lo:hi]
+            lframe, lestimate = long_keys(known[lo:hi]), None
         # A bucket that joins thousands of rows on both sides is shared boilerplate
         # (one system prompt in every chat): joining it would cost left x right rows
         # for no information, since true pairs share many other bands. Like the
@@ -541,6 +552,11 @@ def _cross_part(
         if cand.height == 0:
             continue
         i, j = cand["pos"].to_numpy().astype(np.uint64), cand["pos_right"].to_numpy().astype(np.uint64)
+        if lestimate is None:
+            # Known keys come without estimate columns: only candidates' texts need them.
+            lestimate = np.zeros((hi - lo, min(_ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
+            wanted = np.unique(i).astype(np.int64)
+            lestimate[wanted] = _estimates_of(chunk.gather(wanted), shingling, settings)
         encoded = likely_pairs(
             i << np.uint64(32) | j, lestimate, right.estimate, settings.threshold - _ESTIMATE_SLACK
         )

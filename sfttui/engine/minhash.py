@@ -177,14 +177,20 @@ def signatures(texts: pl.Series, shingling: Shingling, num_perm: int = 128, seed
 
 
 def band_keys(sigs: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
-    """One 64-bit key per (text, band): equal keys mean equal signature slices."""
-    keys = np.empty((sigs.shape[0], bands), dtype=np.uint64)
+    """One 32-bit key per (text, band): equal signature slices give equal keys.
+
+    32 bits, not 64, halve the largest array a scan holds (bands x 4 bytes per text).
+    Unequal slices share a key by chance: about n**2 / 2**33 pairs per band (~120 at a
+    million texts, against the hundreds of thousands of real candidates), which only
+    adds candidates, each then rejected by the estimate or by exact verification."""
+    keys = np.empty((sigs.shape[0], bands), dtype=np.uint32)
     for band in range(bands):
         cols = sigs[:, band * rows_per_band : (band + 1) * rows_per_band].astype(np.uint64)
         acc = np.full(sigs.shape[0], _U64(band + 1), dtype=np.uint64)
         for c in range(cols.shape[1]):
             acc = acc * _GOLDEN + cols[:, c]
-        keys[:, band] = fmix64(acc)
+        mixed = fmix64(acc)
+        keys[:, band] = (mixed ^ (mixed >> np.uint64(32))).astype(np.uint32)
     return keys
 
 
