@@ -234,3 +234,18 @@ def test_distinct_texts_are_normalised_when_read_not_held():
         (["hello world", "other words here"], 0),
         ([""], 2),
     ]
+
+
+def test_rows_sharing_a_text_hash_are_grouped_by_the_texts_themselves(monkeypatch):
+    from sfttui.engine import dedup
+
+    texts = pl.Series(["a b", "c d", "A B.", "e", "c d", "f"])
+    honest = dedup.DistinctTexts.of(texts)
+    real_key = dedup._text_key
+    # Every text hashing alike: the grouping must still tell the texts apart.
+    monkeypatch.setattr(
+        dedup, "_text_key", lambda t, n: real_key(t, n).with_columns(hash=pl.lit(7, pl.UInt64))
+    )
+    colliding = dedup.DistinctTexts.of(texts)
+    assert colliding.of_row.to_list() == honest.of_row.to_list() == [0, 1, 0, 2, 1, 3]
+    assert colliding.first_row.to_list() == [0, 1, 3, 5]

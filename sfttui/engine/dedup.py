@@ -521,7 +521,7 @@ class _RightSide:
 
 
 def _cross_part(
-    part: tuple[pl.Series, int, tuple[np.ndarray, np.ndarray] | None],
+    part: tuple[pl.Series, int, np.ndarray | None],
     right: _RightSide,
     shingling: Shingling,
     settings: NearSettings,
@@ -614,6 +614,24 @@ def text_shape(texts: Texts) -> tuple[np.ndarray, np.ndarray]:
     return texts.str.count_matches(" ").to_numpy() + 1, texts.str.len_bytes().to_numpy() > 0
 
 
+_NORM_SLICE = 200_000  # texts normalised at once while grouping them
+_KEY_SCHEMA = {"hash": pl.UInt64(), "words": pl.UInt32()}
+_TEXT_SEED = 0x7E47
+
+
+def _text_key(texts: pl.Series, normalize: NormalizeSettings | None) -> pl.DataFrame:
+    """A hash of each text's normal form and its words (0 when it is empty)."""
+    norm = pl.col("norm")
+    return (
+        pl.DataFrame({"norm": normalize_texts(texts, normalize)})
+        .select(
+            hash=norm.hash(_TEXT_SEED),
+            words=pl.when(norm.str.len_bytes() > 0).then(norm.str.count_matches(" ") + 1).otherwise(0),
+        )
+        .cast(_KEY_SCHEMA)
+    )
+
+
 @dataclass
 class DistinctTexts:
     """Rows' normalised texts, each distinct one once: what exact duplicates are
@@ -631,12 +649,27 @@ class DistinctTexts:
     def of(
         cls, texts: pl.Series, normalize: NormalizeSettings | None = None, engine: Engine = LOCAL
     ) -> DistinctTexts:
-        """From every row's text (rows numbered from 0)."""
-        norm = engine.map_series(normalize_texts, texts, normalize)
-        first = engine.first_of_equal(norm).to_numpy()
-        first_rows = np.flatnonzero(first == np.arange(first.size))
-        words = norm.str.count_matches(" ").gather(first_rows).to_numpy() + 1
-        words[norm.str.len_bytes().gather(first_rows).to_numpy() == 0] = 0
+        """From every row's text (rows numbered from 0).
+
+        Rows are grouped by a 64-bit hash of their normalised text, normalised a slice at
+        a time, so no column of every normalised text is ever held. Rows whose hash
+        another row shares (the duplicates, and any collision) are then grouped again by
+        the normalised texts themselves, so the grouping is exact.
+        """
+        step = min(engine.rows_per_task(len(texts)), _NORM_SLICE)
+        parts = [texts.slice(lo, hi - lo) for lo, hi in iter_chunks(len(texts), step)]
+        keys = (
+            pl.concat(engine.map(_text_key, parts, normalize)) if parts else pl.DataFrame(schema=_KEY_SCHEMA)
+        )
+        first = engine.first_of_equal(keys["hash"]).to_numpy().astype(np.int64)
+        at = np.arange(first.size)
+        shared = np.flatnonzero(np.isin(first, first[first != at]))
+        if shared.size:
+            norm = normalize_texts(texts.gather(shared), normalize)
+            exact = pl.DataFrame({"v": norm, "r": shared}).select(pl.col("r").min().over("v")).to_series()
+            first[shared] = exact.to_numpy()
+        first_rows = np.flatnonzero(first == at)
+        words = keys["words"].to_numpy()[first_rows]
         return cls(
             texts=NormalisedTexts(
                 texts, pl.Series(first_rows, dtype=pl.UInt32), normalize, words.astype(np.uint32)
