@@ -11,7 +11,8 @@ What runs on the cluster:
 - load: uncompressed JSONL inputs are read in byte blocks by the workers (from the
   path, so the files must be on storage every worker sees); other inputs one task
   per file. The schema of a file is read once, here, and sent with its blocks;
-- normalisation, in slices; exact grouping, as a shuffle on the normalised text;
+- normalisation and hashing, in slices; exact grouping, as a shuffle on the hash (rows
+  sharing a hash are grouped again by their texts, on the client);
 - near duplicates: signatures per partition, candidate pairs per band-key bucket,
   then the estimate filter and exact verification per pair of partitions;
 - eval leakage: normalisation, near pairs and n-gram matching per training part,
