@@ -180,8 +180,11 @@ def assign_splits(
     if greedy.size:
         vectors = np.zeros((greedy.size, len(labels)))
         slot = pl.DataFrame({"unit": per_unit["unit"].gather(greedy), "k": np.arange(greedy.size)})
-        for k, name, n in counts.join(slot, on="unit").select("k", "label", "n").iter_rows():
-            vectors[k, label_index[name]] = n
+        cells = counts.join(slot, on="unit").select(
+            "k", "n", li=pl.col("label").replace_strict(label_index, return_dtype=pl.Int64)
+        )
+        # One (unit, label) pair per row of `counts`: plain assignment fills each cell once.
+        vectors[cells["k"].to_numpy(), cells["li"].to_numpy()] = cells["n"].to_numpy()
         order = np.lexsort((shuffle[greedy], -sizes[greedy]))
         live = ratios > 0
         scale = 1.0 / np.maximum(label_totals, 1.0)  # each label's gap as a share of it
@@ -211,7 +214,10 @@ def assign_splits(
             "the target ratios cannot be met exactly"
         )
     unit_split = pl.DataFrame(
-        {"unit": per_unit["unit"], "split": pl.Series([SPLITS[s] for s in placed], dtype=pl.String)}
+        {
+            "unit": per_unit["unit"],
+            "split": pl.Series(SPLITS, dtype=pl.String).gather(placed.astype(np.int64)),
+        }
     )
     assignment = (
         frame.drop("split")
