@@ -580,6 +580,8 @@ class NormalisedTexts:
     million texts. Reads like the Series it stands for (`len`, `slice`, `gather`);
     what those return is a Series."""
 
+    part_rows = 100_000  # normalised at once by chunked work (see parallel.Engine.parts)
+
     def __init__(
         self, source: pl.Series, first_row: pl.Series, normalize: NormalizeSettings | None, words: np.ndarray
     ):
@@ -588,8 +590,6 @@ class NormalisedTexts:
         self.normalize = normalize
         self.words = words  # words of each normalised text; 0 when it is empty
 
-    part_rows = 100_000  # normalised at once by chunked work (see parallel.Engine.parts)
-
     def __len__(self) -> int:
         return len(self.first_row)
 
@@ -597,11 +597,13 @@ class NormalisedTexts:
         return len(self)
 
     def slice(self, offset: int, length: int | None = None) -> pl.Series:
-        return self.gather(self.first_row.slice(offset, length), rows=True)
+        return self._of_rows(self.first_row.slice(offset, length))
 
-    def gather(self, indices: Any, rows: bool = False) -> pl.Series:
-        at = indices if rows else self.first_row.gather(indices)
-        return normalize_texts(self.source.gather(at), self.normalize)
+    def gather(self, indices: Any) -> pl.Series:
+        return self._of_rows(self.first_row.gather(indices))
+
+    def _of_rows(self, rows: pl.Series) -> pl.Series:
+        return normalize_texts(self.source.gather(rows), self.normalize)
 
 
 Texts = pl.Series | NormalisedTexts

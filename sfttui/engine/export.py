@@ -28,6 +28,7 @@ import polars as pl
 from .. import __version__
 from .decisions import Resolution
 from .dedup import Duplicates, find_duplicates
+from .errors import InputError
 from .leakage import split_leakage
 from .load import Dataset, load, read_blocks, split_lines
 from .rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
@@ -359,7 +360,10 @@ def write_export(
         for name in SPLITS:
             path = tmp / f"{name}.jsonl"
             rows = plan.kept.filter(pl.col("split") == name)
-            written[path.name] = _write_pieces(path, stream_lines(rows, dataset.sources))
+            try:
+                written[path.name] = _write_pieces(path, stream_lines(rows, dataset.sources))
+            except InputError as exc:  # an input went away or shrank while it was copied
+                raise ExportError(f"{exc}; nothing was written") from None
             # The lines came from the input files: each must be the line that was loaded.
             read_back[name] = _line_hashes(path)
             if not read_back[name].equals(rows["line_hash"], check_names=False):
