@@ -593,9 +593,6 @@ class NormalisedTexts:
     def __len__(self) -> int:
         return len(self.first_row)
 
-    def len(self) -> int:
-        return len(self)
-
     def slice(self, offset: int, length: int | None = None) -> pl.Series:
         return self._of_rows(self.first_row.slice(offset, length))
 
@@ -609,11 +606,18 @@ class NormalisedTexts:
 Texts = pl.Series | NormalisedTexts
 
 
+# Words of a normalised text (its spaces + 1), and 0 for an empty one.
+_WORDS = pl.when(pl.col("t").str.len_bytes() > 0).then(pl.col("t").str.count_matches(" ") + 1).otherwise(0)
+
+
 def text_shape(texts: Texts) -> tuple[np.ndarray, np.ndarray]:
     """Words of each text (spaces + 1) and whether it is non-empty."""
-    if isinstance(texts, NormalisedTexts):
-        return np.maximum(texts.words, 1), texts.words > 0
-    return texts.str.count_matches(" ").to_numpy() + 1, texts.str.len_bytes().to_numpy() > 0
+    words = (
+        texts.words
+        if isinstance(texts, NormalisedTexts)
+        else texts.to_frame("t").select(_WORDS).to_series().to_numpy()
+    )
+    return np.maximum(words, 1), words > 0
 
 
 _NORM_SLICE = 200_000  # texts normalised at once while grouping them
@@ -623,13 +627,9 @@ _TEXT_SEED = 0x7E47
 
 def _text_key(texts: pl.Series, normalize: NormalizeSettings | None) -> pl.DataFrame:
     """A hash of each text's normal form and its words (0 when it is empty)."""
-    norm = pl.col("norm")
     return (
-        pl.DataFrame({"norm": normalize_texts(texts, normalize)})
-        .select(
-            hash=norm.hash(_TEXT_SEED),
-            words=pl.when(norm.str.len_bytes() > 0).then(norm.str.count_matches(" ") + 1).otherwise(0),
-        )
+        pl.DataFrame({"t": normalize_texts(texts, normalize)})
+        .select(hash=pl.col("t").hash(_TEXT_SEED), words=_WORDS)
         .cast(_KEY_SCHEMA)
     )
 

@@ -314,9 +314,14 @@ def _dropped_record(row: tuple, raw: bytes) -> bytes:
     )
 
 
+def _first_change(dataset: Dataset) -> str | None:
+    """Why the first input that is no longer as it was loaded differs, or None."""
+    return next((why for why in (s.changed() for s in dataset.sources.values()) if why), None)
+
+
 def _changed(dataset: Dataset) -> str:
-    why = [w for w in (s.changed() for s in dataset.sources.values()) if w]
-    return (why[0] if why else "an input file has changed since it was loaded") + "; nothing was written"
+    why = _first_change(dataset) or "an input file has changed since it was loaded"
+    return f"{why}; nothing was written"
 
 
 @dataclass
@@ -352,9 +357,8 @@ def write_export(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        changed = [w for w in (s.changed() for s in dataset.sources.values()) if w]
-        if changed:
-            raise ExportError(changed[0] + "; nothing was written")
+        if _first_change(dataset):
+            raise ExportError(_changed(dataset))
         written: dict[str, str] = {}
         read_back: dict[str, pl.Series] = {}
         for name in SPLITS:

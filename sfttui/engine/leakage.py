@@ -236,9 +236,9 @@ def _prompt_matches(
     an eval item's. Most prompts are derived from the text (see load.PROMPT_SIDE), so
     they are derived, normalised and matched a slice at a time, never all at once."""
     rows, start = part
-    norm = normalize_texts(rows.select(PROMPT_SIDE).to_series(), normalize)
-    left = pl.DataFrame({"norm": norm}).with_row_index("i", offset=start)
-    return left.join(eval_prompts, on="norm").select("i", "j")
+    return _text_matches(
+        (normalize_texts(rows.select(PROMPT_SIDE).to_series(), normalize), start), eval_prompts
+    )
 
 
 def eval_leakage(

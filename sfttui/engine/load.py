@@ -113,6 +113,11 @@ class InputFile:
             mtime_ns=stat.st_mtime_ns,
         )
 
+    @property
+    def source(self) -> Source:
+        """The file as it was read, for reading its rows' lines back (see rawlines.py)."""
+        return Source(self.path, self.size, self.mtime_ns)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -150,7 +155,7 @@ class Dataset:
     @property
     def sources(self) -> dict[str, Source]:
         """The files the rows' lines are read back from, by display name."""
-        return {i.name: Source(i.path, i.size, i.mtime_ns) for i in self.inputs}
+        return {i.name: i.source for i in self.inputs}
 
     def raw_lines(self, rows: pl.Series | list[int]) -> list[bytes | None]:
         """The original lines of rows (by row number); None where the file has changed."""
@@ -696,8 +701,7 @@ def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[B
 
 def _lines_of(info: InputFile, rows: pl.DataFrame) -> list[bytes | None]:
     """The lines of some of a file's rows, before they are set aside as bad lines."""
-    source = Source(info.path, info.size, info.mtime_ns)
-    return read_lines(rows.with_columns(file=pl.lit(info.name)), {info.name: source})
+    return read_lines(rows.with_columns(file=pl.lit(info.name)), {info.name: info.source})
 
 
 def _display_names(paths: list[Path]) -> list[str]:
