@@ -11,7 +11,8 @@ from rich.console import Console
 from textual.widgets import DataTable, Static
 
 from sfttui.tui.coverage import CoverageTab
-from sfttui.tui.duplicates import ClusterTable, DuplicatesTab
+from sfttui.tui.duplicates import DuplicatesTab
+from sfttui.tui.row_list import RowList
 from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
 
 from .app_factory import demo_copy, make_app, settle
@@ -34,7 +35,7 @@ async def test_triage_keys_write_the_journal_at_once(tmp_path):
         entries = _journal(app)
         assert entries[-1]["action"] == "keep" and entries[-1]["cluster"] == first
         assert entries[-1]["keeper"] == proposed
-        assert app.query_one(ClusterTable).cursor_row == 1  # moved on to the next cluster
+        assert app.query_one("#clusters", RowList).cursor_row == 1  # moved on to the next cluster
         second = tab.current_cluster()
         members = app.session.cluster(second)["members"]
         await pilot.press("2")
@@ -63,10 +64,10 @@ async def test_next_undecided_filter_and_accept_all_exact(tmp_path):
         await settle(pilot)
         await pilot.press("f2", "a", "a", "k", "k")
         tab = app.query_one(DuplicatesTab)
-        assert app.query_one(ClusterTable).cursor_row == 0
+        assert app.query_one("#clusters", RowList).cursor_row == 0
         await pilot.press("n")
         assert tab.current_cluster() not in app.session.cluster_states()
-        assert app.query_one(ClusterTable).cursor_row == 2
+        assert app.query_one("#clusters", RowList).cursor_row == 2
         await pilot.press("slash")
         await pilot.press(*"legal", "enter")
         assert tab.view is not None and tab.view.height > 0
@@ -220,8 +221,8 @@ async def test_unreadable_file_shows_an_error_screen(tmp_path):
     assert app.return_code in (0, None)
 
 
-async def test_large_cluster_lists_are_paged(tmp_path, write_jsonl):
-    # 1,200 exact pairs: more clusters than one page of the table holds.
+async def test_a_long_cluster_list_moves_and_decides_past_one_screen(tmp_path, write_jsonl):
+    # 1,200 exact pairs: the list holds them all and draws only the lines on screen.
     rng = random.Random(5)
     vocab = [f"w{i}" for i in range(5000)]
     rows = []
@@ -233,16 +234,21 @@ async def test_large_cluster_lists_are_paged(tmp_path, write_jsonl):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("f2")
-        table = app.query_one(ClusterTable)
+        table = app.query_one("#clusters", RowList)
         tab = app.query_one(DuplicatesTab)
-        assert app.session.duplicates.clusters.height == 1200
-        assert table.row_count == 500 and tab.page == 0
-        await pilot.press("ctrl+end", "down")
-        assert tab.page == 1 and table.row_count == 500 and table.cursor_row == 0
-        await pilot.press("a")
-        assert _journal(app)[-1]["cluster"] == tab.view["id"][500]
-        await pilot.press("up", "up")
-        assert tab.page == 0 and table.cursor_row == 499
+        assert app.session.duplicates.clusters.height == 1200 == table.row_count
+        await pilot.press("ctrl+end")
+        assert table.cursor_row == 1199 and table.scroll_offset.y > 1100
+        await pilot.press("a")  # the last cluster: decided, the cursor stays
+        assert _journal(app)[-1]["cluster"] == tab.view["id"][1199] == tab.current_cluster()
+        await pilot.press("home", "pagedown")
+        assert table.cursor_row == table.size.height - 2  # one screen of rows below the header
+        await pilot.press("n")  # the next undecided one is simply the next row
+        assert table.cursor_row == table.size.height - 1
+        await pilot.press("end", "n")  # past the end, it wraps round to the top
+        assert table.cursor_row == 0
+        await pilot.pause(0.2)
+        assert tab.view["id"][0] in _shown(app.query_one("#dup-detail", Static))
 
 
 def _shown(widget: Static) -> str:

@@ -54,6 +54,7 @@ class Journal:
     decisions: list[Decision] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     resumed: bool = False
+    _effective: tuple[int, list[Decision]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def open(cls, inputs: list[InputFile], state_dir: str | os.PathLike[str] | None = None) -> Journal:
@@ -142,13 +143,18 @@ class Journal:
 
     def effective(self) -> list[Decision]:
         """Decisions in order, without the undone ones (an undo can itself be undone)."""
-        undone: set[int] = set()
-        for d in reversed(self.decisions):
-            if d.seq in undone:
-                continue
-            if d.action == "undo":
-                undone.add(int(d.payload.get("target", -1)))
-        return [d for d in self.decisions if d.action != "undo" and d.seq not in undone]
+        # Decisions are only ever appended, so their count says whether the last answer
+        # still holds; the app asks several times per key, over thousands of decisions.
+        if self._effective is None or self._effective[0] != len(self.decisions):
+            undone: set[int] = set()
+            for d in reversed(self.decisions):
+                if d.seq in undone:
+                    continue
+                if d.action == "undo":
+                    undone.add(int(d.payload.get("target", -1)))
+            kept = [d for d in self.decisions if d.action != "undo" and d.seq not in undone]
+            self._effective = (len(self.decisions), kept)
+        return list(self._effective[1])
 
 
 @dataclass

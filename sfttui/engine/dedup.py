@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .lookup import SortedIndex, ragged
 from .minhash import (
     Shingling,
     band_keys,
@@ -121,9 +123,22 @@ class Duplicates:
     def rows_removable(self) -> int:
         return int(self.clusters["removable"].sum()) if self.clusters.height else 0
 
-    @property
+    @cached_property
     def conflicts(self) -> pl.DataFrame:
         return self.clusters.filter(pl.col("conflict"))
+
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        # Built once per clustering: the app looks clusters up on every key, and a
+        # filter over 100k+ ids costs ~10 ms where a dict costs microseconds.
+        return {cid: i for i, cid in enumerate(self.clusters["id"].to_list())}
+
+    def cluster(self, cluster_id: str) -> dict[str, Any]:
+        """One cluster's row as a dict; KeyError if there is no such cluster."""
+        return self.clusters.row(self._position[cluster_id], named=True)
+
+    def has_cluster(self, cluster_id: str | None) -> bool:
+        return cluster_id in self._position
 
 
 def bucket_chains(ranked: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[list[np.ndarray], bool]:
@@ -179,13 +194,6 @@ def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, n
     return flat, starts, lengths
 
 
-def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices of the slices [start, start + length) laid end to end."""
-    total = int(lengths.sum())
-    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return np.arange(total, dtype=np.int64) + shift
-
-
 def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshold: float) -> pl.DataFrame:
     """Exact Jaccard of the shingle sets for candidate pairs; keep those at or above threshold.
 
@@ -204,7 +212,7 @@ def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshol
         ia, ib = la[lo:hi], lb[lo:hi]
         na, nb = lengths[ia], lengths[ib]
         pair = np.concatenate([np.repeat(np.arange(hi - lo), na), np.repeat(np.arange(hi - lo), nb)])
-        vals = np.concatenate([flat[_ragged(starts[ia], na)], flat[_ragged(starts[ib], nb)]])
+        vals = np.concatenate([flat[ragged(starts[ia], na)], flat[ragged(starts[ib], nb)]])
         order = np.lexsort((vals, pair))
         vals, pair = vals[order], pair[order]
         same = (vals[1:] == vals[:-1]) & (pair[1:] == pair[:-1])
@@ -420,12 +428,6 @@ def _bands(settings: NearSettings) -> tuple[int, int]:
     return lsh_params(settings.threshold, settings.num_perm)
 
 
-def _band_frame(texts: pl.Series, shingling: Shingling, settings: NearSettings, bands: int, rows: int):
-    """Band keys of `texts` as a long frame (band, key, pos), and their estimate columns."""
-    keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
-    return long_keys(keys), estimate
-
-
 def long_keys(keys: np.ndarray, start: int = 0) -> pl.DataFrame:
     """A texts x bands key matrix as rows of (band, key, pos), texts numbered from `start`."""
     n, bands = keys.shape
@@ -502,22 +504,30 @@ def cross_pairs(
     return pl.concat(found).sort("jaccard", descending=True).unique(["a", "b"], keep="first").sort(["a", "b"])
 
 
+def _band_codes(keys: np.ndarray) -> np.ndarray:
+    """A texts x bands key matrix as one uint64 per (text, band): the band above the key,
+    so equal codes mean the same bucket of the same band. Laid out text by text."""
+    bands = np.arange(keys.shape[1], dtype=np.uint64) << np.uint64(32)
+    return (bands[None, :] | keys.astype(np.uint64)).reshape(-1)
+
+
 @dataclass
 class _RightSide:
-    """The small side of `cross_pairs`, computed once and shared with every chunk."""
+    """The small side of `cross_pairs`, computed once and shared with every chunk: its
+    band codes sorted (see lookup.SortedIndex), so a chunk's lookups cost chunk x log
+    of its size, not a hash table of it built again for every chunk."""
 
     texts: pl.Series
-    frame: pl.DataFrame  # band, key, pos
     estimate: np.ndarray
-    sizes: pl.DataFrame  # band, key, nr: members per bucket
+    buckets: SortedIndex  # band code -> positions of the texts in that bucket
     bands: int
     rows: int
 
     @classmethod
     def of(cls, texts: pl.Series, shingling: Shingling, settings: NearSettings, bands: int, rows: int):
-        frame, estimate = _band_frame(texts, shingling, settings, bands, rows)
-        sizes = frame.group_by("band", "key").agg(nr=pl.len())
-        return cls(texts, frame, estimate, sizes, bands, rows)
+        keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
+        positions = np.repeat(np.arange(len(texts), dtype=np.int64), bands)
+        return cls(texts, estimate, SortedIndex.of(_band_codes(keys), positions), bands, rows)
 
 
 def _cross_part(
@@ -534,32 +544,27 @@ def _cross_part(
     for lo, hi in iter_chunks(len(lsub), _SIG_CHUNK):
         chunk = lsub.slice(lo, hi - lo)
         if known is None:
-            lframe, lestimate = _band_frame(chunk, shingling, settings, right.bands, right.rows)
+            keys, lestimate = signature_keys(chunk, shingling, settings, right.bands, right.rows)
         else:
-            lframe, lestimate = long_keys(known[lo:hi]), None
+            keys, lestimate = known[lo:hi], None
+        hit, bucket = right.buckets.find(_band_codes(keys))
         # A bucket that joins thousands of rows on both sides is shared boilerplate
         # (one system prompt in every chat): joining it would cost left x right rows
         # for no information, since true pairs share many other bands. Like the
         # chained buckets of near_pairs, it is left out.
-        sizes = lframe.group_by("band", "key").agg(nl=pl.len()).join(right.sizes, on=["band", "key"])
-        fits = sizes.filter(pl.col("nl").cast(pl.UInt64) * pl.col("nr").cast(pl.UInt64) <= cap)
-        cand = (
-            lframe.join(fits.select("band", "key"), on=["band", "key"])
-            .join(right.frame, on=["band", "key"])
-            .select("pos", "pos_right")
-            .unique()
-        )
-        if cand.height == 0:
+        _, inverse, on_left = np.unique(bucket, return_inverse=True, return_counts=True)
+        fits = on_left[inverse].astype(np.uint64) * right.buckets.count[bucket].astype(np.uint64) <= cap
+        code_at, j = right.buckets.pairs(hit[fits], bucket[fits])
+        if code_at.size == 0:
             continue
-        i, j = cand["pos"].to_numpy().astype(np.uint64), cand["pos_right"].to_numpy().astype(np.uint64)
+        i = (code_at // right.bands).astype(np.uint64)
+        candidates = unique_sorted(i << np.uint64(32) | j.astype(np.uint64))
         if lestimate is None:
             # Known keys come without estimate columns: only candidates' texts need them.
             lestimate = np.zeros((hi - lo, min(_ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
-            wanted = np.unique(i).astype(np.int64)
+            wanted = np.unique(candidates >> np.uint64(32)).astype(np.int64)
             lestimate[wanted] = _estimates_of(chunk.gather(wanted), shingling, settings)
-        encoded = likely_pairs(
-            i << np.uint64(32) | j, lestimate, right.estimate, settings.threshold - _ESTIMATE_SLACK
-        )
+        encoded = likely_pairs(candidates, lestimate, right.estimate, settings.threshold - _ESTIMATE_SLACK)
         if encoded.size == 0:
             continue
         # One text list for verification: this chunk, then the right side after it.

@@ -25,6 +25,7 @@ import polars as pl
 
 from .dedup import DistinctTexts, Duplicates, Signatures, cross_pairs
 from .load import PROMPT_SIDE, Dataset
+from .lookup import SortedIndex
 from .minhash import Shingling, iter_chunks, shingle_hashes
 from .normalize import normalize_texts
 from .parallel import LOCAL, Engine
@@ -194,7 +195,7 @@ def _ngram_hits(
     wanted = {}
     for k, frames in wanted_by_k.items():
         want = pl.concat(frames)
-        wanted[k] = (want, want["h"].unique().implode())
+        wanted[k] = (want.select("side", "j"), SortedIndex.of(want["h"].to_numpy()))
     found = [f for part in engine.map(_ngram_part, engine.parts(train_norm), wanted) for f in part]
     empty = pl.DataFrame(schema={"i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
     if not found:
@@ -204,21 +205,27 @@ def _ngram_hits(
 
 
 def _ngram_part(
-    part: tuple[pl.Series, int], wanted: dict[int, tuple[pl.DataFrame, pl.Series]]
+    part: tuple[pl.Series, int], wanted: dict[int, tuple[pl.DataFrame, SortedIndex]]
 ) -> list[pl.DataFrame]:
     """(side, i, j, shared) for the training texts of one part (starting at row `start`);
-    `wanted` holds, per n, the eval sides' n-grams and their distinct hashes.
+    `wanted` holds, per n, the eval sides' (side, j) of each n-gram and the n-grams'
+    hashes sorted (lookups cost chunk x log of the eval side, whatever its size).
 
     Only the n-grams some eval text has are kept before anything is de-duplicated or
     joined, so the training side's n-grams never pile up.
     """
     texts, start = part
     found: list[pl.DataFrame] = []
-    for k, (want, hashes) in wanted.items():
+    for k, (want, index) in wanted.items():
         for grams in _ngram_chunks(texts, k, start):
-            grams = grams.filter(pl.col("h").is_in(hashes)).unique()
-            if grams.height:
-                found.append(grams.join(want, on="h").group_by("side", "i", "j").agg(shared=pl.len()))
+            hit, at = index.find(grams["h"].to_numpy())
+            if not hit.size:
+                continue
+            # Each text's distinct n-grams count once; `at` stands for the hash.
+            held = pl.DataFrame({"i": grams["i"].gather(hit), "at": at}).unique()
+            which, rows = index.pairs(np.arange(held.height), held["at"].to_numpy())
+            shared = want[rows].with_columns(i=held["i"].gather(which))
+            found.append(shared.group_by("side", "i", "j").agg(shared=pl.len()))
     return found
 
 

@@ -28,7 +28,7 @@ import polars as pl
 from .errors import InputError
 from .formats import EXTRACTORS, BadRecord, Extracted, custom_extractor, detect_format, get_path, type_name
 from .progress import Progress, no_progress
-from .rawlines import Source, hash_lines, read_lines
+from .rawlines import RAW_COLUMNS, Source, hash_lines, read_few_lines, read_lines
 from .settings import FORMATS, LoadSettings
 
 BOM = b"\xef\xbb\xbf"
@@ -157,14 +157,23 @@ class Dataset:
         """The files the rows' lines are read back from, by display name."""
         return {i.name: i.source for i in self.inputs}
 
+    def columns_of(self, rows: pl.Series | list[int], *names: str) -> pl.DataFrame:
+        """Some columns of some rows (by row number), by column access alone: this is what
+        the app's UI thread reads, and it must not wait on Polars' thread pool."""
+        at = pl.Series(rows, dtype=pl.UInt32)
+        return pl.DataFrame([self.rows.get_column(name).gather(at) for name in names])
+
     def raw_lines(self, rows: pl.Series | list[int]) -> list[bytes | None]:
-        """The original lines of rows (by row number); None where the file has changed."""
-        return read_lines(self.rows[pl.Series(rows, dtype=pl.UInt32)], self.sources)
+        """The original lines of a few rows (by row number); None where the file has changed."""
+        return read_few_lines(self.columns_of(rows, *RAW_COLUMNS), self.sources)
 
     def find(self, key: str) -> tuple[str, bytes | None] | None:
         """Text and original line of the row with this key; None if there is none."""
-        found = self.rows.filter(pl.col("key") == key).head(1)
-        return (found["text"][0], read_lines(found, self.sources)[0]) if found.height else None
+        hit = np.flatnonzero((self.rows.get_column("key") == key).to_numpy())
+        if not hit.size:
+            return None
+        row = int(hit[0])
+        return self.rows.get_column("text")[row], self.raw_lines([row])[0]
 
 
 @dataclass

@@ -22,6 +22,7 @@ from .errors import InputError
 RAW_COLUMNS = ("file", "offset", "length", "raw", "line_hash")
 _LINE_SEED = 0x11E5
 _SPAN = 16 << 20  # bytes of a file read at once when gathering lines
+_GAP = 64 << 10  # lines further apart than this are read separately, not with what lies between
 _RAW_SLICE = 50_000  # rows joined at once when the lines are held in `raw`
 
 
@@ -52,9 +53,12 @@ class Source:
 def _windows(path: str, offsets: np.ndarray, lengths: np.ndarray) -> Iterator[tuple[bytes, int, int, int]]:
     """Reads of a file covering lines (sorted by offset), each at most `_SPAN` bytes
     unless one line is longer: (bytes from `lo`, lo, first line, end line). Each
-    read includes the newline after every line; a last line without one gets it."""
+    read includes the newline after every line; a last line without one gets it.
+    A few lines scattered over a big file (what the app shows) are read one by one."""
     ends = offsets + lengths + 1
     i, n = 0, offsets.size
+    # Where a read must stop: before a line that starts far past the previous one's end.
+    stops = np.append(np.flatnonzero(offsets[1:] - ends[:-1] > _GAP) + 1, n)
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed below, after the reads)
     except OSError as exc:
@@ -63,7 +67,8 @@ def _windows(path: str, offsets: np.ndarray, lengths: np.ndarray) -> Iterator[tu
         size = os.fstat(handle.fileno()).st_size
         while i < n:
             lo = int(offsets[i])
-            j = max(i + 1, int(np.searchsorted(ends, lo + _SPAN, side="right")))
+            stop = int(stops[np.searchsorted(stops, i, side="right")])
+            j = max(i + 1, min(stop, int(np.searchsorted(ends, lo + _SPAN, side="right"))))
             hi = int(ends[j - 1])
             handle.seek(lo)
             data = handle.read(hi - lo)
@@ -110,6 +115,31 @@ def read_lines(rows: pl.DataFrame, sources: Mapping[str, Source]) -> list[bytes 
         for k, line, ok in zip(at.tolist(), got, same):
             out[k] = line if ok else None
     return out
+
+
+def read_few_lines(rows: pl.DataFrame, sources: Mapping[str, Source]) -> list[bytes | None]:
+    """The lines of a handful of rows (what the app shows), like `read_lines`.
+
+    One read per line and no Polars query: the app calls this on its UI thread, and a
+    query (select, sort, filter) waits for Polars' thread pool, which a worker planning
+    splits at the same time can hold for seconds. Column access and `hash` do not.
+    """
+    columns = [rows.get_column(c).to_list() for c in RAW_COLUMNS]
+    got: list[bytes | None] = []
+    for file, offset, length, raw, _ in zip(*columns):
+        if offset is None:
+            got.append(raw)
+            continue
+        try:
+            with open(sources[file].path, "rb") as handle:
+                handle.seek(offset)
+                line = handle.read(length)
+        except OSError:
+            line = None
+        got.append(line if line is not None and len(line) == length else None)
+    hashes = hash_lines(pl.Series(got, dtype=pl.Binary)).to_list()
+    wanted = columns[RAW_COLUMNS.index("line_hash")]
+    return [line if line is not None and h == w else None for line, h, w in zip(got, hashes, wanted)]
 
 
 def stream_lines(rows: pl.DataFrame, sources: Mapping[str, Source]) -> Iterator[bytes]:

@@ -54,6 +54,8 @@ class Session:
     coverage: Coverage | None = None
     representativeness: Representativeness | None = None
     journal: Journal | None = None
+    # cluster_states' last answer, with the journal and decision count it was read at.
+    _states: tuple[Journal, int, dict[str, str]] | None = field(default=None, repr=False, compare=False)
 
     # --- analyses -------------------------------------------------------------------
     def analyse(self, progress: Progress = no_progress) -> None:
@@ -96,21 +98,34 @@ class Session:
 
     def cluster_states(self) -> dict[str, str]:
         """cluster id -> what was decided ("keep <key>" or "keep all"), from the journal."""
+        return dict(self._cluster_states())
+
+    def cluster_state(self, cluster_id: str) -> str | None:
+        """What was decided for one cluster ("keep <key>", "keep all"), or None."""
+        return self._cluster_states().get(cluster_id)
+
+    def _cluster_states(self) -> dict[str, str]:
         assert self.journal is not None
-        states: dict[str, str] = {}
-        for d in self.journal.effective():
-            if d.action == "keep":
-                states[d.payload["cluster"]] = f"keep {d.payload['keeper']}"
-            elif d.action == "keep_all":
-                states[d.payload["cluster"]] = "keep all"
-        return states
+        journal = self.journal
+        cached = self._states
+        if cached is None or cached[0] is not journal or cached[1] != len(journal.decisions):
+            states: dict[str, str] = {}
+            for d in journal.effective():
+                if d.action == "keep":
+                    states[d.payload["cluster"]] = f"keep {d.payload['keeper']}"
+                elif d.action == "keep_all":
+                    states[d.payload["cluster"]] = "keep all"
+            self._states = (journal, len(journal.decisions), states)
+        return self._states[2]
+
+    def decided_clusters(self) -> int:
+        """How many of the current clusters have a decision."""
+        assert self.duplicates is not None
+        return sum(self.duplicates.has_cluster(c) for c in self._cluster_states())
 
     def cluster(self, cluster_id: str) -> dict[str, Any]:
         assert self.duplicates is not None
-        found = self.duplicates.clusters.filter(pl.col("id") == cluster_id)
-        if not found.height:
-            raise KeyError(cluster_id)
-        return found.row(0, named=True)
+        return self.duplicates.cluster(cluster_id)
 
     def keep(self, cluster_id: str, keeper: str | None = None) -> Decision:
         """Keep one member (the proposed keeper by default) and drop the others."""

@@ -1,11 +1,13 @@
 """Duplicates tab: clusters (conflicts and largest first), members side by side, triage keys.
 
-The table holds one page of clusters at a time, so 100k+ clusters never sit in one
-widget; moving past the last row of a page loads the next.
+The cluster list draws only the rows on screen (RowList), so moving and deciding cost
+the same with 100 clusters or 200k; the detail pane follows the cursor, and when keys
+come faster than it can be drawn it waits for them to pause.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import polars as pl
@@ -15,38 +17,27 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.timer import Timer
+from textual.widgets import Static
 
 from ..engine.session import Session
 from .messages import DecisionsChanged, ThresholdChanged
 from .render import histogram, render_turns, side_by_side, sparkline, turns, words
+from .row_list import Cell, Column, RowList
 from .screens import ConfirmScreen, PromptScreen
-from .tables import KeyTable
 
-PAGE = 500
 THRESHOLD_STEP = 0.02
-
-
-class ClusterTable(KeyTable):
-    """A DataTable that asks for the next or previous page at its edges."""
-
-    class PageRequest(Message):
-        def __init__(self, step: int) -> None:
-            super().__init__()
-            self.step = step
-
-    def action_cursor_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageRequest(+1))
-        else:
-            super().action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        if self.row_count and self.cursor_row == 0:
-            self.post_message(self.PageRequest(-1))
-        else:
-            super().action_cursor_up()
+# A detail drawn less than this long after the previous one waits until the keys pause
+# for as long: holding j moves the cursor at the key repeat rate, not the detail's.
+DETAIL_PAUSE = 0.08
+COLUMNS = (
+    Column("#", 6, "right"),
+    Column("n", 3, "right"),
+    Column("kind", 5),
+    Column("J", 4),
+    Column("labels", 11),
+    Column("decision", 10),
+)
 
 
 class DuplicatesTab(Vertical):
@@ -68,28 +59,25 @@ class DuplicatesTab(Vertical):
         super().__init__(**kwargs)
         self.session = session
         self.view: pl.DataFrame | None = None
-        self.page = 0
         self.query_text = ""
         self.examples_on = False  # pairs nearest the threshold shown above the cluster
+        self._spread: tuple[Any, list[tuple[float, int]], int] | None = None
+        self._detail_at = 0.0  # when the detail pane was last drawn
+        self._detail_timer: Timer | None = None
+        self._detail_queued = False  # a draw is due right after the next frame
+        self._ids: list[str] = []  # the view's cluster ids, in its order
+        self._at: dict[str, int] = {}  # cluster id -> position in the view
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="dup-summary")
         with Horizontal(id="dup-body"):
-            yield ClusterTable(id="clusters", cursor_type="row", zebra_stripes=True)
+            yield RowList(COLUMNS, self._cells, id="clusters")
             with VerticalScroll(id="dup-detail-box"):
                 yield Static("", id="dup-detail")
 
-    def on_mount(self) -> None:
-        table = self.query_one(ClusterTable)
-        for label, key, width in (
-            ("#", "n", 3),
-            ("n", "size", 3),
-            ("kind", "kind", 5),
-            ("J", "sim", 4),
-            ("labels", "labels", 11),
-            ("decision", "decision", 10),
-        ):
-            table.add_column(label, key=key, width=width)
+    @property
+    def clusters(self) -> RowList:
+        return self.query_one("#clusters", RowList)
 
     # --- data -------------------------------------------------------------------------
     def show(self, session: Session, keep_cluster: str | None = None) -> None:
@@ -99,14 +87,14 @@ class DuplicatesTab(Vertical):
         clusters = dup.clusters
         if self.query_text:
             clusters = self._filtered(clusters, self.query_text)
-        self.view = clusters.sort(["conflict", "size", "keeper_row"], descending=[True, True, False])
-        self.page = 0
         target = keep_cluster or self.current_cluster()
-        if target is not None:
-            index = self.view["id"].index_of(target)
-            if index is not None:
-                self.page = index // PAGE
-        self._render_page(target)
+        self.view = clusters.sort(["conflict", "size", "keeper_row"], descending=[True, True, False])
+        # Keys look clusters up by position and by id with these, not with Polars queries:
+        # a query on the UI thread waits whenever a worker keeps Polars' threads busy.
+        self._ids = self.view.get_column("id").to_list()
+        self._at = {cid: i for i, cid in enumerate(self._ids)}
+        self._detail_at = 0.0  # new rows: draw the detail at once
+        self.clusters.reset(self.view.height, self._at.get(target, 0) if target else 0)
         self._render_summary()
 
     def _filtered(self, clusters: pl.DataFrame, query: str) -> pl.DataFrame:
@@ -119,8 +107,7 @@ class DuplicatesTab(Vertical):
         ids = set(hit["cluster"].to_list()) | set(by_label["id"].to_list())
         return clusters.filter(pl.col("id").is_in(list(ids)))
 
-    def _decision_text(self, cluster: dict[str, Any], states: dict[str, str]) -> Text:
-        state = states.get(cluster["id"])
+    def _decision_text(self, cluster: dict[str, Any], state: str | None) -> Text:
         if state is None:
             return Text(
                 "⚠ conflict" if cluster["conflict"] else "·",
@@ -133,61 +120,58 @@ class DuplicatesTab(Vertical):
         index = members.index(keeper) + 1 if keeper in members else "?"
         return Text(f"✓ keep {index}", style="green")
 
-    def _render_page(self, target: str | None = None) -> None:
+    def _cells(self, index: int) -> list[Cell]:
+        """The list's cells for the cluster at `index` of the view (drawn when on screen)."""
         assert self.view is not None
-        table = self.query_one(ClusterTable)
-        table.clear()
-        states = self.session.cluster_states()
-        page = self.view.slice(self.page * PAGE, PAGE)
-        rows = []
-        for offset, c in enumerate(page.iter_rows(named=True)):
-            rows.append(
-                (
-                    str(self.page * PAGE + offset + 1),
-                    str(c["size"]),
-                    c["kind"],
-                    f"{c['similarity']:.2f}",
-                    "/".join(c["labels"])[:11] or "-",
-                    self._decision_text(c, states),
-                )
-            )
-        keys = page["id"].to_list()
-        for key, row in zip(keys, rows):
-            table.add_row(*row, key=key)
-        if target in keys:
-            table.move_cursor(row=keys.index(target))
-        self._render_detail()
+        c = self.view.row(index, named=True)
+        return [
+            f"{index + 1:,}",
+            str(c["size"]),
+            c["kind"],
+            f"{c['similarity']:.2f}",
+            "/".join(c["labels"]) or "-",
+            self._decision_text(c, self.session.cluster_state(c["id"])),
+        ]
+
+    def _similarity_spread(self) -> tuple[list[tuple[float, int]], int]:
+        """Histogram of the verified pairs' J and how many are at or above the threshold;
+        kept until the clustering changes, since decisions do not change it."""
+        dup = self.session.duplicates
+        assert dup is not None
+        if self._spread is None or self._spread[0] is not dup:
+            explored = dup.explored_similarities()
+            hist = histogram(explored, self.session.floor, 1.0, bins=7)
+            above = int((explored >= self.session.threshold - 1e-12).sum())
+            self._spread = (dup, hist, above)
+        return self._spread[1], self._spread[2]
 
     def _render_summary(self) -> None:
         dup = self.session.duplicates
         assert dup is not None and self.view is not None
-        states = self.session.cluster_states()
-        decided = int(dup.clusters["id"].is_in(list(states)).sum())
-        explored = dup.explored_similarities()
-        hist = histogram(explored, self.session.floor, 1.0, bins=7)
-        first = self.page * PAGE + 1 if self.view.height else 0
-        last = min((self.page + 1) * PAGE, self.view.height)
-        filt = f" · filter '{self.query_text}'" if self.query_text else ""
+        decided = self.session.decided_clusters()
+        hist, above = self._similarity_spread()
+        filt = f" · filter '{self.query_text}': {self.view.height:,} shown" if self.query_text else ""
         text = Text.assemble(
             (f"{dup.clusters.height:,} clusters", "bold"),
             f" · {dup.rows_removable:,} rows removable · {decided:,} decided · ",
             (f"{dup.conflicts.height:,} conflicts", "bold red" if dup.conflicts.height else ""),
-            f" · showing {first:,}-{last:,} of {self.view.height:,}{filt}\n",
+            f"{filt}\n",
             (f"near threshold J ≥ {self.session.threshold:.2f}", "bold"),
             f" (+/-) · pairs by J {hist[0][0]:.2f}→1.0: ",
             (sparkline([c for _, c in hist]), "cyan"),
-            f" {int((explored >= self.session.threshold - 1e-12).sum()):,} at or above",
+            f" {above:,} at or above",
         )
         self.query_one("#dup-summary", Static).update(text)
 
     def current_cluster(self) -> str | None:
-        table = self.query_one(ClusterTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return str(key.value) if key is not None else None
+        return self._ids[self.clusters.cursor_row] if self._ids else None
 
     def _render_detail(self) -> None:
+        self._detail_at = time.monotonic()
+        self._detail_queued = False
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
         cluster_id = self.current_cluster()
         detail = self.query_one("#dup-detail", Static)
         parts: list[Any] = [self.render_examples(), Text("")] if self.examples_on else []
@@ -197,16 +181,28 @@ class DuplicatesTab(Vertical):
             parts.append(self.render_cluster(cluster_id))
         detail.update(Group(*parts))
 
+    def _detail_soon(self) -> None:
+        """Draw the detail right after the frame that shows the cursor's move, or once
+        the keys pause if they come faster than the detail can follow."""
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        if time.monotonic() - self._detail_at < DETAIL_PAUSE:
+            self._detail_timer = self.set_timer(DETAIL_PAUSE, self._render_detail)
+        elif not self._detail_queued:
+            self._detail_queued = True
+            self.call_after_refresh(self._render_detail)
+
     def render_cluster(self, cluster_id: str) -> Group:
         session = self.session
         assert session.dataset is not None
         c = session.cluster(cluster_id)
         ds = session.dataset
-        members = ds.rows.gather(c["rows"][:9]).select("row", "key", "text", "label", "file", "line")
+        members = ds.columns_of(c["rows"][:9], "row", "key", "text", "label", "file", "line")
         # Only the lines shown, and the proposed keeper's, are read back from the file.
         wanted = [*members["row"].to_list(), c["keeper_row"]]
         lines = dict(zip(wanted, ds.raw_lines(wanted)))
-        keeper = session.cluster_states().get(cluster_id, f"keep {c['keeper']}").removeprefix("keep ")
+        keeper = (session.cluster_state(cluster_id) or f"keep {c['keeper']}").removeprefix("keep ")
         # Compare against every turn the keeper shows (system prompts included), so only
         # real differences light up.
         keeper_turns = turns(lines[c["keeper_row"]], ds.rows["text"][c["keeper_row"]])
@@ -239,37 +235,25 @@ class DuplicatesTab(Vertical):
         return Group(*parts)
 
     # --- events -----------------------------------------------------------------------
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "clusters":
-            self._render_detail()
-
-    def on_cluster_table_page_request(self, event: ClusterTable.PageRequest) -> None:
-        assert self.view is not None
-        pages = max(1, -(-self.view.height // PAGE))
-        new = self.page + event.step
-        if 0 <= new < pages:
-            self.page = new
-            self._render_page()
-            table = self.query_one(ClusterTable)
-            table.move_cursor(row=0 if event.step > 0 else table.row_count - 1)
-            self._render_summary()
+    def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
+        if event.row_list.id == "clusters":
+            self._detail_soon()
 
     # --- actions ----------------------------------------------------------------------
     def action_detail(self) -> None:
         self.query_one("#dup-detail-box").focus()
 
     def _decided(self, cluster_id: str, advance: bool = True) -> None:
-        table = self.query_one(ClusterTable)
-        states = self.session.cluster_states()
-        c = self.session.cluster(cluster_id)
-        table.update_cell(cluster_id, "decision", self._decision_text(c, states))
-        if advance and table.cursor_row < table.row_count - 1:
-            table.action_cursor_down()
+        clusters = self.clusters
+        clusters.refresh_row(clusters.cursor_row)
+        if advance and clusters.cursor_row < clusters.row_count - 1:
+            clusters.cursor_row += 1  # its Highlighted message redraws the detail
+        else:
+            self._detail_soon()
+        self.call_after_refresh(self._render_summary)  # after the frame that shows the decision
         # Where the person will carry on, saved with every decision (a dropped SSH
         # session never runs a clean quit).
         self.session.save_position({"tab": "duplicates", "cluster": self.current_cluster()})
-        self._render_detail()
-        self._render_summary()
         self.post_message(DecisionsChanged())
 
     def action_accept(self) -> None:
@@ -301,21 +285,24 @@ class DuplicatesTab(Vertical):
             self.app.notify("Nothing to undo.")
             return
         target = next(d for d in self.session.journal.decisions if d.seq == undone.payload["target"])
-        cluster = target.payload.get("cluster")
         self.app.notify(f"Undid decision {target.seq} ({target.action}).")
-        self.show(self.session, keep_cluster=cluster)
+        # Back to the cluster whose decision was undone; the order of the list is the same.
+        at = self._at.get(target.payload.get("cluster"))
+        if at is not None:
+            self.clusters.cursor_row = at
+        self.clusters.refresh()
+        self._detail_soon()
+        self._render_summary()
         self.post_message(DecisionsChanged())
 
     def action_next_undecided(self) -> None:
-        assert self.view is not None
-        states = self.session.cluster_states()
-        ids = self.view["id"].to_list()
-        start = self.page * PAGE + self.query_one(ClusterTable).cursor_row + 1
-        for index in list(range(start, len(ids))) + list(range(0, start)):
-            if ids[index] not in states:
-                self.page = index // PAGE
-                self._render_page(ids[index])
-                self._render_summary()
+        """The first undecided cluster after the cursor, wrapping round to the top."""
+        n = len(self._ids)
+        start = self.clusters.cursor_row + 1
+        for step in range(n):
+            at = (start + step) % n
+            if self.session.cluster_state(self._ids[at]) is None:
+                self.clusters.cursor_row = at
                 return
         self.app.notify("Every cluster is decided.")
 

@@ -72,8 +72,7 @@ class OverviewTab(Vertical):
                 info.fields.get("label") or "-",
                 info.fields.get("split") or "-",
             )
-        states = session.cluster_states()
-        undecided = sum(1 for c in dup.clusters["id"].to_list() if c not in states)
+        undecided = dup.clusters.height - session.decided_clusters()
         findings = Table(box=None, pad_edge=False, show_header=False)
         findings.add_column(style="bold")
         findings.add_column()

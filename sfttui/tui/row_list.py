@@ -1,0 +1,162 @@
+"""RowList: a cursor over any number of rows, drawing only the lines on screen.
+
+Textual's DataTable holds every row as widgets' data and redraws each visible cell
+whenever the cursor moves (~40 ms a frame with 30 lines shown); with 100k+ duplicate
+clusters it also has to be paged. RowList holds no rows at all: it asks its owner for
+the cells of row i when line i is drawn (toolong's approach for huge logs), so moving,
+deciding and jumping cost the same at a hundred rows and at a million.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.events import Click
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+Cell = str | Text
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    width: int
+    justify: Literal["left", "right"] = "left"
+
+
+class RowList(ScrollView, can_focus=True):
+    """A header line and `count` rows; the cells of row i come from `cells(i)`."""
+
+    COMPONENT_CLASSES = {"row-list--header", "row-list--cursor", "row-list--even-row"}
+    BINDINGS = [
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("home,ctrl+home", "jump(0)", "First", show=False),
+        Binding("end,ctrl+end", "jump(-1)", "Last", show=False),
+    ]
+
+    cursor_row: reactive[int] = reactive(0, init=False)
+
+    class Highlighted(Message):
+        """The cursor is on another row (or on new rows after `reset`)."""
+
+        def __init__(self, row_list: RowList, row: int) -> None:
+            super().__init__()
+            self.row_list = row_list
+            self.row = row
+
+        @property
+        def control(self) -> RowList:
+            return self.row_list
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        cells: Callable[[int], Sequence[Cell]],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.columns = list(columns)
+        self.cells = cells
+        self.row_count = 0
+
+    # --- data -------------------------------------------------------------------------
+    def reset(self, count: int, cursor: int = 0) -> None:
+        """New rows (or a new order): `count` of them, the cursor on row `cursor`."""
+        self.row_count = count
+        width = sum(c.width + 1 for c in self.columns)  # a space before each column
+        self.virtual_size = Size(width, count + 1)  # + the header line
+        cursor = min(max(cursor, 0), max(count - 1, 0))
+        self.set_reactive(RowList.cursor_row, cursor)
+        self._follow_cursor()
+        self.refresh()
+        self.post_message(self.Highlighted(self, cursor))
+
+    def refresh_row(self, row: int) -> None:
+        """Row `row`'s cells changed: draw its line again."""
+        self.refresh_line(row + 1)
+
+    # --- cursor -----------------------------------------------------------------------
+    def validate_cursor_row(self, row: int) -> int:
+        return min(max(row, 0), max(self.row_count - 1, 0))
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self._follow_cursor()
+        self.refresh_row(old)
+        self.refresh_row(new)
+        self.post_message(self.Highlighted(self, new))
+
+    def _follow_cursor(self) -> None:
+        """Scroll so the cursor's row is on screen (below the header)."""
+        shown = max(self.size.height - 1, 1)
+        top = round(self.scroll_offset.y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + shown:
+            self.scroll_to(y=self.cursor_row - shown + 1, animate=False, immediate=True)
+
+    def action_move(self, step: int) -> None:
+        self.cursor_row += step
+
+    def action_page(self, step: int) -> None:
+        self.cursor_row += step * max(self.size.height - 2, 1)
+
+    def action_jump(self, row: int) -> None:
+        self.cursor_row = row if row >= 0 else self.row_count - 1
+
+    def on_click(self, event: Click) -> None:
+        if event.y >= 1:
+            self.cursor_row = round(self.scroll_offset.y) + event.y - 1
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor's colours differ with and without focus
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._follow_cursor()
+
+    # --- drawing ----------------------------------------------------------------------
+    def _line(self, cells: Sequence[Cell], style: Style) -> Strip:
+        line = Text(no_wrap=True, end="")
+        for column, cell in zip(self.columns, cells):
+            text = Text(cell) if isinstance(cell, str) else cell.copy()
+            text.truncate(column.width, overflow="ellipsis")
+            pad = " " * (column.width - text.cell_len)
+            line.append(" ")
+            if column.justify == "right":
+                line.append(pad)
+            line.append_text(text)
+            if column.justify == "left":
+                line.append(pad)
+        return Strip(line.render(self.app.console)).apply_style(style)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            style = base + self.get_component_rich_style("row-list--header")
+            strip = self._line([Text(c.label, justify=c.justify) for c in self.columns], style)
+            return strip.adjust_cell_length(width, style)
+        row = round(self.scroll_offset.y) + y - 1
+        if row >= self.row_count:
+            return Strip.blank(width, base)
+        style = base
+        if row % 2 == 0:  # as DataTable's zebra stripes: rows counted from 0
+            style += self.get_component_rich_style("row-list--even-row")
+        if row == self.cursor_row:
+            style += self.get_component_rich_style("row-list--cursor")
+        return self._line(self.cells(row), style).adjust_cell_length(width, style)
