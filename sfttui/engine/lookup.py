@@ -23,13 +23,16 @@ def ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SortedIndex:
-    """Items by value: `values` distinct and sorted, the items holding values[k] are
-    items[start[k] : start[k] + count[k]]."""
+    """Items by uint64 value: `values` distinct and sorted, the items holding values[k] are
+    items[start[k] : start[k] + count[k]]. The values are hashes (uniform low bits);
+    `seen` marks the low bits of every value, so most queries that are not there are
+    turned away by one array read before any binary search."""
 
     values: np.ndarray
     start: np.ndarray
     count: np.ndarray
     items: np.ndarray
+    seen: np.ndarray  # bool, a power of two long: seen[v & (len - 1)] for every value v
 
     @classmethod
     def of(cls, values: np.ndarray, items: np.ndarray | None = None) -> SortedIndex:
@@ -40,16 +43,22 @@ class SortedIndex:
         first[1:] = held[1:] != held[:-1]
         start = np.flatnonzero(first)
         count = np.diff(np.append(start, held.size))
-        return cls(held[first], start, count, order if items is None else items[order])
+        distinct = held[first]
+        # 16 slots per value: about 6% of absent queries get through to the search.
+        seen = np.zeros(1 << max(10, int(16 * distinct.size - 1).bit_length()), dtype=bool)
+        seen[(distinct & np.uint64(seen.size - 1)).astype(np.int64)] = True
+        return cls(distinct, start, count, order if items is None else items[order], seen)
 
     def find(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the queries found (into `queries`) and of their values (into `values`)."""
         if not self.values.size or not queries.size:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty
-        at = np.minimum(np.searchsorted(self.values, queries), self.values.size - 1)
-        found = np.flatnonzero(self.values[at] == queries)
-        return found, at[found]
+        maybe = np.flatnonzero(self.seen[(queries & np.uint64(self.seen.size - 1)).astype(np.int64)])
+        asked = queries[maybe]
+        at = np.minimum(np.searchsorted(self.values, asked), self.values.size - 1)
+        hit = self.values[at] == asked
+        return maybe[hit], at[hit]
 
     def pairs(self, found: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every (query, item) pair for queries found at value positions `at`."""

@@ -71,6 +71,15 @@ class SplitPlan:
     warnings: list[str] = field(default_factory=list)
 
 
+def _dense_codes(values: pl.Series) -> np.ndarray:
+    """A number per distinct value (0 .. k-1), found by hashing. `rank("dense")` sorts
+    the strings instead, which took 6.5x as long for 5x the rows (1M -> 5M group values)."""
+    frame = values.to_frame("v")
+    distinct = frame.unique("v", maintain_order=True).with_row_index("code")
+    codes = frame.join(distinct, on="v", how="left", maintain_order="left")["code"]
+    return codes.to_numpy().astype(np.int64)
+
+
 def units(rows: pl.DataFrame, membership: pl.DataFrame | None = None) -> np.ndarray:
     """Unit id per row of `rows` (in its order): connected components over shared group
     values and duplicate clusters. `membership` (row, cluster) may name rows not in `rows`;
@@ -86,13 +95,13 @@ def units(rows: pl.DataFrame, membership: pl.DataFrame | None = None) -> np.ndar
     if "groups" in rows.columns and rows["groups"].null_count() < n:
         pairs = position.with_columns(value=rows["groups"]).explode("value").drop_nulls("value")
         if pairs.height:
-            codes = pairs["value"].rank("dense").to_numpy().astype(np.int64) - 1
+            codes = _dense_codes(pairs["value"])
             src.append(pairs["pos"].to_numpy())
             dst.append(offset + codes)
             offset += int(codes.max()) + 1
     members = membership.join(position, on="row") if membership is not None else None
     if members is not None and members.height:
-        codes = members["cluster"].rank("dense").to_numpy().astype(np.int64) - 1
+        codes = _dense_codes(members["cluster"])
         src.append(members["pos"].to_numpy())
         dst.append(offset + codes)
         offset += int(codes.max()) + 1
@@ -101,13 +110,16 @@ def units(rows: pl.DataFrame, membership: pl.DataFrame | None = None) -> np.ndar
     a = np.concatenate(src).astype(np.int64)
     b = np.concatenate(dst).astype(np.int64)
     graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(offset, offset))
-    _, comp = connected_components(graph, directed=False)
-    comp = comp[:n]
-    # Renumber by first appearance so ids do not depend on scipy's numbering.
-    _, first_index, inverse = np.unique(comp, return_index=True, return_inverse=True)
-    rank = np.empty_like(first_index)
-    rank[np.argsort(first_index)] = np.arange(first_index.size)
-    return rank[inverse].astype(np.int64)
+    count, comp = connected_components(graph, directed=False)
+    comp = comp[:n].astype(np.int64)
+    # Renumber by first appearance so ids do not depend on scipy's numbering, in linear
+    # time (np.unique would sort every row's label): a unit's id is how many units
+    # start at or before its first row, less one.
+    first = np.full(count, n, dtype=np.int64)
+    np.minimum.at(first, comp, np.arange(n, dtype=np.int64))
+    starts = np.zeros(n, dtype=np.int64)
+    starts[first[first < n]] = 1
+    return (np.cumsum(starts) - 1)[first[comp]]
 
 
 def _cut(sizes: np.ndarray, room: np.ndarray) -> np.ndarray:

@@ -1,0 +1,41 @@
+"""SortedIndex: the eval side sorted once, chunks of the training side looked up in it."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from sfttui.engine.lookup import SortedIndex, ragged
+
+
+def test_find_and_pairs_give_every_match_with_its_items():
+    index = SortedIndex.of(np.array([5, 3, 5, 9], dtype=np.uint64), np.array([10, 11, 12, 13]))
+    assert index.values.tolist() == [3, 5, 9] and index.count.tolist() == [1, 2, 1]
+    found, at = index.find(np.array([5, 4, 9, 1, 10], dtype=np.uint64))
+    assert found.tolist() == [0, 2] and at.tolist() == [1, 2]
+    query, item = index.pairs(found, at)
+    assert sorted(zip(query.tolist(), item.tolist())) == [(0, 10), (0, 12), (2, 13)]
+
+
+def test_an_empty_side_finds_nothing():
+    found, at = SortedIndex.of(np.empty(0, dtype=np.uint64)).find(np.array([1, 2], dtype=np.uint64))
+    assert found.size == 0 and at.size == 0
+
+
+def test_pairs_are_those_of_an_inner_join():
+    rng = np.random.default_rng(3)
+    left = rng.integers(0, 500, 5_000).astype(np.uint64)
+    right = rng.integers(0, 500, 800).astype(np.uint64)
+    index = SortedIndex.of(right)
+    query, item = index.pairs(*index.find(left))
+    joined = (
+        pl.DataFrame({"v": left})
+        .with_row_index("q")
+        .join(pl.DataFrame({"v": right}).with_row_index("r"), on="v")
+    )
+    assert sorted(zip(query.tolist(), item.tolist())) == sorted(joined.select("q", "r").rows())
+    assert len(query) == joined.height > 5_000
+
+
+def test_ragged_lays_slices_end_to_end():
+    assert ragged(np.array([4, 0, 9]), np.array([2, 0, 3])).tolist() == [4, 5, 9, 10, 11]

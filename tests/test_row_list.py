@@ -1,0 +1,69 @@
+"""RowList: a million rows, only the lines on screen asked for, keys that move the cursor."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from sfttui.tui.app import SfttuiApp
+from sfttui.tui.row_list import Column, RowList
+
+
+class ListApp(App[None]):
+    CSS_PATH = SfttuiApp.CSS_PATH  # the app's stylesheet, where RowList's look is
+
+    def __init__(self, rows: int) -> None:
+        super().__init__()
+        self.rows = rows
+        self.asked: list[int] = []
+        self.highlighted: list[int] = []
+
+    def cells(self, index: int) -> list[str]:
+        self.asked.append(index)
+        return [f"{index:,}", "row"]
+
+    def compose(self) -> ComposeResult:
+        yield RowList([Column("#", 9, "right"), Column("what", 4)], self.cells, id="list")
+
+    def on_mount(self) -> None:
+        self.query_one(RowList).reset(self.rows, cursor=5)
+        self.query_one(RowList).focus()
+
+    def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
+        self.highlighted.append(event.row)
+
+
+async def test_a_million_rows_ask_only_for_the_lines_on_screen():
+    app = ListApp(1_000_000)
+    async with app.run_test(size=(30, 12)) as pilot:
+        await pilot.pause()
+        rows = app.query_one(RowList)
+        assert rows.cursor_row == 5 and app.highlighted == [5]
+        assert set(app.asked) <= set(range(0, 11))  # 11 lines below the header
+        app.asked.clear()
+        await pilot.press("end")
+        assert rows.cursor_row == 999_999 and app.highlighted[-1] == 999_999
+        assert min(app.asked) >= 999_989  # drawn: the last screen only
+        line = rows.render_line(11).text
+        assert "999,999" in line and "row" in line
+        await pilot.press("k", "k", "pageup")
+        assert rows.cursor_row == 999_997 - 10
+        await pilot.press("home", "j", "down")
+        assert rows.cursor_row == 2 and rows.scroll_offset.y == 0
+        assert rows.render_line(0).text.split() == ["#", "what"]
+        await pilot.press("up", "up", "up")  # stops at the first row
+        assert rows.cursor_row == 0
+
+
+async def test_reset_to_fewer_rows_keeps_the_cursor_inside():
+    app = ListApp(50)
+    async with app.run_test(size=(30, 12)) as pilot:
+        await pilot.pause()
+        rows = app.query_one(RowList)
+        await pilot.press("end")
+        rows.reset(3, cursor=rows.cursor_row)
+        await pilot.pause()
+        assert rows.cursor_row == 2 and rows.row_count == 3
+        assert rows.render_line(5).text.strip() == ""  # past the last row: blank
+        rows.reset(0)
+        await pilot.press("j")
+        assert rows.cursor_row == 0
