@@ -38,13 +38,13 @@ def make_app(
 
 async def settle(pilot) -> None:
     """Wait until every worker (analysis, plan, export) has finished and the UI caught up,
-    including the re-plan a decision starts after a short pause (app.REPLAN_AFTER)."""
+    including a re-plan under way or about to start (app.REPLAN_AFTER)."""
     app = pilot.app
     for _ in range(4):
         await app.workers.wait_for_complete()
         await pilot.pause()
     deadline = time.monotonic() + 15
-    while app.ready and app.plan_of != app.plan_generation and time.monotonic() < deadline:
+    while app.ready and app.plan_pending and time.monotonic() < deadline:
         await pilot.pause(0.05)
         await app.workers.wait_for_complete()
     await pilot.pause()

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from sfttui.tui.coverage import CoverageTab
 from sfttui.tui.duplicates import DuplicatesTab
+from sfttui.tui.rendered import Rendered
 from sfttui.tui.row_list import RowList
 from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
 
@@ -134,9 +135,7 @@ async def test_threshold_keys_rebuild_clusters(tmp_path):
         await settle(pilot)
         assert abs(app.session.threshold - 0.74) < 1e-9
         # The detail pane now shows the pairs nearest the new threshold.
-        console = Console(width=200, record=True, file=io.StringIO())
-        console.print(app.query_one("#dup-detail", Static).content)
-        assert "pairs nearest J = 0.74" in console.export_text()
+        assert "pairs nearest J = 0.74" in app.query_one("#dup-detail", Rendered).text
         after = app.session.duplicates.clusters
         assert after.filter(pl.col("kind") == "near").height >= 76
         assert after.height >= before - 5  # lower threshold merges or adds, never loses rows
@@ -158,7 +157,11 @@ async def test_balance_cap_and_deliberate(tmp_path):
         )
         assert entries[-1]["action"] == "deliberate" and entries[-1]["label"] == "shipping"
         await settle(pilot)
-        assert app.plan is not None
+        # Nothing on Balance shows the plan: it is stale, and no re-plan runs until it is wanted.
+        assert app.plan_of != app.plan_generation and not app.plan_pending
+        await pilot.press("f4")
+        await settle(pilot)
+        assert app.plan is not None and app.plan_of == app.plan_generation
         assert app.plan.kept.filter(pl.col("label") == "billing").height == 500
         assert app.plan.counts()["dropped_by"]["class cap"] > 0
 
@@ -248,7 +251,7 @@ async def test_a_long_cluster_list_moves_and_decides_past_one_screen(tmp_path, w
         await pilot.press("end", "n")  # past the end, it wraps round to the top
         assert table.cursor_row == 0
         await pilot.pause(0.2)
-        assert tab.view["id"][0] in _shown(app.query_one("#dup-detail", Static))
+        assert tab.view["id"][0] in app.query_one("#dup-detail", Rendered).text
 
 
 def _shown(widget: Static) -> str:

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import polars as pl
 import pytest
 from datasketch import MinHash, MinHashLSH
 
+from sfttui.cli import demo_path
 from sfttui.engine.dedup import find_duplicates
 from sfttui.engine.load import load
 from sfttui.engine.minhash import Shingling, lsh_params, shingle_hashes, signatures
 from sfttui.engine.normalize import normalize_expr, normalize_texts
+from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import NearSettings, NormalizeSettings
 
 from .conftest import jaccard, word_shingles
@@ -249,3 +253,17 @@ def test_rows_sharing_a_text_hash_are_grouped_by_the_texts_themselves(monkeypatc
     colliding = dedup.DistinctTexts.of(texts)
     assert colliding.of_row.to_list() == honest.of_row.to_list() == [0, 1, 0, 2, 1, 3]
     assert colliding.first_row.to_list() == [0, 1, 3, 5]
+
+
+def test_a_pickled_scan_links_the_kept_texts_to_its_rows_instead_of_copying_them():
+    # What the app's analysis process sends: the duplicate analysis keeps the rows' texts
+    # (for the threshold slider), which a plain pickle would write out twice more.
+    result = run_scan([str(demo_path())], explore_floor=0.65)
+    blob = pickle.dumps(result)
+    assert len(blob) < 1.5 * len(pickle.dumps(result.dataset))
+    back = pickle.loads(blob)
+    assert back.duplicates.context.frame.equals(result.duplicates.context.frame)
+    for threshold in (0.7, 0.9):
+        again, before = back.duplicates.at_threshold(threshold), result.duplicates.at_threshold(threshold)
+        assert again.clusters.select("id", "members").equals(before.clusters.select("id", "members"))
+    assert result.duplicates.context.frame.columns == ["row", "key", "text", "label", "t"]  # untouched

@@ -6,6 +6,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -68,6 +69,15 @@ class ScanResult:
     @property
     def notes(self) -> list[str]:
         return self.dataset.notes + self.duplicates.notes + self.leakage.notes
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled to the app by its analysis process: the duplicate analysis's copies of
+        # the rows' texts stay behind and are linked to the rows again on arrival.
+        return {**self.__dict__, "duplicates": self.duplicates.without_row_texts()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.duplicates.with_row_texts(self.dataset.rows)
 
 
 def run_scan(

@@ -246,7 +246,8 @@ def summarize(frame: pl.DataFrame, ratios: tuple[float, float, float]) -> dict[s
     """Rows, groups and label mix per split, and the achieved ratios."""
     total = max(frame.height, 1)
     out: dict[str, Any] = {"splits": {}}
-    extra = sorted(set(frame["split"].drop_nulls().to_list()) - set(SPLITS))
+    # Distinct names first: a list of every row's split holds the GIL ~0.1 s per million rows.
+    extra = sorted(set(frame["split"].drop_nulls().unique().to_list()) - set(SPLITS))
     for name in [*SPLITS, *extra]:
         part = frame.filter(pl.col("split") == name)
         labels = (

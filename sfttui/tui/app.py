@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -39,7 +40,8 @@ class _Cancelled(Exception):
     """Raised inside a worker's progress callback once the worker was cancelled."""
 
 
-REPLAN_AFTER = 0.5  # seconds of no decisions before the split plan is redone
+PROGRESS_EVERY = 0.25  # seconds between progress redraws while the analyses run
+REPLAN_AFTER = 0.5  # seconds of no decisions before the split plan is redone (where it is shown)
 
 TABS = ("overview", "duplicates", "balance", "splits", "leakage", "coverage")
 STAGES = {
@@ -86,8 +88,9 @@ class SfttuiApp(App[None]):
         self.resume_position = resume_position
         self.ready = False
         self.plan: ExportPlan | None = None
-        self.plan_generation = 0  # bumped by every replan; older plans are stale
+        self.plan_generation = 0  # bumped by every decision; older plans are stale
         self.plan_of = -1  # the generation `plan` belongs to
+        self.planning_for = -1  # the generation a plan is under way (or scheduled) for
         self.write_pending = False  # w was pressed while the plan was being redone
         self._replan_timer: Timer | None = None
         self.stage_done: dict[str, float] = {}
@@ -122,12 +125,18 @@ class SfttuiApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="analysis")
     def analyse(self) -> None:
         worker = get_current_worker()
+        last = {"stage": "", "at": 0.0}
 
         def progress(stage: str, fraction: float) -> None:
             # The engine reports per chunk; stopping here is how quitting mid-load is quick.
             if worker.is_cancelled:
                 raise _Cancelled
-            self.post_message(StageProgress(stage, fraction))
+            # A few redraws a second are enough for a progress bar; each is a layout of
+            # the screen, and a key that arrives meanwhile waits for it.
+            now = time.monotonic()
+            if stage != last["stage"] or fraction >= 1.0 or now - last["at"] >= PROGRESS_EVERY:
+                last.update(stage=stage, at=now)
+                self.post_message(StageProgress(stage, fraction))
 
         try:
             self.session.analyse(progress)
@@ -139,22 +148,42 @@ class SfttuiApp(App[None]):
         self.post_message(AnalysisDone())
 
     def refresh_plan(self, delay: float = 0.0) -> None:
-        """Plan the splits again (after any decision); until it is back, the plan is stale.
+        """The plan no longer holds (a decision, a new seed): plan again now if what is on
+        screen shows it, else when it is next wanted (`want_plan`).
 
-        With a delay, the plan is made once the keys have paused that long: triaging
-        cluster after cluster should not start a full re-plan (which competes with the
-        UI for the GIL) on every key. The plan is marked stale at once either way, so
-        `w` waits for one that includes every decision.
+        A full re-plan at a million rows keeps Polars' threads busy for over a second,
+        and every query the screen makes meanwhile waits for them; while the person
+        triages on Duplicates, Overview or Balance, nothing needs the plan, so none runs.
+        With a delay, the plan is made once the keys have paused that long. `w` always
+        waits for a plan that includes every decision.
         """
         self.plan_generation += 1
         if self._replan_timer is not None:
             self._replan_timer.stop()
             self._replan_timer = None
+        self.planning_for = -1
+        if self._shows_plan(self.query_one(TabbedContent).active) or self.write_pending:
+            self.want_plan(delay)
+
+    def want_plan(self, delay: float = 0.0) -> None:
+        """Start planning unless the plan is current or already under way."""
+        generation = self.plan_generation
+        if self.plan_of == generation or self.planning_for == generation:
+            return
+        self.planning_for = generation
         if delay:
-            generation = self.plan_generation
             self._replan_timer = self.set_timer(delay, lambda: self._plan_worker(generation))
         else:
-            self._plan_worker(self.plan_generation)
+            self._plan_worker(generation)
+
+    @property
+    def plan_pending(self) -> bool:
+        """A plan is on its way that the current one will be replaced by."""
+        return self.planning_for == self.plan_generation and self.plan_of != self.plan_generation
+
+    def _shows_plan(self, tab: str | None) -> bool:
+        ds = self.session.dataset
+        return tab == "splits" or (tab == "coverage" and ds is not None and not ds.has_splits)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan_worker(self, generation: int) -> None:
@@ -210,6 +239,7 @@ class SfttuiApp(App[None]):
         self.query_one(LeakageTab).show(s)
         self.query_one(CoverageTab).show(s)
         self.refresh_plan()
+        self.want_plan()  # once, whatever is shown: Splits and `w` are ready at once
         decisions = len(s.journal.effective())
         status = f"{ds.rows.height:,} rows · {len(ds.inputs)} file(s) · journal {s.journal.path}"
         self.set_status(status, None)
@@ -310,6 +340,8 @@ class SfttuiApp(App[None]):
         name = event.pane.id or "overview"
         self._refresh_if_stale(name)
         self._focus_tab(name)
+        if self.ready and self._shows_plan(name):
+            self.want_plan()
 
     def action_help(self) -> None:
         """Built from the bindings active right now, so it cannot drift from the code."""
@@ -352,6 +384,7 @@ class SfttuiApp(App[None]):
         if self.plan is None or self.plan_generation != self.plan_of:
             # Writing a plan from before the last decision would ignore that decision.
             self.write_pending = True
+            self.want_plan()
             self.notify("Updating the split plan; the write dialog opens when it is ready.")
             return
         plan, out = self.plan, self.session.default_out()

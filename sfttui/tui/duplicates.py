@@ -16,13 +16,14 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Static
 
 from ..engine.session import Session
 from .messages import DecisionsChanged, ThresholdChanged
 from .render import histogram, render_turns, side_by_side, sparkline, turns, words
+from .rendered import Rendered
 from .row_list import Cell, Column, RowList
 from .screens import ConfirmScreen, PromptScreen
 
@@ -72,8 +73,7 @@ class DuplicatesTab(Vertical):
         yield Static("Loading…", id="dup-summary")
         with Horizontal(id="dup-body"):
             yield RowList(COLUMNS, self._cells, id="clusters")
-            with VerticalScroll(id="dup-detail-box"):
-                yield Static("", id="dup-detail")
+            yield Rendered(id="dup-detail")
 
     @property
     def clusters(self) -> RowList:
@@ -173,13 +173,20 @@ class DuplicatesTab(Vertical):
             self._detail_timer.stop()
             self._detail_timer = None
         cluster_id = self.current_cluster()
-        detail = self.query_one("#dup-detail", Static)
-        parts: list[Any] = [self.render_examples(), Text("")] if self.examples_on else []
-        if cluster_id is None:
-            parts.append(Text("No clusters." if self.view is not None else "", style="dim"))
-        else:
-            parts.append(self.render_cluster(cluster_id))
-        detail.update(Group(*parts))
+
+        def make(width: int) -> Group:
+            parts: list[Any] = [self.render_examples(), Text("")] if self.examples_on else []
+            if cluster_id is None:
+                parts.append(Text("No clusters." if self.view is not None else "", style="dim"))
+            else:
+                parts.append(self.render_cluster(cluster_id, width))
+            return Group(*parts)
+
+        self.detail.show(make)
+
+    @property
+    def detail(self) -> Rendered:
+        return self.query_one("#dup-detail", Rendered)
 
     def _detail_soon(self) -> None:
         """Draw the detail right after the frame that shows the cursor's move, or once
@@ -193,7 +200,7 @@ class DuplicatesTab(Vertical):
             self._detail_queued = True
             self.call_after_refresh(self._render_detail)
 
-    def render_cluster(self, cluster_id: str) -> Group:
+    def render_cluster(self, cluster_id: str, width: int) -> Group:
         session = self.session
         assert session.dataset is not None
         c = session.cluster(cluster_id)
@@ -229,7 +236,7 @@ class DuplicatesTab(Vertical):
                 turns(lines[m["row"]], m["text"]), None if m["key"] == c["keeper"] else keeper_words
             )
             cards.append(Group(title, body))
-        parts += side_by_side(cards, self.query_one("#dup-detail-box").size.width)
+        parts += side_by_side(cards, width)
         if c["size"] > 9:
             parts.append(Text(f"+{c['size'] - 9} more members (keys in the report)", style="dim"))
         return Group(*parts)
@@ -241,7 +248,7 @@ class DuplicatesTab(Vertical):
 
     # --- actions ----------------------------------------------------------------------
     def action_detail(self) -> None:
-        self.query_one("#dup-detail-box").focus()
+        self.detail.focus()
 
     def _decided(self, cluster_id: str, advance: bool = True) -> None:
         clusters = self.clusters

@@ -46,7 +46,8 @@ class RowList(ScrollView, can_focus=True):
         Binding("end,ctrl+end", "jump(-1)", "Last", show=False),
     ]
 
-    cursor_row: reactive[int] = reactive(0, init=False)
+    # Not a full repaint on every move: the watcher redraws the two lines that changed.
+    cursor_row: reactive[int] = reactive(0, init=False, repaint=False)
 
     class Highlighted(Message):
         """The cursor is on another row (or on new rows after `reset`)."""

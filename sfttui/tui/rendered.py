@@ -1,0 +1,47 @@
+"""Rendered: a detail pane whose content is drawn into lines once, at its width.
+
+A Static inside a scroll box makes the whole screen lay out again whenever its text
+changes height, and renders the text twice (once to measure it); on the Duplicates
+tab that was most of the time a key took. This is a RichLog holding one entry: new
+content is rendered once into lines, and only a change of width renders it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import RenderableType
+from textual.events import Resize
+from textual.widgets import RichLog
+
+
+class Rendered(RichLog):
+    """Shows what `make(width)` returns, made again when the width changes."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, wrap=True, markup=False, highlight=False, auto_scroll=False)
+        self._make: Callable[[int], RenderableType] | None = None
+        self._drawn_at = 0  # the width the lines were rendered for; 0 when not rendered
+
+    @property
+    def text(self) -> str:
+        """The lines shown, as plain text."""
+        return "\n".join(line.text for line in self.lines)
+
+    def show(self, make: Callable[[int], RenderableType]) -> None:
+        self._make = make
+        self._drawn_at = 0
+        self._draw()
+
+    def _draw(self) -> None:
+        width = self.scrollable_content_region.width
+        if self._make is None or width <= 0 or width == self._drawn_at:
+            return  # hidden (the tab is not shown), or already drawn at this width
+        self._drawn_at = width
+        self.clear()
+        self.write(self._make(width), width=width)
+        self.scroll_home(animate=False, immediate=True)
+
+    def on_resize(self, event: Resize) -> None:
+        super().on_resize(event)
+        self._draw()
