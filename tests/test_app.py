@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import random
@@ -384,3 +385,17 @@ def test_a_failed_analysis_process_is_reported(monkeypatch, tmp_path):
     monkeypatch.setattr(isolated, "_CHILD", dying)
     with pytest.raises(isolated.AnalysisCrashed, match=r"exit code 3\): out of memory"):
         isolated.run_scan_isolated([tmp_path / "missing.jsonl"], ScanSettings())
+
+
+async def test_switching_tabs_leaves_no_dead_footer_keys_behind(tmp_path):
+    # Textual's Footer keeps every key it ever showed bound to itself; KeysFooter lets
+    # them go, so a long session does not pile up widgets for the garbage collector.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for _ in range(5):
+            await pilot.press("f1", "f2", "f3", "f4", "f5", "f6")
+        await settle(pilot)
+        gc.collect()
+        alive = sum(type(o).__name__ == "FooterKey" for o in gc.get_objects())
+        assert alive == len(app.query("FooterKey")) > 3

@@ -54,6 +54,10 @@ class Session:
     coverage: Coverage | None = None
     representativeness: Representativeness | None = None
     journal: Journal | None = None
+    # resolution()'s last answer, with what it was worked out from and the decision count.
+    _resolution: tuple[tuple[Any, ...], int, Resolution] | None = field(
+        default=None, repr=False, compare=False
+    )
     # cluster_states' last answer, with the journal and decision count it was read at.
     _states: tuple[Journal, int, dict[str, str]] | None = field(default=None, repr=False, compare=False)
 
@@ -87,14 +91,23 @@ class Session:
     # --- decisions ------------------------------------------------------------------
     def resolution(self) -> Resolution:
         assert self.dataset is not None and self.duplicates is not None and self.journal is not None
+        # Every tab that shows decisions asks for this after each one; the lookups below
+        # cost ~8 ms at a million rows, so one answer serves until the next decision.
+        of = (self.journal, self.dataset, self.duplicates)
+        count = len(self.journal.decisions)
+        cached = self._resolution
+        if cached is not None and cached[1] == count and all(a is b for a, b in zip(cached[0], of)):
+            return cached[2]
         decisions = self.journal.effective()
         # Only the keys and clusters the decisions name are looked up: a set of every row
         # key (a million Python strings) would hold the GIL for half a second.
-        return resolve(
+        found = resolve(
             decisions,
             _present(self.dataset.rows["key"], {k for d in decisions for k in named_rows(d)}),
             _present(self.duplicates.clusters["id"], {d.payload.get("cluster") for d in decisions}),
         )
+        self._resolution = (of, count, found)
+        return found
 
     def cluster_states(self) -> dict[str, str]:
         """cluster id -> what was decided ("keep <key>" or "keep all"), from the journal."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, ProgressBar, Static, TabbedContent, TabPane
+from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..engine.errors import InputError
@@ -20,6 +21,7 @@ from ..engine.session import Session
 from .balance import BalanceTab
 from .coverage import CoverageTab
 from .duplicates import DuplicatesTab
+from .footer import KeysFooter
 from .leakage import LeakageTab
 from .messages import (
     AnalysisDone,
@@ -40,6 +42,7 @@ class _Cancelled(Exception):
     """Raised inside a worker's progress callback once the worker was cancelled."""
 
 
+GC_THRESHOLDS = (10_000, 10, 100)  # Python's are (700, 10, 10)
 PROGRESS_EVERY = 0.25  # seconds between progress redraws while the analyses run
 REPLAN_AFTER = 0.5  # seconds of no decisions before the split plan is redone (where it is shown)
 
@@ -64,6 +67,19 @@ STAGE_NAMES = {
     "coverage": "hard data",
     "representativeness": "vs production",
 }
+
+
+def _settle_heap() -> None:
+    """Keep the garbage collector's full passes short and rare. Each walks every tracked
+    object; with Python's thresholds they ran every second or so while the screen
+    redrew (Textual makes and caches many objects per frame), 80-150 ms each, and a key
+    pressed then waited. What exists now (modules, widgets, the analyses' results) is
+    frozen out of those passes (still freed when unreferenced), and the young
+    generations are collected less often (cycles are rare here; memory comes back by
+    reference counting)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class SfttuiApp(App[None]):
@@ -115,11 +131,12 @@ class SfttuiApp(App[None]):
         with Vertical(id="statusbar"), Horizontal(id="progress-row"):
             yield Static("starting", id="status")
             yield ProgressBar(total=100, show_eta=False, id="progress")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         # Start the (GIL-heavy) loading only once the first screen is on the terminal.
         self.call_after_refresh(self.analyse)
+        _settle_heap()
 
     # --- workers ----------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="analysis")
@@ -248,6 +265,7 @@ class SfttuiApp(App[None]):
             self.notify(f"Resumed {decisions} decisions from {s.journal.path.name}{where}.", timeout=6)
         if position.get("tab") in TABS:
             self.action_tab(position["tab"])
+        _settle_heap()
 
     def on_analysis_failed(self, message: AnalysisFailed) -> None:
         self.set_status("cannot open the data", None)
