@@ -356,7 +356,9 @@ class SfttuiApp(App[None]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         name = event.pane.id or "overview"
-        self._refresh_if_stale(name)
+        # The tab is on screen first; what changed since it was last shown follows in
+        # the next frame (its redraw takes 10-50 ms at a million rows).
+        self.call_after_refresh(self._refresh_if_stale, name)
         self._focus_tab(name)
         if self.ready and self._shows_plan(name):
             self.want_plan()
