@@ -23,12 +23,14 @@ from scipy.sparse.csgraph import connected_components
 
 from .lookup import SortedIndex, ragged
 from .minhash import (
+    THREADS,
     Shingling,
     band_keys,
     iter_chunks,
     lsh_params,
     shingle_hashes,
     signatures_from_shingles,
+    threaded_map,
     unique_sorted,
 )
 from .normalize import normalize_texts, stable_id
@@ -183,13 +185,14 @@ def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int
     order, which is all pairs for ordinary buckets and a chain (still connected, still
     verified) for the rare huge bucket of near-identical boilerplate.
     """
-    found: list[np.ndarray] = []
-    oversized = 0
-    for band in range(keys.shape[1]):
-        order = np.argsort(keys[:, band], kind="stable").astype(np.uint64)
-        pairs, chained = bucket_chains(keys[order.astype(np.int64), band], order, max_bucket)
-        found += pairs
-        oversized += chained
+
+    def band(column: int) -> tuple[list[np.ndarray], bool]:
+        order = np.argsort(keys[:, column], kind="stable").astype(np.uint64)
+        return bucket_chains(keys[order.astype(np.int64), column], order, max_bucket)
+
+    bands = threaded_map(band, range(keys.shape[1]))
+    found = [pairs for found_in_band, _ in bands for pairs in found_in_band]
+    oversized = sum(chained for _, chained in bands)
     if not found:
         return np.empty(0, dtype=np.uint64), oversized
     return unique_sorted(np.concatenate(found)), oversized
@@ -197,17 +200,20 @@ def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int
 
 def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each text's distinct shingle hashes, sorted: flat values, start and length per text."""
-    values: list[np.ndarray] = []
-    sizes: list[np.ndarray] = []
-    for lo, hi in iter_chunks(len(texts), _SIG_CHUNK):
+
+    def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = bounds
         shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
         owner = np.repeat(np.arange(hi - lo, dtype=np.int64), counts)
         order = np.lexsort((shingles, owner))
         owner, shingles = owner[order], shingles[order]
         first = np.ones(owner.size, dtype=bool)
         first[1:] = (owner[1:] != owner[:-1]) | (shingles[1:] != shingles[:-1])
-        values.append(shingles[first])
-        sizes.append(np.bincount(owner[first], minlength=hi - lo))
+        return shingles[first], np.bincount(owner[first], minlength=hi - lo)
+
+    done = threaded_map(chunk, iter_chunks(len(texts), _SIG_CHUNK))
+    values = [v for v, _ in done]
+    sizes = [n for _, n in done]
     flat = np.concatenate(values) if values else np.empty(0, np.uint64)
     lengths = np.concatenate(sizes) if sizes else np.empty(0, np.int64)
     starts = np.zeros(lengths.size, dtype=np.int64)
@@ -227,9 +233,9 @@ def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshol
     involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
     la, lb = local[: a.size], local[a.size :]
     flat, starts, lengths = _shingle_sets(texts.gather(involved), shingling)
-    keep: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
-    for lo, hi in iter_chunks(a.size, _VERIFY_CHUNK):
+
+    def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = bounds
         ia, ib = la[lo:hi], lb[lo:hi]
         na, nb = lengths[ia], lengths[ib]
         pair = np.concatenate([np.repeat(np.arange(hi - lo), na), np.repeat(np.arange(hi - lo), nb)])
@@ -240,8 +246,11 @@ def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshol
         inter = np.bincount(pair[1:][same], minlength=hi - lo)
         jaccard = inter / np.maximum(na + nb - inter, 1)
         ok = jaccard >= threshold - 1e-12
-        keep.append(np.arange(lo, hi)[ok])
-        scores.append(jaccard[ok])
+        return np.arange(lo, hi)[ok], jaccard[ok]
+
+    done = threaded_map(chunk, iter_chunks(a.size, _VERIFY_CHUNK))
+    keep = [k for k, _ in done]
+    scores = [j for _, j in done]
     chosen = np.concatenate(keep) if keep else np.empty(0, np.int64)
     return pl.DataFrame(
         {
@@ -310,13 +319,23 @@ def signature_keys(
     """Band keys (texts x bands) and estimate columns (texts x 64, low 16 bits) of `texts`."""
     keys = np.empty((len(texts), bands), dtype=np.uint32)
     estimate = np.empty((len(texts), min(_ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
-    for lo, hi in iter_chunks(len(texts), _SIG_CHUNK):
+
+    chunks = list(iter_chunks(len(texts), _SIG_CHUNK))
+    inner = 1 if len(chunks) > 1 else THREADS  # one chunk alone still signs on every core
+
+    def sign(bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
         shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
-        sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed)
+        sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed, threads=inner)
         keys[lo:hi] = band_keys(sigs, bands, rows)
         estimate[lo:hi] = _estimate_columns(sigs)
+
+    # A chunk per thread (shingling and signing both run side by side), and progress
+    # reported from this thread between rounds.
+    for at in range(0, len(chunks), THREADS):
+        threaded_map(sign, chunks[at : at + THREADS])
         if tick:
-            tick(hi / len(texts))
+            tick(chunks[min(at + THREADS, len(chunks)) - 1][1] / len(texts))
     return keys, estimate
 
 

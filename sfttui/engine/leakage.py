@@ -26,7 +26,7 @@ import polars as pl
 from .dedup import DistinctTexts, Duplicates, Signatures, cross_pairs
 from .load import PROMPT_SIDE, Dataset
 from .lookup import SortedIndex
-from .minhash import Shingling, iter_chunks, shingle_hashes
+from .minhash import Shingling, iter_chunks, shingle_hashes, threaded_map
 from .normalize import normalize_texts
 from .parallel import LOCAL, Engine
 from .settings import LeakageSettings, NearSettings, NormalizeSettings
@@ -215,18 +215,24 @@ def _ngram_part(
     joined, so the training side's n-grams never pile up.
     """
     texts, start = part
-    found: list[pl.DataFrame] = []
-    for k, (want, index) in wanted.items():
-        for grams in _ngram_chunks(texts, k, start):
-            hit, at = index.find(grams["h"].to_numpy())
-            if not hit.size:
-                continue
-            # Each text's distinct n-grams count once; `at` stands for the hash.
-            held = pl.DataFrame({"i": grams["i"].gather(hit), "at": at}).unique()
-            which, rows = index.pairs(np.arange(held.height), held["at"].to_numpy())
-            shared = want[rows].with_columns(i=held["i"].gather(which))
-            found.append(shared.group_by("side", "i", "j").agg(shared=pl.len()))
-    return found
+
+    def chunk(task: tuple[int, int, int]) -> pl.DataFrame | None:
+        k, lo, hi = task
+        want, index = wanted[k]
+        shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), Shingling("word", k))
+        hit, at = index.find(shingles)
+        if not hit.size:
+            return None
+        owner = np.repeat(np.arange(start + lo, start + hi, dtype=np.uint32), counts)
+        # Each text's distinct n-grams count once; `at` stands for the hash.
+        held = pl.DataFrame({"i": owner[hit], "at": at}).unique()
+        which, rows = index.pairs(np.arange(held.height), held["at"].to_numpy())
+        shared = want[rows].with_columns(i=held["i"].gather(which))
+        return shared.group_by("side", "i", "j").agg(shared=pl.len())
+
+    # Hashing the n-grams is most of the work, and NumPy's: chunks run side by side.
+    tasks = [(k, lo, hi) for k in wanted for lo, hi in iter_chunks(len(texts), _CHUNK)]
+    return [f for f in threaded_map(chunk, tasks) if f is not None]
 
 
 def _text_matches(part: tuple[pl.Series, int], eval_texts: pl.DataFrame) -> pl.DataFrame:
