@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from sklearn.model_selection import StratifiedGroupKFold
 
-from sfttui.engine.split import SplitSettings, assign_splits, parse_ratios, units
+from sfttui.engine.split import SplitSettings, assign_splits, parse_ratios, place_greedy, units
 
 _SCHEMA = {
     "row": pl.UInt32,
@@ -123,3 +123,33 @@ def test_rare_label_and_huge_group_warnings():
     plan = assign_splits(rows, units(rows))
     assert "label 'rare' has 2 groups: too few to appear in every split" in plan.warnings
     assert any(w.startswith("one group holds 40 rows (67%)") for w in plan.warnings)
+
+
+def _numpy_placements(vectors, filled, target, scale, live):
+    """The greedy placement as NumPy arithmetic, one unit at a time (the reference)."""
+    out = []
+    for vec in vectors:
+        before = (((filled - target) * scale) ** 2).sum(axis=1)
+        after = (((filled + vec - target) * scale) ** 2).sum(axis=1)
+        s = int(np.argmin(np.where(live, after - before, np.inf)))
+        out.append(s)
+        filled[s] += vec
+    return out
+
+
+@pytest.mark.parametrize("labels", [1, 3, 7, 8, 13, 40, 150])
+def test_greedy_placement_matches_numpy_bit_for_bit(labels):
+    # Plain-Python floats must place every unit exactly where NumPy's arithmetic would,
+    # ties and near-ties included (equal targets for validation and test make many).
+    rng = np.random.default_rng(labels)
+    vectors = rng.integers(0, 4, (3_000, labels)).astype(float) * (rng.random((3_000, labels)) < 0.5)
+    totals = vectors.sum(axis=0)
+    target = np.array([0.8, 0.1, 0.1])[:, None] * totals[None, :]
+    scale = 1.0 / np.maximum(totals, 1.0)
+    for live in (np.array([True, True, True]), np.array([True, False, True])):
+        expected_fill = np.zeros((3, labels))
+        expected = _numpy_placements(vectors, expected_fill, target, scale, live)
+        filled = np.zeros((3, labels))
+        got = place_greedy(vectors, filled, target, scale, live)
+        assert got.tolist() == expected and np.array_equal(filled, expected_fill)
+        assert len(set(expected)) == int(live.sum())  # every open split got units

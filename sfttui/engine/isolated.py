@@ -32,6 +32,7 @@ from .scan import ScanResult, run_scan
 from .settings import ScanSettings
 
 _POLL = 0.1  # seconds between chances for the caller to stop the child
+BACKGROUND_NICE = 10  # the child's niceness, added to the app's
 _HEAD = struct.Struct("<cQ")  # kind, body length
 _CHILD = [sys.executable, "-m", __name__]
 
@@ -126,6 +127,9 @@ def main() -> None:
     # The channel gets its own descriptor; anything else printed goes to stderr.
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    # Background work: the analyses use every core, and the screen's process should
+    # win the CPU whenever a key arrives (on two cores they otherwise shared it).
+    os.nice(BACKGROUND_NICE)
     paths, settings, explore_floor = pickle.loads(sys.stdin.buffer.read())
     last: dict[str, float] = {}
 
