@@ -399,3 +399,25 @@ async def test_switching_tabs_leaves_no_dead_footer_keys_behind(tmp_path):
         gc.collect()
         alive = sum(type(o).__name__ == "FooterKey" for o in gc.get_objects())
         assert alive == len(app.query("FooterKey")) > 3
+
+
+async def test_a_failed_plan_can_be_tried_again_and_write_still_works(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        plan = app.session.plan
+        calls = []
+
+        def broken():
+            calls.append(1)
+            raise RuntimeError("disk on fire")
+
+        app.session.plan = broken
+        await pilot.press("f2", "a", "f4")  # a decision, then Splits asks for a new plan
+        await settle(pilot)
+        assert calls and not app.plan_pending and app.plan_of != app.plan_generation
+        app.session.plan = plan
+        await pilot.press("w")  # tries again rather than waiting for the failed plan
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.plan_of == app.plan_generation

@@ -2,6 +2,7 @@
 
 from .memory import one_heap
 
-# Before any thread (Polars' pool, the scan's own) makes its first allocation: see
-# memory.one_heap. A thread that allocated before this keeps an arena of its own.
+# A process-wide setting, made here so that it comes before Polars' threads and the
+# scan's own first allocate (an arena already made is kept; only new ones are
+# limited): see memory.one_heap. Importing the engine in a notebook sets it there too.
 one_heap()

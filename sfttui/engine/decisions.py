@@ -145,15 +145,19 @@ class Journal:
         """Decisions in order, without the undone ones (an undo can itself be undone)."""
         # Decisions are only ever appended, so their count says whether the last answer
         # still holds; the app asks several times per key, over thousands of decisions.
-        if self._effective is None or self._effective[0] != len(self.decisions):
+        # The count is read first and only that many are looked at: a plan worker asks
+        # from its thread while the screen's thread may be appending.
+        count = len(self.decisions)
+        if self._effective is None or self._effective[0] != count:
+            decisions = self.decisions[:count]
             undone: set[int] = set()
-            for d in reversed(self.decisions):
+            for d in reversed(decisions):
                 if d.seq in undone:
                     continue
                 if d.action == "undo":
                     undone.add(int(d.payload.get("target", -1)))
-            kept = [d for d in self.decisions if d.action != "undo" and d.seq not in undone]
-            self._effective = (len(self.decisions), kept)
+            kept = [d for d in decisions if d.action != "undo" and d.seq not in undone]
+            self._effective = (count, kept)
         return list(self._effective[1])
 
 

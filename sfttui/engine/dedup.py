@@ -491,8 +491,8 @@ def cross_pairs(
     """Verified near pairs between two sets of texts (a in `left`, b in `right`), never within one.
 
     For a large `left` against a small `right` (a training set against an eval set):
-    the right side's band keys are kept, the left side's are computed chunk by chunk and
-    joined against them, so no pair inside the large side is ever formed. Same
+    the right side's band keys are sorted once, the left side's are computed chunk by
+    chunk and looked up in them, so no pair inside the large side is ever formed. Same
     shingling, bands, estimate filter and exact verification as `near_pairs`; buckets
     holding more than `max_bucket`**2 left x right pairs are left out, where
     `near_pairs` chains them. The engine runs the left side's chunks. `signatures`

@@ -120,15 +120,18 @@ class Session:
     def _cluster_states(self) -> dict[str, str]:
         assert self.journal is not None
         journal = self.journal
+        # The count is read before the decisions: one appended meanwhile (the plan worker
+        # asks from its thread) is then at worst counted again later, never missed.
+        count = len(journal.decisions)
         cached = self._states
-        if cached is None or cached[0] is not journal or cached[1] != len(journal.decisions):
+        if cached is None or cached[0] is not journal or cached[1] != count:
             states: dict[str, str] = {}
             for d in journal.effective():
                 if d.action == "keep":
                     states[d.payload["cluster"]] = f"keep {d.payload['keeper']}"
                 elif d.action == "keep_all":
                     states[d.payload["cluster"]] = "keep all"
-            self._states = (journal, len(journal.decisions), states)
+            self._states = (journal, count, states)
         return self._states[2]
 
     def decided_clusters(self) -> int:

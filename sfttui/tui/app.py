@@ -223,6 +223,10 @@ class SfttuiApp(App[None]):
             error = event.worker.error
             self.set_status(f"error: {error}", None)
             self.notify(f"{event.worker.group} failed: {error}", severity="error", timeout=10)
+            if event.worker.group == "plan":
+                # No plan is on its way any more: showing Splits or `w` may try again.
+                self.planning_for = -1
+                self.write_pending = False
 
     # --- messages ---------------------------------------------------------------------
     def set_status(self, text: str, percent: float | None) -> None:

@@ -32,7 +32,7 @@ THRESHOLD_STEP = 0.02
 # for as long: holding j moves the cursor at the key repeat rate, not the detail's.
 DETAIL_PAUSE = 0.08
 COLUMNS = (
-    Column("#", 6, "right"),
+    Column("#", 8, "right"),  # "123,456"
     Column("n", 3, "right"),
     Column("kind", 5),
     Column("J", 4),
@@ -176,8 +176,12 @@ class DuplicatesTab(Vertical):
 
         def make(width: int) -> Group:
             parts: list[Any] = [self.render_examples(), Text("")] if self.examples_on else []
+            dup = self.session.duplicates
             if cluster_id is None:
                 parts.append(Text("No clusters." if self.view is not None else "", style="dim"))
+            elif dup is None or not dup.has_cluster(cluster_id):
+                # A threshold change is being applied: the list is redrawn when it is done.
+                parts.append(Text("Updating the clusters…", style="dim"))
             else:
                 parts.append(self.render_cluster(cluster_id, width))
             return Group(*parts)
@@ -305,6 +309,9 @@ class DuplicatesTab(Vertical):
     def action_next_undecided(self) -> None:
         """The first undecided cluster after the cursor, wrapping round to the top."""
         n = len(self._ids)
+        if not n:
+            self.app.notify("No clusters.")
+            return
         start = self.clusters.cursor_row + 1
         for step in range(n):
             at = (start + step) % n

@@ -43,5 +43,5 @@ class Rendered(RichLog):
         self.scroll_home(animate=False, immediate=True)
 
     def on_resize(self, event: Resize) -> None:
-        super().on_resize(event)
+        # Textual calls RichLog's own on_resize as well (handlers run along the MRO).
         self._draw()
