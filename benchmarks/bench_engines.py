@@ -85,8 +85,9 @@ def main() -> None:
                 ],
                 capture_output=True,
                 text=True,
-                check=True,
             )
+            if run.returncode:
+                sys.exit(f"the {name} run failed:\n{run.stderr}")
             results[name] = json.loads(run.stdout.strip().splitlines()[-1])
         same = (work / "report-local.json").read_bytes() == (work / "report-dask.json").read_bytes()
     print(f"N={args.rows:,}  reports identical: {same}")

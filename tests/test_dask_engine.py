@@ -156,3 +156,16 @@ def test_engine_errors_are_one_clear_line():
         DaskEngine.connect("tcp://127.0.0.1:1", timeout="1s")
     result = CliRunner().invoke(main, ["scan", str(DEMO), "--engine", "spark"])
     assert result.exit_code == 2 and "'spark' is not one of 'local', 'dask'" in result.output
+
+
+def _plus_sum(item: int, shared: pl.DataFrame) -> int:
+    return item + int(shared["x"].sum())
+
+
+def test_map_after_map_with_an_equal_shared_input(dask_engine):
+    """Equal inputs scattered by consecutive maps (the eval texts and eval prompts of a
+    set whose items are one turn) must not share a key: releasing the first map's copy
+    would take the second's from under its tasks ('lost dependencies')."""
+    for _ in range(40):
+        shared = pl.DataFrame({"x": [1, 2, 3]})
+        assert dask_engine.map(_plus_sum, [1, 2, 3], shared) == [7, 8, 9]

@@ -130,10 +130,14 @@ class DaskEngine(Engine):
     ) -> list[Any]:
         if not items:
             return []
-        # Shared inputs go to the cluster once, not once per task.
-        common = [self.client.scatter([s], broadcast=True)[0] for s in shared]
+        # Shared inputs go to the cluster once, not once per task. Never under a key
+        # hashed from the value (hash=False): an equal value scattered by the previous
+        # call has the same key, and that call's release of it would race this call's
+        # tasks ("lost dependencies").
+        common = [self.client.scatter([s], broadcast=True, hash=False)[0] for s in shared]
         futures = [
-            self.client.submit(fn, part, *common, pure=False) for part in self.client.scatter(list(items))
+            self.client.submit(fn, part, *common, pure=False)
+            for part in self.client.scatter(list(items), hash=False)
         ]
         return self._gather(futures, progress)
 
@@ -151,7 +155,7 @@ class DaskEngine(Engine):
         buckets = max(1, self.workers * 2)
         parts = [
             self.client.submit(_hash_buckets, s, buckets, pure=False)
-            for s in self.client.scatter(list(self.parts(values)))
+            for s in self.client.scatter(list(self.parts(values)), hash=False)
         ]
         firsts = [
             self.client.submit(_first_in_bucket, [self.client.submit(operator.getitem, p, b) for p in parts])
@@ -206,7 +210,7 @@ class DaskEngine(Engine):
         bounds = list(iter_chunks(n, size))
         starts = np.array([lo for lo, _ in bounds], dtype=np.int64)
         reducers = max(1, min(len(bounds), 2 * self.workers))
-        parts = client.scatter([texts.slice(lo, hi - lo) for lo, hi in bounds])
+        parts = client.scatter([texts.slice(lo, hi - lo) for lo, hi in bounds], hash=False)
         signed = [
             client.submit(_sign, part, lo, shingling, settings, bands, rows, reducers, pure=False)
             for part, (lo, _) in zip(parts, bounds)
