@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import random
@@ -13,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from sfttui.tui.coverage import CoverageTab
 from sfttui.tui.duplicates import DuplicatesTab
+from sfttui.tui.footer import KeysFooter
 from sfttui.tui.rendered import Rendered
 from sfttui.tui.row_list import RowList
 from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
@@ -387,18 +387,30 @@ def test_a_failed_analysis_process_is_reported(monkeypatch, tmp_path):
         isolated.run_scan_isolated([tmp_path / "missing.jsonl"], ScanSettings())
 
 
-async def test_switching_tabs_leaves_no_dead_footer_keys_behind(tmp_path):
-    # Textual's Footer keeps every key it ever showed bound to itself; KeysFooter lets
-    # them go, so a long session does not pile up widgets for the garbage collector.
+async def test_footer_shows_each_tabs_keys_and_a_click_presses_one(tmp_path):
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        for _ in range(5):
-            await pilot.press("f1", "f2", "f3", "f4", "f5", "f6")
+        footer = app.query_one(KeysFooter)
+        await pilot.press("f2")
         await settle(pilot)
-        gc.collect()
-        alive = sum(type(o).__name__ == "FooterKey" for o in gc.get_objects())
-        assert alive == len(app.query("FooterKey")) > 3
+        shown = {key: description for key, _, description, _ in footer.shown_keys()}
+        assert shown["a"] == "Accept drop" and shown["q"] == "Quit"
+        line = str(footer.render())
+        assert line.startswith(" a Accept drop  x Keep all  u Undo ") and line.endswith("▏ ^p palette ")
+        assert len(line) == 100  # the keys that do not fit are cut; the palette stays at the edge
+        # A click on a key presses it: x decides the cluster under the cursor.
+        decided = len(app.session.journal.decisions)
+        start, *_ = next(span for span in footer.spans if span[2] == "x")
+        await pilot.click(KeysFooter, offset=(start + 1, 0))
+        await settle(pilot)
+        assert len(app.session.journal.decisions) == decided + 1
+        await pilot.press("f3")
+        await settle(pilot)
+        assert "a" not in {key for key, *_ in footer.shown_keys()}  # Duplicates' keys are gone
+        await pilot.click(KeysFooter, offset=(98, 0))
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CommandPalette"
 
 
 async def test_a_failed_plan_can_be_tried_again_and_write_still_works(tmp_path):
