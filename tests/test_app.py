@@ -8,7 +8,7 @@ import random
 
 import polars as pl
 from rich.console import Console
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from sfttui.tui.coverage import CoverageTab
 from sfttui.tui.duplicates import DuplicatesTab
@@ -187,8 +187,18 @@ async def test_leakage_tab_drops_the_train_side_row(tmp_path, write_jsonl):
         await settle(pilot)
         await pilot.press("f5")
         assert app.session.leakage.between_splits.height == 1
+        hits, detail = app.query_one("#hits", RowList), app.query_one("#leak-detail", Rendered)
+        assert hits.row_count == 1 and [str(c) for c in hits.cells(0)] == [
+            "exact",
+            "train/test",
+            "1.00",
+            "test.jsonl:1",
+        ]
+        assert "train: train.jsonl:1" in detail.text and "test: test.jsonl:1" in detail.text
         await pilot.press("d")
         assert _journal(app)[-1]["action"] == "drop_rows" and _journal(app)[-1]["keys"] == ["train.jsonl:1"]
+        await settle(pilot)
+        assert str(hits.cells(0)[3]) == "✗ st.jsonl:1"  # marked as dropped (the key cut to fit)
         await pilot.press("u", "m")
         move = _journal(app)[-1]
         assert move["action"] == "move_rows" and move["split"] == "train"
@@ -255,10 +265,9 @@ async def test_a_long_cluster_list_moves_and_decides_past_one_screen(tmp_path, w
         assert tab.view["id"][0] in app.query_one("#dup-detail", Rendered).text
 
 
-def _shown(widget: Static) -> str:
-    console = Console(width=200, record=True, file=io.StringIO())
-    console.print(widget.content)
-    return console.export_text()
+def _shown(pane: Rendered) -> str:
+    """A detail pane's text with its wrapping undone (runs of white space as one)."""
+    return " ".join(pane.text.split())
 
 
 async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
@@ -266,12 +275,12 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("f6")
-        tab, table = app.query_one(CoverageTab), app.query_one("#cov-list", DataTable)
-        detail = app.query_one("#cov-detail", Static)
+        tab, table = app.query_one(CoverageTab), app.query_one("#cov-list", RowList)
+        detail = app.query_one("#cov-detail", Rendered)
         cov = app.session.coverage
         assert tab.view == "scorecard" and table.row_count == 5
         # The demo has no splits of its own: the scorecard counts per planned split.
-        assert [c.label.plain for c in table.columns.values()] == [
+        assert [c.label for c in table.columns] == [
             "kind",
             "goal",
             "all",
@@ -279,7 +288,7 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
             "valid",
             "test",
         ]
-        first = [str(cell) for cell in table.get_row_at(0)]
+        first = [str(cell) for cell in table.cells(0)]
         assert first[:3] == ["hard negatives", "~20", "28✓"]
         planned = app.plan.split_of_rows(app.session.dataset.rows.height)
         hard_rows = cov.hard_rows()
@@ -302,12 +311,12 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
         assert _journal(app)[-1]["action"] == "drop_rows" and _journal(app)[-1]["keys"] == [suspects[0]]
         await settle(pilot)
         assert table.cursor_row == 1  # moved on to the next suspect
-        assert str(table.get_row_at(0)[2]).startswith("✗")
+        assert str(table.cells(0)[2]).startswith("✗")
         await pilot.press("u")
         await settle(pilot)
         assert _journal(app)[-1]["action"] == "undo"
         assert suspects[0] not in app.session.resolution().dropped
-        assert not str(table.get_row_at(0)[2]).startswith("✗")
+        assert not str(table.cells(0)[2]).startswith("✗")
 
         await pilot.press("p")
         assert tab.view == "production" and table.row_count == 10
@@ -325,7 +334,7 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
             "keys": [closest],
             "rule": "order problem first -> shipping",
         }
-        assert str(table.get_row_at(0)[3]).startswith("§")
+        assert str(table.cells(0)[3]).startswith("§")
         assert "§ rule: order problem first -> shipping" in _shown(detail)
         await pilot.press("s")
         assert "1 of them decided by a stated rule" not in _shown(detail)  # the first kind is hard negatives

@@ -17,8 +17,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
 
 from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
 from ..engine.decisions import Resolution
@@ -28,14 +28,16 @@ from ..engine.representativeness import FEATURES
 from ..engine.session import Session
 from .messages import DecisionsChanged
 from .render import bar, render_turns, side_by_side, turns, words
+from .rendered import Rendered
+from .row_list import Cell, Column, RowList
 from .screens import PromptScreen
-from .tables import KeyTable
 
-MAX_ROWS = 2000
 # Turns that make up the prompt side (formats.PROMPT_ROLES, plus how render.turns names
 # the prompt of Alpaca, prompt/completion and plain-text rows).
 PROMPT_SIDE = PROMPT_ROLES | {"instruction", "input", "prompt", "text"}
-Column = tuple[str, int, Callable[[dict[str, Any]], Any]]  # label, width, cell from a row
+CellSpec = tuple[str, int, Callable[[dict[str, Any]], Cell]]  # label, width, cell from a row
+# What a view lists: its columns, one item per line, and the cells of line i.
+Listing = tuple[list[Column], pl.DataFrame, Callable[[int], list[Cell]]]
 VIEWS: dict[str, tuple[str, str]] = {
     "scorecard": ("s", "Scorecard"),
     "hard": ("h", "Hard"),
@@ -80,16 +82,17 @@ class CoverageTab(Vertical):
         self.view = "scorecard"
         self.splits: pl.Series | None = None  # each row's split: the input's own, or the plan's
         self.planned = False
-        self.items: pl.DataFrame | None = None  # what the list shows, one row per table row
+        self.items: pl.DataFrame | None = None  # what the list shows, one item per line
+        self._item_cells: Callable[[int], list[Cell]] = lambda i: []
         self._built = ""  # the view the list holds now
         self.lines: list[ScoreLine] = []
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="cov-summary")
         with Horizontal(id="cov-body"):
-            yield KeyTable(id="cov-list", cursor_type="row", zebra_stripes=True)
-            with VerticalScroll(id="cov-detail-box"):
-                yield Static("", id="cov-detail")
+            # Every item, however many: the list draws only the lines on screen.
+            yield RowList([], lambda i: self._item_cells(i), id="cov-list")
+            yield Rendered(id="cov-detail")
 
     # --- data -------------------------------------------------------------------------
     def show(self, session: Session, splits: pl.Series | None = None, planned: bool = False) -> None:
@@ -112,10 +115,9 @@ class CoverageTab(Vertical):
     def _fill(self) -> None:
         cov = self.session.coverage
         assert cov is not None
-        table = self.query_one("#cov-list", DataTable)
+        listing = self.query_one("#cov-list", RowList)
         # A redraw after a decision keeps the person's place in the same list.
-        keep = table.cursor_row if self.items is not None and self._built == self.view else 0
-        table.clear(columns=True)
+        keep = listing.cursor_row if self.items is not None and self._built == self.view else 0
         builder = {
             "scorecard": self._scorecard_items,
             "hard": self._hard_items,
@@ -124,12 +126,10 @@ class CoverageTab(Vertical):
             "examples": self._example_items,
             "production": self._production_items,
         }[self.view]
-        total = builder(table)
+        columns, self.items, self._item_cells = builder()
         self._built = self.view
-        if keep and table.row_count:
-            table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
-        self._header(total)
-        self._render_detail()
+        self._header(self.items.height)
+        listing.reset(self.items.height, keep, columns)  # the detail follows its Highlighted
 
     def _header(self, total: int) -> None:
         head = Text()
@@ -137,7 +137,7 @@ class CoverageTab(Vertical):
             style = "bold reverse" if name == self.view else ""
             head.append(f" {key} ", style="bold cyan" if name != self.view else "bold reverse cyan")
             head.append(f"{label} ", style=style)
-        shown = f"showing {MAX_ROWS:,} of {total:,}" if total > MAX_ROWS else f"{total:,} listed"
+        shown = f"{total:,} listed"
         where = "planned" if self.planned else ("from the input" if self.splits is not None else "none")
         short = sum(len(line.shortfalls()) for line in self.lines)
         verdict = (
@@ -148,12 +148,6 @@ class CoverageTab(Vertical):
         self.query_one("#cov-summary", Static).update(
             Group(head, Text.assemble(verdict, f" · {shown} · splits: {where}", style=""))
         )
-
-    def _add_items(self, table: DataTable, items: pl.DataFrame, cells: list[list[Any]]) -> int:
-        self.items = items.head(MAX_ROWS).with_row_index("i")
-        for i, row in enumerate(cells[:MAX_ROWS]):
-            table.add_row(*row, key=str(i))
-        return items.height
 
     def _resolution(self) -> Resolution | None:
         """What the journal decides now (replayed once per redraw, not per row)."""
@@ -171,35 +165,34 @@ class CoverageTab(Vertical):
         return mark
 
     # --- views: list contents ---------------------------------------------------------
-    def _scorecard_items(self, table: DataTable) -> int:
+    def _scorecard_items(self) -> Listing:
         splits = split_order(self.splits.unique().to_list()) if self.splits is not None else []
-        table.add_column("kind", width=14)
-        table.add_column("goal", width=4)
-        table.add_column("all", width=5)
-        for name in splits:
-            table.add_column(name[:5], width=5)
+        columns = [Column("kind", 14), Column("goal", 4), Column("all", 6)]
+        columns += [Column(name[:5], 6) for name in splits]
         cells = []
         for line in self.lines:
-            row: list[Any] = [
+            row: list[Cell] = [
                 KIND_SHORT[line.kind],
                 f"~{line.target}",
                 _count(line, line.total),
             ]
             row += [_count(line, line.per_split.get(name, 0)) for name in splits]
             cells.append(row)
-        return self._add_items(table, pl.DataFrame({"kind": [line.kind for line in self.lines]}), cells)
+        return columns, pl.DataFrame({"kind": [line.kind for line in self.lines]}), cells.__getitem__
 
-    def _columns(self, table: DataTable, rows: pl.DataFrame, columns: list[Column]) -> int:
-        """Fill the list from `rows`, one cell per column spec (label, width, format)."""
-        for label, width, _ in columns:
-            table.add_column(label, width=width)
-        cells = [[cell(r) for _, _, cell in columns] for r in rows.head(MAX_ROWS).iter_rows(named=True)]
-        return self._add_items(table, rows, cells)
+    def _columns(self, rows: pl.DataFrame, specs: list[CellSpec]) -> Listing:
+        """A list of `rows`, one cell per column spec (label, width, format), made when
+        its line is drawn."""
 
-    def _hard_items(self, table: DataTable) -> int:
+        def cells(i: int) -> list[Cell]:
+            row = rows.row(i, named=True)
+            return [cell(row) for _, _, cell in specs]
+
+        return [Column(label, width) for label, width, _ in specs], rows, cells
+
+    def _hard_items(self) -> Listing:
         assert self.session.coverage is not None
         return self._columns(
-            table,
             self.session.coverage.hard_pairs,
             [
                 ("J", 4, lambda p: f"{p['similarity']:.2f}"),
@@ -208,11 +201,10 @@ class CoverageTab(Vertical):
             ],
         )
 
-    def _ambiguous_items(self, table: DataTable) -> int:
+    def _ambiguous_items(self) -> Listing:
         assert self.session.coverage is not None
         marks = self._marker()
         return self._columns(
-            table,
             self.session.coverage.ambiguous,
             [
                 ("gap", 5, lambda r: f"{r['margin']:.2f}"),
@@ -222,11 +214,10 @@ class CoverageTab(Vertical):
             ],
         )
 
-    def _suspect_items(self, table: DataTable) -> int:
+    def _suspect_items(self) -> Listing:
         assert self.session.coverage is not None
         marks = self._marker()
         return self._columns(
-            table,
             self.session.coverage.suspects,
             [
                 ("p", 5, lambda r: f"{r['p_label']:.2f}"),
@@ -235,11 +226,10 @@ class CoverageTab(Vertical):
             ],
         )
 
-    def _example_items(self, table: DataTable) -> int:
+    def _example_items(self) -> Listing:
         assert self.session.coverage is not None
         marks = self._marker()
         return self._columns(
-            table,
             self.session.coverage.categories,
             [
                 ("kind", 10, lambda r: r["category"]),
@@ -249,52 +239,42 @@ class CoverageTab(Vertical):
             ],
         )
 
-    def _production_items(self, table: DataTable) -> int:
+    def _production_items(self) -> Listing:
         rep = self.session.representativeness
         assert rep is not None
         ref = rep.reference
-        table.add_column("prompt profile", width=22)
-        table.add_column("train", width=11)
+        columns = [Column("prompt profile", 22), Column("train", 11)]
         if ref is not None:
-            table.add_column("reference", width=11)
+            columns.append(Column("reference", 11))
         names: list[str] = []
         cells = []
         for name in FEATURES:
             t = rep.train.shares[name]
-            row: list[Any] = [FEATURE_SHORT[name], _share(t, "green")]
+            row: list[Cell] = [FEATURE_SHORT[name], _share(t, "green")]
             if ref is not None:
                 r = ref.shares[name]
                 row.append(_share(r, "yellow" if abs(r - t) >= 0.2 else "cyan"))
             cells.append(row)
             names.append(name)
-        words_row: list[Any] = ["median words", f"{rep.train.words['median']:.0f}"]
-        turns_row: list[Any] = ["multi-turn", _share(rep.train.multi_turn, "green")]
+        words_row: list[Cell] = ["median words", f"{rep.train.words['median']:.0f}"]
+        turns_row: list[Cell] = ["multi-turn", _share(rep.train.multi_turn, "green")]
         if ref is not None:
             words_row.append(f"{ref.words['median']:.0f}")
             turns_row.append(_share(ref.multi_turn, "cyan"))
         cells += [words_row, turns_row]
         names += ["words", "multi_turn"]
-        return self._add_items(table, pl.DataFrame({"feature": names}), cells)
+        return columns, pl.DataFrame({"feature": names}), cells.__getitem__
 
     # --- detail pane ------------------------------------------------------------------
     def _item(self) -> dict[str, Any] | None:
-        table = self.query_one("#cov-list", DataTable)
-        if not table.row_count or self.items is None:
+        listing = self.query_one("#cov-list", RowList)
+        if self.items is None or not listing.row_count:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return self.items.row(int(str(key.value)), named=True) if key is not None else None
+        return self.items.row(listing.cursor_row, named=True)
 
     def _render_detail(self) -> None:
         item = self._item()
-        detail = self.query_one("#cov-detail", Static)
-        render = {
-            "scorecard": self._scorecard_detail,
-            "hard": self._hard_detail,
-            "ambiguous": self._row_detail,
-            "suspects": self._row_detail,
-            "examples": self._row_detail,
-            "production": self._production_detail,
-        }[self.view]
+        detail = self.query_one("#cov-detail", Rendered)
         if item is None and self.view != "production":
             cov = self.session.coverage
             assert cov is not None  # lists are only filled once coverage is known
@@ -304,9 +284,20 @@ class CoverageTab(Vertical):
                 "suspects": f"No label suspects. {cov.model.detail}",
                 "examples": "No refusal, out-of-scope or clarifying examples found.",
             }.get(self.view, "")
-            detail.update(Text(empty, style="dim"))
+            detail.show(lambda width: Text(empty, style="dim"))
             return
-        detail.update(render(item))
+        if self.view == "hard":  # two cards side by side, as wide as the pane
+            detail.show(lambda width: self._hard_detail(item, width))
+            return
+        render = {
+            "scorecard": self._scorecard_detail,
+            "ambiguous": self._row_detail,
+            "suspects": self._row_detail,
+            "examples": self._row_detail,
+            "production": self._production_detail,
+        }[self.view]
+        content = render(item)
+        detail.show(lambda width: content)
 
     def _scorecard_detail(self, item: dict[str, Any] | None) -> Group:
         cov = self.session.coverage
@@ -354,7 +345,7 @@ class CoverageTab(Vertical):
         assert ds is not None
         return ds.rows["text"][row], ds.raw_lines([row])[0]
 
-    def _hard_detail(self, item: dict[str, Any] | None) -> Group:
+    def _hard_detail(self, item: dict[str, Any] | None, width: int) -> Group:
         assert item is not None and self.session.coverage is not None
         a_text, a_raw = self._text(item["row_a"])
         b_text, b_raw = self._text(item["row_b"])
@@ -381,7 +372,7 @@ class CoverageTab(Vertical):
                 style="bold",
             ),
             Text("alike, but labelled differently; the words that differ are highlighted", style="dim"),
-            *side_by_side(cards, self.query_one("#cov-detail-box").size.width, most=2),
+            *side_by_side(cards, width, most=2),
         )
 
     def _row_detail(self, item: dict[str, Any] | None) -> Group:
@@ -485,8 +476,8 @@ class CoverageTab(Vertical):
         return Group(*parts)
 
     # --- events and actions -----------------------------------------------------------
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "cov-list":
+    def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
+        if event.row_list.id == "cov-list":
             self._render_detail()
 
     def action_rule(self) -> None:
@@ -519,7 +510,7 @@ class CoverageTab(Vertical):
             "examples": f"{item.get('category')} example dropped in review",
         }[self.view]
         self.session.drop_rows([item["key"]], reason=reason)
-        self.query_one("#cov-list", DataTable).action_cursor_down()  # on to the next one
+        self.query_one("#cov-list", RowList).action_move(1)  # on to the next one
         self.app.notify(f"{item['key']} will be dropped (journal).")
         self.post_message(DecisionsChanged())
 

@@ -9,15 +9,16 @@ from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
 
 from ..engine.session import Session
 from .messages import DecisionsChanged
 from .render import render_turns, turns, words
-from .tables import KeyTable
+from .rendered import Rendered
+from .row_list import Cell, Column, RowList
 
-MAX_HITS = 2000
+COLUMNS = [Column("kind", 10), Column("splits", 11), Column("J", 5), Column("row", 12)]
 
 
 class LeakageTab(Vertical):
@@ -31,23 +32,15 @@ class LeakageTab(Vertical):
         super().__init__(**kwargs)
         self.session = session
         self.hits: pl.DataFrame | None = None
+        self._dropped: dict[str, Any] = {}  # what the journal decides, as of the last redraw
+        self._moved: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="leak-summary")
         with Horizontal(id="leak-body"):
-            yield KeyTable(id="hits", cursor_type="row", zebra_stripes=True)
-            with VerticalScroll(id="leak-detail-box"):
-                yield Static("", id="leak-detail")
-
-    def on_mount(self) -> None:
-        table = self.query_one("#hits", DataTable)
-        for label, key, width in (
-            ("kind", "kind", 10),
-            ("splits", "splits", 11),
-            ("J", "sim", 5),
-            ("row", "row", 12),
-        ):
-            table.add_column(label, key=key, width=width)
+            # Every hit, however many: the list draws only the lines on screen.
+            yield RowList(COLUMNS, self._cells, id="hits")
+            yield Rendered(id="leak-detail")
 
     def show(self, session: Session) -> None:
         leak = session.leakage
@@ -70,38 +63,38 @@ class LeakageTab(Vertical):
             sim=pl.coalesce("similarity", pl.col("shared_ngrams").cast(pl.Float64)),
             detail=pl.col("eval_file"),
         )
-        self.hits = pl.concat([between, evals]).with_row_index("i")
+        self.hits = pl.concat([between, evals])
         res = session.resolution()
-        dropped, moved = res.dropped, res.moves
-        table = self.query_one("#hits", DataTable)
-        table.clear()
-        shown = self.hits.head(MAX_HITS)
-        for h in shown.iter_rows(named=True):
-            row = h["b"] if h["b_split"] != "eval" else h["a"]
-            row = f"✗ {row}" if h["a"] in dropped or h["b"] in dropped else row
-            row = f"→ {row}" if h["b"] in moved else row
-            sim = "" if h["sim"] is None else (f"{h['sim']:.2f}" if h["sim"] <= 1 else f"{int(h['sim'])} ng")
-            splits = f"{h['a_split'][:5]}/{h['b_split'][:5]}"
-            table.add_row(h["kind"], splits, sim, row[-12:], key=str(h["i"]))
+        self._dropped, self._moved = res.dropped, res.moves
+        hits = self.query_one("#hits", RowList)
+        hits.reset(self.hits.height, hits.cursor_row)  # a redraw after a decision stays in place
         checked = []
         if session.dataset is not None and session.dataset.has_splits:
             checked.append("between splits")
         if leak.eval_inputs:
             checked.append("eval: " + ", ".join(i["name"] for i in leak.eval_inputs))
-        more = f" (showing {MAX_HITS:,})" if self.hits.height > MAX_HITS else ""
         summary = Text.assemble(
-            (f"{self.hits.height:,} leakage hits{more}", "bold"),
+            (f"{self.hits.height:,} leakage hits", "bold"),
             f" · checked: {', '.join(checked) or 'nothing (no splits in the input, no --eval set)'}",
         )
         self.query_one("#leak-summary", Static).update(summary)
-        self._render_detail()
+
+    def _cells(self, index: int) -> list[Cell]:
+        """The list's cells for hit `index` (drawn when on screen)."""
+        assert self.hits is not None
+        h = self.hits.row(index, named=True)
+        key = h["b"] if h["b_split"] != "eval" else h["a"]
+        mark = "✗ " if h["a"] in self._dropped or h["b"] in self._dropped else ""
+        mark = f"→ {mark}" if h["b"] in self._moved else mark
+        width = COLUMNS[3].width - len(mark)  # the mark stays; a long key loses its start
+        sim = "" if h["sim"] is None else (f"{h['sim']:.2f}" if h["sim"] <= 1 else f"{int(h['sim'])} ng")
+        return [h["kind"], f"{h['a_split'][:5]}/{h['b_split'][:5]}", sim, mark + key[-width:]]
 
     def _hit(self) -> dict[str, Any] | None:
-        table = self.query_one("#hits", DataTable)
-        if not table.row_count or self.hits is None:
+        hits = self.query_one("#hits", RowList)
+        if self.hits is None or not hits.row_count:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return self.hits.row(int(str(key.value)), named=True) if key is not None else None
+        return self.hits.row(hits.cursor_row, named=True)
 
     def _text_of(self, key: str, eval_side: bool = False) -> tuple[str, bytes | None]:
         """Text and original line of a row of the data, or of an eval item."""
@@ -111,9 +104,10 @@ class LeakageTab(Vertical):
 
     def _render_detail(self) -> None:
         hit = self._hit()
-        detail = self.query_one("#leak-detail", Static)
+        detail = self.query_one("#leak-detail", Rendered)
         if hit is None:
-            detail.update(Text("No leakage found." if self.hits is not None else "", style="dim"))
+            empty = Text("No leakage found." if self.hits is not None else "", style="dim")
+            detail.show(lambda width: empty)
             return
         a_text, a_raw = self._text_of(hit["a"])
         b_text, b_raw = self._text_of(hit["b"], eval_side=hit["b_split"] == "eval")
@@ -125,10 +119,10 @@ class LeakageTab(Vertical):
             Text(f"\n{hit['b_split']}: {hit['b']}", style="bold cyan"),
             render_turns(turns(b_raw, b_text), words(a_text), common=True),
         ]
-        detail.update(Group(*parts))
+        detail.show(lambda width: Group(*parts))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "hits":
+    def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
+        if event.row_list.id == "hits":
             self._render_detail()
 
     def _drop(self, side: str) -> None:

@@ -74,8 +74,11 @@ class RowList(ScrollView, can_focus=True):
         self.row_count = 0
 
     # --- data -------------------------------------------------------------------------
-    def reset(self, count: int, cursor: int = 0) -> None:
-        """New rows (or a new order): `count` of them, the cursor on row `cursor`."""
+    def reset(self, count: int, cursor: int = 0, columns: Sequence[Column] | None = None) -> None:
+        """New rows (or a new order): `count` of them, the cursor on row `cursor`; and
+        new columns, when given."""
+        if columns is not None:
+            self.columns = list(columns)
         self.row_count = count
         width = sum(c.width + 1 for c in self.columns)  # a space before each column
         self.virtual_size = Size(width, count + 1)  # + the header line
