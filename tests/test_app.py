@@ -442,3 +442,30 @@ async def test_a_failed_plan_can_be_tried_again_and_write_still_works(tmp_path):
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
         assert app.plan_of == app.plan_generation
+
+
+async def test_overview_lists_every_bad_line_and_scrolls_to_long_reasons(tmp_path, write_jsonl):
+    # 3,001 bad lines (the old table stopped at 1,000); on a narrow screen the longest
+    # reason is wider than the list.
+    rows: list[object] = []
+    for i in range(3000):
+        rows.append({"text": f"row number {i} about topic {i % 7}", "label": "a" if i % 2 else "b"})
+        rows.append("{not json" if i % 2 else "")
+    rows.append({"text": "an integer label among strings", "label": 7})
+    path = write_jsonl("bad.jsonl", rows)
+    app = make_app([path], tmp_path / "state", group="")
+    async with app.run_test(size=(60, 30)) as pilot:
+        await settle(pilot)
+        bad = app.query_one("#bad-lines", RowList)
+        assert bad.row_count == app.session.dataset.bad_lines.height == 3001
+        assert [str(c) for c in bad.cells(0)] == ["bad.jsonl", "2", "blank line"]
+        await pilot.press("end")
+        last = [str(c) for c in bad.cells(bad.cursor_row)]
+        assert bad.cursor_row == 3000 and last[:2] == ["bad.jsonl", "6,001"]
+        assert last[2].startswith("label is an integer while the file's other labels are")
+        assert bad.virtual_size.width > bad.size.width  # the whole reason, wider than the list
+        await pilot.press(*["right"] * 40)
+        await pilot.pause()
+        assert bad.scroll_offset.x > 0
+        shown = bad.render_line(bad.cursor_row - round(bad.scroll_offset.y) + 1).text
+        assert last[2][-10:] in shown and "bad.jsonl" not in shown  # scrolled to the reason's end

@@ -2,42 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
-from rich.cells import cell_len
+import polars as pl
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from ..engine.session import Session
 from .render import bar
-from .tables import KeyTable
+from .row_list import Cell, Column, RowList
 
-MAX_BAD_ROWS = 1000
+MAX_REASON = 500  # characters of a reason shown (the list scrolls sideways to them)
 
 
 class OverviewTab(Vertical):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bad: pl.DataFrame | None = None  # the bad lines listed (file, line, reason)
+        self._listed: pl.DataFrame | None = None  # the dataset's frame they were taken from
+
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="overview-summary")
         yield Static("", id="overview-bad-title")
-        yield KeyTable(id="bad-lines", cursor_type="row", zebra_stripes=True)
+        # Every bad line, however many: the list draws only the lines on screen.
+        yield RowList(_bad_columns(), self._bad_cells, id="bad-lines")
 
-    def on_mount(self) -> None:
-        self._bad_table()
+    def _bad_cells(self, index: int) -> list[Cell]:
+        assert self.bad is not None
+        file, line, reason = self.bad.row(index)
+        return [file, f"{line:,}", reason[:MAX_REASON]]
 
-    def _bad_table(self, rows: Sequence[tuple[str, int, str]] = ()) -> DataTable:
-        """The bad-lines table holding `rows`. Column widths are measured here, not left
-        to the table's next idle moment, so the first frame after the analyses (and a
-        screenshot taken then) already shows whole reasons."""
-        table = self.query_one("#bad-lines", DataTable)
-        table.clear(columns=True)
-        for i, name in enumerate(("file", "line", "reason")):
-            width = max([len(name), *(cell_len(str(r[i])) for r in rows)])
-            table.add_column(name, key=name, width=width)
-        table.add_rows(rows)
-        return table
+    def _list_bad_lines(self, bad: pl.DataFrame) -> None:
+        """List `bad` (once per dataset: the bad lines never change), with columns as
+        wide as their longest value, so whole reasons show."""
+        if bad is self._listed:
+            return
+        self._listed, self.bad = bad, bad.select("file", "line", "reason")
+        widths = (
+            self.bad.select(
+                pl.col("file").str.len_chars().max(),
+                pl.col("line").max().cast(pl.String).str.len_chars() + 2,  # thousands commas
+                pl.col("reason").str.len_chars().max().clip(upper_bound=MAX_REASON),
+            ).row(0)
+            if bad.height
+            else (0, 0, 0)
+        )
+        self.query_one("#bad-lines", RowList).reset(self.bad.height, 0, _bad_columns(*widths))
 
     def show_progress(self, done: dict[str, float], names: dict[str, str]) -> None:
         """While the analyses run: one bar per stage, so the person sees what is going on."""
@@ -110,8 +123,14 @@ class OverviewTab(Vertical):
             body.add_row(Text(f"note: {note}", style="yellow"))
         self.query_one("#overview-summary", Static).update(body)
         bad = ds.bad_lines
-        shown = min(bad.height, MAX_BAD_ROWS)
-        more = f" (showing {shown:,})" if bad.height > shown else ""
-        title = f"bad lines: {bad.height:,}{more}" if bad.height else "bad lines: none"
+        title = f"bad lines: {bad.height:,}" if bad.height else "bad lines: none"
         self.query_one("#overview-bad-title", Static).update(Text(title, style="bold"))
-        self._bad_table(bad.head(shown).select("file", "line", "reason").rows())
+        self._list_bad_lines(bad)
+
+
+def _bad_columns(file: int = 0, line: int = 0, reason: int = 0) -> list[Column]:
+    return [
+        Column("file", max(file, 4)),
+        Column("line", max(line, 4), justify="right"),
+        Column("reason", max(reason, 6)),
+    ]

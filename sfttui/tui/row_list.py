@@ -154,7 +154,7 @@ class RowList(ScrollView, can_focus=True):
         if y == 0:
             style = base + self.get_component_rich_style("row-list--header")
             strip = self._line([Text(c.label, justify=c.justify) for c in self.columns], style)
-            return strip.adjust_cell_length(width, style)
+            return self._fit(strip, width, style)
         row = round(self.scroll_offset.y) + y - 1
         if row >= self.row_count:
             return Strip.blank(width, base)
@@ -163,4 +163,11 @@ class RowList(ScrollView, can_focus=True):
             style += self.get_component_rich_style("row-list--even-row")
         if row == self.cursor_row:
             style += self.get_component_rich_style("row-list--cursor")
-        return self._line(self.cells(row), style).adjust_cell_length(width, style)
+        return self._fit(self._line(self.cells(row), style), width, style)
+
+    def _fit(self, strip: Strip, width: int, style: Style) -> Strip:
+        """The part of a line the view shows: scrolled sideways where the list allows it."""
+        x = round(self.scroll_offset.x)
+        if x:
+            strip = strip.crop(x, x + width)
+        return strip.adjust_cell_length(width, style)
