@@ -302,6 +302,11 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
             detail
         )
 
+        labels = zip(cov.hard_pairs["label_a"], cov.hard_pairs["label_b"])
+        at = next(i for i, pair in enumerate(labels) if set(pair) == {"billing", "returns"})
+        await pilot.press(*["j"] * at)
+        assert "(5 pair(s) between these labels)" in _shown(detail)  # as the scorecard counts
+
         await pilot.press("e")
         assert table.row_count == 28 and "clarifying example · found by response" in _shown(detail)
 

@@ -85,6 +85,8 @@ class CoverageTab(Vertical):
         self.items: pl.DataFrame | None = None  # what the list shows, one item per line
         self._item_cells: Callable[[int], list[Cell]] = lambda i: []
         self._built = ""  # the view the list holds now
+        self._pairs_of: object = None  # the coverage `_pairs` was counted from
+        self._pairs: dict[tuple[str, str], int] = {}
         self.lines: list[ScoreLine] = []
 
     def compose(self) -> ComposeResult:
@@ -350,10 +352,8 @@ class CoverageTab(Vertical):
         a_text, a_raw = self._text(item["row_a"])
         b_text, b_raw = self._text(item["row_b"])
         a_prompt, b_prompt = self._prompt(item["row_a"]), self._prompt(item["row_b"])
-        pair = sorted([item["label_a"], item["label_b"]])
-        between = self.session.coverage.hard_by_labels().filter(
-            (pl.col("a") == pair[0]) & (pl.col("b") == pair[1])
-        )["pairs"]
+        a, b = sorted([item["label_a"], item["label_b"]])
+        between = self._pairs_between().get((a, b), 1)
         cards = [
             Group(
                 Text(
@@ -368,12 +368,21 @@ class CoverageTab(Vertical):
         return Group(
             Text(
                 f"hard negative · J {item['similarity']:.2f} · {item['label_a']} ≠ {item['label_b']} "
-                f"({between[0] if between.len() else 1} pair(s) between these labels)",
+                f"({between} pair(s) between these labels)",
                 style="bold",
             ),
             Text("alike, but labelled differently; the words that differ are highlighted", style="dim"),
             *side_by_side(cards, width, most=2),
         )
+
+    def _pairs_between(self) -> dict[tuple[str, str], int]:
+        """Hard-negative pairs per label pair, looked up as a key moves (a Polars filter
+        on the UI thread would wait whenever a re-plan holds Polars' threads)."""
+        cov = self.session.coverage
+        assert cov is not None
+        if self._pairs_of is not cov:
+            self._pairs_of, self._pairs = cov, {(a, b): n for a, b, n in cov.hard_by_labels().rows()}
+        return self._pairs
 
     def _row_detail(self, item: dict[str, Any] | None) -> Group:
         assert item is not None
