@@ -71,6 +71,26 @@ def test_a_prompt_that_is_not_the_text_before_the_reply_is_stored(write_jsonl):
     assert rows["reply"].to_list() == [0, len("then this")]
 
 
+def test_prompt_of_one_row_matches_the_prompt_side_of_every_row(write_jsonl):
+    def chat(*turns: tuple[str, str]) -> dict:
+        return {"messages": [{"role": r, "content": c} for r, c in turns]}
+
+    path = write_jsonl(
+        "mixed.jsonl",
+        [
+            chat(("system", "be kind"), ("user", "héllo wörld"), ("assistant", "hi ✓")),
+            chat(("assistant", "a reply alone")),  # no prompt at all
+            chat(("user", "q1"), ("assistant", "a1"), ("user", "q2")),
+            {"text": "plain text row"},
+            chat(("user", "ask"), ("assistant", "answer"), ("user", "again"), ("assistant", "more")),
+        ],
+    )
+    ds = load([path])
+    expected = ds.rows.select(PROMPT_SIDE).to_series().to_list()
+    assert [ds.prompt_of(i) for i in range(ds.rows.height)] == expected
+    assert expected[:3] == ["héllo wörld", "", "q1\nq2"]
+
+
 def test_every_bad_line_kind_is_reported_with_its_line_number(write_jsonl):
     big = "x " * 600
     path = write_jsonl(

@@ -163,6 +163,17 @@ class Dataset:
         at = pl.Series(rows, dtype=pl.UInt32)
         return pl.DataFrame([self.rows.get_column(name).gather(at) for name in names])
 
+    def prompt_of(self, row: int) -> str:
+        """The prompt side of one row, as PROMPT_SIDE gives it, by column access alone
+        (for the UI thread, like `columns_of`)."""
+        prompt = self.rows.get_column("prompt")[row]
+        if prompt is not None:
+            return prompt
+        text, reply = self.rows.get_column("text")[row], self.rows.get_column("reply")[row]
+        end = len(text) - reply - 1
+        # PROMPT_SIDE's unsigned arithmetic wraps when the reply is the whole text: all of it.
+        return text[:end] if reply > 0 and end >= 0 else text
+
     def raw_lines(self, rows: pl.Series | list[int]) -> list[bytes | None]:
         """The original lines of a few rows (by row number); None where the file has changed."""
         return read_few_lines(self.columns_of(rows, *RAW_COLUMNS), self.sources)

@@ -23,7 +23,6 @@ from textual.widgets import Static
 from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
 from ..engine.decisions import Resolution
 from ..engine.formats import PROMPT_ROLES
-from ..engine.load import PROMPT_SIDE as PROMPT_OF_ROW
 from ..engine.representativeness import FEATURES
 from ..engine.session import Session
 from .messages import DecisionsChanged
@@ -340,7 +339,7 @@ class CoverageTab(Vertical):
     def _prompt(self, row: int) -> str:
         ds = self.session.dataset
         assert ds is not None
-        return ds.rows.slice(row, 1).select(PROMPT_OF_ROW).item()
+        return ds.prompt_of(row)
 
     def _text(self, row: int) -> tuple[str, bytes | None]:
         ds = self.session.dataset
