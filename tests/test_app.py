@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import random
+from itertools import pairwise
 
 import polars as pl
 from rich.console import Console
@@ -467,6 +468,9 @@ async def test_overview_lists_every_bad_line_and_scrolls_to_long_reasons(tmp_pat
         await pilot.press("end")
         last = [str(c) for c in bad.cells(bad.cursor_row)]
         assert bad.cursor_row == 3000 and last[:2] == ["bad.jsonl", "6,001"]
+        # The cursor's line is above the horizontal scrollbar, not under it.
+        assert bad.scrollable_content_region.height < bad.size.height
+        assert 1 <= bad.cursor_row - round(bad.scroll_offset.y) + 1 < bad.scrollable_content_region.height
         assert last[2].startswith("label is an integer while the file's other labels are")
         assert bad.virtual_size.width > bad.size.width  # the whole reason, wider than the list
         await pilot.press(*["right"] * 40)
@@ -474,3 +478,20 @@ async def test_overview_lists_every_bad_line_and_scrolls_to_long_reasons(tmp_pat
         assert bad.scroll_offset.x > 0
         shown = bad.render_line(bad.cursor_row - round(bad.scroll_offset.y) + 1).text
         assert last[2][-10:] in shown and "bad.jsonl" not in shown  # scrolled to the reason's end
+
+
+async def test_footer_clicks_on_a_narrow_screen_hit_the_key_shown(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(30, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        footer = app.query_one(KeysFooter)
+        footer.render()
+        spans = sorted(footer.spans)
+        assert all(a_end <= b_start for (_, a_end, *_), (b_start, *_) in pairwise(spans))
+        start, end, key, _ = spans[-1]
+        assert key == "ctrl+p" and end == 30
+        await pilot.click(KeysFooter, offset=(start + 2, 0))  # on "^p", where a cut-off key was
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CommandPalette"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from sfttui.tui.app import SfttuiApp
-from sfttui.tui.row_list import Column, RowList
+from sfttui.tui.row_list import Column, RowList, cell_tail
 
 
 class ListApp(App[None]):
@@ -67,3 +67,11 @@ async def test_reset_to_fewer_rows_keeps_the_cursor_inside():
         rows.reset(0)
         await pilot.press("j")
         assert rows.cursor_row == 0
+
+
+def test_cell_tail_keeps_the_end_that_fits_in_cells():
+    assert cell_tail("test.jsonl:1", 10) == "st.jsonl:1"
+    assert cell_tail("short", 10) == "short"
+    assert cell_tail("データ.jsonl:12", 11) == "タ.jsonl:12"  # タ takes two cells
+    assert cell_tail("データ.jsonl:12", 10) == ".jsonl:12"  # and does not fit in 10
+    assert cell_tail("日本語", 3) == "語"  # never a half character

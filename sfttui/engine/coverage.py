@@ -138,14 +138,21 @@ class Coverage:
     model: LabelModel = field(default_factory=lambda: LabelModel(False, "not run"))
     has_responses: bool = False
     patterns: tuple[str, ...] = ("built-in",)
+    # Worked out once, where the analysis runs: the app's lists read them on its UI
+    # thread, where a Polars query would wait whenever a re-plan holds Polars' threads.
+    ambiguous: pl.DataFrame = field(init=False, repr=False)
+    suspects: pl.DataFrame = field(init=False, repr=False)
+    by_labels: pl.DataFrame = field(init=False, repr=False)
 
-    @property
-    def ambiguous(self) -> pl.DataFrame:
-        return self.model.ambiguous(self.settings.ambiguous_margin)
-
-    @property
-    def suspects(self) -> pl.DataFrame:
-        return self.model.suspects()
+    def __post_init__(self) -> None:
+        self.ambiguous = self.model.ambiguous(self.settings.ambiguous_margin)
+        self.suspects = self.model.suspects()
+        pairs = self.hard_pairs.select(
+            a=pl.min_horizontal("label_a", "label_b"), b=pl.max_horizontal("label_a", "label_b")
+        )
+        self.by_labels = (
+            pairs.group_by("a", "b").len("pairs").sort(["pairs", "a", "b"], descending=[True, False, False])
+        )
 
     def hard_rows(self) -> pl.Series:
         """Row numbers that take part in at least one hard-negative pair."""
@@ -153,12 +160,7 @@ class Coverage:
 
     def hard_by_labels(self) -> pl.DataFrame:
         """Hard-negative pairs per (unordered) label pair, most first."""
-        pairs = self.hard_pairs.select(
-            a=pl.min_horizontal("label_a", "label_b"), b=pl.max_horizontal("label_a", "label_b")
-        )
-        return (
-            pairs.group_by("a", "b").len("pairs").sort(["pairs", "a", "b"], descending=[True, False, False])
-        )
+        return self.by_labels
 
     def scorecard(self, splits: pl.Series | None = None) -> list[ScoreLine]:
         """Counts per kind against the targets, overall and per split.

@@ -28,7 +28,7 @@ from ..engine.session import Session
 from .messages import DecisionsChanged
 from .render import bar, render_turns, side_by_side, turns, words
 from .rendered import Rendered
-from .row_list import Cell, Column, RowList
+from .row_list import Cell, Column, RowList, cell_tail
 from .screens import PromptScreen
 
 # Turns that make up the prompt side (formats.PROMPT_ROLES, plus how render.turns names
@@ -161,7 +161,7 @@ class CoverageTab(Vertical):
 
         def mark(key: str, width: int) -> str:
             sign = "✗" if key in dropped else ("§" if key in ruled else "")
-            return f"{sign}{key[-(width - len(sign)) :]}"
+            return sign + cell_tail(key, width - len(sign))
 
         return mark
 

@@ -87,7 +87,8 @@ class KeysFooter(Widget):
         left, left_spans = _draw(self.shown_keys(), *styles)
         width = max(0, self.size.width - right.cell_len)
         left.truncate(width, pad=True)  # keys that do not fit are cut, the palette stays
-        self.spans = [span for span in left_spans if span[0] < width] + [
+        # A key cut off by the palette is clickable only where it shows.
+        self.spans = [(a, min(b, width), key, on) for a, b, key, on in left_spans if a < width] + [
             (start + width, end + width, key, enabled) for start, end, key, enabled in right_spans
         ]
         return Text.assemble(left, right, no_wrap=True, overflow="crop", end="")

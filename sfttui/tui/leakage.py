@@ -16,7 +16,7 @@ from ..engine.session import Session
 from .messages import DecisionsChanged
 from .render import render_turns, turns, words
 from .rendered import Rendered
-from .row_list import Cell, Column, RowList
+from .row_list import Cell, Column, RowList, cell_tail
 
 COLUMNS = [Column("kind", 10), Column("splits", 11), Column("J", 5), Column("row", 12)]
 
@@ -86,9 +86,10 @@ class LeakageTab(Vertical):
         key = h["b"] if h["b_split"] != "eval" else h["a"]
         mark = "✗ " if h["a"] in self._dropped or h["b"] in self._dropped else ""
         mark = f"→ {mark}" if h["b"] in self._moved else mark
-        width = COLUMNS[3].width - len(mark)  # the mark stays; a long key loses its start
         sim = "" if h["sim"] is None else (f"{h['sim']:.2f}" if h["sim"] <= 1 else f"{int(h['sim'])} ng")
-        return [h["kind"], f"{h['a_split'][:5]}/{h['b_split'][:5]}", sim, mark + key[-width:]]
+        # The mark stays; a long key loses its start.
+        row = mark + cell_tail(key, COLUMNS[3].width - len(mark))
+        return [h["kind"], f"{h['a_split'][:5]}/{h['b_split'][:5]}", sim, row]
 
     def _hit(self) -> dict[str, Any] | None:
         hits = self.query_one("#hits", RowList)

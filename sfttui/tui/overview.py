@@ -41,11 +41,13 @@ class OverviewTab(Vertical):
         if bad is self._listed:
             return
         self._listed, self.bad = bad, bad.select("file", "line", "reason")
+        # UTF-8 bytes, not characters: no character takes more cells than bytes (CJK
+        # takes 2 and 3), so a wide name is never cut; an accented one gets some room.
         widths = (
             self.bad.select(
-                pl.col("file").str.len_chars().max(),
-                pl.col("line").max().cast(pl.String).str.len_chars() + 2,  # thousands commas
-                pl.col("reason").str.len_chars().max().clip(upper_bound=MAX_REASON),
+                pl.col("file").str.len_bytes().max(),
+                pl.col("line").max().cast(pl.String).str.len_chars() * 4 // 3,  # with commas
+                pl.col("reason").str.len_bytes().max().clip(upper_bound=MAX_REASON),
             ).row(0)
             if bad.height
             else (0, 0, 0)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rich.cells import cell_len, get_character_cell_size
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -24,6 +25,17 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 Cell = str | Text
+
+
+def cell_tail(text: str, width: int) -> str:
+    """The end of `text` that fits in `width` terminal cells (keys keep their distinct end)."""
+    if cell_len(text) <= width:
+        return text
+    used, start = 0, len(text)
+    while start > 0 and used + get_character_cell_size(text[start - 1]) <= width:
+        start -= 1
+        used += get_character_cell_size(text[start])
+    return text[start:]
 
 
 @dataclass(frozen=True)
@@ -104,7 +116,7 @@ class RowList(ScrollView, can_focus=True):
 
     def _follow_cursor(self) -> None:
         """Scroll so the cursor's row is on screen (below the header)."""
-        shown = max(self.size.height - 1, 1)
+        shown = max(self.scrollable_content_region.height - 1, 1)  # less a horizontal scrollbar
         top = round(self.scroll_offset.y)
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
@@ -115,7 +127,7 @@ class RowList(ScrollView, can_focus=True):
         self.cursor_row += step
 
     def action_page(self, step: int) -> None:
-        self.cursor_row += step * max(self.size.height - 2, 1)
+        self.cursor_row += step * max(self.scrollable_content_region.height - 2, 1)
 
     def action_jump(self, row: int) -> None:
         self.cursor_row = row if row >= 0 else self.row_count - 1
