@@ -173,7 +173,7 @@ def test_hard_negatives_are_alike_prompts_with_other_labels(write_jsonl):
                 expected[(a, b)] = round(j, 6)
     assert found == expected
     assert set(found) == {("a1", "a2")}  # a2/a3 differ in five words: under 0.5
-    assert cov.hard_by_labels().rows() == [("cancel", "modify", 1)]
+    assert cov.hard_by_labels.rows() == [("cancel", "modify", 1)]
 
 
 def test_chat_prompts_alike_past_the_threshold_are_hard_negatives_when_the_chats_differ(write_jsonl):

@@ -142,7 +142,7 @@ class Coverage:
     # thread, where a Polars query would wait whenever a re-plan holds Polars' threads.
     ambiguous: pl.DataFrame = field(init=False, repr=False)
     suspects: pl.DataFrame = field(init=False, repr=False)
-    by_labels: pl.DataFrame = field(init=False, repr=False)
+    hard_by_labels: pl.DataFrame = field(init=False, repr=False)  # pairs per label pair, most first
 
     def __post_init__(self) -> None:
         self.ambiguous = self.model.ambiguous(self.settings.ambiguous_margin)
@@ -150,17 +150,13 @@ class Coverage:
         pairs = self.hard_pairs.select(
             a=pl.min_horizontal("label_a", "label_b"), b=pl.max_horizontal("label_a", "label_b")
         )
-        self.by_labels = (
+        self.hard_by_labels = (
             pairs.group_by("a", "b").len("pairs").sort(["pairs", "a", "b"], descending=[True, False, False])
         )
 
     def hard_rows(self) -> pl.Series:
         """Row numbers that take part in at least one hard-negative pair."""
         return pl.concat([self.hard_pairs["row_a"], self.hard_pairs["row_b"]]).unique().sort()
-
-    def hard_by_labels(self) -> pl.DataFrame:
-        """Hard-negative pairs per (unordered) label pair, most first."""
-        return self.by_labels
 
     def scorecard(self, splits: pl.Series | None = None) -> list[ScoreLine]:
         """Counts per kind against the targets, overall and per split.
@@ -264,7 +260,7 @@ class Coverage:
                 "detail": self.hard_detail,
                 "pairs": self.hard_pairs.height,
                 "rows": self.hard_rows().len(),
-                "by_labels": self.hard_by_labels().rename({"a": "label_a", "b": "label_b"}).to_dicts(),
+                "by_labels": self.hard_by_labels.rename({"a": "label_a", "b": "label_b"}).to_dicts(),
                 "listed": _rounded(hard.head(listed)).to_dicts(),
             },
             "model": self.model.to_dict(),

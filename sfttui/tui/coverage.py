@@ -84,8 +84,6 @@ class CoverageTab(Vertical):
         self.items: pl.DataFrame | None = None  # what the list shows, one item per line
         self._item_cells: Callable[[int], list[Cell]] = lambda i: []
         self._built = ""  # the view the list holds now
-        self._pairs_of: object = None  # the coverage `_pairs` was counted from
-        self._pairs: dict[tuple[str, str], int] = {}
         self.lines: list[ScoreLine] = []
 
     def compose(self) -> ComposeResult:
@@ -316,7 +314,7 @@ class CoverageTab(Vertical):
         elif line.applies:
             parts.append(Text("\n✓ target reached everywhere", style="green"))
         if line.kind == "hard_negatives" and cov.hard_pairs.height:
-            by = cov.hard_by_labels().head(6)
+            by = cov.hard_by_labels.head(6)
             parts.append(
                 Text("\npairs per label pair: " + " · ".join(f"{a}≠{b} {n}" for a, b, n in by.rows()))
             )
@@ -352,7 +350,8 @@ class CoverageTab(Vertical):
         b_text, b_raw = self._text(item["row_b"])
         a_prompt, b_prompt = self._prompt(item["row_a"]), self._prompt(item["row_b"])
         a, b = sorted([item["label_a"], item["label_b"]])
-        between = self._pairs_between().get((a, b), 1)
+        by_labels = self.session.coverage.hard_by_labels.rows()  # a few rows, no Polars query
+        between = next((n for x, y, n in by_labels if (x, y) == (a, b)), 1)
         cards = [
             Group(
                 Text(
@@ -373,15 +372,6 @@ class CoverageTab(Vertical):
             Text("alike, but labelled differently; the words that differ are highlighted", style="dim"),
             *side_by_side(cards, width, most=2),
         )
-
-    def _pairs_between(self) -> dict[tuple[str, str], int]:
-        """Hard-negative pairs per label pair, looked up as a key moves (a Polars filter
-        on the UI thread would wait whenever a re-plan holds Polars' threads)."""
-        cov = self.session.coverage
-        assert cov is not None
-        if self._pairs_of is not cov:
-            self._pairs_of, self._pairs = cov, {(a, b): n for a, b, n in cov.hard_by_labels().rows()}
-        return self._pairs
 
     def _row_detail(self, item: dict[str, Any] | None) -> Group:
         assert item is not None

@@ -21,8 +21,7 @@ MAX_REASON = 500  # characters of a reason shown (the list scrolls sideways to t
 class OverviewTab(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.bad: pl.DataFrame | None = None  # the bad lines listed (file, line, reason)
-        self._listed: pl.DataFrame | None = None  # the dataset's frame they were taken from
+        self.bad: pl.DataFrame | None = None  # the dataset's bad lines, as listed
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="overview-summary")
@@ -32,19 +31,19 @@ class OverviewTab(Vertical):
 
     def _bad_cells(self, index: int) -> list[Cell]:
         assert self.bad is not None
-        file, line, reason = self.bad.row(index)
-        return [file, f"{line:,}", reason[:MAX_REASON]]
+        bad = self.bad.row(index, named=True)
+        return [bad["file"], f"{bad['line']:,}", bad["reason"][:MAX_REASON]]
 
     def _list_bad_lines(self, bad: pl.DataFrame) -> None:
         """List `bad` (once per dataset: the bad lines never change), with columns as
         wide as their longest value, so whole reasons show."""
-        if bad is self._listed:
+        if bad is self.bad:
             return
-        self._listed, self.bad = bad, bad.select("file", "line", "reason")
+        self.bad = bad
         # UTF-8 bytes, not characters: no character takes more cells than bytes (CJK
         # takes 2 and 3), so a wide name is never cut; an accented one gets some room.
         widths = (
-            self.bad.select(
+            bad.select(
                 pl.col("file").str.len_bytes().max(),
                 pl.col("line").max().cast(pl.String).str.len_chars() * 4 // 3,  # with commas
                 pl.col("reason").str.len_bytes().max().clip(upper_bound=MAX_REASON),
