@@ -103,6 +103,7 @@ def test_blocks_keep_line_numbers_bad_lines_and_file_wide_checks(dask_engine, tm
     assert bad[1500] == "missing label 'label'" and local.rows["line"].max() == 1200
 
 
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} not present")
 def test_near_pairs_across_partitions_equal_local(dask_engine):
     """Real tweets with planted near copies spread over many partitions; boilerplate makes
     buckets too large to pair whole, which must be chained the same way."""
