@@ -739,7 +739,7 @@ def read_file(
         head = handle.read(_READ_BLOCK)
         stat = os.fstat(handle.fileno())
     if not plain_jsonl(path, head):
-        return _read_whole(path, name, settings, tick)
+        return _read_whole(path, name, settings, stat, tick)
     size = stat.st_size
     info = InputFile.plain_jsonl(path, name, stat)
     digest = hashlib.sha256()
@@ -766,9 +766,17 @@ def read_file(
 
 
 def _read_whole(
-    path: Path, name: str, settings: LoadSettings, tick: Callable[[float], None] | None = None
+    path: Path,
+    name: str,
+    settings: LoadSettings,
+    stat: os.stat_result,
+    tick: Callable[[float], None] | None = None,
 ) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
-    """A compressed or non-JSONL file: read and decompressed whole, then parsed."""
+    """A compressed or non-JSONL file: read and decompressed whole, then parsed.
+
+    `stat` is the file as it was opened: its size and modification time are what export
+    checks the file against before it copies the rows (see rawlines.Source.changed).
+    """
     stored, data, compression = _read_bytes(path)
     info = InputFile(
         path=str(path),
@@ -777,6 +785,7 @@ def _read_whole(
         size=len(stored),
         container=_container(path, data),
         compression=compression,
+        mtime_ns=stat.st_mtime_ns,
     )
     del stored
     lines = data.count(b"\n") if info.container == "jsonl" else 1
