@@ -321,7 +321,11 @@ def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Train/validation/test shares, e.g. 80/10/10 or 0.7,0.15,0.15.",
         ),
         click.option(
-            "--seed", type=int, default=1234, show_default=True, help="Seed for the split assignment."
+            "--seed",
+            type=click.IntRange(0),
+            default=1234,
+            show_default=True,
+            help="Seed for the split assignment (0 or more).",
         ),
         click.option(
             "--drop",

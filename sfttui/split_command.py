@@ -91,6 +91,8 @@ def print_split(result: ExportResult, notes: list[str], console: Console) -> Non
     # soft_wrap: paths and notes stay whole lines, so they can be copied and grepped.
     for warning in m["warnings"] + m.get("coverage", {}).get("warnings", []) + notes:
         console.print(Text(f"note: {warning}", style="yellow"), soft_wrap=True)
+    for mended in result.recovered:
+        console.print(Text(f"recovered: {mended}", style="yellow"), soft_wrap=True)
     for check in result.verified:
         console.print(Text(f"verified: {check}", style="green"), soft_wrap=True)
     for problem in result.problems:

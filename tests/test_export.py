@@ -99,18 +99,29 @@ def test_outputs_are_raw_lines_byte_for_byte_and_reproducible(tmp_path):
     )
 
 
-def test_refuses_a_non_empty_directory_without_force(tmp_path):
+def test_replaces_only_its_own_output_and_only_with_force(tmp_path):
     data = _dataset(tmp_path, users=20)
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    refused = _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "s"))
-    assert refused.exit_code == 2
-    assert "is not empty; pass --force" in refused.output
-    assert (out / "keep.txt").read_text() == "mine"
+    for force in ((), ("--force",)):
+        refused = _split(str(data), "--out", str(out), *force, "--state-dir", str(tmp_path / "s"))
+        assert refused.exit_code == 2
+        assert "was not written by sfttui (it holds keep.txt)" in refused.output
+        assert (out / "keep.txt").read_text() == "mine"
+    (out / "keep.txt").unlink()
+    assert _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "s")).exit_code == 0
+    again = _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "s"))
+    assert again.exit_code == 2 and "holds an earlier output of sfttui; pass --force" in again.output
     forced = _split(str(data), "--out", str(out), "--force", "--state-dir", str(tmp_path / "s"))
     assert forced.exit_code == 0
-    assert not (out / "keep.txt").exists() and (out / "train.jsonl").exists()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "dropped.jsonl",
+        "manifest.json",
+        "test.jsonl",
+        "train.jsonl",
+        "validation.jsonl",
+    ]
 
 
 def _planned(tmp_path: Path):
@@ -132,7 +143,7 @@ def test_a_failure_mid_export_leaves_no_partial_directory(tmp_path):
     with pytest.raises(OSError):
         write_export(plan, ds, out, force=True, fail_after="train.jsonl")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    with pytest.raises(ExportError, match="not empty"):
+    with pytest.raises(ExportError, match="earlier output of sfttui; pass --force"):
         write_export(plan, ds, out)
 
 

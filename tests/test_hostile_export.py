@@ -104,3 +104,145 @@ def test_other_formats_are_written_as_one_json_record_per_line(tmp_path, fmt):
     assert sorted(written, key=key) == sorted(records, key=key)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["written_as_jsonl"] == [data.name]
+
+
+# --- item 2: never delete a file sfttui did not write --------------------------------------
+
+
+def _tree(directory: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
+    }
+
+
+def test_force_into_the_data_directory_is_refused_and_deletes_nothing(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x.jsonl").write_bytes(_jsonl_bytes(_records()))
+    (data / "sibling.jsonl").write_bytes(b'{"text": "someone else\'s file"}\n')
+    state = data / "state"
+    state.mkdir()
+    (state / "keep.json").write_text("{}")
+    before = _tree(tmp_path)
+    result = _split(str(data / "x.jsonl"), "--out", str(data), "--force", "--state-dir", str(state))
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: --out {data} contains the input {data / 'x.jsonl'}; sfttui never removes its "
+        "inputs or state: choose another output directory"
+    ]
+    after = _tree(tmp_path)
+    assert {k: after.get(k) for k in before} == before
+
+
+def test_an_output_holding_the_state_directory_is_refused(tmp_path):
+    data = _write_format(tmp_path, "jsonl", _records())
+    out = tmp_path / "out"
+    state = out / "state"
+    state.mkdir(parents=True)
+    result = _split(str(data), "--out", str(out), "--force", "--state-dir", str(state))
+    assert result.exit_code == 2
+    assert "contains the state directory" in result.output
+    assert state.is_dir()
+
+
+def test_files_added_to_an_earlier_output_are_never_removed(tmp_path):
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    (out / "my-notes.txt").write_text("notes")
+    result = _split(str(data), "--out", str(out), "--force", "--state-dir", state)
+    assert result.exit_code == 2
+    assert "holds files sfttui did not write (my-notes.txt)" in result.output
+    assert (out / "my-notes.txt").read_text() == "notes"
+
+
+def test_out_dot_with_force_in_the_data_directory_is_one_line_not_a_traceback(tmp_path, monkeypatch):
+    data = _write_format(tmp_path, "jsonl", _records())
+    monkeypatch.chdir(tmp_path)
+    before = _tree(tmp_path)
+    result = _split(data.name, "--out", ".", "--force", "--state-dir", str(tmp_path.parent / "st"))
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.startswith("error: --out . contains the input data.jsonl")
+    assert _tree(tmp_path) == before
+
+
+def test_a_negative_seed_is_a_usage_error(tmp_path):
+    data = _write_format(tmp_path, "jsonl", _records())
+    result = _split(str(data), "--out", str(tmp_path / "o"), "--seed", "-5")
+    assert result.exit_code == 2
+    assert "Invalid value for '--seed': -5 is not in the range x>=0" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+# --- item 3: a crash between the two renames of a replacement ------------------------------
+
+_CRASH_BETWEEN_RENAMES = """
+import os, sys
+from sfttui.engine import outdir
+real = os.rename
+calls = []
+def rename(src, dst):
+    calls.append(src)
+    if len(calls) == 2:  # the old output is aside, the new one not yet in place
+        os._exit(9)
+    real(src, dst)
+outdir.os.rename = rename
+from sfttui.cli import main
+sys.argv = ["sfttui", "split", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_crash_between_the_renames_is_mended_on_the_next_run(tmp_path):
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    earlier = _tree(out)
+    args = [str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7"]
+    crashed = subprocess.run([sys.executable, "-c", _CRASH_BETWEEN_RENAMES, *args], capture_output=True)
+    assert crashed.returncode == 9
+    assert not out.exists()
+    hidden = sorted(p.name.split("-")[0] for p in tmp_path.iterdir() if p.name.startswith(".out."))
+    assert hidden == [".out.old", ".out.tmp"]
+
+    # Without --force: the earlier output is put back, and the refusal says so.
+    again = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert again.exit_code == 2
+    assert "restored the earlier output" in again.output
+    assert "removed 1 unfinished or replaced output directory" in again.output
+    assert _tree(out) == earlier
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
+
+
+def test_stale_temporary_directories_are_cleaned_and_reported(tmp_path):
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    dead = tmp_path / ".out.tmp-999999999-ab12cd34"  # no such process
+    dead.mkdir()
+    (dead / "train.jsonl").write_bytes(b'{"text": "half"}\n')
+    foreign = tmp_path / ".out.tmp-999999998-ffff0000"
+    foreign.mkdir()
+    (foreign / "diary.txt").write_text("not ours")
+    result = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert result.exit_code == 0, result.output
+    assert "recovered: removed 1 unfinished or replaced output directory" in result.output
+    assert f"left {foreign} alone" in result.output.replace("\n", "")
+    assert not dead.exists() and (foreign / "diary.txt").read_text() == "not ours"
+
+
+# --- item 4: the umask decides who can read the splits -------------------------------------
+
+
+@pytest.mark.parametrize("umask, dir_mode, file_mode", [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)])
+def test_output_modes_follow_the_umask(tmp_path, umask, dir_mode, file_mode):
+    data = _write_format(tmp_path, "jsonl", _records())
+    out = tmp_path / "out"
+    old = os.umask(umask)
+    try:
+        result = _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "state"))
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == dir_mode
+    assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {file_mode}

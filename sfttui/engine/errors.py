@@ -3,3 +3,7 @@
 
 class InputError(Exception):
     """A file cannot be read or understood; the message says which file and why."""
+
+
+class ExportError(Exception):
+    """The output cannot be written (refused or failed); the message says why."""

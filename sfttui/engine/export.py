@@ -14,8 +14,6 @@ import base64
 import hashlib
 import os
 import shutil
-import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,19 +26,16 @@ import polars as pl
 from .. import __version__
 from .decisions import Resolution
 from .dedup import Duplicates, find_duplicates
-from .errors import InputError
+from .errors import ExportError, InputError
 from .leakage import split_leakage
 from .load import Dataset, load, read_blocks, split_lines
+from .outdir import OutputRefused, Protected, check_output, make_temporary, recover, replace_directory
 from .rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
 from .settings import ScanSettings
 from .split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 
 DropPolicy = Literal["exact", "near", "none"]
 _DROPPED_SLICE = 20_000
-
-
-class ExportError(Exception):
-    """The output cannot be written (refused or failed); the message says why."""
 
 
 @dataclass
@@ -330,6 +325,7 @@ class ExportResult:
     manifest: dict[str, Any]
     verified: list[str]  # what the read-back checked
     problems: list[str]  # what the read-back found wrong (empty when all is well)
+    recovered: list[str] = field(default_factory=list)  # leftovers of a crashed write, mended
 
 
 def write_export(
@@ -342,20 +338,25 @@ def write_export(
     extra: dict[str, Any] | None = None,
     fail_after: str | None = None,
     duplicates: Duplicates | None = None,
+    protected: Iterable[Protected] = (),
 ) -> ExportResult:
     """Write the plan to `out` atomically, then read it back and verify it.
 
     `duplicates` (the clusters the plan was made from) lets the verification check the
     written files against them instead of scanning the files afresh (see verify_export).
     `fail_after` names an output file after which to raise, for tests of atomicity.
+    `protected` are paths the output must not be or hold (the inputs are added here):
+    see outdir.check_output for what may be replaced.
     """
-    target = Path(out)
-    if target.exists() and not target.is_dir():
-        raise ExportError(f"{target} exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise ExportError(f"{target} is not empty; pass --force to replace it")
+    protected = [*(Protected(Path(i.path), "input") for i in dataset.inputs), *protected]
+    # First mend what a crashed write left (it may put an earlier output back), then judge.
+    recovered = recover(Path(out).resolve())
+    try:
+        target = check_output(out, protected, force)
+    except OutputRefused as exc:
+        raise OutputRefused("; ".join([*recovered, str(exc)])) from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = make_temporary(target)
     try:
         if _first_change(dataset):
             raise ExportError(_changed(dataset))
@@ -378,23 +379,12 @@ def write_export(
         written[path.name] = _write_pieces(path, _dropped_lines(plan.dropped, dataset))
         manifest = _manifest(plan, dataset, settings, written, extra or {})
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
-        _replace_dir(tmp, target)
+        replace_directory(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     verified, problems = verify_export(target, plan, dataset, settings, duplicates, read_back)
-    return ExportResult(target, manifest, verified, problems)
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished temporary directory into place (the old one, if any, goes last)."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
-        os.rename(target, old)
-        os.rename(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, target)
+    return ExportResult(target, manifest, verified, problems, recovered)
 
 
 def _manifest(

@@ -24,6 +24,7 @@ from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_exp
 from .isolated import run_scan_isolated
 from .leakage import Leakage
 from .load import Dataset
+from .outdir import OutputRefused, Protected, check_output
 from .parallel import LOCAL, Engine
 from .progress import Progress, no_progress
 from .representativeness import Representativeness
@@ -266,11 +267,28 @@ class Session:
             settings=self.settings,
             extra=extra,
             duplicates=self.duplicates,
+            protected=self.protected(),
         )
 
+    def protected(self) -> list[Protected]:
+        """What an output directory must never be or hold, besides the inputs."""
+        assert self.journal is not None
+        c = self.settings.coverage
+        return [
+            *(Protected(Path(p), "eval set") for p in self.settings.eval_paths),
+            *(Protected(Path(p), "reference sample") for p in c.reference_paths),
+            *([Protected(Path(c.patterns_path), "patterns file")] if c.patterns_path else []),
+            Protected(self.journal.path.parent, "state directory"),
+        ]
+
     def reason_cannot_write(self, out: Path) -> str | None:
-        if out.exists() and not out.is_dir():
-            return f"{out} exists and is not a directory"
+        """Why `w` cannot write to `out` (the app replaces an earlier output of sfttui)."""
+        assert self.dataset is not None
+        inputs = [Protected(Path(i.path), "input") for i in self.dataset.inputs]
+        try:
+            check_output(out, [*inputs, *self.protected()], force=True)
+        except OutputRefused as exc:
+            return str(exc)
         return None
 
 

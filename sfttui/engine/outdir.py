@@ -1,0 +1,192 @@
+"""The output directory: what may be replaced, how it is replaced, and recovery after a crash.
+
+sfttui never deletes a file it did not write. An output directory may be replaced only
+when it is empty or holds nothing but an earlier output of sfttui (its manifest and the
+files the manifest lists), and never when it is, or holds, an input or a state file.
+
+A new output is written into a temporary sibling directory `.NAME.tmp-PID-XXXX` and
+renamed into place; an earlier output is first renamed aside to `.NAME.old-PID-NS` and
+removed last. A crash can leave these siblings behind (between the two renames, both);
+the next write restores or removes them, and says what it did.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from .errors import ExportError
+
+MANIFEST = "manifest.json"
+MANIFEST_SCHEMA = "sfttui.manifest/1"
+# Earlier versions named these `.NAME.tmp-XXXXXXXX` (mkdtemp) and `.NAME.old-PID-NS`.
+_SIBLING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?:(?P<pid>\d+)-)?\w+$")
+
+
+class OutputRefused(ExportError):
+    """The output directory must not be written (or replaced); the message says why."""
+
+
+@dataclass(frozen=True)
+class Protected:
+    """A path sfttui must never remove: an input, an eval or reference file, the state."""
+
+    path: Path
+    what: str  # "input", "eval set", "state directory", ...
+
+
+def foreign_entries(directory: Path) -> list[str] | None:
+    """The entries of an earlier sfttui output that sfttui did not write there (its
+    manifest, with sfttui's schema, lists what it wrote); None when `directory` holds no
+    such manifest."""
+    try:
+        manifest = orjson.loads((directory / MANIFEST).read_bytes())
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("schema") != MANIFEST_SCHEMA:
+        return None
+    outputs = manifest.get("outputs")
+    written = (set(outputs) if isinstance(outputs, dict) else set()) | {MANIFEST}
+    return [e.name for e in entries if e.name not in written or not e.is_file(follow_symlinks=False)]
+
+
+def sfttui_output(directory: Path) -> bool:
+    """Whether `directory` holds nothing but an output sfttui wrote."""
+    return foreign_entries(directory) == []
+
+
+def _listing(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
+
+
+def check_output(out: str | os.PathLike[str], protected: Iterable[Protected], force: bool) -> Path:
+    """The resolved output directory, or OutputRefused saying why it must not be written."""
+    target = Path(out).resolve()
+    for item in protected:
+        path = item.path.resolve()
+        if _inside(path, target):
+            verb = "is" if path == target else "contains"
+            raise OutputRefused(
+                f"--out {out} {verb} the {item.what} {item.path}; sfttui never removes its inputs "
+                "or state: choose another output directory"
+            )
+    if not target.exists():
+        return target
+    if not target.is_dir():
+        raise OutputRefused(f"{out} exists and is not a directory")
+    entries = sorted(e.name for e in os.scandir(target))
+    if not entries:
+        return target
+    foreign = foreign_entries(target)
+    if foreign is None:
+        raise OutputRefused(
+            f"{out} is not empty and was not written by sfttui (it holds {_listing(entries)}); sfttui "
+            "only replaces a directory it wrote: choose a new or empty output directory"
+        )
+    if foreign:
+        raise OutputRefused(
+            f"{out} holds files sfttui did not write ({_listing(foreign)}) beside an earlier output; "
+            "sfttui never removes them: move them away or choose another output directory"
+        )
+    if not force:
+        raise OutputRefused(f"{out} holds an earlier output of sfttui; pass --force to replace it")
+    return target
+
+
+def make_temporary(target: Path) -> Path:
+    """A new empty directory beside `target` to write into, made like any other directory
+    (mode 0777 less the umask), unlike mkdtemp's 0700 that the rename would keep."""
+    while True:
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            tmp.mkdir(mode=0o777)
+            return tmp
+        except FileExistsError:
+            continue
+
+
+def replace_directory(tmp: Path, target: Path) -> None:
+    """Move the finished temporary directory into place; an earlier output goes aside
+    first and is removed last (a crash in between is mended by `recover`)."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
+        os.rename(target, old)
+        os.rename(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, target)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _ours(directory: Path) -> bool:
+    """A leftover sibling sfttui may remove: only files with the names of its outputs."""
+    names = {f"{s}.jsonl" for s in ("train", "validation", "test", "dropped")} | {MANIFEST}
+    try:
+        return all(e.is_file(follow_symlinks=False) and e.name in names for e in os.scandir(directory))
+    except OSError:
+        return False
+
+
+def recover(target: Path) -> list[str]:
+    """Restore or remove what an interrupted write left beside `target`; what was done.
+
+    Between the two renames of a replacement neither the old output nor the new one is
+    at `target`: the old one (complete, and what the person had) is put back. Unfinished
+    temporary directories and replaced outputs whose process is gone are removed. A
+    sibling holding anything sfttui would not have written is left alone and named.
+    """
+    try:
+        siblings = [
+            (Path(e.path), m)
+            for e in os.scandir(target.parent)
+            if (m := _SIBLING.match(e.name)) and m["name"] == target.name and e.is_dir(follow_symlinks=False)
+        ]
+    except OSError:
+        return []
+    done: list[str] = []
+    stale = [(p, m) for p, m in siblings if not (m["pid"] and _alive(int(m["pid"])))]
+    olds = sorted((p for p, m in stale if m["kind"] == "old"), key=lambda p: p.stat().st_mtime_ns)
+    if not target.exists() and olds and sfttui_output(olds[-1]):
+        restored = olds.pop()
+        os.rename(restored, target)
+        done.append(
+            f"restored the earlier output {target} from {restored.name} (a write was cut off "
+            "between its two renames)"
+        )
+    leftovers = [p for p, m in stale if m["kind"] == "tmp"] + olds
+    removed = 0
+    for path in leftovers:
+        if _ours(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += not path.exists()
+        else:
+            done.append(f"left {path} alone: it holds files sfttui did not write")
+    if removed:
+        done.append(
+            f"removed {removed} unfinished or replaced output director{'y' if removed == 1 else 'ies'} "
+            f"left beside {target.name} by an interrupted write"
+        )
+    return done
