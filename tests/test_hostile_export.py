@@ -246,3 +246,62 @@ def test_output_modes_follow_the_umask(tmp_path, umask, dir_mode, file_mode):
     assert result.exit_code == 0, result.output
     assert out.stat().st_mode & 0o777 == dir_mode
     assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {file_mode}
+
+
+# --- item 5: split names -------------------------------------------------------------------
+
+
+def test_split_aliases_are_mapped_and_unknown_names_are_one_clear_error(tmp_path):
+    names = ["train", "training", "val", "dev", "eval", "valid", "holdout", "test", "Test", "TRAIN"]
+    rows = [{**r, "split": names[i % len(names)]} for i, r in enumerate(_records())]
+    data = tmp_path / "data.jsonl"
+    data.write_bytes(_jsonl_bytes(rows))
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    result = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["splits_from"] == "existing"
+    assert (manifest["counts"]["train"], manifest["counts"]["validation"], manifest["counts"]["test"]) == (
+        12,
+        16,
+        12,
+    )
+
+    odd = tmp_path / "odd.jsonl"
+    odd.write_bytes(_jsonl_bytes([{**r, "split": "dev2" if i == 3 else "train"} for i, r in enumerate(rows)]))
+    refused = _split(str(odd), "--out", str(tmp_path / "o2"), "--state-dir", state)
+    assert refused.exit_code == 2
+    assert refused.output.startswith("error: cannot keep the input's splits")
+    assert "'dev2' (1 row, first odd.jsonl:4)" in refused.output
+    assert not (tmp_path / "o2").exists()
+    resplit = _split(str(odd), "--out", str(tmp_path / "o2"), "--state-dir", state, "--resplit")
+    assert resplit.exit_code == 0, resplit.output
+    scan = _scan(str(odd))
+    assert scan.exit_code == 0
+    assert "split values other than train, validation and test: 'dev2'" in scan.output.replace("\n", "")
+
+
+def test_a_file_name_sets_a_split_only_when_it_is_a_split_name(tmp_path):
+    customer = tmp_path / "customer_test_data.jsonl"
+    customer.write_bytes(_jsonl_bytes(_records()))
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    result = _split(str(customer), "--out", str(out), "--state-dir", state)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["splits_from"] == "new"
+    assert manifest["counts"]["train"] == 32  # 80 % of 40, not 100 % test
+
+    train, test = tmp_path / "train.jsonl.gz", tmp_path / "test.jsonl"
+    train.write_bytes(gzip.compress(_jsonl_bytes(_records()[:30])))
+    test.write_bytes(_jsonl_bytes(_records()[30:]))
+    scan = _scan(str(train), str(test), str(customer))
+    assert scan.exit_code == 0
+    lines = scan.output.splitlines()
+    row = {
+        line.split()[0]: line
+        for line in lines
+        if line.split() and line.split()[0].endswith((".gz", ".jsonl"))
+    }
+    assert row["train.jsonl.gz"].rstrip().endswith("file name: train")
+    assert row["test.jsonl"].rstrip().endswith("file name: test")
+    assert row["customer_test_data.jsonl"].rstrip().endswith("-")

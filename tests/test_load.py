@@ -294,7 +294,7 @@ def test_keys_fall_back_to_file_line_when_ids_repeat(write_jsonl):
 
 
 def test_splits_come_from_the_split_field_or_the_file_name(write_jsonl):
-    a = write_jsonl("my-train.jsonl", [{"text": "a"}])
+    a = write_jsonl("train.jsonl", [{"text": "a"}])
     b = write_jsonl("dev.jsonl", [{"text": "b"}])
     c = write_jsonl("all.jsonl", [{"text": "c", "split": "valid"}, {"text": "d", "split": "test"}])
     ds = load([a, b, c])

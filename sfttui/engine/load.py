@@ -35,16 +35,17 @@ BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
 _READ_BLOCK = 32 << 20  # JSONL is read and hashed this much at a time
 _DETECT_SAMPLE = 200
-_SPLIT_NAMES = {
-    "train": "train",
-    "training": "train",
-    "valid": "validation",
-    "val": "validation",
-    "validation": "validation",
-    "dev": "validation",
-    "test": "test",
+# Split names and the aliases datasets use for them (compared case-insensitively).
+SPLIT_ALIASES = {
+    "train": ("train", "training"),
+    "validation": ("validation", "valid", "val", "dev", "development", "eval", "evaluation"),
+    "test": ("test", "testing", "holdout", "heldout", "held-out", "held_out"),
 }
-_SPLIT_IN_NAME = re.compile(r"(?:^|[._\-/])(" + "|".join(_SPLIT_NAMES) + r")(?:$|[._\-])")
+_SPLIT_NAMES = {alias: split for split, aliases in SPLIT_ALIASES.items() for alias in aliases}
+# A file name sets a split only when it is one: `test.jsonl`, `train.jsonl.gz`, or a
+# Hugging Face shard such as `train-00000-of-00003.parquet`. A name that merely contains
+# a split word (`customer_test_data.jsonl`) says nothing.
+_SPLIT_FILE = re.compile(r"^(" + "|".join(map(re.escape, _SPLIT_NAMES)) + r")(?:-\d+-of-\d+)?(?:\.[^.]+)+$")
 
 ROW_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),
@@ -199,9 +200,18 @@ class _Records:
 
 
 def split_from_name(name: str) -> str | None:
-    """`train.jsonl` -> train, `foo-dev.jsonl.gz` -> validation; None when the name says nothing."""
-    match = _SPLIT_IN_NAME.search(Path(name).name.lower())
+    """`train.jsonl` -> train, `dev.jsonl.gz` -> validation; None unless the file's name is a
+    split's name (with its extensions)."""
+    match = _SPLIT_FILE.match(Path(name).name.lower())
     return _SPLIT_NAMES[match.group(1)] if match else None
+
+
+def split_value(value: object) -> str | None:
+    """A record's `split` field as a split name: aliases mapped, other strings kept as given
+    (export refuses names it cannot write, see split.unknown_splits)."""
+    if not isinstance(value, str):
+        return None
+    return _SPLIT_NAMES.get(value.strip().lower(), value)
 
 
 @contextmanager
@@ -526,7 +536,9 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
         "label": label_field if schema.has_label else None,
         "id": id_field if schema.has_id else None,
         "group": ", ".join(settings.group_fields) or None,
-        "split": "split" if schema.has_split_field else ("file name" if schema.name_split else None),
+        "split": "field 'split'"
+        if schema.has_split_field
+        else (f"file name: {schema.name_split}" if schema.name_split else None),
     }
     return schema
 
@@ -554,10 +566,7 @@ def _frame(
         "kind": kinds,
         "id": [_scalar(get_path(o, sch.id_field, None)) for o in objs] if sch.has_id else [None] * n,
         "groups": [None] * n,
-        "split": [
-            _SPLIT_NAMES.get(v.lower(), v) if isinstance(v := o.get("split"), str) else sch.name_split
-            for o in objs
-        ]
+        "split": [split_value(v) if isinstance(v := o.get("split"), str) else sch.name_split for o in objs]
         if sch.has_split_field
         else [sch.name_split] * n,
         # A line in a file is read back from there; only other records are kept here.
@@ -868,9 +877,29 @@ def combine(read: list[tuple[InputFile, pl.DataFrame, pl.DataFrame]], settings: 
         row=pl.int_range(pl.len(), dtype=pl.UInt32),
         key=pl.col("id") if key_source != "file:line" else file_line,
     ).select(list(ROW_SCHEMA))
+    notes += _unknown_split_notes(rows)
     if settings.group_fields:
         no_group = int((rows["groups"].list.len() == 0).sum())
         if no_group:
             names = ", ".join(settings.group_fields)
             notes.append(f"{no_group:,} rows have no value for {names}; each is its own group")
     return Dataset(rows=rows, bad_lines=bad_lines, inputs=inputs, notes=notes, key_source=key_source)
+
+
+def _unknown_split_notes(rows: pl.DataFrame) -> list[str]:
+    """A note naming split values that are not train, validation or test (nor an alias)."""
+    named = odd_split_values(rows)
+    if not named:
+        return []
+    return [
+        f"split values other than train, validation and test: {named}; the scan treats them as "
+        "splits of their own, and writing splits needs them renamed or --resplit"
+    ]
+
+
+def odd_split_values(rows: pl.DataFrame) -> str:
+    """The split values of `rows` (with `split` and `key`) that are not train, validation or
+    test, each with its count and first row; "" when there are none."""
+    odd = rows.filter(pl.col("split").is_not_null() & ~pl.col("split").is_in(list(SPLIT_ALIASES)))
+    counts = odd.group_by("split").agg(n=pl.len(), first=pl.col("key").first()).sort("split")
+    return ", ".join(f"'{s}' ({n:,} row{'s' * (n != 1)}, first {k})" for s, n, k in counts.iter_rows())

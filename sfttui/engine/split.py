@@ -25,6 +25,9 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .errors import InputError
+from .load import odd_split_values
+
 SPLITS = ("train", "validation", "test")
 _BIG_UNIT_SHARE = 0.01
 
@@ -210,6 +213,7 @@ def assign_splits(
     warnings: list[str] = []
     has_existing = rows.height > 0 and rows["split"].null_count() == 0
     if has_existing and not settings.resplit:
+        _refuse_unknown_splits(frame)
         assignment = frame.select("row", "key", "unit", "split")
         plan = SplitPlan(assignment, "existing", settings, warnings=warnings)
         plan.summary = summarize(frame, settings.ratios)
@@ -302,6 +306,18 @@ def assign_splits(
     plan = SplitPlan(assignment, "new", settings, warnings=warnings)
     plan.summary = summarize(frame.drop("split").join(unit_split, on="unit"), settings.ratios)
     return plan
+
+
+def _refuse_unknown_splits(frame: pl.DataFrame) -> None:
+    """Splits kept from the input can only be written under the three names: one clear
+    error naming the others (their aliases were mapped when the data was loaded)."""
+    named = odd_split_values(frame)
+    if named:
+        raise InputError(
+            f"cannot keep the input's splits, which name others than train, validation and test: "
+            f"{named} (aliases such as dev, val, eval and holdout are understood); rename them, or pass "
+            "--resplit to build new splits"
+        )
 
 
 def summarize(frame: pl.DataFrame, ratios: tuple[float, float, float]) -> dict[str, Any]:
