@@ -305,3 +305,57 @@ def test_a_file_name_sets_a_split_only_when_it_is_a_split_name(tmp_path):
     assert row["train.jsonl.gz"].rstrip().endswith("file name: train")
     assert row["test.jsonl"].rstrip().endswith("file name: test")
     assert row["customer_test_data.jsonl"].rstrip().endswith("-")
+
+
+# --- items 6 and 7: inputs with no usable rows, and a file given twice ----------------------
+
+HF_CONVERSATIONS = (
+    b'{"conversations": [{"role": "user", "content": "What is 2+2?"}, '
+    b'{"role": "assistant", "content": "4"}]}\n'
+) * 3
+
+
+def test_an_input_with_no_usable_rows_is_an_error_in_scan_and_split(tmp_path):
+    unusable = tmp_path / "eval.jsonl"
+    unusable.write_bytes(HF_CONVERSATIONS)
+    data = _write_format(tmp_path, "jsonl", _records())
+    expected = (
+        f"error: {unusable}: 0 of 3 records usable (read as ShareGPT: line 1: conversations[0].from is "
+        "null, expected a string)"
+    )
+    for result in (
+        _scan(str(unusable)),
+        _split(str(unusable), "--out", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s")),
+        _scan(str(data), "--eval", str(unusable), "--fail-on", "leakage"),
+        _scan(str(data), "--reference", str(unusable)),
+    ):
+        assert result.exit_code == 2, result.output
+        assert result.output.replace("\n", "") == expected
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_file_that_is_mostly_bad_lines_says_so(tmp_path):
+    data = tmp_path / "mostly.jsonl"
+    good = _jsonl_bytes(_records(3))
+    data.write_bytes(good + b'{"text": 5, "label": "a"}\n' * 5)
+    result = _scan(str(data))
+    assert result.exit_code == 0
+    assert "most of mostly.jsonl was set aside: 5 of 8 records are bad lines" in result.output.replace(
+        "\n", ""
+    )
+
+
+def test_a_file_given_twice_is_refused(tmp_path, monkeypatch):
+    data = _write_format(tmp_path, "jsonl", _records())
+    monkeypatch.chdir(tmp_path)
+    for args in (
+        [str(data), str(data)],
+        [str(data), "data.jsonl"],
+        ["data.jsonl", f"../{tmp_path.name}/data.jsonl"],
+    ):
+        result = _scan(*args)
+        assert result.exit_code == 2
+        assert "the same file is given twice; give each file once" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    split = _split(str(data), "data.jsonl", "--out", "o", "--state-dir", "s")
+    assert split.exit_code == 2 and not Path("o").exists()

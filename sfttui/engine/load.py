@@ -725,7 +725,28 @@ def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[B
         bad += [(ln, "empty text", True, raw) for ln, raw in zip(odd["line"], _lines_of(info, odd))]
         rows = rows.filter(~empty)
     bad.sort(key=lambda b: b[0])
+    if not rows.height:
+        raise InputError(_nothing_usable(info, schema, bad))
     return rows.drop("kind"), bad
+
+
+_FORMAT_NAMES = {
+    "chat": "chat messages",
+    "sharegpt": "ShareGPT",
+    "alpaca": "Alpaca",
+    "prompt_completion": "prompt/completion",
+    "text": "text",
+}
+
+
+def _nothing_usable(info: InputFile, schema: _FileSchema, bad: list[BadLine]) -> str:
+    """Why a file that parsed gave no row at all, in one line: an error, not a quiet 0."""
+    how = _FORMAT_NAMES.get(schema.fmt, schema.fmt)
+    if schema.fmt == "custom":
+        how = "the field given by --text-field"
+    first = next((b for b in bad if b[2]), None)
+    why = f": line {first[0]}: {first[1]}" if first else ""
+    return f"{info.path}: 0 of {info.records:,} records usable (read as {how}{why})"
 
 
 def _lines_of(info: InputFile, rows: pl.DataFrame) -> list[bytes | None]:
@@ -824,6 +845,11 @@ def file_frames(info: InputFile, rows: pl.DataFrame, bad: list[BadLine]) -> tupl
     )
     info.rows = rows.height
     info.bad = sum(1 for b in bad if b[2])
+    if info.bad > info.rows:
+        info.notes.append(
+            f"most of {info.name} was set aside: {info.bad:,} of {info.bad + info.rows:,} records are "
+            "bad lines (see the bad lines; is the format right?)"
+        )
     return rows.with_columns(file=pl.lit(info.name, dtype=pl.String)), bad_frame
 
 
@@ -850,6 +876,13 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
     if settings.format and settings.format not in FORMATS:
         raise InputError(f"unknown format '{settings.format}' (expected one of {', '.join(FORMATS)})")
     files = [Path(p) for p in paths]
+    seen: dict[Path, Path] = {}
+    for path in files:
+        same = seen.setdefault(path.resolve(), path)
+        if same is not path:
+            # Its rows would all be exact duplicates of themselves, under the same keys.
+            again = f"{path}" if str(same) == str(path) else f"{same} and {path}"
+            raise InputError(f"{again}: the same file is given twice; give each file once")
     return files, _display_names(files)
 
 
