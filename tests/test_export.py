@@ -338,4 +338,4 @@ def test_verification_traces_written_lines_to_clusters_and_catches_a_moved_row(t
     (out / "train.jsonl").write_bytes(train.replace(line, b"", 1))
     (out / "test.jsonl").write_bytes((out / "test.jsonl").read_bytes() + line)
     _, problems = verify_export(out, plan, ds, duplicates=dup)
-    assert "1 duplicate clusters cross the written splits" in problems
+    assert "duplicate groups crossing the written splits: 1" in problems

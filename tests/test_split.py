@@ -50,11 +50,11 @@ def test_units_join_groups_and_duplicate_clusters():
         {"row": [0, 1, 2, 3, 4], "groups": [["u=1"], ["u=1"], ["u=2"], ["u=3"], []]},
         schema={"row": pl.UInt32, "groups": pl.List(pl.String)},
     )
-    membership = pl.DataFrame(
-        {"row": [2, 3], "cluster": ["c1", "c1"]}, schema={"row": pl.UInt32, "cluster": pl.String}
+    linked = pl.DataFrame(
+        {"row": [2, 3], "component": ["c1", "c1"]}, schema={"row": pl.UInt32, "component": pl.String}
     )
     assert units(rows).tolist() == [0, 0, 1, 2, 3]
-    assert units(rows, membership).tolist() == [0, 0, 1, 1, 2]
+    assert units(rows, linked).tolist() == [0, 0, 1, 1, 2]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])

@@ -2,10 +2,14 @@
 
 Exact duplicates share a normalised text. Near duplicates are found among the distinct
 normalised texts with MinHash/LSH (see minhash.py), and every candidate pair is
-verified by the exact Jaccard similarity of its shingle sets before it counts. Exact
-groups and verified near pairs are joined into clusters (connected components); each
-cluster gets an id derived from its first member's text, so ids do not change between
-runs or versions.
+verified by the exact Jaccard similarity of its shingle sets before it counts.
+
+Clusters are made by leader clustering (see `leaders`), not connected components:
+single linkage chains rows far below the threshold (a 160-row component of
+new_codealpaca instructions held rows at J 0.21 to its keeper), and a row may only be
+proposed for dropping for a keeper it is itself within the threshold of. Connected
+components are kept as `units`, which splits keep together. Each cluster gets an id
+derived from its keeper's text, so ids do not change between runs or versions.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ _VERIFY_CHUNK = 20_000  # candidate pairs verified per sort (both shingle sets o
 _ESTIMATE_PERMS = 64  # signature columns kept to estimate a candidate's similarity
 _ESTIMATE_SLACK = 0.2  # 4 standard errors of a 64-permutation estimate near J = 0.8
 
+UNIT_SCHEMA = {"row": pl.UInt32(), "component": pl.String()}
 PAIR_SCHEMA = {"a": pl.UInt32(), "b": pl.UInt32(), "jaccard": pl.Float64(), "shingles": pl.String()}
 
 
@@ -67,17 +72,21 @@ class NearPass:
 class Duplicates:
     """Everything the duplicate analysis found.
 
-    `clusters` has one row per cluster (id, kind, size, members, keeper, similarity,
-    labels, conflict, removable); `membership` maps each clustered row to its cluster
-    and its distinct normalised text `t`; `pairs` holds the verified near pairs with
-    their Jaccard similarity, by row key of each text's first row, and `text_pairs` the
-    same pairs by `t`.
+    `clusters` has one row per cluster (id, kind, size, members, keeper, similarity and
+    max_similarity: the lowest and highest of the members' own similarity to the keeper,
+    labels, conflict, removable, component); `membership` maps each clustered row to its
+    cluster, its distinct normalised text `t`, whether it is the keeper and its
+    similarity to the keeper; `pairs` holds the verified near pairs with their Jaccard
+    similarity, by row key of each text's first row, and `text_pairs` the same pairs by `t`.
     """
 
     clusters: pl.DataFrame
     membership: pl.DataFrame
     pairs: pl.DataFrame
     text_pairs: pl.DataFrame
+    # row -> component: every row joined to another by an exact copy or a verified pair,
+    # directly or through others (what a split must keep together; see split.units).
+    units: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNIT_SCHEMA))
     passes: list[NearPass] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -162,6 +171,27 @@ class Duplicates:
 
     def has_cluster(self, cluster_id: str | None) -> bool:
         return cluster_id in self._position
+
+    @cached_property
+    def _pair_ends(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.text_pairs["a"].to_numpy(), self.text_pairs["b"].to_numpy()
+
+    def drops_for(self, cluster_id: str, keeper: str) -> list[str]:
+        """The members that keeping `keeper` drops: its exact copies and the members whose
+        own similarity to it reaches the threshold. For the proposed keeper that is every
+        other member; another keeper may leave some members kept (no chains).
+
+        Column access and NumPy only: the app calls this on its UI thread.
+        """
+        c = self.cluster(cluster_id)
+        members = c["members"]
+        if keeper == c["keeper"] or self.context is None:
+            return [k for k in members if k != keeper]
+        texts = self.context.frame.get_column("t").gather(c["rows"]).to_list()
+        mine = texts[members.index(keeper)]
+        a, b = self._pair_ends
+        near = {*b[a == mine].tolist(), *a[b == mine].tolist(), mine}
+        return [k for k, t in zip(members, texts) if k != keeper and t in near]
 
 
 def bucket_chains(ranked: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[list[np.ndarray], bool]:
@@ -788,43 +818,110 @@ def find_duplicates(
     return result
 
 
+def leaders(
+    rank: np.ndarray, a: np.ndarray, b: np.ndarray, jaccard: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leader clustering of texts joined by verified pairs (a, b, jaccard): for each text,
+    the text it is a duplicate of (itself for a leader) and their similarity.
+
+    Texts are taken in order of `rank` (lower first): a text is a leader unless a pair
+    joins it to an earlier leader, and then it follows the earliest such leader. This
+    is the greedy pass "take the next keeper, drop its neighbours at or above the
+    threshold, repeat on what is left", so every follower is itself within the threshold
+    of its leader (connected components chain far past it) and no two leaders are.
+
+    Run in rounds over all texts at once: a text is decided once every earlier neighbour
+    is; each round decides at least the earliest undecided text of every group.
+    """
+    n = rank.size
+    leader = np.arange(n, dtype=np.int64)
+    similarity = np.ones(n, dtype=np.float64)
+    early = rank[a] < rank[b]
+    lo, hi = np.where(early, a, b).astype(np.int64), np.where(early, b, a).astype(np.int64)
+    sim = jaccard.astype(np.float64)
+    undecided = np.zeros(n, dtype=bool)
+    undecided[hi] = True  # a text with no earlier neighbour leads
+    is_leader = np.ones(n, dtype=bool)
+    is_leader[hi] = False
+    while lo.size:
+        blocked = np.zeros(n, dtype=bool)
+        blocked[hi[undecided[lo]]] = True
+        ready = undecided & ~blocked
+        # Ready texts joined to a leader follow the earliest one; the others lead.
+        joins = ready[hi] & is_leader[lo]
+        jl, jh, js = lo[joins], hi[joins], sim[joins]
+        order = np.lexsort((rank[jl], jh))
+        jl, jh, js = jl[order], jh[order], js[order]
+        first = np.ones(jh.size, dtype=bool)
+        first[1:] = jh[1:] != jh[:-1]
+        leader[jh[first]], similarity[jh[first]] = jl[first], js[first]
+        follows = np.zeros(n, dtype=bool)
+        follows[jh] = True
+        is_leader[ready & ~follows] = True
+        undecided[ready] = False
+        # A pair matters while its later text is undecided and its earlier one may lead.
+        live = undecided[hi] & (undecided[lo] | is_leader[lo])
+        lo, hi, sim = lo[live], hi[live], sim[live]
+    return leader, similarity
+
+
+def _text_rank(frame: pl.DataFrame, n_texts: int, keep: str) -> np.ndarray:
+    """Each distinct text's place in keeper order: by its first row ("first"), or by its
+    longest row, longer first ("longest")."""
+    if keep == "first":
+        best = frame.group_by("t").agg(pl.col("row").min())
+        order = best.sort("row")["t"]
+    else:
+        best = frame.group_by("t").agg(length=pl.col("text").str.len_chars().max(), row=pl.col("row").min())
+        order = best.sort([pl.col("length"), pl.col("row")], descending=[True, False])["t"]
+    rank = np.full(n_texts, n_texts, dtype=np.int64)
+    rank[order.to_numpy().astype(np.int64)] = np.arange(order.len())
+    return rank
+
+
 def _assemble(ctx: _Context, threshold: float) -> Duplicates:
-    """Clusters from the exact groups and the verified pairs at or above `threshold`."""
+    """Clusters from the exact groups and the verified pairs at or above `threshold`.
+
+    A cluster is a leader text with its exact copies and the texts that follow it (see
+    `leaders`): every member is within the threshold of the keeper it would be dropped
+    for. The connected component of a cluster (`component`) may join several clusters;
+    it is what a split keeps together (see split.units), which is the conservative side.
+    """
     frame, keep = ctx.frame, ctx.keep
     pairs = ctx.pairs.filter(pl.col("jaccard") >= threshold - 1e-12)
     n_texts = len(ctx.distinct.texts)
-    graph = coo_matrix(
-        (np.ones(pairs.height, dtype=np.int8), (pairs["a"].to_numpy(), pairs["b"].to_numpy())),
-        shape=(n_texts, n_texts),
-    )
+    a, b = pairs["a"].to_numpy().astype(np.int64), pairs["b"].to_numpy().astype(np.int64)
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n_texts, n_texts))
     _, component = connected_components(graph, directed=False)
-    frame = frame.with_columns(comp=pl.Series(component, dtype=pl.UInt32).gather(frame["t"]))
-
-    sizes = frame.group_by("comp").agg(size=pl.len(), texts=pl.col("t").n_unique())
+    leader, to_leader = leaders(_text_rank(frame, n_texts, keep), a, b, pairs["jaccard"].to_numpy())
+    t = frame["t"].to_numpy().astype(np.int64)
+    frame = frame.with_columns(
+        lead=pl.Series(leader[t], dtype=pl.UInt32),
+        comp=pl.Series(component[t], dtype=pl.UInt32),
+        to_keeper=pl.Series(to_leader[t]),
+    )
+    sizes = frame.group_by("lead").agg(size=pl.len(), texts=pl.col("t").n_unique())
     clustered = (
-        frame.join(sizes.filter(pl.col("size") > 1), on="comp", how="inner")
+        frame.join(sizes.filter(pl.col("size") > 1), on="lead", how="inner")
         .with_columns(length=pl.col("text").str.len_chars())
         .sort("row")
     )
     keeper_order = [pl.col("row")] if keep == "first" else [-pl.col("length").cast(pl.Int64), pl.col("row")]
-    edge_sim = (
-        pairs.with_columns(comp=pl.Series(component, dtype=pl.UInt32).gather(pairs["a"]))
-        .group_by("comp")
-        .agg(similarity=pl.col("jaccard").min(), max_similarity=pl.col("jaccard").max())
-    )
     clusters = (
-        clustered.group_by("comp", maintain_order=True)
+        clustered.group_by("lead", maintain_order=True)
         .agg(
-            first_t=pl.col("t").first(),
+            comp=pl.col("comp").first(),
             size=pl.len(),
             texts=pl.col("texts").first(),
             members=pl.col("key"),
             rows=pl.col("row"),
             keeper=pl.col("key").sort_by(keeper_order).first(),
             keeper_row=pl.col("row").sort_by(keeper_order).first(),
+            # Each member's own similarity to the keeper (1.0 for exact copies).
+            similarity=pl.col("to_keeper").sort_by(keeper_order).slice(1).min(),
+            max_similarity=pl.col("to_keeper").sort_by(keeper_order).slice(1).max(),
             labels=pl.col("label").drop_nulls().unique().sort(),
         )
-        .join(edge_sim, on="comp", how="left")
         .with_columns(
             kind=pl.when(pl.col("texts") == 1).then(pl.lit("exact")).otherwise(pl.lit("near")),
             similarity=pl.col("similarity").fill_null(1.0),
@@ -833,10 +930,25 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
             removable=pl.col("size") - 1,
         )
     )
-    ids = [stable_id(text, "c") for text in ctx.distinct.texts.gather(clusters["first_t"]).to_list()]
+    texts = ctx.distinct.texts
+    ids = [stable_id(text, "c") for text in texts.gather(clusters["lead"]).to_list()]
     clusters = clusters.with_columns(id=pl.Series(ids, dtype=pl.String))
-    membership = clustered.join(clusters.select("comp", "id", "keeper_row"), on="comp").select(
-        "row", "key", "t", cluster="id", keeper=pl.col("row") == pl.col("keeper_row")
+    # A component is named by its first cluster (in row order), so a component that is
+    # one cluster carries that cluster's id. Every component of two or more rows holds
+    # a cluster: its earliest text leads, and its neighbours follow it or an earlier one.
+    components = clusters.group_by("comp", maintain_order=True).agg(component=pl.col("id").first())
+    clusters = clusters.join(components, on="comp")
+    # Rows of a component that no cluster holds (they follow nobody: their neighbours
+    # followed another keeper) still share near duplicates with it, so splits keep them.
+    units = frame.join(components, on="comp").select("row", "component").sort("row")
+    membership = clustered.join(clusters.select("lead", "id", "keeper_row", "component"), on="lead").select(
+        "row",
+        "key",
+        "t",
+        cluster="id",
+        keeper=pl.col("row") == pl.col("keeper_row"),
+        similarity="to_keeper",
+        component="component",
     )
     # Largest first; ties in order of first appearance so the listing is stable.
     clusters = clusters.sort(["size", "keeper_row"], descending=[True, False]).select(
@@ -852,6 +964,7 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
         "labels",
         "conflict",
         "removable",
+        "component",
     )
     key_of = frame["key"]
     text_pairs = pairs.with_columns(
@@ -863,6 +976,7 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
         membership=membership,
         pairs=text_pairs,
         text_pairs=pairs.select("a", "b", "jaccard"),
+        units=units,
         threshold=threshold,
         context=ctx,
     )

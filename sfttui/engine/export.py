@@ -194,7 +194,7 @@ def plan_export(
             .drop("moved_to")
             .sort("row")
         )
-    unit_ids = units(kept, members)
+    unit_ids = units(kept, duplicates.units)
     plan = assign_splits(kept, unit_ids, split_settings)
     kept = (
         kept.select("row", "key", "label", *RAW_COLUMNS)
@@ -238,6 +238,7 @@ def _restrict(duplicates: Duplicates, kept: pl.DataFrame) -> Duplicates:
     return Duplicates(
         clusters=duplicates.clusters,
         membership=duplicates.membership.join(kept.select("row"), on="row"),
+        units=duplicates.units.join(kept.select("row"), on="row"),
         pairs=duplicates.pairs,
         text_pairs=duplicates.text_pairs,
     )
@@ -462,14 +463,13 @@ def _clusters_across(
         .select("row", "split")
     )
     spread = (
-        duplicates.membership.select("row", "cluster")
-        .join(rows, on="row")
-        .group_by("cluster")
+        duplicates.units.join(rows, on="row")
+        .group_by("component")
         .agg(pl.col("split").n_unique())
         .filter(pl.col("split") > 1)
     )
     if spread.height:
-        problems.append(f"{spread.height:,} duplicate clusters cross the written splits")
+        problems.append(f"duplicate groups crossing the written splits: {spread.height:,}")
     return problems
 
 

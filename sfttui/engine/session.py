@@ -145,11 +145,13 @@ class Session:
         return self.duplicates.cluster(cluster_id)
 
     def keep(self, cluster_id: str, keeper: str | None = None) -> Decision:
-        """Keep one member (the proposed keeper by default) and drop the others."""
+        """Keep one member (the proposed keeper by default) and drop the members within
+        the threshold of it (every other member, for the proposed keeper)."""
         assert self.journal is not None
+        assert self.duplicates is not None
         c = self.cluster(cluster_id)
         keeper = keeper or c["keeper"]
-        drop = [k for k in c["members"] if k != keeper]
+        drop = self.duplicates.drops_for(cluster_id, keeper)
         return self.journal.append("keep", cluster=cluster_id, keeper=keeper, drop=drop, kind=c["kind"])
 
     def keep_all(self, cluster_id: str) -> Decision:

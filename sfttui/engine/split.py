@@ -84,10 +84,10 @@ def _dense_codes(values: pl.Series) -> np.ndarray:
     return codes.to_numpy().astype(np.int64)
 
 
-def units(rows: pl.DataFrame, membership: pl.DataFrame | None = None) -> np.ndarray:
+def units(rows: pl.DataFrame, linked: pl.DataFrame | None = None) -> np.ndarray:
     """Unit id per row of `rows` (in its order): connected components over shared group
-    values and duplicate clusters. `membership` (row, cluster) may name rows not in `rows`;
-    they are ignored.
+    values and duplicates. `linked` (row, component: see Duplicates.units) may name rows
+    not in `rows`; they are ignored.
 
     Ids are numbered by each unit's first row, so they are the same for the same input.
     """
@@ -103,9 +103,9 @@ def units(rows: pl.DataFrame, membership: pl.DataFrame | None = None) -> np.ndar
             src.append(pairs["pos"].to_numpy())
             dst.append(offset + codes)
             offset += int(codes.max()) + 1
-    members = membership.join(position, on="row") if membership is not None else None
+    members = linked.join(position, on="row") if linked is not None else None
     if members is not None and members.height:
-        codes = _dense_codes(members["cluster"])
+        codes = _dense_codes(members["component"])
         src.append(members["pos"].to_numpy())
         dst.append(offset + codes)
         offset += int(codes.max()) + 1

@@ -1,0 +1,118 @@
+"""Findings a person can trust (issue 16): each test states a finding on concrete rows and
+checks it against an independent brute-force computation where one applies."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import polars as pl
+import pytest
+
+from sfttui.engine.dedup import find_duplicates, leaders
+from sfttui.engine.export import plan_export
+from sfttui.engine.load import load
+from sfttui.engine.settings import LoadSettings, NearSettings
+from sfttui.engine.split import SplitSettings
+
+from .conftest import SHARED_DATA
+
+
+def _normal(text: str) -> str:
+    """NFKC, casefold, punctuation to spaces, whitespace collapsed: an independent
+    spelling of the engine's matching form."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _grams(tokens: list[str] | str, n: int = 3) -> set:
+    if len(tokens) < n:
+        return {tuple(tokens)}
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def reference_jaccard(a: str, b: str, short_words: int = 12) -> float:
+    """Jaccard as sfttui defines it, by brute force: character 3-grams when both texts have
+    fewer than 24 words, word 3-grams when both have 12 or more; the higher where both apply."""
+    na, nb = _normal(a), _normal(b)
+    wa, wb = na.split(" "), nb.split(" ")
+    best = 0.0
+    if len(wa) < 2 * short_words and len(wb) < 2 * short_words:
+        ga, gb = _grams(na), _grams(nb)
+        best = max(best, len(ga & gb) / len(ga | gb))
+    if len(wa) >= short_words and len(wb) >= short_words:
+        ga, gb = _grams(wa), _grams(wb)
+        best = max(best, len(ga & gb) / len(ga | gb))
+    return best
+
+
+# --- item 2: clusters never propose dropping a row unlike its keeper -----------------------
+
+SENTENCE = (
+    "the customer wrote to us on monday asking why the invoice for march was charged twice "
+    "and whether the second payment can be returned to the card before the end of the week"
+)
+BASE = SENTENCE.split(" ")
+
+
+def _changed(words: list[str], at: int, new: str) -> list[str]:
+    out = list(words)
+    out[at] = new
+    return out
+
+
+def test_a_chain_of_near_duplicates_is_not_one_cluster(write_jsonl):
+    a = BASE
+    b = _changed(a, 5, "friday")
+    c = _changed(b, 20, "refunded")  # one word from b, two from a
+    texts = [" ".join(w) for w in (a, b, c)]
+    assert reference_jaccard(texts[0], texts[1]) >= 0.8
+    assert reference_jaccard(texts[1], texts[2]) >= 0.8
+    assert reference_jaccard(texts[0], texts[2]) < 0.8
+    path = write_jsonl("chain.jsonl", [{"id": k, "text": t} for k, t in zip("ABC", texts)])
+    ds = load([path])
+    dup = find_duplicates(ds.rows)
+    assert dup.clusters.select("members", "keeper").to_dicts() == [{"members": ["A", "B"], "keeper": "A"}]
+    assert dup.clusters["similarity"][0] == pytest.approx(reference_jaccard(texts[0], texts[1]))
+    # C is a near duplicate of B only: it is proposed for nothing, but splits keep it with them.
+    assert sorted(dup.units["row"].to_list()) == [0, 1, 2]
+    assert dup.units["component"].n_unique() == 1
+    plan = plan_export(ds, dup, SplitSettings(), drop="near")
+    assert plan.dropped["key"].to_list() == ["B"]
+    assert plan.kept["split"].n_unique() == 1
+    # Keeping B instead drops A (within the threshold of B) and leaves nothing else.
+    assert dup.drops_for(dup.clusters["id"][0], "B") == ["A"]
+
+
+def test_leaders_take_the_earliest_leader_and_never_chain():
+    # Texts 0-1-2-3 in a path, 0-4 as well; rank = index.
+    rank = pl.Series(range(5)).to_numpy()
+    a = pl.Series([0, 1, 2, 0]).to_numpy()
+    b = pl.Series([1, 2, 3, 4]).to_numpy()
+    leader, sim = leaders(rank, a, b, pl.Series([0.9, 0.85, 0.95, 0.81]).to_numpy())
+    # 0 leads 1 and 4; 2 is free (1 follows 0) and leads 3.
+    assert leader.tolist() == [0, 0, 2, 2, 0]
+    assert sim.tolist() == [1.0, 0.9, 1.0, 0.95, 0.81]
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="needs ../shared/data")
+def test_every_member_of_every_cluster_is_within_the_threshold_of_its_keeper():
+    # Code Alpaca instructions chain through "Write a <language> program that calculates
+    # ...": one connected component of 135 rows mixes C++, Python and C.
+    ds = load([SHARED_DATA / "new_codealpaca.jsonl"], LoadSettings(text_field="instruction"))
+    dup = find_duplicates(ds.rows, near=NearSettings(threshold=0.8))
+    texts = ds.rows["text"]
+    clusters = dup.clusters
+    assert clusters.height > 150 and clusters["size"].max() <= 12
+    assert dup.units["component"].value_counts()["count"].max() > 100  # the chained component
+    members = dup.membership.filter(~pl.col("keeper")).join(
+        dup.clusters.select(cluster="id", keeper_row="keeper_row"), on="cluster"
+    )
+    worst = 1.0
+    for row, keeper_row, reported in members.select("row", "keeper_row", "similarity").iter_rows():
+        measured = reference_jaccard(texts[row], texts[keeper_row])
+        assert reported == pytest.approx(measured, abs=1e-9)
+        worst = min(worst, measured)
+    assert worst >= 0.8 - 1e-9
+    assert members.height == dup.rows_removable
