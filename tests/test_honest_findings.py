@@ -11,6 +11,7 @@ import pytest
 
 from sfttui.engine.dedup import find_duplicates, leaders
 from sfttui.engine.export import plan_export
+from sfttui.engine.leakage import split_leakage
 from sfttui.engine.load import load
 from sfttui.engine.settings import LoadSettings, NearSettings
 from sfttui.engine.split import SplitSettings
@@ -116,3 +117,49 @@ def test_every_member_of_every_cluster_is_within_the_threshold_of_its_keeper():
         worst = min(worst, measured)
     assert worst >= 0.8 - 1e-9
     assert members.height == dup.rows_removable
+
+
+# --- item 3: each leak hit names its own twin, with that pair's similarity -----------------
+
+
+def test_a_leak_hit_names_the_most_similar_row_on_the_other_side(write_jsonl):
+    a = BASE
+    b = _changed(a, 5, "friday")
+    c = _changed(b, 20, "refunded")  # near b only
+    x = _changed(BASE, 30, "month")  # near a only (two words from b)
+    rows = [
+        {"id": "A", "text": " ".join(a), "split": "train"},
+        {"id": "B", "text": " ".join(b), "split": "train"},
+        {"id": "C", "text": " ".join(c), "split": "test"},
+        {"id": "Bcopy", "text": " ".join(b).upper() + "!", "split": "validation"},
+        {"id": "X", "text": " ".join(x), "split": "test"},
+    ]
+    assert reference_jaccard(rows[0]["text"], rows[4]["text"]) >= 0.8
+    assert reference_jaccard(rows[1]["text"], rows[4]["text"]) < 0.8
+    path = write_jsonl("leaks.jsonl", rows)
+    ds = load([path])
+    dup = find_duplicates(ds.rows)
+    hits = split_leakage(ds.rows, ds.rows["split"], dup)
+    got = {r["key_b"]: r for r in hits.to_dicts()}
+    assert sorted(got) == ["Bcopy", "C", "X"]
+    # An exact normalised copy of a train row is `exact`, against that row.
+    assert (got["Bcopy"]["kind"], got["Bcopy"]["key_a"], got["Bcopy"]["similarity"]) == ("exact", "B", 1.0)
+    # C's twin is B (A is two words away), with the pair's own measured similarity.
+    assert (got["C"]["kind"], got["C"]["key_a"]) == ("near", "B")
+    assert got["C"]["similarity"] == pytest.approx(reference_jaccard(rows[1]["text"], rows[2]["text"]))
+    assert got["X"]["key_a"] == "A"
+    assert got["X"]["similarity"] == pytest.approx(reference_jaccard(rows[0]["text"], rows[4]["text"]))
+
+
+def test_a_row_chained_to_train_through_its_own_split_is_not_a_leak(write_jsonl):
+    a = BASE
+    b = _changed(a, 5, "friday")
+    c = _changed(b, 20, "refunded")
+    rows = [
+        {"id": "A", "text": " ".join(a), "split": "train"},
+        {"id": "B", "text": " ".join(b), "split": "test"},
+        {"id": "C", "text": " ".join(c), "split": "test"},  # J(A, C) ~ 0.65: no train twin
+    ]
+    ds = load([write_jsonl("chained.jsonl", rows)])
+    hits = split_leakage(ds.rows, ds.rows["split"], find_duplicates(ds.rows))
+    assert hits.select("key_a", "key_b").to_dicts() == [{"key_a": "A", "key_b": "B"}]

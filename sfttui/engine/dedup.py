@@ -47,7 +47,7 @@ _VERIFY_CHUNK = 20_000  # candidate pairs verified per sort (both shingle sets o
 _ESTIMATE_PERMS = 64  # signature columns kept to estimate a candidate's similarity
 _ESTIMATE_SLACK = 0.2  # 4 standard errors of a 64-permutation estimate near J = 0.8
 
-UNIT_SCHEMA = {"row": pl.UInt32(), "component": pl.String()}
+UNIT_SCHEMA = {"row": pl.UInt32(), "component": pl.String(), "t": pl.UInt32()}
 PAIR_SCHEMA = {"a": pl.UInt32(), "b": pl.UInt32(), "jaccard": pl.Float64(), "shingles": pl.String()}
 
 
@@ -84,8 +84,9 @@ class Duplicates:
     membership: pl.DataFrame
     pairs: pl.DataFrame
     text_pairs: pl.DataFrame
-    # row -> component: every row joined to another by an exact copy or a verified pair,
-    # directly or through others (what a split must keep together; see split.units).
+    # row -> component and distinct text `t`: every row joined to another by an exact copy
+    # or a verified pair, directly or through others (what a split must keep together; see
+    # split.units), and what leakage between splits looks twins up by.
     units: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNIT_SCHEMA))
     passes: list[NearPass] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -940,7 +941,7 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
     clusters = clusters.join(components, on="comp")
     # Rows of a component that no cluster holds (they follow nobody: their neighbours
     # followed another keeper) still share near duplicates with it, so splits keep them.
-    units = frame.join(components, on="comp").select("row", "component").sort("row")
+    units = frame.join(components, on="comp").select("row", "component", "t").sort("row")
     membership = clustered.join(clusters.select("lead", "id", "keeper_row", "component"), on="lead").select(
         "row",
         "key",

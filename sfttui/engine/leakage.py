@@ -1,11 +1,12 @@
 """Leakage: the same, near-same or same-group example on both sides of a split, and
 overlap with evaluation or gold sets (exact, near, long n-gram).
 
-Between splits, hits come from the duplicate clusters (computed over every row of
-every file, so they already span splits) and from shared group values. For each
-cluster or group present in more than one split, the member in the earliest split
-(train, then validation, then test; then input order) is the anchor, and every
-member in another split is one hit against it.
+Between splits, hits come from exact copies and verified near pairs (found over every
+row of every file, so they already span splits) and from shared group values. A row
+with a twin in an earlier split (train, then validation, then test) is one hit naming
+its own most similar twin there and their measured similarity. For a group value
+present in more than one split, the row in the earliest split (then input order) is
+the anchor, and every row in another split is one hit against it.
 
 Against eval sets, the n-gram check is the decontamination rule used for large
 language model evaluation: a training row that shares any 13-word sequence with an
@@ -88,26 +89,56 @@ def _anchored(frame: pl.DataFrame, by: str) -> pl.DataFrame:
     )
 
 
+def _twins(rows: pl.DataFrame, duplicates: Duplicates) -> pl.DataFrame:
+    """For each row with an exact copy or a verified near duplicate in an earlier split
+    (train, then validation, then test), that row's most similar twin there: the pair's
+    own measured similarity, 1.0 and `exact` when their normal forms are equal. Ties go
+    to the earlier split, then the earlier row.
+
+    Rows are matched through their distinct texts: per text and split only its first row
+    can be a twin, so the work is texts x splits, not rows x rows.
+    """
+    linked = duplicates.units.join(rows, on="row")
+    first = linked.group_by("t", "rank").agg(
+        a_row=pl.col("row").min(), a_key=pl.col("key").sort_by("row").first(), a_split=pl.col("split").first()
+    )
+    exact = (
+        linked.join(first, on="t")
+        .filter(pl.col("rank_right") < pl.col("rank"))
+        .with_columns(jaccard=pl.lit(1.0), rank_a=pl.col("rank_right"))
+    )
+    direct = duplicates.text_pairs.filter(pl.col("jaccard") >= duplicates.threshold - 1e-12)
+    both = pl.concat([direct, direct.select(a="b", b="a", jaccard="jaccard")])
+    near = (
+        linked.join(both, left_on="t", right_on="b")
+        .join(first, left_on="a", right_on="t")
+        .filter(pl.col("rank_right") < pl.col("rank"))
+        .with_columns(rank_a=pl.col("rank_right"))
+    )
+    columns = ["row", "key", "split", "t", "component", "jaccard", "rank_a", "a_row", "a_key", "a_split"]
+    candidates = pl.concat([exact.select(columns), near.select(columns)])
+    return candidates.sort(
+        ["row", "jaccard", "rank_a", "a_row"], descending=[False, True, False, False]
+    ).unique("row", keep="first", maintain_order=True)
+
+
 def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates) -> pl.DataFrame:
-    """Exact, near and same-group hits between splits (one per row that leaks)."""
+    """Exact, near and same-group hits between splits (one per row that leaks).
+
+    A duplicate hit names the leaking row's own most similar twin in an earlier split and
+    the measured similarity of that pair (see `_twins`); `detail` is the group of
+    duplicates both belong to (Duplicates.units), which is what a move would take along.
+    """
     base = rows.select("row", "key").with_columns(split=splits)
     base = base.filter(pl.col("split").is_not_null())
+    base = base.with_columns(rank=pl.col("split").replace_strict(_ORDER, default=3, return_dtype=pl.Int8))
     hits: list[pl.DataFrame] = []
-    if duplicates.membership.height:
-        members = duplicates.membership.select("row", "cluster", "t").join(base, on="row")
-        pairs = _anchored(members, "cluster")
-        if pairs.height:
-            t_of = members.select(a_row="row", a_t="t")
-            direct = duplicates.text_pairs
-            both = pl.concat([direct, direct.select(a="b", b="a", jaccard="jaccard")])
-            sim = duplicates.clusters.select(cluster="id", cluster_sim="similarity")
-            pairs = (
-                pairs.join(t_of, on="a_row")
-                .join(both, left_on=["a_t", "t"], right_on=["a", "b"], how="left")
-                .join(sim, on="cluster")
-            )
+    if duplicates.units.height:
+        twins = _twins(base, duplicates)
+        if twins.height:
+            # Exact means equal normal forms: a near pair can reach 1.0 by its shingles alone.
             hits.append(
-                pairs.select(
+                twins.join(duplicates.units.select(a_row="row", a_t="t"), on="a_row").select(
                     kind=pl.when(pl.col("t") == pl.col("a_t"))
                     .then(pl.lit("exact"))
                     .otherwise(pl.lit("near")),
@@ -115,10 +146,8 @@ def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates)
                     key_a="a_key",
                     split_b="split",
                     key_b="key",
-                    similarity=pl.when(pl.col("t") == pl.col("a_t"))
-                    .then(1.0)
-                    .otherwise(pl.coalesce("jaccard", "cluster_sim")),
-                    detail=pl.col("cluster"),
+                    similarity="jaccard",
+                    detail="component",
                 )
             )
     if "groups" in rows.columns and rows["groups"].null_count() < rows.height:

@@ -198,14 +198,15 @@ class Session:
         return self.journal.append("move_rows", keys=keys, split=split, reason=reason)
 
     def group_keys(self, kind: str, detail: str) -> list[str]:
-        """Row keys of a leakage hit's whole unit: its duplicate cluster or its group value."""
+        """Row keys of a leakage hit's whole unit: its group of duplicates (every row joined
+        to it by copies or near pairs, which a split keeps together) or its group value."""
         assert self.dataset is not None and self.duplicates is not None
         rows = self.dataset.rows
         if kind == "group":
             hit = rows.filter(pl.col("groups").list.contains(detail))
         else:
-            members = self.duplicates.membership.filter(pl.col("cluster") == detail)
-            hit = rows.join(members.select("row"), on="row")
+            linked = self.duplicates.units.filter(pl.col("component") == detail)
+            hit = rows.join(linked.select("row"), on="row")
         return hit["key"].to_list()
 
     def cap(self, label: str, max_rows: int) -> Decision:
