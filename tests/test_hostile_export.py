@@ -248,6 +248,17 @@ def test_output_modes_follow_the_umask(tmp_path, umask, dir_mode, file_mode):
     assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {file_mode}
 
 
+def test_the_json_report_follows_the_umask(tmp_path):
+    data = _write_format(tmp_path, "jsonl", _records())
+    old = os.umask(0o022)
+    try:
+        result = _scan(str(data), "--json", str(tmp_path / "report.json"))
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report.json").stat().st_mode & 0o777 == 0o644
+
+
 # --- item 5: split names -------------------------------------------------------------------
 
 
