@@ -3,6 +3,7 @@ checks it against an independent brute-force computation where one applies."""
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -33,13 +34,17 @@ def _grams(tokens: list[str] | str, n: int = 3) -> set:
     return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
-def reference_jaccard(a: str, b: str, short_words: int = 12) -> float:
+def reference_jaccard(a: str, b: str, short_words: int = 12, threshold: float = 0.8) -> float:
     """Jaccard as sfttui defines it, by brute force: character 3-grams when both texts have
-    fewer than 24 words, word 3-grams when both have 12 or more; the higher where both apply."""
+    fewer than 24 words or straddle 24 words within the length ratio the threshold allows,
+    word 3-grams when both have 12 or more; the higher where both apply."""
     na, nb = _normal(a), _normal(b)
     wa, wb = na.split(" "), nb.split(" ")
     best = 0.0
-    if len(wa) < 2 * short_words and len(wb) < 2 * short_words:
+    edge = 2 * short_words
+    fewer, more = sorted((len(wa), len(wb)))
+    straddle = math.floor(edge * threshold) - 1 <= fewer < edge <= more <= math.ceil(edge / threshold) + 1
+    if more < edge or straddle:
         ga, gb = _grams(na), _grams(nb)
         best = max(best, len(ga & gb) / len(ga | gb))
     if len(wa) >= short_words and len(wb) >= short_words:
@@ -163,3 +168,26 @@ def test_a_row_chained_to_train_through_its_own_split_is_not_a_leak(write_jsonl)
     ds = load([write_jsonl("chained.jsonl", rows)])
     hits = split_leakage(ds.rows, ds.rows["split"], find_duplicates(ds.rows))
     assert hits.select("key_a", "key_b").to_dicts() == [{"key_a": "A", "key_b": "B"}]
+
+
+# --- item 11: pairs that straddle the 24-word edge of the character pass -------------------
+
+
+def test_a_pair_across_the_24_word_edge_is_compared_by_characters(write_jsonl):
+    words = (SENTENCE + " today").split(" ")[:23]
+    short = " ".join(words)
+    # 24 words: one more word, and typos inside two words (word 3-grams lose ten of 22).
+    long = " ".join(["hello", *words]).replace("invoice", "invoise").replace("payment", "paymant")
+    assert (len(short.split()), len(long.split())) == (23, 24)
+    char_j = len(_grams(_normal(short)) & _grams(_normal(long))) / len(
+        _grams(_normal(short)) | _grams(_normal(long))
+    )
+    word_j = len(_grams(short.split()) & _grams(long.split())) / len(
+        _grams(short.split()) | _grams(long.split())
+    )
+    assert char_j >= 0.8 > word_j
+    ds = load([write_jsonl("edge.jsonl", [{"id": "s", "text": short}, {"id": "l", "text": long}])])
+    dup = find_duplicates(ds.rows)
+    assert dup.pairs.select("a", "b").to_dicts() == [{"a": "s", "b": "l"}]
+    assert dup.pairs["jaccard"][0] == pytest.approx(char_j)
+    assert dup.clusters["members"].to_list() == [["s", "l"]]

@@ -14,6 +14,7 @@ derived from its keeper's text, so ids do not change between runs or versions.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -59,8 +60,8 @@ class NearPass:
     texts: int
     bands: int
     rows_per_band: int
-    candidates: int
-    estimated: int  # candidates whose MinHash estimate came close enough to verify
+    candidates: int | None  # None where not counted (the boundary pass, see _boundary_pairs)
+    estimated: int | None  # candidates whose MinHash estimate came close enough to verify
     verified: int
     oversized_buckets: int
 
@@ -474,6 +475,10 @@ def near_pairs(
                 oversized_buckets=result.oversized,
             )
         )
+    boundary = _boundary_pairs(texts, settings, engine)
+    if boundary is not None:
+        found.append(boundary[0])
+        passes.append(boundary[1])
     progress("near", 1.0)
     if not found:
         return pl.DataFrame(schema=PAIR_SCHEMA), passes
@@ -482,6 +487,48 @@ def near_pairs(
         pl.concat(found).sort("jaccard", descending=True).unique(["a", "b"], keep="first").sort(["a", "b"])
     )
     return pairs.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA), passes
+
+
+def _boundary_pairs(
+    texts: Texts, settings: NearSettings, engine: Engine = LOCAL
+) -> tuple[pl.DataFrame, NearPass] | None:
+    """Character pairs across the word pass's lower edge: a text of fewer than
+    `2 * short_words` words against one of at least that many.
+
+    The character pass covers texts below the edge only, so a 23-word and a 24-word
+    text that differ by a typo in a word (character J 0.97, word J far lower) were
+    never compared by characters. Only pairs whose word counts are within the ratio
+    the threshold allows are compared (the lengths of two texts at Jaccard J differ by
+    at most that factor), as a cross between the two sides: pairs within one side are
+    never formed, and those above the edge stay judged by their words.
+    """
+    words, nonempty = text_shape(texts)
+    edge = 2 * settings.short_words
+    low = math.floor(edge * settings.threshold) - 1
+    high = math.ceil(edge / settings.threshold) + 1
+    below = np.flatnonzero(nonempty & (words >= low) & (words < edge))
+    above = np.flatnonzero(nonempty & (words >= edge) & (words <= high))
+    if not below.size or not above.size:
+        return None
+    # The smaller side is signed whole and looked up; the larger runs in chunks.
+    left, right = (above, below) if above.size >= below.size else (below, above)
+    chars_only = replace(settings, short_words=1 << 30)  # every text in the character pass
+    found = cross_pairs(texts.gather(left), texts.gather(right), chars_only, engine=engine)
+    a = left[found["a"].to_numpy().astype(np.int64)]
+    b = right[found["b"].to_numpy().astype(np.int64)]
+    shingling = Shingling("char", settings.char_ngram)
+    pairs = pl.DataFrame(
+        {
+            "a": np.minimum(a, b).astype(np.uint32),
+            "b": np.maximum(a, b).astype(np.uint32),
+            "jaccard": found["jaccard"],
+            "shingles": [shingling.describe()] * found.height,
+        },
+        schema=PAIR_SCHEMA,
+    )
+    bands, rows = _bands(settings)
+    described = f"{shingling.describe()} across {edge} words ({low}-{edge - 1} x {edge}-{high})"
+    return pairs, NearPass(described, int(below.size + above.size), bands, rows, None, None, pairs.height, 0)
 
 
 def _plan(texts: Texts, settings: NearSettings) -> list[tuple[Shingling, np.ndarray]]:

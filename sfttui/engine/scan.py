@@ -12,7 +12,7 @@ import polars as pl
 
 from .balance import Balance, measure_balance
 from .coverage import Coverage, find_coverage, split_series
-from .dedup import Duplicates, find_duplicates
+from .dedup import Duplicates, NearPass, find_duplicates
 from .leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
 from .load import Dataset, load
 from .memory import release
@@ -138,11 +138,7 @@ def run_scan(
         Analysis(
             "near duplicates",
             near.enabled and dataset.rows.height > 1,
-            "; ".join(
-                f"{p.shingling} on {p.texts:,} texts, {p.bands}x{p.rows_per_band} LSH bands, "
-                f"{p.candidates:,} candidates -> {p.verified:,} verified"
-                for p in duplicates.passes
-            )
+            "; ".join(_describe_pass(p) for p in duplicates.passes)
             or ("switched off" if not near.enabled else "fewer than two rows"),
         ),
         Analysis(
@@ -184,6 +180,12 @@ def run_scan(
     return ScanResult(
         settings, dataset, duplicates, balance, leakage, coverage, representativeness, analyses, timings
     )
+
+
+def _describe_pass(p: NearPass) -> str:
+    counted = f"{p.candidates:,} candidates -> " if p.candidates is not None else ""
+    bands = f"{p.bands}x{p.rows_per_band} LSH bands"
+    return f"{p.shingling} on {p.texts:,} texts, {bands}, {counted}{p.verified:,} verified"
 
 
 def coverage_analyses(coverage: Coverage, rep: Representativeness, settings: ScanSettings) -> list[Analysis]:

@@ -37,9 +37,10 @@ class NearSettings:
     Texts with at least `short_words` words are shingled as word `word_ngram`-grams;
     texts with fewer than `2 * short_words` words are (also) shingled as character
     `char_ngram`-grams, because one changed word in a short text destroys most of its
-    word n-grams. Texts in the overlap are compared both ways, so no pair is lost at
-    the boundary: a text of fewer than `short_words` words can only be within the
-    threshold of a text of fewer than `2 * short_words` words.
+    word n-grams. A pair's similarity is the higher of the two where both apply. Pairs
+    across the character pass's edge (a 23-word and a 24-word text) are compared by
+    characters too, when their word counts are within the ratio the threshold allows
+    (see dedup._boundary_pairs), so no pair is lost at the boundary.
     """
 
     enabled: bool = True
