@@ -428,6 +428,7 @@ def near_pairs(
     progress: Progress = no_progress,
     engine: Engine = LOCAL,
     signed: dict[Shingling, Signed] | None = None,
+    across_edge: bool = False,
 ) -> tuple[pl.DataFrame, list[NearPass]]:
     """Verified near-duplicate pairs among distinct normalised texts (indices into `texts`).
 
@@ -436,7 +437,8 @@ def near_pairs(
     pass: signatures chunk by chunk, LSH candidates, a cheap MinHash estimate to set
     aside candidates far below the threshold, then exact Jaccard verification; the
     engine decides where (see parallel.py). Passes that computed their band keys here
-    leave them in `signed`, when given.
+    leave them in `signed`, when given. With `across_edge`, pairs straddling the
+    character pass's edge are compared by characters too (see _boundary_pairs).
     """
     plan = _plan(texts, settings)
     bands, rows = _bands(settings)
@@ -475,7 +477,7 @@ def near_pairs(
                 oversized_buckets=result.oversized,
             )
         )
-    boundary = _boundary_pairs(texts, settings, engine)
+    boundary = _boundary_pairs(texts, settings, engine) if across_edge else None
     if boundary is not None:
         found.append(boundary[0])
         passes.append(boundary[1])
@@ -512,7 +514,11 @@ def _boundary_pairs(
         return None
     # The smaller side is signed whole and looked up; the larger runs in chunks.
     left, right = (above, below) if above.size >= below.size else (below, above)
-    chars_only = replace(settings, short_words=1 << 30)  # every text in the character pass
+    # Every text in the character pass, with half the permutations and bands for recall
+    # 0.9995 at the threshold (16 x 4 at 0.8): such pairs are rare, every candidate is
+    # verified exactly, and it halves the pass's time.
+    bands, rows = lsh_params(settings.threshold, 64, target=0.9995)
+    chars_only = replace(settings, short_words=1 << 30, num_perm=64, bands=bands, rows_per_band=rows)
     found = cross_pairs(texts.gather(left), texts.gather(right), chars_only, engine=engine)
     a = left[found["a"].to_numpy().astype(np.int64)]
     b = right[found["b"].to_numpy().astype(np.int64)]
@@ -526,7 +532,6 @@ def _boundary_pairs(
         },
         schema=PAIR_SCHEMA,
     )
-    bands, rows = _bands(settings)
     described = f"{shingling.describe()} across {edge} words ({low}-{edge - 1} x {edge}-{high})"
     return pairs, NearPass(described, int(below.size + above.size), bands, rows, None, None, pairs.height, 0)
 
@@ -850,7 +855,9 @@ def find_duplicates(
     floor = min(explore_floor, near.threshold) if explore_floor is not None else near.threshold
     if near.enabled:
         signed: dict[Shingling, Signed] = {}
-        pairs, passes = near_pairs(distinct_norm, replace(near, threshold=floor), progress, engine, signed)
+        pairs, passes = near_pairs(
+            distinct_norm, replace(near, threshold=floor), progress, engine, signed, across_edge=True
+        )
         signatures = Signatures(distinct_norm, replace(near, threshold=floor), signed)
     else:
         pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
