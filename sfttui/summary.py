@@ -58,8 +58,10 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
     table.add_column("check")
     table.add_column("", width=4)
     table.add_column("result", overflow="fold")
-    exact = int((dup.clusters["kind"] == "exact").sum()) if dup.clusters.height else 0
-    near = dup.clusters.height - exact
+    by_side = dup.clusters.group_by("side", "kind").len()
+    count = {(side, kind): n for side, kind, n in by_side.iter_rows()}
+    exact, near = count.get(("example", "exact"), 0), count.get(("example", "near"), 0)
+    same_input = count.get(("input", "exact"), 0) + count.get(("input", "near"), 0)
     table.add_row(
         "bad lines",
         mark("bad-lines"),
@@ -68,19 +70,29 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
     table.add_row(
         "duplicates",
         mark("duplicates"),
-        f"{dup.rows_removable:,} rows removable in {dup.clusters.height:,} clusters "
+        f"{dup.rows_removable:,} rows removable in {exact + near:,} clusters "
         f"({exact:,} exact, {near:,} near at Jaccard ≥ {result.settings.near.threshold:g})",
     )
+    if dup.input is not None:
+        table.add_row(
+            "same input",
+            Text("warn", style="yellow") if same_input else Text("ok", style="green"),
+            f"{same_input:,} clusters of rows whose inputs match "
+            f"({count.get(('input', 'exact'), 0):,} exact, {count.get(('input', 'near'), 0):,} near) "
+            "but whose responses differ",
+        )
     if bal.applies:
         conflicts = dup.conflicts
         example = ""
         if conflicts.height:
             first = conflicts.row(0, named=True)
             example = f"; largest {first['id']}: {' / '.join(first['labels'])} ×{first['size']}"
+        on_input = int((conflicts["side"] == "input").sum())
+        sides = f" ({on_input:,} on the input alone)" if on_input else ""
         table.add_row(
             "label conflicts",
             mark("conflicts"),
-            f"{conflicts.height:,} clusters with mixed labels{example}",
+            f"{conflicts.height:,} clusters with mixed labels{sides}{example}",
         )
         o = bal.overall
         assert o is not None

@@ -80,7 +80,12 @@ def test_fail_on_finds_duplicates_and_conflicts(write_jsonl, tmp_path):
     assert cluster["kind"] == "exact" and cluster["keeper"] == "d.jsonl:1"
     assert cluster["labels"] == ["a", "b"] and cluster["similarity"] == 1.0
     assert report["conflicts"] == [
-        {"cluster": cluster["id"], "labels": ["a", "b"], "members": ["d.jsonl:1", "d.jsonl:2"]}
+        {
+            "cluster": cluster["id"],
+            "side": "example",
+            "labels": ["a", "b"],
+            "members": ["d.jsonl:1", "d.jsonl:2"],
+        }
     ]
     assert report["bad_lines"][0]["line"] == 4 and report["bad_lines"][0]["reason"].startswith("invalid JSON")
 
@@ -105,7 +110,8 @@ def test_demo_scan_prints_the_scan_of_the_bundled_data():
     result = CliRunner().invoke(main, ["demo", "--scan"])
     assert result.exit_code == 0, result.output
     assert "2,654 rows from 1 file" in result.output
-    assert "120 exact" in result.output
+    assert "196 rows removable in 196 clusters (120 exact, 76 near" in result.output
+    assert "133 clusters of rows whose inputs match" in result.output.replace("\n", " ")
     # The bundled production sample is the reference: it looks nothing like the tidy chats.
     assert "vs 240 reference prompts: adversarial AUC 1.00" in result.output
 

@@ -3,17 +3,22 @@ checks it against an independent brute-force computation where one applies."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
+from sfttui.cli import main
 from sfttui.engine.dedup import find_duplicates, leaders
 from sfttui.engine.export import plan_export
 from sfttui.engine.leakage import split_leakage
 from sfttui.engine.load import load
+from sfttui.engine.report import write_report
+from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import LoadSettings, NearSettings
 from sfttui.engine.split import SplitSettings
 
@@ -191,3 +196,56 @@ def test_a_pair_across_the_24_word_edge_is_compared_by_characters(write_jsonl):
     assert dup.pairs.select("a", "b").to_dicts() == [{"a": "s", "b": "l"}]
     assert dup.pairs["jaccard"][0] == pytest.approx(char_j)
     assert dup.clusters["members"].to_list() == [["s", "l"]]
+
+
+# --- item 1: the input side -------------------------------------------------------------------
+
+
+def _chat(key: str, user: str, answer: str, label: str, split: str) -> dict:
+    return {
+        "id": key,
+        "messages": [
+            {"role": "system", "content": "You are the support assistant of a shop."},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": answer},
+        ],
+        "label": label,
+        "split": split,
+    }
+
+
+SAME_INPUT_ROWS = [
+    _chat("r1", "How do I reset my password?", "Open settings, then Security.", "account", "train"),
+    _chat("r2", "how do I reset my password", "We cannot help; write to billing.", "billing", "test"),
+    _chat("r3", "Where is my parcel from last week?", "It left the warehouse.", "shipping", "train"),
+    _chat("r4", "Can I pay with a gift card at checkout?", "Yes, gift cards work.", "billing", "test"),
+]
+
+
+def test_same_input_different_response_is_a_finding_a_conflict_and_a_leak(write_jsonl, tmp_path):
+    path = write_jsonl("chat.jsonl", SAME_INPUT_ROWS)
+    result = run_scan([path])
+    dup = result.duplicates
+    # Nothing on the whole example: the answers differ.
+    assert dup.clusters.filter(pl.col("side") == "example").height == 0
+    same = dup.clusters.filter(pl.col("side") == "input").to_dicts()
+    assert [(c["members"], c["kind"], c["conflict"], c["labels"]) for c in same] == [
+        (["r1", "r2"], "exact", True, ["account", "billing"])
+    ]
+    assert result.findings()["conflicts"] == 1
+    hits = result.leakage.between_splits.select("kind", "side", "key_a", "key_b", "similarity").to_dicts()
+    assert hits == [{"kind": "exact", "side": "input", "key_a": "r1", "key_b": "r2", "similarity": 1.0}]
+    # Splits keep the two rows together.
+    plan = plan_export(result.dataset, dup, SplitSettings(resplit=True), drop="none")
+    assert plan.kept.filter(pl.col("key").is_in(["r1", "r2"]))["split"].n_unique() == 1
+    # The report and the summary say which side each finding is on.
+    write_report(result, tmp_path / "r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [(c["side"], c["members"]) for c in report["duplicates"]["clusters"]] == [("input", ["r1", "r2"])]
+    assert report["conflicts"][0]["side"] == "input"
+    assert report["leakage"]["between_splits"][0]["side"] == "input"
+    out = CliRunner().invoke(main, ["scan", str(path)]).output.replace("\n", " ")
+    assert "1 clusters of rows whose inputs match (1 exact, 0 near) but whose responses differ" in " ".join(
+        out.split()
+    )
+    assert "1 clusters with mixed labels (1 on the input alone)" in " ".join(out.split())

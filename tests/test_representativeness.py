@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sfttui.cli import main
+from sfttui.engine.errors import InputError
 from sfttui.engine.load import load
 from sfttui.engine.representativeness import compare, length_shift, profile, vocabulary
 from sfttui.engine.settings import CoverageSettings, LoadSettings
@@ -184,10 +185,8 @@ def test_a_reference_too_small_or_empty_is_named_not_compared(tmp_path):
     assert result.warnings == [
         "too few prompts to compare with the reference (3 reference, 100 training; at least 20 each)"
     ]
+    # A reference with no usable row at all is an error, not a quiet "0 reference prompts".
     blank = tmp_path / "blank.jsonl"
     blank.write_text('{"text": "  "}\n' * 30, encoding="utf-8")
-    result = compare(train, CoverageSettings(reference_paths=(str(blank),)), LoadSettings())
-    assert result.warnings == [
-        "too few prompts to compare with the reference (0 reference, 100 training; at least 20 each); "
-        "30 reference lines set aside, first blank.jsonl:1: field 'text' is empty"
-    ]
+    with pytest.raises(InputError, match=r"blank.jsonl: 0 of 30 records usable \(read as text: line 1"):
+        compare(train, CoverageSettings(reference_paths=(str(blank),)), LoadSettings())

@@ -59,7 +59,7 @@ def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
     try:
         term.wait_for("journal-")  # the status line once every analysis is done
         term.keys("F2")
-        screen = term.wait_for("196 clusters")
+        screen = term.wait_for("329 clusters")
         assert "conflict" in screen
         term.keys("a", "a")
         journal = next((tmp_path / "state").glob("journal-*.jsonl"))

@@ -428,7 +428,12 @@ def find_coverage(
     labels = rows["label"].drop_nulls().n_unique()
     if labels >= 2 and near.num_perm >= 16:
         hard, hard_detail = find_hard_negatives(
-            inputs, duplicates.membership.select("row", "cluster"), normalize, near, settings, progress
+            inputs,
+            duplicates.membership.filter(pl.col("side") == "example").select("row", "cluster"),
+            normalize,
+            near,
+            settings,
+            progress,
         )
         hard_applies = True
     else:

@@ -26,6 +26,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .load import PROMPT_SIDE
 from .lookup import SortedIndex, ragged
 from .minhash import (
     THREADS,
@@ -47,8 +48,10 @@ _SIG_CHUNK = 20_000  # texts per signature chunk: bounds memory whatever the dat
 _VERIFY_CHUNK = 20_000  # candidate pairs verified per sort (both shingle sets of each, side by side)
 _ESTIMATE_PERMS = 64  # signature columns kept to estimate a candidate's similarity
 _ESTIMATE_SLACK = 0.2  # 4 standard errors of a 64-permutation estimate near J = 0.8
+_INPUT_PERMS = 64  # permutations of the input side's near pass (see find_duplicates)
 
 UNIT_SCHEMA = {"row": pl.UInt32(), "component": pl.String(), "t": pl.UInt32()}
+LINK_SCHEMA = {"row": pl.UInt32(), "component": pl.String()}
 PAIR_SCHEMA = {"a": pl.UInt32(), "b": pl.UInt32(), "jaccard": pl.Float64(), "shingles": pl.String()}
 
 
@@ -86,15 +89,20 @@ class Duplicates:
     pairs: pl.DataFrame
     text_pairs: pl.DataFrame
     # row -> component and distinct text `t`: every row joined to another by an exact copy
-    # or a verified pair, directly or through others (what a split must keep together; see
-    # split.units), and what leakage between splits looks twins up by.
+    # or a verified pair, directly or through others, on this side: what leakage between
+    # splits looks twins up by.
     units: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNIT_SCHEMA))
+    # row -> component over both sides: what a split must keep together (split.units).
+    linked: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LINK_SCHEMA))
     passes: list[NearPass] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     threshold: float = 0.8
     context: _Context | None = field(default=None, repr=False)
     signatures: Signatures | None = field(default=None, repr=False)
+    side: str = "example"  # what was matched: the whole example, or the input alone
+    # The input side's own analysis, when the rows have one (see with_input_side).
+    input: Duplicates | None = field(default=None, repr=False)
 
     def at_threshold(self, threshold: float) -> Duplicates:
         """The same data clustered at another threshold (not below the explored floor)."""
@@ -104,6 +112,8 @@ class Duplicates:
             raise ValueError(f"pairs were verified down to {self.context.floor:g} only")
         result = _assemble(self.context, threshold)
         result.passes, result.notes = self.passes, self.notes
+        if self.input is not None:
+            return with_input_side(result, self.input.at_threshold(threshold))
         return result
 
     def explored_similarities(self) -> np.ndarray:
@@ -130,17 +140,21 @@ class Duplicates:
             return self
         texts = ctx.distinct.texts
         slim = NormalisedTexts(pl.Series(dtype=pl.String), texts.first_row, texts.normalize, texts.words)
+        own = ctx.frame.drop("row", "key", "label")
         return replace(
             self,
-            context=replace(ctx, frame=ctx.frame.select("t"), distinct=replace(ctx.distinct, texts=slim)),
+            context=replace(ctx, frame=own, distinct=replace(ctx.distinct, texts=slim)),
+            input=self.input.without_row_texts() if self.input is not None else None,
         )
 
     def with_row_texts(self, rows: pl.DataFrame) -> None:
         """Put back what `without_row_texts` left out, from the rows it was found in."""
         ctx = self.context
-        if ctx is not None and "text" not in ctx.frame.columns:
-            ctx.frame = rows.select("row", "key", "text", "label").with_columns(t=ctx.frame["t"])
-            ctx.distinct.texts.source = rows["text"]
+        if ctx is not None and "key" not in ctx.frame.columns:
+            ctx.frame = rows.select("row", "key", "label").with_columns(*ctx.frame.iter_columns())
+            ctx.distinct.texts.source = rows["text"] if self.side == "example" else InputTexts(rows)
+        if self.input is not None:
+            self.input.with_row_texts(rows)
 
     def take_signatures(self) -> Signatures | None:
         """The band keys, handed over for their last use (eval matching) and no longer
@@ -155,7 +169,10 @@ class Duplicates:
 
     @property
     def rows_removable(self) -> int:
-        return int(self.clusters["removable"].sum()) if self.clusters.height else 0
+        """Rows that copy another's whole example (the input side's clusters are decided
+        by the person: their responses differ)."""
+        mine = self.clusters.filter(pl.col("side") == "example")
+        return int(mine["removable"].sum()) if mine.height else 0
 
     @cached_property
     def conflicts(self) -> pl.DataFrame:
@@ -186,6 +203,8 @@ class Duplicates:
         Column access and NumPy only: the app calls this on its UI thread.
         """
         c = self.cluster(cluster_id)
+        if c["side"] != self.side and self.input is not None:
+            return self.input.drops_for(cluster_id, keeper)
         members = c["members"]
         if keeper == c["keeper"] or self.context is None:
             return [k for k in members if k != keeper]
@@ -821,6 +840,32 @@ class _Context:
     pairs: pl.DataFrame  # verified pairs (a, b as t) at or above `floor`
     floor: float
     keep: str
+    side: str = "example"
+
+
+class InputTexts:
+    """Every row's input side (load.PROMPT_SIDE: user turns, instruction + input, prompt),
+    derived from the rows' columns a slice at a time when it is read, never held whole:
+    for most rows it is the start of the text, and a column of it would be most of the
+    texts again. Reads like the Series it stands for (`len`, `slice`, `gather`)."""
+
+    def __init__(self, rows: pl.DataFrame):
+        self.rows = rows.select("prompt", "text", "reply")
+
+    def __len__(self) -> int:
+        return self.rows.height
+
+    def slice(self, offset: int, length: int | None = None) -> pl.Series:
+        return self.rows.slice(offset, length).select(PROMPT_SIDE).to_series().alias("text")
+
+    def gather(self, indices: Any) -> pl.Series:
+        return self.rows[pl.Series(indices, dtype=pl.UInt32)].select(PROMPT_SIDE).to_series().alias("text")
+
+
+def has_input_side(rows: pl.DataFrame) -> bool:
+    """Whether any row's input differs from its whole example (chat, Alpaca and
+    prompt/completion data; for plain text and classification data they are one)."""
+    return bool(rows.height) and bool(rows["prompt"].null_count() < rows.height or (rows["reply"] > 0).any())
 
 
 def find_duplicates(
@@ -831,23 +876,30 @@ def find_duplicates(
     progress: Progress = no_progress,
     explore_floor: float | None = None,
     engine: Engine = LOCAL,
+    side: str = "example",
 ) -> Duplicates:
-    """Exact and near-duplicate clusters over the rows of a loaded dataset.
+    """Exact and near-duplicate clusters over the rows of a loaded dataset, matched on
+    their whole example (`side="example"`) or on their input alone (`side="input"`).
 
     With `explore_floor` below the threshold, pairs are verified down to that floor and
     kept, so `Duplicates.at_threshold` can rebuild clusters for another threshold at
     once (the app's threshold slider); the clusters returned are at the threshold.
     """
     near = near or NearSettings()
+    stage = ("exact", "near") if side == "example" else ("input", "input")
     clock = time.perf_counter()
     timings: dict[str, float] = {}
-    progress("exact", 0.0)
+    progress(stage[0], 0.0)
+    texts: pl.Series | InputTexts = rows["text"] if side == "example" else InputTexts(rows)
     # Only the distinct normalised texts are kept (each row points at its own): every
     # later stage works on them, and a per-row copy would be most of the input again.
-    distinct = DistinctTexts.of(rows["text"], normalize, engine)
+    distinct = DistinctTexts.of(texts, normalize, engine)
     distinct_norm = distinct.texts
-    frame = rows.select("row", "key", "text", "label").with_columns(t=distinct.of_row)
-    progress("exact", 1.0)
+    frame = rows.select("row", "key", "label").with_columns(t=distinct.of_row)
+    if keep == "longest":
+        length = pl.col("text").str.len_chars() if side == "example" else PROMPT_SIDE.str.len_chars()
+        frame = frame.with_columns(length=rows.select(length).to_series())
+    progress(stage[0], 0.2 if side == "input" else 1.0)
     timings["exact"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -855,21 +907,34 @@ def find_duplicates(
     floor = min(explore_floor, near.threshold) if explore_floor is not None else near.threshold
     if near.enabled:
         signed: dict[Shingling, Signed] = {}
+        # The input side is signed with half the permutations (bands for recall 0.9995 at
+        # the threshold): every candidate is verified exactly, and it is a second pass.
+        lsh = replace(near, threshold=floor)
+        if side == "input":
+            bands, rows_per_band = lsh_params(floor, _INPUT_PERMS, target=0.9995)
+            lsh = replace(lsh, num_perm=_INPUT_PERMS, bands=bands, rows_per_band=rows_per_band)
         pairs, passes = near_pairs(
-            distinct_norm, replace(near, threshold=floor), progress, engine, signed, across_edge=True
+            distinct_norm,
+            lsh,
+            progress if side == "example" else (lambda _s, f: progress("input", 0.2 + 0.8 * f)),
+            engine,
+            signed,
+            across_edge=True,
         )
-        signatures = Signatures(distinct_norm, replace(near, threshold=floor), signed)
+        signatures = Signatures(distinct_norm, lsh, signed)
     else:
         pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
         signatures = None
         notes.append("near-duplicate detection was switched off")
     timings["near"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    context = _Context(frame, distinct, pairs, floor, keep)
+    context = _Context(frame, distinct, pairs, floor, keep, side)
     result = _assemble(context, near.threshold)
     result.passes, result.notes, result.signatures = passes, notes, signatures
+    result.side = side
     timings["clusters"] = time.perf_counter() - clock
     result.timings = timings
+    progress(stage[1], 1.0)
     return result
 
 
@@ -927,7 +992,7 @@ def _text_rank(frame: pl.DataFrame, n_texts: int, keep: str) -> np.ndarray:
         best = frame.group_by("t").agg(pl.col("row").min())
         order = best.sort("row")["t"]
     else:
-        best = frame.group_by("t").agg(length=pl.col("text").str.len_chars().max(), row=pl.col("row").min())
+        best = frame.group_by("t").agg(pl.col("length").max(), row=pl.col("row").min())
         order = best.sort([pl.col("length"), pl.col("row")], descending=[True, False])["t"]
     rank = np.full(n_texts, n_texts, dtype=np.int64)
     rank[order.to_numpy().astype(np.int64)] = np.arange(order.len())
@@ -956,11 +1021,7 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
         to_keeper=pl.Series(to_leader[t]),
     )
     sizes = frame.group_by("lead").agg(size=pl.len(), texts=pl.col("t").n_unique())
-    clustered = (
-        frame.join(sizes.filter(pl.col("size") > 1), on="lead", how="inner")
-        .with_columns(length=pl.col("text").str.len_chars())
-        .sort("row")
-    )
+    clustered = frame.join(sizes.filter(pl.col("size") > 1), on="lead", how="inner").sort("row")
     keeper_order = [pl.col("row")] if keep == "first" else [-pl.col("length").cast(pl.Int64), pl.col("row")]
     clusters = (
         clustered.group_by("lead", maintain_order=True)
@@ -970,6 +1031,7 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
             texts=pl.col("texts").first(),
             members=pl.col("key"),
             rows=pl.col("row"),
+            similarities=pl.col("to_keeper"),
             keeper=pl.col("key").sort_by(keeper_order).first(),
             keeper_row=pl.col("row").sort_by(keeper_order).first(),
             # Each member's own similarity to the keeper (1.0 for exact copies).
@@ -986,7 +1048,9 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
         )
     )
     texts = ctx.distinct.texts
-    ids = [stable_id(text, "c") for text in texts.gather(clusters["lead"]).to_list()]
+    # Input-side ids start with "i": an input can equal another row's whole example.
+    prefix = "c" if ctx.side == "example" else "i"
+    ids = [stable_id(text, prefix) for text in texts.gather(clusters["lead"]).to_list()]
     clusters = clusters.with_columns(id=pl.Series(ids, dtype=pl.String))
     # A component is named by its first cluster (in row order), so a component that is
     # one cluster carries that cluster's id. Every component of two or more rows holds
@@ -1012,6 +1076,7 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
         "size",
         "members",
         "rows",
+        "similarities",
         "keeper",
         "keeper_row",
         "similarity",
@@ -1027,11 +1092,72 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
         b=key_of.gather(ctx.distinct.first_row.gather(pairs["b"])),
     )
     return Duplicates(
-        clusters=clusters,
-        membership=membership,
+        clusters=clusters.with_columns(side=pl.lit(ctx.side)),
+        membership=membership.with_columns(side=pl.lit(ctx.side)),
         pairs=text_pairs,
         text_pairs=pairs.select("a", "b", "jaccard"),
         units=units,
+        linked=units.select("row", "component"),
         threshold=threshold,
         context=ctx,
+        side=ctx.side,
+    )
+
+
+def with_input_side(example: Duplicates, inputs: Duplicates) -> Duplicates:
+    """The example side's result with the input side's findings merged in.
+
+    An input cluster is a finding of its own ("same input, different response") unless
+    one example cluster already holds all its rows; those are listed beside the example
+    clusters (side "input"), with their label conflicts, which are judged on the input.
+    Rows joined on either side stay together in splits (`linked`).
+    """
+    in_example = example.membership.select("row", ex="cluster")
+    covered = (
+        inputs.membership.join(in_example, on="row", how="left")
+        .group_by("cluster")
+        .agg(covered=pl.col("ex").is_not_null().all() & (pl.col("ex").n_unique() == 1))
+    )
+    listed = covered.filter(~pl.col("covered"))["cluster"]
+    clusters = pl.concat([example.clusters, inputs.clusters.filter(pl.col("id").is_in(listed.implode()))])
+    clusters = clusters.sort(["size", "keeper_row", "side"], descending=[True, False, False])
+    membership = pl.concat(
+        [example.membership, inputs.membership.filter(pl.col("cluster").is_in(listed.implode()))]
+    )
+    return replace(
+        example,
+        clusters=clusters,
+        membership=membership,
+        linked=_linked(example.linked, inputs.linked),
+        input=inputs,
+    )
+
+
+def _linked(*sides: pl.DataFrame) -> pl.DataFrame:
+    """Rows joined by either side's components, as one component each (named by the
+    component of its first row on the first side that has one)."""
+    frames = [f.with_columns(side=pl.lit(i, dtype=pl.UInt8)) for i, f in enumerate(sides) if f.height]
+    if not frames:
+        return pl.DataFrame(schema={"row": pl.UInt32, "component": pl.String})
+    edges = pl.concat(frames)
+    rows = edges["row"].unique().sort()
+    names = edges.select(pl.struct("side", "component")).to_series().rank("dense").cast(pl.Int64) - 1
+    n = rows.len()
+    node = edges["row"].to_frame().join(rows.to_frame().with_row_index("i"), on="row", how="left")["i"]
+    a = node.to_numpy().astype(np.int64)
+    b = n + names.to_numpy()
+    size = n + int(names.max()) + 1
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size))
+    _, comp = connected_components(graph, directed=False)
+    first = (
+        edges.with_columns(comp=pl.Series(comp[a]))
+        .sort("row", "side")
+        .group_by("comp", maintain_order=True)
+        .agg(name=pl.col("component").first())
+    )
+    return (
+        pl.DataFrame({"row": rows, "comp": comp[:n]})
+        .join(first, on="comp")
+        .select("row", component="name")
+        .sort("row")
     )

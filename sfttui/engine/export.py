@@ -106,7 +106,9 @@ def plan_export(
     reasons: list[pl.DataFrame] = []
     decided = resolution.kept_clusters if resolution else set()
     conflicts = set(duplicates.conflicts["id"].to_list())
-    members = duplicates.membership
+    # The automatic policy drops copies of a whole example only: rows that share just
+    # their input have different responses, for the person to decide.
+    members = duplicates.membership.filter(pl.col("side") == "example")
     # The automatic policy leaves alone clusters the person decided and label
     # conflicts, where keeping any one member could keep a wrong label.
     auto = members.filter(~pl.col("cluster").is_in(list(decided | conflicts)))
@@ -194,7 +196,7 @@ def plan_export(
             .drop("moved_to")
             .sort("row")
         )
-    unit_ids = units(kept, duplicates.units)
+    unit_ids = units(kept, duplicates.linked)
     plan = assign_splits(kept, unit_ids, split_settings)
     kept = (
         kept.select("row", "key", "label", *RAW_COLUMNS)
@@ -239,6 +241,8 @@ def _restrict(duplicates: Duplicates, kept: pl.DataFrame) -> Duplicates:
         clusters=duplicates.clusters,
         membership=duplicates.membership.join(kept.select("row"), on="row"),
         units=duplicates.units.join(kept.select("row"), on="row"),
+        linked=duplicates.linked.join(kept.select("row"), on="row"),
+        input=_restrict(duplicates.input, kept) if duplicates.input is not None else None,
         pairs=duplicates.pairs,
         text_pairs=duplicates.text_pairs,
     )
@@ -463,7 +467,7 @@ def _clusters_across(
         .select("row", "split")
     )
     spread = (
-        duplicates.units.join(rows, on="row")
+        duplicates.linked.join(rows, on="row")
         .group_by("component")
         .agg(pl.col("split").n_unique())
         .filter(pl.col("split") > 1)

@@ -38,6 +38,7 @@ _PROMPT_SLICE = 200_000
 
 SPLIT_HIT_SCHEMA = {
     "kind": pl.String(),
+    "side": pl.String(),  # "example", "input" (only the inputs match) or null for groups
     "split_a": pl.String(),
     "key_a": pl.String(),
     "split_b": pl.String(),
@@ -122,34 +123,41 @@ def _twins(rows: pl.DataFrame, duplicates: Duplicates) -> pl.DataFrame:
     ).unique("row", keep="first", maintain_order=True)
 
 
+def _side_hits(base: pl.DataFrame, duplicates: Duplicates) -> pl.DataFrame:
+    """One side's twins across splits as hits (without their detail)."""
+    twins = _twins(base, duplicates)
+    # Exact means equal normal forms: a near pair can reach 1.0 by its shingles alone.
+    return twins.join(duplicates.units.select(a_row="row", a_t="t"), on="a_row").select(
+        "row",
+        kind=pl.when(pl.col("t") == pl.col("a_t")).then(pl.lit("exact")).otherwise(pl.lit("near")),
+        side=pl.lit(duplicates.side),
+        split_a="a_split",
+        key_a="a_key",
+        split_b="split",
+        key_b="key",
+        similarity="jaccard",
+    )
+
+
 def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates) -> pl.DataFrame:
     """Exact, near and same-group hits between splits (one per row that leaks).
 
     A duplicate hit names the leaking row's own most similar twin in an earlier split and
-    the measured similarity of that pair (see `_twins`); `detail` is the group of
-    duplicates both belong to (Duplicates.units), which is what a move would take along.
+    the measured similarity of that pair (see `_twins`), on the whole example, or else on
+    the input alone (`side`: a test prompt seen in training with another answer is a
+    leak); `detail` is the group of duplicates both belong to (Duplicates.linked), which
+    is what a move takes along.
     """
     base = rows.select("row", "key").with_columns(split=splits)
     base = base.filter(pl.col("split").is_not_null())
     base = base.with_columns(rank=pl.col("split").replace_strict(_ORDER, default=3, return_dtype=pl.Int8))
     hits: list[pl.DataFrame] = []
-    if duplicates.units.height:
-        twins = _twins(base, duplicates)
-        if twins.height:
-            # Exact means equal normal forms: a near pair can reach 1.0 by its shingles alone.
-            hits.append(
-                twins.join(duplicates.units.select(a_row="row", a_t="t"), on="a_row").select(
-                    kind=pl.when(pl.col("t") == pl.col("a_t"))
-                    .then(pl.lit("exact"))
-                    .otherwise(pl.lit("near")),
-                    split_a="a_split",
-                    key_a="a_key",
-                    split_b="split",
-                    key_b="key",
-                    similarity="jaccard",
-                    detail="component",
-                )
-            )
+    sides = [duplicates] + ([duplicates.input] if duplicates.input is not None else [])
+    found = [_side_hits(base, side) for side in sides if side.units.height]
+    if found:
+        one_each = pl.concat(found).unique("row", keep="first", maintain_order=True)
+        linked = duplicates.linked.select("row", detail="component")
+        hits.append(one_each.join(linked, on="row").drop("row"))
     if "groups" in rows.columns and rows["groups"].null_count() < rows.height:
         grouped = (
             rows.select("row", "key", group="groups")
@@ -162,6 +170,7 @@ def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates)
             hits.append(
                 pairs.select(
                     kind=pl.lit("group"),
+                    side=pl.lit(None, dtype=pl.String),
                     split_a="a_split",
                     key_a="a_key",
                     split_b="split",
@@ -172,7 +181,9 @@ def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates)
             )
     if not hits:
         return pl.DataFrame(schema=SPLIT_HIT_SCHEMA)
-    return pl.concat([h.cast(SPLIT_HIT_SCHEMA) for h in hits]).sort(["kind", "split_b", "key_b", "detail"])
+    return pl.concat([h.select(list(SPLIT_HIT_SCHEMA)).cast(SPLIT_HIT_SCHEMA) for h in hits]).sort(
+        ["kind", "split_b", "key_b", "detail"]
+    )
 
 
 def _ngram_chunks(texts: pl.Series, n: int, start: int = 0) -> Iterator[pl.DataFrame]:

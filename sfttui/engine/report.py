@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 import orjson
+import polars as pl
 
 from .. import __version__
 from .atomic import write_bytes_atomic
@@ -23,9 +24,11 @@ def build_report(result: ScanResult) -> dict[str, Any]:
     ds, dup = result.dataset, result.duplicates
     clusters = dup.clusters.select(
         "id",
+        "side",
         "kind",
         "size",
         "members",
+        "similarities",
         "keeper",
         "similarity",
         "max_similarity",
@@ -44,16 +47,17 @@ def build_report(result: ScanResult) -> dict[str, Any]:
         "analyses": [{"name": a.name, "ran": a.ran, "detail": a.detail} for a in result.analyses],
         "duplicates": {
             "clusters": clusters,
-            "exact_clusters": int((dup.clusters["kind"] == "exact").sum()),
-            "near_clusters": int((dup.clusters["kind"] == "near").sum()),
+            "exact_clusters": _count(dup.clusters, "example", "exact"),
+            "near_clusters": _count(dup.clusters, "example", "near"),
+            "same_input_clusters": _count(dup.clusters, "input"),
             "rows_in_clusters": int(dup.clusters["size"].sum()) if dup.clusters.height else 0,
             "rows_removable": dup.rows_removable,
             "near_pairs": dup.pairs.rename({"a": "key_a", "b": "key_b"}).to_dicts(),
             "passes": [p.to_dict() for p in dup.passes],
         },
         "conflicts": [
-            {"cluster": c["id"], "labels": c["labels"], "members": c["members"]}
-            for c in dup.conflicts.select("id", "labels", "members").to_dicts()
+            {"cluster": c["id"], "side": c["side"], "labels": c["labels"], "members": c["members"]}
+            for c in dup.conflicts.select("id", "side", "labels", "members").to_dicts()
         ],
         "balance": result.balance.to_dict(),
         "leakage": {
@@ -67,6 +71,11 @@ def build_report(result: ScanResult) -> dict[str, Any]:
         "findings": result.findings(),
         "notes": result.notes,
     }
+
+
+def _count(clusters: pl.DataFrame, side: str, kind: str | None = None) -> int:
+    mine = clusters.filter(pl.col("side") == side)
+    return mine.height if kind is None else int((mine["kind"] == kind).sum())
 
 
 def write_report(result: ScanResult, path: str | os.PathLike[str]) -> None:

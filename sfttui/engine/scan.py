@@ -12,7 +12,7 @@ import polars as pl
 
 from .balance import Balance, measure_balance
 from .coverage import Coverage, find_coverage, split_series
-from .dedup import Duplicates, NearPass, find_duplicates
+from .dedup import Duplicates, NearPass, find_duplicates, has_input_side, with_input_side
 from .leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
 from .load import Dataset, load
 from .memory import release
@@ -106,6 +106,24 @@ def run_scan(
     )
     timings["duplicates"] = time.perf_counter() - start
     release()
+
+    if has_input_side(dataset.rows):
+        # Rows matched on their input alone: same prompt, different answer (see dedup).
+        start = time.perf_counter()
+        inputs = find_duplicates(
+            dataset.rows,
+            settings.normalize,
+            settings.near,
+            settings.keep,
+            progress,
+            explore_floor,
+            engine,
+            side="input",
+        )
+        inputs.signatures = None  # eval matching reuses the example side's only
+        duplicates = with_input_side(duplicates, inputs)
+        timings["input"] = time.perf_counter() - start
+        release()
 
     start = time.perf_counter()
     progress("balance", 0.0)

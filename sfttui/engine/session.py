@@ -162,7 +162,10 @@ class Session:
         assert self.duplicates is not None
         decided = list(self.cluster_states())
         return self.duplicates.clusters.filter(
-            (pl.col("kind") == "exact") & ~pl.col("conflict") & ~pl.col("id").is_in(decided)
+            (pl.col("side") == "example")
+            & (pl.col("kind") == "exact")
+            & ~pl.col("conflict")
+            & ~pl.col("id").is_in(decided)
         )
 
     def accept_all_exact(self) -> int:
@@ -205,7 +208,7 @@ class Session:
         if kind == "group":
             hit = rows.filter(pl.col("groups").list.contains(detail))
         else:
-            linked = self.duplicates.units.filter(pl.col("component") == detail)
+            linked = self.duplicates.linked.filter(pl.col("component") == detail)
             hit = rows.join(linked.select("row"), on="row")
         return hit["key"].to_list()
 

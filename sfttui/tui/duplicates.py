@@ -127,7 +127,7 @@ class DuplicatesTab(Vertical):
         return [
             f"{index + 1:,}",
             str(c["size"]),
-            c["kind"],
+            c["kind"] if c["side"] == "example" else "input",
             f"{c['similarity']:.2f}",
             "/".join(c["labels"]) or "-",
             self._decision_text(c, self.session.cluster_state(c["id"])),
@@ -219,22 +219,30 @@ class DuplicatesTab(Vertical):
         keeper_turns = turns(lines[c["keeper_row"]], ds.rows["text"][c["keeper_row"]])
         keeper_words = words(" ".join(t for _, t in keeper_turns))
         sim = f"J {c['similarity']:.2f}" + (f"-{c['max_similarity']:.2f}" if c["kind"] == "near" else "")
+        if c["side"] == "input":
+            what = f"same input ({c['kind']}), responses differ: cluster {c['id']}"
+            sim = "input " + sim
+        else:
+            what = f"{c['kind']} cluster {c['id']}"
         head = Text.assemble(
-            (f"{c['kind']} cluster {c['id']}", "bold"),
-            f" · {c['size']} rows · {sim} · labels: {' / '.join(c['labels']) or '-'}",
+            (what, "bold"),
+            f" · {c['size']} rows · {sim} to the keeper · labels: {' / '.join(c['labels']) or '-'}",
             ("  ⚠ label conflict" if c["conflict"] else "", "bold red"),
         )
         parts: list[Any] = [head, Text("words not in the proposed keeper are highlighted", style="dim")]
+        state = session.cluster_state(cluster_id)
+        dropped = (
+            set(session.duplicates.drops_for(cluster_id, keeper)) if state and keeper != "all" else set()
+        )
         cards = []
         for i, m in enumerate(members.iter_rows(named=True), start=1):
-            mark = "★ keeper" if m["key"] == c["keeper"] else ""
-            chosen = keeper == "all" or m["key"] == keeper
+            mark = "★ keeper" if m["key"] == c["keeper"] else f"J {c['similarities'][i - 1]:.2f}"
             title = Text.assemble(
                 (f"[{i}] ", "bold"),
                 (m["key"], "bold cyan"),
                 f"  {m['label'] or ''}  {m['file']}:{m['line']}  ",
-                (mark, "bold yellow"),
-                ("" if chosen or keeper == c["keeper"] else "  (dropped)", "dim"),
+                (mark, "bold yellow" if m["key"] == c["keeper"] else "dim"),
+                ("  (dropped)" if m["key"] in dropped else "", "dim"),
             )
             body = render_turns(
                 turns(lines[m["row"]], m["text"]), None if m["key"] == c["keeper"] else keeper_words
