@@ -378,18 +378,20 @@ def _parse_window(
 
 
 def _parse_clean(window: list[bytes], start: int, max_row_bytes: int) -> _Records | None:
-    """A chunk of well-formed object lines, parsed as one JSON array in one C call.
+    """A chunk of well-formed object lines, each parsed on its own (one C call per line).
 
-    None when anything is off (an empty or oversized line, invalid JSON, a line such
-    as `1, 2` that changes the item count, a non-object), for `_parse_lines` to sort out.
+    None when anything is off (an empty or oversized line, invalid JSON, a non-object),
+    for `_parse_lines` to sort out. Each line is parsed alone, never joined with the
+    others into one array: joined, a line holding two objects and a string broken over
+    two lines kept the count of items equal, and rows were paired with other lines.
     """
     if not window or max(map(len, window)) > max_row_bytes or not min(map(len, window)):
         return None
     try:
-        parsed = orjson.loads(b"[" + b",".join(window) + b"]")
+        parsed = list(map(orjson.loads, window))
     except orjson.JSONDecodeError:
         return None
-    if len(parsed) != len(window) or not all(type(o) is dict for o in parsed):
+    if not all(type(o) is dict for o in parsed):
         return None
     return _Records(lines=list(range(start + 1, start + 1 + len(window))), raws=window, objs=parsed)
 
