@@ -47,6 +47,29 @@ def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str | None
     return kinds
 
 
+class _Size(click.ParamType):
+    """A size in bytes, with an optional K, M, G or T suffix (powers of 1024)."""
+
+    name = "SIZE"
+    _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        unit = text[-1:] if text[-1:] in self._UNITS else ""
+        try:
+            number = float(text[: len(text) - len(unit)])
+        except ValueError:
+            self.fail(f"{value!r} is not a size such as 500M or 16G", param, ctx)
+        if number <= 0:
+            self.fail(f"{value!r} is not a positive size", param, ctx)
+        return int(number * self._UNITS[unit])
+
+
+_SIZE = _Size()
+
+
 def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options every command that reads data shares (scan, demo, and later split and the app)."""
     options = [
@@ -74,6 +97,20 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=1 << 20,
             show_default=True,
             help="Rows larger than this are reported, not analysed.",
+        ),
+        click.option(
+            "--max-decompressed",
+            type=_SIZE,
+            default="4G",
+            show_default=True,
+            help="Refuse a compressed input that expands past this size (e.g. 500M, 16G).",
+        ),
+        click.option(
+            "--max-expansion",
+            type=click.FloatRange(1.0),
+            default=200.0,
+            show_default=True,
+            help="Refuse a compressed input that expands past this many times its size.",
         ),
         click.option(
             "--threshold",
@@ -196,6 +233,8 @@ def settings_from(opts: dict[str, Any]) -> ScanSettings:
             id_field=opts["id_field"],
             group_fields=tuple(opts["group_fields"]),
             max_row_bytes=opts["max_row_bytes"],
+            max_decompressed_bytes=opts["max_decompressed"],
+            max_expansion=opts["max_expansion"],
         ),
         normalize=NormalizeSettings(
             nfkc=not opts["no_nfkc"],

@@ -66,3 +66,201 @@ def test_crafted_lines_are_bad_lines_and_never_pair_with_other_records(tmp_path)
     ]
     assert sorted(written) == sorted([CRAFTED.splitlines()[0], CRAFTED.splitlines()[4]] * 3)
     assert all(isinstance(json.loads(line), dict) for line in written)
+
+
+# --- item 9: nothing is read without bound -------------------------------------------------
+
+
+def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    code = "import sys; from sfttui.cli import main; sys.argv = ['sfttui', *sys.argv[1:]]; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, timeout=timeout, text=True
+    )
+
+
+def test_a_fifo_and_a_device_are_refused_without_reading(tmp_path):
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.jsonl"
+    zero.symlink_to("/dev/zero")
+    for path, kind in ((fifo, "named pipe (FIFO)"), (zero, "character device")):
+        done = _run("scan", str(path), timeout=30)  # reading either would never return
+        assert done.returncode == 2
+        assert (
+            done.stderr.strip()
+            == f"error: {path}: is a {kind}, not a regular file; sfttui reads data files only"
+        )
+
+
+BOMB_ROW = b'{"text": "' + b"a" * (300 << 20) + b'"}\n'  # 300 MiB of one letter
+
+
+@pytest.mark.parametrize("suffix", ["gz", "zst"])
+def test_a_decompression_bomb_is_refused_before_it_fills_memory(tmp_path, suffix):
+    path = tmp_path / f"bomb.jsonl.{suffix}"
+    packed = (
+        gzip.compress(BOMB_ROW, 9)
+        if suffix == "gz"
+        else zstandard.ZstdCompressor(level=19).compress(BOMB_ROW)
+    )
+    path.write_bytes(packed)
+    assert len(packed) < 400_000
+    code = (
+        # VmHWM is this process's own peak (ru_maxrss would count the parent's before exec).
+        "import re, sys; from sfttui.cli import main; sys.argv = ['sfttui', 'scan', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n"
+        "    status = open('/proc/self/status').read()\n"
+        "    print(re.search(r'VmHWM:\\s+(\\d+)', status).group(1), file=sys.stderr); raise\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    message, peak_kb = done.stderr.strip().splitlines()
+    assert message.startswith(f"error: {path}: decompresses to more than 67,108,864 bytes")
+    assert "--max-expansion 200" in message and "raise them if the file is genuine" in message
+    assert int(peak_kb) < 600_000  # it stopped near the 64 MiB cap, not at 300 MiB
+
+
+def test_the_decompression_caps_can_be_raised(tmp_path):
+    path = tmp_path / "repetitive.jsonl.gz"
+    row = json.dumps({"text": "the same words again and again " * 40, "label": "a"}).encode() + b"\n"
+    path.write_bytes(gzip.compress(row * 60_000))  # ~78 MB, over 1000x its size
+    refused = _scan(str(path))
+    assert refused.exit_code == 2 and "decompresses to more than" in refused.output
+    allowed = _scan(str(path), "--max-expansion", "100000")
+    assert allowed.exit_code == 0, allowed.output
+    assert "60,000 rows" in allowed.output
+    small = _scan(str(path), "--max-expansion", "100000", "--max-decompressed", "10M")
+    assert small.exit_code == 2 and "more than 10,485,760 bytes" in small.output
+
+
+# --- item 10: Parquet columns JSON cannot hold as they are --------------------------------------
+
+
+def _odd_parquet(path: Path) -> None:
+    pl.DataFrame(
+        {
+            "text": ["hello there friend", "another row here", "third row of text"],
+            "label": ["a", "b", "a"],
+            "blob": [b"\x00\xff", b"ab", None],
+            "price": pl.Series(
+                [decimal.Decimal("1.50"), decimal.Decimal("2.25"), None], dtype=pl.Decimal(10, 2)
+            ),
+            "wait": pl.Series([datetime.timedelta(seconds=5), None, datetime.timedelta(days=1)]),
+            "day": [datetime.date(2024, 1, 1)] * 3,
+        }
+    ).write_parquet(path)
+
+
+def test_parquet_with_binary_decimal_and_duration_columns_is_read_and_written(tmp_path):
+    path = tmp_path / "types.parquet"
+    _odd_parquet(path)
+    assert _scan(str(path), "--eval", str(path)).exit_code == 0
+    out = tmp_path / "out"
+    result = _split(str(path), "--out", str(out), "--state-dir", str(tmp_path / "s"))
+    assert result.exit_code == 0, result.output
+    written = [
+        json.loads(x)
+        for n in ("train", "validation", "test")
+        for x in (out / f"{n}.jsonl").read_bytes().splitlines()
+    ]
+    first = next(r for r in written if r["text"] == "hello there friend")
+    assert first == {
+        "text": "hello there friend",
+        "label": "a",
+        "blob": "AP8=",
+        "price": "1.50",
+        "wait": "5s",
+        "day": "2024-01-01",
+    }
+
+
+# --- item 11: messages that point at the problem -------------------------------------------------
+
+
+def test_invalid_utf8_names_the_byte_and_the_line(tmp_path):
+    path = tmp_path / "latin.jsonl"
+    path.write_bytes(b'{"text": "plain row"}\n{"text": "caf\xe9 au lait"}\n')
+    ds = load([path])
+    assert _bad(ds) == [(2, "not valid UTF-8 (byte 0xe9 at column 14); the file must be UTF-8")]
+
+
+@pytest.mark.parametrize(
+    "encoding, bom", [("utf-16", "FF FE"), ("utf-16-be", None), ("utf-32", "FF FE 00 00")]
+)
+def test_utf16_and_utf32_files_are_refused_in_one_line(tmp_path, encoding, bom):
+    path = tmp_path / "wide.jsonl"
+    text = '{"text": "hello there"}\n'
+    data = text.encode(encoding) if bom else b"\xfe\xff" + text.encode(encoding)
+    path.write_bytes(data)
+    with pytest.raises(InputError) as caught:
+        load([path])
+    name = {"utf-16": "UTF-16LE", "utf-16-be": "UTF-16BE", "utf-32": "UTF-32LE"}[encoding]
+    assert str(caught.value) == (
+        f"{path}: is {name} (byte order mark {bom or 'FE FF'}), not UTF-8; convert it first, "
+        f"for example with iconv -f {name} -t UTF-8"
+    )
+
+
+def test_csv_rows_keep_their_physical_line_and_bad_rows_are_named(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text(
+        'text,label\nhello there friend,a\n"a record\nover two lines",b\nragged,row,here\n"last row",c\n'
+    )
+    ds = load([path])
+    assert ds.rows.select("line", "text").rows() == [
+        (2, "hello there friend"),
+        (3, "a record\nover two lines"),
+        (6, "last row"),
+    ]
+    assert _bad(ds) == [(5, "3 fields where the header has 2")]
+
+
+def test_an_unterminated_csv_quote_is_a_bad_line_where_it_starts(tmp_path):
+    path = tmp_path / "open.csv"
+    path.write_text('text,label\nhello there friend,a\n"never closed,b\nmore,c\n')
+    ds = load([path])
+    assert ds.rows["text"].to_list() == ["hello there friend"]
+    assert _bad(ds) == [(3, "not valid CSV from here on (unexpected end of data)")]
+
+
+# --- item 12: chat content and repeated keys ------------------------------------------------------
+
+
+def _chat_line(user_content: object, extra: str = "") -> str:
+    turn = {"role": "user", "content": user_content} if user_content is not None else {"role": "user"}
+    return json.dumps({"messages": [turn, {"role": "assistant", "content": "an answer" + extra}]})
+
+
+def test_a_turn_without_content_is_a_bad_line_and_image_parts_are_left_out(tmp_path):
+    path = tmp_path / "chat.jsonl"
+    parts = [
+        {"type": "text", "text": "what is in this picture"},
+        {"type": "image_url", "image_url": {"url": "x"}},
+    ]
+    path.write_text("\n".join([_chat_line(parts), _chat_line(None), _chat_line("plain question")]) + "\n")
+    ds = load([path])
+    assert ds.rows["text"].to_list() == ["what is in this picture\nan answer", "plain question\nan answer"]
+    assert _bad(ds) == [(2, "messages[0] has no 'content'")]
+    assert ds.notes == [
+        "chat.jsonl: 1 image, audio or file content parts were left out of the texts (their rows are kept "
+        "and written whole)"
+    ]
+
+
+def test_a_repeated_key_with_different_values_is_set_aside(tmp_path):
+    path = tmp_path / "keys.jsonl"
+    path.write_bytes(
+        b'{"text": "first row here", "label": "a"}\n'
+        b'{"text": "which label is it", "label": "a", "label": "b"}\n'
+        b'{"text": "same value twice", "label": "a", "label": "a"}\n'
+        b'{"text": "nested is not top", "meta": {"label": "x"}, "label": "b"}\n'
+        b'{"text": "one", "text": "two", "label": "a"}\n'
+    )
+    ds = load([path])
+    assert ds.rows["line"].to_list() == [1, 3, 4]
+    assert _bad(ds) == [
+        (2, "duplicate key 'label' with different values ('a', then 'b')"),
+        (5, "duplicate key 'text' with different values ('one', then 'two')"),
+    ]

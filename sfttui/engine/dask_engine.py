@@ -429,13 +429,14 @@ def _join_blocks(
     assert info is not None
     first_lines = np.cumsum([0] + [lines for _, lines in parts[:-1]]).tolist()
     frames, bad = [], []
-    late = records = 0
+    late = records = media = 0
     for (part, _), first, (lo, _) in zip(parts, first_lines, plan.blocks):
         frames.append(part.rows.with_columns(line=pl.col("line") + first, offset=pl.col("offset") + lo))
         bad += [(line + first, *rest) for line, *rest in part.bad]
         late += part.late_labels
         records += part.records
-    joined = loading._FilePart(pl.concat(frames), bad, late, records, plan.schema)
+        media += part.media
+    joined = loading._FilePart(pl.concat(frames), bad, late, records, plan.schema, media)
     rows, bad_lines = loading._finish_file(info, joined)
     info.sha256 = loading.file_sha256(plan.path)
     return info, *loading.file_frames(info, rows, bad_lines)

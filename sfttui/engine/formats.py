@@ -12,6 +12,7 @@ A record that does not fit raises `BadRecord` with the reason the person will re
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,16 +69,46 @@ def _string(record: dict, key: str, *, optional: bool = False) -> str:
     return value
 
 
+TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+
+
+class _MediaParts(threading.local):
+    """Image, audio and file content parts left out of texts, counted per thread: the
+    loader reads the count around a file's extraction (a per-row count would cost every
+    row a check; only rows with content lists reach `_parts`)."""
+
+    seen = 0
+
+
+MEDIA_PARTS = _MediaParts()
+
+
 def _content(value: Any, where: str) -> str:
     if isinstance(value, str):
         return value
     if value is None:  # assistant turns that only call tools carry no content
         return ""
-    if isinstance(value, list):  # OpenAI-style content parts: [{"type": "text", "text": ...}]
-        texts = [p.get("text") for p in value if isinstance(p, dict)]
-        if all(isinstance(t, str) for t in texts) and len(texts) == len(value):
-            return "\n".join(texts)
+    if isinstance(value, list):
+        return _parts(value, where)
     raise BadRecord(f"{where} is {type_name(value)}, expected a string")
+
+
+def _parts(parts: list, where: str) -> str:
+    """OpenAI-style content parts: the text parts joined; image, audio and file parts are
+    left out of the text (the loader counts them), not a reason to set the row aside."""
+    texts = []
+    for i, part in enumerate(parts):
+        if not isinstance(part, dict):
+            raise BadRecord(f"{where}[{i}] is {type_name(part)}, expected a content part object")
+        kind = part.get("type", "text")
+        if kind in TEXT_PARTS:
+            text = part.get("text")
+            if not isinstance(text, str):
+                raise BadRecord(f"{where}[{i}].text is {type_name(text)}, expected a string")
+            texts.append(text)
+        else:
+            MEDIA_PARTS.seen += 1
+    return "\n".join(texts)
 
 
 def _turns(record: dict, key: str, role_key: str, text_key: str) -> Extracted:
@@ -114,12 +145,19 @@ def _checked_turns(turns: list, key: str, role_key: str, text_key: str) -> list[
         role = turn.get(role_key)
         if not isinstance(role, str):
             raise BadRecord(f"{key}[{i}].{role_key} is {type_name(role)}, expected a string")
+        if text_key not in turn and not _calls_tools(turn):
+            raise BadRecord(f"{key}[{i}] has no '{text_key}'")
         value = turn.get(text_key)
         content = _content(value, f"{key}[{i}].{text_key}")
         if value is not None and not content.strip():
             raise BadRecord(f"{key}[{i}].{text_key} is empty")
         pairs.append((role.lower(), content))
     return pairs
+
+
+def _calls_tools(turn: dict) -> bool:
+    """An assistant turn that calls tools may leave its content out (OpenAI's format)."""
+    return bool(turn.get("tool_calls") or turn.get("function_call"))
 
 
 def _extracted(pairs: list[tuple[str, str]]) -> Extracted:

@@ -8,16 +8,23 @@ A file that cannot be read at all raises `InputError`.
 
 from __future__ import annotations
 
+import base64
+import csv
+import datetime
 import gzip
 import hashlib
+import io
 import itertools
+import json
 import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +33,16 @@ import orjson
 import polars as pl
 
 from .errors import InputError
-from .formats import EXTRACTORS, BadRecord, Extracted, custom_extractor, detect_format, get_path, type_name
+from .formats import (
+    EXTRACTORS,
+    MEDIA_PARTS,
+    BadRecord,
+    Extracted,
+    custom_extractor,
+    detect_format,
+    get_path,
+    type_name,
+)
 from .progress import Progress, no_progress
 from .rawlines import RAW_COLUMNS, Source, hash_lines, read_few_lines, read_lines
 from .settings import FORMATS, LoadSettings
@@ -102,16 +118,16 @@ class InputFile:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def plain_jsonl(cls, path: Path, name: str, stat: os.stat_result) -> InputFile:
+    def plain_jsonl(cls, path: Path, name: str, found: os.stat_result) -> InputFile:
         """An uncompressed JSONL input as found on disk; its sha256 is filled in once read."""
         return cls(
             path=str(path),
             name=name,
             sha256="",
-            size=stat.st_size,
+            size=found.st_size,
             container="jsonl",
             compression=None,
-            mtime_ns=stat.st_mtime_ns,
+            mtime_ns=found.st_mtime_ns,
         )
 
     @property
@@ -243,6 +259,7 @@ def _compression(path: Path, head: bytes) -> str | None:
 def plain_jsonl(path: Path, head: bytes) -> bool:
     """Whether a file starting with `head` is uncompressed JSONL, which can be read in
     blocks; raises InputError for a file that cannot be read at all."""
+    _refuse_other_encodings(path, head)
     return _compression(path, head) is None and _container(path, head) == "jsonl"
 
 
@@ -254,24 +271,74 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_bytes(path: Path) -> tuple[bytes, bytes, str | None]:
+def _read_bytes(path: Path, settings: LoadSettings) -> tuple[bytes, bytes, str | None]:
     """File bytes as stored and as decompressed, and the compression found."""
     with _reading(path):
         stored = path.read_bytes()
     compression = _compression(path, stored)
+    if compression is None:
+        return stored, stored, None
     try:
         if compression == "gzip":
-            return stored, gzip.decompress(stored), "gzip"
-        if compression == "zstd":
+            reader: Any = gzip.GzipFile(fileobj=io.BytesIO(stored))
+        else:
             import zstandard
 
             reader = zstandard.ZstdDecompressor().stream_reader(stored)
-            return stored, reader.read(), "zstd"
+        return stored, _bounded(path, reader, len(stored), settings), compression
+    except InputError:
+        raise
     except (OSError, EOFError, ValueError) as exc:
         raise InputError(f"{path}: compressed data is corrupt ({exc})") from None
     except Exception as exc:  # zstandard.ZstdError does not derive from OSError
         raise InputError(f"{path}: compressed data is corrupt ({exc})") from None
-    return stored, stored, None
+
+
+_INFLATE_STEP = 16 << 20  # decompressed a step at a time, so a cap stops it early
+_INFLATE_FREE = 64 << 20  # expanding to this much is allowed whatever the ratio
+
+
+def _bounded(path: Path, reader: Any, stored: int, settings: LoadSettings) -> bytes:
+    """All of a decompressing reader, refused as soon as it passes the size or ratio cap:
+    a 180 KB zstd file can expand to 2 GB, and memory would grow until the process died."""
+    # The ratio cap spares small files (a few KB of repetitive JSONL may expand 500x):
+    # under 64 MiB, expanding costs little whatever the ratio.
+    cap = int(min(settings.max_decompressed_bytes, max(_INFLATE_FREE, stored * settings.max_expansion)))
+    parts: list[bytes] = []
+    total = 0
+    while chunk := reader.read(_INFLATE_STEP):
+        total += len(chunk)
+        if total > cap:
+            raise InputError(
+                f"{path}: decompresses to more than {cap:,} bytes (over {cap // max(stored, 1):,}x its "
+                f"{stored:,} bytes; caps: --max-decompressed {settings.max_decompressed_bytes:,}, "
+                f"--max-expansion {settings.max_expansion:g}); raise them if the file is genuine"
+            )
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _regular(path: Path) -> None:
+    """Refuse what is not a regular file (after symlinks) before anything reads it: a FIFO
+    would block for ever, and /dev/zero never ends."""
+    with _reading(path):
+        mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path}: is a directory, expected a data file")
+    if not stat.S_ISREG(mode):
+        kind = next(
+            (name for test, name in _SPECIAL if test(mode)),
+            "special file",
+        )
+        raise InputError(f"{path}: is a {kind}, not a regular file; sfttui reads data files only")
+
+
+_SPECIAL = (
+    (stat.S_ISFIFO, "named pipe (FIFO)"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISSOCK, "socket"),
+)
 
 
 def _container(path: Path, data: bytes) -> str:
@@ -412,7 +479,7 @@ def _parse_lines(
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            out.bad.append((number, f"invalid JSON: {exc}", True, raw))
+            out.bad.append((number, _why_invalid(raw, exc), True, raw))
             continue
         if not isinstance(obj, dict):
             out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True, raw))
@@ -425,12 +492,83 @@ def _parse_lines(
     return out
 
 
-def _records_from_items(items: list[Any], first_line: int, max_row_bytes: int) -> Iterator[_Records]:
-    """Records from already-parsed items (JSON arrays, CSV, Parquet); raw = compact JSON."""
+def _json_default(value: Any) -> Any:
+    """What orjson cannot write itself, from Parquet columns: decimals and durations as
+    their text, bytes as base64 (a record must become one JSON line)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.timedelta):
+        return f"{value.total_seconds():g}s"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
+
+
+def _as_json(item: Any) -> tuple[bytes, Any] | str:
+    """A record as compact JSON and as the values that JSON holds (the record itself
+    unless a value had to be converted), or why it cannot be written as JSON."""
+    converted = [False]
+
+    def default(value: Any) -> Any:
+        converted[0] = True
+        return _json_default(value)
+
+    try:
+        raw = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS, default=default)
+    except orjson.JSONEncodeError as exc:
+        return f"cannot be written as JSON ({exc})"
+    return raw, orjson.loads(raw) if converted[0] else item
+
+
+def _why_invalid(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """The reason a line is not JSON, in the person's terms: a line that is not UTF-8
+    says which byte (orjson's own words are "surrogates not allowed")."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return (
+            f"not valid UTF-8 (byte 0x{raw[bad.start]:02x} at column {bad.start + 1}); the file must be UTF-8"
+        )
+    return f"invalid JSON: {exc}"
+
+
+# Byte order marks of encodings other than UTF-8, longest first (UTF-32 LE starts like UTF-16 LE).
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32LE"),
+    (b"\x00\x00\xfe\xff", "UTF-32BE"),
+    (b"\xff\xfe", "UTF-16LE"),
+    (b"\xfe\xff", "UTF-16BE"),
+)
+
+
+def _refuse_other_encodings(path: Path, head: bytes) -> None:
+    """A file that starts with a UTF-16 or UTF-32 byte order mark, in one line (else every
+    line would be a bad line saying it is not JSON)."""
+    for bom, encoding in _OTHER_BOMS:
+        if head.startswith(bom):
+            raise InputError(
+                f"{path}: is {encoding} (byte order mark {bom.hex(' ').upper()}), not UTF-8; convert it "
+                f"first, for example with iconv -f {encoding} -t UTF-8"
+            )
+
+
+def _records_from_items(
+    items: list[Any], first_line: int, max_row_bytes: int, lines: list[int] | None = None
+) -> Iterator[_Records]:
+    """Records from already-parsed items (JSON arrays, CSV, Parquet); raw = compact JSON.
+    Item i is on line `first_line + i`, or on `lines[i]` when given (CSV records that
+    span lines)."""
     for start in range(0, max(len(items), 1), _PARSE_CHUNK):
         out = _Records()
-        for number, obj in enumerate(items[start : start + _PARSE_CHUNK], start=first_line + start):
-            raw = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+        chunk = items[start : start + _PARSE_CHUNK]
+        numbers = lines[start : start + _PARSE_CHUNK] if lines is not None else None
+        for at, item in enumerate(chunk):
+            number = numbers[at] if numbers is not None else first_line + start + at
+            written = _as_json(item)
+            if isinstance(written, str):
+                out.bad.append((number, f"record {written}", True, repr(item).encode()[:max_row_bytes]))
+                continue
+            raw, obj = written
             if not isinstance(obj, dict):
                 out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True, raw))
                 continue
@@ -454,21 +592,59 @@ def _parse(path: Path, container: str, data: bytes, max_row_bytes: int) -> Itera
         if not isinstance(items, list):
             raise InputError(f"{path}: a .json file must hold an array of records")
         return _records_from_items(items, 1, max_row_bytes)
-    try:
-        if container == "parquet":
+    if container == "parquet":
+        try:
             frame = pl.read_parquet(data)
-            return _records_from_items(frame.to_dicts(), 1, max_row_bytes)
-        frame = pl.read_csv(
-            data.removeprefix(BOM),
-            separator="\t" if container == "tsv" else ",",
-            infer_schema=False,
-        )
-        # An empty CSV cell is an empty string, not a missing field.
-        frame = frame.with_columns(pl.all().fill_null(""))
-    except Exception as exc:  # polars raises several error types for unreadable input
-        raise InputError(f"{path}: cannot read as {container} ({str(exc).splitlines()[0]})") from None
-    # Line 1 is the header, so the first record is on line 2.
-    return _records_from_items(frame.to_dicts(), 2, max_row_bytes)
+        except Exception as exc:  # polars raises several error types for unreadable input
+            raise InputError(f"{path}: cannot read as parquet ({str(exc).splitlines()[0]})") from None
+        return _records_from_items(frame.to_dicts(), 1, max_row_bytes)
+    items, lines, bad = _csv_records(path, data, "\t" if container == "tsv" else ",")
+    records = _records_from_items(items, 2, max_row_bytes, lines)
+    first = next(records)
+    first.bad = bad + first.bad
+    return itertools.chain([first], records)
+
+
+def _csv_records(path: Path, data: bytes, separator: str) -> tuple[list[dict], list[int], list[BadLine]]:
+    """A CSV or TSV file's records as dicts of strings keyed by the header, each with the
+    physical line its record starts on (a quoted field may span lines), and a bad-line
+    record for each row whose fields do not match the header or that is not valid CSV."""
+    try:
+        text = data.removeprefix(BOM).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}: line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02x})") from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{path}: empty file (no header row)") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: line 1: the header is not valid CSV ({exc})") from None
+    items: list[dict] = []
+    lines: list[int] = []
+    bad: list[BadLine] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # strict mode stops at the first malformed record (an unterminated quote runs
+            # to the end of the file): it and what follows are set aside, not guessed at.
+            rest = "\n".join(text.split("\n")[start - 1 :]).encode()
+            bad.append((start, f"not valid CSV from here on ({exc})", True, rest))
+            break
+        if not row:
+            continue
+        if len(row) != len(header):
+            raw = separator.join(row).encode()
+            bad.append((start, f"{len(row)} fields where the header has {len(header)}", True, raw))
+            continue
+        items.append(dict(zip(header, row)))
+        lines.append(start)
+    return items, lines, bad
 
 
 def _label(value: Any) -> tuple[str | None, str | None]:
@@ -505,6 +681,47 @@ class _FileSchema:
     group_fields: tuple[str, ...]
     has_split_field: bool
     name_split: str | None
+    read_keys: tuple[bytes, ...] = ()  # top-level keys the row is read from, as '"key"'
+
+
+_FORMAT_KEYS = {
+    "chat": ("messages",),
+    "sharegpt": ("conversations",),
+    "alpaca": ("instruction", "input", "output"),
+    "prompt_completion": ("prompt", "completion"),
+    "text": ("text",),
+}
+
+
+def _read_keys(fmt: str, settings: LoadSettings, label_field: str) -> tuple[bytes, ...]:
+    """The top-level keys a row's label and text are read from, spelt as in JSON: those
+    whose repeats would silently change what the row says (checking every key costs a
+    scan of the chunk each)."""
+    fields = [*_FORMAT_KEYS.get(fmt, ()), label_field]
+    if settings.text_field:
+        fields.append(settings.text_field)
+    tops = dict.fromkeys(f.split(".")[0] for f in fields)
+    return tuple(orjson.dumps(k) for k in tops)
+
+
+def _duplicate_keys(raw: bytes) -> str | None:
+    """Why a line whose keys repeat cannot be trusted: the first key given twice, in the
+    same object, with different values (JSON parsers keep the last one silently)."""
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen and seen[key] != value and not found:
+                found.append(f"duplicate key '{key}' with different values ({seen[key]!r}, then {value!r})")
+            seen[key] = value
+        return seen
+
+    try:
+        json.loads(raw, object_pairs_hook=pairs)
+    except ValueError:
+        return None
+    return found[0] if found else None
 
 
 def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _FileSchema:
@@ -531,6 +748,7 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
         group_fields=settings.group_fields,
         has_split_field=any("split" in o for o in sample[:_DETECT_SAMPLE]),
         name_split=split_from_name(info.path),
+        read_keys=_read_keys(fmt, settings, label_field),
     )
     info.format = fmt
     info.fields = {
@@ -592,6 +810,30 @@ def _frame(
     return frame
 
 
+def _set_aside_duplicate_keys(recs: _Records, sch: _FileSchema) -> list[BadLine]:
+    """Lines where the label or text key appears twice with different values: set aside
+    (which value is meant?). A key's occurrences are counted over the whole chunk at
+    once; only when there are more than the rows holding it are lines looked at one by
+    one, and only those where the name appears twice are parsed again."""
+    joined = b"\n".join(recs.raws)
+    suspects: set[int] = set()
+    for key in sch.read_keys:
+        name = orjson.loads(key)
+        if joined.count(key) > sum(name in o for o in recs.objs):
+            suspects.update(i for i, raw in enumerate(recs.raws) if raw.count(key) > 1)
+    dropped = {i: why for i in sorted(suspects) if (why := _duplicate_keys(recs.raws[i]))}
+    if not dropped:
+        return []
+    bad = [(recs.lines[i], why, True, recs.raws[i]) for i, why in dropped.items()]
+    keep = [i for i in range(len(recs.objs)) if i not in dropped]
+    recs.lines = [recs.lines[i] for i in keep]
+    recs.raws = [recs.raws[i] for i in keep]
+    recs.objs = [recs.objs[i] for i in keep]
+    if recs.offsets is not None:
+        recs.offsets = [recs.offsets[i] for i in keep]
+    return bad
+
+
 def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLine]]:
     """Text, prompt, label (with its JSON type), id, groups and split of one chunk of records.
 
@@ -599,7 +841,14 @@ def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLi
     time (about twice as fast); any surprise sends the chunk through the row loop, which
     sets bad records aside with their reason.
     """
+    repeated = _set_aside_duplicate_keys(recs, sch)
+    frame, bad = _extract_fields(recs, sch)
+    return frame, repeated + bad
+
+
+def _extract_fields(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLine]]:
     objs = recs.objs
+    media = MEDIA_PARTS.seen
     try:
         extracted = [sch.extract(o) for o in objs]
         labels: list[Any] = [None] * len(objs)
@@ -609,7 +858,7 @@ def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLi
             kinds = ["str" if sch.has_label else None] * len(objs)
             return _frame(sch, recs.lines, recs.raws, objs, extracted, labels, kinds, recs.offsets), []
     except BadRecord:
-        pass
+        MEDIA_PARTS.seen = media  # the loop below extracts these rows again
     good: list[int] = []
     extracted, labels, kinds = [], [], []
     bad: list[BadLine] = []
@@ -662,6 +911,7 @@ class _FilePart:
     late_labels: int
     records: int
     schema: _FileSchema | None
+    media: int = 0  # image, audio and file parts left out of chat texts
 
 
 def _read_records(
@@ -676,6 +926,7 @@ def _read_records(
     frames: list[pl.DataFrame] = []
     pending: list[_Records] = []
     late_labels = records = 0
+    media_before = MEDIA_PARTS.seen
     for recs in chunks:
         tick()
         bad += recs.bad
@@ -693,13 +944,18 @@ def _read_records(
             bad += extract_bad
         pending = []
     rows = pl.concat(frames, rechunk=False) if frames else pl.DataFrame(schema=_CHUNK_SCHEMA)
-    return _FilePart(rows, bad, late_labels, records, schema)
+    return _FilePart(rows, bad, late_labels, records, schema, MEDIA_PARTS.seen - media_before)
 
 
 def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[BadLine]]:
     """The file-wide checks over all of a file's rows; the rows and bad lines that result."""
     rows, bad, schema = part.rows, part.bad, part.schema
     info.records += part.records
+    if part.media:
+        info.notes.append(
+            f"{info.name}: {part.media:,} image, audio or file content parts were left out of the "
+            "texts (their rows are kept and written whole)"
+        )
     if schema is None:
         first = f" (first problem, line {bad[0][0]}: {bad[0][1]})" if bad else ""
         raise InputError(f"{info.path}: no readable records{first}")
@@ -767,13 +1023,14 @@ def read_file(
     path: Path, name: str, settings: LoadSettings, tick: Callable[[float], None] | None = None
 ) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
     """One input file read whole: what it is, its rows (without row and key) and its bad lines."""
+    _regular(path)
     with _reading(path), path.open("rb") as handle:
         head = handle.read(_READ_BLOCK)
-        stat = os.fstat(handle.fileno())
+        found = os.fstat(handle.fileno())
     if not plain_jsonl(path, head):
-        return _read_whole(path, name, settings, stat, tick)
-    size = stat.st_size
-    info = InputFile.plain_jsonl(path, name, stat)
+        return _read_whole(path, name, settings, found, tick)
+    size = found.st_size
+    info = InputFile.plain_jsonl(path, name, found)
     digest = hashlib.sha256()
     done = [0]
     # sha256 releases the GIL: one worker hashes each block while the next is parsed.
@@ -801,15 +1058,16 @@ def _read_whole(
     path: Path,
     name: str,
     settings: LoadSettings,
-    stat: os.stat_result,
+    found: os.stat_result,
     tick: Callable[[float], None] | None = None,
 ) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
     """A compressed or non-JSONL file: read and decompressed whole, then parsed.
 
-    `stat` is the file as it was opened: its size and modification time are what export
+    `found` is the file as it was opened: its size and modification time are what export
     checks the file against before it copies the rows (see rawlines.Source.changed).
     """
-    stored, data, compression = _read_bytes(path)
+    stored, data, compression = _read_bytes(path, settings)
+    _refuse_other_encodings(path, data[:4])
     info = InputFile(
         path=str(path),
         name=name,
@@ -817,7 +1075,7 @@ def _read_whole(
         size=len(stored),
         container=_container(path, data),
         compression=compression,
-        mtime_ns=stat.st_mtime_ns,
+        mtime_ns=found.st_mtime_ns,
     )
     del stored
     lines = data.count(b"\n") if info.container == "jsonl" else 1
@@ -880,6 +1138,7 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
     files = [Path(p) for p in paths]
     seen: dict[Path, Path] = {}
     for path in files:
+        _regular(path)
         same = seen.setdefault(path.resolve(), path)
         if same is not path:
             # Its rows would all be exact duplicates of themselves, under the same keys.

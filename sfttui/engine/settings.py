@@ -18,6 +18,10 @@ class LoadSettings:
     id_field: str | None = None
     group_fields: tuple[str, ...] = ()  # rows sharing a value of any of these stay together
     max_row_bytes: int = 1 << 20  # rows larger than 1 MiB are reported, not analysed
+    # A compressed input is refused past either cap (decompression bombs): 4 GiB, or 200x
+    # its compressed size (JSONL compresses 5-30x; a bomb, thousands of times).
+    max_decompressed_bytes: int = 4 << 30
+    max_expansion: float = 200.0
 
 
 @dataclass(frozen=True)
