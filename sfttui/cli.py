@@ -265,6 +265,7 @@ def settings_from(opts: dict[str, Any]) -> ScanSettings:
 def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fail_on: tuple[str, ...]) -> int:
     from rich.console import Console
 
+    from .display import error_line, literal
     from .engine.report import write_report
     from .engine.scan import run_scan
     from .summary import print_summary
@@ -273,22 +274,19 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     try:
         with open_engine(opts.get("engine", "local"), opts.get("scheduler")) as engine:
             if engine.name != "local":
-                err.print(f"engine: {engine.describe()}", style="dim", highlight=False)
+                err.print(literal(f"engine: {engine.describe()}", "dim"))
             result = run_scan(files, settings_from(opts), engine=engine)
     except InputError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(error_line(exc), soft_wrap=True)
         return 2
     print_summary(result, fail_on)
     if json_path:
         try:
             write_report(result, json_path)
         except OSError as exc:
-            err.print(
-                f"[bold red]error:[/] cannot write {json_path}: {exc.strerror or exc}",
-                highlight=False,
-            )
+            err.print(error_line(f"cannot write {json_path}: {exc.strerror or exc}"), soft_wrap=True)
             return 2
-        Console().print(f"report written to {json_path}", style="dim", highlight=False)
+        Console().print(literal(f"report written to {json_path}", "dim"), soft_wrap=True)
     found = result.findings()
     failed = [k for k in fail_on if found.get(k)]
     if failed:
@@ -459,8 +457,11 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
         # runs in a child process (small inputs are done before the process would start).
         isolate=isolation_available() and sum(_size(f) for f in files) >= ISOLATE_FROM_BYTES,
     )
-    SfttuiApp(session).run()
-    return 0
+    app = SfttuiApp(session)
+    app.run()
+    # Textual sets 1 after an unhandled exception (it has shown the traceback by then):
+    # a crashed session must not look like a clean exit to a script or CI.
+    return app.return_code or 0
 
 
 @main.command(name="open", hidden=True)

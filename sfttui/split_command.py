@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .display import error_line, literal
 from .engine.errors import InputError
 from .engine.export import DropPolicy, ExportError, ExportResult
 from .engine.parallel import Engine, open_engine
@@ -77,30 +78,28 @@ def print_split(result: ExportResult, notes: list[str], console: Console) -> Non
             f"{m['groups'].get(name, 0):,}",
             f"{m['ratios'].get(name, 0):.1%}",
             f"{targets[i]:.0%}",
-            mix + more,
+            literal(mix + more),  # labels are data: never markup
         )
     console.print(Text.assemble(("sfttui split", "bold"), f"  splits {m['splits_from']}, seed {m['seed']}"))
     console.print(table)
     dropped = m["counts"]["dropped_by"]
     detail = ", ".join(f"{n:,} {kind.strip()}" for kind, n in dropped.items()) or "none"
-    console.print(f"dropped: {m['counts']['dropped']:,} ({detail})", highlight=False)
+    console.print(literal(f"dropped: {m['counts']['dropped']:,} ({detail})"))
     leak = len(m["leakage_remaining"])
     console.print(
         Text(f"leakage remaining between splits: {leak:,}", style="yellow" if leak else "green"),
     )
     # soft_wrap: paths and notes stay whole lines, so they can be copied and grepped.
     for warning in m["warnings"] + m.get("coverage", {}).get("warnings", []) + notes:
-        console.print(Text(f"note: {warning}", style="yellow"), soft_wrap=True)
+        console.print(literal(f"note: {warning}", "yellow"), soft_wrap=True)
     for mended in result.recovered:
-        console.print(Text(f"recovered: {mended}", style="yellow"), soft_wrap=True)
+        console.print(literal(f"recovered: {mended}", "yellow"), soft_wrap=True)
     for check in result.verified:
-        console.print(Text(f"verified: {check}", style="green"), soft_wrap=True)
+        console.print(literal(f"verified: {check}", "green"), soft_wrap=True)
     for problem in result.problems:
-        console.print(Text(f"PROBLEM: {problem}", style="bold red"), soft_wrap=True)
+        console.print(literal(f"PROBLEM: {problem}", "bold red"), soft_wrap=True)
     console.print(
-        f"wrote {result.out}/: {', '.join([*m['outputs'], 'manifest.json'])}",
-        style="dim",
-        highlight=False,
+        literal(f"wrote {result.out}/: {', '.join([*m['outputs'], 'manifest.json'])}", "dim"),
         soft_wrap=True,
     )
 
@@ -110,14 +109,10 @@ def split_command(request: SplitRequest) -> int:
     try:
         result, notes = run_split(request)
     except (InputError, ExportError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(error_line(exc), soft_wrap=True)
         return 2
     except OSError as exc:
-        err.print(
-            f"[bold red]error:[/] cannot write {request.out}: {exc.strerror or exc}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        err.print(error_line(f"cannot write {request.out}: {exc.strerror or exc}"), soft_wrap=True)
         return 2
     print_split(result, notes, console)
     return 1 if result.problems else 0

@@ -9,6 +9,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from .display import LiteralTable, literal
 from .engine.coverage import KIND_SHORT, split_series
 from .engine.scan import ScanResult
 
@@ -32,10 +33,10 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
     head = Text.assemble(
         ("sfttui scan", "bold"),
         f"  {ds.rows.height:,} rows from {len(ds.inputs)} file{'s' * (len(ds.inputs) != 1)}",
-        f"  (row keys: {ds.key_source})",
+        literal(f"  (row keys: {ds.key_source})"),
     )
 
-    inputs = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
+    inputs = LiteralTable(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
     for col in ("file", "format", "rows", "set aside", "label", "split"):
         inputs.add_column(col, justify="right" if col in ("rows", "set aside") else "left")
     for info in ds.inputs:
@@ -54,7 +55,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             return Text("ok", style="green")
         return Text("FAIL" if kind in fail_on else "warn", style="bold red" if kind in fail_on else "yellow")
 
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
+    table = LiteralTable(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
     table.add_column("check")
     table.add_column("", width=4)
     table.add_column("result", overflow="fold")
@@ -67,6 +68,15 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
         mark("bad-lines"),
         f"{found['bad-lines']:,} set aside: {_bad_line_detail(result)}",
     )
+    for info in ds.inputs:
+        if info.bad > info.rows:  # most of a file unusable: the format or the file is likely wrong
+            table.add_row(
+                "",
+                "",
+                literal(
+                    f"most of {info.name} was set aside: {info.bad:,} of {info.records:,} records", "bold red"
+                ),
+            )
     table.add_row(
         "duplicates",
         mark("duplicates"),
@@ -104,7 +114,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             f"entropy {o.entropy:.2f}",
         )
         for warning in bal.warnings[:3]:
-            table.add_row("", "", Text(warning, style="yellow"))
+            table.add_row("", "", literal(warning, "yellow"))
         if len(bal.warnings) > 3:
             table.add_row(
                 "",
@@ -123,7 +133,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
 
     _coverage_rows(table, result, mark)
 
-    ran = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
+    ran = LiteralTable(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
     ran.add_column("analysis")
     ran.add_column("")
     ran.add_column("how", overflow="fold", style="dim")
@@ -135,7 +145,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
         )
     parts: list = [head, Text(""), inputs, Text(""), table, Text(""), ran]
     for note in result.notes:
-        parts.append(Text(f"note: {note}", style="dim"))
+        parts.append(literal(f"note: {note}", "dim"))
     return Group(*parts)
 
 
@@ -170,7 +180,7 @@ def _coverage_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]
 
 def _warning_rows(table: Table, warnings: list[str], shown: int = 3) -> None:
     for warning in warnings[:shown]:
-        table.add_row("", "", Text(warning, style="yellow"))
+        table.add_row("", "", literal(warning, "yellow"))
     if len(warnings) > shown:
         table.add_row("", "", Text(f"+{len(warnings) - shown} more (see the JSON report)", style="dim"))
 

@@ -11,10 +11,12 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from ..display import literal, visible
 from ..engine.errors import InputError
 from ..engine.export import ExportPlan
 from ..engine.session import Session
@@ -23,6 +25,7 @@ from .coverage import CoverageTab
 from .duplicates import DuplicatesTab
 from .footer import KeysFooter
 from .leakage import LeakageTab
+from .literal import LiteralStatic
 from .messages import (
     AnalysisDone,
     AnalysisFailed,
@@ -114,7 +117,7 @@ class SfttuiApp(App[None]):
 
     def compose(self) -> ComposeResult:
         names = ", ".join(Path(p).name for p in self.session.paths)
-        yield Static(Text.assemble(("sfttui ", "bold"), names), id="title")
+        yield LiteralStatic(Text.assemble(("sfttui ", "bold"), visible(names)), id="title")
         with TabbedContent(id="tabs", initial="overview"):
             with TabPane("F1 Overview", id="overview"):
                 yield OverviewTab(id="overview-tab")
@@ -129,7 +132,7 @@ class SfttuiApp(App[None]):
             with TabPane("F6 Coverage", id="coverage"):
                 yield CoverageTab(self.session, id="coverage-tab")
         with Vertical(id="statusbar"), Horizontal(id="progress-row"):
-            yield Static("starting", id="status")
+            yield LiteralStatic("starting", id="status")
             yield ProgressBar(total=100, show_eta=False, id="progress")
         yield KeysFooter()
 
@@ -229,8 +232,24 @@ class SfttuiApp(App[None]):
                 self.write_pending = False
 
     # --- messages ---------------------------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every toast of this app: its message often names a label, key or file, so it is
+        shown literally (Textual parses toasts as markup by default: a label
+        `[@click=app.undo]U[/]` would become a button)."""
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
+
     def set_status(self, text: str, percent: float | None) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(literal(text))
         bar = self.query_one("#progress", ProgressBar)
         bar.display = percent is not None
         if percent is not None:

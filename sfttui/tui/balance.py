@@ -10,7 +10,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from ..display import literal, visible
 from ..engine.session import Session
+from .literal import LiteralStatic
 from .messages import DecisionsChanged
 from .render import bar
 from .screens import PromptScreen
@@ -30,9 +32,9 @@ class BalanceTab(Vertical):
         self.session = session
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading…", id="balance-summary")
+        yield LiteralStatic("Loading…", id="balance-summary")
         yield KeyTable(id="labels", cursor_type="row")
-        yield Static("", id="balance-notes")
+        yield LiteralStatic("", id="balance-notes")
 
     def show(self, session: Session) -> None:
         bal = session.balance
@@ -41,7 +43,7 @@ class BalanceTab(Vertical):
         table.clear(columns=True)
         if not bal.applies or bal.overall is None:
             self.query_one("#balance-summary", Static).update(
-                Text(f"Balance does not apply: {bal.reason}", style="dim")
+                literal(f"Balance does not apply: {bal.reason}", "dim")
             )
             self.query_one("#balance-notes", Static).update("")
             return
@@ -50,7 +52,7 @@ class BalanceTab(Vertical):
         self.query_one("#balance-summary", Static).update(
             Text.assemble(
                 (f"{len(o.counts)} labels · {o.total:,} rows", "bold"),
-                f" · always guessing '{o.majority_label}' scores ",
+                f" · always guessing '{visible(o.majority_label)}' scores ",
                 (f"{o.majority_baseline:.1%}", "bold"),
                 f" · imbalance ratio {o.imbalance_ratio:.1f} · normalised entropy {o.entropy:.2f}",
             )
@@ -86,9 +88,11 @@ class BalanceTab(Vertical):
         warnings = [w for w in bal.warnings if not any(f"'{d}'" in w for d in res.deliberate)]
         notes = Text()
         for w in warnings:
-            notes.append(f"⚠ {w}\n", style="yellow")
+            notes.append(visible(f"⚠ {w}") + "\n", style="yellow")
         for label, note in res.deliberate.items():
-            notes.append(f"✓ imbalance of '{label}' marked deliberate ({note})\n", style="green")
+            notes.append(
+                visible(f"✓ imbalance of '{label}' marked deliberate ({note})") + "\n", style="green"
+            )
         notes.append(
             "c caps the selected label (extra rows dropped at export, chosen with the seed) · "
             "d marks its imbalance deliberate",

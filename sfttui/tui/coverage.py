@@ -20,11 +20,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from ..display import LiteralTable, literal, visible
 from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
 from ..engine.decisions import Resolution
 from ..engine.formats import PROMPT_ROLES
 from ..engine.representativeness import FEATURES
 from ..engine.session import Session
+from .literal import LiteralStatic
 from .messages import DecisionsChanged
 from .render import bar, render_turns, side_by_side, turns, words
 from .rendered import Rendered
@@ -87,7 +89,7 @@ class CoverageTab(Vertical):
         self.lines: list[ScoreLine] = []
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading…", id="cov-summary")
+        yield LiteralStatic("Loading…", id="cov-summary")
         with Horizontal(id="cov-body"):
             # Every item, however many: the list draws only the lines on screen.
             yield RowList([], lambda i: self._item_cells(i), id="cov-list")
@@ -135,14 +137,14 @@ class CoverageTab(Vertical):
         for name, (key, label) in VIEWS.items():
             style = "bold reverse" if name == self.view else ""
             head.append(f" {key} ", style="bold cyan" if name != self.view else "bold reverse cyan")
-            head.append(f"{label} ", style=style)
+            head.append(f"{visible(label)} ", style=style)
         shown = f"{total:,} listed"
         where = "planned" if self.planned else ("from the input" if self.splits is not None else "none")
         short = sum(len(line.shortfalls()) for line in self.lines)
         verdict = (
             Text("every kind of hard data reaches its target", style="green")
             if not short
-            else Text(f"{short} shortfall(s) in the dataset or a split", style="yellow")
+            else literal(f"{short} shortfall(s) in the dataset or a split", "yellow")
         )
         self.query_one("#cov-summary", Static).update(
             Group(head, Text.assemble(verdict, f" · {shown} · splits: {where}", style=""))
@@ -305,12 +307,12 @@ class CoverageTab(Vertical):
         parts: list[Any] = [
             Text(KIND_NAMES[line.kind].capitalize(), style="bold"),
             Text(KIND_HELP[line.kind]),
-            Text(f"\nHow: {line.detail}", style="dim"),
+            Text.assemble("\n", literal(f"How: {line.detail}", "dim")),
         ]
         shortfalls = line.shortfalls()
         if shortfalls:
             parts.append(Text(""))
-            parts += [Text(f"⚠ {w}", style="yellow") for w in shortfalls]
+            parts += [literal(f"⚠ {w}", "yellow") for w in shortfalls]
         elif line.applies:
             parts.append(Text("\n✓ target reached everywhere", style="green"))
         if line.kind == "hard_negatives" and cov.hard_pairs.height:
@@ -324,10 +326,10 @@ class CoverageTab(Vertical):
             res = self._resolution()
             ruled = len(set(cov.ambiguous["key"].to_list()) & set(res.rules if res else {}))
             parts.append(
-                Text(f"{ruled} of them decided by a stated rule (r on the list states one)", style="dim")
+                literal(f"{ruled} of them decided by a stated rule (r on the list states one)", "dim")
             )
         if cov.model.ran and cov.suspects.height:
-            parts.append(Text(f"{cov.suspects.height:,} label suspects: l lists them", style="dim"))
+            parts.append(literal(f"{cov.suspects.height:,} label suspects: l lists them", "dim"))
         return Group(*parts)
 
     def _split(self, row: int) -> str:
@@ -380,25 +382,25 @@ class CoverageTab(Vertical):
         reference: set[str] | None = None
         if self.view == "examples":
             head = [
-                Text(f"{item['category']} example · found by {item['via']}", style="bold"),
-                Text(f"matched: {item['evidence']}", style="dim"),
+                literal(f"{item['category']} example · found by {item['via']}", "bold"),
+                literal(f"matched: {item['evidence']}", "dim"),
             ]
             reference = words(item["evidence"] or "")
         else:
             probs = Text.assemble(
                 ("given ", "dim"),
-                (item["label"], "bold"),
+                (visible(item["label"]), "bold"),
                 f" {item['p_label']:.2f} · ",
                 ("model ", "dim"),
-                (item["predicted"], "bold"),
+                (visible(item["predicted"]), "bold"),
                 f" {item['p_predicted']:.2f} · ",
                 ("runner-up ", "dim"),
-                item["runner_up"],
+                visible(item["runner_up"]),
                 f" · gap {item['margin']:.2f}",
             )
             if self.view == "suspects":
                 head = [
-                    Text(f"label suspect · the model suggests '{item['suggested']}'", style="bold"),
+                    literal(f"label suspect · the model suggests '{item['suggested']}'", "bold"),
                     probs,
                     Text("nothing is relabelled: d drops the row, or leave it", style="dim"),
                 ]
@@ -414,11 +416,11 @@ class CoverageTab(Vertical):
         if item["key"] in dropped:
             mark = Text("✗ marked to drop (u undoes)\n", style="red")
         elif item["key"] in rules:
-            mark = Text(f"§ rule: {rules[item['key']]}\n", style="green")
+            mark = Text.assemble(literal(f"§ rule: {rules[item['key']]}", "green"), "\n")
         return Group(
             *head,
             mark,
-            Text(f"{item['key']}", style="bold cyan"),
+            literal(f"{item['key']}", "bold cyan"),
             render_turns(_no_system(turns(raw, text)), reference, common=True),
         )
 
@@ -465,10 +467,10 @@ class CoverageTab(Vertical):
             if rep.least_like is not None and rep.least_like.height:
                 parts.append(Text("\nreference prompts least like training:", style="bold"))
                 for r in rep.least_like.head(8).iter_rows(named=True):
-                    parts.append(Text(f"{r['p_reference']:.2f} " + r["text"][:160].replace("\n", " ⏎ ")))
+                    parts.append(literal(f"{r['p_reference']:.2f} " + r["text"][:160].replace("\n", " ⏎ ")))
         if rep.warnings:
             parts.append(Text(""))
-            parts += [Text(f"⚠ {w}", style="yellow") for w in rep.warnings]
+            parts += [literal(f"⚠ {w}", "yellow") for w in rep.warnings]
         elif rep.reference is not None or rep.train.rows:
             parts.append(Text("\n✓ nothing stands out", style="green"))
         return Group(*parts)
@@ -522,7 +524,7 @@ def _count(line: ScoreLine, n: int) -> Text:
     status = line.status(n)
     if status == "n/a":
         return Text("n/a", style="dim")
-    return Text(f"{n:,}{STATUS_MARK[status]}", style=STATUS_STYLE[status])
+    return literal(f"{n:,}{STATUS_MARK[status]}", STATUS_STYLE[status])
 
 
 def _share(value: float, style: str) -> Text:
@@ -531,7 +533,7 @@ def _share(value: float, style: str) -> Text:
 
 def _length_chart(edges: list[float], shares: dict[str, list[float]]) -> Table:
     """Share of prompts per word-count bin, training and reference bars side by side."""
-    table = Table(box=None, pad_edge=False, show_header=True, header_style="dim", title_justify="left")
+    table = LiteralTable(box=None, pad_edge=False, show_header=True, header_style="dim", title_justify="left")
     table.add_column("words", justify="right")
     table.add_column("train")
     table.add_column("reference")

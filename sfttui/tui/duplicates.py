@@ -20,7 +20,9 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Static
 
+from ..display import literal, visible
 from ..engine.session import Session
+from .literal import LiteralStatic
 from .messages import DecisionsChanged, ThresholdChanged
 from .render import histogram, render_turns, side_by_side, sparkline, turns, words
 from .rendered import Rendered
@@ -70,7 +72,7 @@ class DuplicatesTab(Vertical):
         self._at: dict[str, int] = {}  # cluster id -> position in the view
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading…", id="dup-summary")
+        yield LiteralStatic("Loading…", id="dup-summary")
         with Horizontal(id="dup-body"):
             yield RowList(COLUMNS, self._cells, id="clusters")
             yield Rendered(id="dup-detail")
@@ -118,7 +120,7 @@ class DuplicatesTab(Vertical):
         keeper = state.removeprefix("keep ")
         members = cluster["members"]
         index = members.index(keeper) + 1 if keeper in members else "?"
-        return Text(f"✓ keep {index}", style="green")
+        return literal(f"✓ keep {index}", "green")
 
     def _cells(self, index: int) -> list[Cell]:
         """The list's cells for the cluster at `index` of the view (drawn when on screen)."""
@@ -226,7 +228,7 @@ class DuplicatesTab(Vertical):
             what = f"{c['kind']} cluster {c['id']}"
         head = Text.assemble(
             (what, "bold"),
-            f" · {c['size']} rows · {sim} to the keeper · labels: {' / '.join(c['labels']) or '-'}",
+            visible(f" · {c['size']} rows · {sim} to the keeper · labels: {' / '.join(c['labels']) or '-'}"),
             ("  ⚠ label conflict" if c["conflict"] else "", "bold red"),
         )
         parts: list[Any] = [head, Text("words not in the proposed keeper are highlighted", style="dim")]
@@ -239,8 +241,8 @@ class DuplicatesTab(Vertical):
             mark = "★ keeper" if m["key"] == c["keeper"] else f"J {c['similarities'][i - 1]:.2f}"
             title = Text.assemble(
                 (f"[{i}] ", "bold"),
-                (m["key"], "bold cyan"),
-                f"  {m['label'] or ''}  {m['file']}:{m['line']}  ",
+                (visible(m["key"]), "bold cyan"),
+                visible(f"  {m['label'] or ''}  {m['file']}:{m['line']}  "),
                 (mark, "bold yellow" if m["key"] == c["keeper"] else "dim"),
                 ("  (dropped)" if m["key"] in dropped else "", "dim"),
             )
@@ -250,7 +252,7 @@ class DuplicatesTab(Vertical):
             cards.append(Group(title, body))
         parts += side_by_side(cards, width)
         if c["size"] > 9:
-            parts.append(Text(f"+{c['size'] - 9} more members (keys in the report)", style="dim"))
+            parts.append(literal(f"+{c['size'] - 9} more members (keys in the report)", "dim"))
         return Group(*parts)
 
     # --- events -----------------------------------------------------------------------
@@ -382,10 +384,10 @@ class DuplicatesTab(Vertical):
         pairs = pairs.sort("gap").head(5)
         rows = self.session.dataset.rows
         text_of = dict(zip(rows["key"].to_list(), rows["text"].to_list())) if pairs.height else {}
-        parts: list[Any] = [Text(f"pairs nearest J = {self.session.threshold:.2f}", style="bold")]
+        parts: list[Any] = [literal(f"pairs nearest J = {self.session.threshold:.2f}", "bold")]
         for a, b, j in pairs.select("a", "b", "jaccard").iter_rows():
             side = "above" if j >= self.session.threshold else "below"
-            parts.append(Text(f"\nJ {j:.3f} ({side}) {a} / {b}", style="bold cyan"))
+            parts.append(Text.assemble("\n", literal(f"J {j:.3f} ({side}) {a} / {b}", "bold cyan")))
             parts.append(render_turns([("a", text_of[a])], words(text_of[b])))
             parts.append(render_turns([("b", text_of[b])], words(text_of[a])))
         if not pairs.height:

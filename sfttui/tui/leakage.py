@@ -12,7 +12,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from ..display import literal, visible
 from ..engine.session import Session
+from .literal import LiteralStatic
 from .messages import DecisionsChanged
 from .render import render_turns, turns, words
 from .rendered import Rendered
@@ -36,7 +38,7 @@ class LeakageTab(Vertical):
         self._moved: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading…", id="leak-summary")
+        yield LiteralStatic("Loading…", id="leak-summary")
         with Horizontal(id="leak-body"):
             # Every hit, however many: the list draws only the lines on screen.
             yield RowList(COLUMNS, self._cells, id="hits")
@@ -75,7 +77,7 @@ class LeakageTab(Vertical):
             checked.append("eval: " + ", ".join(i["name"] for i in leak.eval_inputs))
         summary = Text.assemble(
             (f"{self.hits.height:,} leakage hits", "bold"),
-            f" · checked: {', '.join(checked) or 'nothing (no splits in the input, no --eval set)'}",
+            visible(f" · checked: {', '.join(checked) or 'nothing (no splits in the input, no --eval set)'}"),
         )
         self.query_one("#leak-summary", Static).update(summary)
 
@@ -113,11 +115,11 @@ class LeakageTab(Vertical):
         a_text, a_raw = self._text_of(hit["a"])
         b_text, b_raw = self._text_of(hit["b"], eval_side=hit["b_split"] == "eval")
         parts = [
-            Text(f"{hit['kind']} · {hit['a_split']} ↔ {hit['b_split']}", style="bold"),
+            literal(f"{hit['kind']} · {hit['a_split']} ↔ {hit['b_split']}", "bold"),
             Text("shared words are highlighted", style="dim"),
-            Text(f"\n{hit['a_split']}: {hit['a']}", style="bold cyan"),
+            Text.assemble("\n", literal(f"{hit['a_split']}: {hit['a']}", "bold cyan")),
             render_turns(turns(a_raw, a_text), words(b_text), common=True),
-            Text(f"\n{hit['b_split']}: {hit['b']}", style="bold cyan"),
+            Text.assemble("\n", literal(f"{hit['b_split']}: {hit['b']}", "bold cyan")),
             render_turns(turns(b_raw, b_text), words(a_text), common=True),
         ]
         detail.show(lambda width: Group(*parts))

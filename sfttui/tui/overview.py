@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from ..display import LiteralTable, literal
 from ..engine.session import Session
+from .literal import LiteralStatic
 from .render import bar
 from .row_list import Cell, Column, RowList
 
@@ -24,8 +25,8 @@ class OverviewTab(Vertical):
         self.bad: pl.DataFrame | None = None  # the dataset's bad lines, as listed
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading…", id="overview-summary")
-        yield Static("", id="overview-bad-title")
+        yield LiteralStatic("Loading…", id="overview-summary")
+        yield LiteralStatic("", id="overview-bad-title")
         # Every bad line, however many: the list draws only the lines on screen.
         yield RowList(_bad_columns(), self._bad_cells, id="bad-lines")
 
@@ -55,7 +56,7 @@ class OverviewTab(Vertical):
 
     def show_progress(self, done: dict[str, float], names: dict[str, str]) -> None:
         """While the analyses run: one bar per stage, so the person sees what is going on."""
-        table = Table(box=None, pad_edge=False, show_header=False)
+        table = LiteralTable(box=None, pad_edge=False, show_header=False)
         table.add_column(style="bold")
         table.add_column()
         table.add_column(justify="right")
@@ -66,7 +67,7 @@ class OverviewTab(Vertical):
             else:
                 style = "green" if fraction >= 1 else "cyan"
                 table.add_row(name, Text(bar(fraction, 24), style=style), f"{fraction:.0%}")
-        body = Table.grid()
+        body = LiteralTable.grid()
         body.add_row(Text("Working… (keys work meanwhile; q quits at once)", style="bold"))
         body.add_row(table)
         self.query_one("#overview-summary", Static).update(body)
@@ -74,7 +75,7 @@ class OverviewTab(Vertical):
     def show(self, session: Session) -> None:
         ds, dup, bal, leak = session.dataset, session.duplicates, session.balance, session.leakage
         assert ds is not None and dup is not None and bal is not None and leak is not None
-        inputs = Table(box=None, pad_edge=False, header_style="bold dim", expand=False)
+        inputs = LiteralTable(box=None, pad_edge=False, header_style="bold dim", expand=False)
         for col in ("file", "format", "rows", "set aside", "label", "split"):
             inputs.add_column(col, justify="right" if col in ("rows", "set aside") else "left")
         for info in ds.inputs:
@@ -87,7 +88,7 @@ class OverviewTab(Vertical):
                 info.fields.get("split") or "-",
             )
         undecided = dup.clusters.height - session.decided_clusters()
-        findings = Table(box=None, pad_edge=False, show_header=False)
+        findings = LiteralTable(box=None, pad_edge=False, show_header=False)
         findings.add_column(style="bold")
         findings.add_column()
         findings.add_row(
@@ -115,13 +116,13 @@ class OverviewTab(Vertical):
         if bal.warnings:
             steps.append("F3 Balance: cap a class or mark the imbalance deliberate")
         steps.append("w: write train/validation/test")
-        body = Table.grid(padding=(0, 0))
-        body.add_row(Text(f"{ds.rows.height:,} rows · keys: {ds.key_source}", style="bold"))
+        body = LiteralTable.grid(padding=(0, 0))
+        body.add_row(literal(f"{ds.rows.height:,} rows · keys: {ds.key_source}", "bold"))
         body.add_row(inputs)
         body.add_row(findings)
         body.add_row(Text("next: " + " · ".join(steps), style="cyan"))
         for note in ds.notes + (session.journal.problems if session.journal else []):
-            body.add_row(Text(f"note: {note}", style="yellow"))
+            body.add_row(literal(f"note: {note}", "yellow"))
         self.query_one("#overview-summary", Static).update(body)
         bad = ds.bad_lines
         title = f"bad lines: {bad.height:,}" if bad.height else "bad lines: none"

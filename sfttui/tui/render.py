@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import orjson
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
+
+from ..display import LiteralTable, visible, visible_block
 
 ROLE_STYLES = {
     "system": "dim italic",
@@ -29,7 +30,9 @@ def words(text: str) -> set[str]:
 def highlight(
     text: str, reference: set[str] | None, style: str = "black on yellow", common: bool = False
 ) -> Text:
-    """Text with words absent from `reference` highlighted (or present in it, if `common`)."""
+    """Text with words absent from `reference` highlighted (or present in it, if `common`).
+    The text is data: its control characters show as glyphs (see sfttui.display)."""
+    text = visible_block(text)
     out = Text()
     pos = 0
     for match in _WORD.finditer(text):
@@ -88,7 +91,7 @@ def render_turns(
     for i, (role, text) in enumerate(parts):
         if i:
             out.append("\n")
-        out.append(f"{role}: ", style=ROLE_STYLES.get(role.lower(), "bold magenta"))
+        out.append(f"{visible(role)}: ", style=ROLE_STYLES.get(role.lower(), "bold magenta"))
         marked = roles is None or role.lower() in roles
         out.append_text(highlight(text, reference if marked else None, common=common))
     return out
@@ -126,7 +129,7 @@ def side_by_side(cards: list[RenderableType], width: int, most: int = 3) -> list
     per_row = max(1, min(most, width // 34))
     out: list[RenderableType] = []
     for start in range(0, len(cards), per_row):
-        grid = Table.grid(padding=(0, 2), expand=True)
+        grid = LiteralTable.grid(padding=(0, 2), expand=True)
         for _ in range(min(per_row, len(cards) - start)):
             grid.add_column(ratio=1)
         grid.add_row(*cards[start : start + per_row])

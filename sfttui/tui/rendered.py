@@ -14,8 +14,10 @@ from rich.console import RenderableType
 from textual.events import Resize
 from textual.widgets import RichLog
 
+from .literal import DrawsLiterally
 
-class Rendered(RichLog):
+
+class Rendered(DrawsLiterally, RichLog):
     """Shows what `make(width)` returns, made again when the width changes."""
 
     def __init__(self, *, id: str | None = None) -> None:

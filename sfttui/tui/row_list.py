@@ -24,6 +24,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..display import made_visible, visible
+from .literal import DrawsLiterally
+
 Cell = str | Text
 
 
@@ -45,7 +48,7 @@ class Column:
     justify: Literal["left", "right"] = "left"
 
 
-class RowList(ScrollView, can_focus=True):
+class RowList(DrawsLiterally, ScrollView, can_focus=True):
     """A header line and `count` rows; the cells of row i come from `cells(i)`."""
 
     COMPONENT_CLASSES = {"row-list--header", "row-list--cursor", "row-list--even-row"}
@@ -149,7 +152,8 @@ class RowList(ScrollView, can_focus=True):
     def _line(self, cells: Sequence[Cell], style: Style) -> Strip:
         line = Text(no_wrap=True, end="")
         for column, cell in zip(self.columns, cells):
-            text = Text(cell) if isinstance(cell, str) else cell.copy()
+            # Cells are data (keys, labels, file names, reasons): literal, on one line.
+            text = Text(visible(cell)) if isinstance(cell, str) else made_visible(cell, one_line=True).copy()
             text.truncate(column.width, overflow="ellipsis")
             pad = " " * (column.width - text.cell_len)
             line.append(" ")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input
+
+from ..display import LiteralTable, literal, literal_block
+from .literal import LiteralStatic
 
 
 class HelpScreen(ModalScreen[None]):
@@ -21,15 +23,15 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        table = LiteralTable(box=None, show_header=True, header_style="bold", pad_edge=False)
         table.add_column("key", style="bold cyan", no_wrap=True)
         table.add_column("does")
         table.add_column("where", style="dim")
         for key, description, where in self.rows:
-            table.add_row(key, description, where)
+            table.add_row(Text(key), Text(description), Text(where))
         with VerticalScroll(id="help-box", classes="modal-box"):
-            yield Static(Text("Keys  (esc closes)", style="bold"))
-            yield Static(table)
+            yield LiteralStatic(Text("Keys  (esc closes)", style="bold"))
+            yield LiteralStatic(table)
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -45,9 +47,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Static(Text(self.title_text, style="bold"))
-            yield Static(self.body)
-            yield Static(Text("enter confirms · esc cancels", style="dim"))
+            yield LiteralStatic(literal(self.title_text, "bold"))
+            yield LiteralStatic(literal_block(self.body))
+            yield LiteralStatic(Text("enter confirms · esc cancels", style="dim"))
 
     def action_confirm(self) -> None:
         self.dismiss(True)
@@ -67,9 +69,9 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Static(Text(self.title_text, style="bold"))
+            yield LiteralStatic(literal(self.title_text, "bold"))
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
-            yield Static(Text("enter applies · esc cancels", style="dim"))
+            yield LiteralStatic(Text("enter applies · esc cancels", style="dim"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
@@ -89,6 +91,6 @@ class ErrorScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box error-box"):
-            yield Static(Text("sfttui cannot open this data", style="bold red"))
-            yield Static(self.message, id="error-message")
-            yield Static(Text("q quits", style="dim"))
+            yield LiteralStatic(Text("sfttui cannot open this data", style="bold red"))
+            yield LiteralStatic(literal_block(self.message), id="error-message")
+            yield LiteralStatic(Text("q quits", style="dim"))

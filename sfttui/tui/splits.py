@@ -11,9 +11,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from ..display import visible
 from ..engine.export import ExportPlan, ExportResult
 from ..engine.session import Session
 from ..engine.split import SPLITS
+from .literal import LiteralStatic
 from .tables import KeyTable
 
 
@@ -29,9 +31,9 @@ class SplitsTab(Vertical):
         self.plan: ExportPlan | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading…", id="splits-settings")
+        yield LiteralStatic("Loading…", id="splits-settings")
         yield KeyTable(id="split-table", cursor_type="row")
-        yield Static("", id="splits-notes")
+        yield LiteralStatic("", id="splits-notes")
 
     def show_plan(self, plan: ExportPlan) -> None:
         self.plan = plan
@@ -44,7 +46,7 @@ class SplitsTab(Vertical):
             Text.assemble(
                 ("splits: ", "bold"),
                 "kept from the input" if plan.split_plan.source == "existing" else "new",
-                f" · group by: {groups} · ratios {ratios} · seed {s.split.seed} · drop: {s.drop}",
+                visible(f" · group by: {groups} · ratios {ratios} · seed {s.split.seed} · drop: {s.drop}"),
             )
         )
         table = self.query_one("#split-table", DataTable)
@@ -71,22 +73,22 @@ class SplitsTab(Vertical):
             style="yellow" if plan.leakage_remaining.height else "green",
         )
         for warning in plan.notes:
-            notes.append(f"⚠ {warning}\n", style="yellow")
+            notes.append(visible(f"⚠ {warning}") + "\n", style="yellow")
         if len(labels) > 6:
-            notes.append(f"(+{len(labels) - 6} more labels in the manifest)\n", style="dim")
+            notes.append(visible(f"(+{len(labels) - 6} more labels in the manifest)") + "\n", style="dim")
         notes.append(f"w writes to {s.default_out()} · r re-splits with a new seed", style="dim")
         self.query_one("#splits-notes", Static).update(notes)
 
     def show_result(self, result: ExportResult) -> None:
         notes = self.query_one("#splits-notes", Static)
         text = Text()
-        text.append(f"written to {result.out}\n", style="bold green")
+        text.append(visible(f"written to {result.out}") + "\n", style="bold green")
         for name, digest in result.manifest["outputs"].items():
-            text.append(f"  {name}  sha256 {digest[:12]}…\n")
+            text.append(visible(f"  {name}  sha256 {digest[:12]}…") + "\n")
         for check in result.verified:
-            text.append(f"✓ {check}\n", style="green")
+            text.append(visible(f"✓ {check}") + "\n", style="green")
         for problem in result.problems:
-            text.append(f"✗ {problem}\n", style="bold red")
+            text.append(visible(f"✗ {problem}") + "\n", style="bold red")
         notes.update(text)
 
     def action_resplit(self) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.widgets import DataTable
+
+from .literal import LiteralDataTable
 
 
-class KeyTable(DataTable):
+class KeyTable(LiteralDataTable):
     """j/k move like down/up (VisiData and vi habits), declared once for every table."""
 
     BINDINGS = [

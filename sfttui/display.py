@@ -1,0 +1,88 @@
+"""Text from data and file names made safe to show on a terminal.
+
+Data is never markup and never terminal code: a label `[@click=app.undo]U[/]` must
+not become a button, and `\\x1b[2J` must not clear the screen. Rich's Text strips only
+BEL, BS, VT, FF and CR, so every other control character would reach the terminal.
+
+Each control character is replaced by one visible glyph of the same width, so a Rich
+Text keeps its styled spans when its characters are swapped in place:
+- C0 controls show as Unicode's control pictures (ESC as ␛, so `\\x1b[2J` reads ␛[2J);
+- DEL as ␡; C1 controls (U+0080-U+009F, e.g. the one-byte CSI) and the invisible
+  bidirectional overrides and isolates (which reorder what follows them) as �;
+- in one-line places (list cells, labels, keys, file names, toasts) newlines and tabs
+  show as ␤ and ␉; multi-line bodies keep them.
+Pure string work (str.translate), imported by the headless commands and the app alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+_REPLACEMENT = "\ufffd"
+_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+
+_BLOCK: dict[int, str] = {c: chr(0x2400 + c) for c in range(0x20) if c not in (0x09, 0x0A)}
+_BLOCK[0x7F] = "\u2421"
+_BLOCK.update({c: _REPLACEMENT for c in range(0x80, 0xA0)})
+_BLOCK.update({c: _REPLACEMENT for c in _BIDI})
+_BLOCK.update({0x2028: "\u2424", 0x2029: "\u2424"})  # line and paragraph separators
+_LINE = {**_BLOCK, 0x09: "\u2409", 0x0A: "\u2424"}
+
+
+def visible(text: object) -> str:
+    """A one-line string safe to print: every control character, newlines included, as a glyph."""
+    return str(text).translate(_LINE)
+
+
+def visible_block(text: object) -> str:
+    """Like `visible`, keeping newlines and tabs (for bodies shown over several lines)."""
+    return str(text).translate(_BLOCK)
+
+
+def literal(text: object, style: str = "") -> Text:
+    """One-line text from data as a Rich Text: never parsed as markup, nothing raw."""
+    return Text(visible(text), style=style)
+
+
+def literal_block(text: object, style: str = "") -> Text:
+    """Multi-line text from data as a Rich Text (see `literal`)."""
+    return Text(visible_block(text), style=style)
+
+
+def error_line(message: object) -> Text:
+    """`error: <message>` for stderr, the message shown literally (it names files)."""
+    return Text.assemble(("error:", "bold red"), " ", visible(message))
+
+
+def made_visible(text: Text, one_line: bool = False) -> Text:
+    """The same Text with its control characters swapped for glyphs in place (the
+    characters keep their positions, so the styled spans stay where they were)."""
+    table = _LINE if one_line else _BLOCK
+    plain = text.plain
+    safe = plain.translate(table)
+    if safe == plain:
+        return text
+    out = text.copy()
+    out.plain = safe
+    return out
+
+
+def literal_cell(cell: Any) -> Any:
+    """A table cell shown literally: a str becomes plain Text, a Text gets its control
+    characters swapped for glyphs; other renderables pass as they are."""
+    if isinstance(cell, str):
+        return literal(cell)
+    if isinstance(cell, Text):
+        return made_visible(cell, one_line=True)
+    return cell
+
+
+class LiteralTable(Table):
+    """A Rich table whose str cells are data, never markup (Rich parses str cells as
+    markup when it renders them: a label `[/]` would raise, `[link=...]` would link)."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(literal_cell(c) for c in renderables), **kwargs)
