@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .display import visible
 from .engine.errors import InputError
 from .engine.parallel import ENGINES, open_engine
 from .engine.scan import FAIL_KINDS
@@ -377,7 +378,8 @@ def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--state-dir",
             type=click.Path(file_okay=False),
-            help="Where the decisions journal lives (default: .sfttui beside the data).",
+            help="Where the decisions journal lives (default: $XDG_STATE_HOME/sfttui, "
+            "else ~/.local/state/sfttui; never beside the data).",
         ),
     ]
     for option in reversed(options):
@@ -484,9 +486,9 @@ def demo_path() -> Path:
 def demo(scan_only: bool, **opts: Any) -> None:
     """Open the bundled demo data (support chats with planted problems) in the app.
 
-    The app works on a copy in ./sfttui-demo/, so the journal and the splits it writes
-    have a place beside it. Unless --reference is given, the training prompts are
-    compared with the bundled sample of production inputs.
+    The app works on a copy in ./sfttui-demo/, where `w` writes its splits; decisions go
+    to the journal in the state directory, as for any data. Unless --reference is given,
+    the training prompts are compared with the bundled sample of production inputs.
     """
     if not opts["group_fields"]:
         opts["group_fields"] = ("user_id",)
@@ -500,8 +502,10 @@ def demo(scan_only: bool, **opts: Any) -> None:
     copy = work / "demo.jsonl"
     if not copy.exists():  # never overwrite a copy the person may have changed
         copy.write_bytes(demo_path().read_bytes())
+    from .engine.decisions import state_home
+
+    state = opts["state_dir"] or state_home()
     click.echo(
-        f"demo data: {copy}; decisions go to {work / '.sfttui'}; production sample: {production.name}",
-        err=True,
+        visible(f"demo data: {copy}; decisions go to {state}; production sample: {production.name}"), err=True
     )
     sys.exit(_open_app([str(copy)], opts))

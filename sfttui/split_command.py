@@ -50,6 +50,7 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
         keep_contaminated=request.keep_contaminated,
         explore=False,  # no threshold slider here: verify at the threshold only
         engine=engine,
+        writes_state=False,  # reads the person's journal, if there is one; writes no state
     )
     session.analyse()
     journal = session.journal
@@ -57,7 +58,9 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
     resolution = session.resolution()
     notes = journal.problems + resolution.stale
     if journal.resumed:
-        notes.insert(0, f"journal {journal.path}: {len(resolution.applied)} decisions applied")
+        source = journal.carried_from or journal.path
+        stale = f" ({len(resolution.stale)} no longer match)" if resolution.stale else ""
+        notes.insert(0, f"journal {source}: {len(resolution.applied)} decisions applied{stale}")
     result = session.write(session.plan(), request.out, force=request.force)
     return result, notes
 

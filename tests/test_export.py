@@ -242,6 +242,7 @@ def test_journal_decisions_apply_and_survive_a_crash(tmp_path, write_jsonl):
     journal.append("drop_rows", keys=["gone"], reason="stale")
     with journal.path.open("ab") as handle:  # a crash mid-write: half a line, no newline
         handle.write(b'{"seq": 9, "action": "keep", "clus')
+    journal.close()  # the window is gone; the next one takes the journal
     again = Journal.open(ds.inputs, tmp_path / "state")
     assert again.resumed
     assert again.problems == [f"{again.path.name} line 6: unreadable (cut off by a crash?), ignored"]
@@ -250,6 +251,7 @@ def test_journal_decisions_apply_and_survive_a_crash(tmp_path, write_jsonl):
     assert res.stale == ["decision 4: rows gone are no longer in the data; not applied"]
     # The next decision starts on a line of its own.
     again.append("keep_all", cluster=cluster)
+    again.close()
     third = Journal.open(ds.inputs, tmp_path / "state")
     assert [d.action for d in third.effective()] == ["keep", "drop_rows", "keep_all"]
     out = tmp_path / "out"
@@ -307,6 +309,7 @@ def test_stated_labelling_rules_reach_the_manifest(tmp_path, write_jsonl):
     journal = Journal.open(ds.inputs, tmp_path / "state")
     journal.append("rule", keys=["b"], rule="a refund asked for first is billing")
     journal.append("rule", keys=["gone"], rule="names a row that is not there")
+    journal.close()
     out = tmp_path / "out"
     result = _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "state"))
     assert result.exit_code == 0, result.output

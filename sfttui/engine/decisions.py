@@ -1,27 +1,54 @@
 """The decisions journal: every decision the person makes, appended and flushed at once.
 
-One JSONL file per dataset, named by a fingerprint of the inputs (names, sizes,
-sha256), in `.sfttui/` beside the first input or in `--state-dir`. Opening the same
-data again finds the same file and resumes. Nothing is ever rewritten: undo appends a
-reversal. A line cut off by a crash is skipped and reported, never fatal.
+One JSONL file per dataset in the user's state directory (`$XDG_STATE_HOME/sfttui`,
+default `~/.local/state/sfttui`, or `--state-dir`), named by a fingerprint of the
+inputs (names, sizes, sha256); nothing is written beside the data, which may be
+read-only. Opening the same data again finds the same file and resumes. Nothing is
+ever rewritten: undo appends a reversal. A line cut off by a crash, or one that is not
+a valid decision, is skipped and reported, never fatal.
+
+Decisions follow rows by their content: each records a stable hash of every row it
+names, so when an input is edited (new fingerprint) the newest journal kept for the
+same input files is carried over, and its decisions apply to the rows whose lines are
+unchanged, wherever they moved. One app window holds the journal's lock; another opens
+it read-only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
+import xxhash
 
 from .. import __version__
 from .load import InputFile
 
-SCHEMA = "sfttui.journal/1"
+try:  # POSIX only; elsewhere a second window is not detected
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+SCHEMA = "sfttui.journal/2"  # /1 journals (no content hashes) are still read
 ACTIONS = ("keep", "keep_all", "drop_rows", "move_rows", "cap", "deliberate", "rule", "undo")
+SPLIT_NAMES = ("train", "validation", "test")
+
+
+class JournalReadOnly(Exception):
+    """A decision was made on a journal another window holds (or a headless read)."""
+
+
+def state_home() -> Path:
+    """Where sfttui keeps what it knows per dataset: `$XDG_STATE_HOME/sfttui`, by default
+    `~/.local/state/sfttui` (the XDG base directory rule)."""
+    base = os.environ.get("XDG_STATE_HOME") or ""
+    return (Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state") / "sfttui"
 
 
 def fingerprint(inputs: list[InputFile]) -> str:
@@ -32,8 +59,15 @@ def fingerprint(inputs: list[InputFile]) -> str:
     return digest.hexdigest()[:16]
 
 
-def default_state_dir(inputs: list[InputFile]) -> Path:
-    return Path(inputs[0].path).resolve().parent / ".sfttui"
+def content_hash(line: bytes) -> str:
+    """A stable hash of a row's original line (xxh3, the same in every version): what a
+    decision follows its rows by."""
+    return xxhash.xxh3_64_hexdigest(line)
+
+
+def _places(inputs: list[InputFile]) -> list[str]:
+    """The inputs' resolved paths: what makes an edited file the same dataset."""
+    return sorted(str(Path(i.path).resolve()) for i in inputs)
 
 
 @dataclass
@@ -47,6 +81,38 @@ class Decision:
         return {"seq": self.seq, "action": self.action, "at": self.at, **self.payload}
 
 
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _invalid(action: str, p: dict[str, Any]) -> str | None:
+    """What is wrong with a decision's fields, or None when it can be applied."""
+    checks: dict[str, list[tuple[str, bool]]] = {
+        "keep": [
+            ("cluster", isinstance(p.get("cluster"), str)),
+            ("keeper", isinstance(p.get("keeper"), str)),
+            ("drop", _strings(p.get("drop"))),
+        ],
+        "keep_all": [("cluster", isinstance(p.get("cluster"), str))],
+        "drop_rows": [("keys", _strings(p.get("keys")))],
+        "move_rows": [("keys", _strings(p.get("keys"))), ("split", p.get("split") in SPLIT_NAMES)],
+        "cap": [
+            ("label", isinstance(p.get("label"), str)),
+            ("max_rows", type(p.get("max_rows")) is int and p["max_rows"] >= 0),
+        ],
+        "deliberate": [("label", isinstance(p.get("label"), str))],
+        "rule": [("keys", _strings(p.get("keys"))), ("rule", isinstance(p.get("rule"), str))],
+        "undo": [("target", type(p.get("target")) is int)],
+    }
+    content = p.get("content")
+    if content is not None and not (
+        isinstance(content, dict) and all(isinstance(v, str) for v in content.values())
+    ):
+        return "field 'content' is not a map of row keys to hashes"
+    bad = [name for name, ok in checks[action] if not ok]
+    return f"field '{bad[0]}' is missing or of the wrong type" if bad else None
+
+
 @dataclass
 class Journal:
     path: Path
@@ -54,61 +120,114 @@ class Journal:
     decisions: list[Decision] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     resumed: bool = False
+    read_only: str = ""  # why decisions cannot be written here; "" when they can
+    carried_from: Path | None = None  # the journal of the same files before they changed
     _effective: tuple[int, list[Decision]] | None = field(default=None, repr=False, compare=False)
+    _lock: IO[bytes] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def open(cls, inputs: list[InputFile], state_dir: str | os.PathLike[str] | None = None) -> Journal:
-        """Open (or create) the journal for these inputs and read what it holds."""
+    def open(
+        cls,
+        inputs: list[InputFile],
+        state_dir: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+    ) -> Journal:
+        """Open the journal for these inputs and read what it holds.
+
+        With `create` (the app) the state directory and the journal are made if need be
+        and the journal's lock is taken (or, if another window holds it, the journal is
+        read-only). Without it (`split`) nothing is written: an existing journal is read.
+        """
+        directory = Path(state_dir) if state_dir else state_home()
         fp = fingerprint(inputs)
-        directory = Path(state_dir) if state_dir else default_state_dir(inputs)
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"journal-{fp}.jsonl"
-        journal = cls(path=path, fingerprint=fp)
-        if path.exists() and path.stat().st_size:
-            journal._read()
+        journal = cls(path=directory / f"journal-{fp}.jsonl", fingerprint=fp)
+        if journal.path.exists() and journal.path.stat().st_size:
+            journal._read(journal.path)
             journal.resumed = True
         else:
+            before = _predecessor(directory, inputs, journal.path)
+            if before is not None:
+                journal._read(before)
+                journal.carried_from = before
+                journal.resumed = bool(journal.decisions)
+        if not create:
+            journal.read_only = "a headless run writes no state"
+            return journal
+        directory.mkdir(parents=True, exist_ok=True)
+        journal._take_lock()
+        if not journal.read_only and not (journal.path.exists() and journal.path.stat().st_size):
             header = {
                 "schema": SCHEMA,
                 "fingerprint": fp,
                 "sfttui": __version__,
-                "inputs": [{"name": i.name, "bytes": i.size, "sha256": i.sha256} for i in inputs],
+                "inputs": [
+                    {"name": i.name, "bytes": i.size, "sha256": i.sha256, "path": str(Path(i.path).resolve())}
+                    for i in inputs
+                ],
             }
-            journal._write(header)
+            if journal.carried_from is not None:
+                header["carried_from"] = journal.carried_from.name
+            # The carried decisions are copied as they were; they follow rows by content.
+            journal._write(header, *(d.to_json() for d in journal.decisions))
         return journal
 
-    def _read(self) -> None:
-        data = self.path.read_bytes()
-        if not data.endswith(b"\n"):
-            # A crash cut the last line: end it so the next decision starts a line of
-            # its own; the cut line is skipped below and reported.
-            with self.path.open("ab") as handle:
-                handle.write(b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-        for number, line in enumerate(data.split(b"\n"), start=1):
-            if not line.strip():
-                continue
+    def _take_lock(self) -> None:
+        if fcntl is None:
+            return
+        handle = self.path.with_suffix(".lock").open("ab")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            self.read_only = "another sfttui window has this data open; this one is read-only"
+            return
+        self._lock = handle
+
+    def close(self) -> None:
+        """Let go of the lock (also when the process ends)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def _read(self, path: Path) -> None:
+        data = path.read_bytes()
+        if not data.endswith(b"\n") and path == self.path and not self.read_only:
+            # A crash cut the last line: end it so the next decision starts a line of its
+            # own; the cut line is skipped below and reported.
             try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                self.problems.append(
-                    f"{self.path.name} line {number}: unreadable (cut off by a crash?), ignored"
-                )
-                continue
-            if "schema" in record:
-                if record.get("fingerprint") != self.fingerprint:
-                    self.problems.append(f"{self.path.name}: written for other data, decisions ignored")
-                    self.decisions = []
-                    return
-                continue
-            action = record.pop("action", None)
-            seq = record.pop("seq", None)
-            at = record.pop("at", "")
-            if action not in ACTIONS or not isinstance(seq, int):
-                self.problems.append(f"{self.path.name} line {number}: not a decision, ignored")
-                continue
-            self.decisions.append(Decision(seq, action, record, at))
+                with path.open("ab") as handle:
+                    handle.write(b"\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError:
+                pass  # read-only state: the cut line is still skipped
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            if line.strip():
+                self._read_line(path.name, number, line)
+
+    def _read_line(self, name: str, number: int, line: bytes) -> None:
+        where = f"{name} line {number}"
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            self.problems.append(f"{where}: unreadable (cut off by a crash?), ignored")
+            return
+        if not isinstance(record, dict):
+            self.problems.append(f"{where}: not a decision (a JSON {type(record).__name__}), ignored")
+            return
+        if "schema" in record:
+            return  # the header: decisions follow rows by content, whatever it says
+        action, seq = record.pop("action", None), record.pop("seq", None)
+        at = record.pop("at", "")
+        if action not in ACTIONS or type(seq) is not int:
+            self.problems.append(f"{where}: not a decision, ignored")
+            return
+        why = _invalid(action, record)
+        if why:
+            self.problems.append(f"{where}: {action} decision with {why}, ignored")
+            return
+        self.decisions.append(Decision(seq, action, record, at if isinstance(at, str) else ""))
 
     def _write(self, *records: dict[str, Any]) -> None:
         # Append, flush and fsync per decision (or per batch): a killed process or
@@ -123,10 +242,12 @@ class Journal:
 
     def append_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Decision]:
         """Several decisions in one write and one fsync (e.g. accepting every exact cluster)."""
+        if self.read_only:
+            raise JournalReadOnly(self.read_only)
         unknown = [a for a, _ in items if a not in ACTIONS]
         if unknown:
             raise ValueError(f"unknown action {unknown[0]}")
-        seq = (self.decisions[-1].seq + 1) if self.decisions else 1
+        seq = max((d.seq for d in self.decisions), default=0) + 1
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         new = [Decision(seq + i, action, payload, at) for i, (action, payload) in enumerate(items)]
         if new:
@@ -161,6 +282,31 @@ class Journal:
         return list(self._effective[1])
 
 
+def _predecessor(directory: Path, inputs: list[InputFile], own: Path) -> Path | None:
+    """The newest journal kept for the same input files (by path) when they held other
+    bytes: its decisions are carried over and follow their rows by content."""
+    places = _places(inputs)
+    found: list[tuple[int, Path]] = []
+    try:
+        candidates = list(directory.glob("journal-*.jsonl"))
+    except OSError:
+        return None
+    for path in candidates:
+        if path == own:
+            continue
+        try:
+            with path.open("rb") as handle:
+                header = orjson.loads(handle.readline())
+            mtime = path.stat().st_mtime_ns
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        if isinstance(header, dict) and isinstance(header.get("inputs"), list):
+            paths = sorted(str(i.get("path")) for i in header["inputs"] if isinstance(i, dict))
+            if paths == places:
+                found.append((mtime, path))
+    return max(found)[1] if found else None
+
+
 @dataclass
 class Resolution:
     """What the effective decisions mean for the rows that exist now."""
@@ -173,6 +319,9 @@ class Resolution:
     applied: list[Decision]
     stale: list[str]  # decisions naming rows or clusters that are no longer there
     rules: dict[str, str] = field(default_factory=dict)  # row key -> the labelling rule that decides it
+    followed: int = 0  # decisions applied to rows that moved (found by their content)
+    # current cluster id -> what its latest decision says ("keep <key>", "keep all")
+    cluster_states: dict[str, str] = field(default_factory=dict)
 
 
 def named_rows(d: Decision) -> list[str]:
@@ -182,46 +331,96 @@ def named_rows(d: Decision) -> list[str]:
         return [*p.get("drop", []), p.get("keeper")]
     if d.action in ("drop_rows", "move_rows", "rule"):
         return list(p.get("keys", []))
+    if d.action == "keep_all":
+        return list(p.get("content", {}))
     return []
 
 
-def resolve(decisions: list[Decision], keys: set[str], clusters: set[str]) -> Resolution:
-    """Turn decisions into row drops; report, not apply, those naming missing rows."""
+def resolve(
+    decisions: list[Decision],
+    keys: set[str],
+    clusters: set[str],
+    where: Mapping[str, str | None] | None = None,
+    cluster_of: Mapping[str, list[str]] | None = None,
+) -> Resolution:
+    """Turn decisions into row drops; report, not apply, those naming missing rows.
+
+    `where` maps a recorded key to the key of the row that holds its content now (None
+    when no row does); keys it does not name are looked up in `keys` as they are.
+    `cluster_of` gives the clusters each current row belongs to, so a decision follows a
+    cluster whose id changed with the data.
+    """
     res = Resolution({}, set(), {}, {}, {}, [], [])
     by_cluster: dict[str, list[str]] = {}  # rows dropped by each cluster's latest decision
+    cluster_of = cluster_of or {}
+
+    def now(key: str) -> str | None:
+        if where is not None and key in where:
+            return where[key]
+        return key if key in keys else None
+
     for d in decisions:
         p = d.payload
-        cluster = p.get("cluster")
-        if d.action in ("keep", "keep_all") and cluster not in clusters:
-            res.stale.append(f"decision {d.seq}: cluster {cluster} no longer exists; not applied")
-            continue
-        missing = [k for k in named_rows(d) if k is not None and k not in keys]
+        named = [k for k in named_rows(d) if k is not None]
+        current = {k: now(k) for k in named}
+        missing = [k for k, c in current.items() if c is None]
         if missing:
-            res.stale.append(
-                f"decision {d.seq}: rows {', '.join(missing[:3])} are no longer in the data; not applied"
-            )
+            why = "no longer match (changed or removed)" if "content" in p else "are no longer in the data"
+            res.stale.append(f"decision {d.seq}: rows {', '.join(missing[:3])} {why}; not applied")
             continue
+        if any(c != k for k, c in current.items()):
+            res.followed += 1
         if d.action in ("keep", "keep_all"):
+            cluster = _cluster_now(p, current, clusters, cluster_of)
+            if cluster is None:
+                res.stale.append(
+                    f"decision {d.seq}: cluster {p.get('cluster')} no longer exists; not applied"
+                )
+                continue
             # A later decision on the same cluster replaces an earlier one.
             for key in by_cluster.pop(cluster, []):
                 res.dropped.pop(key, None)
-            drop = p.get("drop", []) if d.action == "keep" else []
+            drop = [current[k] for k in p.get("drop", [])] if d.action == "keep" else []
+            keeper = current.get(p.get("keeper"), p.get("keeper"))
             for key in drop:
-                res.dropped[key] = (f"duplicate of {p.get('keeper')} (decision {d.seq})", cluster)
-            by_cluster[cluster] = list(drop)
+                assert key is not None
+                res.dropped[key] = (f"duplicate of {keeper} (decision {d.seq})", cluster)
+            by_cluster[cluster] = [k for k in drop if k is not None]
             res.kept_clusters.add(cluster)
+            res.cluster_states[cluster] = f"keep {keeper}" if d.action == "keep" else "keep all"
         elif d.action == "drop_rows":
             for key in p.get("keys", []):
-                res.dropped[key] = (f"{p.get('reason', 'dropped')} (decision {d.seq})", cluster)
+                res.dropped[str(current[key])] = (
+                    f"{p.get('reason', 'dropped')} (decision {d.seq})",
+                    p.get("cluster"),
+                )
         elif d.action == "move_rows":
             for key in p.get("keys", []):
-                res.moves[key] = str(p["split"])
+                res.moves[str(current[key])] = str(p["split"])
         elif d.action == "cap":
             res.caps[str(p["label"])] = int(p["max_rows"])
         elif d.action == "deliberate":
             res.deliberate[str(p["label"])] = str(p.get("note", ""))
         elif d.action == "rule":
             for key in p.get("keys", []):
-                res.rules[key] = str(p.get("rule", ""))
+                res.rules[str(current[key])] = str(p.get("rule", ""))
         res.applied.append(d)
     return res
+
+
+def _cluster_now(
+    p: dict[str, Any],
+    current: dict[str, str | None],
+    clusters: set[str],
+    cluster_of: Mapping[str, list[str]],
+) -> str | None:
+    """The cluster a keep decision is about now: the recorded one while it exists, else
+    the one of the same side (its id's first letter) that its keeper, or first member,
+    belongs to now (ids change with the data)."""
+    cluster = p.get("cluster")
+    if cluster in clusters:
+        return cluster
+    keeper = p.get("keeper")
+    anchor = current.get(keeper) if keeper is not None else next(iter(current.values()), None)
+    side = str(cluster)[:1]
+    return next((c for c in cluster_of.get(anchor or "", []) if c[:1] == side), None)

@@ -18,7 +18,7 @@ import polars as pl
 from .atomic import write_bytes_atomic
 from .balance import Balance
 from .coverage import Coverage
-from .decisions import Decision, Journal, Resolution, named_rows, resolve
+from .decisions import Decision, Journal, Resolution, content_hash, named_rows, resolve
 from .dedup import Duplicates
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
 from .isolated import run_scan_isolated
@@ -27,12 +27,14 @@ from .load import Dataset
 from .outdir import OutputRefused, Protected, check_output
 from .parallel import LOCAL, Engine
 from .progress import Progress, no_progress
+from .rawlines import RAW_COLUMNS, read_lines
 from .representativeness import Representativeness
 from .scan import run_scan
 from .settings import ScanSettings
 from .split import SplitSettings
 
 EXPLORE_BELOW = 0.15  # pairs are verified this far below the threshold, for the slider
+_FIND_SLICE = 100_000  # rows whose lines are read and hashed at once when looking for moved rows
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Session:
     explore: bool = True  # verify pairs below the threshold too, so it can move without a rescan
     engine: Engine = LOCAL  # where the row-scale stages run (see parallel.py)
     isolate: bool = False  # analyse in a child process (see isolated.py), for the app
+    writes_state: bool = True  # keep a journal (the app); `split` only reads one
 
     dataset: Dataset | None = None
     duplicates: Duplicates | None = None
@@ -59,8 +62,6 @@ class Session:
     _resolution: tuple[tuple[Any, ...], int, Resolution] | None = field(
         default=None, repr=False, compare=False
     )
-    # cluster_states' last answer, with the journal and decision count it was read at.
-    _states: tuple[Journal, int, dict[str, str]] | None = field(default=None, repr=False, compare=False)
 
     # --- analyses -------------------------------------------------------------------
     def analyse(self, progress: Progress = no_progress) -> None:
@@ -74,7 +75,7 @@ class Session:
         self.dataset, self.duplicates = result.dataset, result.duplicates
         self.balance, self.leakage = result.balance, result.leakage
         self.coverage, self.representativeness = result.coverage, result.representativeness
-        self.journal = Journal.open(self.dataset.inputs, self.state_dir)
+        self.journal = Journal.open(self.dataset.inputs, self.state_dir, create=self.writes_state)
 
     @property
     def threshold(self) -> float:
@@ -102,13 +103,86 @@ class Session:
         decisions = self.journal.effective()
         # Only the keys and clusters the decisions name are looked up: a set of every row
         # key (a million Python strings) would hold the GIL for half a second.
+        named = {k for d in decisions for k in named_rows(d) if k is not None}
+        recorded = {k: h for d in decisions for k, h in d.payload.get("content", {}).items()}
+        where = self._locate(recorded)
+        present = _present(self.dataset.rows["key"], named - set(recorded))
         found = resolve(
             decisions,
-            _present(self.dataset.rows["key"], {k for d in decisions for k in named_rows(d)}),
+            present,
             _present(self.duplicates.clusters["id"], {d.payload.get("cluster") for d in decisions}),
+            where,
+            self._clusters_of({k for k in where.values() if k is not None} | present),
         )
         self._resolution = (of, count, found)
         return found
+
+    # --- rows followed by content -----------------------------------------------------
+    def _rows_of(self, keys: list[str] | set[str]) -> dict[str, int]:
+        """The row number of each of these keys that exists."""
+        assert self.dataset is not None
+        if not keys:
+            return {}
+        rows = self.dataset.rows
+        found = rows.filter(pl.col("key").is_in(list(keys))).select("key", "row")
+        return dict(found.iter_rows())
+
+    def _hashes(self, rows: list[int]) -> list[str]:
+        """A stable hash of each row's original line ("" when it cannot be read back)."""
+        assert self.dataset is not None
+        return [content_hash(line) if line is not None else "" for line in self.dataset.raw_lines(rows)]
+
+    def content(self, keys: list[str]) -> dict[str, str]:
+        """What a decision records of the rows it names: key -> stable hash of the line."""
+        rows = self._rows_of(keys)
+        named = [k for k in keys if k in rows]
+        return dict(zip(named, self._hashes([rows[k] for k in named])))
+
+    def _locate(self, recorded: dict[str, str]) -> dict[str, str | None]:
+        """Where each recorded row is now: its own key when that row still holds the same
+        line, else the key of a row holding that line (an edit elsewhere moved it), else
+        None (the row itself changed or went)."""
+        if not recorded:
+            return {}
+        rows = self._rows_of(set(recorded))
+        keys = [k for k in recorded if k in rows]
+        where: dict[str, str | None] = {
+            k: k for k, h in zip(keys, self._hashes([rows[k] for k in keys])) if h == recorded[k]
+        }
+        lost = {h: k for k, h in recorded.items() if k not in where}
+        if lost:
+            taken = set(where.values())
+            for h, key in self._find_lines(set(lost)).items():
+                if key not in taken:
+                    where[lost[h]] = key
+        return {k: where.get(k) for k in recorded}
+
+    def _find_lines(self, wanted: set[str]) -> dict[str, str]:
+        """The key of the first row whose line has each wanted hash, read a slice at a time
+        (only when decisions name rows that moved: after an edit of the input)."""
+        assert self.dataset is not None
+        rows = self.dataset.rows
+        found: dict[str, str] = {}
+        for lo in range(0, rows.height, _FIND_SLICE):
+            part = rows.slice(lo, _FIND_SLICE)
+            lines = read_lines(part.select(*RAW_COLUMNS), self.dataset.sources)
+            for key, line in zip(part["key"].to_list(), lines):
+                if line is not None and (h := content_hash(line)) in wanted and h not in found:
+                    found[h] = key
+            if len(found) == len(wanted):
+                break
+        return found
+
+    def _clusters_of(self, keys: set[str]) -> dict[str, list[str]]:
+        """The clusters (either side) each of these rows belongs to."""
+        assert self.duplicates is not None
+        if not keys:
+            return {}
+        members = self.duplicates.membership.filter(pl.col("key").is_in(list(keys)))
+        out: dict[str, list[str]] = {}
+        for key, cluster in members.select("key", "cluster").iter_rows():
+            out.setdefault(key, []).append(cluster)
+        return out
 
     def cluster_states(self) -> dict[str, str]:
         """cluster id -> what was decided ("keep <key>" or "keep all"), from the journal."""
@@ -119,21 +193,9 @@ class Session:
         return self._cluster_states().get(cluster_id)
 
     def _cluster_states(self) -> dict[str, str]:
-        assert self.journal is not None
-        journal = self.journal
-        # The count is read before the decisions: one appended meanwhile (the plan worker
-        # asks from its thread) is then at worst counted again later, never missed.
-        count = len(journal.decisions)
-        cached = self._states
-        if cached is None or cached[0] is not journal or cached[1] != count:
-            states: dict[str, str] = {}
-            for d in journal.effective():
-                if d.action == "keep":
-                    states[d.payload["cluster"]] = f"keep {d.payload['keeper']}"
-                elif d.action == "keep_all":
-                    states[d.payload["cluster"]] = "keep all"
-            self._states = (journal, count, states)
-        return self._states[2]
+        # From the resolution, so a decision shows on its cluster even when the data
+        # changed and the cluster's id with it (the resolution is cached per decision).
+        return self.resolution().cluster_states
 
     def decided_clusters(self) -> int:
         """How many of the current clusters have a decision."""
@@ -152,11 +214,17 @@ class Session:
         c = self.cluster(cluster_id)
         keeper = keeper or c["keeper"]
         drop = self.duplicates.drops_for(cluster_id, keeper)
-        return self.journal.append("keep", cluster=cluster_id, keeper=keeper, drop=drop, kind=c["kind"])
+        named = dict(zip(c["members"], c["rows"]))
+        content = dict(zip([keeper, *drop], self._hashes([named[k] for k in [keeper, *drop]])))
+        return self.journal.append(
+            "keep", cluster=cluster_id, keeper=keeper, drop=drop, kind=c["kind"], content=content
+        )
 
     def keep_all(self, cluster_id: str) -> Decision:
         assert self.journal is not None
-        return self.journal.append("keep_all", cluster=cluster_id)
+        c = self.cluster(cluster_id)
+        content = dict(zip(c["members"], self._hashes(c["rows"])))
+        return self.journal.append("keep_all", cluster=cluster_id, content=content)
 
     def _undecided_exact(self) -> pl.DataFrame:
         assert self.duplicates is not None
@@ -174,7 +242,8 @@ class Session:
         One journal entry per cluster (so undo works one at a time), written in one go.
         """
         assert self.journal is not None
-        todo = self._undecided_exact().select("id", "keeper", "members")
+        todo = self._undecided_exact().select("id", "keeper", "members", "rows")
+        hashes = iter(self._hashes([r for rows in todo["rows"].to_list() for r in rows]))
         items = [
             (
                 "keep",
@@ -183,9 +252,10 @@ class Session:
                     "keeper": keeper,
                     "drop": [k for k in members if k != keeper],
                     "kind": "exact",
+                    "content": {k: next(hashes) for k in members},
                 },
             )
-            for cid, keeper, members in todo.iter_rows()
+            for cid, keeper, members, _ in todo.iter_rows()
         ]
         return len(self.journal.append_many(items))
 
@@ -194,11 +264,15 @@ class Session:
 
     def drop_rows(self, keys: list[str], reason: str, cluster: str | None = None) -> Decision:
         assert self.journal is not None
-        return self.journal.append("drop_rows", keys=keys, reason=reason, cluster=cluster)
+        return self.journal.append(
+            "drop_rows", keys=keys, reason=reason, cluster=cluster, content=self.content(keys)
+        )
 
     def move_rows(self, keys: list[str], split: str, reason: str) -> Decision:
         assert self.journal is not None
-        return self.journal.append("move_rows", keys=keys, split=split, reason=reason)
+        return self.journal.append(
+            "move_rows", keys=keys, split=split, reason=reason, content=self.content(keys)
+        )
 
     def group_keys(self, kind: str, detail: str) -> list[str]:
         """Row keys of a leakage hit's whole unit: its group of duplicates (every row joined
@@ -223,7 +297,7 @@ class Session:
     def state_rule(self, keys: list[str], rule: str) -> Decision:
         """Record the labelling rule that decides these (ambiguous) rows."""
         assert self.journal is not None
-        return self.journal.append("rule", keys=keys, rule=rule)
+        return self.journal.append("rule", keys=keys, rule=rule, content=self.content(keys))
 
     def undo(self) -> Decision | None:
         assert self.journal is not None
@@ -235,6 +309,10 @@ class Session:
         return self.journal.path.with_name(f"position-{self.journal.fingerprint}.json")
 
     def save_position(self, position: dict[str, Any]) -> None:
+        """Where the person was (raises OSError, e.g. a full disk: the caller says so)."""
+        assert self.journal is not None
+        if self.journal.read_only:
+            return  # the window holding the journal keeps the position
         write_bytes_atomic(self._position_path(), orjson.dumps(position))
 
     def load_position(self) -> dict[str, Any]:

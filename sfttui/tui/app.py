@@ -114,10 +114,12 @@ class SfttuiApp(App[None]):
         self._replan_timer: Timer | None = None
         self.stage_done: dict[str, float] = {}
         self.stale: set[str] = set()  # tabs to redraw when next shown
+        self._position_failed = False  # a failed save of the position is said once
 
     def compose(self) -> ComposeResult:
         names = ", ".join(Path(p).name for p in self.session.paths)
         yield LiteralStatic(Text.assemble(("sfttui ", "bold"), visible(names)), id="title")
+        yield LiteralStatic("", id="banner")
         with TabbedContent(id="tabs", initial="overview"):
             with TabPane("F1 Overview", id="overview"):
                 yield OverviewTab(id="overview-tab")
@@ -135,6 +137,11 @@ class SfttuiApp(App[None]):
             yield LiteralStatic("starting", id="status")
             yield ProgressBar(total=100, show_eta=False, id="progress")
         yield KeysFooter()
+
+    def on_unmount(self) -> None:
+        # Let another window (or the next start in this process) take the journal.
+        if self.session.journal is not None:
+            self.session.journal.close()
 
     def on_mount(self) -> None:
         # Start the (GIL-heavy) loading only once the first screen is on the terminal.
@@ -248,6 +255,15 @@ class SfttuiApp(App[None]):
             visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
         )
 
+    def refused_read_only(self) -> bool:
+        """Refuse a decision, saying why, when this window's journal is read-only (another
+        window holds its lock): True when refused."""
+        journal = self.session.journal
+        if journal is None or not journal.read_only:
+            return False
+        self.notify(f"Not saved: {journal.read_only}.", severity="warning", timeout=6)
+        return True
+
     def set_status(self, text: str, percent: float | None) -> None:
         self.query_one("#status", Static).update(literal(text))
         bar = self.query_one("#progress", ProgressBar)
@@ -280,12 +296,18 @@ class SfttuiApp(App[None]):
         self.query_one(CoverageTab).show(s)
         self.refresh_plan()
         self.want_plan()  # once, whatever is shown: Splits and `w` are ready at once
-        decisions = len(s.journal.effective())
         status = f"{ds.rows.height:,} rows · {len(ds.inputs)} file(s) · journal {s.journal.path}"
         self.set_status(status, None)
-        if s.journal.resumed:
+        if s.journal.read_only:
+            banner = self.query_one("#banner", Static)
+            banner.update(literal(f"READ-ONLY: {s.journal.read_only}. Decisions made here are not saved."))
+            banner.add_class("shown")
+        res = s.resolution()
+        if s.journal.resumed and (res.applied or res.stale):
             where = f", back at cluster {position['cluster']}" if position.get("cluster") else ""
-            self.notify(f"Resumed {decisions} decisions from {s.journal.path.name}{where}.", timeout=6)
+            stale = f" ({len(res.stale):,} no longer match: see the Overview)" if res.stale else ""
+            moved = " from the journal of the files before they changed" if s.journal.carried_from else ""
+            self.notify(f"Resumed {len(res.applied):,} decisions{stale}{moved}{where}.", timeout=8)
         if position.get("tab") in TABS:
             self.action_tab(position["tab"])
         _settle_heap()
@@ -414,6 +436,8 @@ class SfttuiApp(App[None]):
     def action_undo(self) -> None:
         """Undo the last decision wherever it was made (the Duplicates tab has its own,
         which also puts the cursor back on the cluster)."""
+        if self.refused_read_only():
+            return
         if not self.ready:
             return
         if self.session.undo() is None:
@@ -457,5 +481,19 @@ class SfttuiApp(App[None]):
         if self.ready:
             tab = self.query_one(TabbedContent).active
             cluster = self.query_one(DuplicatesTab).current_cluster()
-            self.session.save_position({"tab": tab, "cluster": cluster})
+            self.save_position({"tab": tab, "cluster": cluster})
         self.exit()
+
+    def save_position(self, position: dict[str, str | None]) -> None:
+        """Where the person is, for the next start; a failed write (a full disk) is said
+        once and the app carries on: the decisions themselves are already saved."""
+        try:
+            self.session.save_position(position)
+        except OSError as exc:
+            if not self._position_failed:
+                self._position_failed = True
+                self.notify(
+                    f"Could not save where you are ({exc.strerror or exc}); your decisions are saved.",
+                    severity="warning",
+                    timeout=8,
+                )

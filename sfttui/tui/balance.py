@@ -108,6 +108,8 @@ class BalanceTab(Vertical):
         return str(key.value) if key is not None else None
 
     def action_cap(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         label = self._label()
         if label is None:
             return
@@ -127,6 +129,8 @@ class BalanceTab(Vertical):
         self.app.push_screen(PromptScreen(f"Cap '{label}' at how many rows?", placeholder="e.g. 500"), done)
 
     def action_deliberate(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         label = self._label()
         if label is not None:
             self.session.deliberate(label)

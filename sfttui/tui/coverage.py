@@ -482,6 +482,8 @@ class CoverageTab(Vertical):
 
     def action_rule(self) -> None:
         """Write down the labelling rule that decides the selected ambiguous or suspect row."""
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         item = self._item()
         if item is None or self.view not in ("ambiguous", "suspects"):
             self.app.notify("r states the labelling rule for a row on the ambiguous or label-suspect list.")
@@ -499,6 +501,8 @@ class CoverageTab(Vertical):
         )
 
     def action_drop(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         item = self._item()
         if item is None or self.view not in ("ambiguous", "suspects", "examples"):
             self.app.notify("d drops a row from the ambiguous, label-suspect or example lists.")

@@ -274,16 +274,20 @@ class DuplicatesTab(Vertical):
         self.call_after_refresh(self._render_summary)  # after the frame that shows the decision
         # Where the person will carry on, saved with every decision (a dropped SSH
         # session never runs a clean quit).
-        self.session.save_position({"tab": "duplicates", "cluster": self.current_cluster()})
+        self.app.save_position({"tab": "duplicates", "cluster": self.current_cluster()})  # type: ignore[attr-defined]
         self.post_message(DecisionsChanged())
 
     def action_accept(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         cluster_id = self.current_cluster()
         if cluster_id:
             self.session.keep(cluster_id)
             self._decided(cluster_id)
 
     def action_keeper(self, number: int) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         cluster_id = self.current_cluster()
         if not cluster_id:
             return
@@ -295,12 +299,16 @@ class DuplicatesTab(Vertical):
         self._decided(cluster_id)
 
     def action_keep_all(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         cluster_id = self.current_cluster()
         if cluster_id:
             self.session.keep_all(cluster_id)
             self._decided(cluster_id)
 
     def action_undo(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         undone = self.session.undo()
         if undone is None:
             self.app.notify("Nothing to undo.")
@@ -331,6 +339,8 @@ class DuplicatesTab(Vertical):
         self.app.notify("Every cluster is decided.")
 
     def action_accept_all_exact(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         n = self.session.undecided_exact()
         if not n:
             self.app.notify("No undecided exact clusters without a label conflict.")

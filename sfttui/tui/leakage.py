@@ -144,6 +144,8 @@ class LeakageTab(Vertical):
 
     def action_move_group(self) -> None:
         """Move the leaking row's whole group or cluster to the anchor's split."""
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         hit = self._hit()
         if hit is None:
             return
@@ -156,7 +158,11 @@ class LeakageTab(Vertical):
         self.post_message(DecisionsChanged())
 
     def action_drop_train(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         self._drop("train")
 
     def action_drop_other(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
         self._drop("other")

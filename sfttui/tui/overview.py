@@ -121,7 +121,8 @@ class OverviewTab(Vertical):
         body.add_row(inputs)
         body.add_row(findings)
         body.add_row(Text("next: " + " · ".join(steps), style="cyan"))
-        for note in ds.notes + (session.journal.problems if session.journal else []):
+        journal = session.journal.problems + session.resolution().stale if session.journal else []
+        for note in ds.notes + journal:
             body.add_row(literal(f"note: {note}", "yellow"))
         self.query_one("#overview-summary", Static).update(body)
         bad = ds.bad_lines
