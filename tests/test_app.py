@@ -290,7 +290,8 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
             "test",
         ]
         first = [str(cell) for cell in table.cells(0)]
-        assert first[:3] == ["hard negatives", "~20", "28✓"]
+        # 24 rows: two planted pairs sit at prompt J >= 0.8, label conflicts on the input side.
+        assert first[:3] == ["hard negatives", "~20", "24✓"]
         planned = app.plan.split_of_rows(app.session.dataset.rows.height)
         hard_rows = cov.hard_rows()
         in_train = int((planned.gather(hard_rows) == "train").sum())
@@ -299,8 +300,9 @@ async def test_coverage_tab_lists_hard_data_and_drops_a_suspect(tmp_path):
         assert "pairs per label pair: billing≠returns 5 · account≠shipping 2 · " in _shown(detail)
 
         await pilot.press("h")
-        assert tab.view == "hard" and table.row_count == cov.hard_pairs.height == 14
-        assert "hard negative · J 0.83 · technical ≠ returns (1 pair(s) between these labels)" in _shown(
+        assert tab.view == "hard" and table.row_count == cov.hard_pairs.height == 12
+        # The planted "fix it / return it" pair (J 0.83) is a near conflict now: above the threshold.
+        assert "hard negative · J 0.72 · billing ≠ shipping (1 pair(s) between these labels)" in _shown(
             detail
         )
 

@@ -10,7 +10,7 @@ import pytest
 
 from sfttui.cli import demo_path
 from sfttui.engine.coverage import find_coverage, split_series
-from sfttui.engine.dedup import find_duplicates
+from sfttui.engine.dedup import find_duplicates, with_input_side
 from sfttui.engine.errors import InputError
 from sfttui.engine.labelmodel import fit_label_model
 from sfttui.engine.load import load
@@ -317,14 +317,21 @@ def test_scorecard_per_split_names_the_split_that_cannot_measure(write_jsonl):
 
 def test_demo_data_planted_hard_data():
     ds = load([demo_path()], LoadSettings())
-    cov = find_coverage(ds, find_duplicates(ds.rows), NormalizeSettings(), NearSettings(), CoverageSettings())
+    dup = find_duplicates(ds.rows)
+    cov = find_coverage(ds, dup, NormalizeSettings(), NearSettings(), CoverageSettings())
     found = _found(cov)
     assert [k for k, _ in found["ood"]] == [f"t{n:05d}" for n in range(2600, 2612)]
     assert [k for k, _ in found["refusal"]] == [f"t{n:05d}" for n in range(2612, 2620)]
     assert [k for k, _ in found["clarifying"]] == [f"t{n:05d}" for n in range(2620, 2628)]
     pairs = set(cov.hard_pairs.select("key_a", "key_b").rows())
     planted = {(f"t{n:05d}", f"t{n + 1:05d}") for n in range(2628, 2648, 2)}
-    assert planted <= pairs
+    # Two planted pairs' prompts are at J >= 0.8 ("... how do I fix it / return it?"):
+    # near duplicates with two labels, so the input side lists them as label conflicts
+    # (and marking one a hard negative is the person's call), not as hard negatives.
+    conflicts = with_input_side(dup, find_duplicates(ds.rows, side="input")).conflicts
+    on_input = {tuple(m) for m in conflicts.filter(pl.col("side") == "input")["members"].to_list()}
+    assert planted - pairs == {("t02634", "t02635"), ("t02640", "t02641")}
+    assert planted - pairs <= on_input
     # The planted label conflicts (t02580-t02599) are what the label model doubts most.
     top = cov.suspects.head(6)["key"].to_list()
     assert all("t02580" <= k <= "t02599" for k in top)

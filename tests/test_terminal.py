@@ -80,7 +80,7 @@ def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
         screen = again.wait_for("hard negatives")
         assert "Scorecard" in screen and "clarifying" in screen
         again.keys("h")
-        again.wait_for("hard negative · J 0.83")
+        again.wait_for("hard negative · J 0.72")
         again.keys("q")
         deadline = time.monotonic() + 10
         while again.alive() and time.monotonic() < deadline:

@@ -384,7 +384,9 @@ def find_hard_negatives(
             },
             schema=HARD_SCHEMA,
         )
-        .filter(pl.col("label_a") != pl.col("label_b"))
+        # At or above the duplicate threshold a pair is a near duplicate with two labels (a
+        # label conflict), not a hard negative, whichever clusters its rows ended up in.
+        .filter((pl.col("label_a") != pl.col("label_b")) & (pl.col("similarity") < near.threshold - 1e-12))
         .join(clusters.select(row_a="row", ca="cluster"), on="row_a", how="left")
         .join(clusters.select(row_b="row", cb="cluster"), on="row_b", how="left")
         .filter(pl.col("ca").is_null() | pl.col("cb").is_null() | (pl.col("ca") != pl.col("cb")))
