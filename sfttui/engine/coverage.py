@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from .dedup import Duplicates, near_pairs
+from .dedup import Duplicates, NearPass, near_pairs
 from .labelmodel import LabelModel, fit_label_model, sample_positions
 from .load import PROMPT_SIDE, Dataset
 from .minhash import lsh_params
@@ -363,7 +363,12 @@ def find_hard_negatives(
     distinct = frame.unique("norm", keep="first", maintain_order=True)
     bands, per_band = lsh_params(settings.hard_floor, near.num_perm, target=settings.hard_recall)
     hard = replace(
-        near, threshold=settings.hard_floor, bands=bands, rows_per_band=per_band, max_bucket=_HARD_MAX_BUCKET
+        near,
+        threshold=settings.hard_floor,
+        bands=bands,
+        rows_per_band=per_band,
+        max_bucket=_HARD_MAX_BUCKET,
+        max_candidates=settings.hard_candidates,
     )
     pairs, passes = near_pairs(
         distinct["norm"], hard, lambda _stage, f: progress("coverage", 0.05 + 0.15 * f)
@@ -402,10 +407,19 @@ def find_hard_negatives(
         f"labelled prompts with Jaccard ≥ {settings.hard_floor:g}, different labels and not "
         f"duplicates of each other, among {distinct.height:,} distinct prompts without a label "
         f"conflict{sample} ("
-        + "; ".join(f"{p.shingling}, {p.bands}x{p.rows_per_band} bands" for p in passes)
+        + "; ".join(f"{p.shingling}, {p.bands}x{p.rows_per_band} bands{_sampled(p)}" for p in passes)
         + ")"
     )
     return found, detail
+
+
+def _sampled(p: NearPass) -> str:
+    if not p.sampled:
+        return ""
+    return (
+        f", a seeded sample of {p.estimated:,} candidate pairs verified (low-variety texts: "
+        f"too many candidates to verify all, {p.candidates:,} kept)"
+    )
 
 
 def find_coverage(

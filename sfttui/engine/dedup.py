@@ -67,6 +67,7 @@ class NearPass:
     estimated: int | None  # candidates whose MinHash estimate came close enough to verify
     verified: int
     oversized_buckets: int
+    sampled: bool = False  # only a seeded sample of the candidates was verified (max_candidates)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -229,24 +230,34 @@ def bucket_chains(ranked: np.ndarray, members: np.ndarray, max_bucket: int) -> t
     return found, True
 
 
-def _candidate_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, int]:
+def _candidate_pairs(
+    keys: np.ndarray, max_bucket: int, per_band: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, int, bool]:
     """Pairs (encoded i * 2**32 + j, i < j) of texts sharing a band key in any band.
 
     Within a bucket every member is paired with the next `max_bucket` members in text
     order, which is all pairs for ordinary buckets and a chain (still connected, still
-    verified) for the rare huge bucket of near-identical boilerplate.
+    verified) for the rare huge bucket of near-identical boilerplate. With `per_band`,
+    a band that pairs more texts than that keeps a seeded sample of them (searches that
+    are samples anyway; see local_near_pass); also whether any band was sampled.
     """
 
-    def band(column: int) -> tuple[list[np.ndarray], bool]:
+    def band(column: int) -> tuple[list[np.ndarray], bool, bool]:
         order = np.argsort(keys[:, column], kind="stable").astype(np.uint64)
-        return bucket_chains(keys[order.astype(np.int64), column], order, max_bucket)
+        found, chained = bucket_chains(keys[order.astype(np.int64), column], order, max_bucket)
+        if per_band is not None and sum(f.size for f in found) > per_band:
+            pairs = np.concatenate(found)
+            rng = np.random.default_rng(seed + column)
+            return [pairs[np.sort(rng.choice(pairs.size, per_band, replace=False))]], chained, True
+        return found, chained, False
 
     bands = threaded_map(band, range(keys.shape[1]))
-    found = [pairs for found_in_band, _ in bands for pairs in found_in_band]
-    oversized = sum(chained for _, chained in bands)
+    found = [pairs for found_in_band, _, _ in bands for pairs in found_in_band]
+    oversized = sum(chained for _, chained, _ in bands)
+    sampled = any(cut for _, _, cut in bands)
     if not found:
-        return np.empty(0, dtype=np.uint64), oversized
-    return unique_sorted(np.concatenate(found)), oversized
+        return np.empty(0, dtype=np.uint64), oversized, sampled
+    return unique_sorted(np.concatenate(found)), oversized, sampled
 
 
 def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -323,6 +334,7 @@ class NearPassResult:
     estimated: int
     oversized: int
     signed: Signed | None = None  # the pass's band keys, when they were computed here
+    sampled: bool = False  # some candidates were left out (settings.max_candidates)
 
 
 @dataclass
@@ -432,13 +444,30 @@ def local_near_pass(
 ) -> NearPassResult:
     """One pass in this process: signatures, LSH candidates, estimate filter, verification."""
     keys, estimate = signature_keys(texts, shingling, settings, bands, rows, tick)
-    cands, oversized = _candidate_pairs(keys, settings.max_bucket)
-    likely = likely_pairs(cands, estimate, estimate, settings.threshold - _ESTIMATE_SLACK)
+    # Searches that are samples anyway (hard negatives) bound their work per text: on
+    # low-variety short texts every text shares buckets with hundreds of others.
+    limit = None if settings.max_candidates is None else int(settings.max_candidates * len(texts))
+    per_band = None if limit is None else 2 * limit // max(bands, 1)
+    cands, oversized, sampled = _candidate_pairs(keys, settings.max_bucket, per_band, settings.seed)
     candidates = int(cands.size)
+    cands = sample_pairs(cands, limit, settings.seed)
+    likely = likely_pairs(cands, estimate, estimate, settings.threshold - _ESTIMATE_SLACK)
+    sampled = sampled or cands.size < candidates
     del cands
+    if limit is not None and likely.size > limit // 3:
+        likely, sampled = sample_pairs(likely, limit // 3, settings.seed + 1), True
     verified = verify_pairs(likely, texts, shingling, settings.threshold)
     signed = Signed(np.arange(len(texts)), keys, estimate)  # near_pairs sets the real ids
-    return NearPassResult(verified, candidates, int(likely.size), oversized, signed)
+    return NearPassResult(verified, candidates, int(likely.size), oversized, signed, sampled)
+
+
+def sample_pairs(pairs: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """At most `limit` of the encoded pairs, a seeded sample kept in order (all of them
+    when `limit` is None)."""
+    if limit is None or pairs.size <= limit:
+        return pairs
+    rng = np.random.default_rng(seed)
+    return pairs[np.sort(rng.choice(pairs.size, limit, replace=False))]
 
 
 def near_pairs(
@@ -494,6 +523,7 @@ def near_pairs(
                 estimated=result.estimated,
                 verified=verified.height,
                 oversized_buckets=result.oversized,
+                sampled=result.sampled,
             )
         )
     boundary = _boundary_pairs(texts, settings, engine) if across_edge else None

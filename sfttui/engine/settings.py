@@ -57,6 +57,9 @@ class NearSettings:
     bands: int | None = None  # None = chosen for recall at the threshold (see lsh_params)
     rows_per_band: int | None = None
     max_bucket: int = 64  # larger LSH buckets pair each member with its next max_bucket
+    # At most this many LSH candidate pairs per text are examined (a seeded sample beyond
+    # it); None = all. Only for searches that are samples by nature (hard negatives).
+    max_candidates: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,10 @@ class CoverageSettings:
     hard_floor: float = 0.5
     hard_recall: float = 0.9  # LSH recall at hard_floor; hard negatives are a sample, not a proof
     hard_rows: int = 200_000  # distinct prompts searched at most (a seeded sample beyond that)
+    # LSH candidate pairs examined per prompt at most (a seeded sample beyond it; a third
+    # of that verified): real data has up to ~35 (12 verified), low-variety short texts
+    # hundreds (see dedup.local_near_pass).
+    hard_candidates: float = 48.0
     listed: int = 500  # rows or pairs kept per list in the report and the app
     model: bool = True  # the cross-validated label model behind ambiguous rows and label suspects
     model_rows: int = 20_000  # rows scored at most (a seeded sample beyond that)

@@ -1,0 +1,65 @@
+"""Low-variety short texts (a 24-word vocabulary) in the hard-data search (issue 15,
+item 13): the candidates it examines are bounded per text, and every hard negative it
+reports is real by brute force.
+
+Part of the hostile-input battery (tests/test_hostile_*.py): this test failed before the
+search sampled its candidates (it examined them all: 300+ per text, minutes at 100k rows).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import polars as pl
+
+from sfttui.engine.coverage import find_hard_negatives
+from sfttui.engine.dedup import find_duplicates
+from sfttui.engine.load import load
+from sfttui.engine.settings import CoverageSettings, NearSettings, NormalizeSettings
+
+from .test_honest_findings import reference_jaccard
+
+
+def low_variety(path, n: int, seed: int = 3) -> None:
+    """n rows of 3-12 words drawn from 24, with one of four labels."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(24)]
+    with open(path, "w", encoding="utf-8") as out:
+        for _ in range(n):
+            words = rng.choice(vocab, rng.integers(3, 13))
+            out.write(json.dumps({"text": " ".join(words), "label": "abcd"[rng.integers(0, 4)]}) + "\n")
+
+
+def test_the_hard_negative_search_examines_a_bounded_sample_of_real_pairs(tmp_path):
+    path = tmp_path / "low.jsonl"
+    low_variety(path, 3000)
+    ds = load([path])
+    dup = find_duplicates(ds.rows)
+    rows = ds.rows.select("row", "key", "label", "split", "prompt", "text", "reply")
+    settings = CoverageSettings()
+    found, detail = find_hard_negatives(
+        rows, dup.membership.select("row", "cluster"), NormalizeSettings(), NearSettings(), settings
+    )
+    sampled = re.search(r"a seeded sample of ([\d,]+) candidate pairs verified", detail)
+    assert sampled, detail
+    verified = int(sampled.group(1).replace(",", ""))
+    texts = int(re.search(r"among ([\d,]+) distinct prompts", detail).group(1).replace(",", ""))
+    # At most a third of hard_candidates per text is verified (16 at the default).
+    assert verified == int(settings.hard_candidates * texts) // 3
+    # Every pair reported is a hard negative by brute force: alike, not a duplicate, labels differ.
+    assert found.height > 1000
+    text = ds.rows["text"]
+    for row_a, row_b, label_a, label_b, similarity in found.select(
+        "row_a", "row_b", "label_a", "label_b", "similarity"
+    ).iter_rows():
+        measured = reference_jaccard(text[row_a], text[row_b], threshold=0.5)
+        assert abs(measured - similarity) < 1e-9
+        assert 0.5 - 1e-9 <= measured < 0.8 and label_a != label_b
+    # The same seed gives the same sample.
+    again, _ = find_hard_negatives(
+        rows, dup.membership.select("row", "cluster"), NormalizeSettings(), NearSettings(), settings
+    )
+    assert again.equals(found)
+    assert pl.Series(found["similarity"]).max() < 0.8
