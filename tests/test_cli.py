@@ -33,7 +33,7 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
     )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    assert report["schema"] == "sfttui.report/1"
+    assert report["schema"] == "sfttui.report/2"
     assert report["inputs"][0]["rows"] == 4 and report["inputs"][0]["format"] == "text"
     assert len(report["inputs"][0]["sha256"]) == 64
     assert report["duplicates"]["clusters"] == [] and report["duplicates"]["rows_removable"] == 0

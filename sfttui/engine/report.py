@@ -1,4 +1,4 @@
-"""The versioned JSON report written by `sfttui scan --json` (schema sfttui.report/1).
+"""The versioned JSON report written by `sfttui scan --json` (schema sfttui.report/2).
 
 Fields other tools may rely on are documented in the README; the report holds no
 timings or absolute times, so the same input and settings give the same bytes.
@@ -17,7 +17,7 @@ from .atomic import write_bytes_atomic
 from .coverage import split_series
 from .scan import ScanResult
 
-SCHEMA = "sfttui.report/1"
+SCHEMA = "sfttui.report/2"
 
 
 def build_report(result: ScanResult) -> dict[str, Any]:
