@@ -8,20 +8,24 @@ import math
 import re
 import unicodedata
 
+import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from sfttui.cli import main
+from sfttui.engine.coverage import find_coverage
 from sfttui.engine.dedup import find_duplicates, leaders
 from sfttui.engine.export import plan_export
+from sfttui.engine.labelmodel import _score
 from sfttui.engine.leakage import split_leakage
 from sfttui.engine.load import load
 from sfttui.engine.report import write_report
 from sfttui.engine.scan import run_scan
-from sfttui.engine.settings import LoadSettings, NearSettings
+from sfttui.engine.settings import CoverageSettings, LoadSettings, NearSettings, NormalizeSettings
 from sfttui.engine.split import SplitSettings
 
+from .app_factory import make_app, settle
 from .conftest import SHARED_DATA
 
 
@@ -249,3 +253,26 @@ def test_same_input_different_response_is_a_finding_a_conflict_and_a_leak(write_
         out.split()
     )
     assert "1 clusters with mixed labels (1 on the input alone)" in " ".join(out.split())
+
+
+# --- item 8: a suggestion only where the model prefers it to the row's own label --------------
+
+
+def test_a_rare_class_is_suggested_only_when_it_beats_the_rows_own_label():
+    # Class "rare" is given 0.03 on average to its own rows, so its threshold is 0.03: the
+    # old rule suggested it for a row labelled "a" at p(a) 0.60 because p(rare) 0.05 >= 0.03.
+    picked = pl.DataFrame(
+        {"row": [0, 1, 2, 3], "key": ["k0", "k1", "k2", "k3"], "label": ["a", "a", "rare", "b"]},
+        schema={"row": pl.UInt32, "key": pl.String, "label": pl.String},
+    )
+    probs = np.array(
+        [
+            [0.60, 0.35, 0.05],  # own label below its threshold (0.75), rare above its 0.03
+            [0.90, 0.08, 0.02],
+            [0.80, 0.17, 0.03],  # "a" above its threshold and far likelier: a real suspect
+            [0.10, 0.85, 0.05],
+        ]
+    )
+    scores, thresholds = _score(picked, probs, np.array([0, 0, 2, 1]), ["a", "b", "rare"])
+    assert thresholds == {"a": 0.75, "b": 0.85, "rare": 0.03}
+    assert scores["suggested"].to_list() == [None, None, "a", None]

@@ -225,7 +225,9 @@ def _score(
     thresholds = np.where(seen > 0, sums / np.maximum(seen, 1), 1.0)
     above = probs >= thresholds[None, :]
     best = np.where(above, probs, -1.0).argmax(axis=1)
-    suspect = above.any(axis=1) & (best != y)
+    # A rare class's threshold is low enough for almost any row to reach it: a class is
+    # suggested only when the model also finds it more likely than the row's own label.
+    suspect = above.any(axis=1) & (best != y) & (probs[idx, best] > probs[idx, y])
     names = np.array(classes, dtype=object)
     scores = pl.DataFrame(
         {
