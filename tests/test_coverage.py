@@ -111,7 +111,7 @@ def test_person_adds_labels_and_patterns(write_jsonl, tmp_path):
     settings = CoverageSettings(refusal_labels=("Policy - Block",), patterns_path=str(patterns))
     _, cov = _coverage(path, settings)
     found = _found(cov)
-    assert ("l2", "label") in found["refusal"] and ("p1", "response") in found["ood"]
+    assert ("l2", "named label") in found["refusal"] and ("p1", "response") in found["ood"]
     assert cov.patterns == ("built-in", str(patterns))
 
 

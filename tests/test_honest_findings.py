@@ -276,3 +276,43 @@ def test_a_rare_class_is_suggested_only_when_it_beats_the_rows_own_label():
     scores, thresholds = _score(picked, probs, np.array([0, 0, 2, 1]), ["a", "b", "rare"])
     assert thresholds == {"a": 0.75, "b": 0.85, "rare": 0.03}
     assert scores["suggested"].to_list() == [None, None, "a", None]
+
+
+# --- item 9: "other" is not out-of-scope on its name alone ----------------------------------------
+
+
+def _support(i: int, label: str, answer: str) -> dict:
+    return {
+        "messages": [
+            {"role": "user", "content": f"question number {i} about an order I placed last week"},
+            {"role": "assistant", "content": answer},
+        ],
+        "label": label,
+    }
+
+
+def test_a_label_named_other_needs_out_of_scope_answers_or_the_persons_word(write_jsonl):
+    rows = [_support(i, "other", f"Your order {i} ships tomorrow morning.") for i in range(62)]
+    rows.append(_support(99, "billing", "I don't know."))  # the one out-of-scope answer
+    rows += [_support(200 + i, "billing", f"Your invoice {i} is attached.") for i in range(30)]
+    path = write_jsonl("other.jsonl", rows)
+    ds = load([path])
+    dup = find_duplicates(ds.rows)
+
+    def ood(settings: CoverageSettings) -> tuple[int, str]:
+        cov = find_coverage(ds, dup, NormalizeSettings(), NearSettings(), settings)
+        line = next(x for x in cov.scorecard() if x.kind == "ood")
+        return line.total, line.detail
+
+    total, detail = ood(CoverageSettings(model=False))
+    assert total == 1 and detail.startswith("by label name or an out-of-scope response: 1 by response")
+    total, detail = ood(CoverageSettings(model=False, ood_labels=("other",)))
+    assert total == 63 and "62 by named label ('other'); 1 by response" in detail
+    # When most of its rows do answer out of scope, the name counts on its own.
+    answering = [_support(i, "other", "Sorry, that is outside my scope.") for i in range(40)]
+    ds = load([write_jsonl("other2.jsonl", answering + rows[-30:])])
+    cov = find_coverage(
+        ds, find_duplicates(ds.rows), NormalizeSettings(), NearSettings(), CoverageSettings(model=False)
+    )
+    line = next(x for x in cov.scorecard() if x.kind == "ood")
+    assert line.total == 40 and "40 by label and responses ('other')" in line.detail

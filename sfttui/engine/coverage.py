@@ -39,7 +39,7 @@ CATEGORY_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),
     "key": pl.String(),
     "category": pl.String(),  # refusal | ood | clarifying
-    "via": pl.String(),  # label | response
+    "via": pl.String(),  # label | named label | label and responses | response
     "evidence": pl.String(),  # the label, or the words of the response that matched
     "label": pl.String(),
     "split": pl.String(),
@@ -205,17 +205,30 @@ class Coverage:
 
     def _counted_here(self, category: str) -> bool:
         """Whether the data can hold this kind: it has responses, or a label names the kind."""
-        by_label = (pl.col("category") == category) & (pl.col("via") == "label")
+        by_label = (pl.col("category") == category) & (pl.col("via") != "response")
         return self.has_responses or bool(self.categories.filter(by_label).height)
+
+    def _how(self, category: str) -> str:
+        """How the rows of a kind were counted: by which label names, by responses."""
+        mine = self.categories.filter(pl.col("category") == category)
+        parts = []
+        for via, frame in mine.group_by("via", maintain_order=True):
+            labels = sorted(frame["label"].drop_nulls().unique().to_list()) if via[0] != "response" else []
+            named = f" ({', '.join(repr(x) for x in labels[:3])})" if labels else ""
+            parts.append(f"{frame['row'].n_unique():,} by {via[0]}{named}")
+        return "; ".join(parts) or "none found"
 
     def _response_kind(self, category: str) -> tuple[bool, str]:
         if self._counted_here(category):
-            return True, "by label name or the opening of the response"
+            return True, f"by label name or the opening of the response: {self._how(category)}"
         return False, "no responses in this data (classification text), and no label names one"
 
     def _ood_applies(self) -> tuple[bool, str]:
         if self._counted_here("ood"):
-            return True, "by label name or an out-of-scope response"
+            return True, (
+                f"by label name or an out-of-scope response: {self._how('ood')} (a name such as "
+                "'other' counts only when most of its rows answer out of scope, or with --ood-label)"
+            )
         # A sentiment set has no "out of scope"; an intent classifier facing real traffic does.
         return False, (
             "classification data without an out-of-scope label; if inputs outside the label set "
@@ -288,6 +301,22 @@ def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Float64).round(6))
 
 
+_VIA_SCHEMA = {"label_name": pl.String(), "via": pl.String()}
+
+
+def _confirmed(frame: pl.DataFrame, weak: frozenset[str], answers: pl.Expr) -> dict[str, str]:
+    """The weak label names (e.g. "other") whose rows mostly answer like the category:
+    only those count by their name; the rest of their rows count only by response."""
+    if not weak:
+        return {}
+    share = (
+        frame.filter(pl.col("label_name").is_in(list(weak)) & (pl.col("reply") > 0))
+        .group_by("label_name")
+        .agg(answers.mean().alias("share"))
+    )
+    return {n: "label and responses" for n, s in share.iter_rows() if s > 0.5}
+
+
 def find_categories(rows: pl.DataFrame, patterns: Patterns) -> pl.DataFrame:
     """Rows that are refusal, out-of-scope or clarifying examples, by label or by response."""
     label_name = pl.col("label").str.strip_chars().str.to_lowercase().str.replace_all(LABEL_SEPARATORS, "_")
@@ -303,23 +332,27 @@ def find_categories(rows: pl.DataFrame, patterns: Patterns) -> pl.DataFrame:
     frame = rows.select("row", "key", "label", "split", "reply", label_name=label_name, response=response)
     found: list[pl.DataFrame] = []
     for category in CATEGORIES:
-        names = sorted(patterns.labels.get(category, ()))
+        regex = patterns.combined(category) if patterns.regex.get(category) else None
+        short = pl.col("reply") <= CLARIFY_MAX_REPLY if category == "clarifying" else pl.lit(True)
+        answers = pl.col("response").str.contains(regex) & short if regex else pl.lit(False)
+        names = {n: "label" for n in patterns.labels.get(category, ())}
+        names |= {n: "named label" for n in patterns.named.get(category, ())}
+        names |= _confirmed(frame, patterns.weak.get(category, frozenset()), answers)
+        by_name = pl.DataFrame({"label_name": list(names), "via": list(names.values())}, schema=_VIA_SCHEMA)
         found.append(
-            frame.filter(pl.col("label_name").is_in(names)).select(
+            frame.join(by_name, on="label_name").select(
                 "row",
                 "key",
                 category=pl.lit(category),
-                via=pl.lit("label"),
+                via="via",
                 evidence="label",
                 label="label",
                 split="split",
             )
         )
-        if patterns.regex.get(category):
-            regex = patterns.combined(category)
-            short = pl.col("reply") <= CLARIFY_MAX_REPLY if category == "clarifying" else pl.lit(True)
+        if regex:
             found.append(
-                frame.filter(pl.col("response").str.contains(regex) & short)
+                frame.filter(answers)
                 .select(
                     "row",
                     "key",

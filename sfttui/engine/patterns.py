@@ -85,13 +85,8 @@ DEFAULT_LABELS: dict[str, frozenset[str]] = {
             "outofscope",
             "out_of_domain",
             "ood",
-            "other",
-            "unknown",
-            "none",
             "no_intent",
             "fallback",
-            "unsupported",
-            "irrelevant",
             "off_topic",
         }
     ),
@@ -101,13 +96,26 @@ DEFAULT_LABELS: dict[str, frozenset[str]] = {
 }
 
 
+# Names that often mean something else ("other" is just another topic in many label
+# sets): they count only when most of the label's rows also answer like the category.
+DEFAULT_WEAK_LABELS: dict[str, frozenset[str]] = {
+    "refusal": frozenset(),
+    "ood": frozenset({"other", "unknown", "none", "unsupported", "irrelevant"}),
+    "clarifying": frozenset(),
+}
+
+
 @dataclass(frozen=True)
 class Patterns:
-    """Response patterns and label names per category."""
+    """Response patterns and label names per category: names that count on their own,
+    names that need their rows' responses to agree (`weak`), and names the person gave
+    (`named`, --refusal-label / --ood-label), which count on their own."""
 
     regex: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PATTERNS))
     labels: dict[str, frozenset[str]] = field(default_factory=lambda: dict(DEFAULT_LABELS))
     sources: tuple[str, ...] = ("built-in",)
+    weak: dict[str, frozenset[str]] = field(default_factory=lambda: dict(DEFAULT_WEAK_LABELS))
+    named: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def combined(self, category: str) -> str:
         """One case-insensitive alternation of every pattern of a category, as group 1
@@ -140,8 +148,9 @@ def load_patterns(
     """The built-in patterns, extended by a patterns file and extra label names."""
     regex = {c: list(DEFAULT_PATTERNS[c]) for c in CATEGORIES}
     labels = {c: set(DEFAULT_LABELS[c]) for c in CATEGORIES}
-    labels["refusal"] |= {label_name(x) for x in refusal_labels}
-    labels["ood"] |= {label_name(x) for x in ood_labels}
+    named = {c: set[str]() for c in CATEGORIES}
+    named["refusal"] |= {label_name(x) for x in refusal_labels}
+    named["ood"] |= {label_name(x) for x in ood_labels}
     sources = ["built-in"]
     if path is not None:
         try:
@@ -170,4 +179,6 @@ def load_patterns(
         regex={c: tuple(v) for c, v in regex.items()},
         labels={c: frozenset(v) for c, v in labels.items()},
         sources=tuple(sources),
+        weak={c: DEFAULT_WEAK_LABELS[c] - named[c] for c in CATEGORIES},
+        named={c: frozenset(v) for c, v in named.items()},
     )
