@@ -113,14 +113,28 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             f"{o.majority_baseline:.1%}; imbalance ratio {o.imbalance_ratio:.1f}; "
             f"entropy {o.entropy:.2f}",
         )
-        for warning in bal.warnings[:3]:
+        others = [w for w in bal.warnings if w not in bal.mix_warnings]
+        for warning in others[:3]:
             table.add_row("", "", literal(warning, "yellow"))
-        if len(bal.warnings) > 3:
+        if len(others) > 3:
             table.add_row(
                 "",
                 "",
-                Text(f"+{len(bal.warnings) - 3} more warnings (see the JSON report)", style="dim"),
+                Text(f"+{len(others) - 3} more warnings (see the JSON report)", style="dim"),
             )
+        if bal.per_split:
+            mix = bal.mix_warnings
+            table.add_row(
+                "label mix",
+                Text("warn", style="yellow") if mix else Text("ok", style="green"),
+                f"{len(mix):,} labels far from their share in train"
+                if mix
+                else f"each label's share alike across {', '.join(bal.per_split)}",
+            )
+            for warning in mix[:3]:
+                table.add_row("", "", literal(warning, "yellow"))
+            if len(mix) > 3:
+                table.add_row("", "", Text(f"+{len(mix) - 3} more (see the JSON report)", style="dim"))
     else:
         table.add_row("labels", Text("n/a", style="dim"), f"label checks skipped: {bal.reason}")
     leak = result.leakage

@@ -32,7 +32,8 @@ def test_counts_baseline_ratio_entropy():
 
 def test_thresholds_are_settable():
     bal = measure_balance(
-        _rows(["a"] * 95 + ["b"] * 5), BalanceSettings(max_imbalance_ratio=20, min_label_count=5)
+        _rows(["a"] * 95 + ["b"] * 5),
+        BalanceSettings(max_imbalance_ratio=20, min_label_count=5, min_fair_share=0.05),
     )
     assert bal.warnings == []
 
@@ -40,12 +41,16 @@ def test_thresholds_are_settable():
 def test_per_split_mix_and_missing_labels():
     labels = ["a", "b", "a", "b", "a", "a"]
     splits = ["train", "train", "train", "train", "test", "test"]
-    bal = measure_balance(_rows(labels, splits), BalanceSettings(min_label_count=1, min_label_share=0))
+    bal = measure_balance(_rows(labels, splits), BalanceSettings(min_label_count=1, min_fair_share=0))
     assert {k: v.counts for k, v in bal.per_split.items()} == {
         "test": {"a": 2},
         "train": {"a": 2, "b": 2},
     }
-    assert bal.warnings == ["split 'test' has no rows of: b"]
+    assert bal.warnings == [
+        "split 'test' has no rows of: b",
+        "label 'a' is 100.0% of test but 50.0% of train: the splits do not hold the same mix",
+        "label 'b' is 0.0% of test but 50.0% of train: the splits do not hold the same mix",
+    ]
     assert bal.to_dict()["per_split"]["train"]["shares"] == {"a": 0.5, "b": 0.5}
 
 

@@ -316,3 +316,50 @@ def test_a_label_named_other_needs_out_of_scope_answers_or_the_persons_word(writ
     )
     line = next(x for x in cov.scorecard() if x.kind == "ood")
     assert line.total == 40 and "40 by label and responses ('other')" in line.detail
+
+
+# --- items 6 and 7: balance rules that fit many classes; the label mix between splits --------
+
+
+def _intents(classes: int, sizes: list[int], oos_train: int, oos_test: int) -> list[dict]:
+    rows = []
+    for c in range(classes):
+        for i in range(sizes[c % len(sizes)]):
+            split = "test" if i % 5 == 0 else "train"
+            rows.append({"text": f"intent {c} request {i} words", "label": f"intent_{c}", "split": split})
+    rows += [{"text": f"oos request {i}", "label": "oos", "split": "train"} for i in range(oos_train)]
+    rows += [{"text": f"oos test request {i}", "label": "oos", "split": "test"} for i in range(oos_test)]
+    return rows
+
+
+def test_a_balanced_many_class_set_passes_and_a_skewed_split_mix_is_named(write_jsonl, tmp_path):
+    # 150 intents of 150 rows and an out-of-scope class: 0.8% of train, 18.2% of test.
+    path = write_jsonl("intents.jsonl", _intents(150, [150], oos_train=150, oos_test=1000))
+    result = CliRunner().invoke(
+        main, ["scan", str(path), "--no-near", "--no-coverage", "--json", str(tmp_path / "r.json")]
+    )
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert not [w for w in report["balance"]["warnings"] if "too few" in w]
+    assert report["balance"]["label_mix_warnings"] == [
+        "label 'oos' is 18.2% of test but 0.8% of train: the splits do not hold the same mix"
+    ]
+    assert "label 'oos' is 18.2% of test but 0.8% of train" in " ".join(result.output.split())
+    gate = CliRunner().invoke(
+        main, ["scan", str(path), "--no-near", "--no-coverage", "--fail-on", "imbalance"]
+    )
+    assert gate.exit_code == 0, gate.output
+    # 77 intents at an imbalance ratio of 3.0: no label is rare either.
+    skewed = write_jsonl("skewed.jsonl", _intents(77, [60, 20], oos_train=0, oos_test=0))
+    gate = CliRunner().invoke(
+        main, ["scan", str(skewed), "--no-near", "--no-coverage", "--fail-on", "imbalance"]
+    )
+    assert gate.exit_code == 0, gate.output
+    # The manifest of splits kept from the input names the same mix.
+    out = tmp_path / "out"
+    split = CliRunner().invoke(main, ["split", str(path), "--no-near", "--no-coverage", "--out", str(out)])
+    assert split.exit_code == 0, split.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (
+        "label 'oos' is 18.2% of test but 0.8% of train: the splits do not hold the same mix"
+        in manifest["warnings"]
+    )

@@ -44,6 +44,7 @@ class Balance:
     warnings: list[str] = field(default_factory=list)
     rare_labels: list[str] = field(default_factory=list)
     reason: str = ""
+    mix_warnings: list[str] = field(default_factory=list)  # the label-mix ones among `warnings`
 
     def to_dict(self) -> dict[str, Any]:
         if not self.applies or self.overall is None:
@@ -53,6 +54,7 @@ class Balance:
             **self.overall.to_dict(),
             "per_split": {name: s.to_dict() for name, s in self.per_split.items()},
             "rare_labels": self.rare_labels,
+            "label_mix_warnings": self.mix_warnings,
             "warnings": self.warnings,
         }
 
@@ -98,21 +100,56 @@ def measure_balance(rows: pl.DataFrame, settings: BalanceSettings | None = None)
             f"imbalance ratio {overall.imbalance_ratio:.1f} ('{overall.majority_label}' vs "
             f"'{smallest}') is over {settings.max_imbalance_ratio:g}"
         )
+    fair = 1 / len(overall.counts)
+    floor = settings.min_fair_share * fair
     rare = [
         label
         for label, n in overall.counts.items()
-        if n < settings.min_label_count or n / overall.total < settings.min_label_share
+        if n < settings.min_label_count or n / overall.total < floor
     ]
     for label in rare:
         n = overall.counts[label]
+        k = len(overall.counts)
         limit = (
             f"under {settings.min_label_count} rows"
             if n < settings.min_label_count
-            else f"under {settings.min_label_share:.0%} of rows"
+            else f"under {settings.min_fair_share:.0%} of its fair share "
+            f"({floor:.2%}: 1/{k} of rows for {k} labels)"
         )
         warnings.append(f"label '{label}' has too few rows: {n} ({n / overall.total:.1%}), {limit}")
     for name, stats in per_split.items():
         missing = [label for label in overall.counts if label not in stats.counts]
         if missing:
             warnings.append(f"split '{name}' has no rows of: {', '.join(missing)}")
-    return Balance(True, overall, per_split, warnings, rare)
+    mix = label_mix_warnings({name: s.counts for name, s in per_split.items()}, settings)
+    return Balance(True, overall, per_split, warnings + mix, rare, mix_warnings=mix)
+
+
+def label_mix_warnings(per_split: dict[str, dict[str, int]], settings: BalanceSettings) -> list[str]:
+    """Labels whose share in a split is far from their share in train (or, without a
+    train split, in all rows): a test set with 18% of a class that is 0.7% of train
+    measures something the model was hardly taught."""
+    if len(per_split) < 2:
+        return []
+    totals = {name: sum(counts.values()) for name, counts in per_split.items()}
+    if "train" in per_split:
+        base, base_name = per_split["train"], "train"
+    else:
+        base, base_name = {}, "all rows"
+        for counts in per_split.values():
+            for label, n in counts.items():
+                base[label] = base.get(label, 0) + n
+    base_total = max(sum(base.values()), 1)
+    warnings = []
+    for name, counts in per_split.items():
+        if name == base_name or not totals[name]:
+            continue
+        for label in sorted(set(base) | set(counts)):
+            here, there = counts.get(label, 0) / totals[name], base.get(label, 0) / base_total
+            low, high = min(here, there), max(here, there)
+            if high - low >= settings.min_mix_gap and high >= settings.max_mix_ratio * low:
+                warnings.append(
+                    f"label '{label}' is {here:.1%} of {name} but {there:.1%} of {base_name}: "
+                    "the splits do not hold the same mix"
+                )
+    return warnings

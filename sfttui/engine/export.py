@@ -25,13 +25,14 @@ import polars as pl
 
 from .. import __version__
 from .decisions import Resolution
+from .balance import label_mix_warnings
 from .dedup import Duplicates, find_duplicates
 from .errors import ExportError, InputError
 from .leakage import split_leakage
 from .load import Dataset, load, read_blocks, split_lines
 from .outdir import OutputRefused, Protected, check_output, make_temporary, recover, replace_directory
 from .rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
-from .settings import ScanSettings
+from .settings import BalanceSettings, ScanSettings
 from .split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 
 DropPolicy = Literal["exact", "near", "none"]
@@ -227,6 +228,8 @@ def plan_export(
     dropped = pl.concat([dropped.cast(_DROPPED_SCHEMA), bad.cast(_DROPPED_SCHEMA)])
     unresolved = sorted(conflicts - decided)
     notes = list(plan.warnings)
+    mixes = {s: v["labels"] for s, v in plan.summary["splits"].items() if v["rows"]}
+    notes += label_mix_warnings(mixes, BalanceSettings())
     if unresolved:
         notes.append(
             f"{len(unresolved)} label-conflict clusters were left as they are (no decision): "

@@ -68,7 +68,13 @@ class BalanceSettings:
 
     max_imbalance_ratio: float = 10.0
     min_label_count: int = 20
-    min_label_share: float = 0.02
+    # A label is rare under this fraction of its fair share (1/K of the rows for K labels):
+    # a fixed 2% would call every class of a balanced 150-intent set rare.
+    min_fair_share: float = 0.2
+    # Label mix between splits: a label whose share in a split differs from its share in
+    # train by this factor and by at least this many points is named.
+    max_mix_ratio: float = 2.0
+    min_mix_gap: float = 0.02
 
 
 @dataclass(frozen=True)
