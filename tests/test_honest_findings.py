@@ -363,3 +363,35 @@ def test_a_balanced_many_class_set_passes_and_a_skewed_split_mix_is_named(write_
         "label 'oos' is 18.2% of test but 0.8% of train: the splits do not hold the same mix"
         in manifest["warnings"]
     )
+
+
+# --- item 12: keeping every row of a label conflict leaves it unresolved ----------------------
+
+
+async def test_keep_all_on_a_conflict_stays_unresolved_in_the_manifest_and_the_write_dialog(
+    write_jsonl, tmp_path
+):
+    rows = [
+        {"id": "x1", "text": "how do I reset my password please", "label": "account"},
+        {"id": "x2", "text": "How do I reset my password, please?", "label": "billing"},
+    ]
+    rows += [
+        {"id": f"r{i}", "text": f"an ordinary question number {i} here", "label": "account"}
+        for i in range(20)
+    ]
+    path = write_jsonl("conflict.jsonl", rows)
+    app = make_app([path], tmp_path / "state", out=tmp_path / "out", group="")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "x")  # keep all: both labels go out
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        body = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "label conflicts left unresolved: 1 (the same input goes out with different labels)" in body
+        await pilot.press("enter")
+        await settle(pilot)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    conflict = app.session.duplicates.conflicts["id"][0]
+    assert manifest["unresolved_conflicts"] == [conflict]
+    assert any(w.startswith("1 label-conflict clusters are unresolved") for w in manifest["warnings"])

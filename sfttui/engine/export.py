@@ -24,8 +24,8 @@ import orjson
 import polars as pl
 
 from .. import __version__
-from .decisions import Resolution
 from .balance import label_mix_warnings
+from .decisions import Resolution
 from .dedup import Duplicates, find_duplicates
 from .errors import ExportError, InputError
 from .leakage import split_leakage
@@ -226,14 +226,18 @@ def plan_export(
         line_hash=hash_lines(dataset.bad_lines.filter(pl.col("excluded"))["raw"]),
     )
     dropped = pl.concat([dropped.cast(_DROPPED_SCHEMA), bad.cast(_DROPPED_SCHEMA)])
-    unresolved = sorted(conflicts - decided)
+    # "Keep all" on a label conflict keeps the same text under two labels: still unresolved.
+    kept_whole = {
+        c for c, state in (resolution.cluster_states if resolution else {}).items() if state == "keep all"
+    }
+    unresolved = sorted(conflicts - (decided - kept_whole))
     notes = list(plan.warnings)
     mixes = {s: v["labels"] for s, v in plan.summary["splits"].items() if v["rows"]}
     notes += label_mix_warnings(mixes, BalanceSettings())
     if unresolved:
         notes.append(
-            f"{len(unresolved)} label-conflict clusters were left as they are (no decision): "
-            "all their rows are kept; decide them in the app or with a journal entry"
+            f"{len(unresolved)} label-conflict clusters are unresolved (no decision, or all kept): "
+            "the same input is written with different labels; decide them in the app"
         )
     return ExportPlan(kept, dropped, plan, remaining, unresolved, resolution, drop, notes)
 

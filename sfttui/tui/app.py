@@ -467,7 +467,9 @@ class SfttuiApp(App[None]):
             + f"  dropped: {counts['dropped']:,} ("
             + (", ".join(f"{n:,} {k}" for k, n in counts["dropped_by"].items()) or "none")
             + ")\n"
-            + f"leakage remaining between splits: {plan.leakage_remaining.height:,}"
+            + f"leakage remaining between splits: {plan.leakage_remaining.height:,}\n"
+            + f"label conflicts left unresolved: {len(plan.unresolved_conflicts):,}"
+            + (" (the same input goes out with different labels)" if plan.unresolved_conflicts else "")
         )
 
         def done(confirmed: bool | None) -> None:
