@@ -288,12 +288,19 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
             err.print(error_line(f"cannot write {json_path}: {exc.strerror or exc}"), soft_wrap=True)
             return 2
         Console().print(literal(f"report written to {json_path}", "dim"), soft_wrap=True)
-    found = result.findings()
+    found, unchecked = result.findings(), result.not_checked()
     failed = [k for k in fail_on if found.get(k)]
+    blind = [k for k in fail_on if k in unchecked]
+    out = Console()
+    for kind in blind:
+        out.print(
+            literal(
+                f"failing: {kind} was not checked ({unchecked[kind]}); a gate on it cannot pass", "bold red"
+            )
+        )
     if failed:
-        Console().print(f"[bold red]failing:[/] {', '.join(failed)} found (--fail-on)", highlight=False)
-        return 1
-    return 0
+        out.print(literal(f"failing: {', '.join(failed)} found (--fail-on)", "bold red"))
+    return 1 if failed or blind else 0
 
 
 class _FilesOrCommand(click.Group):

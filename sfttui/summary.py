@@ -49,8 +49,13 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             info.fields.get("split") or "-",
         )
 
+    unchecked = result.not_checked()
+
     def mark(kind: str) -> Text:
         n = found.get(kind, 0)
+        if kind in unchecked:
+            # Not "ok": nothing was looked at. Under a gate it fails.
+            return Text("FAIL" if kind in fail_on else "n/c", style="bold red" if kind in fail_on else "dim")
         if n == 0:
             return Text("ok", style="green")
         return Text("FAIL" if kind in fail_on else "warn", style="bold red" if kind in fail_on else "yellow")
@@ -136,14 +141,14 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             if len(mix) > 3:
                 table.add_row("", "", Text(f"+{len(mix) - 3} more (see the JSON report)", style="dim"))
     else:
-        table.add_row("labels", Text("n/a", style="dim"), f"label checks skipped: {bal.reason}")
+        table.add_row("labels", mark("imbalance"), f"not checked: {bal.reason}")
     leak = result.leakage
     if result.dataset.has_splits or result.settings.eval_paths:
         counts = leak.counts()
         detail = ", ".join(f"{n:,} {kind}" for kind, n in counts.items()) or "none found"
         table.add_row("leakage", mark("leakage"), f"{leak.total:,} hits: {detail}")
     else:
-        table.add_row("leakage", Text("n/a", style="dim"), "no splits and no --eval set to check")
+        table.add_row("leakage", mark("leakage"), "not checked: no splits in the input and no --eval set")
 
     _coverage_rows(table, result, mark)
 
@@ -176,7 +181,7 @@ def _coverage_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]
         table.add_row("hard data", mark("coverage"), card)
         _warning_rows(table, warnings)
     else:
-        table.add_row("hard data", Text("n/a", style="dim"), cov.reason)
+        table.add_row("hard data", mark("coverage"), f"not checked: {cov.reason}")
     if rep.reference is not None:
         parts = []
         if rep.auc is not None:

@@ -395,3 +395,32 @@ async def test_keep_all_on_a_conflict_stays_unresolved_in_the_manifest_and_the_w
     conflict = app.session.duplicates.conflicts["id"][0]
     assert manifest["unresolved_conflicts"] == [conflict]
     assert any(w.startswith("1 label-conflict clusters are unresolved") for w in manifest["warnings"])
+
+
+# --- item 4: a gate on a check that did not run fails ---------------------------------------------
+
+
+async def test_gates_on_checks_that_did_not_run_fail_closed(write_jsonl, tmp_path):
+    path = write_jsonl("plain.jsonl", [{"text": f"a row of text number {i}"} for i in range(10)])
+    result = CliRunner().invoke(
+        main, ["scan", str(path), "--fail-on", "leakage,imbalance", "--json", str(tmp_path / "r.json")]
+    )
+    assert result.exit_code == 1
+    lines = [" ".join(x.split()) for x in " ".join(result.output.split("\n")).split("failing: ")[1:]]
+    assert lines == [
+        "leakage was not checked (no splits in the input and no --eval set); a gate on it cannot pass",
+        "imbalance was not checked (no label field in the data (instruction data?)); "
+        "a gate on it cannot pass",
+    ]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["not_checked"]["leakage"] == "no splits in the input and no --eval set"
+    assert report["findings"]["leakage"] == 0  # zero found, and not checked: never "ok"
+    assert "not checked: no splits in the input and no --eval set" in " ".join(result.output.split())
+    # The app's Leakage tab says the same instead of "No leakage found.".
+    app = make_app([path], tmp_path / "state", out=tmp_path / "out", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        shown = " ".join(app.query_one("#leak-detail").text.split())  # wrapped at the pane's width
+        assert shown == "Leakage not checked: the input has no splits and no --eval set was given."

@@ -66,6 +66,18 @@ class ScanResult:
             "representativeness": len(self.representativeness.warnings),
         }
 
+    def not_checked(self) -> dict[str, str]:
+        """The `--fail-on` kinds whose analysis did not run on real rows, and why: a gate on
+        one of them fails (a check that did not run is not a pass)."""
+        out: dict[str, str] = {}
+        if not self.balance.applies:
+            out["conflicts"] = out["imbalance"] = self.balance.reason
+        if not (self.dataset.has_splits or self.settings.eval_paths):
+            out["leakage"] = "no splits in the input and no --eval set"
+        if not self.coverage.ran:
+            out["coverage"] = self.coverage.reason
+        return out
+
     @property
     def notes(self) -> list[str]:
         return self.dataset.notes + self.duplicates.notes + self.leakage.notes

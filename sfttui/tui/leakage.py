@@ -105,11 +105,20 @@ class LeakageTab(Vertical):
         rows = (leak.eval_set if leak is not None else None) if eval_side else ds
         return (rows.find(key) if rows is not None else None) or (key, None)
 
+    def _nothing(self) -> str:
+        """What an empty list means: no leak found, or nothing was looked at."""
+        if self.hits is None:
+            return ""
+        ds, leak = self.session.dataset, self.session.leakage
+        if (ds is None or not ds.has_splits) and not (leak and leak.eval_inputs):
+            return "Leakage not checked: the input has no splits and no --eval set was given."
+        return "No leakage found."
+
     def _render_detail(self) -> None:
         hit = self._hit()
         detail = self.query_one("#leak-detail", Rendered)
         if hit is None:
-            empty = Text("No leakage found." if self.hits is not None else "", style="dim")
+            empty = Text(self._nothing(), style="dim")
             detail.show(lambda width: empty)
             return
         a_text, a_raw = self._text_of(hit["a"])
