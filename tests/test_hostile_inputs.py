@@ -135,6 +135,16 @@ def test_the_decompression_caps_can_be_raised(tmp_path):
     assert small.exit_code == 2 and "more than 10,485,760 bytes" in small.output
 
 
+def test_every_frame_of_a_multi_frame_zstd_file_is_read(tmp_path):
+    one = b"".join(json.dumps({"text": f"row {i} of frame one"}).encode() + b"\n" for i in range(5))
+    two = b"".join(json.dumps({"text": f"row {i} of frame two"}).encode() + b"\n" for i in range(5))
+    path = tmp_path / "parts.jsonl.zst"
+    packer = zstandard.ZstdCompressor()
+    path.write_bytes(packer.compress(one) + packer.compress(two))  # e.g. `cat a.zst b.zst`
+    ds = load([path])
+    assert ds.rows.height == 10 and ds.rows["text"][-1] == "row 4 of frame two"
+
+
 # --- item 10: Parquet columns JSON cannot hold as they are --------------------------------------
 
 

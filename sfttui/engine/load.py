@@ -284,7 +284,8 @@ def _read_bytes(path: Path, settings: LoadSettings) -> tuple[bytes, bytes, str |
         else:
             import zstandard
 
-            reader = zstandard.ZstdDecompressor().stream_reader(stored)
+            # Every frame: zstd files made by concatenating compressed parts hold several.
+            reader = zstandard.ZstdDecompressor().stream_reader(stored, read_across_frames=True)
         return stored, _bounded(path, reader, len(stored), settings), compression
     except InputError:
         raise
