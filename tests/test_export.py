@@ -203,7 +203,7 @@ def test_eval_question_inside_a_longer_training_prompt_is_found_and_dropped(tmp_
     hit = json.loads(report.read_text())["leakage"]["eval"][0]
     assert (hit["kind"], hit["side"], hit["key"], hit["eval_key"]) == (
         "ngram",
-        "prompt",
+        "input",
         "train_pool.jsonl:1",
         "gold.jsonl:1",
     )

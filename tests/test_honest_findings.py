@@ -18,7 +18,7 @@ from sfttui.engine.coverage import find_coverage
 from sfttui.engine.dedup import find_duplicates, leaders
 from sfttui.engine.export import plan_export
 from sfttui.engine.labelmodel import _score
-from sfttui.engine.leakage import split_leakage
+from sfttui.engine.leakage import eval_leakage, split_leakage
 from sfttui.engine.load import load
 from sfttui.engine.report import write_report
 from sfttui.engine.scan import run_scan
@@ -424,3 +424,37 @@ async def test_gates_on_checks_that_did_not_run_fail_closed(write_jsonl, tmp_pat
         await settle(pilot)
         shown = " ".join(app.query_one("#leak-detail").text.split())  # wrapped at the pane's width
         assert shown == "Leakage not checked: the input has no splits and no --eval set was given."
+
+
+# --- item 5: eval contamination is about the eval input, not shared templates ---------------------
+
+
+def test_eval_contamination_ignores_template_answers_and_catches_pasted_questions(write_jsonl):
+    rng = np.random.default_rng(5)
+    vocab = [f"w{i}" for i in range(3000)]
+    template = (
+        "Thank you for reaching out to our support team, we have logged your request and will reply soon."
+    )
+
+    def question(n: int = 16) -> str:
+        return " ".join(rng.choice(vocab, n))
+
+    evals = [question() for _ in range(40)]
+    train, contaminated = [], set()
+    for i in range(300):
+        prompt = question(20)
+        if i < 20:  # an eval question copied, or pasted into a longer prompt
+            prompt = evals[i] if i % 2 else f"{question(8)} {evals[i]} {question(8)}"
+            contaminated.add(f"t{i}")
+        train.append({"id": f"t{i}", "prompt": prompt, "completion": template})
+    gold = [{"id": f"e{j}", "prompt": q, "completion": template} for j, q in enumerate(evals)]
+    hits = eval_leakage(
+        load([write_jsonl("t.jsonl", train)]).rows, None, load([write_jsonl("g.jsonl", gold)])
+    )
+    flagged = set(hits["key"].to_list())
+    precision = len(flagged & contaminated) / max(len(flagged), 1)
+    recall = len(flagged & contaminated) / len(contaminated)
+    assert precision >= 0.8 and recall >= 0.9, (precision, recall)
+    pasted = hits.filter(pl.col("key") == "t0").row(0, named=True)
+    assert (pasted["kind"], pasted["side"], pasted["eval_key"]) == ("ngram", "input", "e0")
+    assert pasted["coverage"] == 1.0  # every 13-gram of the 16-word question

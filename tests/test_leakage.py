@@ -36,16 +36,18 @@ def test_eval_hits_of_every_kind_name_the_training_row_and_the_eval_item(write_j
         load([data]).rows, None, load([gold]), NormalizeSettings(), NearSettings(), LeakageSettings()
     )
     got = {(h["key"], h["eval_key"]): (h["kind"], h["side"]) for h in hits.iter_rows(named=True)}
+    # Text rows' input is the whole text: an exact copy is an input hit (input side first).
     assert got == {
-        ("t1", "e1"): ("exact", "text"),
-        ("t2", "e2"): ("near", "text"),
-        ("t3", "e3"): ("ngram", "prompt"),
-        ("t4", "e4"): ("ngram", "prompt"),
+        ("t1", "e1"): ("exact", "input"),
+        ("t2", "e2"): ("near", "example"),
+        ("t3", "e3"): ("ngram", "input"),
+        ("t4", "e4"): ("ngram", "input"),
     }
     by_pair = {(h["key"], h["eval_key"]): h for h in hits.iter_rows(named=True)}
     expected_j = jaccard(word_shingles(" ".join(reworded)), word_shingles(" ".join(near)))
     assert abs(by_pair[("t2", "e2")]["similarity"] - expected_j) < 1e-9
     assert by_pair[("t3", "e3")]["shared_ngrams"] == 3  # 15 words hold three 13-grams
+    assert by_pair[("t3", "e3")]["coverage"] == 1.0  # all of them
     assert by_pair[("t4", "e4")]["shared_ngrams"] == 1
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .dedup import DistinctTexts, Duplicates, Signatures, cross_pairs
+from .dedup import DistinctTexts, Duplicates, Signatures, Texts, cross_pairs
 from .load import PROMPT_SIDE, Dataset
 from .lookup import SortedIndex
 from .minhash import Shingling, iter_chunks, shingle_hashes, threaded_map
@@ -48,13 +48,14 @@ SPLIT_HIT_SCHEMA = {
 }
 EVAL_HIT_SCHEMA = {
     "kind": pl.String(),
-    "side": pl.String(),
+    "side": pl.String(),  # input | example | answer (the eval item's reference answer)
     "eval_file": pl.String(),
     "eval_key": pl.String(),
     "key": pl.String(),
     "split": pl.String(),
     "similarity": pl.Float64(),
     "shared_ngrams": pl.UInt32(),
+    "coverage": pl.Float64(),  # share of the eval item's n-grams the training text holds
 }
 
 
@@ -74,8 +75,10 @@ class Leakage:
         out: dict[str, int] = {}
         for kind, n in self.between_splits.group_by("kind").len().iter_rows():
             out[f"split-{kind}"] = n
-        for kind, n in self.eval_hits.group_by("kind").len().iter_rows():
-            out[f"eval-{kind}"] = n
+        for kind, side, n in self.eval_hits.group_by("kind", "side").len().iter_rows():
+            # The eval item's reference answer found in training is reported on its own.
+            name = f"eval-answer-{kind}" if side == "answer" else f"eval-{kind}"
+            out[name] = out.get(name, 0) + n
         return dict(sorted(out.items()))
 
 
@@ -202,18 +205,23 @@ def _ngram_sets(texts: pl.Series, n: int) -> pl.DataFrame:
 
 def _ngram_hits(
     train_norm: pl.Series, evals: dict[str, pl.Series], settings: LeakageSettings, engine: Engine = LOCAL
-) -> dict[str, pl.DataFrame]:
-    """Per eval side, (i train, j eval, shared): training texts sharing an n-gram with an eval text.
+) -> tuple[dict[str, pl.DataFrame], int]:
+    """Per eval side, (i train, j eval, shared, coverage): training texts sharing an n-gram
+    with an eval text, and how many distinct eval n-grams were left out as boilerplate.
 
     Eval texts of `ngram` words or more contribute their n-grams; shorter ones (at least
     `min_words`) contribute themselves whole, matched against training k-grams of
     their own length k. The eval sides' n-grams are gathered first (the eval set is
-    small); then one pass over the training texts, part by part on the engine, matches
-    against them.
+    small); then one pass over the training texts, part by part on the engine, finds
+    which training texts hold which of them. An n-gram held by more than
+    `boilerplate_rows` training texts is boilerplate (a template answer, a disclaimer):
+    it says nothing about one eval item and is left out, as decontamination reports do.
+    `coverage` is the share of the eval item's n-grams the training text holds.
     """
     wanted_by_k: dict[int, list[pl.DataFrame]] = {}
     for side, eval_norm in evals.items():
         words = eval_norm.str.count_matches(" ").to_numpy() + 1
+        words[eval_norm.str.len_bytes().to_numpy() == 0] = 0
         lengths = [
             settings.ngram,
             *sorted({int(k) for k in words if settings.min_words <= k < settings.ngram}, reverse=True),
@@ -233,42 +241,61 @@ def _ngram_hits(
                 )
             )
     wanted = {}
+    totals: list[pl.DataFrame] = []
     for k, frames in wanted_by_k.items():
         want = pl.concat(frames)
+        totals.append(want.group_by("side", "j").agg(total=pl.len()))
         wanted[k] = (want.select("side", "j"), SortedIndex.of(want["h"].to_numpy()))
     found = [f for part in engine.map(_ngram_part, engine.parts(train_norm), wanted) for f in part]
-    empty = pl.DataFrame(schema={"i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
+    empty = pl.DataFrame(schema=_NGRAM_HIT_SCHEMA)
     if not found:
-        return dict.fromkeys(evals, empty)
-    merged = pl.concat(found).group_by("side", "i", "j").agg(pl.col("shared").sum().cast(pl.UInt32))
-    return {side: merged.filter(pl.col("side") == side).drop("side") for side in evals}
+        return dict.fromkeys(evals, empty), 0
+    held = pl.concat(found)  # (k, at, i): training text i holds eval n-gram `at` of length k
+    spread = held.group_by("k", "at").agg(n=pl.len())
+    boiler = spread.filter(pl.col("n") > settings.boilerplate_rows).select("k", "at")
+    held = held.join(boiler, on=["k", "at"], how="anti")
+    shared: list[pl.DataFrame] = []
+    for (k,), part in held.partition_by("k", as_dict=True).items():
+        want, index = wanted[int(k)]
+        which, rows = index.pairs(np.arange(part.height), part["at"].to_numpy())
+        shared.append(want[rows].with_columns(i=part["i"].gather(which)))
+    total = pl.concat(totals).group_by("side", "j").agg(pl.col("total").sum())
+    merged = (
+        pl.concat(shared).group_by("side", "i", "j").agg(shared=pl.len().cast(pl.UInt32))
+        if shared
+        else pl.DataFrame(schema={"side": pl.String, "i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
+    )
+    merged = merged.join(total, on=["side", "j"]).with_columns(coverage=pl.col("shared") / pl.col("total"))
+    by_side = {side: merged.filter(pl.col("side") == side).select(list(_NGRAM_HIT_SCHEMA)) for side in evals}
+    return by_side, boiler.height
+
+
+_NGRAM_HIT_SCHEMA = {"i": pl.UInt32(), "j": pl.UInt32(), "shared": pl.UInt32(), "coverage": pl.Float64()}
 
 
 def _ngram_part(
     part: tuple[pl.Series, int], wanted: dict[int, tuple[pl.DataFrame, SortedIndex]]
 ) -> list[pl.DataFrame]:
-    """(side, i, j, shared) for the training texts of one part (starting at row `start`);
-    `wanted` holds, per n, the eval sides' (side, j) of each n-gram and the n-grams'
-    hashes sorted (lookups cost chunk x log of the eval side, whatever its size).
-
-    Only the n-grams some eval text has are kept before anything is de-duplicated or
-    joined, so the training side's n-grams never pile up.
+    """(k, at, i) for the training texts of one part (starting at row `start`): which of
+    the eval sides' distinct n-grams (`at`, their place among the sorted hashes of length
+    k) each training text holds. Lookups cost chunk x log of the eval side, whatever its
+    size; only the n-grams some eval text has are kept, so the training side's n-grams
+    never pile up.
     """
     texts, start = part
 
     def chunk(task: tuple[int, int, int]) -> pl.DataFrame | None:
         k, lo, hi = task
-        want, index = wanted[k]
+        _, index = wanted[k]
         shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), Shingling("word", k))
         hit, at = index.find(shingles)
         if not hit.size:
             return None
         owner = np.repeat(np.arange(start + lo, start + hi, dtype=np.uint32), counts)
-        # Each text's distinct n-grams count once; `at` stands for the hash.
-        held = pl.DataFrame({"i": owner[hit], "at": at}).unique()
-        which, rows = index.pairs(np.arange(held.height), held["at"].to_numpy())
-        shared = want[rows].with_columns(i=held["i"].gather(which))
-        return shared.group_by("side", "i", "j").agg(shared=pl.len())
+        # Each text's distinct n-grams count once.
+        return pl.DataFrame(
+            {"k": np.full(hit.size, k, dtype=np.uint16), "at": at.astype(np.int64), "i": owner[hit]}
+        ).unique()
 
     # Hashing the n-grams is most of the work, and NumPy's: chunks run side by side.
     tasks = [(k, lo, hi) for k in wanted for lo, hi in iter_chunks(len(texts), _CHUNK)]
@@ -304,12 +331,20 @@ def eval_leakage(
     engine: Engine = LOCAL,
     distinct: DistinctTexts | None = None,
     signatures: Signatures | None = None,
+    inputs: DistinctTexts | None = None,
+    notes: list[str] | None = None,
 ) -> pl.DataFrame:
     """Training rows that match an eval item exactly, nearly, or by a shared long n-gram.
 
-    The rows' texts are compared as their distinct normalised forms (`distinct`, from a
-    `find_duplicates` over these rows with the same settings, or worked out here), and
-    `signatures` of those, from the same analysis, save signing them again.
+    Contamination means the eval item's input appears in training: exact and near on
+    the input and on the whole example, and long n-grams of the eval input found in
+    any training text (so a question pasted into a longer prompt is caught). The eval
+    item's reference answer is matched by n-grams too, and reported on its own side
+    (`answer`). N-grams shared by many training texts are boilerplate and left out;
+    `notes` (when given) says how many. The rows' texts are compared as their distinct
+    normalised forms (`distinct`, and `inputs` for their input side, from the duplicate
+    analysis with the same settings, or worked out here); `signatures` of those save
+    signing them again.
     """
     settings = settings or LeakageSettings()
     near = near or NearSettings()
@@ -324,11 +359,12 @@ def eval_leakage(
     )
     eval_text = normalize_texts(ev["text"], normalize)
     eval_prompt = normalize_texts(ev.select(PROMPT_SIDE).to_series(), normalize)
+    eval_answer = normalize_texts(ev.select(_ANSWER).to_series(), normalize)
     hits: list[pl.DataFrame] = []
 
-    def emit(kind: str, side: str, pairs: pl.DataFrame, of_text: bool = True) -> None:
-        if of_text:
-            pairs = pairs.rename({"i": "d"}).join(rows_of, on="d").drop("d")
+    def emit(kind: str, side: str, pairs: pl.DataFrame, of: pl.DataFrame | None = rows_of) -> None:
+        if of is not None:
+            pairs = pairs.rename({"i": "d"}).join(of, on="d").drop("d")
         if pairs.height == 0:
             return
         hits.append(
@@ -341,24 +377,34 @@ def eval_leakage(
                 split=train["split"].gather(pairs["i"]),
                 similarity=pairs["similarity"] if "similarity" in pairs.columns else pl.lit(None),
                 shared_ngrams=pairs["shared"] if "shared" in pairs.columns else pl.lit(None),
+                coverage=pairs["coverage"] if "coverage" in pairs.columns else pl.lit(None),
             ).cast(EVAL_HIT_SCHEMA)
         )
 
-    # Near first: the band keys it reuses are released after it (330 MB per million texts).
-    # Only pairs that cross from training to eval, between the distinct texts of each
-    # side (a distinct text stands for every row with that text).
-    eval_distinct = eval_text.unique(maintain_order=True)
-    pairs = cross_pairs(distinct.texts, eval_distinct, near, engine=engine, signatures=signatures)
-    signatures = None  # the caller hands them over (see Duplicates.take_signatures)
-    if pairs.height:
-        to_eval = pl.DataFrame({"en": eval_text}).with_row_index("j")
+    def near_hits(train_texts: Texts, eval_norm: pl.Series, known: Signatures | None) -> pl.DataFrame:
+        # Only pairs that cross from training to eval, between the distinct texts of each
+        # side (a distinct text stands for every row with that text).
+        eval_distinct = eval_norm.unique(maintain_order=True).filter(
+            eval_norm.unique(maintain_order=True) != ""
+        )
+        pairs = cross_pairs(train_texts, eval_distinct, near, engine=engine, signatures=known)
+        to_eval = pl.DataFrame({"en": eval_norm}).with_row_index("j")
         matched = pairs.select(i="a", en=eval_distinct.gather(pairs["b"]), similarity="jaccard")
-        emit("near", "text", matched.join(to_eval, on="en").select("i", "j", "similarity"))
+        return matched.join(to_eval, on="en").select("i", "j", "similarity")
+
+    # Near first: the band keys it reuses are released after it (330 MB per million texts).
+    emit("near", "example", near_hits(distinct.texts, eval_text, signatures))
+    signatures = None  # the caller hands them over (see Duplicates.take_signatures)
+    if inputs is not None:
+        inputs_of = pl.DataFrame(
+            {"i": pl.int_range(rows.height, dtype=pl.UInt32, eager=True), "d": inputs.of_row}
+        )
+        emit("near", "input", near_hits(inputs.texts, eval_prompt, None), of=inputs_of)
     # Exact. Empty texts never match: leaving them out of the (small) eval side is enough.
     eval_texts = pl.DataFrame({"norm": eval_text}).with_row_index("j").filter(pl.col("norm") != "")
     text_hits = engine.map(_text_matches, engine.parts(distinct.texts), eval_texts)
     if text_hits:
-        emit("exact", "text", pl.concat(text_hits).with_columns(similarity=pl.lit(1.0)))
+        emit("exact", "example", pl.concat(text_hits).with_columns(similarity=pl.lit(1.0)))
     eval_prompts = pl.DataFrame({"norm": eval_prompt}).with_row_index("j").filter(pl.col("norm") != "")
     step = min(engine.rows_per_task(rows.height), _PROMPT_SLICE)
     parts = [
@@ -367,18 +413,37 @@ def eval_leakage(
     ]
     prompt_hits = engine.map(_prompt_matches, parts, eval_prompts, normalize)
     if prompt_hits:
-        emit("exact", "prompt", pl.concat(prompt_hits).with_columns(similarity=pl.lit(1.0)), of_text=False)
-    ngrams = _ngram_hits(distinct.texts, {"prompt": eval_prompt, "text": eval_text}, settings, engine)
-    emit("ngram", "prompt", ngrams["prompt"])
-    emit("ngram", "text", ngrams["text"].join(ngrams["prompt"].select("i", "j"), on=["i", "j"], how="anti"))
+        emit("exact", "input", pl.concat(prompt_hits).with_columns(similarity=pl.lit(1.0)), of=None)
+    ngrams, boilerplate = _ngram_hits(
+        distinct.texts, {"input": eval_prompt, "answer": eval_answer}, settings, engine
+    )
+    if boilerplate and notes is not None:
+        notes.append(
+            f"eval contamination: {boilerplate:,} n-grams of the eval set were left out as boilerplate "
+            f"(each in more than {settings.boilerplate_rows:,} training texts)"
+        )
+    emit("ngram", "input", ngrams["input"])
+    emit("ngram", "answer", ngrams["answer"])
     if not hits:
         return pl.DataFrame(schema=EVAL_HIT_SCHEMA)
     order = {"exact": 0, "near": 1, "ngram": 2}
-    merged = pl.concat(hits).with_columns(o=pl.col("kind").replace_strict(order, return_dtype=pl.Int8))
-    # One hit per (training row, eval item): the strongest kind, prompt side first.
+    sides = {"input": 0, "example": 1, "answer": 2}
+    merged = pl.concat(hits).with_columns(
+        o=pl.col("kind").replace_strict(order, return_dtype=pl.Int8),
+        s=pl.col("side").replace_strict(sides, return_dtype=pl.Int8),
+    )
+    # One hit per (training row, eval item): the strongest kind, the input side first.
     return (
-        merged.sort(["o", "side"], descending=[False, True])
+        merged.sort(["o", "s"])
         .unique(["key", "eval_file", "eval_key"], keep="first", maintain_order=True)
-        .drop("o")
+        .drop("o", "s")
         .sort(["eval_file", "eval_key", "key"])
     )
+
+
+# An eval item's reference answer: the response its text ends with ("" when it has none).
+_ANSWER = (
+    pl.when(pl.col("reply") > 0)
+    .then(pl.col("text").str.slice(pl.col("text").str.len_chars() - pl.col("reply")))
+    .otherwise(pl.lit(""))
+)

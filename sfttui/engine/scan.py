@@ -257,6 +257,7 @@ def find_leakage(
     )
     eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
     inputs: list[dict] = []
+    notes: list[str] = []
     eval_set = None
     if settings.eval_paths:
         progress("eval", 0.0)
@@ -272,9 +273,11 @@ def find_leakage(
             engine,
             distinct=duplicates.distinct,
             signatures=duplicates.take_signatures(),
+            inputs=duplicates.input.distinct if duplicates.input is not None else None,
+            notes=notes,
         )
         progress("eval", 1.0)
-    return Leakage(between, eval_hits, inputs, eval_set=eval_set)
+    return Leakage(between, eval_hits, inputs, notes=notes, eval_set=eval_set)
 
 
 def _norm_steps(settings: ScanSettings) -> str:

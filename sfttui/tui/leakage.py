@@ -20,7 +20,9 @@ from .render import render_turns, turns, words
 from .rendered import Rendered
 from .row_list import Cell, Column, RowList, cell_tail
 
-COLUMNS = [Column("kind", 10), Column("splits", 11), Column("J", 5), Column("row", 12)]
+COLUMNS = [Column("kind", 13), Column("splits", 11), Column("J", 5), Column("row", 12)]
+# What matched, shown after the kind: the input alone, or an eval item's reference answer.
+_SIDE_MARK = {"input": " (input)", "answer": " (answer)"}
 
 
 class LeakageTab(Vertical):
@@ -48,7 +50,7 @@ class LeakageTab(Vertical):
         leak = session.leakage
         assert leak is not None
         between = leak.between_splits.select(
-            kind="kind",
+            kind=pl.col("kind") + pl.col("side").fill_null("").replace_strict(_SIDE_MARK, default=""),
             a="key_a",
             a_split="split_a",
             b="key_b",
@@ -57,7 +59,9 @@ class LeakageTab(Vertical):
             detail="detail",
         )
         evals = leak.eval_hits.select(
-            kind=pl.lit("eval-") + pl.col("kind"),
+            kind=pl.lit("eval-")
+            + pl.col("kind")
+            + pl.col("side").fill_null("").replace_strict(_SIDE_MARK, default=""),
             a="key",
             a_split=pl.col("split").fill_null("data"),
             b="eval_key",
