@@ -458,3 +458,46 @@ def test_eval_contamination_ignores_template_answers_and_catches_pasted_question
     pasted = hits.filter(pl.col("key") == "t0").row(0, named=True)
     assert (pasted["kind"], pasted["side"], pasted["eval_key"]) == ("ngram", "input", "e0")
     assert pasted["coverage"] == 1.0  # every 13-gram of the 16-word question
+
+
+# --- item 10: a near conflict decided by one word can be marked a hard negative ----------------
+
+
+async def test_a_near_conflict_can_be_marked_a_hard_negative_and_counts_on_the_scorecard(tmp_path):
+    from sfttui.cli import demo_path
+    from sfttui.tui.duplicates import DuplicatesTab
+
+    app = make_app([demo_path()], tmp_path / "state", out=tmp_path / "out")
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
+        await settle(pilot)
+        clusters = app.session.duplicates.clusters
+        near = clusters.filter(pl.col("members").list.contains("t02634"))["id"][0]
+        exact = clusters.filter(pl.col("conflict") & (pl.col("kind") == "exact"))["id"][0]
+        before = next(
+            x
+            for x in app.session.coverage.scorecard(None, app.session.marked_hard_negatives())
+            if x.kind == "hard_negatives"
+        ).total
+        await pilot.press("f2")
+        tab = app.query_one(DuplicatesTab)
+        tab.clusters.cursor_row = tab._at[near]
+        await settle(pilot)
+        assert "inputs differ in: fix ↔ return" in " ".join(app.query_one("#dup-detail").text.split())
+        await pilot.press("h")
+        await settle(pilot)
+        assert app.session.journal.effective()[-1].action == "hard_negative"
+        assert app.session.resolution().hard_negatives == {"t02634", "t02635"}
+        after = next(
+            x
+            for x in app.session.coverage.scorecard(None, app.session.marked_hard_negatives())
+            if x.kind == "hard_negatives"
+        ).total
+        assert after == before + 2
+        assert near not in app.session.plan().unresolved_conflicts
+        # An exact conflict (the same input under two labels) stays a conflict.
+        tab.clusters.cursor_row = tab._at[exact]
+        await settle(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        assert app.session.journal.effective()[-1].action == "hard_negative"  # nothing new
+        assert [n.message for n in app._notifications][-1].startswith("only a near label conflict can be")

@@ -154,19 +154,24 @@ class Coverage:
             pairs.group_by("a", "b").len("pairs").sort(["pairs", "a", "b"], descending=[True, False, False])
         )
 
-    def hard_rows(self) -> pl.Series:
-        """Row numbers that take part in at least one hard-negative pair."""
-        return pl.concat([self.hard_pairs["row_a"], self.hard_pairs["row_b"]]).unique().sort()
+    def hard_rows(self, marked: pl.Series | None = None) -> pl.Series:
+        """Row numbers that take part in at least one hard-negative pair, with the rows of
+        near conflicts the person marked as hard negatives (`marked`)."""
+        parts = [self.hard_pairs["row_a"], self.hard_pairs["row_b"]]
+        if marked is not None:
+            parts.append(marked.cast(pl.UInt32))
+        return pl.concat(parts).unique().sort()
 
-    def scorecard(self, splits: pl.Series | None = None) -> list[ScoreLine]:
+    def scorecard(self, splits: pl.Series | None = None, marked: pl.Series | None = None) -> list[ScoreLine]:
         """Counts per kind against the targets, overall and per split.
 
         `splits` gives each row's split by row number (the input's own splits, or a
-        planned assignment); rows without one count only overall.
+        planned assignment); rows without one count only overall. `marked` are rows the
+        person marked as hard negatives (see Session.mark_hard_negative).
         """
         split_names = split_order(splits.unique().to_list()) if splits is not None else []
         rows_of: dict[str, pl.Series] = {
-            "hard_negatives": self.hard_rows(),
+            "hard_negatives": self.hard_rows(marked),
             "ambiguous": self.ambiguous["row"],
             **{c: self.categories.filter(pl.col("category") == c)["row"].unique().sort() for c in CATEGORIES},
         }
@@ -235,14 +240,16 @@ class Coverage:
             "reach this model, add such a class (and name it with --ood-label)"
         )
 
-    def card(self, splits: pl.Series | None = None) -> tuple[list[ScoreLine], list[str]]:
+    def card(
+        self, splits: pl.Series | None = None, marked: pl.Series | None = None
+    ) -> tuple[list[ScoreLine], list[str]]:
         """The scorecard and its shortfall warnings, from one computation."""
-        lines = self.scorecard(splits)
+        lines = self.scorecard(splits, marked)
         return lines, [w for line in lines for w in line.shortfalls()]
 
-    def card_dict(self, splits: pl.Series | None = None) -> dict[str, Any]:
+    def card_dict(self, splits: pl.Series | None = None, marked: pl.Series | None = None) -> dict[str, Any]:
         """`scorecard` and `warnings` as the report and the manifest hold them."""
-        lines, warnings = self.card(splits)
+        lines, warnings = self.card(splits, marked)
         return {"scorecard": [line.to_dict() for line in lines], "warnings": warnings}
 
     def warnings(self, splits: pl.Series | None = None) -> list[str]:

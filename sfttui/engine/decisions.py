@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 SCHEMA = "sfttui.journal/2"  # /1 journals (no content hashes) are still read
-ACTIONS = ("keep", "keep_all", "drop_rows", "move_rows", "cap", "deliberate", "rule", "undo")
+ACTIONS = ("keep", "keep_all", "hard_negative", "drop_rows", "move_rows", "cap", "deliberate", "rule", "undo")
 SPLIT_NAMES = ("train", "validation", "test")
 
 
@@ -94,6 +94,7 @@ def _invalid(action: str, p: dict[str, Any]) -> str | None:
             ("drop", _strings(p.get("drop"))),
         ],
         "keep_all": [("cluster", isinstance(p.get("cluster"), str))],
+        "hard_negative": [("cluster", isinstance(p.get("cluster"), str))],
         "drop_rows": [("keys", _strings(p.get("keys")))],
         "move_rows": [("keys", _strings(p.get("keys"))), ("split", p.get("split") in SPLIT_NAMES)],
         "cap": [
@@ -320,8 +321,11 @@ class Resolution:
     stale: list[str]  # decisions naming rows or clusters that are no longer there
     rules: dict[str, str] = field(default_factory=dict)  # row key -> the labelling rule that decides it
     followed: int = 0  # decisions applied to rows that moved (found by their content)
-    # current cluster id -> what its latest decision says ("keep <key>", "keep all")
+    # current cluster id -> what its latest decision says ("keep <key>", "keep all",
+    # "hard negative")
     cluster_states: dict[str, str] = field(default_factory=dict)
+    # rows of near conflicts the person marked as hard negatives (all kept)
+    hard_negatives: set[str] = field(default_factory=set)
 
 
 def named_rows(d: Decision) -> list[str]:
@@ -331,7 +335,7 @@ def named_rows(d: Decision) -> list[str]:
         return [*p.get("drop", []), p.get("keeper")]
     if d.action in ("drop_rows", "move_rows", "rule"):
         return list(p.get("keys", []))
-    if d.action == "keep_all":
+    if d.action in ("keep_all", "hard_negative"):
         return list(p.get("content", {}))
     return []
 
@@ -370,7 +374,7 @@ def resolve(
             continue
         if any(c != k for k, c in current.items()):
             res.followed += 1
-        if d.action in ("keep", "keep_all"):
+        if d.action in ("keep", "keep_all", "hard_negative"):
             cluster = _cluster_now(p, current, clusters, cluster_of)
             if cluster is None:
                 res.stale.append(
@@ -387,7 +391,11 @@ def resolve(
                 res.dropped[key] = (f"duplicate of {keeper} (decision {d.seq})", cluster)
             by_cluster[cluster] = [k for k in drop if k is not None]
             res.kept_clusters.add(cluster)
-            res.cluster_states[cluster] = f"keep {keeper}" if d.action == "keep" else "keep all"
+            res.cluster_states[cluster] = {"keep": f"keep {keeper}", "keep_all": "keep all"}.get(
+                d.action, "hard negative"
+            )
+            if d.action == "hard_negative":
+                res.hard_negatives |= {str(c) for c in current.values()}
         elif d.action == "drop_rows":
             for key in p.get("keys", []):
                 res.dropped[str(current[key])] = (

@@ -226,6 +226,25 @@ class Session:
         content = dict(zip(c["members"], self._hashes(c["rows"])))
         return self.journal.append("keep_all", cluster=cluster_id, content=content)
 
+    def marked_hard_negatives(self) -> pl.Series:
+        """Row numbers of the near conflicts marked as hard negatives."""
+        keys = self.resolution().hard_negatives
+        rows = self._rows_of(keys)
+        return pl.Series([rows[k] for k in sorted(keys) if k in rows], dtype=pl.UInt32)
+
+    def mark_hard_negative(self, cluster_id: str) -> Decision:
+        """A near label conflict is a hard negative (the words that differ decide the
+        label): both rows are kept, and they count on the hard-data scorecard. An exact
+        conflict (the same input under two labels) cannot be one: ValueError."""
+        assert self.journal is not None
+        c = self.cluster(cluster_id)
+        if not c["conflict"] or c["kind"] != "near":
+            raise ValueError(
+                "only a near label conflict can be a hard negative; an exact one stays a conflict"
+            )
+        content = dict(zip(c["members"], self._hashes(c["rows"])))
+        return self.journal.append("hard_negative", cluster=cluster_id, content=content)
+
     def _undecided_exact(self) -> pl.DataFrame:
         assert self.duplicates is not None
         decided = list(self.cluster_states())
@@ -342,7 +361,9 @@ class Session:
         }
         if self.coverage is not None and self.coverage.ran:
             # The hard data each written split holds: a test split without any cannot measure it.
-            extra["coverage"] = self.coverage.card_dict(plan.split_of_rows(self.dataset.rows.height))
+            extra["coverage"] = self.coverage.card_dict(
+                plan.split_of_rows(self.dataset.rows.height), self.marked_hard_negatives()
+            )
         return write_export(
             plan,
             self.dataset,

@@ -104,7 +104,8 @@ class CoverageTab(Vertical):
             self.splits = split_series(session.dataset)
         if session.coverage is None:
             return
-        self.lines = session.coverage.scorecard(self.splits)
+        marked = session.marked_hard_negatives() if session.journal is not None else None
+        self.lines = session.coverage.scorecard(self.splits, marked)
         self._fill()
 
     def action_view(self, name: str) -> None:

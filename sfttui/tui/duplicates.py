@@ -47,6 +47,7 @@ class DuplicatesTab(Vertical):
     BINDINGS = [
         Binding("a", "accept", "Accept drop"),
         Binding("x", "keep_all", "Keep all"),
+        Binding("h", "hard_negative", "Hard negative", show=False),
         Binding("u", "undo", "Undo"),
         Binding("n", "next_undecided", "Next undecided"),
         Binding("A", "accept_all_exact", "Accept all exact"),
@@ -117,6 +118,8 @@ class DuplicatesTab(Vertical):
             )
         if state == "keep all":
             return Text("keep all", style="cyan")
+        if state == "hard negative":
+            return Text("✓ hard neg.", style="green")
         keeper = state.removeprefix("keep ")
         members = cluster["members"]
         index = members.index(keeper) + 1 if keeper in members else "?"
@@ -232,6 +235,8 @@ class DuplicatesTab(Vertical):
             ("  ⚠ label conflict" if c["conflict"] else "", "bold red"),
         )
         parts: list[Any] = [head, Text("words not in the proposed keeper are highlighted", style="dim")]
+        if c["conflict"] and c["kind"] == "near":
+            parts.append(self._differing(c))
         state = session.cluster_state(cluster_id)
         dropped = (
             set(session.duplicates.drops_for(cluster_id, keeper)) if state and keeper != "all" else set()
@@ -254,6 +259,21 @@ class DuplicatesTab(Vertical):
         if c["size"] > 9:
             parts.append(literal(f"+{c['size'] - 9} more members (keys in the report)", "dim"))
         return Group(*parts)
+
+    def _differing(self, c: dict[str, Any]) -> Text:
+        """The input words that set a near conflict's rows apart: when one word decides the
+        label ("where / when were you born"), it is a hard negative, not a labelling error."""
+        ds = self.session.dataset
+        assert ds is not None
+        keeper = words(ds.prompt_of(c["keeper_row"]))
+        other = next(r for r in c["rows"] if r != c["keeper_row"])
+        theirs = words(ds.prompt_of(other))
+        only_keeper, only_other = sorted(keeper - theirs)[:6], sorted(theirs - keeper)[:6]
+        return Text.assemble(
+            ("inputs differ in: ", "bold"),
+            visible(f"{' '.join(only_keeper) or '-'} ↔ {' '.join(only_other) or '-'}"),
+            (" · h marks it a hard negative (both kept)", "dim"),
+        )
 
     # --- events -----------------------------------------------------------------------
     def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
@@ -305,6 +325,21 @@ class DuplicatesTab(Vertical):
         if cluster_id:
             self.session.keep_all(cluster_id)
             self._decided(cluster_id)
+
+    def action_hard_negative(self) -> None:
+        """Mark a near label conflict as a hard negative: the differing words decide it."""
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
+        cluster_id = self.current_cluster()
+        if not cluster_id:
+            return
+        try:
+            self.session.mark_hard_negative(cluster_id)
+        except ValueError as exc:
+            self.app.notify(str(exc), severity="warning")
+            return
+        self.app.notify("Marked a hard negative: both rows are kept and count on the scorecard (journal).")
+        self._decided(cluster_id)
 
     def action_undo(self) -> None:
         if self.app.refused_read_only():  # type: ignore[attr-defined]
