@@ -88,12 +88,15 @@ class OverviewTab(Vertical):
                 info.fields.get("split") or "-",
             )
         undecided = dup.clusters.height - session.decided_clusters()
+        same_input = int((dup.clusters["side"] == "input").sum())
         findings = LiteralTable(box=None, pad_edge=False, show_header=False)
         findings.add_column(style="bold")
         findings.add_column()
         findings.add_row(
             "duplicates",
-            f"{dup.rows_removable:,} rows removable in {dup.clusters.height:,} clusters; "
+            f"{dup.rows_removable:,} rows removable in {dup.clusters.height:,} clusters"
+            + (f" ({same_input:,} of them: same input, different response)" if same_input else "")
+            + "; "
             f"{undecided:,} undecided",
         )
         findings.add_row("conflicts", f"{dup.conflicts.height:,} clusters with mixed labels")
@@ -108,7 +111,9 @@ class OverviewTab(Vertical):
             findings.add_row("balance", Text(bal.reason, style="dim"))
         findings.add_row(
             "leakage",
-            f"{leak.total:,} hits" if ds.has_splits or leak.eval_inputs else "no splits, no eval set",
+            f"{leak.total:,} hits"
+            if ds.has_splits or leak.eval_inputs
+            else "not checked: no splits, no eval set",
         )
         steps = []
         if undecided:
