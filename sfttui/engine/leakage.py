@@ -18,7 +18,7 @@ shorter than 13 words (but at least `min_words`) are matched whole, as one k-gra
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -222,10 +222,11 @@ def _ngram_hits(
     for side, eval_norm in evals.items():
         words = eval_norm.str.count_matches(" ").to_numpy() + 1
         words[eval_norm.str.len_bytes().to_numpy() == 0] = 0
-        lengths = [
-            settings.ngram,
-            *sorted({int(k) for k in words if settings.min_words <= k < settings.ngram}, reverse=True),
-        ]
+        # Short answers ("Thanks, I have opened a case") say nothing about one item, and
+        # each length matched whole costs a pass over the training texts: answers are
+        # matched by full-length n-grams only.
+        short = {int(k) for k in words if settings.min_words <= k < settings.ngram}
+        lengths = [settings.ngram, *sorted(short if side != "answer" else set(), reverse=True)]
         for k in lengths:
             pick = np.flatnonzero(words >= k) if k == settings.ngram else np.flatnonzero(words == k)
             if pick.size == 0:
@@ -333,6 +334,7 @@ def eval_leakage(
     signatures: Signatures | None = None,
     inputs: DistinctTexts | None = None,
     notes: list[str] | None = None,
+    input_signatures: Signatures | None = None,
 ) -> pl.DataFrame:
     """Training rows that match an eval item exactly, nearly, or by a shared long n-gram.
 
@@ -381,13 +383,14 @@ def eval_leakage(
             ).cast(EVAL_HIT_SCHEMA)
         )
 
-    def near_hits(train_texts: Texts, eval_norm: pl.Series, known: Signatures | None) -> pl.DataFrame:
+    def near_hits(
+        train_texts: Texts, eval_norm: pl.Series, known: Signatures | None, lsh: NearSettings = near
+    ) -> pl.DataFrame:
         # Only pairs that cross from training to eval, between the distinct texts of each
         # side (a distinct text stands for every row with that text).
-        eval_distinct = eval_norm.unique(maintain_order=True).filter(
-            eval_norm.unique(maintain_order=True) != ""
-        )
-        pairs = cross_pairs(train_texts, eval_distinct, near, engine=engine, signatures=known)
+        distinct_eval = eval_norm.unique(maintain_order=True)
+        eval_distinct = distinct_eval.filter(distinct_eval != "")
+        pairs = cross_pairs(train_texts, eval_distinct, lsh, engine=engine, signatures=known)
         to_eval = pl.DataFrame({"en": eval_norm}).with_row_index("j")
         matched = pairs.select(i="a", en=eval_distinct.gather(pairs["b"]), similarity="jaccard")
         return matched.join(to_eval, on="en").select("i", "j", "similarity")
@@ -399,7 +402,9 @@ def eval_leakage(
         inputs_of = pl.DataFrame(
             {"i": pl.int_range(rows.height, dtype=pl.UInt32, eager=True), "d": inputs.of_row}
         )
-        emit("near", "input", near_hits(inputs.texts, eval_prompt, None), of=inputs_of)
+        # With the input side's own LSH settings its band keys are reused, not signed again.
+        lsh = replace(input_signatures.settings, threshold=near.threshold) if input_signatures else near
+        emit("near", "input", near_hits(inputs.texts, eval_prompt, input_signatures, lsh), of=inputs_of)
     # Exact. Empty texts never match: leaving them out of the (small) eval side is enough.
     eval_texts = pl.DataFrame({"norm": eval_text}).with_row_index("j").filter(pl.col("norm") != "")
     text_hits = engine.map(_text_matches, engine.parts(distinct.texts), eval_texts)

@@ -132,7 +132,6 @@ def run_scan(
             engine,
             side="input",
         )
-        inputs.signatures = None  # eval matching reuses the example side's only
         duplicates = with_input_side(duplicates, inputs)
         timings["input"] = time.perf_counter() - start
         release()
@@ -147,6 +146,8 @@ def run_scan(
     progress("leakage", 0.0)
     leakage = find_leakage(dataset, duplicates, settings, progress, engine)
     duplicates.signatures = None  # eval matching was their last use: 330 MB per million texts
+    if duplicates.input is not None:
+        duplicates.input.signatures = None
     progress("leakage", 1.0)
     timings["leakage"] = time.perf_counter() - start
     release()
@@ -274,6 +275,7 @@ def find_leakage(
             distinct=duplicates.distinct,
             signatures=duplicates.take_signatures(),
             inputs=duplicates.input.distinct if duplicates.input is not None else None,
+            input_signatures=duplicates.input.take_signatures() if duplicates.input is not None else None,
             notes=notes,
         )
         progress("eval", 1.0)
