@@ -295,17 +295,26 @@ def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshol
     involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
     la, lb = local[: a.size], local[a.size :]
     flat, starts, lengths = _shingle_sets(texts.gather(involved), shingling)
+    # Each shingle as its dense rank, which keeps every set sorted and fits in 32 bits:
+    # a pair's tag above it makes one uint64 key, and the chunk's keys are then two
+    # sorted runs (all first sets, all second sets), which a stable sort merges in
+    # linear time. A two-key lexsort of the hashes took 4-7x longer.
+    rank = pl.Series(flat, dtype=pl.UInt64).rank("dense").to_numpy().astype(np.uint64)
 
     def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = bounds
         ia, ib = la[lo:hi], lb[lo:hi]
         na, nb = lengths[ia], lengths[ib]
-        pair = np.concatenate([np.repeat(np.arange(hi - lo), na), np.repeat(np.arange(hi - lo), nb)])
-        vals = np.concatenate([flat[ragged(starts[ia], na)], flat[ragged(starts[ib], nb)]])
-        order = np.lexsort((vals, pair))
-        vals, pair = vals[order], pair[order]
-        same = (vals[1:] == vals[:-1]) & (pair[1:] == pair[:-1])
-        inter = np.bincount(pair[1:][same], minlength=hi - lo)
+        tag = np.arange(hi - lo, dtype=np.uint64) << np.uint64(32)
+        keys = np.concatenate(
+            [
+                np.repeat(tag, na) | rank[ragged(starts[ia], na)],
+                np.repeat(tag, nb) | rank[ragged(starts[ib], nb)],
+            ]
+        )
+        keys.sort(kind="stable")
+        same = keys[1:][keys[1:] == keys[:-1]]
+        inter = np.bincount((same >> np.uint64(32)).astype(np.int64), minlength=hi - lo)
         jaccard = inter / np.maximum(na + nb - inter, 1)
         ok = jaccard >= threshold - 1e-12
         return np.arange(lo, hi)[ok], jaccard[ok]
