@@ -63,3 +63,21 @@ def test_the_hard_negative_search_examines_a_bounded_sample_of_real_pairs(tmp_pa
     )
     assert again.equals(found)
     assert pl.Series(found["similarity"]).max() < 0.8
+
+
+def test_adversarial_classifier_stops_when_the_sides_cannot_be_told_apart(tmp_path):
+    """Reference prompts from the same source: the ideal case, in which the classifier
+    never converges. Its folds stop at 30 passes (not 100), and the detail says so."""
+    from sfttui.engine.representativeness import compare
+    from sfttui.engine.settings import LoadSettings
+
+    train, reference = tmp_path / "train.jsonl", tmp_path / "production.jsonl"
+    low_variety(train, 5000)
+    low_variety(reference, 500, seed=8)
+    rep = compare(load([train]), CoverageSettings(reference_paths=(str(reference),)), LoadSettings())
+    assert rep.adversarial_rows == 5500
+    assert rep.adversarial_detail == (
+        "TF-IDF (words and case-sensitive characters) + logistic regression, 5-fold, "
+        "5,000 training vs 500 reference prompts; 5 of 5 folds stopped at 30 passes before converging"
+    )
+    assert abs(rep.auc - 0.5) < 0.05
