@@ -50,6 +50,8 @@ class Session:
     engine: Engine = LOCAL  # where the row-scale stages run (see parallel.py)
     isolate: bool = False  # analyse in a child process (see isolated.py), for the app
     writes_state: bool = True  # keep a journal (the app); `split` only reads one
+    # Where recorded rows are now, by (key, line hash): see _locate.
+    _located: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False, compare=False)
 
     dataset: Dataset | None = None
     duplicates: Duplicates | None = None
@@ -73,6 +75,7 @@ class Session:
         else:
             result = run_scan(self.paths, s, progress, explore_floor=floor, engine=self.engine)
         self.dataset, self.duplicates = result.dataset, result.duplicates
+        self._located = {}
         self.balance, self.leakage = result.balance, result.leakage
         self.coverage, self.representativeness = result.coverage, result.representativeness
         self.journal = Journal.open(self.dataset.inputs, self.state_dir, create=self.writes_state)
@@ -141,21 +144,26 @@ class Session:
     def _locate(self, recorded: dict[str, str]) -> dict[str, str | None]:
         """Where each recorded row is now: its own key when that row still holds the same
         line, else the key of a row holding that line (an edit elsewhere moved it), else
-        None (the row itself changed or went)."""
-        if not recorded:
-            return {}
-        rows = self._rows_of(set(recorded))
-        keys = [k for k in recorded if k in rows]
-        where: dict[str, str | None] = {
-            k: k for k, h in zip(keys, self._hashes([rows[k] for k in keys])) if h == recorded[k]
-        }
-        lost = {h: k for k, h in recorded.items() if k not in where}
-        if lost:
-            taken = set(where.values())
-            for h, key in self._find_lines(set(lost)).items():
-                if key not in taken:
-                    where[lost[h]] = key
-        return {k: where.get(k) for k in recorded}
+        None (the row itself changed or went).
+
+        The data does not change while the session runs, so each (key, hash) is looked
+        up once: after `A` has recorded a hundred thousand rows, the next decision reads
+        only the lines of the rows it names, not all of them again.
+        """
+        known = self._located
+        new = {k: h for k, h in recorded.items() if (k, h) not in known}
+        if new:
+            rows = self._rows_of(set(new))
+            keys = [k for k in new if k in rows]
+            found = {k: k for k, h in zip(keys, self._hashes([rows[k] for k in keys])) if h == new[k]}
+            lost = {h: k for k, h in new.items() if k not in found}
+            if lost:
+                taken = set(found.values()) | {v for v in known.values() if v is not None}
+                for h, key in self._find_lines(set(lost)).items():
+                    if key not in taken:
+                        found[lost[h]] = key
+            known.update({(k, h): found.get(k) for k, h in new.items()})
+        return {k: known[(k, h)] for k, h in recorded.items()}
 
     def _find_lines(self, wanted: set[str]) -> dict[str, str]:
         """The key of the first row whose line has each wanted hash, read a slice at a time
