@@ -32,6 +32,7 @@ from pathlib import Path
 from bench_scan import generate
 
 from sfttui.cli import ISOLATE_FROM_BYTES
+from sfttui.engine.memory import one_heap
 from sfttui.engine.session import Session
 from sfttui.tui.app import TABS, SfttuiApp
 from sfttui.tui.row_list import RowList
@@ -197,6 +198,7 @@ def main() -> None:
         help="analyse in a thread of the app's process (as before isolation), to compare",
     )
     args = parser.parse_args()
+    one_heap()  # as the command line does
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.jsonl"
         generate(path, args.rows)

@@ -38,8 +38,10 @@ def generate(path: Path, rows: int, seed: int = 3) -> None:
 
 
 def run(path: Path, out: Path) -> dict[str, float]:
+    from sfttui.engine.memory import one_heap
     from sfttui.engine.session import Session
 
+    one_heap()  # as the command line does
     marks: dict[str, float] = {}
     last = [time.perf_counter()]
 

@@ -16,9 +16,10 @@ import click
 from . import __version__
 from .display import visible
 from .engine.errors import InputError
-from .engine.parallel import ENGINES, open_engine
-from .engine.scan import FAIL_KINDS
+from .engine.memory import one_heap
 from .engine.settings import (
+    ENGINES,
+    FAIL_KINDS,
     FORMATS,
     BalanceSettings,
     CoverageSettings,
@@ -267,6 +268,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     from rich.console import Console
 
     from .display import error_line, literal
+    from .engine.parallel import open_engine
     from .engine.report import write_report
     from .engine.scan import run_scan
     from .summary import print_summary
@@ -323,6 +325,8 @@ def main() -> None:
     sfttui split FILE...    write train/validation/test files, verified
     sfttui demo             the app on the bundled demo data
     """
+    # Before any analysis starts its threads (help and usage errors never get here).
+    one_heap()
 
 
 @main.command()

@@ -128,3 +128,28 @@ def test_engine_and_scan_import_no_textual():
         "assert 'textual' not in sys.modules, 'textual imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_help_and_usage_errors_import_no_polars():
+    # `sfttui --help` took ~1 s when the command line imported the scan for a constant.
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from sfttui.cli import main\n"
+        "for args in (['--help'], ['scan', '--help'], ['split', '--help'], ['scan'], "
+        "['scan', 'x.jsonl', '--fail-on', 'nonsense']):\n"
+        "    r = CliRunner().invoke(main, args)\n"
+        "    assert r.exit_code in (0, 2), (args, r.output)\n"
+        "heavy = sorted(m for m in ('polars', 'numpy', 'sklearn', 'datasketch', 'textual') if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_importing_the_engine_leaves_the_process_allocator_alone():
+    code = (
+        "import sfttui.engine.scan, sfttui.engine.session\n"
+        "from sfttui.engine.memory import one_heap\n"
+        "assert one_heap.cache_info().currsize == 0, 'one_heap ran on import'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -27,6 +27,7 @@ import traceback
 from typing import IO
 
 from .errors import InputError
+from .memory import one_heap
 from .progress import Progress, no_progress
 from .scan import ScanResult, run_scan
 from .settings import ScanSettings
@@ -130,6 +131,7 @@ def main() -> None:
     # Background work: the analyses use every core, and the screen's process should
     # win the CPU whenever a key arrives (on two cores they otherwise shared it).
     os.nice(BACKGROUND_NICE)
+    one_heap()
     paths, settings, explore_floor = pickle.loads(sys.stdin.buffer.read())
     last: dict[str, float] = {}
 

@@ -39,7 +39,10 @@ def release() -> None:
 @cache
 def one_heap() -> None:
     """Let threads share the C heap instead of each getting an arena of its own
-    (as MALLOC_ARENA_MAX=1 does; called when the engine is imported).
+    (as MALLOC_ARENA_MAX=1 does). Called by the entry points that run analyses (the
+    command line, the analysis child, the benchmarks), before their first stage: an
+    arena already made is kept, only new ones are limited, and a library importing
+    the engine (a notebook) should not have its process's allocator changed.
 
     The near-duplicate and eval stages run NumPy work on a thread per core, beside
     Polars' own threads; glibc gives each thread an arena, and what those keep of freed

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import polars as pl
 
 from .errors import InputError
+from .settings import ENGINES
 
 if TYPE_CHECKING:
     from .load import Dataset
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from .settings import LoadSettings, NearSettings
 
 T = TypeVar("T")
-ENGINES = ("local", "dask")
 
 
 class Lazy(Sequence[T]):

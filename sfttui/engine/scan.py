@@ -21,16 +21,6 @@ from .progress import Progress, no_progress
 from .representativeness import Representativeness, compare
 from .settings import ScanSettings
 
-FAIL_KINDS = (
-    "bad-lines",
-    "duplicates",
-    "conflicts",
-    "imbalance",
-    "leakage",
-    "coverage",
-    "representativeness",
-)
-
 
 @dataclass
 class Analysis:

@@ -6,6 +6,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 FORMATS = ("chat", "sharegpt", "alpaca", "prompt_completion", "text")
+# What `scan --fail-on` can fail on (see scan.ScanResult.failures).
+FAIL_KINDS = (
+    "bad-lines",
+    "duplicates",
+    "conflicts",
+    "imbalance",
+    "leakage",
+    "coverage",
+    "representativeness",
+)
+ENGINES = ("local", "dask")  # where the row-scale stages run (see parallel.py)
 
 
 @dataclass(frozen=True)
