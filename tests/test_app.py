@@ -498,3 +498,30 @@ async def test_footer_clicks_on_a_narrow_screen_hit_the_key_shown(tmp_path):
         await pilot.click(KeysFooter, offset=(start + 2, 0))  # on "^p", where a cut-off key was
         await settle(pilot)
         assert type(app.screen).__name__ == "CommandPalette"
+
+
+async def test_every_stage_the_scan_reports_moves_the_progress_bar(tmp_path):
+    # The same-input pass reported a stage the app did not know, so the bar stood still
+    # at "near duplicates" for a quarter of a million-row scan.
+    from sfttui.engine.progress import Stage
+    from sfttui.tui.app import STAGES, SfttuiApp
+    from sfttui.tui.messages import StageProgress
+
+    seen: list[tuple[Stage, float]] = []
+
+    class Recording(SfttuiApp):
+        def on_stage_progress(self, message: StageProgress) -> None:
+            super().on_stage_progress(message)
+            seen.append((message.stage, self.query_one("#progress").progress))
+
+    app = Recording(make_app([demo_copy(tmp_path)], tmp_path / "state").session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+    reported = {stage for stage, _ in seen}
+    assert Stage.INPUT in reported and Stage.NEAR in reported and Stage.EVAL not in reported
+    assert reported <= set(STAGES) | {Stage.PLAN, Stage.WRITE}
+    ends = [hi for lo, hi in STAGES.values()]
+    assert ends == sorted(ends) and ends[-1] == 100
+    # The bar only moves forward while the analyses run.
+    analysing = [p for stage, p in seen if stage in STAGES]
+    assert analysing == sorted(analysing) and analysing[-1] > STAGES[Stage.INPUT][1] - 1

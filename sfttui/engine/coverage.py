@@ -32,7 +32,7 @@ from .load import PROMPT_SIDE, Dataset
 from .minhash import lsh_params
 from .normalize import normalize_texts
 from .patterns import CATEGORIES, CLARIFY_MAX_REPLY, LABEL_SEPARATORS, RESPONSE_HEAD, Patterns, load_patterns
-from .progress import Progress, no_progress
+from .progress import Progress, Stage, no_progress
 from .settings import CoverageSettings, NearSettings, NormalizeSettings
 
 CATEGORY_SCHEMA: dict[str, pl.DataType] = {
@@ -411,7 +411,7 @@ def find_hard_negatives(
         max_candidates=settings.hard_candidates,
     )
     pairs, passes = near_pairs(
-        distinct["norm"], hard, lambda _stage, f: progress("coverage", 0.05 + 0.15 * f)
+        distinct["norm"], hard, lambda _stage, f: progress(Stage.COVERAGE, 0.05 + 0.15 * f)
     )
     a, b = distinct[pairs["a"]], distinct[pairs["b"]]
     found = (
@@ -477,7 +477,7 @@ def find_coverage(
     rows = dataset.rows
     if rows.height == 0:
         return Coverage(False, "no rows", settings, patterns=patterns.sources)
-    progress("coverage", 0.0)
+    progress(Stage.COVERAGE, 0.0)
     categories = find_categories(rows, patterns)
     has_responses = bool((rows["reply"] > 0).any())
     inputs = rows.select("row", "key", "label", "split", "prompt", "text", "reply")
@@ -501,7 +501,7 @@ def find_coverage(
         if labels >= 2
         else LabelModel(False, "needs at least two labels", labelled_rows=rows["label"].drop_nulls().len())
     )
-    progress("coverage", 1.0)
+    progress(Stage.COVERAGE, 1.0)
     return Coverage(
         True,
         "refusal, out-of-scope and clarifying examples; hard negatives; ambiguous rows and label suspects",

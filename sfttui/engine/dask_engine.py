@@ -51,7 +51,7 @@ from .dedup import (
 from .errors import InputError
 from .minhash import Shingling, iter_chunks, unique_sorted
 from .parallel import Engine
-from .progress import Progress
+from .progress import Progress, Stage
 from .settings import LoadSettings, NearSettings
 
 BLOCK_BYTES = 64 << 20  # JSONL read per load task
@@ -181,7 +181,7 @@ class DaskEngine(Engine):
                 tasks.append(
                     self.client.submit(loading.read_file, plan.path, plan.name, settings, pure=False)
                 )
-        results = iter(self._gather(tasks, lambda f: progress("load", f)))
+        results = iter(self._gather(tasks, lambda f: progress(Stage.LOAD, f)))
         read = []
         for plan in plans:
             if not plan.blocks:

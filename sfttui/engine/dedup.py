@@ -41,7 +41,7 @@ from .minhash import (
 )
 from .normalize import normalize_texts, stable_id
 from .parallel import LOCAL, Engine, Lazy
-from .progress import Progress, no_progress
+from .progress import Progress, Stage, no_progress
 from .settings import NearSettings, NormalizeSettings
 
 _SIG_CHUNK = 20_000  # texts per signature chunk: bounds memory whatever the data size
@@ -510,7 +510,7 @@ def near_pairs(
         subset = texts if ids.size == len(texts) else texts.gather(ids)
 
         def tick(fraction: float, done: int = done, size: int = ids.size) -> None:
-            progress("near", (done + fraction * size) / total * 0.8)
+            progress(Stage.NEAR, (done + fraction * size) / total * 0.8)
 
         result = engine.near_pass(subset, shingling, settings, bands, rows, tick)
         if signed is not None and result.signed is not None:
@@ -539,7 +539,7 @@ def near_pairs(
     if boundary is not None:
         found.append(boundary[0])
         passes.append(boundary[1])
-    progress("near", 1.0)
+    progress(Stage.NEAR, 1.0)
     if not found:
         return pl.DataFrame(schema=PAIR_SCHEMA), passes
     # A pair found by both passes keeps its higher similarity.
@@ -668,7 +668,7 @@ def cross_pairs(
             side,
             shingling,
             settings,
-            progress=lambda f: progress("near", f),
+            progress=lambda f: progress(Stage.NEAR, f),
         )
         for verified in results:
             if verified.height:
@@ -925,7 +925,7 @@ def find_duplicates(
     once (the app's threshold slider); the clusters returned are at the threshold.
     """
     near = near or NearSettings()
-    stage = ("exact", "near") if side == "example" else ("input", "input")
+    stage = (Stage.EXACT, Stage.NEAR) if side == "example" else (Stage.INPUT, Stage.INPUT)
     clock = time.perf_counter()
     timings: dict[str, float] = {}
     progress(stage[0], 0.0)
@@ -955,7 +955,7 @@ def find_duplicates(
         pairs, passes = near_pairs(
             distinct_norm,
             lsh,
-            progress if side == "example" else (lambda _s, f: progress("input", 0.2 + 0.8 * f)),
+            progress if side == "example" else (lambda _s, f: progress(Stage.INPUT, 0.2 + 0.8 * f)),
             engine,
             signed,
             across_edge=True,

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from .load import PROMPT_SIDE
-from .progress import Progress, no_progress
+from .progress import Progress, Stage, no_progress
 from .settings import CoverageSettings
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {
@@ -164,7 +164,7 @@ def fit_label_model(
             probs[np.ix_(test, model.classes_)] = model.predict_proba(features[test])
             probs[np.ix_(test, np.setdiff1d(np.arange(len(classes)), model.classes_))] = 0.0
             done += 1
-            progress("coverage", 0.2 + 0.5 * done / n_splits)
+            progress(Stage.COVERAGE, 0.2 + 0.5 * done / n_splits)
             elapsed = time.perf_counter() - start
             if done < n_splits and elapsed + elapsed / done > settings.model_seconds:
                 break

@@ -43,7 +43,7 @@ from .formats import (
     get_path,
     type_name,
 )
-from .progress import Progress, no_progress
+from .progress import Progress, Stage, no_progress
 from .rawlines import RAW_COLUMNS, Source, hash_lines, read_few_lines, read_lines
 from .settings import FORMATS, LoadSettings
 
@@ -1124,9 +1124,13 @@ def load(
     files, names = check_inputs(paths, settings)
     read = []
     for i, (path, name) in enumerate(zip(files, names)):
-        progress("load", i / len(files))
-        read.append(read_file(path, name, settings, lambda f, i=i: progress("load", (i + f) / len(files))))
-    progress("load", 1.0)
+        progress(Stage.LOAD, i / len(files))
+
+        def within(fraction: float, i: int = i) -> None:
+            progress(Stage.LOAD, (i + fraction) / len(files))
+
+        read.append(read_file(path, name, settings, within))
+    progress(Stage.LOAD, 1.0)
     return combine(read, settings)
 
 

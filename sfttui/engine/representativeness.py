@@ -24,7 +24,7 @@ import polars as pl
 
 from .labelmodel import sample_positions
 from .load import PROMPT_SIDE, Dataset, load
-from .progress import Progress, no_progress
+from .progress import Progress, Stage, no_progress
 from .settings import CoverageSettings, LoadSettings
 
 # Character features: name -> (description, Polars expression over the prompt "p").
@@ -237,7 +237,7 @@ def adversarial(
             model.fit(features[fit], y[fit])
             capped += int(model.n_iter_.max() >= _ADVERSARIAL_PASSES)
             probs[test] = model.predict_proba(features[test])[:, 1]
-            progress("representativeness", 0.3 + 0.6 * (i + 1) / 5)
+            progress(Stage.REPRESENTATIVENESS, 0.3 + 0.6 * (i + 1) / 5)
     auc = float(roc_auc_score(y, probs))
     ref_p = probs[a.height :]
     order = np.lexsort((np.arange(ref_p.size), -ref_p))[:_LISTED]
@@ -264,19 +264,19 @@ def compare(
     progress: Progress = no_progress,
 ) -> Representativeness:
     """The training profile, compared with every reference file given."""
-    progress("representativeness", 0.0)
+    progress(Stage.REPRESENTATIVENESS, 0.0)
     train = prompts_of(dataset.rows, settings.seed)
     result = Representativeness(train=profile(train, dataset.rows.height))
     if not settings.reference_paths:
         result.warnings = tidy_warnings(result.train, dataset)
-        progress("representativeness", 1.0)
+        progress(Stage.REPRESENTATIVENESS, 1.0)
         return result
     ref_set = load(list(settings.reference_paths), _reference_load(load_settings))
     reference = prompts_of(ref_set.rows, settings.seed + 1)
     result.reference = profile(reference, ref_set.rows.height)
     result.reference_inputs = [i.to_dict() for i in ref_set.inputs]
     result.reference_bad_lines = int(ref_set.bad_lines["excluded"].sum())
-    progress("representativeness", 0.1)
+    progress(Stage.REPRESENTATIVENESS, 0.1)
     if reference.height < MIN_REFERENCE or train.height < MIN_REFERENCE:  # samples hold >= 20 if rows do
         # Shares and a classifier over a handful of prompts would be noise dressed as findings.
         first = ref_set.bad_lines.row(0, named=True) if ref_set.bad_lines.height else None
@@ -290,7 +290,7 @@ def compare(
             f"too few prompts to compare with the reference ({reference.height:,} reference, "
             f"{train.height:,} training; at least {MIN_REFERENCE} each){aside}"
         ]
-        progress("representativeness", 1.0)
+        progress(Stage.REPRESENTATIVENESS, 1.0)
         return result
     from scipy.stats import ks_2samp
 
@@ -300,13 +300,13 @@ def compare(
     ks = ks_2samp(t_words, r_words)
     result.ks, result.ks_pvalue = float(ks.statistic), float(ks.pvalue)
     result.unseen_token_share, result.unseen_type_share, result.top_unseen = vocabulary(train, reference)
-    progress("representativeness", 0.3)
+    progress(Stage.REPRESENTATIVENESS, 0.3)
     result.auc, result.adversarial_rows, result.adversarial_detail, result.least_like = adversarial(
         train, reference, settings, progress
     )
     result.label_mix = _label_mix(train, reference)
     result.warnings = comparison_warnings(result)
-    progress("representativeness", 1.0)
+    progress(Stage.REPRESENTATIVENESS, 1.0)
     return result
 
 

@@ -17,7 +17,7 @@ from .leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, s
 from .load import Dataset, load
 from .memory import release
 from .parallel import LOCAL, Engine
-from .progress import Progress, no_progress
+from .progress import Progress, Stage, no_progress
 from .representativeness import Representativeness, compare
 from .settings import ScanSettings
 
@@ -127,18 +127,18 @@ def run_scan(
         release()
 
     start = time.perf_counter()
-    progress("balance", 0.0)
+    progress(Stage.BALANCE, 0.0)
     balance = measure_balance(dataset.rows, settings.balance)
-    progress("balance", 1.0)
+    progress(Stage.BALANCE, 1.0)
     timings["balance"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    progress("leakage", 0.0)
+    progress(Stage.LEAKAGE, 0.0)
     leakage = find_leakage(dataset, duplicates, settings, progress, engine)
     duplicates.signatures = None  # eval matching was their last use: 330 MB per million texts
     if duplicates.input is not None:
         duplicates.input.signatures = None
-    progress("leakage", 1.0)
+    progress(Stage.LEAKAGE, 1.0)
     timings["leakage"] = time.perf_counter() - start
     release()
 
@@ -251,7 +251,7 @@ def find_leakage(
     notes: list[str] = []
     eval_set = None
     if settings.eval_paths:
-        progress("eval", 0.0)
+        progress(Stage.EVAL, 0.0)
         eval_set = load(list(settings.eval_paths), settings.load)
         inputs = [i.to_dict() for i in eval_set.inputs]
         eval_hits = eval_leakage(
@@ -268,7 +268,7 @@ def find_leakage(
             input_signatures=duplicates.input.take_signatures() if duplicates.input is not None else None,
             notes=notes,
         )
-        progress("eval", 1.0)
+        progress(Stage.EVAL, 1.0)
     return Leakage(between, eval_hits, inputs, notes=notes, eval_set=eval_set)
 
 

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ..display import literal, visible
 from ..engine.errors import InputError
 from ..engine.export import ExportPlan
+from ..engine.progress import SCAN_STAGES, Stage
 from ..engine.session import Session
 from .balance import BalanceTab
 from .coverage import CoverageTab
@@ -50,26 +51,18 @@ PROGRESS_EVERY = 0.25  # seconds between progress redraws while the analyses run
 REPLAN_AFTER = 0.5  # seconds of no decisions before the split plan is redone (where it is shown)
 
 TABS = ("overview", "duplicates", "balance", "splits", "leakage", "coverage")
-STAGES = {
-    "load": (0, 30),
-    "exact": (30, 38),
-    "near": (38, 75),
-    "balance": (75, 77),
-    "leakage": (77, 82),
-    "eval": (82, 86),
-    "coverage": (86, 96),
-    "representativeness": (96, 100),
-}
-STAGE_NAMES = {
-    "load": "reading files",
-    "exact": "exact duplicates",
-    "near": "near duplicates",
-    "balance": "balance",
-    "leakage": "leakage",
-    "eval": "eval sets",
-    "coverage": "hard data",
-    "representativeness": "vs production",
-}
+
+
+def _bar_ranges() -> dict[Stage, tuple[int, int]]:
+    """Each scan stage's span of the progress bar (percent), in the order they run."""
+    ranges, at = {}, 0
+    for stage, share in SCAN_STAGES:
+        ranges[stage] = (at, at + share)
+        at += share
+    return ranges
+
+
+STAGES = _bar_ranges()
 
 
 def _settle_heap() -> None:
@@ -112,7 +105,7 @@ class SfttuiApp(App[None]):
         self.planning_for = -1  # the generation a plan is under way (or scheduled) for
         self.write_pending = False  # w was pressed while the plan was being redone
         self._replan_timer: Timer | None = None
-        self.stage_done: dict[str, float] = {}
+        self.stage_done: dict[Stage, float] = {}
         self.stale: set[str] = set()  # tabs to redraw when next shown
         self._position_failed = False  # a failed save of the position is said once
 
@@ -154,7 +147,7 @@ class SfttuiApp(App[None]):
         worker = get_current_worker()
         last = {"stage": "", "at": 0.0}
 
-        def progress(stage: str, fraction: float) -> None:
+        def progress(stage: Stage, fraction: float) -> None:
             # The engine reports per chunk; stopping here is how quitting mid-load is quick.
             if worker.is_cancelled:
                 raise _Cancelled
@@ -214,12 +207,12 @@ class SfttuiApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan_worker(self, generation: int) -> None:
-        self.post_message(StageProgress("plan", 0.0))
+        self.post_message(StageProgress(Stage.PLAN, 0.0))
         self.post_message(PlanReady(self.session.plan(), generation))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def export(self, plan: ExportPlan, out: Path) -> None:
-        self.post_message(StageProgress("write", 0.2))
+        self.post_message(StageProgress(Stage.WRITE, 0.2))
         try:
             result = self.session.write(plan, out, force=True)
         except OSError as exc:
@@ -272,16 +265,17 @@ class SfttuiApp(App[None]):
             bar.update(progress=percent)
 
     def on_stage_progress(self, message: StageProgress) -> None:
-        if message.stage in STAGES:
-            lo, hi = STAGES[message.stage]
-            self.set_status(f"{STAGE_NAMES[message.stage]}…", lo + (hi - lo) * message.fraction)
+        stage = message.stage
+        if stage in STAGES:
+            lo, hi = STAGES[stage]
+            self.set_status(f"{stage.title}…", lo + (hi - lo) * message.fraction)
             if not self.ready:
-                self.stage_done[message.stage] = message.fraction
-                self.query_one(OverviewTab).show_progress(self.stage_done, STAGE_NAMES)
-        elif message.stage == "plan":
-            self.set_status("planning splits…", 50)
-        elif message.stage == "write":
-            self.set_status("writing and verifying…", 100 * message.fraction)
+                self.stage_done[stage] = message.fraction
+                self.query_one(OverviewTab).show_progress(self.stage_done, list(STAGES))
+        elif stage is Stage.PLAN:
+            self.set_status(f"{stage.title}…", 50)
+        elif stage is Stage.WRITE:
+            self.set_status(f"{stage.title}…", 100 * message.fraction)
 
     def on_analysis_done(self, _: AnalysisDone) -> None:
         self.ready = True

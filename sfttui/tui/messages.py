@@ -5,14 +5,15 @@ from __future__ import annotations
 from textual.message import Message
 
 from ..engine.export import ExportPlan, ExportResult
+from ..engine.progress import Stage
 
 
 class StageProgress(Message):
     """A long operation reached `fraction` of `stage`."""
 
-    def __init__(self, stage: str, fraction: float) -> None:
+    def __init__(self, stage: Stage, fraction: float) -> None:
         super().__init__()
-        self.stage = stage
+        self.stage = Stage(stage)
         self.fraction = fraction
 
 

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ..display import LiteralTable, literal
+from ..engine.progress import Stage
 from ..engine.session import Session
 from .literal import LiteralStatic
 from .render import bar
@@ -54,14 +55,14 @@ class OverviewTab(Vertical):
         )
         self.query_one("#bad-lines", RowList).reset(self.bad.height, 0, _bad_columns(*widths))
 
-    def show_progress(self, done: dict[str, float], names: dict[str, str]) -> None:
+    def show_progress(self, done: dict[Stage, float], stages: list[Stage]) -> None:
         """While the analyses run: one bar per stage, so the person sees what is going on."""
         table = LiteralTable(box=None, pad_edge=False, show_header=False)
         table.add_column(style="bold")
         table.add_column()
         table.add_column(justify="right")
-        for stage, name in names.items():
-            fraction = done.get(stage)
+        for stage in stages:
+            name, fraction = stage.title, done.get(stage)
             if fraction is None:
                 table.add_row(name, Text(bar(0, 24), style="dim"), Text("waiting", style="dim"))
             else:
