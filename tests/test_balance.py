@@ -61,3 +61,42 @@ def test_no_labels_says_it_does_not_apply():
         "applies": False,
         "reason": "no label field in the data (instruction data?)",
     }
+
+
+def test_the_imbalance_gate_reads_kinds_not_words(write_jsonl, tmp_path):
+    # A label whose name holds the words the gate once searched for ("too few") is missing
+    # from the test split: a warning, but not an imbalance, so --fail-on imbalance passes.
+    import json
+
+    from click.testing import CliRunner
+
+    from sfttui.cli import main
+
+    rows = [
+        {"text": f"row {i} about topic {i % 7}", "label": ["too few rows", "b"][i % 2], "split": "train"}
+        for i in range(60)
+    ]
+    rows += [{"text": f"test row {i} on {i % 5}", "label": "b", "split": "test"} for i in range(20)]
+    data = write_jsonl("d.jsonl", rows)
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        main, ["scan", str(data), "--no-near", "--json", str(out), "--fail-on", "imbalance"]
+    )
+    report = json.loads(out.read_text())
+    assert "split 'test' has no rows of: too few rows" in report["balance"]["warnings"]
+    assert report["findings"]["imbalance"] == 0
+    assert result.exit_code == 0, result.output
+    bal = measure_balance(_rows(["a"] * 95 + ["b"] * 5 + ["c"] * 30, ["train"] * 100 + ["test"] * 30))
+    assert [(w.kind, w.labels) for w in bal.imbalance] == [
+        ("imbalance_ratio", ("a", "b")),
+        ("rare_label", ("b",)),
+    ]
+    assert [(w.kind, w.labels, w.split) for w in bal.warnings] == [
+        ("imbalance_ratio", ("a", "b"), None),
+        ("rare_label", ("b",), None),
+        ("missing_in_split", ("a", "b"), "test"),
+        ("missing_in_split", ("c",), "train"),
+        ("label_mix", ("a",), "test"),
+        ("label_mix", ("b",), "test"),
+        ("label_mix", ("c",), "test"),
+    ]

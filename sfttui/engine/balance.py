@@ -8,7 +8,15 @@ from typing import Any
 
 import polars as pl
 
+from .findings import Finding, of_kind
 from .settings import BalanceSettings
+
+# The kinds of balance finding `--fail-on imbalance` fails on (a label mix between
+# splits, a label missing from a split or a single label are warned about, not gated).
+IMBALANCE_KINDS = ("imbalance_ratio", "rare_label")
+# The kinds a person silences by marking a label's imbalance deliberate (a label mix that
+# differs between splits is another problem, and stays).
+SKEW_KINDS = ("one_label", "imbalance_ratio", "rare_label")
 
 
 @dataclass
@@ -41,10 +49,19 @@ class Balance:
     applies: bool
     overall: LabelStats | None = None
     per_split: dict[str, LabelStats] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
     rare_labels: list[str] = field(default_factory=list)
     reason: str = ""
-    mix_warnings: list[str] = field(default_factory=list)  # the label-mix ones among `warnings`
+
+    @property
+    def mix_warnings(self) -> list[Finding]:
+        """The label-mix findings among `warnings`."""
+        return of_kind(self.warnings, "label_mix")
+
+    @property
+    def imbalance(self) -> list[Finding]:
+        """What `--fail-on imbalance` fails on."""
+        return of_kind(self.warnings, *IMBALANCE_KINDS)
 
     def to_dict(self) -> dict[str, Any]:
         if not self.applies or self.overall is None:
@@ -91,15 +108,18 @@ def measure_balance(rows: pl.DataFrame, settings: BalanceSettings | None = None)
     if labelled["split"].null_count() < labelled.height:
         for name in sorted(labelled["split"].drop_nulls().unique().to_list()):
             per_split[name] = label_stats(labelled.filter(pl.col("split") == name)["label"])
-    warnings: list[str] = []
+    warnings: list[Finding] = []
     if len(overall.counts) == 1:
-        warnings.append(f"only one label ('{overall.majority_label}'): nothing to classify")
+        one = overall.majority_label or ""
+        warnings.append(Finding(f"only one label ('{one}'): nothing to classify", "one_label", [one]))
     elif overall.imbalance_ratio and overall.imbalance_ratio > settings.max_imbalance_ratio:
         smallest = list(overall.counts)[-1]
-        warnings.append(
-            f"imbalance ratio {overall.imbalance_ratio:.1f} ('{overall.majority_label}' vs "
+        largest = overall.majority_label or ""
+        message = (
+            f"imbalance ratio {overall.imbalance_ratio:.1f} ('{largest}' vs "
             f"'{smallest}') is over {settings.max_imbalance_ratio:g}"
         )
+        warnings.append(Finding(message, "imbalance_ratio", [largest, smallest]))
     fair = 1 / len(overall.counts)
     floor = settings.min_fair_share * fair
     rare = [
@@ -116,16 +136,18 @@ def measure_balance(rows: pl.DataFrame, settings: BalanceSettings | None = None)
             else f"under {settings.min_fair_share:.0%} of its fair share "
             f"({floor:.2%}: 1/{k} of rows for {k} labels)"
         )
-        warnings.append(f"label '{label}' has too few rows: {n} ({n / overall.total:.1%}), {limit}")
+        message = f"label '{label}' has too few rows: {n} ({n / overall.total:.1%}), {limit}"
+        warnings.append(Finding(message, "rare_label", [label]))
     for name, stats in per_split.items():
         missing = [label for label in overall.counts if label not in stats.counts]
         if missing:
-            warnings.append(f"split '{name}' has no rows of: {', '.join(missing)}")
+            message = f"split '{name}' has no rows of: {', '.join(missing)}"
+            warnings.append(Finding(message, "missing_in_split", missing, name))
     mix = label_mix_warnings({name: s.counts for name, s in per_split.items()}, settings)
-    return Balance(True, overall, per_split, warnings + mix, rare, mix_warnings=mix)
+    return Balance(True, overall, per_split, warnings + mix, rare)
 
 
-def label_mix_warnings(per_split: dict[str, dict[str, int]], settings: BalanceSettings) -> list[str]:
+def label_mix_warnings(per_split: dict[str, dict[str, int]], settings: BalanceSettings) -> list[Finding]:
     """Labels whose share in a split is far from their share in train (or, without a
     train split, in all rows): a test set with 18% of a class that is 0.7% of train
     measures something the model was hardly taught."""
@@ -148,8 +170,9 @@ def label_mix_warnings(per_split: dict[str, dict[str, int]], settings: BalanceSe
             here, there = counts.get(label, 0) / totals[name], base.get(label, 0) / base_total
             low, high = min(here, there), max(here, there)
             if high - low >= settings.min_mix_gap and high >= settings.max_mix_ratio * low:
-                warnings.append(
+                message = (
                     f"label '{label}' is {here:.1%} of {name} but {there:.1%} of {base_name}: "
                     "the splits do not hold the same mix"
                 )
+                warnings.append(Finding(message, "label_mix", [label], name))
     return warnings

@@ -45,12 +45,11 @@ class ScanResult:
 
     def findings(self) -> dict[str, int]:
         """How many of each kind of problem `--fail-on` can name."""
-        imbalance_warnings = [w for w in self.balance.warnings if "imbalance ratio" in w or "too few" in w]
         return {
             "bad-lines": int(self.dataset.bad_lines["excluded"].sum()),
             "duplicates": self.duplicates.rows_removable,
             "conflicts": self.duplicates.conflicts.height,
-            "imbalance": len(imbalance_warnings),
+            "imbalance": len(self.balance.imbalance),
             "leakage": self.leakage.total,
             "coverage": len(self.coverage.warnings(split_series(self.dataset))),
             "representativeness": len(self.representativeness.warnings),

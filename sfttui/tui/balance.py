@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ..display import literal, visible
+from ..engine.balance import SKEW_KINDS
 from ..engine.session import Session
 from .literal import LiteralStatic
 from .messages import DecisionsChanged
@@ -85,7 +86,10 @@ class BalanceTab(Vertical):
                 cells.append(Text.assemble((bar(share / top_share, 4), "cyan"), f" {share:.0%}"))
             cells.append(decision)
             table.add_row(*cells, key=label)
-        warnings = [w for w in bal.warnings if not any(f"'{d}'" in w for d in res.deliberate)]
+        # A skew marked deliberate is no longer warned about; other findings stay.
+        warnings = [
+            w for w in bal.warnings if not (set(w.labels) & set(res.deliberate) and w.kind in SKEW_KINDS)
+        ]
         notes = Text()
         for w in warnings:
             notes.append(visible(f"⚠ {w}") + "\n", style="yellow")
