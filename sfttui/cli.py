@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .display import visible
-from .engine.errors import InputError
+from .engine.errors import SfttuiError
 from .engine.memory import one_heap
 from .engine.settings import (
     ENGINES,
@@ -267,7 +267,7 @@ def settings_from(opts: dict[str, Any]) -> ScanSettings:
 def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fail_on: tuple[str, ...]) -> int:
     from rich.console import Console
 
-    from .display import error_line, literal
+    from .display import exit_with_error, literal
     from .engine.parallel import open_engine
     from .engine.report import write_report
     from .engine.scan import run_scan
@@ -279,16 +279,14 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
             if engine.name != "local":
                 err.print(literal(f"engine: {engine.describe()}", "dim"))
             result = run_scan(files, settings_from(opts), engine=engine)
-    except InputError as exc:
-        err.print(error_line(exc), soft_wrap=True)
-        return 2
+    except SfttuiError as exc:
+        return exit_with_error(exc)
     print_summary(result, fail_on)
     if json_path:
         try:
             write_report(result, json_path)
         except OSError as exc:
-            err.print(error_line(f"cannot write {json_path}: {exc.strerror or exc}"), soft_wrap=True)
-            return 2
+            return exit_with_error(exc, json_path)
         Console().print(literal(f"report written to {json_path}", "dim"), soft_wrap=True)
     found, unchecked = result.findings(), result.not_checked()
     failed = [k for k in fail_on if found.get(k)]

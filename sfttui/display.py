@@ -21,6 +21,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from .engine.errors import SfttuiError
+
 _REPLACEMENT = "\ufffd"
 _BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 
@@ -55,6 +57,20 @@ def literal_block(text: object, style: str = "") -> Text:
 def error_line(message: object) -> Text:
     """`error: <message>` for stderr, the message shown literally (it names files)."""
     return Text.assemble(("error:", "bold red"), " ", visible(message))
+
+
+def exit_with_error(exc: SfttuiError | OSError, target: object = None) -> int:
+    """Say on stderr, in one line, why a command stops, and return its exit code: the
+    error's own for sfttui's errors, 2 for a file that cannot be written (`target`)."""
+    from rich.console import Console
+
+    if isinstance(exc, SfttuiError):
+        message, code = str(exc), exc.exit_code
+    else:
+        message, code = f"cannot write {target}: {exc.strerror or exc}", 2
+    # soft_wrap: the line names paths, which stay whole so they can be copied.
+    Console(stderr=True).print(error_line(message), soft_wrap=True)
+    return code
 
 
 def made_visible(text: Text, one_line: bool = False) -> Text:

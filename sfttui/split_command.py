@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .display import error_line, literal
-from .engine.errors import InputError
-from .engine.export import DropPolicy, ExportError, ExportResult
+from .display import exit_with_error, literal
+from .engine.errors import SfttuiError
+from .engine.export import DropPolicy, ExportResult
 from .engine.parallel import Engine, open_engine
 from .engine.session import Session
 from .engine.settings import ScanSettings
@@ -108,14 +108,9 @@ def print_split(result: ExportResult, notes: list[str], console: Console) -> Non
 
 
 def split_command(request: SplitRequest) -> int:
-    console, err = Console(), Console(stderr=True)
     try:
         result, notes = run_split(request)
-    except (InputError, ExportError) as exc:
-        err.print(error_line(exc), soft_wrap=True)
-        return 2
-    except OSError as exc:
-        err.print(error_line(f"cannot write {request.out}: {exc.strerror or exc}"), soft_wrap=True)
-        return 2
-    print_split(result, notes, console)
+    except (SfttuiError, OSError) as exc:
+        return exit_with_error(exc, request.out)
+    print_split(result, notes, Console())
     return 1 if result.problems else 0

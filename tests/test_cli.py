@@ -154,3 +154,24 @@ def test_importing_the_engine_leaves_the_process_allocator_alone():
         "assert one_heap.cache_info().currsize == 0, 'one_heap ran on import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_errors_are_mapped_to_one_line_and_their_exit_code_in_one_place(monkeypatch, write_jsonl):
+    # scan and split share one mapping: the error's own exit code and one stderr line.
+    import sfttui.engine.scan
+    import sfttui.engine.session
+    from sfttui.engine.errors import SfttuiError
+
+    class Unhappy(SfttuiError):
+        exit_code = 3
+
+    def refuse(*args, **kwargs):
+        raise Unhappy("data.jsonl: refused for a reason the person can fix")
+
+    monkeypatch.setattr(sfttui.engine.scan, "run_scan", refuse)
+    monkeypatch.setattr(sfttui.engine.session, "run_scan", refuse)
+    path = write_jsonl("data.jsonl", [{"text": "a row", "label": "a"}])
+    for command in (["scan", str(path)], ["split", str(path), "--out", str(path.parent / "out")]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 3, (command, result.output)
+        assert result.output.strip() == "error: data.jsonl: refused for a reason the person can fix"

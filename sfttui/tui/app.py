@@ -17,7 +17,7 @@ from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..display import literal, visible
-from ..engine.errors import InputError
+from ..engine.errors import SfttuiError
 from ..engine.export import ExportPlan
 from ..engine.progress import SCAN_STAGES, Stage
 from ..engine.session import Session
@@ -162,8 +162,8 @@ class SfttuiApp(App[None]):
             self.session.analyse(progress)
         except _Cancelled:
             return
-        except InputError as exc:
-            self.post_message(AnalysisFailed(str(exc)))
+        except SfttuiError as exc:
+            self.post_message(AnalysisFailed(str(exc), exc.title))
             return
         self.post_message(AnalysisDone())
 
@@ -308,7 +308,7 @@ class SfttuiApp(App[None]):
 
     def on_analysis_failed(self, message: AnalysisFailed) -> None:
         self.set_status("cannot open the data", None)
-        self.push_screen(ErrorScreen(message.error))
+        self.push_screen(ErrorScreen(message.error, message.title))
 
     def on_decisions_changed(self, _: DecisionsChanged) -> None:
         # Only the visible tab redraws now; the others when they are next shown, so a

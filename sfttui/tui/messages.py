@@ -22,9 +22,11 @@ class AnalysisDone(Message):
 
 
 class AnalysisFailed(Message):
-    def __init__(self, error: str) -> None:
+    """The data could not be analysed: the one-line reason, and the error's title."""
+
+    def __init__(self, error: str, title: str) -> None:
         super().__init__()
-        self.error = error
+        self.error, self.title = error, title
 
 
 class DecisionsChanged(Message):

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input
 
 from ..display import LiteralTable, literal, literal_block
+from ..engine.errors import InputError
 from .literal import LiteralStatic
 
 
@@ -85,12 +86,12 @@ class ErrorScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("q,escape,enter", "app.quit", "Quit")]
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, title: str = InputError.title) -> None:
         super().__init__()
-        self.message = message
+        self.message, self.title = message, title
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box error-box"):
-            yield LiteralStatic(Text("sfttui cannot open this data", style="bold red"))
+            yield LiteralStatic(Text(self.title, style="bold red"))
             yield LiteralStatic(literal_block(self.message), id="error-message")
             yield LiteralStatic(Text("q quits", style="dim"))
