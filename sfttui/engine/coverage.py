@@ -33,7 +33,7 @@ from .minhash import lsh_params
 from .normalize import normalize_texts
 from .patterns import CATEGORIES, CLARIFY_MAX_REPLY, LABEL_SEPARATORS, RESPONSE_HEAD, Patterns, load_patterns
 from .progress import Progress, Stage, no_progress
-from .settings import CoverageSettings, NearSettings, NormalizeSettings
+from .settings import SPLITS, CoverageSettings, NearSettings, NormalizeSettings
 
 CATEGORY_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),
@@ -298,7 +298,7 @@ class Coverage:
 
 def split_order(names: list[str | None]) -> list[str]:
     """Split names train, validation, test first, then any others alphabetically."""
-    known = ("train", "validation", "test")
+    known = SPLITS
     present = [n for n in names if n is not None]
     return [n for n in known if n in present] + sorted(n for n in present if n not in known)
 

@@ -29,6 +29,7 @@ import xxhash
 
 from .. import __version__
 from .load import InputFile
+from .settings import SPLITS
 
 try:  # POSIX only; elsewhere a second window is not detected
     import fcntl
@@ -37,7 +38,6 @@ except ImportError:  # pragma: no cover - Windows
 
 SCHEMA = "sfttui.journal/2"  # /1 journals (no content hashes) are still read
 ACTIONS = ("keep", "keep_all", "hard_negative", "drop_rows", "move_rows", "cap", "deliberate", "rule", "undo")
-SPLIT_NAMES = ("train", "validation", "test")
 
 
 class JournalReadOnly(Exception):
@@ -96,7 +96,7 @@ def _invalid(action: str, p: dict[str, Any]) -> str | None:
         "keep_all": [("cluster", isinstance(p.get("cluster"), str))],
         "hard_negative": [("cluster", isinstance(p.get("cluster"), str))],
         "drop_rows": [("keys", _strings(p.get("keys")))],
-        "move_rows": [("keys", _strings(p.get("keys"))), ("split", p.get("split") in SPLIT_NAMES)],
+        "move_rows": [("keys", _strings(p.get("keys"))), ("split", p.get("split") in SPLITS)],
         "cap": [
             ("label", isinstance(p.get("label"), str)),
             ("max_rows", type(p.get("max_rows")) is int and p["max_rows"] >= 0),

@@ -30,9 +30,9 @@ from .lookup import SortedIndex
 from .minhash import Shingling, iter_chunks, shingle_hashes, threaded_map
 from .normalize import normalize_texts
 from .parallel import LOCAL, Engine
-from .settings import LeakageSettings, NearSettings, NormalizeSettings
+from .settings import SPLITS, LeakageSettings, NearSettings, NormalizeSettings
 
-_ORDER = {"train": 0, "validation": 1, "test": 2}
+_ORDER = {name: i for i, name in enumerate(SPLITS)}
 _CHUNK = 20_000
 _PROMPT_SLICE = 200_000
 

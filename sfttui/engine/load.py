@@ -45,7 +45,7 @@ from .formats import (
 )
 from .progress import Progress, Stage, no_progress
 from .rawlines import RAW_COLUMNS, Source, hash_lines, read_few_lines, read_lines
-from .settings import FORMATS, LoadSettings
+from .settings import FORMATS, SPLITS, LoadSettings
 
 BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
@@ -57,6 +57,7 @@ SPLIT_ALIASES = {
     "validation": ("validation", "valid", "val", "dev", "development", "eval", "evaluation"),
     "test": ("test", "testing", "holdout", "heldout", "held-out", "held_out"),
 }
+assert tuple(SPLIT_ALIASES) == SPLITS
 _SPLIT_NAMES = {alias: split for split, aliases in SPLIT_ALIASES.items() for alias in aliases}
 # A file name sets a split only when it is one: `test.jsonl`, `train.jsonl.gz`, or a
 # Hugging Face shard such as `train-00000-of-00003.parquet`. A name that merely contains

@@ -23,6 +23,7 @@ from pathlib import Path
 import orjson
 
 from .errors import ExportError
+from .settings import SPLITS
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "sfttui.manifest/1"
@@ -143,7 +144,7 @@ def _alive(pid: int) -> bool:
 
 def _ours(directory: Path) -> bool:
     """A leftover sibling sfttui may remove: only files with the names of its outputs."""
-    names = {f"{s}.jsonl" for s in ("train", "validation", "test", "dropped")} | {MANIFEST}
+    names = {f"{s}.jsonl" for s in (*SPLITS, "dropped")} | {MANIFEST}
     try:
         return all(e.is_file(follow_symlinks=False) and e.name in names for e in os.scandir(directory))
     except OSError:

@@ -16,6 +16,7 @@ FAIL_KINDS = (
     "coverage",
     "representativeness",
 )
+SPLITS = ("train", "validation", "test")  # the splits sfttui writes, in this order
 ENGINES = ("local", "dask")  # where the row-scale stages run (see parallel.py)
 
 

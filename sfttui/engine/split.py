@@ -27,8 +27,8 @@ from scipy.sparse.csgraph import connected_components
 
 from .errors import InputError
 from .load import odd_split_values
+from .settings import SPLITS
 
-SPLITS = ("train", "validation", "test")
 _BIG_UNIT_SHARE = 0.01
 
 

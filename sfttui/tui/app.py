@@ -21,6 +21,7 @@ from ..engine.errors import SfttuiError
 from ..engine.export import ExportPlan
 from ..engine.progress import SCAN_STAGES, Stage
 from ..engine.session import Session
+from ..engine.settings import SPLITS
 from .balance import BalanceTab
 from .coverage import CoverageTab
 from .duplicates import DuplicatesTab
@@ -457,7 +458,7 @@ class SfttuiApp(App[None]):
         replace = " (replaces its contents)" if out.exists() and any(out.iterdir()) else ""
         body = (
             f"Output: {out}{replace}\n"
-            + "".join(f"  {name}: {counts[name]:,} rows\n" for name in ("train", "validation", "test"))
+            + "".join(f"  {name}: {counts[name]:,} rows\n" for name in SPLITS)
             + f"  dropped: {counts['dropped']:,} ("
             + (", ".join(f"{n:,} {k}" for k, n in counts["dropped_by"].items()) or "none")
             + ")\n"
