@@ -17,18 +17,8 @@ from . import __version__
 from .display import visible
 from .engine.errors import SfttuiError
 from .engine.memory import one_heap
-from .engine.settings import (
-    ENGINES,
-    FAIL_KINDS,
-    FORMATS,
-    BalanceSettings,
-    CoverageSettings,
-    LeakageSettings,
-    LoadSettings,
-    NearSettings,
-    NormalizeSettings,
-    ScanSettings,
-)
+from .engine.settings import ENGINES, FAIL_KINDS
+from .options import SPLIT_DEFAULTS, data_options, ratios_text, settings_from
 
 
 def _version_text() -> str:
@@ -49,166 +39,6 @@ def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str | None
     return kinds
 
 
-class _Size(click.ParamType):
-    """A size in bytes, with an optional K, M, G or T suffix (powers of 1024)."""
-
-    name = "SIZE"
-    _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
-        unit = text[-1:] if text[-1:] in self._UNITS else ""
-        try:
-            number = float(text[: len(text) - len(unit)])
-        except ValueError:
-            self.fail(f"{value!r} is not a size such as 500M or 16G", param, ctx)
-        if number <= 0:
-            self.fail(f"{value!r} is not a positive size", param, ctx)
-        return int(number * self._UNITS[unit])
-
-
-_SIZE = _Size()
-
-
-def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every command that reads data shares (scan, demo, and later split and the app)."""
-    options = [
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(FORMATS),
-            help="Record format (default: detect per file).",
-        ),
-        click.option("--text-field", metavar="PATH", help="Field holding the text, e.g. body or meta.text."),
-        click.option("--label-field", metavar="PATH", help="Field holding the label (default: label)."),
-        click.option("--id-field", metavar="PATH", help="Field holding a unique row id (default: id)."),
-        click.option(
-            "--group-field",
-            "--by",
-            "group_fields",
-            metavar="PATH",
-            multiple=True,
-            help="Field naming a group (user, document, source); repeatable. Rows sharing a value stay"
-            " together.",
-        ),
-        click.option(
-            "--max-row-bytes",
-            type=click.IntRange(1),
-            default=1 << 20,
-            show_default=True,
-            help="Rows larger than this are reported, not analysed.",
-        ),
-        click.option(
-            "--max-decompressed",
-            type=_SIZE,
-            default="4G",
-            show_default=True,
-            help="Refuse a compressed input that expands past this size (e.g. 500M, 16G).",
-        ),
-        click.option(
-            "--max-expansion",
-            type=click.FloatRange(1.0),
-            default=200.0,
-            show_default=True,
-            help="Refuse a compressed input that expands past this many times its size.",
-        ),
-        click.option(
-            "--threshold",
-            type=click.FloatRange(0.05, 1.0),
-            default=0.8,
-            show_default=True,
-            help="Jaccard similarity at which two texts are near duplicates.",
-        ),
-        click.option(
-            "--num-perm",
-            type=click.IntRange(16, 1024),
-            default=128,
-            show_default=True,
-            help="MinHash permutations.",
-        ),
-        click.option("--no-near", is_flag=True, help="Find exact duplicates only."),
-        click.option(
-            "--keep",
-            type=click.Choice(["first", "longest"]),
-            default="first",
-            show_default=True,
-            help="Which member of a duplicate cluster is proposed as the keeper.",
-        ),
-        click.option("--no-nfkc", is_flag=True, help="Match without Unicode NFKC normalisation."),
-        click.option("--case-sensitive", is_flag=True, help="Match without casefolding."),
-        click.option("--keep-punctuation", is_flag=True, help="Match without stripping punctuation."),
-        click.option("--keep-whitespace", is_flag=True, help="Match without collapsing whitespace."),
-        click.option(
-            "--max-imbalance",
-            type=click.FloatRange(1.0),
-            default=10.0,
-            show_default=True,
-            help="Warn when the largest label has more than this many times the smallest.",
-        ),
-        click.option(
-            "--eval",
-            "eval_paths",
-            metavar="FILE",
-            multiple=True,
-            type=click.Path(dir_okay=False),
-            help="An evaluation or gold set to check for contamination; repeatable.",
-        ),
-        click.option(
-            "--ngram-overlap",
-            type=click.IntRange(4, 100),
-            default=13,
-            show_default=True,
-            help="Word n-gram length for eval contamination.",
-        ),
-        click.option(
-            "--reference",
-            "reference_paths",
-            metavar="FILE",
-            multiple=True,
-            type=click.Path(dir_okay=False),
-            help="A sample of real production inputs to compare the training prompts with; repeatable.",
-        ),
-        click.option(
-            "--refusal-label",
-            "refusal_labels",
-            metavar="LABEL",
-            multiple=True,
-            help="A label that marks refusal examples (besides refusal, decline, ...); repeatable.",
-        ),
-        click.option(
-            "--ood-label",
-            "ood_labels",
-            metavar="LABEL",
-            multiple=True,
-            help="A label that marks out-of-scope examples (besides oos, out_of_scope, other, ...);"
-            " repeatable.",
-        ),
-        click.option(
-            "--patterns",
-            "patterns_path",
-            metavar="FILE",
-            type=click.Path(dir_okay=False),
-            help="Extra response patterns, one 'refusal|ood|clarifying: regex' per line.",
-        ),
-        click.option(
-            "--no-model", is_flag=True, help="Skip the label model (ambiguous rows, label suspects)."
-        ),
-        click.option("--no-coverage", is_flag=True, help="Skip the hard-data analysis."),
-        click.option(
-            "--min-label-count",
-            type=click.IntRange(1),
-            default=20,
-            show_default=True,
-            help="Warn about labels with fewer rows than this.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
 def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Where the row-scale stages run: here, or on a Dask cluster."""
     func = click.option(
@@ -224,44 +54,6 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="Run loading, duplicates and eval leakage here or as Dask tasks (same results).",
     )(func)
-
-
-def settings_from(opts: dict[str, Any]) -> ScanSettings:
-    return ScanSettings(
-        load=LoadSettings(
-            format=opts["fmt"],
-            text_field=opts["text_field"],
-            label_field=opts["label_field"],
-            id_field=opts["id_field"],
-            group_fields=tuple(opts["group_fields"]),
-            max_row_bytes=opts["max_row_bytes"],
-            max_decompressed_bytes=opts["max_decompressed"],
-            max_expansion=opts["max_expansion"],
-        ),
-        normalize=NormalizeSettings(
-            nfkc=not opts["no_nfkc"],
-            casefold=not opts["case_sensitive"],
-            strip_punctuation=not opts["keep_punctuation"],
-            collapse_whitespace=not opts["keep_whitespace"],
-        ),
-        near=NearSettings(
-            enabled=not opts["no_near"], threshold=opts["threshold"], num_perm=opts["num_perm"]
-        ),
-        balance=BalanceSettings(
-            max_imbalance_ratio=opts["max_imbalance"], min_label_count=opts["min_label_count"]
-        ),
-        leakage=LeakageSettings(ngram=opts["ngram_overlap"]),
-        coverage=CoverageSettings(
-            enabled=not opts["no_coverage"],
-            refusal_labels=tuple(opts["refusal_labels"]),
-            ood_labels=tuple(opts["ood_labels"]),
-            patterns_path=opts["patterns_path"],
-            model=not opts["no_model"],
-            reference_paths=tuple(opts["reference_paths"]),
-        ),
-        keep=opts["keep"],
-        eval_paths=tuple(opts["eval_paths"]),
-    )
 
 
 def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fail_on: tuple[str, ...]) -> int:
@@ -362,7 +154,7 @@ def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--ratios",
-            default="80/10/10",
+            default=ratios_text(SPLIT_DEFAULTS.ratios),
             show_default=True,
             callback=_ratios,
             help="Train/validation/test shares, e.g. 80/10/10 or 0.7,0.15,0.15.",
@@ -370,7 +162,7 @@ def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--seed",
             type=click.IntRange(0),
-            default=1234,
+            default=SPLIT_DEFAULTS.seed,
             show_default=True,
             help="Seed for the split assignment (0 or more).",
         ),

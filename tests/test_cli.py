@@ -175,3 +175,24 @@ def test_errors_are_mapped_to_one_line_and_their_exit_code_in_one_place(monkeypa
         result = CliRunner().invoke(main, command)
         assert result.exit_code == 3, (command, result.output)
         assert result.output.strip() == "error: data.jsonl: refused for a reason the person can fix"
+
+
+def test_options_take_their_defaults_from_the_settings_and_set_their_fields():
+    from sfttui.engine.settings import ScanSettings
+    from sfttui.options import SCAN_SETTINGS, settings_from
+
+    scan = main.commands["scan"]
+    assert settings_from(scan.make_context("scan", ["x.jsonl"]).params) == ScanSettings()
+    args = ["x.jsonl", "--threshold", "0.7", "--no-near", "--by", "u", "--by", "doc"]
+    args += ["--max-decompressed", "1G", "--case-sensitive", "--eval", "gold.jsonl", "--keep", "longest"]
+    s = settings_from(scan.make_context("scan", args).params)
+    assert (s.near.threshold, s.near.enabled, s.near.num_perm) == (0.7, False, 128)
+    assert s.load.group_fields == ("u", "doc") and s.load.max_decompressed_bytes == 1 << 30
+    assert (s.normalize.casefold, s.normalize.nfkc) == (False, True)
+    assert s.eval_paths == ("gold.jsonl",) and s.keep == "longest"
+    # Every option is bound to a field that exists, and no two share a parameter name.
+    for setting in SCAN_SETTINGS:
+        obj = ScanSettings()
+        for part in setting.path.split("."):
+            obj = getattr(obj, part)
+    assert len({s.name for s in SCAN_SETTINGS}) == len(SCAN_SETTINGS)

@@ -161,3 +161,21 @@ class ScanSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    """How new splits are made: shares, seed, stratification, and whether to remake given ones."""
+
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 1234
+    stratify: bool = True
+    resplit: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ratios": list(self.ratios),
+            "seed": self.seed,
+            "stratify": self.stratify,
+            "resplit": self.resplit,
+        }

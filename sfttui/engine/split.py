@@ -27,25 +27,9 @@ from scipy.sparse.csgraph import connected_components
 
 from .errors import InputError
 from .load import odd_split_values
-from .settings import SPLITS
+from .settings import SPLITS, SplitSettings
 
 _BIG_UNIT_SHARE = 0.01
-
-
-@dataclass(frozen=True)
-class SplitSettings:
-    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    seed: int = 1234
-    stratify: bool = True
-    resplit: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ratios": list(self.ratios),
-            "seed": self.seed,
-            "stratify": self.stratify,
-            "resplit": self.resplit,
-        }
 
 
 def parse_ratios(text: str) -> tuple[float, float, float]:
