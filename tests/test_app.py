@@ -525,3 +525,55 @@ async def test_every_stage_the_scan_reports_moves_the_progress_bar(tmp_path):
     # The bar only moves forward while the analyses run.
     analysing = [p for stage, p in seen if stage in STAGES]
     assert analysing == sorted(analysing) and analysing[-1] > STAGES[Stage.INPUT][1] - 1
+
+
+def test_records_are_shown_as_the_engine_reads_their_format():
+    from sfttui.engine.formats import record_turns
+
+    chat = {
+        "messages": [
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "What is this?"}, {"type": "image_url"}]},
+            {"role": "assistant", "content": "A cat."},
+        ]
+    }
+    assert record_turns(chat, "chat") == [
+        ("developer", "Be brief."),
+        ("user", "What is this?\n[image_url]"),
+        ("assistant", "A cat."),
+    ]
+    alpaca = {"instruction": "Add.", "input": "", "output": "2"}
+    assert record_turns(alpaca, "alpaca") == [("instruction", "Add."), ("output", "2")]
+    assert record_turns({"prompt": "p", "completion": "c"}, "prompt_completion") == [
+        ("prompt", "p"),
+        ("completion", "c"),
+    ]
+    # One text: the row's own text shows (the engine read only that field).
+    assert record_turns(alpaca, "custom") is None and record_turns({"text": "t"}, "text") is None
+    assert record_turns({"messages": "not turns"}, "chat") is None
+
+
+async def test_a_text_field_row_shows_what_was_analysed_not_other_fields(tmp_path, write_jsonl):
+    # With --text-field instruction, the app re-parsed the line as Alpaca and showed its
+    # output too, although only the instruction was matched.
+    from sfttui.engine.session import Session
+    from sfttui.engine.settings import LoadSettings, ScanSettings
+    from sfttui.tui.app import SfttuiApp
+
+    rows = [
+        {"instruction": "Write a function that reverses a string in Python", "output": f"SECRET-OUTPUT-{i}"}
+        for i in range(2)
+    ] + [
+        {"instruction": t, "output": "x"}
+        for t in ("Sort a list of numbers", "Name three colours", "Spell cat")
+    ]
+    data = write_jsonl("tasks.jsonl", rows)
+    settings = ScanSettings(load=LoadSettings(text_field="instruction"))
+    app = SfttuiApp(Session(paths=[str(data)], settings=settings, state_dir=str(tmp_path / "state")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await pilot.pause(0.2)
+        shown = _shown(app.query_one("#dup-detail", Rendered))
+        assert "reverses a string in Python" in shown
+        assert "SECRET-OUTPUT" not in shown and "output:" not in shown

@@ -176,12 +176,27 @@ def _extracted(pairs: list[tuple[str, str]]) -> Extracted:
     return "\n".join(text), "\n".join(prompt), reply, len(prompt)
 
 
+# Where each chat format keeps its turns: (list field, role key, content key).
+TURN_FIELDS = {"chat": ("messages", "role", "content"), "sharegpt": ("conversations", "from", "value")}
+
+
 def _chat(record: dict) -> Extracted:
-    return _turns(record, "messages", "role", "content")
+    return _turns(record, *TURN_FIELDS["chat"])
 
 
 def _sharegpt(record: dict) -> Extracted:
-    return _turns(record, "conversations", "from", "value")
+    return _turns(record, *TURN_FIELDS["sharegpt"])
+
+
+# The parts of the other formats, in order: (field, whether the prompt side holds it).
+PART_FIELDS = {
+    "alpaca": (("instruction", True), ("input", True), ("output", False)),
+    "prompt_completion": (("prompt", True), ("completion", False)),
+}
+# The names of the parts `record_turns` gives that make up the prompt side.
+PROMPT_PARTS = (
+    PROMPT_ROLES | {name for parts in PART_FIELDS.values() for name, prompt in parts if prompt} | {"text"}
+)
 
 
 def _alpaca(record: dict) -> Extracted:
@@ -222,6 +237,37 @@ _SIGNATURES: list[tuple[str, tuple[str, ...]]] = [
     ("prompt_completion", ("prompt", "completion")),
     ("text", ("text",)),
 ]
+
+
+def record_turns(record: Any, fmt: str) -> list[tuple[str, str]] | None:
+    """A record's parts as its format reads them, for showing it: each chat turn with its
+    role (system prompts included), Alpaca's instruction, input and output, a prompt and
+    its completion. None for formats whose one text is the row's (text, --text-field),
+    and for a record that does not have the format's shape (the row's text then shows)."""
+    if not isinstance(record, dict):
+        return None
+    if fmt in TURN_FIELDS:
+        key, role_key, text_key = TURN_FIELDS[fmt]
+        turns = record.get(key)
+        if not isinstance(turns, list) or not all(isinstance(t, dict) for t in turns):
+            return None
+        return [(str(t.get(role_key, "?")), _shown(t.get(text_key))) for t in turns]
+    if fmt in PART_FIELDS:
+        return [(name, _shown(record.get(name))) for name, _ in PART_FIELDS[fmt] if record.get(name)]
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A turn's content as a person reads it: text parts joined, other parts named."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(
+            part.get("text", "") if part.get("type", "text") in TEXT_PARTS else f"[{part.get('type')}]"
+            for part in value
+            if isinstance(part, dict)
+        )
+    return "" if value is None else str(value)
 
 
 def detect_format(records: Sequence[dict]) -> str | None:

@@ -192,16 +192,25 @@ class Dataset:
         # PROMPT_SIDE's unsigned arithmetic wraps when the reply is the whole text: all of it.
         return text[:end] if reply > 0 and end >= 0 else text
 
+    def format_of(self, row: int) -> str:
+        """The record format of the file a row came from ("custom" with --text-field)."""
+        name = self.rows.get_column("file")[row]
+        return next((i.format for i in self.inputs if i.name == name), "text")
+
     def raw_lines(self, rows: pl.Series | list[int]) -> list[bytes | None]:
         """The original lines of a few rows (by row number); None where the file has changed."""
         return read_few_lines(self.columns_of(rows, *RAW_COLUMNS), self.sources)
 
+    def row_of(self, key: str) -> int | None:
+        """The row number of the row with this key; None if there is none."""
+        hit = np.flatnonzero((self.rows.get_column("key") == key).to_numpy())
+        return int(hit[0]) if hit.size else None
+
     def find(self, key: str) -> tuple[str, bytes | None] | None:
         """Text and original line of the row with this key; None if there is none."""
-        hit = np.flatnonzero((self.rows.get_column("key") == key).to_numpy())
-        if not hit.size:
+        row = self.row_of(key)
+        if row is None:
             return None
-        row = int(hit[0])
         return self.rows.get_column("text")[row], self.raw_lines([row])[0]
 
 

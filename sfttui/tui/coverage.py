@@ -23,7 +23,7 @@ from textual.widgets import Static
 from ..display import LiteralTable, literal, visible
 from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
 from ..engine.decisions import Resolution
-from ..engine.formats import PROMPT_ROLES
+from ..engine.formats import PROMPT_PARTS, SYSTEM_ROLES
 from ..engine.representativeness import FEATURES
 from ..engine.session import Session
 from .literal import LiteralStatic
@@ -33,9 +33,6 @@ from .rendered import Rendered
 from .row_list import Cell, Column, RowList, cell_tail
 from .screens import PromptScreen
 
-# Turns that make up the prompt side (formats.PROMPT_ROLES, plus how render.turns names
-# the prompt of Alpaca, prompt/completion and plain-text rows).
-PROMPT_SIDE = PROMPT_ROLES | {"instruction", "input", "prompt", "text"}
 CellSpec = tuple[str, int, Callable[[dict[str, Any]], Cell]]  # label, width, cell from a row
 # What a view lists: its columns, one item per line, and the cells of line i.
 Listing = tuple[list[Column], pl.DataFrame, Callable[[int], list[Cell]]]
@@ -342,6 +339,11 @@ class CoverageTab(Vertical):
         assert ds is not None
         return ds.prompt_of(row)
 
+    def _format(self, row: int) -> str:
+        ds = self.session.dataset
+        assert ds is not None
+        return ds.format_of(row)
+
     def _text(self, row: int) -> tuple[str, bytes | None]:
         ds = self.session.dataset
         assert ds is not None
@@ -362,9 +364,12 @@ class CoverageTab(Vertical):
                     style="bold cyan",
                 ),
                 # Prompts are what was compared: their differing words are marked.
-                render_turns(_no_system(turns(raw, text)), words(other), roles=PROMPT_SIDE),
+                render_turns(_no_system(turns(raw, text, fmt)), words(other), roles=PROMPT_PARTS),
             )
-            for s, text, raw, other in (("a", a_text, a_raw, b_prompt), ("b", b_text, b_raw, a_prompt))
+            for s, text, raw, fmt, other in (
+                ("a", a_text, a_raw, self._format(item["row_a"]), b_prompt),
+                ("b", b_text, b_raw, self._format(item["row_b"]), a_prompt),
+            )
         ]
         return Group(
             Text(
@@ -422,7 +427,7 @@ class CoverageTab(Vertical):
             *head,
             mark,
             literal(f"{item['key']}", "bold cyan"),
-            render_turns(_no_system(turns(raw, text)), reference, common=True),
+            render_turns(_no_system(turns(raw, text, self._format(item["row"]))), reference, common=True),
         )
 
     def _production_detail(self, item: dict[str, Any] | None) -> Group:
@@ -522,7 +527,7 @@ class CoverageTab(Vertical):
 
 def _no_system(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The turns without system prompts, which are the same in every row and take the room."""
-    return [(role, text) for role, text in parts if role.lower() not in ("system", "developer")] or parts
+    return [(role, text) for role, text in parts if role.lower() not in SYSTEM_ROLES] or parts
 
 
 def _count(line: ScoreLine, n: int) -> Text:

@@ -221,7 +221,9 @@ class DuplicatesTab(Vertical):
         keeper = (session.cluster_state(cluster_id) or f"keep {c['keeper']}").removeprefix("keep ")
         # Compare against every turn the keeper shows (system prompts included), so only
         # real differences light up.
-        keeper_turns = turns(lines[c["keeper_row"]], ds.rows["text"][c["keeper_row"]])
+        keeper_turns = turns(
+            lines[c["keeper_row"]], ds.rows["text"][c["keeper_row"]], ds.format_of(c["keeper_row"])
+        )
         keeper_words = words(" ".join(t for _, t in keeper_turns))
         sim = f"J {c['similarity']:.2f}" + (f"-{c['max_similarity']:.2f}" if c["kind"] == "near" else "")
         if c["side"] == "input":
@@ -252,7 +254,8 @@ class DuplicatesTab(Vertical):
                 ("  (dropped)" if m["key"] in dropped else "", "dim"),
             )
             body = render_turns(
-                turns(lines[m["row"]], m["text"]), None if m["key"] == c["keeper"] else keeper_words
+                turns(lines[m["row"]], m["text"], ds.format_of(m["row"])),
+                None if m["key"] == c["keeper"] else keeper_words,
             )
             cards.append(Group(title, body))
         parts += side_by_side(cards, width)

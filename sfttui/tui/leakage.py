@@ -103,11 +103,16 @@ class LeakageTab(Vertical):
             return None
         return self.hits.row(hits.cursor_row, named=True)
 
-    def _text_of(self, key: str, eval_side: bool = False) -> tuple[str, bytes | None]:
-        """Text and original line of a row of the data, or of an eval item."""
+    def _turns_of(self, key: str, eval_side: bool = False) -> tuple[str, list[tuple[str, str]]]:
+        """Text of a row of the data, or of an eval item, and its parts as its format reads
+        its original line."""
         leak, ds = self.session.leakage, self.session.dataset
         rows = (leak.eval_set if leak is not None else None) if eval_side else ds
-        return (rows.find(key) if rows is not None else None) or (key, None)
+        row = rows.row_of(key) if rows is not None else None
+        if rows is None or row is None:
+            return key, [("text", key)]
+        text = rows.rows.get_column("text")[row]
+        return text, turns(rows.raw_lines([row])[0], text, rows.format_of(row))
 
     def _nothing(self) -> str:
         """What an empty list means: no leak found, or nothing was looked at."""
@@ -125,15 +130,15 @@ class LeakageTab(Vertical):
             empty = Text(self._nothing(), style="dim")
             detail.show(lambda width: empty)
             return
-        a_text, a_raw = self._text_of(hit["a"])
-        b_text, b_raw = self._text_of(hit["b"], eval_side=hit["b_split"] == "eval")
+        a_text, a_turns = self._turns_of(hit["a"])
+        b_text, b_turns = self._turns_of(hit["b"], eval_side=hit["b_split"] == "eval")
         parts = [
             literal(f"{hit['kind']} · {hit['a_split']} ↔ {hit['b_split']}", "bold"),
             Text("shared words are highlighted", style="dim"),
             Text.assemble("\n", literal(f"{hit['a_split']}: {hit['a']}", "bold cyan")),
-            render_turns(turns(a_raw, a_text), words(b_text), common=True),
+            render_turns(a_turns, words(b_text), common=True),
             Text.assemble("\n", literal(f"{hit['b_split']}: {hit['b']}", "bold cyan")),
-            render_turns(turns(b_raw, b_text), words(a_text), common=True),
+            render_turns(b_turns, words(a_text), common=True),
         ]
         detail.show(lambda width: Group(*parts))
 

@@ -11,6 +11,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..display import LiteralTable, visible, visible_block
+from ..engine.formats import record_turns
 
 ROLE_STYLES = {
     "system": "dim italic",
@@ -45,38 +46,17 @@ def highlight(
     return out
 
 
-def turns(raw: bytes | None, fallback: str) -> list[tuple[str, str]]:
-    """(role, text) turns of a record for display; the plain text when it has no turns."""
+def turns(raw: bytes | None, fallback: str, fmt: str) -> list[tuple[str, str]]:
+    """(role, text) parts of a row for display, as the engine's format `fmt` reads its
+    original line; the row's text when the format has one text or the line is gone."""
     if raw:
         try:
-            record: Any = orjson.loads(raw)
+            parts = record_turns(orjson.loads(raw), fmt)
         except orjson.JSONDecodeError:
-            record = None
-        if isinstance(record, dict):
-            for key, role_key, text_key in (
-                ("messages", "role", "content"),
-                ("conversations", "from", "value"),
-            ):
-                items = record.get(key)
-                if isinstance(items, list) and all(isinstance(t, dict) for t in items):
-                    return [(str(t.get(role_key, "?")), _as_text(t.get(text_key))) for t in items]
-            if "instruction" in record:
-                parts = [("instruction", str(record.get("instruction", "")))]
-                if record.get("input"):
-                    parts.append(("input", str(record["input"])))
-                parts.append(("output", str(record.get("output", ""))))
-                return parts
-            if "prompt" in record and "completion" in record:
-                return [("prompt", str(record["prompt"])), ("completion", str(record["completion"]))]
+            parts = None
+        if parts:
+            return parts
     return [("text", fallback)]
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "\n".join(str(p.get("text", "")) for p in value if isinstance(p, dict))
-    return "" if value is None else str(value)
 
 
 def render_turns(
