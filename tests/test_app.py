@@ -600,3 +600,22 @@ async def test_a_text_field_row_shows_what_was_analysed_not_other_fields(tmp_pat
         shown = _shown(app.query_one("#dup-detail", Rendered))
         assert "reverses a string in Python" in shown
         assert "SECRET-OUTPUT" not in shown and "output:" not in shown
+
+
+async def test_every_registered_tab_has_its_key_its_focus_and_redraws_after_a_decision(tmp_path):
+    from sfttui.tui.tabs import TABS
+
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for i, tab in enumerate(TABS, start=1):
+            await pilot.press(f"f{i}")
+            await pilot.pause()
+            assert app.query_one("#tabs").active == tab.name
+            assert app.focused is app.query_one(tab.focus), tab.name
+        await pilot.press("f2", "a")  # a decision: every other tab that follows them is stale
+        followers = {tab.name for tab in TABS if tab.follows_decisions}
+        assert app.stale == followers - {"duplicates"} and "splits" not in followers
+        await pilot.press("f3")
+        await pilot.pause()
+        assert "balance" not in app.stale

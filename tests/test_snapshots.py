@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from sfttui.tui.tabs import TABS as REGISTRY
+
 from .app_factory import demo_copy, make_app, settle
 
-TABS = {
-    "overview": "f1",
-    "duplicates": "f2",
-    "balance": "f3",
-    "splits": "f4",
-    "leakage": "f5",
-    "coverage": "f6",
-}
+# Every tab of the registry, by its F-key: a new tab gets its snapshots with its entry.
+TABS = {tab.name: f"f{i}" for i, tab in enumerate(REGISTRY, start=1)}
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])

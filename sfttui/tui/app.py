@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -22,11 +23,9 @@ from ..engine.export import ExportPlan
 from ..engine.progress import SCAN_STAGES, Stage
 from ..engine.session import Session
 from ..engine.settings import SPLITS
-from .balance import BalanceTab
 from .coverage import CoverageTab
 from .duplicates import DuplicatesTab
 from .footer import KeysFooter
-from .leakage import LeakageTab
 from .literal import LiteralStatic
 from .messages import (
     AnalysisDone,
@@ -41,6 +40,8 @@ from .messages import (
 from .overview import OverviewTab
 from .screens import ConfirmScreen, ErrorScreen, HelpScreen
 from .splits import SplitsTab
+from .tabs import BY_NAME
+from .tabs import TABS as TAB_SPECS
 
 
 class _Cancelled(Exception):
@@ -51,7 +52,7 @@ GC_THRESHOLDS = (10_000, 10, 100)  # Python's are (700, 10, 10)
 PROGRESS_EVERY = 0.25  # seconds between progress redraws while the analyses run
 REPLAN_AFTER = 0.5  # seconds of no decisions before the split plan is redone (where it is shown)
 
-TABS = ("overview", "duplicates", "balance", "splits", "leakage", "coverage")
+TABS = tuple(tab.name for tab in TAB_SPECS)
 
 
 def _bar_ranges() -> dict[Stage, tuple[int, int]]:
@@ -114,19 +115,10 @@ class SfttuiApp(App[None]):
         names = ", ".join(Path(p).name for p in self.session.paths)
         yield LiteralStatic(Text.assemble(("sfttui ", "bold"), visible(names)), id="title")
         yield LiteralStatic("", id="banner")
-        with TabbedContent(id="tabs", initial="overview"):
-            with TabPane("F1 Overview", id="overview"):
-                yield OverviewTab(id="overview-tab")
-            with TabPane("F2 Duplicates", id="duplicates"):
-                yield DuplicatesTab(self.session, id="duplicates-tab")
-            with TabPane("F3 Balance", id="balance"):
-                yield BalanceTab(self.session, id="balance-tab")
-            with TabPane("F4 Splits", id="splits"):
-                yield SplitsTab(self.session, id="splits-tab")
-            with TabPane("F5 Leakage", id="leakage"):
-                yield LeakageTab(self.session, id="leakage-tab")
-            with TabPane("F6 Coverage", id="coverage"):
-                yield CoverageTab(self.session, id="coverage-tab")
+        with TabbedContent(id="tabs", initial=TABS[0]):
+            for i, tab in enumerate(TAB_SPECS, start=1):
+                with TabPane(f"F{i} {tab.title}", id=tab.name):
+                    yield tab.widget(self.session, id=tab.widget_id)
         with Vertical(id="statusbar"), Horizontal(id="progress-row"):
             yield LiteralStatic("starting", id="status")
             yield ProgressBar(total=100, show_eta=False, id="progress")
@@ -283,12 +275,12 @@ class SfttuiApp(App[None]):
         s = self.session
         ds = s.dataset
         assert ds is not None and s.journal is not None
-        self.query_one(OverviewTab).show(s)
         position = s.load_position() if self.resume_position else {}
-        self.query_one(DuplicatesTab).show(s, keep_cluster=position.get("cluster"))
-        self.query_one(BalanceTab).show(s)
-        self.query_one(LeakageTab).show(s)
-        self.query_one(CoverageTab).show(s)
+        for tab in TAB_SPECS:
+            if tab.name == "duplicates":  # back on the cluster the person was at
+                self.query_one(DuplicatesTab).show(s, keep_cluster=position.get("cluster"))
+            elif tab.follows_decisions:
+                self._tab(tab.name).show(s)
         self.refresh_plan()
         self.want_plan()  # once, whatever is shown: Splits and `w` are ready at once
         status = f"{ds.rows.height:,} rows · {len(ds.inputs)} file(s) · journal {s.journal.path}"
@@ -315,7 +307,7 @@ class SfttuiApp(App[None]):
         # Only the visible tab redraws now; the others when they are next shown, so a
         # key press costs one tab's work (the Duplicates tab updates its own rows).
         active = self.query_one(TabbedContent).active
-        self.stale = {"overview", "balance", "leakage", "duplicates", "coverage"} - (
+        self.stale = {tab.name for tab in TAB_SPECS if tab.follows_decisions} - (
             {"duplicates"} if active == "duplicates" else set()
         )
         self._refresh_if_stale(active)
@@ -325,14 +317,11 @@ class SfttuiApp(App[None]):
         if name not in self.stale:
             return
         self.stale.discard(name)
-        tab = {
-            "overview": OverviewTab,
-            "duplicates": DuplicatesTab,
-            "balance": BalanceTab,
-            "leakage": LeakageTab,
-            "coverage": CoverageTab,
-        }
-        self.query_one(tab[name]).show(self.session)
+        self._tab(name).show(self.session)
+
+    def _tab(self, name: str) -> Any:
+        """The widget of the tab of this name (see tabs.py)."""
+        return self.query_one(f"#{BY_NAME[name].widget_id}")
 
     def on_threshold_changed(self, _: ThresholdChanged) -> None:
         s = self.session
@@ -380,22 +369,14 @@ class SfttuiApp(App[None]):
         self._focus_tab(name)
 
     def _focus_tab(self, name: str) -> None:
-        targets = {
-            "overview": "#bad-lines",
-            "duplicates": "#clusters",
-            "balance": "#labels",
-            "splits": "#split-table",
-            "leakage": "#hits",
-            "coverage": "#cov-list",
-        }
-        self.query_one(targets[name]).focus()
+        self.query_one(BY_NAME[name].focus).focus()
 
     def action_next_tab(self, step: int) -> None:
-        current = TABS.index(self.query_one(TabbedContent).active or "overview")
+        current = TABS.index(self.query_one(TabbedContent).active or TABS[0])
         self.action_tab(TABS[(current + step) % len(TABS)])
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        name = event.pane.id or "overview"
+        name = event.pane.id or TABS[0]
         # The tab is on screen first; what changed since it was last shown follows in
         # the next frame (its redraw takes 10-50 ms at a million rows).
         self.call_after_refresh(self._refresh_if_stale, name)

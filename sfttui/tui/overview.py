@@ -21,7 +21,7 @@ MAX_REASON = 500  # characters of a reason shown (the list scrolls sideways to t
 
 
 class OverviewTab(Vertical):
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.bad: pl.DataFrame | None = None  # the dataset's bad lines, as listed
 
