@@ -29,13 +29,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_scan import generate
-
-from sfttui.cli import ISOLATE_FROM_BYTES
 from sfttui.engine.memory import one_heap
-from sfttui.engine.session import Session
-from sfttui.tui.app import TABS, SfttuiApp
-from sfttui.tui.row_list import RowList
+
+one_heap()  # as the command line does: before NumPy's threads exist
+
+from bench_scan import generate  # noqa: E402
+
+from sfttui.cli import ISOLATE_FROM_BYTES  # noqa: E402
+from sfttui.engine.session import Session  # noqa: E402
+from sfttui.tui.app import TABS, SfttuiApp  # noqa: E402
+from sfttui.tui.row_list import RowList  # noqa: E402
 
 
 class TimedApp(SfttuiApp):
@@ -198,7 +201,6 @@ def main() -> None:
         help="analyse in a thread of the app's process (as before isolation), to compare",
     )
     args = parser.parse_args()
-    one_heap()  # as the command line does
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.jsonl"
         generate(path, args.rows)

@@ -30,12 +30,13 @@ def peak_mb() -> float:
 
 def child(engine_name: str, scheduler: str, path: str, eval_path: str, report_path: str) -> None:
     from sfttui.engine.memory import one_heap
+
+    one_heap()  # as the command line does: before NumPy's threads exist
     from sfttui.engine.parallel import open_engine
     from sfttui.engine.report import write_report
     from sfttui.engine.scan import run_scan
     from sfttui.engine.settings import LoadSettings, ScanSettings
 
-    one_heap()  # as the command line does
     settings = ScanSettings(load=LoadSettings(group_fields=("user_id",)), eval_paths=(eval_path,))
     with open_engine(engine_name, scheduler or None) as engine:
         start = time.perf_counter()

@@ -39,9 +39,10 @@ def generate(path: Path, rows: int, seed: int = 3) -> None:
 
 def run(path: Path, out: Path) -> dict[str, float]:
     from sfttui.engine.memory import one_heap
+
+    one_heap()  # as the command line does: before NumPy's threads exist
     from sfttui.engine.session import Session
 
-    one_heap()  # as the command line does
     marks: dict[str, float] = {}
     last = [time.perf_counter()]
 

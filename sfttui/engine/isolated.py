@@ -24,13 +24,15 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from .errors import InputError
 from .memory import one_heap
 from .progress import Progress, no_progress
-from .scan import ScanResult, run_scan
 from .settings import ScanSettings
+
+if TYPE_CHECKING:  # the child imports the scan only once its heap is set (see main)
+    from .scan import ScanResult
 
 _POLL = 0.1  # seconds between chances for the caller to stop the child
 BACKGROUND_NICE = 10  # the child's niceness, added to the app's
@@ -131,7 +133,11 @@ def main() -> None:
     # Background work: the analyses use every core, and the screen's process should
     # win the CPU whenever a key arrives (on two cores they otherwise shared it).
     os.nice(BACKGROUND_NICE)
+    # Before NumPy and its BLAS threads load: glibc fixes its arena limit when the first
+    # thread's arena is made, and ignores the setting after that.
     one_heap()
+    from .scan import run_scan
+
     paths, settings, explore_floor = pickle.loads(sys.stdin.buffer.read())
     last: dict[str, float] = {}
 
