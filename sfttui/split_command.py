@@ -54,7 +54,6 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
     )
     session.analyse()
     journal = session.journal
-    assert journal is not None
     resolution = session.resolution()
     notes = journal.problems + resolution.stale
     if journal.resumed:

@@ -8,7 +8,7 @@ decision state the app shows is derived from the journal, never kept beside it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,23 @@ EXPLORE_BELOW = 0.15  # pairs are verified this far below the threshold, for the
 _FIND_SLICE = 100_000  # rows whose lines are read and hashed at once when looking for moved rows
 
 
+class NotAnalysed(RuntimeError):
+    """A session's results were asked for before `analyse` gave them."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Everything an analysis gave, all of it at once: no result is ever missing."""
+
+    dataset: Dataset
+    duplicates: Duplicates
+    balance: Balance
+    leakage: Leakage
+    coverage: Coverage
+    representativeness: Representativeness
+    journal: Journal
+
+
 @dataclass
 class Session:
     paths: list[str]
@@ -53,13 +70,7 @@ class Session:
     # Where recorded rows are now, by (key, line hash): see _locate.
     _located: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False, compare=False)
 
-    dataset: Dataset | None = None
-    duplicates: Duplicates | None = None
-    balance: Balance | None = None
-    leakage: Leakage | None = None
-    coverage: Coverage | None = None
-    representativeness: Representativeness | None = None
-    journal: Journal | None = None
+    workspace: Workspace | None = None  # set by analyse, whole
     # resolution()'s last answer, with what it was worked out from and the decision count.
     _resolution: tuple[tuple[Any, ...], int, Resolution] | None = field(
         default=None, repr=False, compare=False
@@ -74,28 +85,72 @@ class Session:
             result = run_scan_isolated(self.paths, s, progress, explore_floor=floor)
         else:
             result = run_scan(self.paths, s, progress, explore_floor=floor, engine=self.engine)
-        self.dataset, self.duplicates = result.dataset, result.duplicates
+        journal = Journal.open(result.dataset.inputs, self.state_dir, create=self.writes_state)
         self._located = {}
-        self.balance, self.leakage = result.balance, result.leakage
-        self.coverage, self.representativeness = result.coverage, result.representativeness
-        self.journal = Journal.open(self.dataset.inputs, self.state_dir, create=self.writes_state)
+        self.workspace = Workspace(
+            result.dataset,
+            result.duplicates,
+            result.balance,
+            result.leakage,
+            result.coverage,
+            result.representativeness,
+            journal,
+        )
+
+    # --- the results, once analysed ----------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Whether `analyse` has given the results."""
+        return self.workspace is not None
+
+    @property
+    def results(self) -> Workspace:
+        if self.workspace is None:
+            raise NotAnalysed("the session has not been analysed yet")
+        return self.workspace
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.results.dataset
+
+    @property
+    def duplicates(self) -> Duplicates:
+        return self.results.duplicates
+
+    @property
+    def balance(self) -> Balance:
+        return self.results.balance
+
+    @property
+    def leakage(self) -> Leakage:
+        return self.results.leakage
+
+    @property
+    def coverage(self) -> Coverage:
+        return self.results.coverage
+
+    @property
+    def representativeness(self) -> Representativeness:
+        return self.results.representativeness
+
+    @property
+    def journal(self) -> Journal:
+        return self.results.journal
 
     @property
     def threshold(self) -> float:
-        return self.duplicates.threshold if self.duplicates else self.settings.near.threshold
+        return self.duplicates.threshold if self.ready else self.settings.near.threshold
 
     def set_threshold(self, threshold: float) -> None:
-        assert self.duplicates is not None
-        self.duplicates = self.duplicates.at_threshold(threshold)
+        self.workspace = replace(self.results, duplicates=self.duplicates.at_threshold(threshold))
 
     @property
     def floor(self) -> float:
-        ctx = self.duplicates.context if self.duplicates else None
+        ctx = self.duplicates.context if self.ready else None
         return ctx.floor if ctx else self.threshold
 
     # --- decisions ------------------------------------------------------------------
     def resolution(self) -> Resolution:
-        assert self.dataset is not None and self.duplicates is not None and self.journal is not None
         # Every tab that shows decisions asks for this after each one; the lookups below
         # cost ~8 ms at a million rows, so one answer serves until the next decision.
         of = (self.journal, self.dataset, self.duplicates)
@@ -123,7 +178,6 @@ class Session:
     # --- rows followed by content -----------------------------------------------------
     def _rows_of(self, keys: list[str] | set[str]) -> dict[str, int]:
         """The row number of each of these keys that exists."""
-        assert self.dataset is not None
         if not keys:
             return {}
         rows = self.dataset.rows
@@ -132,7 +186,6 @@ class Session:
 
     def _hashes(self, rows: list[int]) -> list[str]:
         """A stable hash of each row's original line ("" when it cannot be read back)."""
-        assert self.dataset is not None
         return [content_hash(line) if line is not None else "" for line in self.dataset.raw_lines(rows)]
 
     def content(self, keys: list[str]) -> dict[str, str]:
@@ -168,7 +221,6 @@ class Session:
     def _find_lines(self, wanted: set[str]) -> dict[str, str]:
         """The key of the first row whose line has each wanted hash, read a slice at a time
         (only when decisions name rows that moved: after an edit of the input)."""
-        assert self.dataset is not None
         rows = self.dataset.rows
         found: dict[str, str] = {}
         for lo in range(0, rows.height, _FIND_SLICE):
@@ -183,7 +235,6 @@ class Session:
 
     def _clusters_of(self, keys: set[str]) -> dict[str, list[str]]:
         """The clusters (either side) each of these rows belongs to."""
-        assert self.duplicates is not None
         if not keys:
             return {}
         members = self.duplicates.membership.filter(pl.col("key").is_in(list(keys)))
@@ -207,18 +258,14 @@ class Session:
 
     def decided_clusters(self) -> int:
         """How many of the current clusters have a decision."""
-        assert self.duplicates is not None
         return sum(self.duplicates.has_cluster(c) for c in self._cluster_states())
 
     def cluster(self, cluster_id: str) -> dict[str, Any]:
-        assert self.duplicates is not None
         return self.duplicates.cluster(cluster_id)
 
     def keep(self, cluster_id: str, keeper: str | None = None) -> Decision:
         """Keep one member (the proposed keeper by default) and drop the members within
         the threshold of it (every other member, for the proposed keeper)."""
-        assert self.journal is not None
-        assert self.duplicates is not None
         c = self.cluster(cluster_id)
         keeper = keeper or c["keeper"]
         drop = self.duplicates.drops_for(cluster_id, keeper)
@@ -229,7 +276,6 @@ class Session:
         )
 
     def keep_all(self, cluster_id: str) -> Decision:
-        assert self.journal is not None
         c = self.cluster(cluster_id)
         content = dict(zip(c["members"], self._hashes(c["rows"])))
         return self.journal.append("keep_all", cluster=cluster_id, content=content)
@@ -244,7 +290,6 @@ class Session:
         """A near label conflict is a hard negative (the words that differ decide the
         label): both rows are kept, and they count on the hard-data scorecard. An exact
         conflict (the same input under two labels) cannot be one: ValueError."""
-        assert self.journal is not None
         c = self.cluster(cluster_id)
         if not c["conflict"] or c["kind"] != "near":
             raise ValueError(
@@ -254,7 +299,6 @@ class Session:
         return self.journal.append("hard_negative", cluster=cluster_id, content=content)
 
     def _undecided_exact(self) -> pl.DataFrame:
-        assert self.duplicates is not None
         decided = list(self.cluster_states())
         return self.duplicates.clusters.filter(
             (pl.col("side") == "example")
@@ -268,7 +312,6 @@ class Session:
 
         One journal entry per cluster (so undo works one at a time), written in one go.
         """
-        assert self.journal is not None
         todo = self._undecided_exact().select("id", "keeper", "members", "rows")
         hashes = iter(self._hashes([r for rows in todo["rows"].to_list() for r in rows]))
         items = [
@@ -290,13 +333,11 @@ class Session:
         return self._undecided_exact().height
 
     def drop_rows(self, keys: list[str], reason: str, cluster: str | None = None) -> Decision:
-        assert self.journal is not None
         return self.journal.append(
             "drop_rows", keys=keys, reason=reason, cluster=cluster, content=self.content(keys)
         )
 
     def move_rows(self, keys: list[str], split: str, reason: str) -> Decision:
-        assert self.journal is not None
         return self.journal.append(
             "move_rows", keys=keys, split=split, reason=reason, content=self.content(keys)
         )
@@ -304,7 +345,6 @@ class Session:
     def group_keys(self, kind: str, detail: str) -> list[str]:
         """Row keys of a leakage hit's whole unit: its group of duplicates (every row joined
         to it by copies or near pairs, which a split keeps together) or its group value."""
-        assert self.dataset is not None and self.duplicates is not None
         rows = self.dataset.rows
         if kind == "group":
             hit = rows.filter(pl.col("groups").list.contains(detail))
@@ -314,30 +354,24 @@ class Session:
         return hit["key"].to_list()
 
     def cap(self, label: str, max_rows: int) -> Decision:
-        assert self.journal is not None
         return self.journal.append("cap", label=label, max_rows=max_rows)
 
     def deliberate(self, label: str, note: str = "marked deliberate in the app") -> Decision:
-        assert self.journal is not None
         return self.journal.append("deliberate", label=label, note=note)
 
     def state_rule(self, keys: list[str], rule: str) -> Decision:
         """Record the labelling rule that decides these (ambiguous) rows."""
-        assert self.journal is not None
         return self.journal.append("rule", keys=keys, rule=rule, content=self.content(keys))
 
     def undo(self) -> Decision | None:
-        assert self.journal is not None
         return self.journal.undo()
 
     # --- position (where the person was), kept beside the journal --------------------
     def _position_path(self) -> Path:
-        assert self.journal is not None
         return self.journal.path.with_name(f"position-{self.journal.fingerprint}.json")
 
     def save_position(self, position: dict[str, Any]) -> None:
         """Where the person was (raises OSError, e.g. a full disk: the caller says so)."""
-        assert self.journal is not None
         if self.journal.read_only:
             return  # the window holding the journal keeps the position
         write_bytes_atomic(self._position_path(), orjson.dumps(position))
@@ -350,8 +384,7 @@ class Session:
 
     # --- splits and export ----------------------------------------------------------
     def plan(self) -> ExportPlan:
-        assert self.dataset is not None and self.duplicates is not None
-        eval_hits = self.leakage.eval_hits if self.leakage and not self.keep_contaminated else None
+        eval_hits = None if self.keep_contaminated else self.leakage.eval_hits
         return plan_export(self.dataset, self.duplicates, self.split, self.drop, self.resolution(), eval_hits)
 
     def default_out(self) -> Path:
@@ -361,13 +394,12 @@ class Session:
         return first.parent / f"{first.name.split('.')[0]}-splits"
 
     def write(self, plan: ExportPlan, out: str | os.PathLike[str], force: bool = True) -> ExportResult:
-        assert self.dataset is not None and self.journal is not None
         extra = {
             "journal": str(self.journal.path),
             "eval_inputs": list(self.settings.eval_paths),
-            "eval_contamination": self.leakage.eval_hits.to_dicts() if self.leakage else [],
+            "eval_contamination": self.leakage.eval_hits.to_dicts(),
         }
-        if self.coverage is not None and self.coverage.ran:
+        if self.coverage.ran:
             # The hard data each written split holds: a test split without any cannot measure it.
             extra["coverage"] = self.coverage.card_dict(
                 plan.split_of_rows(self.dataset.rows.height), self.marked_hard_negatives()
@@ -385,7 +417,6 @@ class Session:
 
     def protected(self) -> list[Protected]:
         """What an output directory must never be or hold, besides the inputs."""
-        assert self.journal is not None
         c = self.settings.coverage
         return [
             *(Protected(Path(p), "eval set") for p in self.settings.eval_paths),
@@ -396,7 +427,6 @@ class Session:
 
     def reason_cannot_write(self, out: Path) -> str | None:
         """Why `w` cannot write to `out` (the app replaces an earlier output of sfttui)."""
-        assert self.dataset is not None
         inputs = [Protected(Path(i.path), "input") for i in self.dataset.inputs]
         try:
             check_output(out, [*inputs, *self.protected()], force=True)

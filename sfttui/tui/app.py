@@ -126,7 +126,7 @@ class SfttuiApp(App[None]):
 
     def on_unmount(self) -> None:
         # Let another window (or the next start in this process) take the journal.
-        if self.session.journal is not None:
+        if self.session.ready:
             self.session.journal.close()
 
     def on_mount(self) -> None:
@@ -195,8 +195,8 @@ class SfttuiApp(App[None]):
         return self.planning_for == self.plan_generation and self.plan_of != self.plan_generation
 
     def _shows_plan(self, tab: str | None) -> bool:
-        ds = self.session.dataset
-        return tab == "splits" or (tab == "coverage" and ds is not None and not ds.has_splits)
+        ready = self.session.ready
+        return tab == "splits" or (tab == "coverage" and ready and not self.session.dataset.has_splits)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan_worker(self, generation: int) -> None:
@@ -244,10 +244,9 @@ class SfttuiApp(App[None]):
     def refused_read_only(self) -> bool:
         """Refuse a decision, saying why, when this window's journal is read-only (another
         window holds its lock): True when refused."""
-        journal = self.session.journal
-        if journal is None or not journal.read_only:
+        if not self.session.ready or not self.session.journal.read_only:
             return False
-        self.notify(f"Not saved: {journal.read_only}.", severity="warning", timeout=6)
+        self.notify(f"Not saved: {self.session.journal.read_only}.", severity="warning", timeout=6)
         return True
 
     def set_status(self, text: str, percent: float | None) -> None:
@@ -274,7 +273,6 @@ class SfttuiApp(App[None]):
         self.ready = True
         s = self.session
         ds = s.dataset
-        assert ds is not None and s.journal is not None
         position = s.load_position() if self.resume_position else {}
         for tab in TAB_SPECS:
             if tab.name == "duplicates":  # back on the cluster the person was at
@@ -338,12 +336,12 @@ class SfttuiApp(App[None]):
         self.plan, self.plan_of = message.plan, message.generation
         self.query_one(SplitsTab).show_plan(message.plan)
         ds = self.session.dataset
-        if ds is not None and not ds.has_splits:
+        if not ds.has_splits:
             # Without splits in the input, the scorecard counts per planned split.
             self.query_one(CoverageTab).show(
                 self.session, message.plan.split_of_rows(ds.rows.height), planned=True
             )
-        if self.session.dataset is not None and self.session.journal is not None:
+        if self.session.ready:
             self.set_status(
                 f"{self.session.dataset.rows.height:,} rows · journal {self.session.journal.path.name}", None
             )

@@ -39,7 +39,6 @@ class BalanceTab(Vertical):
 
     def show(self, session: Session) -> None:
         bal = session.balance
-        assert bal is not None
         table = self.query_one("#labels", DataTable)
         table.clear(columns=True)
         if not bal.applies or bal.overall is None:

@@ -97,23 +97,21 @@ class CoverageTab(Vertical):
         """Redraw from the session; `splits` replaces the per-row splits when given."""
         if splits is not None:
             self.splits, self.planned = splits, planned
-        elif self.splits is None and session.dataset is not None:
+        elif self.splits is None and session.ready:
             self.splits = split_series(session.dataset)
-        if session.coverage is None:
+        if not session.ready:
             return
-        marked = session.marked_hard_negatives() if session.journal is not None else None
+        marked = session.marked_hard_negatives()
         self.lines = session.coverage.scorecard(self.splits, marked)
         self._fill()
 
     def action_view(self, name: str) -> None:
         self.view = name
-        if self.session.coverage is not None:
+        if self.session.ready:
             self._fill()
         self.query_one("#cov-list").focus()
 
     def _fill(self) -> None:
-        cov = self.session.coverage
-        assert cov is not None
         listing = self.query_one("#cov-list", RowList)
         # A redraw after a decision keeps the person's place in the same list.
         keep = listing.cursor_row if self.items is not None and self._built == self.view else 0
@@ -150,7 +148,7 @@ class CoverageTab(Vertical):
 
     def _resolution(self) -> Resolution | None:
         """What the journal decides now (replayed once per redraw, not per row)."""
-        return self.session.resolution() if self.session.journal is not None else None
+        return self.session.resolution() if self.session.ready else None
 
     def _marker(self) -> Callable[[str, int], str]:
         """Formats row keys: ✗ when the row will be dropped, § when a stated rule decides it."""
@@ -190,7 +188,6 @@ class CoverageTab(Vertical):
         return [Column(label, width) for label, width, _ in specs], rows, cells
 
     def _hard_items(self) -> Listing:
-        assert self.session.coverage is not None
         return self._columns(
             self.session.coverage.hard_pairs,
             [
@@ -201,7 +198,6 @@ class CoverageTab(Vertical):
         )
 
     def _ambiguous_items(self) -> Listing:
-        assert self.session.coverage is not None
         marks = self._marker()
         return self._columns(
             self.session.coverage.ambiguous,
@@ -214,7 +210,6 @@ class CoverageTab(Vertical):
         )
 
     def _suspect_items(self) -> Listing:
-        assert self.session.coverage is not None
         marks = self._marker()
         return self._columns(
             self.session.coverage.suspects,
@@ -226,7 +221,6 @@ class CoverageTab(Vertical):
         )
 
     def _example_items(self) -> Listing:
-        assert self.session.coverage is not None
         marks = self._marker()
         return self._columns(
             self.session.coverage.categories,
@@ -240,7 +234,6 @@ class CoverageTab(Vertical):
 
     def _production_items(self) -> Listing:
         rep = self.session.representativeness
-        assert rep is not None
         ref = rep.reference
         columns = [Column("prompt profile", 22), Column("train", 11)]
         if ref is not None:
@@ -276,7 +269,6 @@ class CoverageTab(Vertical):
         detail = self.query_one("#cov-detail", Rendered)
         if item is None and self.view != "production":
             cov = self.session.coverage
-            assert cov is not None  # lists are only filled once coverage is known
             empty = {
                 "hard": f"No hard negatives found. {cov.hard_detail}",
                 "ambiguous": f"No ambiguous rows. {cov.model.detail}",
@@ -300,7 +292,7 @@ class CoverageTab(Vertical):
 
     def _scorecard_detail(self, item: dict[str, Any] | None) -> Group:
         cov = self.session.coverage
-        assert cov is not None and item is not None
+        assert item is not None
         line = next(x for x in self.lines if x.kind == item["kind"])
         parts: list[Any] = [
             Text(KIND_NAMES[line.kind].capitalize(), style="bold"),
@@ -336,21 +328,18 @@ class CoverageTab(Vertical):
 
     def _prompt(self, row: int) -> str:
         ds = self.session.dataset
-        assert ds is not None
         return ds.prompt_of(row)
 
     def _format(self, row: int) -> str:
         ds = self.session.dataset
-        assert ds is not None
         return ds.format_of(row)
 
     def _text(self, row: int) -> tuple[str, bytes | None]:
         ds = self.session.dataset
-        assert ds is not None
         return ds.rows["text"][row], ds.raw_lines([row])[0]
 
     def _hard_detail(self, item: dict[str, Any] | None, width: int) -> Group:
-        assert item is not None and self.session.coverage is not None
+        assert item is not None
         a_text, a_raw = self._text(item["row_a"])
         b_text, b_raw = self._text(item["row_b"])
         a_prompt, b_prompt = self._prompt(item["row_a"]), self._prompt(item["row_b"])
@@ -432,7 +421,6 @@ class CoverageTab(Vertical):
 
     def _production_detail(self, item: dict[str, Any] | None) -> Group:
         rep = self.session.representativeness
-        assert rep is not None
         parts: list[Any] = []
         if rep.reference is None:
             parts += [

@@ -86,7 +86,6 @@ class DuplicatesTab(Vertical):
     def show(self, session: Session, keep_cluster: str | None = None) -> None:
         """(Re)build the view from the session, keeping the cursor on `keep_cluster`."""
         dup = session.duplicates
-        assert dup is not None
         clusters = dup.clusters
         if self.query_text:
             clusters = self._filtered(clusters, self.query_text)
@@ -102,7 +101,6 @@ class DuplicatesTab(Vertical):
 
     def _filtered(self, clusters: pl.DataFrame, query: str) -> pl.DataFrame:
         """Clusters with a label equal to the query or a member whose text contains it."""
-        assert self.session.dataset is not None and self.session.duplicates is not None
         rows = self.session.dataset.rows
         members = self.session.duplicates.membership.join(rows.select("row", "text"), on="row")
         hit = members.filter(pl.col("text").str.to_lowercase().str.contains(query.lower(), literal=True))
@@ -142,7 +140,6 @@ class DuplicatesTab(Vertical):
         """Histogram of the verified pairs' J and how many are at or above the threshold;
         kept until the clustering changes, since decisions do not change it."""
         dup = self.session.duplicates
-        assert dup is not None
         if self._spread is None or self._spread[0] is not dup:
             explored = dup.explored_similarities()
             hist = histogram(explored, self.session.floor, 1.0, bins=7)
@@ -152,7 +149,7 @@ class DuplicatesTab(Vertical):
 
     def _render_summary(self) -> None:
         dup = self.session.duplicates
-        assert dup is not None and self.view is not None
+        assert self.view is not None
         decided = self.session.decided_clusters()
         hist, above = self._similarity_spread()
         filt = f" · filter '{self.query_text}': {self.view.height:,} shown" if self.query_text else ""
@@ -181,7 +178,7 @@ class DuplicatesTab(Vertical):
 
         def make(width: int) -> Group:
             parts: list[Any] = [self.render_examples(), Text("")] if self.examples_on else []
-            dup = self.session.duplicates
+            dup = self.session.duplicates if self.session.ready else None
             if cluster_id is None:
                 parts.append(Text("No clusters." if self.view is not None else "", style="dim"))
             elif dup is None or not dup.has_cluster(cluster_id):
@@ -211,7 +208,6 @@ class DuplicatesTab(Vertical):
 
     def render_cluster(self, cluster_id: str, width: int) -> Group:
         session = self.session
-        assert session.dataset is not None
         c = session.cluster(cluster_id)
         ds = session.dataset
         members = ds.columns_of(c["rows"][:9], "row", "key", "text", "label", "file", "line")
@@ -267,7 +263,6 @@ class DuplicatesTab(Vertical):
         """The input words that set a near conflict's rows apart: when one word decides the
         label ("where / when were you born"), it is a hard negative, not a labelling error."""
         ds = self.session.dataset
-        assert ds is not None
         keeper = words(ds.prompt_of(c["keeper_row"]))
         other = next(r for r in c["rows"] if r != c["keeper_row"])
         theirs = words(ds.prompt_of(other))
@@ -427,7 +422,6 @@ class DuplicatesTab(Vertical):
     def render_examples(self) -> Group:
         """Pairs closest to the threshold, both texts, differences highlighted."""
         dup = self.session.duplicates
-        assert dup is not None and self.session.dataset is not None
         pairs = dup.explored_pairs().with_columns(gap=(pl.col("jaccard") - self.session.threshold).abs())
         pairs = pairs.sort("gap").head(5)
         rows = self.session.dataset.rows

@@ -48,7 +48,6 @@ class LeakageTab(Vertical):
 
     def show(self, session: Session) -> None:
         leak = session.leakage
-        assert leak is not None
         between = leak.between_splits.select(
             kind=pl.col("kind") + pl.col("side").fill_null("").replace_strict(_SIDE_MARK, default=""),
             a="key_a",
@@ -75,7 +74,7 @@ class LeakageTab(Vertical):
         hits = self.query_one("#hits", RowList)
         hits.reset(self.hits.height, hits.cursor_row)  # a redraw after a decision stays in place
         checked = []
-        if session.dataset is not None and session.dataset.has_splits:
+        if session.dataset.has_splits:
             checked.append("between splits")
         if leak.eval_inputs:
             checked.append("eval: " + ", ".join(i["name"] for i in leak.eval_inputs))
@@ -107,7 +106,7 @@ class LeakageTab(Vertical):
         """Text of a row of the data, or of an eval item, and its parts as its format reads
         its original line."""
         leak, ds = self.session.leakage, self.session.dataset
-        rows = (leak.eval_set if leak is not None else None) if eval_side else ds
+        rows = leak.eval_set if eval_side else ds
         row = rows.row_of(key) if rows is not None else None
         if rows is None or row is None:
             return key, [("text", key)]
@@ -119,7 +118,7 @@ class LeakageTab(Vertical):
         if self.hits is None:
             return ""
         ds, leak = self.session.dataset, self.session.leakage
-        if (ds is None or not ds.has_splits) and not (leak and leak.eval_inputs):
+        if not ds.has_splits and not leak.eval_inputs:
             return "Leakage not checked: the input has no splits and no --eval set was given."
         return "No leakage found."
 

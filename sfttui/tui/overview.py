@@ -75,7 +75,6 @@ class OverviewTab(Vertical):
 
     def show(self, session: Session) -> None:
         ds, dup, bal, leak = session.dataset, session.duplicates, session.balance, session.leakage
-        assert ds is not None and dup is not None and bal is not None and leak is not None
         inputs = LiteralTable(box=None, pad_edge=False, header_style="bold dim", expand=False)
         for col in ("file", "format", "rows", "set aside", "label", "split"):
             inputs.add_column(col, justify="right" if col in ("rows", "set aside") else "left")
@@ -127,7 +126,7 @@ class OverviewTab(Vertical):
         body.add_row(inputs)
         body.add_row(findings)
         body.add_row(Text("next: " + " · ".join(steps), style="cyan"))
-        journal = session.journal.problems + session.resolution().stale if session.journal else []
+        journal = session.journal.problems + session.resolution().stale
         for note in ds.notes + journal:
             body.add_row(literal(f"note: {note}", "yellow"))
         self.query_one("#overview-summary", Static).update(body)

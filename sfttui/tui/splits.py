@@ -38,8 +38,6 @@ class SplitsTab(Vertical):
     def show_plan(self, plan: ExportPlan) -> None:
         self.plan = plan
         s = self.session
-        ds = s.dataset
-        assert ds is not None
         groups = ", ".join(s.settings.load.group_fields) or "none (duplicate clusters only)"
         ratios = "/".join(f"{r:.0%}" for r in s.split.ratios)
         self.query_one("#splits-settings", Static).update(
