@@ -20,9 +20,10 @@ pytest.importorskip("distributed", reason="the dask extra is not installed (pip 
 from sfttui.cli import main
 from sfttui.engine.dask_engine import DaskEngine
 from sfttui.engine.dedup import near_pairs
+from sfttui.engine.engines import open_engine
 from sfttui.engine.errors import InputError
 from sfttui.engine.load import load
-from sfttui.engine.parallel import LOCAL, open_engine
+from sfttui.engine.parallel import LOCAL
 from sfttui.engine.report import build_report
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import LoadSettings, NearSettings, ScanSettings

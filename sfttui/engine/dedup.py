@@ -40,7 +40,7 @@ from .minhash import (
     unique_sorted,
 )
 from .normalize import normalize_texts, stable_id
-from .parallel import LOCAL, Engine, Lazy
+from .parallel import LOCAL, Engine, Lazy, StageRunner
 from .progress import Progress, Stage, no_progress
 from .settings import NearSettings, NormalizeSettings
 
@@ -512,7 +512,10 @@ def near_pairs(
         def tick(fraction: float, done: int = done, size: int = ids.size) -> None:
             progress(Stage.NEAR, (done + fraction * size) / total * 0.8)
 
-        result = engine.near_pass(subset, shingling, settings, bands, rows, tick)
+        if isinstance(engine, StageRunner):
+            result = engine.near_pass(subset, shingling, settings, bands, rows, tick)
+        else:
+            result = local_near_pass(subset, shingling, settings, bands, rows, tick)
         if signed is not None and result.signed is not None:
             # Eval matching recomputes the estimate columns of the few texts it needs:
             # holding them for every text until then would cost 128 MB per million.

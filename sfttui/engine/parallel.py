@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import polars as pl
 
-from .errors import InputError
-from .settings import ENGINES
-
 if TYPE_CHECKING:
-    from .load import Dataset
     from .minhash import Shingling
     from .progress import Progress
     from .settings import LoadSettings, NearSettings
@@ -46,8 +42,30 @@ class Lazy(Sequence[T]):
         return self.make(i % self.count)
 
 
+@runtime_checkable
+class StageRunner(Protocol):
+    """An engine that runs whole stages its own way (the Dask engine: loading in byte
+    blocks on the workers, the LSH pass as a shuffle of band keys). The stages ask for
+    it (`isinstance(engine, StageRunner)`); the engines here know no stage."""
+
+    def load(self, paths: list[str | os.PathLike[str]], settings: LoadSettings, progress: Progress) -> Any:
+        """Read the inputs into a load.Dataset."""
+
+    def near_pass(
+        self,
+        texts: pl.Series,
+        shingling: Shingling,
+        settings: NearSettings,
+        bands: int,
+        rows: int,
+        tick: Callable[[float], None],
+    ) -> Any:
+        """One MinHash/LSH pass over `texts` (a dedup.NearPassResult)."""
+
+
 class Engine:
-    """Runs chunked work in this process, one chunk after another."""
+    """Runs chunked work in this process, one chunk after another: map, parts, workers.
+    It knows no stage; an engine that runs stages its own way is also a StageRunner."""
 
     name = "local"
 
@@ -89,27 +107,6 @@ class Engine:
         frame = pl.DataFrame({"v": values}).with_row_index("i")
         return frame.select(pl.col("i").min().over("v")).to_series()
 
-    def load(
-        self, paths: list[str | os.PathLike[str]], settings: LoadSettings, progress: Progress
-    ) -> Dataset:
-        from .load import load
-
-        return load(paths, settings, progress)
-
-    def near_pass(
-        self,
-        texts: pl.Series,
-        shingling: Shingling,
-        settings: NearSettings,
-        bands: int,
-        rows: int,
-        tick: Callable[[float], None],
-    ) -> Any:
-        """One MinHash/LSH pass over `texts` (see dedup.NearPassResult)."""
-        from .dedup import local_near_pass
-
-        return local_near_pass(texts, shingling, settings, bands, rows, tick)
-
     def describe(self) -> str:
         return "local (this process)"
 
@@ -124,16 +121,3 @@ class Engine:
 
 
 LOCAL = Engine()
-
-
-def open_engine(name: str = "local", scheduler: str | None = None) -> Engine:
-    """The engine called `name`; raises InputError when it cannot be started."""
-    if name == "local":
-        if scheduler:
-            raise InputError("--scheduler needs --engine dask")
-        return LOCAL
-    if name == "dask":
-        from .dask_engine import DaskEngine
-
-        return DaskEngine.connect(scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"))
-    raise InputError(f"unknown engine '{name}' (expected one of {', '.join(ENGINES)})")

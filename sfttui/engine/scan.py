@@ -16,7 +16,7 @@ from .dedup import Duplicates, NearPass, find_duplicates, has_input_side, with_i
 from .leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
 from .load import Dataset, load
 from .memory import release
-from .parallel import LOCAL, Engine
+from .parallel import LOCAL, Engine, StageRunner
 from .progress import Progress, Stage, no_progress
 from .representativeness import Representativeness, compare
 from .settings import ScanSettings
@@ -97,7 +97,11 @@ def run_scan(
     settings = settings or ScanSettings()
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    dataset = engine.load(paths, settings.load, progress)
+    dataset = (
+        engine.load(paths, settings.load, progress)
+        if isinstance(engine, StageRunner)
+        else load(paths, settings.load, progress)
+    )
     timings["load"] = time.perf_counter() - start
     release()
 
