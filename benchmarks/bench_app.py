@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sfttui.engine.memory import one_heap
+from sfttui.engine.runtime.memory import one_heap
 
 one_heap()  # as the command line does: before NumPy's threads exist
 

@@ -29,7 +29,7 @@ def peak_mb() -> float:
 
 
 def child(engine_name: str, scheduler: str, path: str, eval_path: str, report_path: str) -> None:
-    from sfttui.engine.memory import one_heap
+    from sfttui.engine.runtime.memory import one_heap
 
     one_heap()  # as the command line does: before NumPy's threads exist
     from sfttui.engine.engines import open_engine

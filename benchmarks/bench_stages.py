@@ -86,7 +86,7 @@ def generate(path: Path, eval_path: Path, n: int, seed: int = 11) -> None:
 
 def child(path: str, eval_path: str, out_dir: str) -> None:
     """In a fresh process: every stage, timed, with the peak RSS after each."""
-    from sfttui.engine.memory import one_heap
+    from sfttui.engine.runtime.memory import one_heap
 
     one_heap()  # as the command line does: before NumPy's threads exist
     from sfttui.engine.session import Session

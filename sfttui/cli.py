@@ -16,7 +16,7 @@ import click
 from . import __version__
 from .display import visible
 from .engine.errors import SfttuiError
-from .engine.memory import one_heap
+from .engine.runtime.memory import one_heap
 from .engine.settings import ENGINES, FAIL_KINDS
 from .options import SPLIT_DEFAULTS, data_options, ratios_text, settings_from
 
@@ -141,7 +141,7 @@ def scan(files: tuple[str, ...], json_path: str | None, fail_on: tuple[str, ...]
 
 
 def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float, float]:
-    from .engine.split import parse_ratios
+    from .engine.analyses.split import parse_ratios
 
     try:
         return parse_ratios(value)
@@ -189,7 +189,7 @@ def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _split_settings(opts: dict[str, Any]) -> Any:
-    from .engine.split import SplitSettings
+    from .engine.analyses.split import SplitSettings
 
     return SplitSettings(ratios=opts["ratios"], seed=opts["seed"], resplit=opts["resplit"])
 

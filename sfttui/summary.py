@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .display import LiteralTable, literal
-from .engine.coverage import KIND_SHORT, split_series
+from .engine.analyses.coverage import KIND_SHORT, split_series
 from .engine.scan import ScanResult
 
 _MAX_REASONS = 4

@@ -69,8 +69,8 @@ def _cached_scan(paths, settings=None, progress=None, explore_floor=None, engine
     import os
     import pickle
 
-    from sfttui.engine.parallel import LOCAL
-    from sfttui.engine.progress import no_progress
+    from sfttui.engine.runtime.parallel import LOCAL
+    from sfttui.engine.runtime.progress import no_progress
     from sfttui.engine.scan import run_scan
 
     progress = progress or no_progress

@@ -526,7 +526,7 @@ async def test_footer_clicks_on_a_narrow_screen_hit_the_key_shown(tmp_path):
 async def test_every_stage_the_scan_reports_moves_the_progress_bar(tmp_path):
     # The same-input pass reported a stage the app did not know, so the bar stood still
     # at "near duplicates" for a quarter of a million-row scan.
-    from sfttui.engine.progress import Stage
+    from sfttui.engine.runtime.progress import Stage
     from sfttui.tui.app import STAGES, SfttuiApp
     from sfttui.tui.messages import StageProgress
 
@@ -551,7 +551,7 @@ async def test_every_stage_the_scan_reports_moves_the_progress_bar(tmp_path):
 
 
 def test_records_are_shown_as_the_engine_reads_their_format():
-    from sfttui.engine.formats import record_turns
+    from sfttui.engine.io.formats import record_turns
 
     chat = {
         "messages": [

@@ -5,7 +5,7 @@ import math
 import polars as pl
 import pytest
 
-from sfttui.engine.balance import measure_balance
+from sfttui.engine.analyses.balance import measure_balance
 from sfttui.engine.settings import BalanceSettings
 
 

@@ -150,7 +150,7 @@ def test_help_and_usage_errors_import_no_polars():
 def test_importing_the_engine_leaves_the_process_allocator_alone():
     code = (
         "import sfttui.engine.scan, sfttui.engine.session\n"
-        "from sfttui.engine.memory import one_heap\n"
+        "from sfttui.engine.runtime.memory import one_heap\n"
         "assert one_heap.cache_info().currsize == 0, 'one_heap ran on import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 
 from sfttui.cli import demo_path
-from sfttui.engine.coverage import find_coverage, split_series
-from sfttui.engine.dedup import find_duplicates, with_input_side
+from sfttui.engine.analyses.coverage import find_coverage, split_series
+from sfttui.engine.analyses.dedup import find_duplicates, with_input_side
+from sfttui.engine.analyses.labelmodel import fit_label_model
+from sfttui.engine.analyses.patterns import load_patterns
 from sfttui.engine.errors import InputError
-from sfttui.engine.labelmodel import fit_label_model
-from sfttui.engine.load import load
-from sfttui.engine.patterns import load_patterns
+from sfttui.engine.io.load import load
 from sfttui.engine.settings import CoverageSettings, LoadSettings, NearSettings, NormalizeSettings
 
 from .conftest import jaccard, word_shingles

@@ -18,13 +18,13 @@ from click.testing import CliRunner
 pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'sfttui[dask]')")
 
 from sfttui.cli import main
+from sfttui.engine.analyses.dedup import near_pairs
 from sfttui.engine.dask_engine import DaskEngine
-from sfttui.engine.dedup import near_pairs
 from sfttui.engine.engines import open_engine
 from sfttui.engine.errors import InputError
-from sfttui.engine.load import load
-from sfttui.engine.parallel import LOCAL
+from sfttui.engine.io.load import load
 from sfttui.engine.report import build_report
+from sfttui.engine.runtime.parallel import LOCAL
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import LoadSettings, NearSettings, ScanSettings
 

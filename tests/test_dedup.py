@@ -8,12 +8,12 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 
 from sfttui.cli import demo_path
-from sfttui.engine.dedup import find_duplicates
-from sfttui.engine.load import load
-from sfttui.engine.minhash import Shingling, lsh_params, shingle_hashes, signatures
-from sfttui.engine.normalize import normalize_expr, normalize_texts
+from sfttui.engine.analyses.dedup import find_duplicates
+from sfttui.engine.io.load import load
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import NearSettings, NormalizeSettings
+from sfttui.engine.text.minhash import Shingling, lsh_params, shingle_hashes, signatures
+from sfttui.engine.text.normalize import normalize_expr, normalize_texts
 
 from .conftest import jaccard, word_shingles
 
@@ -220,8 +220,8 @@ def test_streamed_normalisation_keeps_every_row_in_place():
 
 
 def test_distinct_texts_are_normalised_when_read_not_held():
-    from sfttui.engine.dedup import DistinctTexts, NormalisedTexts
-    from sfttui.engine.parallel import LOCAL
+    from sfttui.engine.analyses.dedup import DistinctTexts, NormalisedTexts
+    from sfttui.engine.runtime.parallel import LOCAL
 
     texts = pl.Series(["Hello,   World!", "other words here", "hello world", "  ", "OTHER words here."])
     distinct = DistinctTexts.of(texts)
@@ -241,7 +241,7 @@ def test_distinct_texts_are_normalised_when_read_not_held():
 
 
 def test_rows_sharing_a_text_hash_are_grouped_by_the_texts_themselves(monkeypatch):
-    from sfttui.engine import dedup
+    from sfttui.engine.analyses import dedup
 
     texts = pl.Series(["a b", "c d", "A B.", "e", "c d", "f"])
     honest = dedup.DistinctTexts.of(texts)

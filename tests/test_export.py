@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from sfttui.cli import main
+from sfttui.engine.analyses.dedup import find_duplicates
+from sfttui.engine.analyses.split import SplitSettings
 from sfttui.engine.decisions import Journal, resolve
-from sfttui.engine.dedup import find_duplicates
 from sfttui.engine.export import ExportError, plan_export, verify_export, write_export
-from sfttui.engine.load import load
-from sfttui.engine.split import SplitSettings
+from sfttui.engine.io.load import load
 
 WORDS = [f"w{i}" for i in range(3000)]
 

@@ -14,16 +14,16 @@ import pytest
 from click.testing import CliRunner
 
 from sfttui.cli import main
-from sfttui.engine.coverage import find_coverage
-from sfttui.engine.dedup import find_duplicates, leaders
+from sfttui.engine.analyses.coverage import find_coverage
+from sfttui.engine.analyses.dedup import find_duplicates, leaders
+from sfttui.engine.analyses.labelmodel import _score
+from sfttui.engine.analyses.leakage import eval_leakage, split_leakage
+from sfttui.engine.analyses.split import SplitSettings
 from sfttui.engine.export import plan_export
-from sfttui.engine.labelmodel import _score
-from sfttui.engine.leakage import eval_leakage, split_leakage
-from sfttui.engine.load import load
+from sfttui.engine.io.load import load
 from sfttui.engine.report import write_report
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import CoverageSettings, LoadSettings, NearSettings, NormalizeSettings
-from sfttui.engine.split import SplitSettings
 
 from .app_factory import make_app, settle
 from .conftest import SHARED_DATA

@@ -14,9 +14,9 @@ import re
 import numpy as np
 import polars as pl
 
-from sfttui.engine.coverage import find_hard_negatives
-from sfttui.engine.dedup import find_duplicates
-from sfttui.engine.load import load
+from sfttui.engine.analyses.coverage import find_hard_negatives
+from sfttui.engine.analyses.dedup import find_duplicates
+from sfttui.engine.io.load import load
 from sfttui.engine.settings import CoverageSettings, NearSettings, NormalizeSettings
 
 from .test_honest_findings import reference_jaccard
@@ -68,7 +68,7 @@ def test_the_hard_negative_search_examines_a_bounded_sample_of_real_pairs(tmp_pa
 def test_adversarial_classifier_stops_when_the_sides_cannot_be_told_apart(tmp_path):
     """Reference prompts from the same source: the ideal case, in which the classifier
     never converges. Its folds stop at 30 passes (not 100), and the detail says so."""
-    from sfttui.engine.representativeness import compare
+    from sfttui.engine.analyses.representativeness import compare
     from sfttui.engine.settings import LoadSettings
 
     train, reference = tmp_path / "train.jsonl", tmp_path / "production.jsonl"

@@ -179,7 +179,7 @@ def test_a_negative_seed_is_a_usage_error(tmp_path):
 
 _CRASH_BETWEEN_RENAMES = """
 import os, sys
-from sfttui.engine import outdir
+from sfttui.engine.io import outdir
 real = os.rename
 calls = []
 def rename(src, dst):

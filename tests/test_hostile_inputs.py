@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from sfttui.cli import main
 from sfttui.engine.errors import InputError
-from sfttui.engine.load import load
+from sfttui.engine.io.load import load
 
 
 def _scan(*args: str):

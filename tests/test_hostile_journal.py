@@ -308,7 +308,7 @@ def test_journal_open_without_create_writes_nothing(tmp_path):
     session = Session(paths=[str(data)], settings=ScanSettings(load=LoadSettings()))
     session.analyse()
     session.journal.close()
-    from sfttui.engine.load import load
+    from sfttui.engine.io.load import load
 
     journal = Journal.open(load([data]).inputs, tmp_path / "nowhere", create=False)
     assert journal.read_only and not (tmp_path / "nowhere").exists()

@@ -1,75 +1,73 @@
-"""The engine's layers hold: every module has one, imports only from its own layer or
-lower ones (function-level imports included), and nothing imports in a cycle."""
+"""The engine's layers hold: the folders show them, every module imports only from its
+own layer or lower ones (function-level and TYPE_CHECKING imports included), nothing
+imports in a cycle, and nothing in the engine imports the UI or the command line."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-ENGINE = Path(__file__).resolve().parents[1] / "sfttui" / "engine"
-# Lowest first; docs/ARCHITECTURE.md describes each. A new module gets a line here.
-LAYERS = {
-    "base": ("errors", "settings", "progress", "findings", "memory", "atomic"),
-    "text": ("normalize", "minhash", "lookup"),
-    "runtime": ("parallel",),
-    "io": ("formats", "rawlines", "load", "outdir"),
-    "analyses": (
-        "dedup",
-        "balance",
-        "split",
-        "leakage",
-        "coverage",
-        "patterns",
-        "labelmodel",
-        "representativeness",
-    ),
-    "application": ("scan", "session", "decisions", "export", "report", "isolated", "engines", "dask_engine"),
-}
-RANK = {module: i for i, modules in enumerate(LAYERS.values()) for module in modules}
+PACKAGE = Path(__file__).resolve().parents[1] / "sfttui"
+ENGINE = PACKAGE / "engine"
+# Lowest first; docs/ARCHITECTURE.md describes each. Sub-packages are their own layer;
+# the modules directly in engine/ are the shared vocabulary (base) or the application.
+LAYERS = ("base", "text", "runtime", "io", "analyses", "application")
+BASE = ("errors", "settings", "findings")
+APPLICATION = ("scan", "session", "decisions", "export", "report", "isolated", "engines", "dask_engine")
+
+
+def _name(path: Path) -> str:
+    """An engine module's name relative to the engine: "settings", "io.load"."""
+    return ".".join(path.relative_to(ENGINE).with_suffix("").parts)
+
+
+def _layer(module: str) -> str:
+    if "." in module:
+        return module.split(".")[0]
+    return "base" if module in BASE else "application" if module in APPLICATION else "unplaced"
 
 
 def _imports(path: Path) -> set[str]:
-    """Engine modules this one imports, anywhere in it (TYPE_CHECKING blocks included)."""
+    """What this module imports from the package: engine modules by name, the rest as
+    "outside:<module>"."""
+    here = list(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:
-                found.update(alias.name for alias in node.names)
-        elif (
-            isinstance(node, ast.ImportFrom)
-            and node.level == 2
-            and (node.module or "").split(".")[0]
-            in (
-                "tui",
-                "cli",
-                "display",
-                "summary",
-                "split_command",
-                "options",
-            )
-        ):
-            found.add(f"UI:{node.module}")
+        if not isinstance(node, ast.ImportFrom) or node.level == 0:
+            continue
+        base = here[: len(here) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+        # `from .io import load`: the names may be modules of a package; else `base` is one.
+        targets = [[*base, a.name] for a in node.names if _is_module([*base, a.name])] or [base]
+        for parts in targets:
+            if parts[:2] == ["sfttui", "engine"] and len(parts) > 2:
+                found.add(".".join(parts[2:]))
+            elif parts != ["sfttui"]:  # `from .. import __version__` is the package itself
+                found.add("outside:" + ".".join(parts))
     return found
 
 
-GRAPH = {p.stem: _imports(p) for p in ENGINE.glob("*.py") if p.stem != "__init__"}
+def _is_module(parts: list[str]) -> bool:
+    where = PACKAGE.parent.joinpath(*parts)
+    return where.with_suffix(".py").is_file() or where.is_dir()
 
 
-def test_every_engine_module_has_a_layer():
-    assert sorted(set(GRAPH) - set(RANK)) == []
-    assert sorted(set(RANK) - set(GRAPH)) == []
+GRAPH = {_name(p): _imports(p) for p in ENGINE.rglob("*.py") if p.name != "__init__.py"}
 
 
-def test_no_module_imports_a_higher_layer_or_the_ui():
-    upward = [
-        f"{m} ({_layer(m)}) imports {d} ({_layer(d) if d in RANK else 'outside the engine'})"
+def test_every_engine_module_sits_in_a_layer_its_folder_shows():
+    assert [m for m in GRAPH if _layer(m) not in LAYERS] == []
+    assert {_layer(m) for m in GRAPH} == set(LAYERS)
+
+
+def test_no_module_imports_a_higher_layer_or_anything_outside_the_engine():
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    wrong = [
+        f"{m} ({_layer(m)}) imports {d}"
         for m, deps in GRAPH.items()
         for d in sorted(deps)
-        if d not in RANK or RANK[d] > RANK[m]
+        if d.startswith("outside:") or d not in GRAPH or rank[_layer(d)] > rank[_layer(m)]
     ]
-    assert upward == []
+    assert wrong == []
 
 
 def test_there_is_no_import_cycle():
@@ -85,7 +83,3 @@ def test_there_is_no_import_cycle():
     for module in GRAPH:
         walk(module, module, [module])
     assert cycles == []
-
-
-def _layer(module: str) -> str:
-    return next(name for name, modules in LAYERS.items() if module in modules)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from sfttui.engine.leakage import eval_leakage
-from sfttui.engine.load import load
+from sfttui.engine.analyses.leakage import eval_leakage
+from sfttui.engine.io.load import load
 from sfttui.engine.settings import LeakageSettings, NearSettings, NormalizeSettings
 
 from .conftest import jaccard, word_shingles
@@ -54,7 +54,7 @@ def test_eval_hits_of_every_kind_name_the_training_row_and_the_eval_item(write_j
 def test_shared_boilerplate_neither_blows_up_nor_hides_true_eval_pairs():
     import polars as pl
 
-    from sfttui.engine.dedup import cross_pairs
+    from sfttui.engine.analyses.dedup import cross_pairs
 
     # Every text opens with the same 40 words, so one LSH bucket per band holds most of
     # both sides: joining it whole cost ~10 GB at 20k x 1k texts. Such buckets are left
@@ -81,8 +81,8 @@ def test_eval_matching_reuses_the_duplicate_analysis_signatures_only_when_they_f
     import numpy as np
     import polars as pl
 
-    from sfttui.engine.dedup import find_duplicates
-    from sfttui.engine.minhash import Shingling
+    from sfttui.engine.analyses.dedup import find_duplicates
+    from sfttui.engine.text.minhash import Shingling
 
     rng = random.Random(4)
     base = [_words(rng, 25) for _ in range(300)]

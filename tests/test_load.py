@@ -8,7 +8,7 @@ import pytest
 import zstandard
 
 from sfttui.engine.errors import InputError
-from sfttui.engine.load import BOM, PROMPT_SIDE, load, split_from_name
+from sfttui.engine.io.load import BOM, PROMPT_SIDE, load, split_from_name
 from sfttui.engine.settings import LoadSettings
 
 

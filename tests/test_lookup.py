@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from sfttui.engine.lookup import SortedIndex, ragged
+from sfttui.engine.text.lookup import SortedIndex, ragged
 
 
 def test_find_and_pairs_give_every_match_with_its_items():

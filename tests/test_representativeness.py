@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from sfttui.cli import main
+from sfttui.engine.analyses.representativeness import compare, length_shift, profile, vocabulary
 from sfttui.engine.errors import InputError
-from sfttui.engine.load import load
-from sfttui.engine.representativeness import compare, length_shift, profile, vocabulary
+from sfttui.engine.io.load import load
 from sfttui.engine.settings import CoverageSettings, LoadSettings
 
 from .conftest import SHARED_DATA

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from sklearn.model_selection import StratifiedGroupKFold
 
-from sfttui.engine.split import SplitSettings, assign_splits, parse_ratios, place_greedy, units
+from sfttui.engine.analyses.split import SplitSettings, assign_splits, parse_ratios, place_greedy, units
 
 _SCHEMA = {
     "row": pl.UInt32,

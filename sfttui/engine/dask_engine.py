@@ -37,8 +37,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from . import load as loading
-from .dedup import (
+from .analyses.dedup import (
     _ESTIMATE_SLACK,
     PAIR_SCHEMA,
     NearPassResult,
@@ -49,10 +48,11 @@ from .dedup import (
     verify_pairs,
 )
 from .errors import InputError
-from .minhash import Shingling, iter_chunks, unique_sorted
-from .parallel import Engine
-from .progress import Progress, Stage
+from .io import load as loading
+from .runtime.parallel import Engine
+from .runtime.progress import Progress, Stage
 from .settings import LoadSettings, NearSettings
+from .text.minhash import Shingling, iter_chunks, unique_sorted
 
 BLOCK_BYTES = 64 << 20  # JSONL read per load task
 ROWS_PER_TASK = 200_000  # rows per task for row-wise work

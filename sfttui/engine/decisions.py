@@ -28,7 +28,7 @@ import orjson
 import xxhash
 
 from .. import __version__
-from .load import InputFile
+from .io.load import InputFile
 from .settings import SPLITS
 
 try:  # POSIX only; elsewhere a second window is not detected

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from .errors import InputError
-from .parallel import LOCAL, Engine
+from .runtime.parallel import LOCAL, Engine
 from .settings import ENGINES
 
 

@@ -24,16 +24,16 @@ import orjson
 import polars as pl
 
 from .. import __version__
-from .balance import label_mix_warnings
+from .analyses.balance import label_mix_warnings
+from .analyses.dedup import Duplicates, find_duplicates
+from .analyses.leakage import split_leakage
+from .analyses.split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 from .decisions import Resolution
-from .dedup import Duplicates, find_duplicates
 from .errors import ExportError, InputError
-from .leakage import split_leakage
-from .load import Dataset, load, read_blocks, split_lines
-from .outdir import OutputRefused, Protected, check_output, make_temporary, recover, replace_directory
-from .rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
+from .io.load import Dataset, load, read_blocks, split_lines
+from .io.outdir import OutputRefused, Protected, check_output, make_temporary, recover, replace_directory
+from .io.rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
 from .settings import BalanceSettings, ScanSettings
-from .split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 
 DropPolicy = Literal["exact", "near", "none"]
 _DROPPED_SLICE = 20_000

@@ -27,8 +27,8 @@ import traceback
 from typing import IO, TYPE_CHECKING
 
 from .errors import InputError
-from .memory import one_heap
-from .progress import Progress, no_progress
+from .runtime.memory import one_heap
+from .runtime.progress import Progress, no_progress
 from .settings import ScanSettings
 
 if TYPE_CHECKING:  # the child imports the scan only once its heap is set (see main)

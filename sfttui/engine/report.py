@@ -13,8 +13,8 @@ import orjson
 import polars as pl
 
 from .. import __version__
-from .atomic import write_bytes_atomic
-from .coverage import split_series
+from .analyses.coverage import split_series
+from .io.atomic import write_bytes_atomic
 from .scan import ScanResult
 
 SCHEMA = "sfttui.report/2"

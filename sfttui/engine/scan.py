@@ -10,15 +10,15 @@ from typing import Any
 
 import polars as pl
 
-from .balance import Balance, measure_balance
-from .coverage import Coverage, find_coverage, split_series
-from .dedup import Duplicates, NearPass, find_duplicates, has_input_side, with_input_side
-from .leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
-from .load import Dataset, load
-from .memory import release
-from .parallel import LOCAL, Engine, StageRunner
-from .progress import Progress, Stage, no_progress
-from .representativeness import Representativeness, compare
+from .analyses.balance import Balance, measure_balance
+from .analyses.coverage import Coverage, find_coverage, split_series
+from .analyses.dedup import Duplicates, NearPass, find_duplicates, has_input_side, with_input_side
+from .analyses.leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
+from .analyses.representativeness import Representativeness, compare
+from .io.load import Dataset, load
+from .runtime.memory import release
+from .runtime.parallel import LOCAL, Engine, StageRunner
+from .runtime.progress import Progress, Stage, no_progress
 from .settings import ScanSettings
 
 

@@ -15,23 +15,23 @@ from typing import Any
 import orjson
 import polars as pl
 
-from .atomic import write_bytes_atomic
-from .balance import Balance
-from .coverage import Coverage
+from .analyses.balance import Balance
+from .analyses.coverage import Coverage
+from .analyses.dedup import Duplicates
+from .analyses.leakage import Leakage
+from .analyses.representativeness import Representativeness
+from .analyses.split import SplitSettings
 from .decisions import Decision, Journal, Resolution, content_hash, named_rows, resolve
-from .dedup import Duplicates
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
+from .io.atomic import write_bytes_atomic
+from .io.load import Dataset
+from .io.outdir import OutputRefused, Protected, check_output
+from .io.rawlines import RAW_COLUMNS, read_lines
 from .isolated import run_scan_isolated
-from .leakage import Leakage
-from .load import Dataset
-from .outdir import OutputRefused, Protected, check_output
-from .parallel import LOCAL, Engine
-from .progress import Progress, no_progress
-from .rawlines import RAW_COLUMNS, read_lines
-from .representativeness import Representativeness
+from .runtime.parallel import LOCAL, Engine
+from .runtime.progress import Progress, no_progress
 from .scan import run_scan
 from .settings import ScanSettings
-from .split import SplitSettings
 
 EXPLORE_BELOW = 0.15  # pairs are verified this far below the threshold, for the slider
 _FIND_SLICE = 100_000  # rows whose lines are read and hashed at once when looking for moved rows

@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ..display import literal, visible
 from ..engine.errors import SfttuiError
 from ..engine.export import ExportPlan
-from ..engine.progress import SCAN_STAGES, Stage
+from ..engine.runtime.progress import SCAN_STAGES, Stage
 from ..engine.session import Session
 from ..engine.settings import SPLITS
 from .coverage import CoverageTab

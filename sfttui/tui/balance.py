@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ..display import literal, visible
-from ..engine.balance import SKEW_KINDS
+from ..engine.analyses.balance import SKEW_KINDS
 from ..engine.session import Session
 from .literal import LiteralStatic
 from .messages import DecisionsChanged

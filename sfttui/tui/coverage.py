@@ -21,10 +21,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from ..display import LiteralTable, literal, visible
-from ..engine.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
+from ..engine.analyses.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
+from ..engine.analyses.representativeness import FEATURES
 from ..engine.decisions import Resolution
-from ..engine.formats import PROMPT_PARTS, SYSTEM_ROLES
-from ..engine.representativeness import FEATURES
+from ..engine.io.formats import PROMPT_PARTS, SYSTEM_ROLES
 from ..engine.session import Session
 from .literal import LiteralStatic
 from .messages import DecisionsChanged

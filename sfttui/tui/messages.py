@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from ..engine.export import ExportPlan, ExportResult
-from ..engine.progress import Stage
+from ..engine.runtime.progress import Stage
 
 
 class StageProgress(Message):

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ..display import LiteralTable, literal
-from ..engine.progress import Stage
+from ..engine.runtime.progress import Stage
 from ..engine.session import Session
 from .literal import LiteralStatic
 from .render import bar

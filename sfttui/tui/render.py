@@ -11,7 +11,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..display import LiteralTable, visible, visible_block
-from ..engine.formats import record_turns
+from ..engine.io.formats import record_turns
 
 ROLE_STYLES = {
     "system": "dim italic",

@@ -12,9 +12,9 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ..display import visible
+from ..engine.analyses.split import SPLITS
 from ..engine.export import ExportPlan, ExportResult
 from ..engine.session import Session
-from ..engine.split import SPLITS
 from .literal import LiteralStatic
 from .tables import KeyTable
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import orjson
 
-from .errors import ExportError
-from .settings import SPLITS
+from ..errors import ExportError
+from ..settings import SPLITS
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "sfttui.manifest/1"

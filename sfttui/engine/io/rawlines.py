@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from .errors import InputError
+from ..errors import InputError
 
 RAW_COLUMNS = ("file", "offset", "length", "raw", "line_hash")
 _LINE_SEED = 0x11E5

@@ -26,9 +26,12 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .load import PROMPT_SIDE
-from .lookup import SortedIndex, ragged
-from .minhash import (
+from ..io.load import PROMPT_SIDE
+from ..runtime.parallel import LOCAL, Engine, Lazy, StageRunner
+from ..runtime.progress import Progress, Stage, no_progress
+from ..settings import NearSettings, NormalizeSettings
+from ..text.lookup import SortedIndex, ragged
+from ..text.minhash import (
     THREADS,
     Shingling,
     band_keys,
@@ -39,10 +42,7 @@ from .minhash import (
     threaded_map,
     unique_sorted,
 )
-from .normalize import normalize_texts, stable_id
-from .parallel import LOCAL, Engine, Lazy, StageRunner
-from .progress import Progress, Stage, no_progress
-from .settings import NearSettings, NormalizeSettings
+from ..text.normalize import normalize_texts, stable_id
 
 _SIG_CHUNK = 20_000  # texts per signature chunk: bounds memory whatever the data size
 _VERIFY_CHUNK = 20_000  # candidate pairs verified per sort (both shingle sets of each, side by side)

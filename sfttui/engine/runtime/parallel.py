@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 import polars as pl
 
 if TYPE_CHECKING:
-    from .minhash import Shingling
+    from ..settings import LoadSettings, NearSettings
+    from ..text.minhash import Shingling
     from .progress import Progress
-    from .settings import LoadSettings, NearSettings
 
 T = TypeVar("T")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .errors import InputError
+from ..errors import InputError
 
 CATEGORIES = ("refusal", "ood", "clarifying")
 RESPONSE_HEAD = 400

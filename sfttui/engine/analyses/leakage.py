@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..io.load import PROMPT_SIDE, Dataset
+from ..runtime.parallel import LOCAL, Engine
+from ..settings import SPLITS, LeakageSettings, NearSettings, NormalizeSettings
+from ..text.lookup import SortedIndex
+from ..text.minhash import Shingling, iter_chunks, shingle_hashes, threaded_map
+from ..text.normalize import normalize_texts
 from .dedup import DistinctTexts, Duplicates, Signatures, Texts, cross_pairs
-from .load import PROMPT_SIDE, Dataset
-from .lookup import SortedIndex
-from .minhash import Shingling, iter_chunks, shingle_hashes, threaded_map
-from .normalize import normalize_texts
-from .parallel import LOCAL, Engine
-from .settings import SPLITS, LeakageSettings, NearSettings, NormalizeSettings
 
 _ORDER = {name: i for i, name in enumerate(SPLITS)}
 _CHUNK = 20_000

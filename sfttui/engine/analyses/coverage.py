@@ -26,14 +26,14 @@ from typing import Any
 
 import polars as pl
 
+from ..io.load import PROMPT_SIDE, Dataset
+from ..runtime.progress import Progress, Stage, no_progress
+from ..settings import SPLITS, CoverageSettings, NearSettings, NormalizeSettings
+from ..text.minhash import lsh_params
+from ..text.normalize import normalize_texts
 from .dedup import Duplicates, NearPass, near_pairs
 from .labelmodel import LabelModel, fit_label_model, sample_positions
-from .load import PROMPT_SIDE, Dataset
-from .minhash import lsh_params
-from .normalize import normalize_texts
 from .patterns import CATEGORIES, CLARIFY_MAX_REPLY, LABEL_SEPARATORS, RESPONSE_HEAD, Patterns, load_patterns
-from .progress import Progress, Stage, no_progress
-from .settings import SPLITS, CoverageSettings, NearSettings, NormalizeSettings
 
 CATEGORY_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .load import PROMPT_SIDE
-from .progress import Progress, Stage, no_progress
-from .settings import CoverageSettings
+from ..io.load import PROMPT_SIDE
+from ..runtime.progress import Progress, Stage, no_progress
+from ..settings import CoverageSettings
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),

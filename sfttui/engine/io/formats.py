@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .settings import FORMATS
+from ..settings import FORMATS
 
 _MISSING = object()
 SYSTEM_ROLES = frozenset({"system", "developer"})

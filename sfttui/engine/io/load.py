@@ -32,7 +32,9 @@ import numpy as np
 import orjson
 import polars as pl
 
-from .errors import InputError
+from ..errors import InputError
+from ..runtime.progress import Progress, Stage, no_progress
+from ..settings import FORMATS, SPLITS, LoadSettings
 from .formats import (
     EXTRACTORS,
     MEDIA_PARTS,
@@ -43,9 +45,7 @@ from .formats import (
     get_path,
     type_name,
 )
-from .progress import Progress, Stage, no_progress
 from .rawlines import RAW_COLUMNS, Source, hash_lines, read_few_lines, read_lines
-from .settings import FORMATS, SPLITS, LoadSettings
 
 BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000

@@ -25,9 +25,9 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .errors import InputError
-from .load import odd_split_values
-from .settings import SPLITS, SplitSettings
+from ..errors import InputError
+from ..io.load import odd_split_values
+from ..settings import SPLITS, SplitSettings
 
 _BIG_UNIT_SHARE = 0.01
 

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..io.load import PROMPT_SIDE, Dataset, load
+from ..runtime.progress import Progress, Stage, no_progress
+from ..settings import CoverageSettings, LoadSettings
 from .labelmodel import sample_positions
-from .load import PROMPT_SIDE, Dataset, load
-from .progress import Progress, Stage, no_progress
-from .settings import CoverageSettings, LoadSettings
 
 # Character features: name -> (description, Polars expression over the prompt "p").
 _P = pl.col("p")

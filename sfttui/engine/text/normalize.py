@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 import xxhash
 
-from .settings import NormalizeSettings
+from ..settings import NormalizeSettings
 
 _CASEFOLD_EXTRA = {"ß": "ss", "ẞ": "ss", "ς": "σ", "ſ": "s"}
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from .findings import Finding, of_kind
-from .settings import BalanceSettings
+from ..findings import Finding, of_kind
+from ..settings import BalanceSettings
 
 # The kinds of balance finding `--fail-on imbalance` fails on (a label mix between
 # splits, a label missing from a split or a single label are warned about, not gated).
