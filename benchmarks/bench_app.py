@@ -38,7 +38,7 @@ from bench_scan import generate  # noqa: E402
 from sfttui.cli import ISOLATE_FROM_BYTES  # noqa: E402
 from sfttui.engine.session import Session  # noqa: E402
 from sfttui.tui.app import TABS, SfttuiApp  # noqa: E402
-from sfttui.tui.row_list import RowList  # noqa: E402
+from sfttui.tui.widgets.row_list import RowList  # noqa: E402
 
 
 class TimedApp(SfttuiApp):

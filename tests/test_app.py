@@ -11,12 +11,12 @@ import polars as pl
 from rich.console import Console
 from textual.widgets import Static
 
-from sfttui.tui.coverage import CoverageTab
-from sfttui.tui.duplicates import DuplicatesTab
-from sfttui.tui.footer import KeysFooter
-from sfttui.tui.rendered import Rendered
-from sfttui.tui.row_list import RowList
 from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
+from sfttui.tui.tabs.coverage import CoverageTab
+from sfttui.tui.tabs.duplicates import DuplicatesTab
+from sfttui.tui.widgets.footer import KeysFooter
+from sfttui.tui.widgets.rendered import Rendered
+from sfttui.tui.widgets.row_list import RowList
 
 from .app_factory import demo_copy, make_app, settle
 

@@ -124,7 +124,7 @@ def test_version_names_textual():
 def test_engine_and_scan_import_no_textual():
     code = (
         "import sys, sfttui.engine.scan, sfttui.engine.report, sfttui.engine.session, sfttui.cli, "
-        "sfttui.summary, sfttui.split_command;"
+        "sfttui.cli.summary, sfttui.cli.split_command;"
         "assert 'textual' not in sys.modules, 'textual imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -178,8 +178,8 @@ def test_errors_are_mapped_to_one_line_and_their_exit_code_in_one_place(monkeypa
 
 
 def test_options_take_their_defaults_from_the_settings_and_set_their_fields():
+    from sfttui.cli.options import SCAN_SETTINGS, settings_from
     from sfttui.engine.settings import ScanSettings
-    from sfttui.options import SCAN_SETTINGS, settings_from
 
     scan = main.commands["scan"]
     assert settings_from(scan.make_context("scan", ["x.jsonl"]).params) == ScanSettings()

@@ -465,7 +465,7 @@ def test_eval_contamination_ignores_template_answers_and_catches_pasted_question
 
 async def test_a_near_conflict_can_be_marked_a_hard_negative_and_counts_on_the_scorecard(tmp_path):
     from sfttui.cli import demo_path
-    from sfttui.tui.duplicates import DuplicatesTab
+    from sfttui.tui.tabs.duplicates import DuplicatesTab
 
     app = make_app([demo_path()], tmp_path / "state", out=tmp_path / "out")
     async with app.run_test(size=(160, 50), notifications=True) as pilot:

@@ -18,7 +18,7 @@ from sfttui import cli
 from sfttui.cli import main
 from sfttui.display import visible
 from sfttui.tui.app import SfttuiApp
-from sfttui.tui.overview import OverviewTab
+from sfttui.tui.tabs.overview import OverviewTab
 
 from .app_factory import make_app, settle
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from sfttui.tui.app import SfttuiApp
-from sfttui.tui.row_list import Column, RowList, cell_tail
+from sfttui.tui.widgets.row_list import Column, RowList, cell_tail
 
 
 class ListApp(App[None]):

@@ -23,10 +23,6 @@ from ..engine.export import ExportPlan
 from ..engine.runtime.progress import SCAN_STAGES, Stage
 from ..engine.session import Session
 from ..engine.settings import SPLITS
-from .coverage import CoverageTab
-from .duplicates import DuplicatesTab
-from .footer import KeysFooter
-from .literal import LiteralStatic
 from .messages import (
     AnalysisDone,
     AnalysisFailed,
@@ -37,11 +33,15 @@ from .messages import (
     StageProgress,
     ThresholdChanged,
 )
-from .overview import OverviewTab
 from .screens import ConfirmScreen, ErrorScreen, HelpScreen
-from .splits import SplitsTab
 from .tabs import BY_NAME
 from .tabs import TABS as TAB_SPECS
+from .tabs.coverage import CoverageTab
+from .tabs.duplicates import DuplicatesTab
+from .tabs.overview import OverviewTab
+from .tabs.splits import SplitsTab
+from .widgets.footer import KeysFooter
+from .widgets.literal import LiteralStatic
 
 
 class _Cancelled(Exception):

@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from ..display import LiteralTable, literal, literal_block
 from ..engine.errors import InputError
-from .literal import LiteralStatic
+from .widgets.literal import LiteralStatic
 
 
 class HelpScreen(ModalScreen[None]):

@@ -20,18 +20,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from ..display import LiteralTable, literal, visible
-from ..engine.analyses.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
-from ..engine.analyses.representativeness import FEATURES
-from ..engine.decisions import Resolution
-from ..engine.io.formats import PROMPT_PARTS, SYSTEM_ROLES
-from ..engine.session import Session
-from .literal import LiteralStatic
-from .messages import DecisionsChanged
-from .render import bar, render_turns, side_by_side, turns, words
-from .rendered import Rendered
-from .row_list import Cell, Column, RowList, cell_tail
-from .screens import PromptScreen
+from ...display import LiteralTable, literal, visible
+from ...engine.analyses.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
+from ...engine.analyses.representativeness import FEATURES
+from ...engine.decisions import Resolution
+from ...engine.io.formats import PROMPT_PARTS, SYSTEM_ROLES
+from ...engine.session import Session
+from ..messages import DecisionsChanged
+from ..render import bar, render_turns, side_by_side, turns, words
+from ..screens import PromptScreen
+from ..widgets.literal import LiteralStatic
+from ..widgets.rendered import Rendered
+from ..widgets.row_list import Cell, Column, RowList, cell_tail
 
 CellSpec = tuple[str, int, Callable[[dict[str, Any]], Cell]]  # label, width, cell from a row
 # What a view lists: its columns, one item per line, and the cells of line i.

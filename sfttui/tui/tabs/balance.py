@@ -10,14 +10,14 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from ..display import literal, visible
-from ..engine.analyses.balance import SKEW_KINDS
-from ..engine.session import Session
-from .literal import LiteralStatic
-from .messages import DecisionsChanged
-from .render import bar
-from .screens import PromptScreen
-from .tables import KeyTable
+from ...display import literal, visible
+from ...engine.analyses.balance import SKEW_KINDS
+from ...engine.session import Session
+from ..messages import DecisionsChanged
+from ..render import bar
+from ..screens import PromptScreen
+from ..widgets.literal import LiteralStatic
+from ..widgets.tables import KeyTable
 
 BAR = 16
 

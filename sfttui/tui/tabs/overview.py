@@ -10,12 +10,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from ..display import LiteralTable, literal
-from ..engine.runtime.progress import Stage
-from ..engine.session import Session
-from .literal import LiteralStatic
-from .render import bar
-from .row_list import Cell, Column, RowList
+from ...display import LiteralTable, literal
+from ...engine.runtime.progress import Stage
+from ...engine.session import Session
+from ..render import bar
+from ..widgets.literal import LiteralStatic
+from ..widgets.row_list import Cell, Column, RowList
 
 MAX_REASON = 500  # characters of a reason shown (the list scrolls sideways to them)
 

@@ -12,13 +12,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from ..display import literal, visible
-from ..engine.session import Session
-from .literal import LiteralStatic
-from .messages import DecisionsChanged
-from .render import render_turns, turns, words
-from .rendered import Rendered
-from .row_list import Cell, Column, RowList, cell_tail
+from ...display import literal, visible
+from ...engine.session import Session
+from ..messages import DecisionsChanged
+from ..render import render_turns, turns, words
+from ..widgets.literal import LiteralStatic
+from ..widgets.rendered import Rendered
+from ..widgets.row_list import Cell, Column, RowList, cell_tail
 
 COLUMNS = [Column("kind", 13), Column("splits", 11), Column("J", 5), Column("row", 12)]
 # What matched, shown after the kind: the input alone, or an eval item's reference answer.

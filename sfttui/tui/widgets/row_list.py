@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..display import made_visible, visible
+from ...display import made_visible, visible
 from .literal import DrawsLiterally
 
 Cell = str | Text

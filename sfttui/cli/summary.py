@@ -9,9 +9,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .display import LiteralTable, literal
-from .engine.analyses.coverage import KIND_SHORT, split_series
-from .engine.scan import ScanResult
+from ..display import LiteralTable, literal
+from ..engine.analyses.coverage import KIND_SHORT, split_series
+from ..engine.scan import ScanResult
 
 _MAX_REASONS = 4
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .engine.settings import FORMATS, ScanSettings, SplitSettings
+from ..engine.settings import FORMATS, ScanSettings, SplitSettings
 
 
 class _Size(click.ParamType):

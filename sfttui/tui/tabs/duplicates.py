@@ -20,14 +20,14 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Static
 
-from ..display import literal, visible
-from ..engine.session import Session
-from .literal import LiteralStatic
-from .messages import DecisionsChanged, ThresholdChanged
-from .render import histogram, render_turns, side_by_side, sparkline, turns, words
-from .rendered import Rendered
-from .row_list import Cell, Column, RowList
-from .screens import ConfirmScreen, PromptScreen
+from ...display import literal, visible
+from ...engine.session import Session
+from ..messages import DecisionsChanged, ThresholdChanged
+from ..render import histogram, render_turns, side_by_side, sparkline, turns, words
+from ..screens import ConfirmScreen, PromptScreen
+from ..widgets.literal import LiteralStatic
+from ..widgets.rendered import Rendered
+from ..widgets.row_list import Cell, Column, RowList
 
 THRESHOLD_STEP = 0.02
 # A detail drawn less than this long after the previous one waits until the keys pause

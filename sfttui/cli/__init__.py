@@ -13,11 +13,11 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .display import visible
-from .engine.errors import SfttuiError
-from .engine.runtime.memory import one_heap
-from .engine.settings import ENGINES, FAIL_KINDS
+from .. import __version__
+from ..display import visible
+from ..engine.errors import SfttuiError
+from ..engine.runtime.memory import one_heap
+from ..engine.settings import ENGINES, FAIL_KINDS
 from .options import SPLIT_DEFAULTS, data_options, ratios_text, settings_from
 
 
@@ -59,10 +59,10 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fail_on: tuple[str, ...]) -> int:
     from rich.console import Console
 
-    from .display import exit_with_error, literal
-    from .engine.engines import open_engine
-    from .engine.report import write_report
-    from .engine.scan import run_scan
+    from ..display import exit_with_error, literal
+    from ..engine.engines import open_engine
+    from ..engine.report import write_report
+    from ..engine.scan import run_scan
     from .summary import print_summary
 
     err = Console(stderr=True)
@@ -141,7 +141,7 @@ def scan(files: tuple[str, ...], json_path: str | None, fail_on: tuple[str, ...]
 
 
 def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float, float]:
-    from .engine.analyses.split import parse_ratios
+    from ..engine.analyses.split import parse_ratios
 
     try:
         return parse_ratios(value)
@@ -189,7 +189,7 @@ def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _split_settings(opts: dict[str, Any]) -> Any:
-    from .engine.analyses.split import SplitSettings
+    from ..engine.analyses.split import SplitSettings
 
     return SplitSettings(ratios=opts["ratios"], seed=opts["seed"], resplit=opts["resplit"])
 
@@ -245,9 +245,9 @@ def _size(path: str) -> int:
 
 def _open_app(files: list[str], opts: dict[str, Any]) -> int:
     # Textual is imported only here, so the headless commands start fast.
-    from .engine.isolated import available as isolation_available
-    from .engine.session import Session
-    from .tui.app import SfttuiApp
+    from ..engine.isolated import available as isolation_available
+    from ..engine.session import Session
+    from ..tui.app import SfttuiApp
 
     session = Session(
         paths=files,
@@ -277,7 +277,7 @@ def open_files(files: tuple[str, ...], **opts: Any) -> None:
 
 
 def demo_path() -> Path:
-    return Path(__file__).parent / "data" / "demo.jsonl"
+    return Path(__file__).parents[1] / "data" / "demo.jsonl"
 
 
 @main.command()
@@ -303,7 +303,7 @@ def demo(scan_only: bool, **opts: Any) -> None:
     copy = work / "demo.jsonl"
     if not copy.exists():  # never overwrite a copy the person may have changed
         copy.write_bytes(demo_path().read_bytes())
-    from .engine.decisions import state_home
+    from ..engine.decisions import state_home
 
     state = opts["state_dir"] or state_home()
     click.echo(

@@ -11,14 +11,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .display import exit_with_error, literal
-from .engine.analyses.split import SPLITS, SplitSettings
-from .engine.engines import open_engine
-from .engine.errors import SfttuiError
-from .engine.export import DropPolicy, ExportResult
-from .engine.runtime.parallel import Engine
-from .engine.session import Session
-from .engine.settings import ScanSettings
+from ..display import exit_with_error, literal
+from ..engine.analyses.split import SPLITS, SplitSettings
+from ..engine.engines import open_engine
+from ..engine.errors import SfttuiError
+from ..engine.export import DropPolicy, ExportResult
+from ..engine.runtime.parallel import Engine
+from ..engine.session import Session
+from ..engine.settings import ScanSettings
 
 
 @dataclass

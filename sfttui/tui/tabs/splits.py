@@ -11,12 +11,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from ..display import visible
-from ..engine.analyses.split import SPLITS
-from ..engine.export import ExportPlan, ExportResult
-from ..engine.session import Session
-from .literal import LiteralStatic
-from .tables import KeyTable
+from ...display import visible
+from ...engine.analyses.split import SPLITS
+from ...engine.export import ExportPlan, ExportResult
+from ...engine.session import Session
+from ..widgets.literal import LiteralStatic
+from ..widgets.tables import KeyTable
 
 
 class SplitsTab(Vertical):
