@@ -19,21 +19,24 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 
 class Tmux:
+    """One sfttui in a tmux server of its own (its own socket): a session started just
+    as another test's server exits then cannot race it ("server exited unexpectedly")."""
+
     def __init__(self, cwd: Path, args: str) -> None:
         self.name = f"sfttui-{uuid.uuid4().hex[:8]}"
         python = shlex.quote(sys.executable)
         command = f"cd {shlex.quote(str(cwd))} && TERM=xterm-256color {python} -m sfttui {args}"
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command], check=True
-        )
+        self._tmux("new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command, check=True)
+
+    def _tmux(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, check=check)
 
     def screen(self) -> str:
-        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True)
-        return out.stdout
+        return self._tmux("capture-pane", "-p", "-t", self.name).stdout
 
     def keys(self, *keys: str) -> None:
         for key in keys:
-            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            self._tmux("send-keys", "-t", self.name, key, check=True)
             time.sleep(0.15)
 
     def wait_for(self, text: str, timeout: float = 60) -> str:
@@ -46,10 +49,10 @@ class Tmux:
         raise AssertionError(f"{text!r} never appeared; screen was:\n{self.screen()}")
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+        return self._tmux("has-session", "-t", self.name).returncode == 0
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        self._tmux("kill-server")
 
 
 def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
