@@ -196,3 +196,25 @@ def test_options_take_their_defaults_from_the_settings_and_set_their_fields():
         for part in setting.path.split("."):
             obj = getattr(obj, part)
     assert len({s.name for s in SCAN_SETTINGS}) == len(SCAN_SETTINGS)
+
+
+def test_a_missing_file_is_one_line_before_the_app_starts(monkeypatch, tmp_path, write_jsonl):
+    from sfttui.tui.app import SfttuiApp
+
+    def never(self, *args, **kwargs):
+        raise AssertionError("the app started")
+
+    monkeypatch.setattr(SfttuiApp, "run", never)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["nonexist.jsonl"])
+    assert result.exit_code == 2 and result.output == "error: nonexist.jsonl: no such file\n"
+    data = write_jsonl("d.jsonl", [{"text": "a row", "label": "a"}])
+    result = CliRunner().invoke(main, [str(data), "--eval", "gold.jsonl"])
+    assert result.exit_code == 2 and result.output == "error: gold.jsonl: no such file\n"
+
+
+def test_the_app_command_is_named_as_people_type_it():
+    for args in (["data.jsonl", "--help"], ["data.jsonl", "--no-such-option"]):
+        output = CliRunner().invoke(main, args, prog_name="sfttui").output
+        assert output.startswith("Usage: sfttui [OPTIONS] FILES...\n"), output
+        assert "sfttui open" not in output

@@ -245,13 +245,25 @@ def _size(path: str) -> int:
 
 def _open_app(files: list[str], opts: dict[str, Any]) -> int:
     # Textual is imported only here, so the headless commands start fast.
+    from ..display import exit_with_error
+    from ..engine.io.load import check_inputs
     from ..engine.isolated import available as isolation_available
     from ..engine.session import Session
     from ..tui.app import SfttuiApp
 
+    settings = settings_from(opts)
+    try:
+        # A file that is not there (or not a file) is one line before the screen is
+        # taken over, not a full-screen error to quit from.
+        check_inputs(files, settings.load)
+        others = [*settings.eval_paths, *settings.coverage.reference_paths]
+        if others:
+            check_inputs(others, settings.load)
+    except SfttuiError as exc:
+        return exit_with_error(exc)
     session = Session(
         paths=files,
-        settings=settings_from(opts),
+        settings=settings,
         split=_split_settings(opts),
         state_dir=opts["state_dir"],
         out_dir=opts["out"],
@@ -267,7 +279,19 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
     return app.return_code or 0
 
 
-@main.command(name="open", hidden=True)
+class _OpenContext(click.Context):
+    @property
+    def command_path(self) -> str:
+        return self.parent.command_path if self.parent else "sfttui"
+
+
+class _OpenCommand(click.Command):
+    """`sfttui FILE...`: its usage, help and hints name it so, not as the hidden `open`."""
+
+    context_class = _OpenContext
+
+
+@main.command(name="open", hidden=True, cls=_OpenCommand)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @data_options
 @_app_options
