@@ -86,7 +86,7 @@ class SfttuiApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys"),
-        Binding("w", "write", "Write splits"),
+        Binding("w", "write", "Write"),
         Binding("u", "undo", "Undo"),
         *[
             Binding(f"f{i}", f"tab('{name}')", name.title(), show=False)

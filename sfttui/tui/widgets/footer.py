@@ -8,6 +8,10 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+# Keys that always show, in this order, at the right of the footer (by binding key).
+PINNED = ("question_mark", "w", "q")
+PALETTE_FROM = 100  # columns from which the command palette's key shows too
+
 
 class KeysFooter(Widget):
     """The active keys and what they do, like Textual's Footer, as a single widget.
@@ -79,17 +83,21 @@ class KeysFooter(Widget):
             self.get_component_rich_style("keys-footer--key"),
             self.get_component_rich_style("keys-footer--description"),
         )
+        keys = self.shown_keys()
+        # Help, write and quit always show, at the right; the palette's key joins them
+        # where there is room for it. The tab's own keys fill the rest in the order the
+        # tab declares them (its most important first), each whole or not at all.
+        pinned = [k for k in keys if k[0] in PINNED]
+        pinned.sort(key=lambda k: PINNED.index(k[0]))
         palette = self._palette_key()
-        right, right_spans = _draw([palette] if palette else [], *styles)
-        if palette:
-            right = Text.assemble(("▏", "dim"), right)
-            right_spans = [(start + 1, end + 1, key, enabled) for start, end, key, enabled in right_spans]
-        left, left_spans = _draw(self.shown_keys(), *styles)
+        if palette and self.size.width >= PALETTE_FROM:
+            pinned.append(palette)
+        right, right_spans = _draw(pinned, *styles)
         width = max(0, self.size.width - right.cell_len)
-        left.truncate(width, pad=True)  # keys that do not fit are cut, the palette stays
-        # A key cut off by the palette is clickable only where it shows.
-        self.spans = [(a, min(b, width), key, on) for a, b, key, on in left_spans if a < width] + [
-            (start + width, end + width, key, enabled) for start, end, key, enabled in right_spans
+        left, left_spans = _draw(_fitting([k for k in keys if k[0] not in PINNED], width, *styles), *styles)
+        left.truncate(width, pad=True)
+        self.spans = left_spans + [
+            (start + width, end + width, key, on) for start, end, key, on in right_spans
         ]
         return Text.assemble(left, right, no_wrap=True, overflow="crop", end="")
 
@@ -101,6 +109,16 @@ class KeysFooter(Widget):
                 else:
                     self.app.bell()
                 return
+
+
+def _fitting(
+    keys: list[tuple[str, str, str, bool]], width: int, key_style: Style, description_style: Style
+) -> list[tuple[str, str, str, bool]]:
+    """The first keys that fit in `width` columns, each whole."""
+    for n in range(len(keys), 0, -1):
+        if _draw(keys[:n], key_style, description_style)[0].cell_len <= width:
+            return keys[:n]
+    return []
 
 
 def _draw(
