@@ -646,3 +646,22 @@ async def test_the_footer_always_shows_help_write_and_quit_and_never_cuts_a_key(
         await pilot.press("f2")
         await pilot.pause()
         assert "n Next undecided" in footer.render().plain
+
+
+async def test_the_detail_pane_scrolls_with_j_k_and_escape_returns_to_the_list(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "enter")
+        detail, clusters = app.query_one("#dup-detail", Rendered), app.query_one("#clusters", RowList)
+        assert app.focused is detail and detail.max_scroll_y > 3
+        await pilot.press("j", "j", "j")
+        assert detail.scroll_y == 3 and clusters.cursor_row == 0  # the pane moved, not the list
+        await pilot.press("k")
+        assert detail.scroll_y == 2
+        await pilot.press("x")  # the tab's keys still work from the pane
+        assert _journal(app)[-1]["action"] == "keep_all"
+        await pilot.press("escape")
+        assert app.focused is clusters
+        await pilot.press("j")
+        assert clusters.cursor_row == 2  # x moved on to the next cluster, j to the one after

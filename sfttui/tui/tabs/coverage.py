@@ -90,7 +90,7 @@ class CoverageTab(Vertical):
         with Horizontal(id="cov-body"):
             # Every item, however many: the list draws only the lines on screen.
             yield RowList([], lambda i: self._item_cells(i), id="cov-list")
-            yield Rendered(id="cov-detail")
+            yield Rendered(id="cov-detail", back_to="#cov-list")
 
     # --- data -------------------------------------------------------------------------
     def show(self, session: Session, splits: pl.Series | None = None, planned: bool = False) -> None:

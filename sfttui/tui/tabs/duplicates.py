@@ -76,7 +76,7 @@ class DuplicatesTab(Vertical):
         yield LiteralStatic("Loading…", id="dup-summary")
         with Horizontal(id="dup-body"):
             yield RowList(COLUMNS, self._cells, id="clusters")
-            yield Rendered(id="dup-detail")
+            yield Rendered(id="dup-detail", back_to="#clusters")
 
     @property
     def clusters(self) -> RowList:

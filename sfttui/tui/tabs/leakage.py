@@ -44,7 +44,7 @@ class LeakageTab(Vertical):
         with Horizontal(id="leak-body"):
             # Every hit, however many: the list draws only the lines on screen.
             yield RowList(COLUMNS, self._cells, id="hits")
-            yield Rendered(id="leak-detail")
+            yield Rendered(id="leak-detail", back_to="#hits")
 
     def show(self, session: Session) -> None:
         leak = session.leakage

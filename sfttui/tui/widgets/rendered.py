@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.console import RenderableType
+from textual.binding import Binding
 from textual.events import Resize
 from textual.widgets import RichLog
 
@@ -18,10 +19,21 @@ from .literal import DrawsLiterally
 
 
 class Rendered(DrawsLiterally, RichLog):
-    """Shows what `make(width)` returns, made again when the width changes."""
+    """Shows what `make(width)` returns, made again when the width changes.
 
-    def __init__(self, *, id: str | None = None) -> None:
+    With focus, j/k scroll it as they move a list, and escape hands the keys back to
+    the list it details (`back_to`), so no focus position swallows a tab's keys.
+    """
+
+    BINDINGS = [
+        Binding("j", "scroll_down", "Scroll down", show=False),
+        Binding("k", "scroll_up", "Scroll up", show=False),
+        Binding("escape", "back", "Back to the list"),
+    ]
+
+    def __init__(self, *, id: str | None = None, back_to: str | None = None) -> None:
         super().__init__(id=id, wrap=True, markup=False, highlight=False, auto_scroll=False)
+        self.back_to = back_to
         self._make: Callable[[int], RenderableType] | None = None
         self._drawn_at = 0  # the width the lines were rendered for; 0 when not rendered
 
@@ -43,6 +55,10 @@ class Rendered(DrawsLiterally, RichLog):
         self.clear()
         self.write(self._make(width), width=width)
         self.scroll_home(animate=False, immediate=True)
+
+    def action_back(self) -> None:
+        if self.back_to is not None:
+            self.screen.query_one(self.back_to).focus()
 
     def on_resize(self, event: Resize) -> None:
         # Textual calls RichLog's own on_resize as well (handlers run along the MRO).
