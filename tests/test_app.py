@@ -665,3 +665,19 @@ async def test_the_detail_pane_scrolls_with_j_k_and_escape_returns_to_the_list(t
         assert app.focused is clusters
         await pilot.press("j")
         assert clusters.cursor_row == 2  # x moved on to the next cluster, j to the one after
+
+
+async def test_the_cursor_is_saved_after_accept_all_and_undo(tmp_path):
+    # A dropped SSH session never runs a clean quit: the place is saved with each action.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "j", "j", "A", "enter")
+        await settle(pilot)
+        tab = app.query_one(DuplicatesTab)
+        assert app.session.load_position() == {"tab": "duplicates", "cluster": tab.current_cluster()}
+        await pilot.press("end", "u")  # back to the cluster of the last accepted one
+        await settle(pilot)
+        undone = tab.current_cluster()
+        assert app.session.load_position() == {"tab": "duplicates", "cluster": undone}
+        assert app.session.cluster_state(undone) is None

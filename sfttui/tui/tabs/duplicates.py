@@ -290,10 +290,13 @@ class DuplicatesTab(Vertical):
         else:
             self._detail_soon()
         self.call_after_refresh(self._render_summary)  # after the frame that shows the decision
-        # Where the person will carry on, saved with every decision (a dropped SSH
-        # session never runs a clean quit).
-        self.app.save_position({"tab": "duplicates", "cluster": self.current_cluster()})  # type: ignore[attr-defined]
+        self._save_position()
         self.post_message(DecisionsChanged())
+
+    def _save_position(self) -> None:
+        # Where the person will carry on, saved with every decision, `A` and `u` included
+        # (a dropped SSH session never runs a clean quit).
+        self.app.save_position({"tab": "duplicates", "cluster": self.current_cluster()})  # type: ignore[attr-defined]
 
     def action_accept(self) -> None:
         if self.app.refused_read_only():  # type: ignore[attr-defined]
@@ -355,6 +358,7 @@ class DuplicatesTab(Vertical):
         self.clusters.refresh()
         self._detail_soon()
         self._render_summary()
+        self._save_position()
         self.post_message(DecisionsChanged())
 
     def action_next_undecided(self) -> None:
@@ -384,6 +388,7 @@ class DuplicatesTab(Vertical):
                 count = self.session.accept_all_exact()
                 self.app.notify(f"Accepted {count:,} exact clusters.")
                 self.show(self.session)
+                self._save_position()
                 self.post_message(DecisionsChanged())
 
         body = (
