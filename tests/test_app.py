@@ -681,3 +681,36 @@ async def test_the_cursor_is_saved_after_accept_all_and_undo(tmp_path):
         undone = tab.current_cluster()
         assert app.session.load_position() == {"tab": "duplicates", "cluster": undone}
         assert app.session.cluster_state(undone) is None
+
+
+async def test_kept_splits_say_what_they_are_and_r_offers_new_ones(tmp_path, write_jsonl):
+    # Train and test only, 70/30: not "ratios 80/10/10", an empty validation.jsonl is
+    # said out loud, and r (which moved nothing) offers a real re-split.
+    rows = [
+        {"text": f"question {i} about topic {i % 13} and thing {i % 7}", "label": "ab"[i % 2]}
+        for i in range(100)
+    ]
+    for i, row in enumerate(rows):
+        row["split"] = "train" if i < 70 else "test"
+    data = write_jsonl("d.jsonl", rows)
+    app = make_app([data], tmp_path / "state", group="")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        header = str(app.query_one("#splits-settings").render())
+        assert (
+            "kept from the input (train 70% · validation 0% · test 30%)" in header
+            and "80/10/10" not in header
+        )
+        notes = str(app.query_one("#splits-notes").render())
+        assert (
+            "validation has no rows (the input has no rows in it): validation.jsonl is written empty" in notes
+        )
+        assert "r makes new splits instead" in notes
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.plan.split_plan.source == "new" and app.plan.counts()["validation"] > 0
+        assert "new · ratios 80%/10%/10% · seed 1234" in str(app.query_one("#splits-settings").render())

@@ -232,6 +232,10 @@ def plan_export(
     }
     unresolved = sorted(conflicts - (decided - kept_whole))
     notes = list(plan.warnings)
+    written = kept.get_column("split").value_counts()
+    for name in sorted(set(SPLITS) - set(written.get_column("split").to_list()), key=SPLITS.index):
+        where = "the input has no rows in it" if plan.source == "existing" else "no rows were placed in it"
+        notes.append(f"{name} has no rows ({where}): {name}.jsonl is written empty")
     mixes = {s: v["labels"] for s, v in plan.summary["splits"].items() if v["rows"]}
     notes += label_mix_warnings(mixes, BalanceSettings())
     if unresolved:

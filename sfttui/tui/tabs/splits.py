@@ -15,6 +15,7 @@ from ...display import visible
 from ...engine.analyses.split import SPLITS
 from ...engine.export import ExportPlan, ExportResult
 from ...engine.session import Session
+from ..screens import ConfirmScreen
 from ..widgets.literal import LiteralStatic
 from ..widgets.tables import KeyTable
 
@@ -39,17 +40,18 @@ class SplitsTab(Vertical):
         self.plan = plan
         s = self.session
         groups = ", ".join(s.settings.load.group_fields) or "none (duplicate clusters only)"
-        ratios = "/".join(f"{r:.0%}" for r in s.split.ratios)
+        summary = plan.split_plan.summary["splits"]
+        if plan.split_plan.source == "existing":
+            # The input's own splits: what they are, not the ratios a new split would aim for.
+            shares = " · ".join(f"{name} {summary[name]['ratio']:.0%}" for name in SPLITS)
+            how = f"kept from the input ({shares})"
+        else:
+            how = f"new · ratios {'/'.join(f'{r:.0%}' for r in s.split.ratios)} · seed {s.split.seed}"
         self.query_one("#splits-settings", Static).update(
-            Text.assemble(
-                ("splits: ", "bold"),
-                "kept from the input" if plan.split_plan.source == "existing" else "new",
-                visible(f" · group by: {groups} · ratios {ratios} · seed {s.split.seed} · drop: {s.drop}"),
-            )
+            Text.assemble(("splits: ", "bold"), visible(f"{how} · group by: {groups} · drop: {s.drop}"))
         )
         table = self.query_one("#split-table", DataTable)
         table.clear(columns=True)
-        summary = plan.split_plan.summary["splits"]
         labels = sorted({lab for name in SPLITS for lab in summary[name]["labels"]})
         table.add_column("split", key="split")
         table.add_column("rows", key="rows")
@@ -74,7 +76,12 @@ class SplitsTab(Vertical):
             notes.append(visible(f"⚠ {warning}") + "\n", style="yellow")
         if len(labels) > 6:
             notes.append(visible(f"(+{len(labels) - 6} more labels in the manifest)") + "\n", style="dim")
-        notes.append(f"w writes to {s.default_out()} · r re-splits with a new seed", style="dim")
+        again = (
+            "r makes new splits instead"
+            if plan.split_plan.source == "existing"
+            else "r re-splits with a new seed"
+        )
+        notes.append(f"w writes to {s.default_out()} · {again}", style="dim")
         self.query_one("#splits-notes", Static).update(notes)
 
     def show_result(self, result: ExportResult) -> None:
@@ -90,5 +97,20 @@ class SplitsTab(Vertical):
         notes.update(text)
 
     def action_resplit(self) -> None:
-        self.session.split = replace(self.session.split, seed=self.session.split.seed + 1)
-        self.app.refresh_plan()  # type: ignore[attr-defined]
+        if self.plan is None or self.plan.split_plan.source != "existing":
+            self.session.split = replace(self.session.split, seed=self.session.split.seed + 1)
+            self.app.refresh_plan()  # type: ignore[attr-defined]
+            return
+        # The input's own splits do not move with a seed: offer new ones instead.
+        ratios = "/".join(f"{r:.0%}" for r in self.session.split.ratios)
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self.session.split = replace(self.session.split, resplit=True)
+                self.app.refresh_plan()  # type: ignore[attr-defined]
+
+        body = (
+            f"These splits come from the input, so a new seed moves nothing. Build new {ratios} "
+            f"splits (seed {self.session.split.seed}), grouped and stratified, instead of the input's?"
+        )
+        self.app.push_screen(ConfirmScreen("Re-split the data", body), done)
