@@ -714,3 +714,21 @@ async def test_kept_splits_say_what_they_are_and_r_offers_new_ones(tmp_path, wri
         await settle(pilot)
         assert app.plan.split_plan.source == "new" and app.plan.counts()["validation"] > 0
         assert "new · ratios 80%/10%/10% · seed 1234" in str(app.query_one("#splits-settings").render())
+
+
+async def test_every_action_is_in_the_command_palette(tmp_path):
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Write splits", "Undo", "Keys", "Go to Coverage", "Filter clusters", "Re-split"):
+            assert title in titles
+        assert "Raise the near-duplicate threshold" in titles and "Accept all exact duplicates" in titles
+        # Typed into the palette as a person would: the threshold moves, the write dialog opens.
+        await pilot.press("ctrl+p", *"raise the near", "enter")
+        await settle(pilot)
+        assert abs(app.session.threshold - 0.82) < 1e-9
+        assert app.query_one("#tabs").active == "duplicates"
+        await pilot.press("ctrl+p", *"write splits", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)

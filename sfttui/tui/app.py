@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -360,6 +363,51 @@ class SfttuiApp(App[None]):
     def on_export_failed(self, message: ExportFailed) -> None:
         self.set_status(message.error, None)
         self.notify(message.error, severity="error", timeout=10)
+
+    # --- the command palette ------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action of the app in the palette (ctrl+p), named as a person would look
+        for it, with its key; Textual's own (quit, theme, screenshot) after them."""
+        yield SystemCommand(
+            "Write splits", "Write train, validation and test files, verified (w)", self.action_write
+        )
+        yield SystemCommand("Undo", "Undo the last decision (u)", self.action_undo)
+        yield SystemCommand("Keys", "Every key that works here (?)", self.action_help)
+        for i, tab in enumerate(TAB_SPECS, start=1):
+            yield SystemCommand(
+                f"Go to {tab.title}", f"The {tab.title} tab (F{i})", partial(self.action_tab, tab.name)
+            )
+        on = self._on_tab
+        yield SystemCommand(
+            "Filter clusters", "By text or label (/ on Duplicates)", partial(on, "duplicates", "filter")
+        )
+        yield SystemCommand(
+            "Raise the near-duplicate threshold",
+            "By 0.02 (+ on Duplicates)",
+            partial(on, "duplicates", "threshold", 1),
+        )
+        yield SystemCommand(
+            "Lower the near-duplicate threshold",
+            "By 0.02 (- on Duplicates)",
+            partial(on, "duplicates", "threshold", -1),
+        )
+        yield SystemCommand(
+            "Accept all exact duplicates",
+            "Keep the first of every exact cluster without a conflict (A on Duplicates)",
+            partial(on, "duplicates", "accept_all_exact"),
+        )
+        yield SystemCommand(
+            "Re-split", "New splits with a new seed (r on Splits)", partial(on, "splits", "resplit")
+        )
+        yield from super().get_system_commands(screen)
+
+    def _on_tab(self, name: str, action: str, *args: Any) -> None:
+        """Show a tab and run one of its actions, as its key there would."""
+        if not self.ready:
+            self.notify("Still working: the data is not analysed yet.")
+            return
+        self.action_tab(name)
+        getattr(self._tab(name), f"action_{action}")(*args)
 
     # --- actions ----------------------------------------------------------------------
     def action_tab(self, name: str) -> None:
