@@ -104,9 +104,23 @@ async def test_write_splits_from_the_app(tmp_path):
         await settle(pilot)
         await pilot.press("w")
         assert isinstance(app.screen, ConfirmScreen)
+        # The dialog says what the splits would still hold, not only what is written.
+        body = app.screen.body
+        assert "leakage between the splits: none" in body
+        assert "label conflicts left unresolved: 23 (the same input goes out with different labels)" in body
+        assert (
+            "hard-data shortfalls in the splits: 12, first: the train split has 15 hard-negative rows" in body
+        )
         await pilot.press("enter")
         await settle(pilot)
+        # And so does the result, beside the checks that passed.
+        notes = str(app.query_one("#splits-notes").render())
+        assert (
+            "✓ leakage between the splits: none" in notes and "⚠ label conflicts left unresolved: 23" in notes
+        )
+        assert "⚠ hard-data shortfalls in the splits: 12" in notes
     manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["unresolved_conflicts"]) == 23 and len(manifest["coverage"]["warnings"]) == 12
     counts = manifest["counts"]
     assert counts["train"] + counts["validation"] + counts["test"] + counts["dropped"] == 2661
     assert counts["dropped_by"] == {"bad line": 7, "exact duplicate": 100}

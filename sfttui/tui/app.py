@@ -36,6 +36,7 @@ from .messages import (
     StageProgress,
     ThresholdChanged,
 )
+from .render import what_remains
 from .screens import ConfirmScreen, ErrorScreen, HelpScreen
 from .tabs import BY_NAME
 from .tabs import TABS as TAB_SPECS
@@ -489,9 +490,7 @@ class SfttuiApp(App[None]):
             + f"  dropped: {counts['dropped']:,} ("
             + (", ".join(f"{n:,} {k}" for k, n in counts["dropped_by"].items()) or "none")
             + ")\n"
-            + f"leakage remaining between splits: {plan.leakage_remaining.height:,}\n"
-            + f"label conflicts left unresolved: {len(plan.unresolved_conflicts):,}"
-            + (" (the same input goes out with different labels)" if plan.unresolved_conflicts else "")
+            + "\n".join(text for text, _ in self._remains(plan))
         )
 
         def done(confirmed: bool | None) -> None:
@@ -499,6 +498,16 @@ class SfttuiApp(App[None]):
                 self.export(plan, out)
 
         self.push_screen(ConfirmScreen("Write splits?", body), done)
+
+    def _remains(self, plan: ExportPlan) -> list[tuple[str, bool]]:
+        """What these splits would still hold (see render.what_remains)."""
+        s = self.session
+        shortfalls: list[str] = []
+        if s.coverage.ran:
+            planned = plan.split_of_rows(s.dataset.rows.height)
+            shortfalls = s.coverage.card_dict(planned, s.marked_hard_negatives())["warnings"]
+        leaks = plan.leakage_remaining.get_column("kind").to_list()
+        return what_remains(leaks, len(plan.unresolved_conflicts), shortfalls)
 
     async def action_quit(self) -> None:
         # Every decision is already in the journal; only the position is left to save.

@@ -115,3 +115,34 @@ def side_by_side(cards: list[RenderableType], width: int, most: int = 3) -> list
         grid.add_row(*cards[start : start + per_row])
         out += [Text(""), grid]
     return out
+
+
+def what_remains(leak_kinds: list[str], unresolved: int, shortfalls: list[str]) -> list[tuple[str, bool]]:
+    """What the written splits still hold that a person should know: leaks between them
+    by kind, label conflicts left unresolved, hard-data shortfalls. Each line with
+    whether it is a warning."""
+    counts: dict[str, int] = {}
+    for kind in leak_kinds:
+        counts[kind] = counts.get(kind, 0) + 1
+    by_kind = ", ".join(f"{n:,} {kind}" for kind, n in sorted(counts.items()))
+    lines = [
+        (
+            f"leakage between the splits: {len(leak_kinds):,} ({by_kind})"
+            if leak_kinds
+            else "leakage between the splits: none",
+            bool(leak_kinds),
+        ),
+        (
+            f"label conflicts left unresolved: {unresolved:,} (the same input goes out with different labels)"
+            if unresolved
+            else "label conflicts left unresolved: none",
+            bool(unresolved),
+        ),
+    ]
+    if shortfalls:
+        lines.append(
+            (f"hard-data shortfalls in the splits: {len(shortfalls):,}, first: {shortfalls[0]}", True)
+        )
+    else:
+        lines.append(("hard-data shortfalls in the splits: none", False))
+    return lines

@@ -15,6 +15,7 @@ from ...display import visible
 from ...engine.analyses.split import SPLITS
 from ...engine.export import ExportPlan, ExportResult
 from ...engine.session import Session
+from ..render import what_remains
 from ..screens import ConfirmScreen
 from ..widgets.literal import LiteralStatic
 from ..widgets.tables import KeyTable
@@ -94,6 +95,12 @@ class SplitsTab(Vertical):
             text.append(visible(f"✓ {check}") + "\n", style="green")
         for problem in result.problems:
             text.append(visible(f"✗ {problem}") + "\n", style="bold red")
+        # What the written files still hold: the write is done, the data may not be.
+        m = result.manifest
+        leaks = [hit["kind"] for hit in m["leakage_remaining"]]
+        shortfalls = m.get("coverage", {}).get("warnings", [])
+        for line, warn in what_remains(leaks, len(m["unresolved_conflicts"]), shortfalls):
+            text.append(visible(f"{'⚠' if warn else '✓'} {line}") + "\n", style="yellow" if warn else "green")
         notes.update(text)
 
     def action_resplit(self) -> None:
