@@ -746,3 +746,23 @@ async def test_every_action_is_in_the_command_palette(tmp_path):
         await pilot.press("ctrl+p", *"write splits", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
+
+
+async def test_the_splits_table_shows_every_label(tmp_path, write_jsonl):
+    # Only 6 label columns were shown, even at 200 columns: large classes were hidden.
+    labels = [f"intent_{k:02d}" for k in range(15)]
+    rows = [
+        {"text": f"request {i} about item {i % 17} in area {i % 11}", "label": labels[i % 15]}
+        for i in range(600)
+    ]
+    app = make_app([write_jsonl("d.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        table = app.query_one("#split-table")
+        assert [str(c.label) for c in table.columns.values()][4:] == labels
+        assert (
+            sum(int(str(table.get_cell("train", f"l:{lab}")).replace(",", "")) for lab in labels)
+            == app.plan.counts()["train"]
+        )

@@ -58,12 +58,13 @@ class SplitsTab(Vertical):
         table.add_column("rows", key="rows")
         table.add_column("groups", key="groups")
         table.add_column("ratio", key="ratio")
-        for lab in labels[:6]:
-            table.add_column(lab[:9], key=f"l:{lab}")
+        # Every label, however many: the table scrolls sideways (left/right, or the mouse).
+        for lab in labels:
+            table.add_column(lab[:12], key=f"l:{lab}")
         for name in SPLITS:
             row = summary[name]
             cells: list[Any] = [name, f"{row['rows']:,}", f"{row['groups']:,}", f"{row['ratio']:.1%}"]
-            cells += [f"{row['labels'].get(lab, 0):,}" for lab in labels[:6]]
+            cells += [f"{row['labels'].get(lab, 0):,}" for lab in labels]
             table.add_row(*cells, key=name)
         counts = plan.counts()
         notes = Text()
@@ -75,8 +76,6 @@ class SplitsTab(Vertical):
         )
         for warning in plan.notes:
             notes.append(visible(f"⚠ {warning}") + "\n", style="yellow")
-        if len(labels) > 6:
-            notes.append(visible(f"(+{len(labels) - 6} more labels in the manifest)") + "\n", style="dim")
         again = (
             "r makes new splits instead"
             if plan.split_plan.source == "existing"
