@@ -766,3 +766,36 @@ async def test_the_splits_table_shows_every_label(tmp_path, write_jsonl):
             sum(int(str(table.get_cell("train", f"l:{lab}")).replace(",", "")) for lab in labels)
             == app.plan.counts()["train"]
         )
+
+
+async def test_members_show_where_they_are_whole_and_a_shared_system_prompt_once(tmp_path, write_jsonl):
+    import re
+
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await pilot.pause(0.3)
+        lines = app.query_one("#dup-detail", Rendered).text.splitlines()
+        titles = [line for line in lines if re.match(r"\[\d\] ", line)]
+        rows = app.session.cluster(app.query_one(DuplicatesTab).current_cluster())["rows"]
+        expected = app.session.dataset.columns_of(rows[:9], "line")["line"].to_list()
+        # Each title on one line, its file:line whole at the start, even at 80 columns.
+        assert [re.match(r"\[\d\] demo\.jsonl:(\d+) ", t).group(1) for t in titles] == [
+            str(n) for n in expected
+        ]
+        assert sum(line.startswith("system prompt (every") for line in lines) == 1  # cut to fit
+        assert not any(line.startswith("system:") for line in lines)
+    rows = [{"text": "please reset my password for the portal account", "label": "a", "split": "train"}]
+    rows += [{"text": "please reset my password for the portal account", "label": "a", "split": "test"}]
+    rows += [
+        {"text": t, "label": "b", "split": "train"}
+        for t in ("where is my parcel", "cancel it", "hello there")
+    ]
+    app = make_app([write_jsonl("s.jsonl", rows)], tmp_path / "state2", group="")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await pilot.pause(0.3)
+        text = app.query_one("#dup-detail", Rendered).text
+        assert "s.jsonl:1  ★ keeper  a  train" in text and "s.jsonl:2  J 1.00  a  test" in text

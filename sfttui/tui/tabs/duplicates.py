@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from ...display import literal, visible
+from ...engine.io.formats import SYSTEM_ROLES
 from ...engine.session import Session
 from ..messages import DecisionsChanged, ThresholdChanged
 from ..render import histogram, render_turns, side_by_side, sparkline, turns, words
@@ -210,7 +211,7 @@ class DuplicatesTab(Vertical):
         session = self.session
         c = session.cluster(cluster_id)
         ds = session.dataset
-        members = ds.columns_of(c["rows"][:9], "row", "key", "text", "label", "file", "line")
+        members = ds.columns_of(c["rows"][:9], "row", "key", "text", "label", "file", "line", "split")
         # Only the lines shown, and the proposed keeper's, are read back from the file.
         wanted = [*members["row"].to_list(), c["keeper_row"]]
         lines = dict(zip(wanted, ds.raw_lines(wanted)))
@@ -239,20 +240,37 @@ class DuplicatesTab(Vertical):
         dropped = (
             set(session.duplicates.drops_for(cluster_id, keeper)) if state and keeper != "all" else set()
         )
+        shown = [
+            (m, turns(lines[m["row"]], m["text"], ds.format_of(m["row"])))
+            for m in members.iter_rows(named=True)
+        ]
+        # A system prompt every member shares is shown once, on one line, not in each card.
+        systems = {tuple(t for t in parts_ if t[0].lower() in SYSTEM_ROLES) for _, parts_ in shown}
+        shared = next(iter(systems)) if len(systems) == 1 and next(iter(systems)) else ()
+        if shared:
+            line = " · ".join(text for _, text in shared)
+            head_line = Text(visible(f"system prompt (every member): {line}"), style="dim")
+            head_line.no_wrap, head_line.overflow = True, "ellipsis"
+            parts.append(head_line)
         cards = []
-        for i, m in enumerate(members.iter_rows(named=True), start=1):
+        for i, (m, member_turns) in enumerate(shown, start=1):
             mark = "★ keeper" if m["key"] == c["keeper"] else f"J {c['similarities'][i - 1]:.2f}"
+            where = f"{m['file']}:{m['line']}"
+            # Cut from the left, so the end of a key (a line number) stays; never wrapped.
+            key = "" if m["key"] == where else f"  {_tail(m['key'], 24)}"
+            # Where the row is comes first, so the line number shows in the narrowest pane.
             title = Text.assemble(
                 (f"[{i}] ", "bold"),
-                (visible(m["key"]), "bold cyan"),
-                visible(f"  {m['label'] or ''}  {m['file']}:{m['line']}  "),
+                (visible(_tail(where, 28)) + "  ", "bold cyan"),
                 (mark, "bold yellow" if m["key"] == c["keeper"] else "dim"),
                 ("  (dropped)" if m["key"] in dropped else "", "dim"),
+                visible(f"{key}  {m['label'] or '-'}  {m['split'] or 'no split'}"),
+                no_wrap=True,
+                overflow="ellipsis",
             )
-            body = render_turns(
-                turns(lines[m["row"]], m["text"], ds.format_of(m["row"])),
-                None if m["key"] == c["keeper"] else keeper_words,
-            )
+            if shared:
+                member_turns = [t for t in member_turns if t[0].lower() not in SYSTEM_ROLES]
+            body = render_turns(member_turns, None if m["key"] == c["keeper"] else keeper_words)
             cards.append(Group(title, body))
         parts += side_by_side(cards, width)
         if c["size"] > 9:
@@ -441,3 +459,8 @@ class DuplicatesTab(Vertical):
             parts.append(Text("no near pairs were found", style="dim"))
         parts.append(Text("e hides these", style="dim"))
         return Group(*parts)
+
+
+def _tail(text: str, width: int) -> str:
+    """`text` cut from the left to `width` characters (its end is what tells rows apart)."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
