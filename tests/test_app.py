@@ -184,6 +184,22 @@ async def test_balance_cap_and_deliberate(tmp_path):
         )
         assert entries[-1]["action"] == "deliberate" and entries[-1]["label"] == "shipping"
         await settle(pilot)
+        # Balance shows the counts before and after the decisions so far.
+        table = app.query_one("#labels")
+        billing = app.session.balance.overall.counts["billing"]
+        assert str(table.get_cell("billing", "rows")) == f"{billing:,}" and billing > 500
+        assert str(table.get_cell("billing", "after")) == "500"
+        shipping = f"{app.session.balance.overall.counts['shipping']:,}"
+        assert str(table.get_cell("shipping", "after")) == shipping  # deliberate drops nothing
+        await pilot.press("f2", "a")  # a decision that drops rows shows on Balance too
+        await settle(pilot)
+        dropped = [k for k in app.session.resolution().dropped]
+        labels = app.session.dataset.rows.filter(pl.col("key").is_in(dropped))["label"].to_list()
+        await pilot.press("f3")
+        await settle(pilot)
+        for label in set(labels) - {"billing"}:
+            left = app.session.balance.overall.counts[label] - labels.count(label)
+            assert str(table.get_cell(label, "after")) == f"{left:,}"
         # Nothing on Balance shows the plan: it is stale, and no re-plan runs until it is wanted.
         assert app.plan_of != app.plan_generation and not app.plan_pending
         await pilot.press("f4")

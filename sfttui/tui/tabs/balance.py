@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -60,21 +61,25 @@ class BalanceTab(Vertical):
         splits = list(bal.per_split)
         table.add_column("label", key="label")
         table.add_column("rows", key="rows")
+        table.add_column("after", key="after")  # after the decisions so far: drops and caps
         table.add_column("share", key="share")
         table.add_column("", key="bar", width=BAR)
         for name in splits:
             table.add_column(name[:5], key=f"s:{name}")
         table.add_column("decision", key="decision")
         top = max(o.counts.values())
+        after = _after_decisions(session)
         for label, n in o.counts.items():
             decision = ""
             if label in res.caps:
                 decision = f"cap {res.caps[label]:,}"
             if label in res.deliberate:
                 decision = (decision + " " if decision else "") + "deliberate"
+            left = after.get(label, 0)
             cells: list[Any] = [
                 label,
                 f"{n:,}",
+                Text(f"{left:,}", style="dim" if left == n else "bold yellow"),
                 f"{n / o.total:.1%}",
                 Text(bar(n / top, BAR), style="red" if label in bal.rare_labels else "green"),
             ]
@@ -139,3 +144,14 @@ class BalanceTab(Vertical):
             self.session.deliberate(label)
             self.app.notify(f"Imbalance of '{label}' marked deliberate (journal).")
             self.post_message(DecisionsChanged())
+
+
+def _after_decisions(session: Session) -> dict[str, int]:
+    """Rows per label once the person's decisions apply: rows dropped by a decision left
+    out, caps applied (the automatic drop of exact copies happens at export, on top)."""
+    res = session.resolution()
+    rows = session.dataset.rows.select("key", "label").drop_nulls("label")
+    if res.dropped:
+        rows = rows.filter(~pl.col("key").is_in(list(res.dropped)))
+    counts = dict(rows.group_by("label").len().iter_rows())
+    return {label: min(n, res.caps.get(label, n)) for label, n in counts.items()}
