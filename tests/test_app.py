@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
+from dataclasses import replace
 from itertools import pairwise
 
 import polars as pl
 from rich.console import Console
 from textual.widgets import Static
 
+from sfttui.tui.app import SfttuiApp
 from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
 from sfttui.tui.tabs.coverage import CoverageTab
 from sfttui.tui.tabs.duplicates import DuplicatesTab
@@ -815,3 +818,27 @@ async def test_members_show_where_they_are_whole_and_a_shared_system_prompt_once
         await pilot.pause(0.3)
         text = app.query_one("#dup-detail", Rendered).text
         assert "s.jsonl:1  ★ keeper  a  train" in text and "s.jsonl:2  J 1.00  a  test" in text
+
+
+async def test_overview_lists_every_analysis_with_its_status_and_next_steps(tmp_path, write_jsonl):
+    # The Overview left out hard data and production, and "next:" ignored leakage hits.
+    rows = [
+        {"text": f"how do i reset password number {i} on the router", "label": "ab"[i % 2], "split": "train"}
+        for i in range(40)
+    ]
+    rows += [{"text": "how do i reset password number 3 on the router", "label": "b", "split": "test"}]
+    gold = write_jsonl("gold.jsonl", [{"text": "how do i reset password number 5 on the router"}])
+    data = write_jsonl("d.jsonl", rows)
+    session = make_app([data], tmp_path / "state", group="").session
+    session.settings = replace(session.settings, eval_paths=(str(gold),))
+    app = SfttuiApp(session)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(app.query_one("#overview-summary", Static).content)
+        text = " ".join(console.export_text().split())
+        for name in ("duplicates", "conflicts", "balance", "leakage", "hard data", "vs production"):
+            assert re.search(rf"(✓|⚠|–) {name} ", text), name
+        assert "gold.jsonl (eval)" in text
+        assert re.search(r"⚠ leakage \d+ hits \(between splits and against eval sets\)", text)
+        assert "F5 Leakage: drop or move the leaking rows" in text

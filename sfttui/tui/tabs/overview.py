@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ...display import LiteralTable, literal
+from ...engine.analyses.coverage import split_series
 from ...engine.runtime.progress import Stage
 from ...engine.session import Session
 from ..render import bar
@@ -74,7 +75,7 @@ class OverviewTab(Vertical):
         self.query_one("#overview-summary", Static).update(body)
 
     def show(self, session: Session) -> None:
-        ds, dup, bal, leak = session.dataset, session.duplicates, session.balance, session.leakage
+        ds, leak = session.dataset, session.leakage
         inputs = LiteralTable(box=None, pad_edge=False, header_style="bold dim", expand=False)
         for col in ("file", "format", "rows", "set aside", "label", "split"):
             inputs.add_column(col, justify="right" if col in ("rows", "set aside") else "left")
@@ -87,45 +88,21 @@ class OverviewTab(Vertical):
                 info.fields.get("label") or "-",
                 info.fields.get("split") or "-",
             )
-        undecided = dup.clusters.height - session.decided_clusters()
-        same_input = int((dup.clusters["side"] == "input").sum())
-        findings = LiteralTable(box=None, pad_edge=False, show_header=False)
-        findings.add_column(style="bold")
-        findings.add_column()
-        findings.add_row(
-            "duplicates",
-            f"{dup.rows_removable:,} rows removable in {dup.clusters.height:,} clusters"
-            + (f" ({same_input:,} of them: same input, different response)" if same_input else "")
-            + "; "
-            f"{undecided:,} undecided",
-        )
-        findings.add_row("conflicts", f"{dup.conflicts.height:,} clusters with mixed labels")
-        if bal.applies and bal.overall:
-            o = bal.overall
-            findings.add_row(
-                "balance",
-                f"always '{o.majority_label}' scores {o.majority_baseline:.1%}; "
-                f"ratio {o.imbalance_ratio:.1f}; {len(bal.warnings)} warnings",
+        for info in leak.eval_inputs:  # eval sets are inputs too: say what was read
+            inputs.add_row(
+                f"{info['name']} (eval)",
+                info["format"],
+                f"{info['rows']:,}",
+                f"{info['bad_lines']:,}",
+                "-",
+                "-",
             )
-        else:
-            findings.add_row("balance", Text(bal.reason, style="dim"))
-        findings.add_row(
-            "leakage",
-            f"{leak.total:,} hits"
-            if ds.has_splits or leak.eval_inputs
-            else "not checked: no splits, no eval set",
-        )
-        steps = []
-        if undecided:
-            steps.append("F2 Duplicates: triage clusters (a accept, 1-9 keeper, x keep all)")
-        if bal.warnings:
-            steps.append("F3 Balance: cap a class or mark the imbalance deliberate")
-        steps.append("w: write train/validation/test")
+        findings, steps = _findings(session)
         body = LiteralTable.grid(padding=(0, 0))
         body.add_row(literal(f"{ds.rows.height:,} rows · keys: {ds.key_source}", "bold"))
         body.add_row(inputs)
         body.add_row(findings)
-        body.add_row(Text("next: " + " · ".join(steps), style="cyan"))
+        body.add_row(Text("next: " + " · ".join([*steps, "w: write train/validation/test"]), style="cyan"))
         journal = session.journal.problems + session.resolution().stale
         for note in ds.notes + journal:
             body.add_row(literal(f"note: {note}", "yellow"))
@@ -142,3 +119,83 @@ def _bad_columns(file: int = 0, line: int = 0, reason: int = 0) -> list[Column]:
         Column("line", max(line, 4), justify="right"),
         Column("reason", max(reason, 6)),
     ]
+
+
+OK, WARN, UNCHECKED = ("✓", "green"), ("⚠", "yellow"), ("–", "dim")
+
+
+def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
+    """Every analysis with its status (ok, warn, not checked and why), and the next
+    step for each warning. Symbols as well as colours, so it reads without colour."""
+    ds, dup, bal, leak = session.dataset, session.duplicates, session.balance, session.leakage
+    cov, rep = session.coverage, session.representativeness
+    table = LiteralTable(box=None, pad_edge=False, show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column()
+    steps: list[str] = []
+
+    def row(name: str, status: tuple[str, str], detail: str, step: str | None = None) -> None:
+        # The symbol reads without colour; "not checked" is said in words.
+        said = f"not checked: {detail}" if status is UNCHECKED else detail
+        table.add_row(Text.assemble((status[0] + " ", status[1]), (name, "bold")), said)
+        if step and status is WARN:
+            steps.append(step)
+
+    undecided = dup.clusters.height - session.decided_clusters()
+    same_input = int((dup.clusters["side"] == "input").sum())
+    row(
+        "duplicates",
+        WARN if undecided else OK,
+        f"{dup.rows_removable:,} rows removable in {dup.clusters.height:,} clusters"
+        + (f" ({same_input:,} of them: same input, different response)" if same_input else "")
+        + f"; {undecided:,} undecided",
+        "F2 Duplicates: triage clusters (a accept, 1-9 keeper, x keep all)",
+    )
+    if not bal.applies or bal.overall is None:
+        row("conflicts", UNCHECKED, bal.reason)
+        row("balance", UNCHECKED, bal.reason)
+    else:
+        conflicts = dup.conflicts.height
+        row("conflicts", WARN if conflicts else OK, f"{conflicts:,} clusters with mixed labels")
+        o = bal.overall
+        row(
+            "balance",
+            WARN if bal.warnings else OK,
+            f"always '{o.majority_label}' scores {o.majority_baseline:.1%}; "
+            f"ratio {o.imbalance_ratio:.1f}; {len(bal.warnings)} warnings",
+            "F3 Balance: cap a class or mark the imbalance deliberate",
+        )
+    if ds.has_splits or leak.eval_inputs:
+        checked = " and ".join(
+            x
+            for x, on in (("between splits", ds.has_splits), ("against eval sets", bool(leak.eval_inputs)))
+            if on
+        )
+        row(
+            "leakage",
+            WARN if leak.total else OK,
+            f"{leak.total:,} hits ({checked})",
+            "F5 Leakage: drop or move the leaking rows",
+        )
+    else:
+        row("leakage", UNCHECKED, "no splits in the input and no --eval set")
+    if cov.ran:
+        shortfalls = cov.warnings(split_series(ds))
+        row(
+            "hard data",
+            WARN if shortfalls else OK,
+            f"{len(shortfalls):,} shortfalls against the rule of thumb"
+            if shortfalls
+            else "every kind at its target" + ("" if ds.has_splits else " overall (per planned split: F6)"),
+            "F6 Coverage: what the data and each split lack",
+        )
+    else:
+        row("hard data", UNCHECKED, cov.reason)
+    source = "against the production sample" if rep.reference is not None else "training prompts alone"
+    row(
+        "vs production",
+        WARN if rep.warnings else OK,
+        f"{len(rep.warnings):,} warnings ({source})" if rep.warnings else f"nothing stands out ({source})",
+        "F6 Coverage, p: how the training prompts differ",
+    )
+    return table, steps
