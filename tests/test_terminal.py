@@ -27,6 +27,8 @@ class Tmux:
         python = shlex.quote(sys.executable)
         command = f"cd {shlex.quote(str(cwd))} && TERM=xterm-256color {python} -m sfttui {args}"
         self._tmux("new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command, check=True)
+        # Its socket file outlives the server: removed in kill().
+        self.socket = self._tmux("display-message", "-p", "#{socket_path}").stdout.strip()
 
     def _tmux(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
         return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, check=check)
@@ -53,6 +55,8 @@ class Tmux:
 
     def kill(self) -> None:
         self._tmux("kill-server")
+        if self.socket:
+            Path(self.socket).unlink(missing_ok=True)
 
 
 def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
