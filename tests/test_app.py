@@ -842,3 +842,30 @@ async def test_overview_lists_every_analysis_with_its_status_and_next_steps(tmp_
         assert "gold.jsonl (eval)" in text
         assert re.search(r"⚠ leakage \d+ hits \(between splits and against eval sets\)", text)
         assert "F5 Leakage: drop or move the leaking rows" in text
+
+
+async def test_threshold_pairs_show_until_the_cursor_moves_or_a_decision(tmp_path):
+    # After +/- the detail kept showing "pairs nearest J", and decisions were made
+    # without seeing the cluster.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "minus")
+        await settle(pilot)
+        detail = app.query_one("#dup-detail", Rendered)
+        assert "pairs nearest J = 0.78" in detail.text
+        await pilot.press("j")
+        await pilot.pause(0.3)
+        assert "pairs nearest" not in detail.text  # moved: the cluster alone
+        await pilot.press("plus")
+        await settle(pilot)
+        assert "pairs nearest J = 0.80" in detail.text
+        await pilot.press("x")
+        await pilot.pause(0.3)
+        assert "pairs nearest" not in detail.text  # decided: on to the next cluster, alone
+        await pilot.press("e")
+        await pilot.pause(0.3)
+        assert "pairs nearest" in detail.text  # e keeps them on
+        await pilot.press("j")
+        await pilot.pause(0.3)
+        assert "pairs nearest" in detail.text

@@ -328,8 +328,8 @@ class SfttuiApp(App[None]):
     def on_threshold_changed(self, _: ThresholdChanged) -> None:
         s = self.session
         dup_tab = self.query_one(DuplicatesTab)
-        dup_tab.examples_on = True  # the pairs the new threshold just let in or left out
         dup_tab.show(s)
+        dup_tab.show_threshold_examples()  # until the cursor moves or a decision is made
         self.query_one(OverviewTab).show(s)
         self.notify(f"Near threshold J ≥ {s.threshold:.2f}: {s.duplicates.clusters.height:,} clusters.")
         self.refresh_plan()

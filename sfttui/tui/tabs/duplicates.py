@@ -65,7 +65,10 @@ class DuplicatesTab(Vertical):
         self.session = session
         self.view: pl.DataFrame | None = None
         self.query_text = ""
-        self.examples_on = False  # pairs nearest the threshold shown above the cluster
+        self.examples_on = False  # pairs nearest the threshold shown above the cluster (e)
+        # After a threshold change they show once, for the cluster under the cursor then:
+        # moving or deciding shows the cluster alone again.
+        self.examples_for: str | None = None
         self._spread: tuple[Any, list[tuple[float, int]], int] | None = None
         self._detail_at = 0.0  # when the detail pane was last drawn
         self._detail_timer: Timer | None = None
@@ -178,7 +181,8 @@ class DuplicatesTab(Vertical):
         cluster_id = self.current_cluster()
 
         def make(width: int) -> Group:
-            parts: list[Any] = [self.render_examples(), Text("")] if self.examples_on else []
+            shown = self.examples_on or (cluster_id is not None and cluster_id == self.examples_for)
+            parts: list[Any] = [self.render_examples(), Text("")] if shown else []
             dup = self.session.duplicates if self.session.ready else None
             if cluster_id is None:
                 parts.append(Text("No clusters." if self.view is not None else "", style="dim"))
@@ -294,7 +298,14 @@ class DuplicatesTab(Vertical):
     # --- events -----------------------------------------------------------------------
     def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
         if event.row_list.id == "clusters":
+            if self.examples_for is not None and self.current_cluster() != self.examples_for:
+                self.examples_for = None
             self._detail_soon()
+
+    def show_threshold_examples(self) -> None:
+        """The pairs the new threshold just let in or left out, above this cluster only."""
+        self.examples_for = self.current_cluster()
+        self._render_detail()
 
     # --- actions ----------------------------------------------------------------------
     def action_detail(self) -> None:
@@ -308,6 +319,7 @@ class DuplicatesTab(Vertical):
         else:
             self._detail_soon()
         self.call_after_refresh(self._render_summary)  # after the frame that shows the decision
+        self.examples_for = None
         self._save_position()
         self.post_message(DecisionsChanged())
 
@@ -440,6 +452,7 @@ class DuplicatesTab(Vertical):
     def action_examples(self, on: bool | None = None) -> None:
         """Show or hide the pairs nearest the threshold above the cluster detail."""
         self.examples_on = (not self.examples_on) if on is None else on
+        self.examples_for = None
         self._render_detail()
 
     def render_examples(self) -> Group:
