@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -27,8 +28,10 @@ class Tmux:
         python = shlex.quote(sys.executable)
         command = f"cd {shlex.quote(str(cwd))} && TERM=xterm-256color {python} -m sfttui {args}"
         self._tmux("new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command, check=True)
-        # Its socket file outlives the server: removed in kill().
-        self.socket = self._tmux("display-message", "-p", "#{socket_path}").stdout.strip()
+        # Its socket file outlives the server: removed in kill(). Where tmux puts it (asking
+        # tmux can race the new server's start).
+        tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp"))
+        self.socket = str(tmpdir / f"tmux-{os.getuid()}" / self.name)
 
     def _tmux(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
         return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, check=check)
