@@ -114,11 +114,15 @@ class KeysFooter(Widget):
 def _fitting(
     keys: list[tuple[str, str, str, bool]], width: int, key_style: Style, description_style: Style
 ) -> list[tuple[str, str, str, bool]]:
-    """The first keys that fit in `width` columns, each whole."""
-    for n in range(len(keys), 0, -1):
-        if _draw(keys[:n], key_style, description_style)[0].cell_len <= width:
-            return keys[:n]
-    return []
+    """The first keys that fit in `width` columns, each whole (a key's cells do not
+    depend on its neighbours, so each is measured once)."""
+    fitting, used = [], 0
+    for key in keys:
+        used += _draw([key], key_style, description_style)[0].cell_len
+        if used > width:
+            break
+        fitting.append(key)
+    return fitting
 
 
 def _draw(
