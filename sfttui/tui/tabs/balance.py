@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from ...display import literal, visible
 from ...engine.analyses.balance import SKEW_KINDS
+from ...engine.decisions import Resolution
 from ...engine.session import Session
 from ..messages import DecisionsChanged
 from ..render import bar
@@ -68,7 +69,7 @@ class BalanceTab(Vertical):
             table.add_column(name[:5], key=f"s:{name}")
         table.add_column("decision", key="decision")
         top = max(o.counts.values())
-        after = _after_decisions(session)
+        after = _after_decisions(session, res)
         for label, n in o.counts.items():
             decision = ""
             if label in res.caps:
@@ -146,10 +147,9 @@ class BalanceTab(Vertical):
             self.post_message(DecisionsChanged())
 
 
-def _after_decisions(session: Session) -> dict[str, int]:
+def _after_decisions(session: Session, res: Resolution) -> dict[str, int]:
     """Rows per label once the person's decisions apply: rows dropped by a decision left
     out, caps applied (the automatic drop of exact copies happens at export, on top)."""
-    res = session.resolution()
     rows = session.dataset.rows.select("key", "label").drop_nulls("label")
     if res.dropped:
         rows = rows.filter(~pl.col("key").is_in(list(res.dropped)))
