@@ -255,10 +255,11 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
     try:
         # A file that is not there (or not a file) is one line before the screen is
         # taken over, not a full-screen error to quit from.
-        check_inputs(files, settings.load)
-        others = [*settings.eval_paths, *settings.coverage.reference_paths]
-        if others:
-            check_inputs(others, settings.load)
+        # Each set as its loader takes it: one file may be both an eval set and the
+        # production sample, as scan allows.
+        for paths in (files, settings.eval_paths, settings.coverage.reference_paths):
+            if paths:
+                check_inputs(list(paths), settings.load)
     except SfttuiError as exc:
         return exit_with_error(exc)
     session = Session(
