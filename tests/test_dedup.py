@@ -178,6 +178,21 @@ def test_signatures_match_datasketch_and_work_in_its_lsh():
     assert sorted(lsh.query(MinHash(hashvalues=sigs[0], seed=1, scheme="affine32"))) == ["t0", "t1"]
 
 
+def test_shingles_of_many_texts_at_once_are_each_texts_own():
+    # Batched shingling must not let a shingle run across two texts, and a text shorter
+    # than n tokens is one shingle of what it has.
+    texts = pl.Series(["a b c d", "", "x", "x y", "a b c", "é ü ö ß a b", "x y"])
+    for shingling in (Shingling("word", 3), Shingling("char", 3), Shingling("char", 5)):
+        flat, counts = shingle_hashes(texts, shingling)
+        alone = [shingle_hashes(texts.slice(i, 1), shingling) for i in range(len(texts))]
+        assert counts.tolist() == [int(c[0]) for _, c in alone]
+        assert flat.tolist() == [int(v) for f, _ in alone for v in f]
+    flat, counts = shingle_hashes(texts, Shingling("word", 3))
+    assert counts.tolist() == [2, 1, 1, 1, 1, 4, 1]
+    # "a b c" is the first shingle of "a b c d"; "x y" is the same text twice.
+    assert flat[0] == flat[5] and flat[4] == flat[-1] and flat[3] != flat[4]
+
+
 def test_lsh_parameters_favour_recall_at_the_threshold():
     bands, rows = lsh_params(0.8, 128)
     assert (bands, rows) == (25, 5)
