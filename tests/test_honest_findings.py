@@ -45,14 +45,19 @@ def _grams(tokens: list[str] | str, n: int = 3) -> set:
 
 def reference_jaccard(a: str, b: str, short_words: int = 12, threshold: float = 0.8) -> float:
     """Jaccard as sfttui defines it, by brute force: character 3-grams when both texts have
-    fewer than 24 words or straddle 24 words within the length ratio the threshold allows,
-    word 3-grams when both have 12 or more; the higher where both apply."""
+    fewer than 24 words or straddle 24 words within the length ratio the threshold allows
+    (with a word to spare), word 3-grams when both have 12 or more; the higher where both
+    apply."""
     na, nb = _normal(a), _normal(b)
     wa, wb = na.split(" "), nb.split(" ")
     best = 0.0
     edge = 2 * short_words
     fewer, more = sorted((len(wa), len(wb)))
-    straddle = math.floor(edge * threshold) - 1 <= fewer < edge <= more <= math.ceil(edge / threshold) + 1
+    straddle = (
+        fewer < edge <= more
+        and fewer >= math.floor(more * threshold) - 1
+        and more <= math.ceil(fewer / threshold) + 1
+    )
     if more < edge or straddle:
         ga, gb = _grams(na), _grams(nb)
         best = max(best, len(ga & gb) / len(ga | gb))

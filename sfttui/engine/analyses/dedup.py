@@ -387,13 +387,16 @@ def signature_keys(
     bands: int,
     rows: int,
     tick: Callable[[float], None] | None = None,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Band keys (texts x bands) and estimate columns (texts x 64, low 16 bits) of `texts`."""
+    """Band keys (texts x bands) and estimate columns (texts x 64, low 16 bits) of `texts`;
+    `threads` 1 when the caller already runs chunks side by side."""
     keys = np.empty((len(texts), bands), dtype=np.uint32)
     estimate = np.empty((len(texts), min(_ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
 
     chunks = list(iter_chunks(len(texts), _SIG_CHUNK))
-    inner = 1 if len(chunks) > 1 else THREADS  # one chunk alone still signs on every core
+    # One chunk alone still signs on every core.
+    inner = threads or (1 if len(chunks) > 1 else THREADS)
 
     def sign(bounds: tuple[int, int]) -> None:
         lo, hi = bounds
@@ -433,12 +436,14 @@ def likely_pairs(
     cheaper than joining shingle sets, so only plausible pairs are verified exactly.
     """
     keep = []
-    # 256k pairs at a time: each gathers two rows of estimate columns per pair.
-    for lo, hi in iter_chunks(pairs.size, 1 << 18):
+    columns = estimate_a.shape[1]
+    # 64k pairs at a time: each gathers two rows of estimate columns per pair (17 MB a
+    # chunk; 256k took 90 MB, with two passes' chunks in flight at once).
+    for lo, hi in iter_chunks(pairs.size, 1 << 16):
         chunk = pairs[lo:hi]
         a = (chunk >> np.uint64(32)).astype(np.int64)
         b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        agree = (estimate_a[a] == estimate_b[b]).mean(axis=1)
+        agree = np.count_nonzero(estimate_a[a] == estimate_b[b], axis=1) / columns
         keep.append(chunk[agree >= floor])
     return np.concatenate(keep) if keep else pairs
 
@@ -499,6 +504,8 @@ def near_pairs(
     """
     plan = _plan(texts, settings)
     bands, rows = _bands(settings)
+    edge = _EdgeWindows.of(texts, settings) if across_edge else None
+    below_signed: Signed | None = None
     found: list[pl.DataFrame] = []
     passes: list[NearPass] = []
     total = max(1, sum(int(mask.sum()) for _, mask in plan))
@@ -516,6 +523,8 @@ def near_pairs(
             result = engine.near_pass(subset, shingling, settings, bands, rows, tick)
         else:
             result = local_near_pass(subset, shingling, settings, bands, rows, tick)
+        if edge is not None and shingling.unit == "char" and result.signed is not None:
+            below_signed = edge.below_of(replace(result.signed, ids=ids))
         if signed is not None and result.signed is not None:
             # Eval matching recomputes the estimate columns of the few texts it needs:
             # holding them for every text until then would cost 128 MB per million.
@@ -538,7 +547,7 @@ def near_pairs(
                 sampled=result.sampled,
             )
         )
-    boundary = _boundary_pairs(texts, settings, engine) if across_edge else None
+    boundary = _boundary_pairs(texts, settings, edge, below_signed, engine) if edge is not None else None
     if boundary is not None:
         found.append(boundary[0])
         passes.append(boundary[1])
@@ -552,8 +561,44 @@ def near_pairs(
     return pairs.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA), passes
 
 
+@dataclass
+class _EdgeWindows:
+    """The texts either side of the character pass's edge (`2 * short_words` words) whose
+    word counts allow a pair across it: `below` under the edge, `above` at or over it."""
+
+    edge: int
+    low: int
+    high: int
+    below: np.ndarray
+    above: np.ndarray
+    words: np.ndarray  # of every text
+
+    @classmethod
+    def of(cls, texts: Texts, settings: NearSettings) -> _EdgeWindows:
+        words, nonempty = text_shape(texts)
+        edge = 2 * settings.short_words
+        low = math.floor(edge * settings.threshold) - 1
+        high = math.ceil(edge / settings.threshold) + 1
+        below = np.flatnonzero(nonempty & (words >= low) & (words < edge))
+        above = np.flatnonzero(nonempty & (words >= edge) & (words <= high))
+        return cls(edge, low, high, below, above, words)
+
+    def below_of(self, char_pass: Signed) -> Signed | None:
+        """The character pass's keys and estimate columns of the texts below the edge."""
+        if char_pass.estimate is None or not self.below.size:
+            return None
+        at = np.searchsorted(char_pass.ids, self.below)
+        if at.max() >= char_pass.ids.size or not np.array_equal(char_pass.ids[at], self.below):
+            return None
+        return Signed(self.below, char_pass.keys[at], char_pass.estimate[at])
+
+
 def _boundary_pairs(
-    texts: Texts, settings: NearSettings, engine: Engine = LOCAL
+    texts: Texts,
+    settings: NearSettings,
+    windows: _EdgeWindows,
+    below_signed: Signed | None = None,
+    engine: Engine = LOCAL,
 ) -> tuple[pl.DataFrame, NearPass] | None:
     """Character pairs across the word pass's lower edge: a text of fewer than
     `2 * short_words` words against one of at least that many.
@@ -562,28 +607,40 @@ def _boundary_pairs(
     text that differ by a typo in a word (character J 0.97, word J far lower) were
     never compared by characters. Only pairs whose word counts are within the ratio
     the threshold allows are compared (the lengths of two texts at Jaccard J differ by
-    at most that factor), as a cross between the two sides: pairs within one side are
-    never formed, and those above the edge stay judged by their words.
+    at most that factor, here with a word to spare), as a cross between the two sides:
+    pairs within one side are never formed, and those above the edge stay judged by
+    their words. The same LSH as the character pass, so the texts below the edge come
+    with the keys and estimate columns that pass made (`below_signed`); only the texts
+    above it are signed.
     """
-    words, nonempty = text_shape(texts)
-    edge = 2 * settings.short_words
-    low = math.floor(edge * settings.threshold) - 1
-    high = math.ceil(edge / settings.threshold) + 1
-    below = np.flatnonzero(nonempty & (words >= low) & (words < edge))
-    above = np.flatnonzero(nonempty & (words >= edge) & (words <= high))
+    below, above = windows.below, windows.above
     if not below.size or not above.size:
         return None
-    # The smaller side is signed whole and looked up; the larger runs in chunks.
-    left, right = (above, below) if above.size >= below.size else (below, above)
-    # Every text in the character pass, with half the permutations and bands for recall
-    # 0.9995 at the threshold (16 x 4 at 0.8): such pairs are rare, every candidate is
-    # verified exactly, and it halves the pass's time.
-    bands, rows = lsh_params(settings.threshold, 64, target=0.9995)
-    chars_only = replace(settings, short_words=1 << 30, num_perm=64, bands=bands, rows_per_band=rows)
-    found = cross_pairs(texts.gather(left), texts.gather(right), chars_only, engine=engine)
+    chars_only = replace(settings, short_words=1 << 30)
+    bands, rows = _bands(settings)
+    words = windows.words
+    shingling = Shingling("char", settings.char_ngram)
+    # The smaller side is indexed whole and looked up; the larger runs in chunks.
+    below_is_right = above.size >= below.size
+    left, right = (above, below) if below_is_right else (below, above)
+    left_texts, right_texts = texts.gather(left), texts.gather(right)
+    right_known = below_signed if below_is_right else None
+    left_known = None
+    if below_signed is not None and not below_is_right:
+        left_known = Signatures(
+            left_texts, chars_only, {shingling: replace(below_signed, ids=np.arange(left.size))}
+        )
+    found = cross_pairs(
+        left_texts,
+        right_texts,
+        chars_only,
+        engine=engine,
+        signatures=left_known,
+        right_known=right_known,
+        lengths=(words[left], words[right], settings.threshold),
+    )
     a = left[found["a"].to_numpy().astype(np.int64)]
     b = right[found["b"].to_numpy().astype(np.int64)]
-    shingling = Shingling("char", settings.char_ngram)
     pairs = pl.DataFrame(
         {
             "a": np.minimum(a, b).astype(np.uint32),
@@ -593,8 +650,17 @@ def _boundary_pairs(
         },
         schema=PAIR_SCHEMA,
     )
+    edge, low, high = windows.edge, windows.low, windows.high
     described = f"{shingling.describe()} across {edge} words ({low}-{edge - 1} x {edge}-{high})"
     return pairs, NearPass(described, int(below.size + above.size), bands, rows, None, None, pairs.height, 0)
+
+
+def words_within_ratio(short: np.ndarray, long: np.ndarray, threshold: float) -> np.ndarray:
+    """Whether texts of these word counts can be near duplicates at the threshold: the
+    shorter has at least `threshold` of the longer's words, with a word to spare either
+    way (the rule the edge's windows follow, applied to each pair)."""
+    lo, hi = np.minimum(short, long), np.maximum(short, long)
+    return (lo >= np.floor(hi * threshold) - 1) & (hi <= np.ceil(lo / threshold) + 1)
 
 
 def _plan(texts: Texts, settings: NearSettings) -> list[tuple[Shingling, np.ndarray]]:
@@ -631,6 +697,8 @@ def cross_pairs(
     progress: Progress = no_progress,
     engine: Engine = LOCAL,
     signatures: Signatures | None = None,
+    right_known: Signed | None = None,
+    lengths: tuple[np.ndarray, np.ndarray, float] | None = None,
 ) -> pl.DataFrame:
     """Verified near pairs between two sets of texts (a in `left`, b in `right`), never within one.
 
@@ -641,7 +709,10 @@ def cross_pairs(
     holding more than `max_bucket`**2 left x right pairs are left out, where
     `near_pairs` chains them. The engine runs the left side's chunks. `signatures`
     from the duplicate analysis of `left` are used instead of signing it again when
-    they were made with the same LSH settings.
+    they were made with the same LSH settings; `right_known` (keys and estimate columns
+    of every text of `right`, in order) likewise for the right side. With `lengths`
+    (word counts of left and right, and a threshold), only pairs whose word counts are
+    within that ratio are compared (see words_within_ratio).
     """
     bands, rows = _bands(settings)
     found: list[pl.DataFrame] = []
@@ -650,7 +721,15 @@ def cross_pairs(
         lids, rids = np.flatnonzero(lmask), np.flatnonzero(rmask)
         if lids.size == 0 or rids.size == 0:
             continue
-        side = _RightSide.of(right.gather(rids), shingling, settings, bands, rows)
+        known_right = (
+            None if right_known is None else replace(right_known, ids=rids, keys=right_known.keys[rids])
+        )
+        if known_right is not None and known_right.estimate is not None:
+            known_right.estimate = known_right.estimate[rids]
+        side = _RightSide.of(right.gather(rids), shingling, settings, bands, rows, known_right)
+        if lengths is not None:
+            side.words, side.ratio = lengths[1][rids], lengths[2]
+        left_words = None if lengths is None else lengths[0][lids]
         lsub = left if lids.size == len(left) else left.gather(lids)  # no copy when all take part
         # Parts are whole numbers of signature chunks, so the bucket cap below sees the
         # same chunks whichever engine runs them.
@@ -659,10 +738,12 @@ def cross_pairs(
         known = signatures.lookup(left, shingling, settings, lids) if signatures else None
         bounds = list(iter_chunks(lids.size, step))
 
-        def part(k: int, lsub: Texts = lsub, known: Signed | None = known, bounds: list = bounds) -> tuple:
+        def part(
+            k: int, lsub: Texts = lsub, known: Signed | None = known, bounds: list = bounds, words=left_words
+        ) -> tuple:
             lo, hi = bounds[k]
             keys = None if known is None else known.keys[lo:hi]
-            return lsub.slice(lo, hi - lo), lo, keys
+            return lsub.slice(lo, hi - lo), lo, keys, None if words is None else words[lo:hi]
 
         parts = Lazy(len(bounds), part)
         results = engine.map(
@@ -706,29 +787,48 @@ class _RightSide:
     buckets: SortedIndex  # band code -> positions of the texts in that bucket
     bands: int
     rows: int
+    words: np.ndarray | None = None  # with `ratio`: pairs compared only within it (cross_pairs)
+    ratio: float = 0.0
 
     @classmethod
-    def of(cls, texts: pl.Series, shingling: Shingling, settings: NearSettings, bands: int, rows: int):
-        keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
+    def of(
+        cls,
+        texts: pl.Series,
+        shingling: Shingling,
+        settings: NearSettings,
+        bands: int,
+        rows: int,
+        known: Signed | None = None,
+    ):
+        if known is not None and known.estimate is not None:
+            keys, estimate = known.keys, known.estimate
+        else:
+            keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
         positions = np.repeat(np.arange(len(texts), dtype=np.int64), bands)
         return cls(texts, estimate, SortedIndex.of(_band_codes(keys), positions), bands, rows)
 
 
 def _cross_part(
-    part: tuple[pl.Series, int, np.ndarray | None],
+    part: tuple[pl.Series, int, np.ndarray | None, np.ndarray | None],
     right: _RightSide,
     shingling: Shingling,
     settings: NearSettings,
 ) -> pl.DataFrame:
     """Verified pairs between one part of the left side (starting at `start`, with its
-    band keys when already known) and the right side."""
-    lsub, start, known = part
-    found: list[pl.DataFrame] = []
+    band keys when already known, and its texts' word counts when pairs are compared
+    only within a ratio of them) and the right side."""
+    lsub, start, known, words = part
     cap = settings.max_bucket * settings.max_bucket
-    for lo, hi in iter_chunks(len(lsub), _SIG_CHUNK):
+    bounds = list(iter_chunks(len(lsub), _SIG_CHUNK))
+    alone = len(bounds) < 2 or THREADS == 1  # else chunks run side by side, each signing on one core
+
+    def chunk_pairs(span: tuple[int, int]) -> pl.DataFrame | None:
+        lo, hi = span
         chunk = lsub.slice(lo, hi - lo)
         if known is None:
-            keys, lestimate = signature_keys(chunk, shingling, settings, right.bands, right.rows)
+            keys, lestimate = signature_keys(
+                chunk, shingling, settings, right.bands, right.rows, threads=None if alone else 1
+            )
         else:
             keys, lestimate = known[lo:hi], None
         hit, bucket = right.buckets.find(_band_codes(keys))
@@ -738,28 +838,64 @@ def _cross_part(
         # chained buckets of near_pairs, it is left out.
         _, inverse, on_left = np.unique(bucket, return_inverse=True, return_counts=True)
         fits = on_left[inverse].astype(np.uint64) * right.buckets.count[bucket].astype(np.uint64) <= cap
-        code_at, j = right.buckets.pairs(hit[fits], bucket[fits])
-        if code_at.size == 0:
-            continue
-        i = (code_at // right.bands).astype(np.uint64)
-        candidates = unique_sorted(i << np.uint64(32) | j.astype(np.uint64))
+        candidates = _cross_candidates(right, hit[fits], bucket[fits])
+        if candidates.size == 0:
+            return None
+        if words is not None and right.words is not None:
+            ci = (candidates >> np.uint64(32)).astype(np.int64)
+            cj = (candidates & np.uint64(0xFFFFFFFF)).astype(np.int64)
+            candidates = candidates[words_within_ratio(words[lo:hi][ci], right.words[cj], right.ratio)]
         if lestimate is None:
             # Known keys come without estimate columns: only candidates' texts need them.
             lestimate = np.zeros((hi - lo, min(_ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
             wanted = np.unique(candidates >> np.uint64(32)).astype(np.int64)
             lestimate[wanted] = _estimates_of(chunk.gather(wanted), shingling, settings)
-        encoded = likely_pairs(candidates, lestimate, right.estimate, settings.threshold - _ESTIMATE_SLACK)
-        if encoded.size == 0:
-            continue
-        # One text list for verification: this chunk, then the right side after it.
-        encoded = encoded + np.uint64(hi - lo)
-        verified = verify_pairs(encoded, pl.concat([chunk, right.texts]), shingling, settings.threshold)
-        found.append(
-            verified.select(a=pl.col("a") + (start + lo), b=pl.col("b") - (hi - lo), jaccard="jaccard")
-        )
+        likely = likely_pairs(candidates, lestimate, right.estimate, settings.threshold - _ESTIMATE_SLACK)
+        if likely.size == 0:
+            return None
+        # One text list for verification: this chunk, then the right side's texts that
+        # are in a pair (not all of them: two chunks are in flight at once).
+        partners, at = np.unique(likely & np.uint64(0xFFFFFFFF), return_inverse=True)
+        likely = (likely & ~np.uint64(0xFFFFFFFF)) | (at.astype(np.uint64) + np.uint64(hi - lo))
+        texts = pl.concat([chunk, right.texts.gather(partners.astype(np.int64))])
+        verified = verify_pairs(likely, texts, shingling, settings.threshold)
+        b = pl.Series(partners.astype(np.uint32)).gather(verified["b"] - (hi - lo))
+        return verified.select(a=pl.col("a") + (start + lo), b=b, jaccard="jaccard")
+
+    found = [pairs for pairs in threaded_map(chunk_pairs, bounds) if pairs is not None]
     if not found:
         return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64})
     return pl.concat(found)
+
+
+_PAIR_BATCH = 1 << 21  # (left, right) pairs expanded at once before duplicates go
+
+
+def _cross_candidates(right: _RightSide, hit: np.ndarray, bucket: np.ndarray) -> np.ndarray:
+    """Distinct candidate pairs (left text << 32 | right text) of a chunk's band codes
+    found in the right side (`hit` into the chunk's codes, in order; `bucket` into the
+    right side's).
+
+    A pair sharing k bands comes out of the buckets k times, so the expanded pairs can be
+    many times the distinct ones: they are expanded a batch of whole left texts at a
+    time, so memory stays bounded by the batch, whatever the data."""
+    text = hit // right.bands
+    sizes = right.buckets.count[bucket]
+    cut = np.searchsorted(np.cumsum(sizes), np.arange(_PAIR_BATCH, int(sizes.sum()), _PAIR_BATCH))
+    # Each batch starts at a text's first code, so no pair is in two batches.
+    cut = np.unique(np.searchsorted(text, text[np.minimum(cut, text.size - 1)]))
+    out = []
+    for lo, hi in zip(np.concatenate([[0], cut]), np.concatenate([cut, [text.size]])):
+        if hi <= lo:
+            continue
+        code_at, j = right.buckets.pairs(hit[lo:hi], bucket[lo:hi])
+        code_at //= right.bands
+        encoded = code_at.view(np.uint64)  # in place: text << 32 | right position
+        encoded <<= np.uint64(32)
+        encoded |= j.view(np.uint64)
+        del j
+        out.append(unique_sorted(encoded))
+    return np.concatenate(out) if out else np.empty(0, dtype=np.uint64)
 
 
 class NormalisedTexts:

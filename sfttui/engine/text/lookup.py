@@ -18,7 +18,8 @@ def ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Indices of the slices [start, start + length) laid end to end."""
     total = int(lengths.sum())
     shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return np.arange(total, dtype=np.int64) + shift
+    shift += np.arange(total, dtype=np.int64)  # in place: these can be the largest arrays of a pass
+    return shift
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,18 @@ def fmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _fmix64_owned(x: np.ndarray) -> np.ndarray:
+    """fmix64 of an array the caller owns, in place, with one temporary: the shingle
+    arrays are a near pass's largest, and two chunks are shingled at once."""
+    tmp = np.empty_like(x)
+    for mul in (_U64(0xFF51AFD7ED558CCD), _U64(0xC4CEB9FE1A85EC53), None):
+        np.right_shift(x, _U64(33), out=tmp)
+        x ^= tmp
+        if mul is not None:
+            x *= mul
+    return x
+
+
 def fmix32(x: np.ndarray) -> np.ndarray:
     """MurmurHash3's 32-bit finaliser, as datasketch applies it before permuting."""
     x = x ^ (x >> np.uint32(16))  # a new array: the caller's is left as it was
@@ -91,7 +103,11 @@ def token_hashes(texts: pl.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
         return words.hash(_WORD_SEED).to_numpy(), counts
     lengths = texts.str.len_chars().fill_null(0).to_numpy().astype(np.int64)
     cps = np.frombuffer("".join(texts.fill_null("").to_list()).encode("utf-32-le"), dtype=np.uint32)
-    return fmix64(cps.astype(np.uint64) * _CHAR_KEY + _U64(1)), lengths
+    hashes = cps.astype(np.uint64)
+    del cps
+    hashes *= _CHAR_KEY
+    hashes += _U64(1)
+    return _fmix64_owned(hashes), lengths
 
 
 def shingle_hashes(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray]:
@@ -129,9 +145,10 @@ def shingle_hashes(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, 
             head[more] = head[more] * _GOLDEN + tokens[at[more] + i]
         acc[at] = head
         keep[at] = True
+    del tokens
     acc = acc[keep]
     acc += _U64(n)
-    return fmix64(acc), per_text
+    return _fmix64_owned(acc), per_text
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -165,7 +182,12 @@ def signatures_from_shingles(
     block = max(1, 16384 // max(1, int(counts.mean())))
 
     def run(part: tuple[int, int]) -> None:
-        buf = np.empty((num_perm, 65536), dtype=np.uint32)
+        # As wide as this part's widest block (up to 64k shingles), not wider: two
+        # threads each hold one, and two chunks can be signed at once.
+        los = np.arange(part[0], part[1], block)
+        his = np.minimum(los + block, part[1])
+        ends = np.where(his < n_texts, starts[np.minimum(his, n_texts - 1)], x.shape[0])
+        buf = np.empty((num_perm, min(65536, int((ends - starts[los]).max()))), dtype=np.uint32)
         for lo in range(part[0], part[1], block):
             hi = min(lo + block, part[1])
             s0 = starts[lo]
