@@ -869,3 +869,29 @@ async def test_threshold_pairs_show_until_the_cursor_moves_or_a_decision(tmp_pat
         await pilot.press("j")
         await pilot.pause(0.3)
         assert "pairs nearest" in detail.text
+
+
+async def test_toasts_replace_each_other_and_stay_off_the_list(tmp_path):
+    # Five +/- presses stacked five toasts over the cluster list and its detail.
+    from textual.widgets._toast import Toast
+
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        for key in ("minus", "minus", "plus", "minus", "plus"):
+            await pilot.press(key)
+            await settle(pilot)
+        await pilot.pause(0.2)
+        toasts = list(app.screen.query(Toast))
+        assert [n.message for n in app._notifications] == ["Near threshold J ≥ 0.78: 348 clusters."]
+        assert len(toasts) == 1
+        clusters = app.query_one("#clusters").region
+        assert not toasts[0].region.overlaps(clusters)
+        assert toasts[0].region.y >= app.query_one("#statusbar").region.y - 1
+        # An error stays while later messages replace each other.
+        app.notify("could not write", severity="error")
+        app.notify("first")
+        app.notify("second")
+        await pilot.pause(0.2)
+        assert [n.message for n in app._notifications] == ["could not write", "second"]

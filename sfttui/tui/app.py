@@ -14,7 +14,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.notifications import SeverityLevel
+from textual.notifications import Notify, SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
@@ -244,6 +244,14 @@ class SfttuiApp(App[None]):
         super().notify(
             visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
         )
+
+    def _on_notify(self, event: Notify) -> None:
+        # One toast at a time: a new message replaces the one before (five `+` presses
+        # stacked five toasts over the list); errors stay until they time out.
+        for shown in list(self._notifications):
+            if shown.severity != "error":
+                self._unnotify(shown, refresh=False)
+        super()._on_notify(event)
 
     def refused_read_only(self) -> bool:
         """Refuse a decision, saying why, when this window's journal is read-only (another
