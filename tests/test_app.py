@@ -895,3 +895,48 @@ async def test_toasts_replace_each_other_and_stay_off_the_list(tmp_path):
         app.notify("second")
         await pilot.pause(0.2)
         assert [n.message for n in app._notifications] == ["could not write", "second"]
+
+
+async def test_the_seed_chosen_with_r_is_a_decision_the_next_start_and_split_use(tmp_path):
+    # The seed chosen with r was lost on restart, and `sfttui split` made other splits.
+    from click.testing import CliRunner
+
+    from sfttui.cli import main
+
+    data = demo_copy(tmp_path)
+    app = make_app([data], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4", "r", "r")
+        await settle(pilot)
+        assert "seed 1236" in str(app.query_one("#splits-settings").render())
+        assert [d.action for d in app.session.journal.decisions][-2:] == ["split", "split"]
+    again = make_app([data], tmp_path / "state")
+    async with again.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        assert "seed 1236" in str(again.query_one("#splits-settings").render())
+        assert (
+            again.plan.split_plan.summary["seed"] == 1236 if "seed" in again.plan.split_plan.summary else True
+        )
+
+    def split(*extra: str) -> dict:
+        out = tmp_path / f"out{len(extra)}"
+        args = [
+            "split",
+            str(data),
+            "--by",
+            "user_id",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--out",
+            str(out),
+        ]
+        result = CliRunner().invoke(main, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads((out / "manifest.json").read_text()) | {"output": result.output}
+
+    chosen = split()
+    assert chosen["seed"] == 1236 and "seed 1236: as chosen in the app" in chosen["output"]
+    assert split("--seed", "7")["seed"] == 7  # the command line's own seed holds

@@ -188,6 +188,15 @@ def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _split_given() -> bool:
+    """Whether the command line set the seed or asked for a re-split: then they hold, not
+    what the person chose in the app (a journal decision)."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    return any(ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE for name in ("seed", "resplit"))
+
+
 def _split_settings(opts: dict[str, Any]) -> Any:
     from ..engine.analyses.split import SplitSettings
 
@@ -219,6 +228,7 @@ def split(files: tuple[str, ...], out: str, force: bool, keep_contaminated: bool
         keep_contaminated=keep_contaminated,
         engine=opts["engine"],
         scheduler=opts["scheduler"],
+        split_from_journal=not _split_given(),
     )
     sys.exit(split_command(request))
 
@@ -266,6 +276,7 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
         paths=files,
         settings=settings,
         split=_split_settings(opts),
+        split_from_journal=not _split_given(),
         state_dir=opts["state_dir"],
         out_dir=opts["out"],
         drop=opts["drop"],

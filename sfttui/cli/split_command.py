@@ -33,6 +33,7 @@ class SplitRequest:
     keep_contaminated: bool = False
     engine: str = "local"
     scheduler: str | None = None
+    split_from_journal: bool = True  # False when --seed or --resplit was given
 
 
 def run_split(request: SplitRequest) -> tuple[ExportResult, list[str]]:
@@ -52,6 +53,7 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
         explore=False,  # no threshold slider here: verify at the threshold only
         engine=engine,
         writes_state=False,  # reads the person's journal, if there is one; writes no state
+        split_from_journal=request.split_from_journal,
     )
     session.analyse()
     journal = session.journal
@@ -61,6 +63,10 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
         source = journal.carried_from or journal.path
         stale = f" ({len(resolution.stale)} no longer match)" if resolution.stale else ""
         notes.insert(0, f"journal {source}: {len(resolution.applied)} decisions applied{stale}")
+    if resolution.split and session.split_from_journal:
+        chosen = session.split_settings
+        how = "new splits instead of the input's, " if chosen.resplit else ""
+        notes.append(f"{how}seed {chosen.seed}: as chosen in the app (--seed sets another)")
     result = session.write(session.plan(), request.out, force=request.force)
     return result, notes
 

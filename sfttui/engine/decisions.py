@@ -37,7 +37,18 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 SCHEMA = "sfttui.journal/2"  # /1 journals (no content hashes) are still read
-ACTIONS = ("keep", "keep_all", "hard_negative", "drop_rows", "move_rows", "cap", "deliberate", "rule", "undo")
+ACTIONS = (
+    "keep",
+    "keep_all",
+    "hard_negative",
+    "drop_rows",
+    "move_rows",
+    "cap",
+    "deliberate",
+    "rule",
+    "split",
+    "undo",
+)
 
 
 class JournalReadOnly(Exception):
@@ -103,6 +114,10 @@ def _invalid(action: str, p: dict[str, Any]) -> str | None:
         ],
         "deliberate": [("label", isinstance(p.get("label"), str))],
         "rule": [("keys", _strings(p.get("keys"))), ("rule", isinstance(p.get("rule"), str))],
+        "split": [
+            ("seed", type(p.get("seed")) is int and p["seed"] >= 0),
+            ("resplit", type(p.get("resplit")) is bool),
+        ],
         "undo": [("target", type(p.get("target")) is int)],
     }
     content = p.get("content")
@@ -326,6 +341,8 @@ class Resolution:
     cluster_states: dict[str, str] = field(default_factory=dict)
     # rows of near conflicts the person marked as hard negatives (all kept)
     hard_negatives: set[str] = field(default_factory=set)
+    # the seed and re-split chosen in the app (`r` on Splits), the latest one
+    split: dict[str, Any] | None = None
 
 
 def named_rows(d: Decision) -> list[str]:
@@ -409,6 +426,8 @@ def resolve(
             res.caps[str(p["label"])] = int(p["max_rows"])
         elif d.action == "deliberate":
             res.deliberate[str(p["label"])] = str(p.get("note", ""))
+        elif d.action == "split":
+            res.split = {"seed": int(p["seed"]), "resplit": bool(p["resplit"])}
         elif d.action == "rule":
             for key in p.get("keys", []):
                 res.rules[str(current[key])] = str(p.get("rule", ""))

@@ -67,6 +67,9 @@ class Session:
     engine: Engine = LOCAL  # where the row-scale stages run (see parallel.py)
     isolate: bool = False  # analyse in a child process (see isolated.py), for the app
     writes_state: bool = True  # keep a journal (the app); `split` only reads one
+    # The seed and re-split chosen in the app (a journal decision) apply, unless the
+    # command line set them (`split --seed 7`): then `split` is left as given.
+    split_from_journal: bool = True
     # Where recorded rows are now, by (key, line hash): see _locate.
     _located: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False, compare=False)
 
@@ -385,7 +388,22 @@ class Session:
     # --- splits and export ----------------------------------------------------------
     def plan(self) -> ExportPlan:
         eval_hits = None if self.keep_contaminated else self.leakage.eval_hits
-        return plan_export(self.dataset, self.duplicates, self.split, self.drop, self.resolution(), eval_hits)
+        resolution = self.resolution()
+        return plan_export(
+            self.dataset, self.duplicates, self.split_settings, self.drop, resolution, eval_hits
+        )
+
+    @property
+    def split_settings(self) -> SplitSettings:
+        """How new splits are made: as given, with the seed and re-split chosen in the app."""
+        chosen = self.resolution().split if self.ready and self.split_from_journal else None
+        return replace(self.split, **chosen) if chosen else self.split
+
+    def choose_split(self, seed: int, resplit: bool) -> Decision:
+        """Journal a new seed or a re-split of the input's splits (`r` on Splits), so the
+        next start and `sfttui split` make the same splits."""
+        self.split_from_journal = True  # chosen here: it applies whatever the command line said
+        return self.journal.append("split", seed=seed, resplit=resplit)
 
     def default_out(self) -> Path:
         if self.out_dir:

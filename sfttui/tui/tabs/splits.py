@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
@@ -47,7 +46,8 @@ class SplitsTab(Vertical):
             shares = " · ".join(f"{name} {summary[name]['ratio']:.0%}" for name in SPLITS)
             how = f"kept from the input ({shares})"
         else:
-            how = f"new · ratios {'/'.join(f'{r:.0%}' for r in s.split.ratios)} · seed {s.split.seed}"
+            chosen = s.split_settings
+            how = f"new · ratios {'/'.join(f'{r:.0%}' for r in chosen.ratios)} · seed {chosen.seed}"
         self.query_one("#splits-settings", Static).update(
             Text.assemble(("splits: ", "bold"), visible(f"{how} · group by: {groups} · drop: {s.drop}"))
         )
@@ -103,20 +103,26 @@ class SplitsTab(Vertical):
         notes.update(text)
 
     def action_resplit(self) -> None:
+        # A journal decision, so the next start and `sfttui split` make the same splits.
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
+        current = self.session.split_settings
         if self.plan is None or self.plan.split_plan.source != "existing":
-            self.session.split = replace(self.session.split, seed=self.session.split.seed + 1)
+            self.session.choose_split(seed=current.seed + 1, resplit=current.resplit)
+            self.app.notify(f"New splits with seed {current.seed + 1} (journal).")
             self.app.refresh_plan()  # type: ignore[attr-defined]
             return
         # The input's own splits do not move with a seed: offer new ones instead.
-        ratios = "/".join(f"{r:.0%}" for r in self.session.split.ratios)
+        ratios = "/".join(f"{r:.0%}" for r in current.ratios)
 
         def done(confirmed: bool | None) -> None:
             if confirmed:
-                self.session.split = replace(self.session.split, resplit=True)
+                self.session.choose_split(seed=current.seed, resplit=True)
+                self.app.notify(f"New {ratios} splits with seed {current.seed} (journal).")
                 self.app.refresh_plan()  # type: ignore[attr-defined]
 
         body = (
             f"These splits come from the input, so a new seed moves nothing. Build new {ratios} "
-            f"splits (seed {self.session.split.seed}), grouped and stratified, instead of the input's?"
+            f"splits (seed {current.seed}), grouped and stratified, instead of the input's?"
         )
         self.app.push_screen(ConfirmScreen("Re-split the data", body), done)
