@@ -427,24 +427,32 @@ def _estimates_of(texts: pl.Series, shingling: Shingling, settings: NearSettings
 
 
 def likely_pairs(
-    pairs: np.ndarray, estimate_a: np.ndarray, estimate_b: np.ndarray, floor: float
+    pairs: np.ndarray,
+    estimate_a: np.ndarray,
+    estimate_b: np.ndarray,
+    floor: float,
+    side_by_side: bool = False,
 ) -> np.ndarray:
     """Candidates (a into estimate_a, b into estimate_b) whose MinHash estimate reaches `floor`.
 
     LSH tuned for recall also lets through many pairs far below the threshold
     (short texts share common character n-grams); comparing signature columns is far
     cheaper than joining shingle sets, so only plausible pairs are verified exactly.
+    `side_by_side` runs the chunks on every core (when the caller is not already).
     """
-    keep = []
     columns = estimate_a.shape[1]
-    # 64k pairs at a time: each gathers two rows of estimate columns per pair (17 MB a
-    # chunk; 256k took 90 MB, with two passes' chunks in flight at once).
-    for lo, hi in iter_chunks(pairs.size, 1 << 16):
-        chunk = pairs[lo:hi]
+
+    def likely(bounds: tuple[int, int]) -> np.ndarray:
+        chunk = pairs[bounds[0] : bounds[1]]
         a = (chunk >> np.uint64(32)).astype(np.int64)
         b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
         agree = np.count_nonzero(estimate_a[a] == estimate_b[b], axis=1) / columns
-        keep.append(chunk[agree >= floor])
+        return chunk[agree >= floor]
+
+    # 64k pairs at a time: each gathers two rows of estimate columns per pair (17 MB a
+    # chunk; 256k took 90 MB, with two passes' chunks in flight at once).
+    chunks = iter_chunks(pairs.size, 1 << 16)
+    keep = threaded_map(likely, chunks) if side_by_side else [likely(c) for c in chunks]
     return np.concatenate(keep) if keep else pairs
 
 
@@ -465,7 +473,7 @@ def local_near_pass(
     cands, oversized, sampled = _candidate_pairs(keys, settings.max_bucket, per_band, settings.seed)
     candidates = int(cands.size)
     cands = sample_pairs(cands, limit, settings.seed)
-    likely = likely_pairs(cands, estimate, estimate, settings.threshold - _ESTIMATE_SLACK)
+    likely = likely_pairs(cands, estimate, estimate, settings.threshold - _ESTIMATE_SLACK, side_by_side=True)
     sampled = sampled or cands.size < candidates
     del cands
     if limit is not None and likely.size > limit // 3:
