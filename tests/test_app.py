@@ -940,3 +940,32 @@ async def test_the_seed_chosen_with_r_is_a_decision_the_next_start_and_split_use
     chosen = split()
     assert chosen["seed"] == 1236 and "seed 1236: as chosen in the app" in chosen["output"]
     assert split("--seed", "7")["seed"] == 7  # the command line's own seed holds
+
+
+async def test_a_keeper_beyond_the_ninth_member_is_chosen_with_the_member_selection(tmp_path, write_jsonl):
+    # Keys 1-9 could not choose member 10 or later of a larger cluster.
+    rows = [
+        {"id": f"copy{i:02}", "text": "how do I reset my password on the app", "label": "account"}
+        for i in range(12)
+    ]
+    rows += [
+        {"id": f"other{i}", "text": f"unrelated question number {i} about shipping", "label": "shipping"}
+        for i in range(5)
+    ]
+    app = make_app([write_jsonl("d.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        tab = app.query_one(DuplicatesTab)
+        cluster = tab.current_cluster()
+        members = app.session.cluster(cluster)["members"]
+        assert len(members) == 12
+        await pilot.press(*["greater_than_sign"] * 13, "less_than_sign")  # stops at the last, then back one
+        await pilot.pause(0.3)
+        detail = app.query_one("#dup-detail", Rendered).text
+        assert "▶ [11]" in detail and "[2]" not in detail and "members 4-12 of 12" in detail
+        await pilot.press("K")
+        await pilot.pause(0.3)
+        assert app.session.cluster_state(cluster) == f"keep {members[10]}"
+        assert app.session.journal.decisions[-1].payload["keeper"] == members[10]

@@ -58,6 +58,9 @@ class DuplicatesTab(Vertical):
         Binding("e", "examples", "Pairs near the threshold", show=False),
         Binding("enter", "detail", "Detail", show=False),
         *[Binding(str(i), f"keeper({i})", f"Keep member {i}", show=False) for i in range(1, 10)],
+        Binding("greater_than_sign", "select_member(1)", "Select the next member", show=False),
+        Binding("less_than_sign", "select_member(-1)", "Select the previous member", show=False),
+        Binding("K", "keep_selected", "Keep the selected member", show=False),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -73,6 +76,9 @@ class DuplicatesTab(Vertical):
         self._detail_at = 0.0  # when the detail pane was last drawn
         self._detail_timer: Timer | None = None
         self._detail_queued = False  # a draw is due right after the next frame
+        # The member chosen with >/< (0-based), for clusters of more members than keys
+        # 1-9 reach; None: none chosen (the first nine are shown).
+        self.selected: int | None = None
         self._ids: list[str] = []  # the view's cluster ids, in its order
         self._at: dict[str, int] = {}  # cluster id -> position in the view
 
@@ -215,7 +221,11 @@ class DuplicatesTab(Vertical):
         session = self.session
         c = session.cluster(cluster_id)
         ds = session.dataset
-        members = ds.columns_of(c["rows"][:9], "row", "key", "text", "label", "file", "line", "split")
+        # Nine members at a time: the first nine, or the nine around the selected one.
+        first = 0 if self.selected is None else min(max(self.selected - 4, 0), max(c["size"] - 9, 0))
+        members = ds.columns_of(
+            c["rows"][first : first + 9], "row", "key", "text", "label", "file", "line", "split"
+        )
         # Only the lines shown, and the proposed keeper's, are read back from the file.
         wanted = [*members["row"].to_list(), c["keeper_row"]]
         lines = dict(zip(wanted, ds.raw_lines(wanted)))
@@ -257,14 +267,16 @@ class DuplicatesTab(Vertical):
             head_line.no_wrap, head_line.overflow = True, "ellipsis"
             parts.append(head_line)
         cards = []
-        for i, (m, member_turns) in enumerate(shown, start=1):
+        for i, (m, member_turns) in enumerate(shown, start=first + 1):
             mark = "★ keeper" if m["key"] == c["keeper"] else f"J {c['similarities'][i - 1]:.2f}"
+            chosen = self.selected == i - 1
             where = f"{m['file']}:{m['line']}"
             # Cut from the left, so the end of a key (a line number) stays; never wrapped.
             key = "" if m["key"] == where else f"  {_tail(m['key'], 24)}"
             # Where the row is comes first, so the line number shows in the narrowest pane.
             title = Text.assemble(
-                (f"[{i}] ", "bold"),
+                ("▶ " if chosen else "", "bold reverse"),
+                (f"[{i}] ", "bold reverse" if chosen else "bold"),
                 (visible(_tail(where, 28)) + "  ", "bold cyan"),
                 (mark, "bold yellow" if m["key"] == c["keeper"] else "dim"),
                 ("  (dropped)" if m["key"] in dropped else "", "dim"),
@@ -278,7 +290,14 @@ class DuplicatesTab(Vertical):
             cards.append(Group(title, body))
         parts += side_by_side(cards, width)
         if c["size"] > 9:
-            parts.append(literal(f"+{c['size'] - 9} more members (keys in the report)", "dim"))
+            shown_to = first + len(shown)
+            parts.append(
+                literal(
+                    f"members {first + 1}-{shown_to} of {c['size']} · > and < select a member, "
+                    "K keeps the selected one",
+                    "dim",
+                )
+            )
         return Group(*parts)
 
     def _differing(self, c: dict[str, Any]) -> Text:
@@ -298,6 +317,7 @@ class DuplicatesTab(Vertical):
     # --- events -----------------------------------------------------------------------
     def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
         if event.row_list.id == "clusters":
+            self.selected = None  # a member of another cluster
             if self.examples_for is not None and self.current_cluster() != self.examples_for:
                 self.examples_for = None
             self._detail_soon()
@@ -347,6 +367,30 @@ class DuplicatesTab(Vertical):
             self.app.bell()
             return
         self.session.keep(cluster_id, members[number - 1])
+        self._decided(cluster_id)
+
+    def action_select_member(self, step: int) -> None:
+        """Move the member selection (the pane shows the nine around it)."""
+        cluster_id = self.current_cluster()
+        if not cluster_id:
+            return
+        size = self.session.cluster(cluster_id)["size"]
+        at = (-1 if step > 0 else size) if self.selected is None else self.selected
+        self.selected = min(max(at + step, 0), size - 1)
+        self._render_detail()
+
+    def action_keep_selected(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
+        cluster_id = self.current_cluster()
+        if not cluster_id:
+            return
+        if self.selected is None:
+            self.app.notify("Select a member with > or < first; K keeps it.")
+            return
+        members = self.session.cluster(cluster_id)["members"]
+        self.session.keep(cluster_id, members[self.selected])
+        self.selected = None
         self._decided(cluster_id)
 
     def action_keep_all(self) -> None:
