@@ -14,8 +14,10 @@ from the session); F2 and j while the re-plan that opening Splits starts runs in
 worker. Then, with all N rows analysed,
 the time Pilot's `press` takes to return, which is once the app has handled the key
 and gone idle: moving in the Duplicates list (j/k), deciding clusters (a: journal
-write with fsync, list and detail redrawn) and switching Coverage views, and, for
-calibration, a key bound to nothing (Pilot's own cost). Median, 95th percentile and
+write with fsync, list and detail redrawn) and switching Coverage views; the pairs nearest the threshold
+(e), the threshold keys (+/-) and the filter's enter (with, for these two, the time
+until their result, computed in a worker, is shown); and, for calibration, a key
+bound to nothing (Pilot's own cost). Median, 95th percentile and
 worst, in milliseconds.
 """
 
@@ -38,6 +40,7 @@ from bench_scan import generate  # noqa: E402
 from sfttui.cli import ISOLATE_FROM_BYTES  # noqa: E402
 from sfttui.engine.session import Session  # noqa: E402
 from sfttui.tui.app import TABS, SfttuiApp  # noqa: E402
+from sfttui.tui.tabs.duplicates import DuplicatesTab  # noqa: E402
 from sfttui.tui.widgets.row_list import RowList  # noqa: E402
 
 
@@ -171,6 +174,49 @@ async def measure(path: Path, state: Path, isolate: bool) -> dict[str, object]:
         move = await _timed(pilot, *(["j"] * 40 + ["k"] * 20))
         decide = await _timed(pilot, *(["a"] * 20))
         await app.workers.wait_for_complete()
+        # Pairs nearest the threshold (e), drawn on the UI thread. The threshold keys and
+        # the filter's enter start a worker (new clusters; a search of every clustered
+        # text): j is timed to the screen while it runs, and the whole until it is shown.
+        examples = await _timed(pilot, *(["e"] * 10))
+        table = app.query_one("#clusters", RowList)
+        tab = app.query_one(DuplicatesTab)
+
+        async def j_meanwhile(
+            start_worker: Callable[[], None], done: Callable[[], bool]
+        ) -> tuple[float, float]:
+            start = time.perf_counter()
+            start_worker()
+            await asyncio.sleep(0.02)
+            row = table.cursor_row
+            app.probe = lambda: table.cursor_row
+            answered = await _until_drawn(app, "j", lambda s, row=row: s != row)
+            while not done():
+                await asyncio.sleep(0.005)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            return answered, time.perf_counter() - start
+
+        threshold_j, threshold_shown = [], []
+        for key in ("minus", "plus") * 3:
+            before = app.session.threshold
+            j, shown = await j_meanwhile(
+                lambda key=key: app.simulate_key(key), lambda before=before: app.session.threshold != before
+            )
+            threshold_j.append(j)
+            threshold_shown.append(shown)
+        filter_j, filter_shown = [], []
+        for query in ("zq", "", "account", ""):
+            await pilot.press("slash")
+            await pilot.press(*(["backspace"] * 20), *query)
+            j, shown = await j_meanwhile(
+                lambda: app.simulate_key("enter"),
+                lambda query=query: (
+                    not query or (tab._filter_for is not None and tab._filter_for[0] == query)
+                ),
+            )
+            filter_j.append(j)
+            filter_shown.append(shown)
+        assert tab.query_text == ""
         await pilot.press("f6")
         views = await _timed(pilot, *(["h", "a", "l", "e", "p", "s"] * 3))
         unbound = await _timed(pilot, *(["z"] * 20))
@@ -185,6 +231,11 @@ async def measure(path: Path, state: Path, isolate: bool) -> dict[str, object]:
         "keys_while_planning": _stats(while_planning),
         "duplicates_move": _stats(move),
         "duplicates_decide": _stats(decide),
+        "examples_key_e": _stats(examples),
+        "j_while_threshold_moves": _stats(threshold_j),
+        "threshold_until_shown": _stats(threshold_shown),
+        "j_while_filtering": _stats(filter_j),
+        "filter_until_shown": _stats(filter_shown),
         "coverage_views": _stats(views),
         "unbound_key": _stats(unbound),
     }
@@ -211,18 +262,9 @@ def main() -> None:
         f"N={args.rows:,}  first screen {result['first_screen_s']}s  all analyses {result['analysed_s']}s  "
         f"key answered while busy: {result['key_answered_while_busy']}"
     )
-    for name in (
-        "tab_keys_while_busy",
-        "posted_move",
-        "posted_decide",
-        "tab_keys_after_decision",
-        "keys_while_planning",
-        "duplicates_move",
-        "duplicates_decide",
-        "coverage_views",
-        "unbound_key",
-    ):
-        print(f"  {name:22s} {result[name]}")
+    for name, value in result.items():
+        if isinstance(value, dict):
+            print(f"  {name:22s} {value}")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ async def test_next_undecided_filter_and_accept_all_exact(tmp_path):
         assert app.query_one("#clusters", RowList).cursor_row == 2
         await pilot.press("slash")
         await pilot.press(*"legal", "enter")
+        await settle(pilot)  # the search runs off the UI thread
         # The filter keeps exactly the clusters with the label, or a member whose text holds it.
         texts = app.session.dataset.rows["text"].to_list()
         expected = {

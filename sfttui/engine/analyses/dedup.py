@@ -132,6 +132,21 @@ class Duplicates:
             b=key_of.gather(ctx.distinct.first_row.gather(ctx.pairs["b"])),
         )
 
+    def nearest_pairs(self, threshold: float, count: int = 5) -> list[tuple[int, int, float]]:
+        """The `count` verified pairs whose J is nearest `threshold`, as (row, row, J): the
+        first rows of the two texts. For the UI thread: no column of every row is made."""
+        if self.context is None or not self.context.pairs.height:
+            return []
+        ctx = self.context
+        jaccard = ctx.pairs["jaccard"].to_numpy()
+        gap = np.abs(jaccard - threshold)
+        pick = np.argpartition(gap, count)[:count] if gap.size > count else np.arange(gap.size)
+        pick = pick[np.lexsort((pick, gap[pick]))]
+        first = ctx.distinct.first_row
+        a = ctx.pairs["a"].gather(pick).to_list()
+        b = ctx.pairs["b"].gather(pick).to_list()
+        return [(int(first[x]), int(first[y]), float(jaccard[i])) for x, y, i in zip(a, b, pick)]
+
     def without_row_texts(self) -> Duplicates:
         """This result, its kept context holding no column of the rows (a pickle would
         write the texts out again for each object that shares them: 1.3 GB where the
