@@ -970,3 +970,46 @@ async def test_a_keeper_beyond_the_ninth_member_is_chosen_with_the_member_select
         await pilot.pause(0.3)
         assert app.session.cluster_state(cluster) == f"keep {members[10]}"
         assert app.session.journal.decisions[-1].payload["keeper"] == members[10]
+
+
+def _drawn_segments(app) -> list:
+    """The screen as it goes to the terminal (line filters applied), as Rich segments."""
+    console = Console(
+        width=app.size.width,
+        height=app.size.height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens, simplify=True)
+    )
+    return list(console._record_buffer)
+
+
+async def test_with_no_color_every_tab_reads_without_colour(tmp_path, monkeypatch):
+    # With NO_COLOR=1 "⚠ conflict" was a dark grey on a dark grey (1.33:1) and "0✗" 1.5:1.
+    from textual.color import Color
+
+    from sfttui.tui.monochrome import contrast
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in ("f1", "f2", "f3", "f4", "f5", "f6"):
+            await pilot.press(key)
+            await settle(pilot)
+            low, texts = [], 0
+            for seg in _drawn_segments(app):
+                style = seg.style
+                if not seg.text.strip() or style is None or style.color is None or style.bgcolor is None:
+                    continue
+                fore, back = Color.from_rich_color(style.color), Color.from_rich_color(style.bgcolor)
+                texts += 1
+                if contrast(fore, back) < 4.5:
+                    low.append((seg.text, round(contrast(fore, back), 2)))
+            assert texts > 20 and not low, (key, low[:6])

@@ -36,6 +36,7 @@ from .messages import (
     StageProgress,
     ThresholdChanged,
 )
+from .monochrome import readable
 from .render import what_remains
 from .screens import ConfirmScreen, ErrorScreen, HelpScreen
 from .tabs import BY_NAME
@@ -102,6 +103,7 @@ class SfttuiApp(App[None]):
 
     def __init__(self, session: Session, *, resume_position: bool = True) -> None:
         super().__init__()
+        self._filters = readable(self._filters)  # NO_COLOR: greys that read (see monochrome.py)
         self.session = session
         self.resume_position = resume_position
         self.ready = False
