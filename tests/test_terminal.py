@@ -62,6 +62,20 @@ class Tmux:
             Path(self.socket).unlink(missing_ok=True)
 
 
+def _listed_clusters(path: Path, state: Path) -> list[str]:
+    """The Duplicates list's cluster ids in its order (conflicts, then largest first)."""
+    from sfttui.engine.session import Session
+    from sfttui.engine.settings import LoadSettings, ScanSettings
+
+    settings = ScanSettings(load=LoadSettings(group_fields=("user_id",)))
+    session = Session(paths=[str(path)], settings=settings, state_dir=str(state), writes_state=False)
+    session.analyse()
+    order = session.duplicates.clusters.sort(
+        ["conflict", "size", "keeper_row"], descending=[True, True, False]
+    )
+    return order["id"].to_list()
+
+
 def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
     shutil.copyfile(demo_path(), tmp_path / "demo.jsonl")
     args = "demo.jsonl --by user_id --state-dir state --out splits"
@@ -75,7 +89,18 @@ def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
         journal = next((tmp_path / "state").glob("journal-*.jsonl"))
         decisions = [json.loads(x) for x in journal.read_text().splitlines()[1:]]
         assert [d["action"] for d in decisions] == ["keep", "keep"]
-        term.keys("w")
+        # Into the detail pane and out: j there scrolls the pane, not the list, so the
+        # next decision is on the third cluster (the list would be on the fifth).
+        term.keys("Enter", "j", "j", "Escape", "x")
+        decisions = [json.loads(x) for x in journal.read_text().splitlines()[1:]]
+        assert [d["action"] for d in decisions] == ["keep", "keep", "keep_all"]
+        assert decisions[2]["cluster"] == _listed_clusters(tmp_path / "demo.jsonl", tmp_path / "none")[2]
+        # Write splits from the command palette, by name.
+        term.keys("C-p")
+        term.wait_for("Search for commands")
+        term.keys(*"write splits")
+        term.wait_for("Write splits")
+        term.keys("Enter")
         term.wait_for("Write splits?")
         term.keys("Enter")
         term.wait_for("written to")
@@ -85,7 +110,7 @@ def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
         term.kill()  # as a dropped SSH connection would: no clean quit
     again = Tmux(tmp_path, args)
     try:
-        screen = again.wait_for("Resumed 2 decisions")
+        screen = again.wait_for("Resumed 3 decisions")
         again.keys("F6")
         screen = again.wait_for("hard negatives")
         assert "Scorecard" in screen and "clarifying" in screen
