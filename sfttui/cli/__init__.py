@@ -193,7 +193,9 @@ def _split_given() -> bool:
     what the person chose in the app (a journal decision)."""
     from click.core import ParameterSource
 
-    ctx = click.get_current_context()
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:  # called as a function (tests), not from the command line
+        return False
     return any(ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE for name in ("seed", "resplit"))
 
 
