@@ -1013,3 +1013,27 @@ async def test_with_no_color_every_tab_reads_without_colour(tmp_path, monkeypatc
                 if contrast(fore, back) < 4.5:
                     low.append((seg.text, round(contrast(fore, back), 2)))
             assert texts > 20 and not low, (key, low[:6])
+
+
+async def test_one_u_undoes_a_whole_accept_all(tmp_path):
+    # Undoing an A of 100 clusters took 100 presses of u.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "a")  # one decision of its own first
+        await settle(pilot)
+        before = app.session.undecided_exact()
+        await pilot.press("A", "enter")
+        await settle(pilot)
+        assert app.session.undecided_exact() == 0 and before > 50
+        await pilot.press("u")
+        await settle(pilot)
+        assert app.session.undecided_exact() == before
+        last = app.session.journal.decisions[-1]
+        assert last.action == "undo" and len(last.payload["targets"]) == before
+        assert [n.message for n in app._notifications][
+            -1
+        ] == f"Undid {before} decisions made at once (keep, from A)."
+        await pilot.press("u")  # then the single decision before it, alone
+        await settle(pilot)
+        assert [d.action for d in app.session.journal.effective()] == []

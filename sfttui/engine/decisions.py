@@ -118,7 +118,14 @@ def _invalid(action: str, p: dict[str, Any]) -> str | None:
             ("seed", type(p.get("seed")) is int and p["seed"] >= 0),
             ("resplit", type(p.get("resplit")) is bool),
         ],
-        "undo": [("target", type(p.get("target")) is int)],
+        "undo": [
+            ("target", type(p.get("target")) is int),
+            (
+                "targets",
+                "targets" not in p
+                or (isinstance(p["targets"], list) and all(type(t) is int for t in p["targets"])),
+            ),
+        ],
     }
     content = p.get("content")
     if content is not None and not (
@@ -256,8 +263,11 @@ class Journal:
     def append(self, action: str, **payload: Any) -> Decision:
         return self.append_many([(action, payload)])[0]
 
-    def append_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Decision]:
-        """Several decisions in one write and one fsync (e.g. accepting every exact cluster)."""
+    def append_many(self, items: list[tuple[str, dict[str, Any]]], batch: bool = False) -> list[Decision]:
+        """Several decisions in one write and one fsync (e.g. accepting every exact cluster).
+
+        With `batch`, each records the first one's seq as its `batch`, so one undo
+        reverses them all (see undo)."""
         if self.read_only:
             raise JournalReadOnly(self.read_only)
         unknown = [a for a, _ in items if a not in ACTIONS]
@@ -265,6 +275,8 @@ class Journal:
             raise ValueError(f"unknown action {unknown[0]}")
         seq = max((d.seq for d in self.decisions), default=0) + 1
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        if batch:
+            items = [(action, {**payload, "batch": seq}) for action, payload in items]
         new = [Decision(seq + i, action, payload, at) for i, (action, payload) in enumerate(items)]
         if new:
             self._write(*(d.to_json() for d in new))
@@ -272,11 +284,17 @@ class Journal:
         return new
 
     def undo(self) -> Decision | None:
-        """Reverse the most recent decision still in effect (appends an undo record)."""
+        """Reverse the most recent decision still in effect, or the whole batch it was made
+        in (`A`: every exact cluster accepted at once), with one undo record."""
         effective = self.effective()
         if not effective:
             return None
-        return self.append("undo", target=effective[-1].seq)
+        last = effective[-1]
+        batch = last.payload.get("batch")
+        if type(batch) is not int:
+            return self.append("undo", target=last.seq)
+        targets = [d.seq for d in effective if d.payload.get("batch") == batch]
+        return self.append("undo", target=last.seq, targets=targets)
 
     def effective(self) -> list[Decision]:
         """Decisions in order, without the undone ones (an undo can itself be undone)."""
@@ -293,6 +311,7 @@ class Journal:
                     continue
                 if d.action == "undo":
                     undone.add(int(d.payload.get("target", -1)))
+                    undone.update(int(t) for t in d.payload.get("targets", ()))
             kept = [d for d in decisions if d.action != "undo" and d.seq not in undone]
             self._effective = (count, kept)
         return list(self._effective[1])

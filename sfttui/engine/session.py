@@ -313,7 +313,8 @@ class Session:
     def accept_all_exact(self) -> int:
         """Accept the proposed keeper of every undecided exact, conflict-free cluster.
 
-        One journal entry per cluster (so undo works one at a time), written in one go.
+        One journal entry per cluster, written in one go as one batch: one undo reverses
+        them all.
         """
         todo = self._undecided_exact().select("id", "keeper", "members", "rows")
         hashes = iter(self._hashes([r for rows in todo["rows"].to_list() for r in rows]))
@@ -330,7 +331,7 @@ class Session:
             )
             for cid, keeper, members, _ in todo.iter_rows()
         ]
-        return len(self.journal.append_many(items))
+        return len(self.journal.append_many(items, batch=True))
 
     def undecided_exact(self) -> int:
         return self._undecided_exact().height

@@ -438,7 +438,11 @@ class DuplicatesTab(Vertical):
             self.app.notify("Nothing to undo.")
             return
         target = next(d for d in self.session.journal.decisions if d.seq == undone.payload["target"])
-        self.app.notify(f"Undid decision {target.seq} ({target.action}).")
+        together = len(undone.payload.get("targets", ()))
+        if together > 1:
+            self.app.notify(f"Undid {together:,} decisions made at once ({target.action}, from A).")
+        else:
+            self.app.notify(f"Undid decision {target.seq} ({target.action}).")
         # Back to the cluster whose decision was undone; the order of the list is the same.
         at = self._at.get(target.payload.get("cluster"))
         if at is not None:
@@ -481,7 +485,7 @@ class DuplicatesTab(Vertical):
 
         body = (
             f"Keep the first occurrence and drop the copies in {n:,} exact-duplicate clusters "
-            "without a label conflict? Each becomes a journal entry; u undoes one at a time."
+            "without a label conflict? Each is a journal entry; one u undoes them all."
         )
         self.app.push_screen(ConfirmScreen("Accept all exact duplicates", body), done)
 
