@@ -1037,3 +1037,41 @@ async def test_one_u_undoes_a_whole_accept_all(tmp_path):
         await pilot.press("u")  # then the single decision before it, alone
         await settle(pilot)
         assert [d.action for d in app.session.journal.effective()] == []
+
+
+async def test_every_leak_of_a_kind_is_dropped_with_one_key_and_one_undo(tmp_path, write_jsonl):
+    # 310 leakage hits needed 310 presses of d, and as many of u to take them back.
+    rows = []
+    for i in range(30):
+        rows.append(
+            {
+                "id": f"tr{i}",
+                "text": f"train question {i} on topic {i * 7} and item {i * 13}",
+                "split": "train",
+            }
+        )
+    for i in range(6):  # exact copies of training rows in test
+        rows.append(
+            {
+                "id": f"te{i}",
+                "text": f"train question {i} on topic {i * 7} and item {i * 13}",
+                "split": "test",
+            }
+        )
+    rows.append({"id": "te-own", "text": "a test question of its own about something else", "split": "test"})
+    app = make_app([write_jsonl("d.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        await pilot.press("D")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        last = app.session.journal.decisions[-1]
+        assert last.action == "drop_rows" and sorted(last.payload["keys"]) == [f"tr{i}" for i in range(6)]
+        assert len(app.session.journal.decisions) == 1
+        assert set(app.session.resolution().dropped) == {f"tr{i}" for i in range(6)}
+        await pilot.press("u")
+        await settle(pilot)
+        assert app.session.resolution().dropped == {}

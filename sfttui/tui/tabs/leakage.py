@@ -16,6 +16,7 @@ from ...display import literal, visible
 from ...engine.session import Session
 from ..messages import DecisionsChanged
 from ..render import render_turns, turns, words
+from ..screens import ConfirmScreen
 from ..widgets.literal import LiteralStatic
 from ..widgets.rendered import Rendered
 from ..widgets.row_list import Cell, Column, RowList, cell_tail
@@ -30,6 +31,7 @@ class LeakageTab(Vertical):
         Binding("d", "drop_train", "Drop train-side row"),
         Binding("o", "drop_other", "Drop other-side row"),
         Binding("m", "move_group", "Move group to train side"),
+        Binding("D", "drop_train_all", "Drop train side of every hit of this kind"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -178,6 +180,36 @@ class LeakageTab(Vertical):
         if self.app.refused_read_only():  # type: ignore[attr-defined]
             return
         self._drop("train")
+
+    def action_drop_train_all(self) -> None:
+        """Drop the train-side row of every hit of the selected hit's kind: one journal
+        entry, asked first, that one u undoes (310 hits took 310 presses of d)."""
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
+        hit = self._hit()
+        if hit is None or self.hits is None:
+            return
+        kind = hit["kind"]
+        keys = [
+            k
+            for k in self.hits.filter(pl.col("kind") == kind)["a"].unique(maintain_order=True).to_list()
+            if k not in self._dropped
+        ]
+        if not keys:
+            self.app.notify(f"Every train-side row of the {kind} hits is already dropped.")
+            return
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self.session.drop_rows(keys, reason=f"leaked ({kind}), dropped with every hit of its kind")
+                self.app.notify(f"{len(keys):,} rows will be dropped (one journal entry; u undoes it).")
+                self.post_message(DecisionsChanged())
+
+        body = (
+            f"Drop the train-side row of every {kind} hit: {len(keys):,} rows? "
+            "One journal entry: u undoes it."
+        )
+        self.app.push_screen(ConfirmScreen(f"Drop every {kind} leak", body), done)
 
     def action_drop_other(self) -> None:
         if self.app.refused_read_only():  # type: ignore[attr-defined]
