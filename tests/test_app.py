@@ -1075,3 +1075,31 @@ async def test_every_leak_of_a_kind_is_dropped_with_one_key_and_one_undo(tmp_pat
         await pilot.press("u")
         await settle(pilot)
         assert app.session.resolution().dropped == {}
+
+
+async def test_conflicts_of_the_list_resolve_by_majority_label_with_one_key(tmp_path, write_jsonl):
+    # 127 conflict clusters needed 127 decisions one at a time.
+    groups = {
+        "a": ("please refund my last order today", ["billing", "billing", "returns"]),
+        "b": ("the app crashes when I open settings", ["technical", "account"]),
+        "c": ("where is my parcel it is late", ["returns", "shipping", "shipping"]),
+    }
+    rows = [
+        {"id": f"{g}{i}", "text": text, "label": label}
+        for g, (text, labels) in groups.items()
+        for i, label in enumerate(labels)
+    ]
+    rows.append({"id": "z", "text": "an unrelated question about something else", "label": "other"})
+    app = make_app([write_jsonl("d.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "M")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        keeps = {d.payload["keeper"]: sorted(d.payload["drop"]) for d in app.session.journal.effective()}
+        assert keeps == {"a0": ["a1", "a2"], "c1": ["c0", "c2"]}  # b ties: left for the person
+        assert [n.message for n in app._notifications][-1].startswith("Resolved 2 conflicts")
+        await pilot.press("u")
+        await settle(pilot)
+        assert app.session.journal.effective() == []

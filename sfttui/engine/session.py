@@ -8,6 +8,7 @@ decision state the app shows is derived from the journal, never kept beside it.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,42 @@ class Session:
         return self.journal.append(
             "keep", cluster=cluster_id, keeper=keeper, drop=drop, kind=c["kind"], content=content
         )
+
+    def majority_keeps(self, cluster_ids: list[str]) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+        """For the undecided label-conflict clusters among `cluster_ids` whose labels have
+        one most common: keep the first member of that label and drop the members within
+        the threshold of it. The keep decisions to make, and how many clusters tie."""
+        decided = self.cluster_states()
+        labels = self.dataset.rows.get_column("label")
+        items: list[tuple[str, dict[str, Any]]] = []
+        ties = 0
+        for cluster_id in cluster_ids:
+            c = self.cluster(cluster_id)
+            if cluster_id in decided or not c["conflict"]:
+                continue
+            member_labels = [labels[r] for r in c["rows"]]
+            top = Counter(lab for lab in member_labels if lab is not None).most_common(2)
+            if not top or (len(top) > 1 and top[0][1] == top[1][1]):
+                ties += 1
+                continue
+            keeper = c["members"][member_labels.index(top[0][0])]
+            drop = self.duplicates.drops_for(cluster_id, keeper)
+            named = dict(zip(c["members"], c["rows"]))
+            content = dict(zip([keeper, *drop], self._hashes([named[k] for k in [keeper, *drop]])))
+            payload = {
+                "cluster": cluster_id,
+                "keeper": keeper,
+                "drop": drop,
+                "kind": c["kind"],
+                "content": content,
+            }
+            items.append(("keep", payload))
+        return items, ties
+
+    def keep_majority(self, cluster_ids: list[str]) -> int:
+        """Make `majority_keeps`'s decisions as one batch (one undo reverses it)."""
+        items, _ = self.majority_keeps(cluster_ids)
+        return len(self.journal.append_many(items, batch=True))
 
     def keep_all(self, cluster_id: str) -> Decision:
         c = self.cluster(cluster_id)

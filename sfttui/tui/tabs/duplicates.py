@@ -52,6 +52,7 @@ class DuplicatesTab(Vertical):
         Binding("u", "undo", "Undo"),
         Binding("n", "next_undecided", "Next undecided"),
         Binding("A", "accept_all_exact", "Accept all exact"),
+        Binding("M", "majority", "Resolve conflicts by majority label", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("plus,equals_sign", "threshold(1)", "Threshold +", show=False),
         Binding("minus", "threshold(-1)", "Threshold -", show=False),
@@ -488,6 +489,34 @@ class DuplicatesTab(Vertical):
             "without a label conflict? Each is a journal entry; one u undoes them all."
         )
         self.app.push_screen(ConfirmScreen("Accept all exact duplicates", body), done)
+
+    def action_majority(self) -> None:
+        """Resolve every undecided label conflict of this list (filtered or not) by its
+        most common label: asked first, one batch that one u undoes."""
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
+        ids = list(self._ids)
+        items, ties = self.session.majority_keeps(ids)
+        if not items:
+            tied = f" ({ties:,} tie, left for you)" if ties else ""
+            self.app.notify(f"No undecided label conflict with a majority label in this list{tied}.")
+            return
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                count = self.session.keep_majority(ids)
+                self.app.notify(f"Resolved {count:,} conflicts by majority label (one u undoes them).")
+                self.show(self.session)
+                self._save_position()
+                self.post_message(DecisionsChanged())
+
+        where = f"matching '{self.query_text}'" if self.query_text else "in the list"
+        body = (
+            f"In {len(items):,} undecided label-conflict clusters {where}, keep a row of the most "
+            f"common label and drop the others? {ties:,} with tied labels are left for you. "
+            "One u undoes it all."
+        )
+        self.app.push_screen(ConfirmScreen("Resolve conflicts by majority label", body), done)
 
     def action_filter(self) -> None:
         def done(value: str | None) -> None:
