@@ -755,7 +755,15 @@ async def test_every_action_is_in_the_command_palette(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Write splits", "Undo", "Keys", "Go to Coverage", "Filter clusters", "Re-split"):
+        for title in (
+            "Write splits",
+            "Undo",
+            "Keys",
+            "Go to Coverage",
+            "Filter clusters",
+            "Re-split",
+            "Browse rows",
+        ):
             assert title in titles
         assert "Raise the near-duplicate threshold" in titles and "Accept all exact duplicates" in titles
         # Typed into the palette as a person would: the threshold moves, the write dialog opens.
@@ -1103,3 +1111,49 @@ async def test_conflicts_of_the_list_resolve_by_majority_label_with_one_key(tmp_
         await pilot.press("u")
         await settle(pilot)
         assert app.session.journal.effective() == []
+
+
+async def test_the_row_browser_searches_filters_and_opens_rows(tmp_path):
+    # There was no way to look at what a class contains, or at the lines not read.
+    from sfttui.tui.browse import RowsScreen
+
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RowsScreen) and len(screen.matches) == app.session.dataset.rows.height
+        rows = app.session.dataset.rows
+
+        async def search(query: str) -> None:
+            await pilot.press("slash")
+            await pilot.press(*(["backspace"] * 40), *query, "enter")
+            await settle(pilot)
+
+        await search("refund label:billing")
+        expected = rows.filter(
+            (pl.col("label") == "billing")
+            & pl.col("text").str.to_lowercase().str.contains("refund", literal=True)
+        )["row"].to_list()
+        assert screen.matches.rows.to_list() == expected and len(expected) > 5
+        await search("finding:conflict file:demo")
+        dup = app.session.duplicates
+        conflicted = dup.membership.filter(
+            pl.col("cluster").is_in(dup.clusters.filter("conflict")["id"].implode())
+        )
+        got = screen.matches.rows.to_list()
+        assert got == sorted(set(conflicted["row"].to_list())) and len(got) > 40
+        # Enter opens the row in full, escape goes back to the list, escape again closes.
+        await pilot.press("enter")
+        detail = app.screen.query_one("#rows-detail", Rendered)
+        assert (
+            app.screen.focused is detail and f"{rows['file'][got[0]]}:{rows['line'][got[0]]}" in detail.text
+        )
+        await search("finding:bad")
+        assert len(screen.matches) == app.session.dataset.bad_lines.height == 7
+        assert "not read as a row" in app.screen.query_one("#rows-detail", Rendered).text
+        await pilot.press("escape")
+        assert isinstance(app.screen, RowsScreen)  # the list had focus: escape closes
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RowsScreen)

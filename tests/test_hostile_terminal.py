@@ -123,6 +123,17 @@ async def test_every_tab_help_and_toast_show_hostile_data_literally(hostile_data
         shown = _screen_text(app)
         _assert_literal(shown)
         assert "'␛]0;pwned␇' capped at 1 rows (journal)." in shown
+        # The row browser: every row's label and text, and one opened in full.
+        await pilot.press("b")
+        await settle(pilot)
+        for _ in range(3):
+            await pilot.press("j")
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        browsed = _screen_text(app)
+        _assert_literal(browsed)
+        assert "␛" in browsed
+        await pilot.press("escape", "escape")
         assert app.return_code is None
 
 

@@ -13,7 +13,17 @@ ENGINE = PACKAGE / "engine"
 # the modules directly in engine/ are the shared vocabulary (base) or the application.
 LAYERS = ("base", "text", "runtime", "io", "analyses", "application")
 BASE = ("errors", "settings", "findings")
-APPLICATION = ("scan", "session", "decisions", "export", "report", "isolated", "engines", "dask_engine")
+APPLICATION = (
+    "scan",
+    "session",
+    "decisions",
+    "export",
+    "report",
+    "isolated",
+    "engines",
+    "dask_engine",
+    "row_query",
+)
 
 
 def _name(path: Path) -> str:

@@ -28,3 +28,18 @@ def test_tab(snap_compare, tmp_path, monkeypatch, tab, size):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_row_browser(snap_compare, tmp_path, monkeypatch, size):
+    monkeypatch.chdir(tmp_path)
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+
+    async def ready(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("slash", *"label:billing refund", "enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)

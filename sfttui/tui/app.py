@@ -26,6 +26,7 @@ from ..engine.export import ExportPlan
 from ..engine.runtime.progress import SCAN_STAGES, Stage
 from ..engine.session import Session
 from ..engine.settings import SPLITS
+from .browse import RowsScreen
 from .messages import (
     AnalysisDone,
     AnalysisFailed,
@@ -93,6 +94,7 @@ class SfttuiApp(App[None]):
         Binding("question_mark", "help", "Keys"),
         Binding("w", "write", "Write"),
         Binding("u", "undo", "Undo"),
+        Binding("b", "browse", "Browse rows", show=False),
         *[
             Binding(f"f{i}", f"tab('{name}')", name.title(), show=False)
             for i, name in enumerate(TABS, start=1)
@@ -384,6 +386,11 @@ class SfttuiApp(App[None]):
         )
         yield SystemCommand("Undo", "Undo the last decision (u)", self.action_undo)
         yield SystemCommand("Keys", "Every key that works here (?)", self.action_help)
+        yield SystemCommand(
+            "Browse rows",
+            "Every row: search, filter by label, split, file or finding (b)",
+            self.action_browse,
+        )
         for i, tab in enumerate(TAB_SPECS, start=1):
             yield SystemCommand(
                 f"Go to {tab.title}", f"The {tab.title} tab (F{i})", partial(self.action_tab, tab.name)
@@ -440,6 +447,14 @@ class SfttuiApp(App[None]):
         self._focus_tab(name)
         if self.ready and self._shows_plan(name):
             self.want_plan()
+
+    def action_browse(self) -> None:
+        """The row browser over the tabs (escape comes back)."""
+        if not self.ready:
+            self.notify("Still working: the data is not analysed yet.")
+            return
+        if not isinstance(self.screen, RowsScreen):
+            self.push_screen(RowsScreen(self.session))
 
     def action_help(self) -> None:
         """Built from the bindings active right now, so it cannot drift from the code."""

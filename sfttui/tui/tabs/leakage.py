@@ -31,7 +31,7 @@ class LeakageTab(Vertical):
         Binding("d", "drop_train", "Drop train-side row"),
         Binding("o", "drop_other", "Drop other-side row"),
         Binding("m", "move_group", "Move group to train side"),
-        Binding("D", "drop_train_all", "Drop train side of every hit of this kind"),
+        Binding("D", "drop_train_all", "Drop all of kind"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
