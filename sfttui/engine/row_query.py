@@ -66,8 +66,13 @@ def matching_rows(session: Session, query: RowQuery) -> RowMatches:
         if query.file is not None:
             bad = bad.filter(pl.col("file").str.contains(query.file, literal=True))
         if query.words:
-            text = pl.col("raw").cast(pl.String, strict=False).fill_null("").str.to_lowercase()
-            bad = bad.filter(text.str.contains(query.words.lower(), literal=True))
+            # The line as read may not be UTF-8: its bytes are searched as bytes.
+            words = query.words
+            bad = bad.filter(
+                pl.col("reason").str.to_lowercase().str.contains(words.lower(), literal=True)
+                | pl.col("raw").fill_null(b"").bin.contains(words.encode())
+                | pl.col("raw").fill_null(b"").bin.contains(words.lower().encode())
+            )
         return RowMatches(pl.Series([], dtype=pl.UInt32), bad.select("file", "line", "reason", "raw"))
     frame = ds.rows.select("row", "text", "label", "split", "file")
     keep = pl.lit(True)
