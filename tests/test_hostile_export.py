@@ -320,15 +320,14 @@ def test_a_file_name_sets_a_split_only_when_it_is_a_split_name(tmp_path):
 
 # --- items 6 and 7: inputs with no usable rows, and a file given twice ----------------------
 
-HF_CONVERSATIONS = (
-    b'{"conversations": [{"role": "user", "content": "What is 2+2?"}, '
-    b'{"role": "assistant", "content": "4"}]}\n'
+UNUSABLE = (
+    b'{"conversations": [{"from": null, "value": "What is 2+2?"}, {"from": "gpt", "value": "4"}]}\n'
 ) * 3
 
 
 def test_an_input_with_no_usable_rows_is_an_error_in_scan_and_split(tmp_path):
     unusable = tmp_path / "eval.jsonl"
-    unusable.write_bytes(HF_CONVERSATIONS)
+    unusable.write_bytes(UNUSABLE)
     data = _write_format(tmp_path, "jsonl", _records())
     expected = (
         f"error: {unusable}: 0 of 3 records usable (read as ShareGPT: line 1: conversations[0].from is "

@@ -56,6 +56,31 @@ def test_each_format_is_detected_and_its_text_extracted(write_jsonl):
     assert ds.rows["prompt"].null_count() == ds.rows.height
 
 
+def test_chat_turns_are_read_by_their_shape_under_any_common_key(write_jsonl):
+    # A Hugging Face {"conversations": [{"role", "content"}]} file was taken for ShareGPT and
+    # every line rejected; "conversation", and --text-field naming a list of turns, could
+    # not be read at all.
+    role_content = [{"role": "user", "content": "where is it"}, {"role": "assistant", "content": "here"}]
+    from_value = [{"from": "human", "value": "where is it"}, {"from": "gpt", "value": "here"}]
+    files = {
+        "chat": write_jsonl("hf.jsonl", [{"conversations": role_content}]),
+        "sharegpt": write_jsonl("conv.jsonl", [{"conversation": from_value}]),
+    }
+    ds = load(list(files.values()))
+    assert [i.format for i in ds.inputs] == list(files)
+    assert ds.bad_lines.height == 0
+    assert ds.rows.select("text", PROMPT_SIDE).rows() == [("where is it\nhere", "where is it")] * 2
+    custom = load(
+        [write_jsonl("f.jsonl", [{"dialog": from_value, "label": "x"}])], LoadSettings(text_field="dialog")
+    )
+    assert custom.rows.select("text", PROMPT_SIDE).rows() == [("where is it\nhere", "where is it")]
+    bad = load(
+        [write_jsonl("b.jsonl", [{"dialog": [{"role": "user"}]}, {"dialog": from_value}])],
+        LoadSettings(text_field="dialog"),
+    )
+    assert bad.bad_lines["reason"].to_list() == ["dialog[0] has no 'content'"]
+
+
 def test_a_prompt_that_is_not_the_text_before_the_reply_is_stored(write_jsonl):
     turns = [("user", "first question"), ("assistant", "first answer"), ("user", "and then?")]
     path = write_jsonl(

@@ -176,16 +176,38 @@ def _extracted(pairs: list[tuple[str, str]]) -> Extracted:
     return "\n".join(text), "\n".join(prompt), reply, len(prompt)
 
 
-# Where each chat format keeps its turns: (list field, role key, content key).
+# Where each chat format keeps its turns by default: (list field, role key, content key).
 TURN_FIELDS = {"chat": ("messages", "role", "content"), "sharegpt": ("conversations", "from", "value")}
+# The fields a list of turns is found in, and the (role, content) key pairs a turn uses:
+# Hugging Face's chat datasets keep role/content turns under "conversations" or
+# "conversation" as often as under "messages", and ShareGPT's from/value under any.
+TURN_LISTS = ("messages", "conversations", "conversation")
+TURN_KEYS = (("role", "content"), ("from", "value"))
+
+
+def chat_shape(record: dict) -> tuple[str, str, str] | None:
+    """(list field, role key, content key) of a record's turns, read off the record itself:
+    the first of TURN_LISTS it has, and the key pair its first turn uses. None when it
+    has none of them."""
+    for key in TURN_LISTS:
+        turns = record.get(key)
+        if turns is None:
+            continue
+        first = turns[0] if isinstance(turns, list) and turns and isinstance(turns[0], dict) else {}
+        role, text = next(((r, t) for r, t in TURN_KEYS if r in first or t in first), TURN_KEYS[0])
+        return key, role, text
+    return None
 
 
 def _chat(record: dict) -> Extracted:
-    return _turns(record, *TURN_FIELDS["chat"])
+    turns = record.get("messages")
+    if type(turns) is list and turns and type(turns[0]) is dict and "role" in turns[0]:
+        return _turns(record, "messages", "role", "content")  # the common case, at load's pace
+    return _turns(record, *(chat_shape(record) or TURN_FIELDS["chat"]))
 
 
 def _sharegpt(record: dict) -> Extracted:
-    return _turns(record, *TURN_FIELDS["sharegpt"])
+    return _turns(record, *(chat_shape(record) or TURN_FIELDS["sharegpt"]))
 
 
 # The parts of the other formats, in order: (field, whether the prompt side holds it).
@@ -229,10 +251,8 @@ EXTRACTORS: dict[str, Callable[[dict], Extracted]] = {
 }
 assert tuple(EXTRACTORS) == FORMATS
 
-# Key sets that identify a format, most specific first.
+# Key sets that identify a format, most specific first (chat layouts: see chat_shape).
 _SIGNATURES: list[tuple[str, tuple[str, ...]]] = [
-    ("chat", ("messages",)),
-    ("sharegpt", ("conversations",)),
     ("alpaca", ("instruction", "output")),
     ("prompt_completion", ("prompt", "completion")),
     ("text", ("text",)),
@@ -247,7 +267,7 @@ def record_turns(record: Any, fmt: str) -> list[tuple[str, str]] | None:
     if not isinstance(record, dict):
         return None
     if fmt in TURN_FIELDS:
-        key, role_key, text_key = TURN_FIELDS[fmt]
+        key, role_key, text_key = chat_shape(record) or TURN_FIELDS[fmt]
         turns = record.get(key)
         if not isinstance(turns, list) or not all(isinstance(t, dict) for t in turns):
             return None
@@ -274,6 +294,12 @@ def detect_format(records: Sequence[dict]) -> str | None:
     """The format most of the sampled records match, or None when none fits."""
     votes: dict[str, int] = {}
     for record in records:
+        shape = chat_shape(record)
+        if shape is not None:
+            # By the turns' keys, whatever the list is called.
+            name = "sharegpt" if shape[1] == "from" else "chat"
+            votes[name] = votes.get(name, 0) + 1
+            continue
         for name, keys in _SIGNATURES:
             if all(k in record for k in keys):
                 votes[name] = votes.get(name, 0) + 1
@@ -286,10 +312,14 @@ def detect_format(records: Sequence[dict]) -> str | None:
 def custom_extractor(path: str) -> Callable[[dict], Extracted]:
     """Extractor for `--text-field PATH`: that field is both the text and the prompt."""
 
-    def extract(record: dict) -> tuple[str, str]:
+    def extract(record: dict) -> Extracted:
         value = get_path(record, path)
         if value is _MISSING:
             raise BadRecord(f"missing field '{path}'")
+        if isinstance(value, list):
+            # A list of turns: read like a chat record's (role/content or from/value).
+            _, role_key, text_key = chat_shape({"messages": value}) or TURN_FIELDS["chat"]
+            return _turns({path: value}, path, role_key, text_key)
         if not isinstance(value, str):
             raise BadRecord(f"field '{path}' is {type_name(value)}, expected a string")
         return value, value, 0, 1
