@@ -218,3 +218,22 @@ def test_the_app_command_is_named_as_people_type_it():
         output = CliRunner().invoke(main, args, prog_name="sfttui").output
         assert output.startswith("Usage: sfttui [OPTIONS] FILES...\n"), output
         assert "sfttui open" not in output
+
+
+def test_split_reads_a_hugging_face_dataset_folder_and_writes_jsonl(tmp_path):
+    from .test_load import _chat_row, _hf_dataset
+
+    ds_dir = tmp_path / "ds"
+    _hf_dataset(ds_dir / "train", [_chat_row(i) for i in range(20)])
+    _hf_dataset(ds_dir / "test", [_chat_row(i) for i in range(20, 25)])
+    (ds_dir / "dataset_dict.json").write_text(json.dumps({"splits": ["train", "test"]}))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["split", str(ds_dir), "--out", str(out), "--state-dir", str(tmp_path / "s")]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["splits_from"] == "existing" and len(manifest["written_as_jsonl"]) == 2
+    test_rows = [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
+    assert [r["messages"][0]["content"] for r in test_rows] == [f"question {i} here" for i in range(20, 25)]
+    assert CliRunner().invoke(main, ["scan", str(ds_dir)]).exit_code == 0

@@ -335,3 +335,54 @@ def test_same_base_name_in_two_folders_keeps_keys_unique(tmp_path):
     ds = load([tmp_path / "x" / "train.jsonl", tmp_path / "y" / "train.jsonl"])
     assert ds.rows["key"].n_unique() == 2
     assert ds.rows["key"].to_list()[0].endswith("x/train.jsonl:1")
+
+
+def _hf_dataset(folder, rows) -> None:
+    """A Dataset folder as Hugging Face's save_to_disk writes it: an Arrow stream shard and
+    its state.json (built here, without the datasets library)."""
+    folder.mkdir(parents=True)
+    pl.DataFrame(rows).write_ipc_stream(folder / "data-00000-of-00001.arrow")
+    (folder / "state.json").write_text(
+        json.dumps({"_data_files": [{"filename": "data-00000-of-00001.arrow"}]})
+    )
+    (folder / "dataset_info.json").write_text("{}")
+
+
+def _chat_row(i: int) -> dict:
+    turns = [
+        {"role": "user", "content": f"question {i} here"},
+        {"role": "assistant", "content": f"answer {i}"},
+    ]
+    return {"messages": turns, "label": "ab"[i % 2]}
+
+
+def test_a_hugging_face_dataset_dict_folder_is_read_with_its_splits(tmp_path):
+    ds_dir = tmp_path / "ds"
+    _hf_dataset(ds_dir / "train", [_chat_row(i) for i in range(8)])
+    _hf_dataset(ds_dir / "validation", [_chat_row(i) for i in range(8, 10)])
+    _hf_dataset(ds_dir / "test", [_chat_row(i) for i in range(10, 13)])
+    (ds_dir / "dataset_dict.json").write_text(json.dumps({"splits": ["train", "validation", "test"]}))
+    ds = load([ds_dir])
+    assert [(i.container, i.format, i.rows) for i in ds.inputs] == [
+        ("arrow", "chat", 8),
+        ("arrow", "chat", 2),
+        ("arrow", "chat", 3),
+    ]
+    assert ds.rows["split"].to_list() == ["train"] * 8 + ["validation"] * 2 + ["test"] * 3
+    assert ds.rows["text"][9] == "question 9 here\nanswer 9" and ds.rows["label"][9] == "b"
+    # One split's folder alone, or its shard: the folder's name still says the split.
+    assert load([ds_dir / "test"]).rows["split"].to_list() == ["test"] * 3
+    assert load([ds_dir / "train" / "data-00000-of-00001.arrow"]).rows["split"].to_list() == ["train"] * 8
+
+
+def test_a_dataset_folder_that_points_elsewhere_or_is_no_dataset_is_one_clear_error(tmp_path):
+    folder = tmp_path / "evil"
+    _hf_dataset(folder, [_chat_row(0)])
+    (folder / "state.json").write_text(json.dumps({"_data_files": [{"filename": "../../etc/passwd"}]}))
+    with pytest.raises(InputError, match=r"state\.json lists no data files in its folder"):
+        load([folder])
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(
+        InputError, match="is a directory, expected a data file or a Hugging Face dataset folder"
+    ):
+        load([tmp_path / "plain"])

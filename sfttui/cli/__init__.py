@@ -120,7 +120,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @data_options
 @engine_options
 @click.option(
@@ -206,7 +206,7 @@ def _split_settings(opts: dict[str, Any]) -> Any:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @data_options
 @split_options
 @engine_options
@@ -306,7 +306,7 @@ class _OpenCommand(click.Command):
 
 
 @main.command(name="open", hidden=True, cls=_OpenCommand)
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @data_options
 @_app_options
 def open_files(files: tuple[str, ...], **opts: Any) -> None:

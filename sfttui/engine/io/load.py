@@ -64,6 +64,9 @@ _SPLIT_NAMES = {alias: split for split, aliases in SPLIT_ALIASES.items() for ali
 # a split word (`customer_test_data.jsonl`) says nothing.
 _SPLIT_FILE = re.compile(r"^(" + "|".join(map(re.escape, _SPLIT_NAMES)) + r")(?:-\d+-of-\d+)?(?:\.[^.]+)+$")
 
+# The Arrow files Hugging Face's `save_to_disk` writes, named in a folder's state.json.
+_HF_SHARD = re.compile(r"^data-\d+-of-\d+\.arrow$")
+
 ROW_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),
     "key": pl.String(),
@@ -227,8 +230,12 @@ class _Records:
 
 def split_from_name(name: str) -> str | None:
     """`train.jsonl` -> train, `dev.jsonl.gz` -> validation; None unless the file's name is a
-    split's name (with its extensions)."""
-    match = _SPLIT_FILE.match(Path(name).name.lower())
+    split's name (with its extensions), or it is a Hugging Face `save_to_disk` shard
+    (`data-00000-of-00001.arrow`) in a folder named after a split (a DatasetDict's)."""
+    path = Path(name)
+    if _HF_SHARD.match(path.name) and path.parent.name.lower() in _SPLIT_NAMES:
+        return _SPLIT_NAMES[path.parent.name.lower()]
+    match = _SPLIT_FILE.match(path.name.lower())
     return _SPLIT_NAMES[match.group(1)] if match else None
 
 
@@ -364,12 +371,15 @@ def _container(path: Path, data: bytes) -> str:
         return ext[1:]
     if ext in (".parquet", ".pq") or data[:4] == b"PAR1":
         return "parquet"
+    if ext == ".arrow" or data[:6] == b"ARROW1":
+        return "arrow"
     if head == b"{":
         return "jsonl"
     if head == b"[":
         return "json"
     raise InputError(
-        f"{path}: unknown file type (expected .jsonl, .json, .csv, .tsv or .parquet, optionally .gz or .zst)"
+        f"{path}: unknown file type (expected .jsonl, .json, .csv, .tsv, .parquet or .arrow, "
+        "optionally .gz or .zst)"
     )
 
 
@@ -609,11 +619,21 @@ def _parse(path: Path, container: str, data: bytes, max_row_bytes: int) -> Itera
         except Exception as exc:  # polars raises several error types for unreadable input
             raise InputError(f"{path}: cannot read as parquet ({str(exc).splitlines()[0]})") from None
         return _records_from_items(frame.to_dicts(), 1, max_row_bytes)
+    if container == "arrow":
+        return _records_from_items(_arrow_frame(path, data).to_dicts(), 1, max_row_bytes)
     items, lines, bad = _csv_records(path, data, "\t" if container == "tsv" else ",")
     records = _records_from_items(items, 2, max_row_bytes, lines)
     first = next(records)
     first.bad = bad + first.bad
     return itertools.chain([first], records)
+
+
+def _arrow_frame(path: Path, data: bytes) -> pl.DataFrame:
+    """An Arrow IPC file: the stream format `save_to_disk` writes, or the file format."""
+    try:
+        return pl.read_ipc(data) if data[:6] == b"ARROW1" else pl.read_ipc_stream(data)
+    except Exception as exc:  # polars raises several error types for unreadable input
+        raise InputError(f"{path}: cannot read as Arrow ({str(exc).splitlines()[0]})") from None
 
 
 def _csv_records(path: Path, data: bytes, separator: str) -> tuple[list[dict], list[int], list[BadLine]]:
@@ -1150,7 +1170,7 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
         raise InputError("no input files given")
     if settings.format and settings.format not in FORMATS:
         raise InputError(f"unknown format '{settings.format}' (expected one of {', '.join(FORMATS)})")
-    files = [Path(p) for p in paths]
+    files = [f for p in paths for f in (dataset_folder(Path(p)) if Path(p).is_dir() else [Path(p)])]
     seen: dict[Path, Path] = {}
     for path in files:
         _regular(path)
@@ -1160,6 +1180,36 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
             again = f"{path}" if str(same) == str(path) else f"{same} and {path}"
             raise InputError(f"{again}: the same file is given twice; give each file once")
     return files, _display_names(files)
+
+
+def dataset_folder(folder: Path) -> list[Path]:
+    """The Arrow files of a Hugging Face dataset folder: `save_to_disk` of a Dataset (its
+    state.json names them) or of a DatasetDict (dataset_dict.json names its splits, each a
+    Dataset folder; the split is the folder's name)."""
+    try:
+        if (folder / "dataset_dict.json").is_file():
+            splits = orjson.loads((folder / "dataset_dict.json").read_bytes()).get("splits")
+            if not isinstance(splits, list) or not all(
+                isinstance(x, str) and Path(x).name == x for x in splits
+            ):
+                raise InputError(f"{folder}: dataset_dict.json has no list of split folders")
+            return [f for split in splits for f in dataset_folder(folder / split)]
+        if (folder / "state.json").is_file():
+            listed = orjson.loads((folder / "state.json").read_bytes()).get("_data_files")
+            names = (
+                [d.get("filename") for d in listed if isinstance(d, dict)] if isinstance(listed, list) else []
+            )
+            # Plain names only: a state.json never sends sfttui to read outside its folder.
+            if not names or not all(
+                isinstance(n, str) and Path(n).name == n and n not in (".", "..") for n in names
+            ):
+                raise InputError(f"{folder}: state.json lists no data files in its folder")
+            return [folder / n for n in names]
+    except (OSError, orjson.JSONDecodeError, AttributeError) as exc:
+        raise InputError(f"{folder}: cannot read the dataset folder's metadata ({exc})") from None
+    raise InputError(
+        f"{folder}: is a directory, expected a data file or a Hugging Face dataset folder (save_to_disk)"
+    )
 
 
 def combine(read: list[tuple[InputFile, pl.DataFrame, pl.DataFrame]], settings: LoadSettings) -> Dataset:
