@@ -237,3 +237,45 @@ def test_split_reads_a_hugging_face_dataset_folder_and_writes_jsonl(tmp_path):
     test_rows = [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
     assert [r["messages"][0]["content"] for r in test_rows] == [f"question {i} here" for i in range(20, 25)]
     assert CliRunner().invoke(main, ["scan", str(ds_dir)]).exit_code == 0
+
+
+def test_split_groups_shortfall_notes_and_warns_about_unrelated_inputs(tmp_path):
+    # Instruction data printed 12 note lines of missing hard data (one per kind and split),
+    # and unrelated files (different tasks) were balanced as one without a word.
+    import random
+
+    rng = random.Random(5)
+    vocab = [f"w{i}" for i in range(400)]
+
+    def write(name: str, labels: list[str]) -> str:
+        path = tmp_path / name
+        rows = [
+            {
+                "messages": [
+                    {"role": "user", "content": " ".join(rng.sample(vocab, 12))},
+                    {"role": "assistant", "content": " ".join(rng.sample(vocab, 8))},
+                ],
+                "label": labels[i % len(labels)],
+            }
+            for i in range(60)
+        ]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return str(path)
+
+    files = [write("tasks.jsonl", ["translate", "summarise"]), write("moods.jsonl", ["pos", "neg"])]
+    out = tmp_path / "o"
+    result = CliRunner().invoke(
+        main, ["split", *files, "--out", str(out), "--state-dir", str(tmp_path / "s")]
+    )
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note:")]
+    unrelated = "note: the inputs share no label (tasks.jsonl (2 labels), moods.jsonl (2 labels)): balance"
+    assert any(n.startswith(unrelated) for n in notes), notes
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len([w for w in manifest["coverage"]["warnings"] if "split has no" in w]) >= 9  # all kept there
+    printed = [n for n in notes if "split has no" in n]
+    assert len(printed) == 3, printed  # one line per split
+    assert (
+        "note: the test split has no hard-negative rows, refusal examples, out-of-scope examples or "
+        "clarifying-question examples: it cannot measure them" in printed
+    )

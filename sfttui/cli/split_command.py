@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..display import exit_with_error, literal
+from ..engine.analyses.coverage import grouped_shortfalls
 from ..engine.analyses.split import SPLITS, SplitSettings
 from ..engine.engines import open_engine
 from ..engine.errors import SfttuiError
@@ -58,7 +59,7 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
     session.analyse()
     journal = session.journal
     resolution = session.resolution()
-    notes = journal.problems + resolution.stale
+    notes = session.dataset.notes + journal.problems + resolution.stale
     if journal.resumed:
         source = journal.carried_from or journal.path
         stale = f" ({len(resolution.stale)} no longer match)" if resolution.stale else ""
@@ -99,7 +100,8 @@ def print_split(result: ExportResult, notes: list[str], console: Console) -> Non
         Text(f"leakage remaining between splits: {leak:,}", style="yellow" if leak else "green"),
     )
     # soft_wrap: paths and notes stay whole lines, so they can be copied and grepped.
-    for warning in m["warnings"] + m.get("coverage", {}).get("warnings", []) + notes:
+    shortfalls = grouped_shortfalls(m.get("coverage", {}).get("scorecard", []))
+    for warning in m["warnings"] + shortfalls + notes:
         console.print(literal(f"note: {warning}", "yellow"), soft_wrap=True)
     for mended in result.recovered:
         console.print(literal(f"recovered: {mended}", "yellow"), soft_wrap=True)

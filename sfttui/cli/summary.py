@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..display import LiteralTable, literal
-from ..engine.analyses.coverage import KIND_SHORT, split_series
+from ..engine.analyses.coverage import KIND_SHORT, grouped_shortfalls, split_series
 from ..engine.scan import ScanResult
 
 _MAX_REASONS = 4
@@ -172,7 +172,8 @@ def _coverage_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]
     """The hard-data scorecard and the representativeness verdict, with their first warnings."""
     cov, rep = result.coverage, result.representativeness
     if cov.ran:
-        lines, warnings = cov.card(split_series(result.dataset))
+        lines, _ = cov.card(split_series(result.dataset))
+        warnings = grouped_shortfalls([line.to_dict() for line in lines])
         card = " · ".join(
             f"{KIND_SHORT[line.kind]} "
             + (f"{line.total:,} {line.status(line.total)}" if line.applies else "n/a")

@@ -102,6 +102,50 @@ class ScoreLine:
         }
 
 
+def grouped_shortfalls(scorecard: list[dict[str, Any]]) -> list[str]:
+    """The scorecard's shortfalls (as ScoreLine.to_dict gives them) for a person to read:
+    the kinds a split has none of, one line per split, and the kinds the whole dataset
+    has none of, one line; shortfalls that are counts of their own, one line each. The
+    same facts as the warnings, without a note per kind and split (12 on one dataset)."""
+    applies = [line for line in scorecard if line["applies"]]
+    out: list[str] = []
+    none = [line for line in applies if line["total"] == 0]
+    if none:
+        targets = sorted({line["target"] for line in none})
+        target = f"target about {targets[0]}" if len(targets) == 1 else "targets in the scorecard"
+        out.append(f"no {_names([line['kind'] for line in none])} in the dataset ({target})")
+    for line in applies:
+        if 0 < line["total"] < line["target"]:
+            out.append(
+                f"{counted(line['total'], line['kind'])} in the dataset (target about {line['target']})"
+            )
+    splits = dict.fromkeys(split for line in applies for split in line["per_split"])
+    for split in splits:
+        missing = [line["kind"] for line in applies if line["per_split"].get(split, {}).get("count", 1) == 0]
+        if missing:
+            use = "learn from" if split == "train" else "measure"
+            out.append(f"the {split} split has no {_names(missing, 'or')}: it cannot {use} them")
+        for line in applies:
+            n = line["per_split"].get(split, {}).get("count", 0)
+            if 0 < n < line["target"]:
+                out.append(
+                    f"the {split} split has {counted(n, line['kind'])} (target about {line['target']})"
+                )
+    return out
+
+
+def _names(kinds: list[str], joiner: str = "and") -> str:
+    """ "refusal, out-of-scope and clarifying-question examples" (one noun at the end)."""
+    names = [KIND_NAMES[k] for k in kinds]
+    if len(names) == 1:
+        return names[0]
+    nouns = {n.rsplit(" ", 1)[1] for n in names}
+    if len(nouns) == 1:
+        heads = [n.rsplit(" ", 1)[0] for n in names]
+        return f"{', '.join(heads[:-1])} {joiner} {heads[-1]} {nouns.pop()}"
+    return f"{', '.join(names[:-1])} {joiner} {names[-1]}"
+
+
 def counted(n: int, kind: str) -> str:
     """ "1 refusal example", "3 refusal examples"."""
     name = KIND_NAMES[kind]

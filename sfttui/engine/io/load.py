@@ -1236,13 +1236,30 @@ def combine(read: list[tuple[InputFile, pl.DataFrame, pl.DataFrame]], settings: 
         row=pl.int_range(pl.len(), dtype=pl.UInt32),
         key=pl.col("id") if key_source != "file:line" else file_line,
     ).select(list(ROW_SCHEMA))
-    notes += _unknown_split_notes(rows)
+    notes += _unknown_split_notes(rows) + _unrelated_label_notes(rows)
     if settings.group_fields:
         no_group = int((rows["groups"].list.len() == 0).sum())
         if no_group:
             names = ", ".join(settings.group_fields)
             notes.append(f"{no_group:,} rows have no value for {names}; each is its own group")
     return Dataset(rows=rows, bad_lines=bad_lines, inputs=inputs, notes=notes, key_source=key_source)
+
+
+def _unrelated_label_notes(rows: pl.DataFrame) -> list[str]:
+    """A note when two or more labelled inputs share no label at all: the files are likely
+    different tasks, and one balance (or one split) over them mixes them."""
+    by_file = (
+        rows.filter(pl.col("label").is_not_null())
+        .group_by("file", maintain_order=True)
+        .agg(pl.col("label").unique())
+    )
+    if by_file.height < 2:
+        return []
+    sets = [set(labels) for labels in by_file["label"].to_list()]
+    if sum(len(s) for s in sets) != len(set().union(*sets)):
+        return []  # some label is in two files
+    files = ", ".join(f"{name} ({len(s):,} labels)" for name, s in zip(by_file["file"].to_list(), sets))
+    return [f"the inputs share no label ({files}): balance and splits treat them as one task"]
 
 
 def _unknown_split_notes(rows: pl.DataFrame) -> list[str]:
