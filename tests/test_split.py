@@ -153,3 +153,19 @@ def test_greedy_placement_matches_numpy_bit_for_bit(labels):
         got = place_greedy(vectors, filled, target, scale, live)
         assert got.tolist() == expected and np.array_equal(filled, expected_fill)
         assert len(set(expected)) == int(live.sum())  # every open split got units
+
+
+def test_warnings_about_many_labels_or_groups_are_one_line_each():
+    # A plan over many rare labels and several large groups gave a note per label and
+    # per group.
+    labels = ["common"] * 100 + [f"rare{i}" for i in range(9)]
+    groups = [["u=a"]] * 40 + [["u=b"]] * 30 + [["u=c"]] * 30 + [[f"u={i}"] for i in range(9)]
+    rows = _frame(labels, groups)
+    plan = assign_splits(rows, units(rows))
+    assert [w for w in plan.warnings if "too few" in w] == [
+        "9 labels have too few groups to appear in every split: 'rare0' (1), 'rare1' (1), 'rare2' (1), "
+        "'rare3' (1), 'rare4' (1), 'rare5' (1), 'rare6' (1), 'rare7' (1), 'rare8' (1)"
+    ]
+    assert [w for w in plan.warnings if "hold" in w] == [
+        "3 groups hold 40, 30, 30 rows (92% in all); the target ratios cannot be met exactly"
+    ]

@@ -265,14 +265,34 @@ def assign_splits(
             idx = idx[np.argsort(shuffle[idx], kind="stable")]
             placed[idx] = _cut(sizes[idx], np.maximum(target[:, li] - filled[:, li], 0))
     live_splits = int((ratios > 0).sum())
-    for name, n in counts.group_by("label").agg(pl.col("unit").n_unique()).sort("label").iter_rows():
-        if name and n < live_splits:
-            warnings.append(f"label '{name}' has {n} group{'s' * (n != 1)}: too few to appear in every split")
+    few = [
+        (name, n)
+        for name, n in counts.group_by("label").agg(pl.col("unit").n_unique()).sort("label").iter_rows()
+        if name and n < live_splits
+    ]
+    # One line per kind of warning, however many labels or groups it is about.
+    if len(few) == 1:
+        name, n = few[0]
+        warnings.append(f"label '{name}' has {n} group{'s' * (n != 1)}: too few to appear in every split")
+    elif few:
+        named = ", ".join(f"'{name}' ({n})" for name, n in few[:10]) + (
+            f" and {len(few) - 10} more" if len(few) > 10 else ""
+        )
+        warnings.append(f"{len(few)} labels have too few groups to appear in every split: {named}")
     total = sizes.sum()
     smallest = np.min(ratios[ratios > 0])
-    for i in np.flatnonzero((sizes > 1) & (sizes > 0.5 * smallest * total)):
+    big = np.sort(sizes[(sizes > 1) & (sizes > 0.5 * smallest * total)])[::-1]
+    if big.size == 1:
         warnings.append(
-            f"one group holds {int(sizes[i]):,} rows ({sizes[i] / total:.0%}); "
+            f"one group holds {int(big[0]):,} rows ({big[0] / total:.0%}); "
+            "the target ratios cannot be met exactly"
+        )
+    elif big.size:
+        held = ", ".join(f"{int(n):,}" for n in big[:10]) + (
+            f" and {big.size - 10} more" if big.size > 10 else ""
+        )
+        warnings.append(
+            f"{big.size} groups hold {held} rows ({big.sum() / total:.0%} in all); "
             "the target ratios cannot be met exactly"
         )
     unit_split = pl.DataFrame(
