@@ -10,6 +10,7 @@ from dataclasses import replace
 from itertools import pairwise
 
 import polars as pl
+import pytest
 from rich.console import Console
 from textual.widgets import Static
 
@@ -1157,3 +1158,24 @@ async def test_the_row_browser_searches_filters_and_opens_rows(tmp_path):
         assert isinstance(app.screen, RowsScreen)  # the list had focus: escape closes
         await pilot.press("escape")
         assert not isinstance(app.screen, RowsScreen)
+
+
+async def test_counts_and_the_threshold_bounds_read_right(tmp_path):
+    # "dropped at export: 420 7 bad line, 307 class cap", and "between 0.65 and 1.00"
+    # while the steps from 0.80 stop at 0.66.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        notes = str(app.query_one("#splits-notes").render())
+        dropped = app.plan.counts()
+        assert f"dropped at export: {dropped['dropped']:,} (" in notes and "7 bad line" in notes
+        await pilot.press("f2")
+        for _ in range(8):
+            await pilot.press("minus")
+            await settle(pilot)
+        assert app.session.threshold == pytest.approx(0.66)
+        assert [n.message for n in app._notifications][-1] == (
+            "The threshold moves between 0.66 and 1.00 here, in steps of 0.02."
+        )

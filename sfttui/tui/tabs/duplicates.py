@@ -7,6 +7,7 @@ come faster than it can be drawn it waits for them to pause.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -529,9 +530,13 @@ class DuplicatesTab(Vertical):
         )
 
     def action_threshold(self, step: int) -> None:
-        new = round(self.session.threshold + step * THRESHOLD_STEP, 4)
+        now = self.session.threshold
+        new = round(now + step * THRESHOLD_STEP, 4)
         if new > 1.0 or new < self.session.floor - 1e-9:
-            self.app.notify(f"The threshold can move between {self.session.floor:.2f} and 1.00 here.")
+            # The values the steps reach from here, not the bounds they stop short of.
+            low = now - math.floor((now - self.session.floor + 1e-9) / THRESHOLD_STEP) * THRESHOLD_STEP
+            high = now + math.floor((1.0 - now + 1e-9) / THRESHOLD_STEP) * THRESHOLD_STEP
+            self.app.notify(f"The threshold moves between {low:.2f} and {high:.2f} here, in steps of 0.02.")
             return
         self._rethreshold(new)
 

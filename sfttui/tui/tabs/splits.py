@@ -68,8 +68,9 @@ class SplitsTab(Vertical):
             table.add_row(*cells, key=name)
         counts = plan.counts()
         notes = Text()
-        notes.append(f"dropped at export: {counts['dropped']:,} ", style="bold")
-        notes.append(", ".join(f"{n:,} {k}" for k, n in counts["dropped_by"].items()) or "none")
+        notes.append(f"dropped at export: {counts['dropped']:,}", style="bold")
+        by = ", ".join(f"{n:,} {k.strip()}" for k, n in counts["dropped_by"].items())
+        notes.append(visible(f" ({by})") if by else "")
         notes.append(
             f"\nleakage remaining between splits: {plan.leakage_remaining.height:,}\n",
             style="yellow" if plan.leakage_remaining.height else "green",
