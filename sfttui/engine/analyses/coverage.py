@@ -111,8 +111,12 @@ def grouped_shortfalls(scorecard: list[dict[str, Any]]) -> list[str]:
     out: list[str] = []
     none = [line for line in applies if line["total"] == 0]
     if none:
-        targets = sorted({line["target"] for line in none})
-        target = f"target about {targets[0]}" if len(targets) == 1 else "targets in the scorecard"
+        targets = [line["target"] for line in none]
+        target = (
+            f"target about {targets[0]}"
+            if len(set(targets)) == 1
+            else f"targets about {', '.join(map(str, targets))}"
+        )
         out.append(f"no {_names([line['kind'] for line in none])} in the dataset ({target})")
     for line in applies:
         if 0 < line["total"] < line["target"]:
