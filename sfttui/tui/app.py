@@ -460,8 +460,15 @@ class SfttuiApp(App[None]):
         """Built from the bindings active right now, so it cannot drift from the code."""
         rows: list[tuple[int, str, str, str]] = []
         seen: set[tuple[str, str]] = set()
+        members = False  # the Duplicates tab's 1-9 are active here
         for active in self.screen.active_bindings.values():
             binding = active.binding
+            # F1-F6 and 1-9 are one row each (below), not one per key.
+            if binding.action.startswith("keeper("):
+                members = True
+                continue
+            if binding.action.startswith("tab("):
+                continue
             node = type(active.node).__name__
             if node in ("SfttuiApp", "Screen"):
                 where, rank = "everywhere", 0
@@ -474,10 +481,9 @@ class SfttuiApp(App[None]):
                 continue
             seen.add((label, where))
             rows.append((rank, binding.key_display or self.get_key_display(binding), label, where))
-        rows += [
-            (0, "F1-F6", "switch tab (also [ ] and ctrl+left/right)", "everywhere"),
-            (1, "1-9", "keep that member, drop the others", "Duplicates"),
-        ]
+        rows.append((0, "F1-F6", "switch tab (also [ ] and ctrl+left/right)", "everywhere"))
+        if members:
+            rows.append((1, "1-9", "keep that member, drop the others", "Duplicates"))
         rows.sort(key=lambda r: r[0])
         self.push_screen(HelpScreen([(key, label, where) for _, key, label, where in rows]))
 
