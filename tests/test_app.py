@@ -1194,3 +1194,22 @@ async def test_help_lists_each_key_once_and_only_this_tabs(tmp_path):
         await pilot.press("escape", "f3", "question_mark")
         await pilot.pause(0.2)
         assert {where for _, _, where in app.screen.rows} <= {"everywhere", "Balance", "table"}
+
+
+async def test_n_after_a_decision_does_not_skip_the_cluster_it_landed_on(tmp_path):
+    # a moves on to the next cluster; n then skipped it, though it was undecided and unseen.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "a")
+        await pilot.pause(0.2)
+        clusters = app.query_one("#clusters", RowList)
+        tab = app.query_one(DuplicatesTab)
+        assert clusters.cursor_row == 1 and app.session.cluster_state(tab.current_cluster()) is None
+        await pilot.press("n")
+        assert clusters.cursor_row == 1
+        assert [n.message for n in app._notifications][-1].startswith("This cluster is still undecided")
+        await pilot.press("n")
+        assert clusters.cursor_row == 2  # n again: on to the next undecided
+        await pilot.press("j", "k", "n")  # moved here by hand: n is the next one after it
+        assert clusters.cursor_row == 3

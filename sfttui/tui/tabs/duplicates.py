@@ -82,6 +82,7 @@ class DuplicatesTab(Vertical):
         # 1-9 reach; None: none chosen (the first nine are shown).
         self.selected: int | None = None
         self._ids: list[str] = []  # the view's cluster ids, in its order
+        self._advanced_to: str | None = None  # the cluster a decision just moved the cursor to
         self._filter_for: tuple[str, Any] | None = None  # (query, clustering) of _filter_ids
         self._filter_ids: list[str] = []
         self._at: dict[str, int] = {}  # cluster id -> position in the view
@@ -115,6 +116,7 @@ class DuplicatesTab(Vertical):
         self._ids = self.view.get_column("id").to_list()
         self._at = {cid: i for i, cid in enumerate(self._ids)}
         self._detail_at = 0.0  # new rows: draw the detail at once
+        self._advanced_to = None
         self.clusters.reset(self.view.height, self._at.get(target, 0) if target else 0)
         self._render_summary()
 
@@ -352,6 +354,7 @@ class DuplicatesTab(Vertical):
         clusters.refresh_row(clusters.cursor_row)
         if advance and clusters.cursor_row < clusters.row_count - 1:
             clusters.cursor_row += 1  # its Highlighted message redraws the detail
+            self._advanced_to = self._ids[clusters.cursor_row]
         else:
             self._detail_soon()
         self.call_after_refresh(self._render_summary)  # after the frame that shows the decision
@@ -435,6 +438,7 @@ class DuplicatesTab(Vertical):
     def action_undo(self) -> None:
         if self.app.refused_read_only():  # type: ignore[attr-defined]
             return
+        self._advanced_to = None
         undone = self.session.undo()
         if undone is None:
             self.app.notify("Nothing to undo.")
@@ -456,10 +460,17 @@ class DuplicatesTab(Vertical):
         self.post_message(DecisionsChanged())
 
     def action_next_undecided(self) -> None:
-        """The first undecided cluster after the cursor, wrapping round to the top."""
+        """The first undecided cluster after the cursor, wrapping round to the top; but when
+        a decision has just moved the cursor onto an undecided cluster, that one (n would
+        skip a cluster the person has not looked at)."""
         n = len(self._ids)
         if not n:
             self.app.notify("No clusters.")
+            return
+        here, arrived = self.current_cluster(), self._advanced_to
+        self._advanced_to = None
+        if here is not None and here == arrived and self.session.cluster_state(here) is None:
+            self.app.notify("This cluster is still undecided; n again goes on to the next.")
             return
         start = self.clusters.cursor_row + 1
         for step in range(n):
