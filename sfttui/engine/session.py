@@ -270,14 +270,16 @@ class Session:
     def keep(self, cluster_id: str, keeper: str | None = None) -> Decision:
         """Keep one member (the proposed keeper by default) and drop the members within
         the threshold of it (every other member, for the proposed keeper)."""
-        c = self.cluster(cluster_id)
+        return self.journal.append("keep", **self._keep_payload(self.cluster(cluster_id), keeper))
+
+    def _keep_payload(self, c: dict[str, Any], keeper: str | None = None) -> dict[str, Any]:
+        """A keep decision's fields: the keeper (the proposed one by default), the members
+        within the threshold of it to drop, and the hashes of the rows it names."""
         keeper = keeper or c["keeper"]
-        drop = self.duplicates.drops_for(cluster_id, keeper)
+        drop = self.duplicates.drops_for(c["id"], keeper)
         named = dict(zip(c["members"], c["rows"]))
         content = dict(zip([keeper, *drop], self._hashes([named[k] for k in [keeper, *drop]])))
-        return self.journal.append(
-            "keep", cluster=cluster_id, keeper=keeper, drop=drop, kind=c["kind"], content=content
-        )
+        return {"cluster": c["id"], "keeper": keeper, "drop": drop, "kind": c["kind"], "content": content}
 
     def majority_keeps(self, cluster_ids: list[str]) -> tuple[list[tuple[str, dict[str, Any]]], int]:
         """For the undecided label-conflict clusters among `cluster_ids` whose labels have
@@ -296,18 +298,7 @@ class Session:
             if not top or (len(top) > 1 and top[0][1] == top[1][1]):
                 ties += 1
                 continue
-            keeper = c["members"][member_labels.index(top[0][0])]
-            drop = self.duplicates.drops_for(cluster_id, keeper)
-            named = dict(zip(c["members"], c["rows"]))
-            content = dict(zip([keeper, *drop], self._hashes([named[k] for k in [keeper, *drop]])))
-            payload = {
-                "cluster": cluster_id,
-                "keeper": keeper,
-                "drop": drop,
-                "kind": c["kind"],
-                "content": content,
-            }
-            items.append(("keep", payload))
+            items.append(("keep", self._keep_payload(c, c["members"][member_labels.index(top[0][0])])))
         return items, ties
 
     def keep_majority(self, cluster_ids: list[str]) -> int:
