@@ -350,6 +350,7 @@ class DuplicatesTab(Vertical):
         self.detail.focus()
 
     def _decided(self, cluster_id: str, advance: bool = True) -> None:
+        self.selected = None  # a member of a decided cluster
         clusters = self.clusters
         clusters.refresh_row(clusters.cursor_row)
         if advance and clusters.cursor_row < clusters.row_count - 1:
@@ -399,18 +400,10 @@ class DuplicatesTab(Vertical):
         self._render_detail()
 
     def action_keep_selected(self) -> None:
-        if self.app.refused_read_only():  # type: ignore[attr-defined]
-            return
-        cluster_id = self.current_cluster()
-        if not cluster_id:
-            return
         if self.selected is None:
             self.app.notify("Select a member with > or < first; K keeps it.")
             return
-        members = self.session.cluster(cluster_id)["members"]
-        self.session.keep(cluster_id, members[self.selected])
-        self.selected = None
-        self._decided(cluster_id)
+        self.action_keeper(self.selected + 1)
 
     def action_keep_all(self) -> None:
         if self.app.refused_read_only():  # type: ignore[attr-defined]
