@@ -744,11 +744,9 @@ def cross_pairs(
         lids, rids = np.flatnonzero(lmask), np.flatnonzero(rmask)
         if lids.size == 0 or rids.size == 0:
             continue
-        known_right = (
-            None if right_known is None else replace(right_known, ids=rids, keys=right_known.keys[rids])
-        )
-        if known_right is not None and known_right.estimate is not None:
-            known_right.estimate = known_right.estimate[rids]
+        known_right = None
+        if right_known is not None and right_known.estimate is not None:
+            known_right = Signed(rids, right_known.keys[rids], right_known.estimate[rids])
         side = _RightSide.of(right.gather(rids), shingling, settings, bands, rows, known_right)
         if lengths is not None:
             side.words, side.ratio = lengths[1][rids], lengths[2]
@@ -821,9 +819,9 @@ class _RightSide:
         settings: NearSettings,
         bands: int,
         rows: int,
-        known: Signed | None = None,
+        known: Signed | None = None,  # keys and estimate columns already made, in order
     ):
-        if known is not None and known.estimate is not None:
+        if known is not None:
             keys, estimate = known.keys, known.estimate
         else:
             keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
