@@ -100,16 +100,12 @@ class RowsScreen(Screen[None]):
             raw = (bad["raw"] or b"").decode("utf-8", errors="replace")
             where = cell_tail(f"{bad['file']}:{bad['line']}", COLUMNS[0].width)
             return [where, "bad line", "-", Text(visible(f"{bad['reason']} · {raw}"))]
-        row = int(self.matches.rows[index])
-        rows = self.session.dataset.rows
-        where = cell_tail(f"{rows.get_column('file')[row]}:{rows.get_column('line')[row]}", COLUMNS[0].width)
-        text = " ".join(rows.get_column("text")[row].split())
-        return [
-            where,
-            rows.get_column("label")[row] or "-",
-            rows.get_column("split")[row] or "-",
-            text,
-        ]
+        m = self.session.dataset.columns_of(
+            [int(self.matches.rows[index])], "file", "line", "label", "split", "text"
+        )
+        file, line, label, split, text = m.row(0)
+        where = cell_tail(f"{file}:{line}", COLUMNS[0].width)
+        return [where, label or "-", split or "-", " ".join(text.split())]
 
     def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
         if event.row_list.id == "rows-list":
