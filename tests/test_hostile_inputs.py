@@ -274,3 +274,16 @@ def test_a_repeated_key_with_different_values_is_set_aside(tmp_path):
         (2, "duplicate key 'label' with different values ('a', then 'b')"),
         (5, "duplicate key 'text' with different values ('one', then 'two')"),
     ]
+
+    # Chat turns under "conversations" (a Hugging Face layout) are checked the same way.
+    def turns(said: str) -> str:
+        return json.dumps([{"role": "user", "content": said}, {"role": "assistant", "content": "ok"}])
+
+    chat = tmp_path / "conv.jsonl"
+    first, again, other = turns("first"), turns("which one"), turns("this one")
+    chat.write_text(f'{{"conversations": {first}}}\n{{"conversations": {again}, "conversations": {other}}}\n')
+    ds = load([chat])
+    assert ds.rows["line"].to_list() == [1]
+    assert [line for line, _ in _bad(ds)] == [2] and _bad(ds)[0][1].startswith(
+        "duplicate key 'conversations'"
+    )

@@ -38,8 +38,10 @@ from ..settings import FORMATS, SPLITS, LoadSettings
 from .formats import (
     EXTRACTORS,
     MEDIA_PARTS,
+    TURN_FIELDS,
     BadRecord,
     Extracted,
+    chat_shape,
     custom_extractor,
     detect_format,
     get_path,
@@ -724,11 +726,16 @@ _FORMAT_KEYS = {
 }
 
 
-def _read_keys(fmt: str, settings: LoadSettings, label_field: str) -> tuple[bytes, ...]:
+def _read_keys(fmt: str, settings: LoadSettings, label_field: str, sample: list[dict]) -> tuple[bytes, ...]:
     """The top-level keys a row's label and text are read from, spelt as in JSON: those
     whose repeats would silently change what the row says (checking every key costs a
-    scan of the chunk each)."""
-    fields = [*_FORMAT_KEYS.get(fmt, ()), label_field]
+    scan of the chunk each). Chat turns are read from the list the records hold
+    (messages, conversations or conversation: see formats.chat_shape)."""
+    turn_lists = [shape[0] for o in sample[:_DETECT_SAMPLE] if (shape := chat_shape(o))]
+    format_keys = (
+        dict.fromkeys(turn_lists) if fmt in TURN_FIELDS and turn_lists else _FORMAT_KEYS.get(fmt, ())
+    )
+    fields = [*format_keys, label_field]
     if settings.text_field:
         fields.append(settings.text_field)
     tops = dict.fromkeys(f.split(".")[0] for f in fields)
@@ -779,7 +786,7 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
         group_fields=settings.group_fields,
         has_split_field=any("split" in o for o in sample[:_DETECT_SAMPLE]),
         name_split=split_from_name(info.path),
-        read_keys=_read_keys(fmt, settings, label_field),
+        read_keys=_read_keys(fmt, settings, label_field, sample),
     )
     info.format = fmt
     info.fields = {
