@@ -49,12 +49,17 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
         # classification text has no responses and no out-of-scope class to count.
         "coverage": 1,
         "representativeness": 0,
+        "structure": 0,
+        "templates": 0,
+        "artifacts": 0,
     }
     assert [a["name"] for a in report["analyses"] if not a["ran"]] == [
         "per-split balance",
         "leakage between splits",
         "eval-set contamination",
         "ambiguous rows and label suspects",
+        "conversation structure",
+        "template replies",
     ]
 
 

@@ -235,6 +235,12 @@ SCAN_SETTINGS: tuple[Setting, ...] = (
         "Warn about labels with fewer rows than this.",
         type=click.IntRange(1),
     ),
+    Setting(
+        "quality.template_min",
+        ("--template-min",),
+        "List a reply given to this many rows or more as a template answer.",
+        type=click.IntRange(2),
+    ),
 )
 
 

@@ -151,6 +151,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
         table.add_row("leakage", mark("leakage"), "not checked: no splits in the input and no --eval set")
 
     _coverage_rows(table, result, mark)
+    _quality_rows(table, result, mark)
 
     ran = LiteralTable(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
     ran.add_column("analysis")
@@ -196,6 +197,22 @@ def _coverage_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]
         detail = "profile of the training prompts only (no --reference)"
     table.add_row("representative", mark("representativeness"), detail)
     _warning_rows(table, rep.warnings)
+
+
+def _quality_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]) -> None:
+    """Conversation structure, template replies and text artifacts, one line each."""
+    q = result.quality
+    table.add_row(
+        "structure",
+        mark("structure"),
+        q.structure_detail() if q.structure_ran else f"not checked: {q.structure_reason}",
+    )
+    table.add_row(
+        "templates",
+        mark("templates"),
+        q.template_detail() if q.templates_ran else f"not checked: {q.templates_reason}",
+    )
+    table.add_row("artifacts", mark("artifacts"), q.artifact_detail())
 
 
 def _warning_rows(table: Table, warnings: list[str], shown: int = 3) -> None:

@@ -14,6 +14,7 @@ from .analyses.balance import Balance, measure_balance
 from .analyses.coverage import Coverage, find_coverage, split_series
 from .analyses.dedup import Duplicates, NearPass, find_duplicates, has_input_side, with_input_side
 from .analyses.leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
+from .analyses.quality import Quality, find_quality
 from .analyses.representativeness import Representativeness, compare
 from .io.load import Dataset, load
 from .runtime.memory import release
@@ -40,6 +41,7 @@ class ScanResult:
     leakage: Leakage
     coverage: Coverage
     representativeness: Representativeness
+    quality: Quality
     analyses: list[Analysis] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -53,6 +55,9 @@ class ScanResult:
             "leakage": self.leakage.total,
             "coverage": len(self.coverage.warnings(split_series(self.dataset))),
             "representativeness": len(self.representativeness.warnings),
+            "structure": self.quality.structure.height,
+            "templates": self.quality.templates.height,
+            "artifacts": self.quality.artifacts["row"].n_unique(),
         }
 
     def not_checked(self) -> dict[str, str]:
@@ -65,6 +70,10 @@ class ScanResult:
             out["leakage"] = "no splits in the input and no --eval set"
         if not self.coverage.ran:
             out["coverage"] = self.coverage.reason
+        if not self.quality.structure_ran:
+            out["structure"] = self.quality.structure_reason
+        if not self.quality.templates_ran:
+            out["templates"] = self.quality.templates_reason
         return out
 
     @property
@@ -104,6 +113,12 @@ def run_scan(
     )
     timings["load"] = time.perf_counter() - start
     release()
+
+    start = time.perf_counter()
+    progress(Stage.QUALITY, 0.0)
+    quality = find_quality(dataset, settings.quality)
+    progress(Stage.QUALITY, 1.0)
+    timings["quality"] = time.perf_counter() - start
 
     start = time.perf_counter()
     duplicates = find_duplicates(
@@ -201,9 +216,32 @@ def run_scan(
         ),
     ]
     analyses += coverage_analyses(coverage, representativeness, settings)
+    analyses += [
+        Analysis("conversation structure", quality.structure_ran, quality.structure_reason or _STRUCTURE_HOW),
+        Analysis(
+            "template replies",
+            quality.templates_ran,
+            quality.templates_reason
+            or f"replies given to {quality.template_min}+ rows (stripped, lower-cased)",
+        ),
+        Analysis("text artifacts", True, _ARTIFACTS_HOW),
+    ]
     return ScanResult(
-        settings, dataset, duplicates, balance, leakage, coverage, representativeness, analyses, timings
+        settings,
+        dataset,
+        duplicates,
+        balance,
+        leakage,
+        coverage,
+        representativeness,
+        quality,
+        analyses,
+        timings,
     )
+
+
+_STRUCTURE_HOW = "turn roles in order: the last turn, the first, repeats, unknown roles, blank replies"
+_ARTIFACTS_HOW = "placeholders, HTML leftovers (not in code or markup rows) and mojibake, by pattern"
 
 
 def _describe_pass(p: NearPass) -> str:

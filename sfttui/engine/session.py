@@ -20,6 +20,7 @@ from .analyses.balance import Balance
 from .analyses.coverage import Coverage
 from .analyses.dedup import Duplicates
 from .analyses.leakage import Leakage
+from .analyses.quality import Quality
 from .analyses.representativeness import Representativeness
 from .analyses.split import SplitSettings
 from .decisions import Decision, Journal, Resolution, content_hash, named_rows, resolve
@@ -52,6 +53,7 @@ class Workspace:
     leakage: Leakage
     coverage: Coverage
     representativeness: Representativeness
+    quality: Quality
     journal: Journal
 
 
@@ -98,6 +100,7 @@ class Session:
             result.leakage,
             result.coverage,
             result.representativeness,
+            result.quality,
             journal,
         )
 
@@ -136,6 +139,10 @@ class Session:
     @property
     def representativeness(self) -> Representativeness:
         return self.results.representativeness
+
+    @property
+    def quality(self) -> Quality:
+        return self.results.quality
 
     @property
     def journal(self) -> Journal:

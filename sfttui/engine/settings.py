@@ -15,6 +15,9 @@ FAIL_KINDS = (
     "leakage",
     "coverage",
     "representativeness",
+    "structure",
+    "templates",
+    "artifacts",
 )
 SPLITS = ("train", "validation", "test")  # the splits sfttui writes, in this order
 ENGINES = ("local", "dask")  # where the row-scale stages run (see parallel.py)
@@ -148,6 +151,13 @@ class CoverageSettings:
 
 
 @dataclass(frozen=True)
+class QualitySettings:
+    """Row quality checks: conversation structure, template replies, text artifacts."""
+
+    template_min: int = 5  # a reply given to this many rows or more is listed as a template
+
+
+@dataclass(frozen=True)
 class ScanSettings:
     """Everything one scan needs; recorded in the report so a result can be reproduced."""
 
@@ -157,6 +167,7 @@ class ScanSettings:
     balance: BalanceSettings = field(default_factory=BalanceSettings)
     leakage: LeakageSettings = field(default_factory=LeakageSettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
     keep: Literal["first", "longest"] = "first"
     eval_paths: tuple[str, ...] = ()
 

@@ -5,8 +5,9 @@ for matching (all turns except system prompts, which are often identical across 
 row and would make everything look alike), the prompt side (what the model is asked,
 used for leakage and representativeness), the length in characters of the response the
 text ends with (0 when it ends with no response: classification text, or a chat whose
-last turn is the user's), and the number of prompt turns. The response is kept as a
-length, not a copy, because it is always the tail of the text.
+last turn is the user's), the number of prompt turns, and the conversation's structure
+problems (bits of SHAPE_PROBLEMS; 0 for a well-formed chat and every other format). The
+response is kept as a length, not a copy, because it is always the tail of the text.
 A record that does not fit raises `BadRecord` with the reason the person will read.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 from ..settings import FORMATS
@@ -21,9 +23,31 @@ from ..settings import FORMATS
 _MISSING = object()
 SYSTEM_ROLES = frozenset({"system", "developer"})
 PROMPT_ROLES = frozenset({"user", "human", "prompter"})
+ASSISTANT_ROLES = frozenset({"assistant", "gpt", "model", "bot"})
+# Turns a tool or function call answers; several in a row are one call each, not a mistake.
+TOOL_ROLES = frozenset({"tool", "function", "ipython", "observation"})
+KNOWN_ROLES = SYSTEM_ROLES | PROMPT_ROLES | ASSISTANT_ROLES | TOOL_ROLES
+# A chat row's structure problems, one bit each in the order named (bit 0 first): the row
+# stays (it is data) and the structure check lists it. A conversation of system prompts
+# alone has nothing to learn or match and is set aside as a bad line (SYSTEM_ONLY).
+SHAPE_PROBLEMS = ("ends-on-user", "starts-with-assistant", "repeated-role", "unknown-role", "empty-reply")
+SYSTEM_ONLY = "only a system prompt: no user or assistant turn"
+# The role sequences nearly every row has, checked with one lookup.
+_WELL_FORMED = frozenset(
+    {
+        (prompt, reply)
+        for prompt, reply in (("user", "assistant"), ("human", "gpt"), ("prompter", "assistant"))
+    }
+    | {
+        (system, prompt, reply)
+        for system in SYSTEM_ROLES
+        for prompt, reply in (("user", "assistant"), ("human", "gpt"))
+    }
+)
 
-# (text, prompt, response length in characters at the end of text, prompt turns)
-Extracted = tuple[str, str, int, int]
+# (text, prompt, response length in characters at the end of text, prompt turns,
+# structure problem bits)
+Extracted = tuple[str, str, int, int, int]
 
 
 class BadRecord(Exception):
@@ -120,7 +144,9 @@ def _turns(record: dict, key: str, role_key: str, text_key: str) -> Extracted:
     if not turns:
         raise BadRecord(f"field '{key}' is an empty list")
     plain = _plain_turns(turns, role_key, text_key)
-    return _extracted(plain if plain is not None else _checked_turns(turns, key, role_key, text_key))
+    if plain is not None:
+        return _extracted(plain)
+    return _extracted(*_checked_turns(turns, key, role_key, text_key))
 
 
 def _plain_turns(turns: list, role_key: str, text_key: str) -> list[tuple[str, str]] | None:
@@ -136,9 +162,12 @@ def _plain_turns(turns: list, role_key: str, text_key: str) -> list[tuple[str, s
     return pairs
 
 
-def _checked_turns(turns: list, key: str, role_key: str, text_key: str) -> list[tuple[str, str]]:
-    """(role, content) of each turn, or BadRecord naming the first turn that does not fit."""
+def _checked_turns(turns: list, key: str, role_key: str, text_key: str) -> tuple[list[tuple[str, str]], bool]:
+    """(role, content) of each turn and whether an assistant reply is blank, or BadRecord
+    naming the first turn that does not fit. A blank reply is a finding (the row has no
+    target there); any other blank turn leaves nothing to read."""
     pairs = []
+    blank_reply = False
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
             raise BadRecord(f"{key}[{i}] is {type_name(turn)}, expected an object")
@@ -150,9 +179,11 @@ def _checked_turns(turns: list, key: str, role_key: str, text_key: str) -> list[
         value = turn.get(text_key)
         content = _content(value, f"{key}[{i}].{text_key}")
         if value is not None and not content.strip():
-            raise BadRecord(f"{key}[{i}].{text_key} is empty")
+            if role.lower() not in ASSISTANT_ROLES:
+                raise BadRecord(f"{key}[{i}].{text_key} is empty")
+            blank_reply = True
         pairs.append((role.lower(), content))
-    return pairs
+    return pairs, blank_reply
 
 
 def _calls_tools(turn: dict) -> bool:
@@ -160,8 +191,9 @@ def _calls_tools(turn: dict) -> bool:
     return bool(turn.get("tool_calls") or turn.get("function_call"))
 
 
-def _extracted(pairs: list[tuple[str, str]]) -> Extracted:
-    """Text (every turn but system prompts), prompt side, reply length and prompt turns."""
+def _extracted(pairs: list[tuple[str, str]], blank_reply: bool = False) -> Extracted:
+    """Text (every turn but system prompts), prompt side, reply length, prompt turns and
+    structure problems."""
     text: list[str] = []
     prompt: list[str] = []
     last_is_prompt = True
@@ -172,8 +204,25 @@ def _extracted(pairs: list[tuple[str, str]]) -> Extracted:
         last_is_prompt = role in PROMPT_ROLES
         if last_is_prompt:
             prompt.append(content)
+    if not text:
+        raise BadRecord(SYSTEM_ONLY)
     reply = 0 if last_is_prompt else len(text[-1])
-    return "\n".join(text), "\n".join(prompt), reply, len(prompt)
+    roles = tuple(role for role, _ in pairs)
+    shape = 0 if roles in _WELL_FORMED and not blank_reply else shape_problems(roles, blank_reply)
+    return "\n".join(text), "\n".join(prompt), reply, len(prompt), shape
+
+
+def shape_problems(roles: Sequence[str], blank_reply: bool = False) -> int:
+    """The SHAPE_PROBLEMS bits of a conversation with these (lower-case) roles in order."""
+    talk = [role for role in roles if role not in SYSTEM_ROLES]
+    found = (
+        bool(talk) and talk[-1] in PROMPT_ROLES,
+        bool(talk) and talk[0] in ASSISTANT_ROLES,
+        any(a == b and a not in TOOL_ROLES for a, b in pairwise(roles)),
+        any(role not in KNOWN_ROLES for role in roles),
+        blank_reply,
+    )
+    return sum(1 << bit for bit, hit in enumerate(found) if hit)
 
 
 # Where each chat format keeps its turns by default: (list field, role key, content key).
@@ -226,20 +275,20 @@ def _alpaca(record: dict) -> Extracted:
     extra = _string(record, "input", optional=True)
     output = _string(record, "output")
     prompt = f"{instruction}\n{extra}" if extra else instruction
-    return f"{prompt}\n{output}", prompt, len(output), 1
+    return f"{prompt}\n{output}", prompt, len(output), 1, 0
 
 
 def _prompt_completion(record: dict) -> Extracted:
     prompt = _string(record, "prompt")
     completion = _string(record, "completion")
-    return f"{prompt}\n{completion}", prompt, len(completion), 1
+    return f"{prompt}\n{completion}", prompt, len(completion), 1, 0
 
 
 def _text(record: dict) -> Extracted:
     text = record.get("text", _MISSING)
     if type(text) is not str or not text.strip():  # the common case costs one check
         text = _string(record, "text")
-    return text, text, 0, 1
+    return text, text, 0, 1, 0
 
 
 EXTRACTORS: dict[str, Callable[[dict], Extracted]] = {
@@ -322,6 +371,6 @@ def custom_extractor(path: str) -> Callable[[dict], Extracted]:
             return _turns({path: value}, path, role_key, text_key)
         if not isinstance(value, str):
             raise BadRecord(f"field '{path}' is {type_name(value)}, expected a string")
-        return value, value, 0, 1
+        return value, value, 0, 1, 0
 
     return extract

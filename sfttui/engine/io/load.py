@@ -78,6 +78,7 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "prompt": pl.String(),
     "reply": pl.UInt32(),  # characters of the response at the end of `text`; 0 = none
     "turns": pl.UInt16(),  # prompt turns (more than 1 = multi-turn)
+    "shape": pl.UInt8(),  # conversation structure problems (bits of formats.SHAPE_PROBLEMS)
     "label": pl.String(),
     "groups": pl.List(pl.String()),
     "split": pl.String(),
@@ -820,6 +821,7 @@ def _frame(
         "prompt": [None if e[1] is e[0] else e[1] for e in extracted],  # see PROMPT_SIDE
         "reply": [e[2] for e in extracted],
         "turns": [min(e[3], 65535) for e in extracted],
+        "shape": [e[4] for e in extracted],
         "label": labels,
         "kind": kinds,
         "id": [_scalar(get_path(o, sch.id_field, None)) for o in objs] if sch.has_id else [None] * n,
@@ -927,6 +929,7 @@ _CHUNK_SCHEMA: dict[str, pl.DataType] = {
     "prompt": pl.String(),
     "reply": pl.UInt32(),
     "turns": pl.UInt16(),
+    "shape": pl.UInt8(),
     "label": pl.String(),
     "kind": pl.String(),
     "id": pl.String(),

@@ -16,6 +16,7 @@ class Stage(str, Enum):
     """A stage that reports progress. A str, so reports and pickles carry its name."""
 
     LOAD = "load"
+    QUALITY = "quality"
     EXACT = "exact"
     NEAR = "near"
     INPUT = "input"
@@ -38,6 +39,7 @@ class Stage(str, Enum):
 
 _TITLES = {
     Stage.LOAD: "reading files",
+    Stage.QUALITY: "row quality",
     Stage.EXACT: "exact duplicates",
     Stage.NEAR: "near duplicates",
     Stage.INPUT: "same input",
@@ -52,7 +54,8 @@ _TITLES = {
 # A scan's stages in the order they run, each with its share of a progress bar (about
 # its share of the time on a million chat rows, docs/BENCHMARKS.md).
 SCAN_STAGES: tuple[tuple[Stage, int], ...] = (
-    (Stage.LOAD, 20),
+    (Stage.LOAD, 19),
+    (Stage.QUALITY, 1),
     (Stage.EXACT, 4),
     (Stage.NEAR, 26),
     (Stage.INPUT, 20),
