@@ -1213,3 +1213,45 @@ async def test_n_after_a_decision_does_not_skip_the_cluster_it_landed_on(tmp_pat
         assert clusters.cursor_row == 2  # n again: on to the next undecided
         await pilot.press("j", "k", "n")  # moved here by hand: n is the next one after it
         assert clusters.cursor_row == 3
+
+
+async def test_quality_tab_lists_each_problem_and_drops_rows_and_template_copies(tmp_path, write_jsonl):
+    hostile = "[bold red]Hi[/] {customer_name}\x1b[2J <br> done"
+    rows = [
+        {
+            "id": f"r{i}",
+            "messages": [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": c}],
+        }
+        for i, c in enumerate(["Your case was forwarded."] * 5 + ["a real answer", hostile])
+    ]
+    rows.append({"id": "r7", "messages": [{"role": "[link=x]usr[/link]", "content": "who am i"}]})
+    rows.append({"id": "r8", "messages": [{"role": "user", "content": "anyone?"}]})
+    app = make_app([write_jsonl("q.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f7")
+        listing, detail = app.query_one("#quality-list", RowList), app.query_one("#quality-detail", Rendered)
+        # Structure: the unknown role (which also leaves the row ending on no reply) and the
+        # question with no answer, in row order; the role shows as typed, not as a link.
+        assert [str(listing.cells(i)[1]).strip() for i in range(listing.row_count)] == ["r7", "r8"]
+        assert str(listing.cells(0)[0]) == "unknown role"
+        assert "[link=x]usr[/link]: who am i" in _shown(detail)
+        await pilot.press("a")
+        await settle(pilot)
+        kinds = [str(listing.cells(i)[0]) for i in range(listing.row_count)]
+        assert kinds == ["placeholder", "html"] and "{customer_name}" in str(listing.cells(0)[1])
+        # The hostile reply is shown as typed: markup as text, the escape as a visible mark.
+        shown = _shown(detail)
+        assert "[bold red]Hi[/] {customer_name}" in shown and "\x1b" not in shown
+        await pilot.press("d")
+        assert _journal(app)[-1]["keys"] == ["r6"]
+        assert _journal(app)[-1]["reason"] == "unfilled placeholders: {customer_name}"
+        await pilot.press("t")
+        await settle(pilot)
+        assert listing.row_count == 1 and str(listing.cells(0)[0]).strip() == "5"
+        assert "Given to 5 rows" in _shown(detail)
+        await pilot.press("d")
+        await settle(pilot)
+        assert _journal(app)[-1]["keys"] == ["r1", "r2", "r3", "r4"]
+        assert set(app.session.resolution().dropped) == {"r1", "r2", "r3", "r4", "r6"}
+        assert "✗r1" in _shown(detail) and "✗r0" not in _shown(detail)

@@ -15,6 +15,7 @@ from .coverage import CoverageTab
 from .duplicates import DuplicatesTab
 from .leakage import LeakageTab
 from .overview import OverviewTab
+from .quality import QualityTab
 from .splits import SplitsTab
 
 
@@ -43,5 +44,6 @@ TABS: tuple[Tab, ...] = (
     Tab("splits", "Splits", SplitsTab, "#split-table", follows_decisions=False),
     Tab("leakage", "Leakage", LeakageTab, "#hits"),
     Tab("coverage", "Coverage", CoverageTab, "#cov-list"),
+    Tab("quality", "Quality", QualityTab, "#quality-list"),
 )
 BY_NAME = {tab.name: tab for tab in TABS}

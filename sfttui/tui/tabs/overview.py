@@ -198,4 +198,20 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
         f"{len(rep.warnings):,} warnings ({source})" if rep.warnings else f"nothing stands out ({source})",
         "F6 Coverage, p: how the training prompts differ",
     )
+    q = session.quality
+    found = [
+        (name, n)
+        for name, n, ran in (
+            ("malformed conversations", q.structure.height, q.structure_ran),
+            ("template replies", q.templates.height, q.templates_ran),
+            ("rows with artifacts", q.artifacts["row"].n_unique(), True),
+        )
+        if ran
+    ]
+    row(
+        "row quality",
+        WARN if any(n for _, n in found) else OK,
+        " · ".join(f"{n:,} {name}" for name, n in found),
+        "F7 Quality: malformed conversations, canned replies, placeholders",
+    )
     return table, steps

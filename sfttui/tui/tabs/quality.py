@@ -1,0 +1,216 @@
+"""Quality tab: rows whose conversation is malformed, replies given to many rows, and text
+artifacts (placeholders, HTML leftovers, mojibake), each with the row beside it.
+
+Views, one key each: structure problems, template replies, artifacts. `d` journals a
+drop like every other decision: the row on the structure and artifact lists; on the
+template list, every row giving that reply but the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from ...display import literal, visible
+from ...engine.analyses.quality import ARTIFACT_NAMES, STRUCTURE_NAMES
+from ...engine.session import Session
+from ..messages import DecisionsChanged
+from ..render import render_turns, turns
+from ..widgets.literal import LiteralStatic
+from ..widgets.rendered import Rendered
+from ..widgets.row_list import Cell, Column, RowList, cell_tail
+
+VIEWS: dict[str, tuple[str, str]] = {
+    "structure": ("s", "Structure"),
+    "templates": ("t", "Templates"),
+    "artifacts": ("a", "Artifacts"),
+}
+PROBLEM_SHORT = {
+    "ends-on-user": "ends on user",
+    "starts-with-assistant": "starts w/ assistant",
+    "repeated-role": "repeated role",
+    "unknown-role": "unknown role",
+    "empty-reply": "blank reply",
+}
+assert set(PROBLEM_SHORT) == set(STRUCTURE_NAMES)
+ROWS_SHOWN = 30  # member keys a template's detail lists
+
+
+class QualityTab(Vertical):
+    BINDINGS = [
+        *[Binding(key, f"view('{name}')", label, show=False) for name, (key, label) in VIEWS.items()],
+        Binding("d", "drop", "Drop"),
+    ]
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.view = "structure"
+        self.items: pl.DataFrame | None = None  # what the list shows, one item per line
+        self._built = ""
+
+    def compose(self) -> ComposeResult:
+        yield LiteralStatic("Loading…", id="quality-summary")
+        with Horizontal(id="quality-body"):
+            yield RowList([], self._cells, id="quality-list")
+            yield Rendered(id="quality-detail", back_to="#quality-list")
+
+    # --- data -------------------------------------------------------------------------
+    def show(self, session: Session) -> None:
+        if session.ready:
+            self._fill()
+
+    def action_view(self, name: str) -> None:
+        self.view = name
+        if self.session.ready:
+            self._fill()
+        self.query_one("#quality-list").focus()
+
+    def _fill(self) -> None:
+        q = self.session.quality
+        listing = self.query_one("#quality-list", RowList)
+        keep = listing.cursor_row if self.items is not None and self._built == self.view else 0
+        self.items = {"structure": q.structure, "templates": q.templates, "artifacts": q.artifacts}[self.view]
+        self._built = self.view
+        self._header()
+        listing.reset(self.items.height, keep, self._columns())
+
+    def _header(self) -> None:
+        q = self.session.quality
+        head = Text()
+        for name, (key, label) in VIEWS.items():
+            on = name == self.view
+            head.append(f" {key} ", style="bold reverse cyan" if on else "bold cyan")
+            head.append(f"{visible(label)} ", style="bold reverse" if on else "")
+        verdict = {
+            "structure": q.structure_detail() if q.structure_ran else f"not checked: {q.structure_reason}",
+            "templates": q.template_detail() if q.templates_ran else f"not checked: {q.templates_reason}",
+            "artifacts": q.artifact_detail(),
+        }[self.view]
+        assert self.items is not None
+        self.query_one("#quality-summary", Static).update(
+            Group(
+                head,
+                literal(
+                    f"{verdict} · {self.items.height:,} listed", "yellow" if self.items.height else "green"
+                ),
+            )
+        )
+
+    def _columns(self) -> list[Column]:
+        return {
+            "structure": [Column("problems", 26), Column("row", 16)],
+            "templates": [
+                Column("rows", 6, justify="right"),
+                Column("share", 6, justify="right"),
+                Column("reply", 34),
+            ],
+            "artifacts": [Column("kind", 11), Column("evidence", 20), Column("row", 14)],
+        }[self.view]
+
+    def _cells(self, index: int) -> list[Cell]:
+        assert self.items is not None
+        item = self.items.row(index, named=True)
+        dropped = self._dropped()
+        if self.view == "templates":
+            reply = " ".join(item["reply"].split())
+            return [f"{item['count']:,}", f"{item['share']:.1%}", reply[:200]]
+        mark = "✗" if item["key"] in dropped else ""
+        key = mark + cell_tail(item["key"], 16 - len(mark))
+        if self.view == "structure":
+            return [", ".join(PROBLEM_SHORT[p] for p in item["problems"]), key]
+        return [item["kind"], " ".join(item["evidence"].split()), key]
+
+    def _dropped(self) -> set[str]:
+        return set(self.session.resolution().dropped) if self.session.ready else set()
+
+    # --- detail pane ------------------------------------------------------------------
+    def _item(self) -> dict[str, Any] | None:
+        listing = self.query_one("#quality-list", RowList)
+        if self.items is None or not listing.row_count:
+            return None
+        return self.items.row(listing.cursor_row, named=True)
+
+    def _render_detail(self) -> None:
+        item = self._item()
+        detail = self.query_one("#quality-detail", Rendered)
+        if item is None:
+            empty = {
+                "structure": "Every conversation is well formed.",
+                "templates": "No reply is given to many rows.",
+                "artifacts": "No placeholders, HTML leftovers or mojibake.",
+            }[self.view]
+            detail.show(lambda width: Text(empty, style="dim"))
+            return
+        render: Callable[[dict[str, Any]], Group] = (
+            self._template_detail if self.view == "templates" else self._row_detail
+        )
+        content = render(item)
+        detail.show(lambda width: content)
+
+    def _row_detail(self, item: dict[str, Any]) -> Group:
+        ds = self.session.dataset
+        row = item["row"]
+        if self.view == "structure":
+            head = [literal(STRUCTURE_NAMES[p].capitalize(), "bold") for p in item["problems"]]
+        else:
+            head = [
+                literal(ARTIFACT_NAMES[item["kind"]].capitalize(), "bold"),
+                literal(f"found: {item['evidence']}", "dim"),
+            ]
+        mark = (
+            Text("✗ marked to drop (u undoes)", style="red") if item["key"] in self._dropped() else Text("")
+        )
+        parts = turns(ds.raw_lines([row])[0], ds.rows["text"][row], ds.format_of(row))
+        return Group(*head, mark, literal(item["key"], "bold cyan"), render_turns(parts, None))
+
+    def _template_detail(self, item: dict[str, Any]) -> Group:
+        keys = self.session.dataset.rows["key"].gather(item["rows"][:ROWS_SHOWN]).to_list()
+        more = item["count"] - len(keys)
+        dropped = self._dropped()
+        return Group(
+            literal(f"Given to {item['count']:,} rows ({item['share']:.1%} of replies)", "bold"),
+            literal(item["reply"]),
+            Text(""),
+            Text("rows giving it (first kept by d):", style="dim"),
+            literal(
+                ", ".join(("✗" if k in dropped else "") + k for k in keys)
+                + (f" +{more:,} more" if more > 0 else "")
+            ),
+            Text("\nd drops every row giving this reply but the first", style="dim"),
+        )
+
+    # --- events and actions -----------------------------------------------------------
+    def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
+        if event.row_list.id == "quality-list":
+            self._render_detail()
+
+    def action_drop(self) -> None:
+        if self.app.refused_read_only():  # type: ignore[attr-defined]
+            return
+        item = self._item()
+        if item is None:
+            self.app.notify("Nothing listed here to drop.")
+            return
+        if self.view == "templates":
+            keys = self.session.dataset.rows["key"].gather(item["rows"][1:]).to_list()
+            reason = f"template reply given to {item['count']:,} rows: the first kept"
+        elif self.view == "structure":
+            keys = [item["key"]]
+            reason = "conversation structure: " + ", ".join(item["problems"])
+        else:
+            keys = [item["key"]]
+            reason = f"{ARTIFACT_NAMES[item['kind']]}: {item['evidence']}"
+        self.session.drop_rows(keys, reason=reason)
+        self.query_one("#quality-list", RowList).action_move(1)
+        said = keys[0] if len(keys) == 1 else f"{len(keys):,} rows"
+        self.app.notify(f"{said} will be dropped (journal).")
+        self.post_message(DecisionsChanged())
