@@ -29,6 +29,7 @@ SHOTS = [
     ("coverage", ["f6"]),
     ("coverage-hard", ["f6", "h"]),
     ("coverage-production", ["f6", "p"]),
+    ("quality", ["f7", "a"]),
     ("help", ["f2", "question_mark"]),
     ("rows", ["b", "slash", *"finding:conflict refund", "enter"]),
 ]

@@ -114,7 +114,7 @@ async def test_write_splits_from_the_app(tmp_path):
         assert "leakage between the splits: none" in body
         assert "label conflicts left unresolved: 23 (the same input goes out with different labels)" in body
         assert (
-            "hard-data shortfalls in the splits: 12, first: the train split has 15 hard-negative rows" in body
+            "hard-data shortfalls in the splits: 11, first: the train split has 15 hard-negative rows" in body
         )
         await pilot.press("enter")
         await settle(pilot)
@@ -123,12 +123,12 @@ async def test_write_splits_from_the_app(tmp_path):
         assert (
             "✓ leakage between the splits: none" in notes and "⚠ label conflicts left unresolved: 23" in notes
         )
-        assert "⚠ hard-data shortfalls in the splits: 12" in notes
+        assert "⚠ hard-data shortfalls in the splits: 11" in notes
     manifest = json.loads((out / "manifest.json").read_text())
-    assert len(manifest["unresolved_conflicts"]) == 23 and len(manifest["coverage"]["warnings"]) == 12
+    assert len(manifest["unresolved_conflicts"]) == 23 and len(manifest["coverage"]["warnings"]) == 11
     counts = manifest["counts"]
-    assert counts["train"] + counts["validation"] + counts["test"] + counts["dropped"] == 2661
-    assert counts["dropped_by"] == {"bad line": 7, "exact duplicate": 100}
+    assert counts["train"] + counts["validation"] + counts["test"] + counts["dropped"] == 2679
+    assert counts["dropped_by"] == {"bad line": 8, "exact duplicate": 100}
     assert manifest["leakage_remaining"] == []
     lines = sum(len((out / f"{s}.jsonl").read_bytes().splitlines()) for s in ("train", "validation", "test"))
     assert lines == counts["train"] + counts["validation"] + counts["test"]
@@ -1152,7 +1152,7 @@ async def test_the_row_browser_searches_filters_and_opens_rows(tmp_path):
             app.screen.focused is detail and f"{rows['file'][got[0]]}:{rows['line'][got[0]]}" in detail.text
         )
         await search("finding:bad")
-        assert len(screen.matches) == app.session.dataset.bad_lines.height == 7
+        assert len(screen.matches) == app.session.dataset.bad_lines.height == 8
         assert "not read as a row" in app.screen.query_one("#rows-detail", Rendered).text
         await pilot.press("escape")
         assert isinstance(app.screen, RowsScreen)  # the list had focus: escape closes
@@ -1161,7 +1161,7 @@ async def test_the_row_browser_searches_filters_and_opens_rows(tmp_path):
 
 
 async def test_counts_and_the_threshold_bounds_read_right(tmp_path):
-    # "dropped at export: 420 7 bad line, 307 class cap", and "between 0.65 and 1.00"
+    # "dropped at export: 420 8 bad line, 307 class cap", and "between 0.65 and 1.00"
     # while the steps from 0.80 stop at 0.66.
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
@@ -1170,7 +1170,7 @@ async def test_counts_and_the_threshold_bounds_read_right(tmp_path):
         await settle(pilot)
         notes = str(app.query_one("#splits-notes").render())
         dropped = app.plan.counts()
-        assert f"dropped at export: {dropped['dropped']:,} (" in notes and "7 bad line" in notes
+        assert f"dropped at export: {dropped['dropped']:,} (" in notes and "8 bad line" in notes
         await pilot.press("f2")
         for _ in range(8):
             await pilot.press("minus")

@@ -13,7 +13,11 @@ every time). What is planted, so the demo and the tests know what to expect:
 - hard data, appended after everything else so the lines above keep their numbers:
   out-of-scope requests (label `out_of_scope`), refusals, clarifying questions, hard
   negatives (pairs of requests worded alike that need different labels) and a few
-  multi-turn conversations.
+  multi-turn conversations;
+- row quality problems, appended after those: conversations that end on the user's turn,
+  start with the assistant, repeat a role, use an unknown role, have a blank reply or
+  hold only a system prompt (a bad line); one canned reply given to eight different
+  requests; unfilled placeholders, HTML leftovers and mojibake.
 """
 
 from __future__ import annotations
@@ -394,7 +398,8 @@ def build(rows: int = 2400) -> list[str]:
         lines.insert(i * step, line)
     # A separate random stream, so the rows above are the same with or without these.
     hard = _hard_rows(random.Random(SEED + 1), next_id)
-    return lines + [json.dumps(r, ensure_ascii=False) for r in hard]
+    quality = _quality_rows(random.Random(SEED + 3), next_id + len(hard))
+    return lines + [json.dumps(r, ensure_ascii=False) for r in hard + quality]
 
 
 OUT_OF_SCOPE = [
@@ -529,6 +534,55 @@ def _hard_rows(rng: random.Random, first_id: int) -> list[dict]:
             {"role": "user", "content": details},
             {"role": "assistant", "content": answer},
         ]
+    return out
+
+
+CANNED = "Thank you for contacting Nimbus Support. Your request has been forwarded to the right team."
+
+
+def _quality_rows(rng: random.Random, first_id: int) -> list[dict]:
+    """Rows with the problems the quality checks find (see the module docstring)."""
+    users = [f"u{n:04d}" for n in range(700)]
+    out: list[dict] = []
+
+    def add(turns: list[tuple[str, str]], label: str) -> None:
+        row = _row(f"t{first_id + len(out):05d}", "", "", label, rng.choice(users), rng.choice(SOURCES))
+        row["messages"] = [{"role": role, "content": content} for role, content in turns]
+        out.append(row)
+
+    def request(label: str) -> tuple[str, str]:
+        return _request(rng, label)
+
+    # Structure: every one of these is a row the model learns something wrong from.
+    for label in ("shipping", "billing"):
+        add([("system", SYSTEM), ("user", request(label)[0])], label)  # ends on the user
+    user, reply = request("technical")
+    add([("assistant", "Hi! How can I help you today?"), ("user", user), ("assistant", reply)], "technical")
+    user, reply = request("returns")
+    add([("system", SYSTEM), ("user", user), ("user", "Hello??"), ("assistant", reply)], "returns")
+    user, reply = request("account")
+    add([("system", SYSTEM), ("usr", user), ("wizard", reply)], "account")
+    add([("system", SYSTEM), ("user", request("billing")[0]), ("assistant", "  ")], "billing")
+    add([("system", SYSTEM)], "feedback")  # nothing but a system prompt: a bad line
+    # One canned reply given to eight different requests.
+    for label in (
+        "billing",
+        "shipping",
+        "technical",
+        "returns",
+        "account",
+        "billing",
+        "shipping",
+        "feedback",
+    ):
+        add([("system", SYSTEM), ("user", request(label)[0]), ("assistant", CANNED)], label)
+    # Artifacts: placeholders left unfilled, HTML left in, text decoded as Latin-1.
+    for label, reply in (
+        ("shipping", "Hi {customer_name}, your parcel is on its way: [Insert tracking link]"),
+        ("billing", "Your refund was issued.<br>It takes 3&ndash;5 days &amp; shows as NIMBUS."),
+        ("technical", "Please donâ€™t unplug the hub while the cafÃ© Wi-Fi updates."),
+    ):
+        add([("system", SYSTEM), ("user", request(label)[0]), ("assistant", reply)], label)
     return out
 
 
