@@ -69,6 +69,7 @@ _ARTIFACTS: tuple[tuple[str, str, int, bool], ...] = (
     ),
     ("mojibake", r"Ã[\x{80}-\x{BF}]|Â[\x{80}-\x{BF}]|â€|ï»¿|\x{FFFD}", 0, True),
 )
+_ANY = "|".join(f"(?:{pattern})" for _, pattern, _, _ in _ARTIFACTS)
 STRUCTURE_SCHEMA = {"row": pl.UInt32(), "key": pl.String(), "problems": pl.List(pl.String())}
 TEMPLATE_SCHEMA = {
     "reply": pl.String(),
@@ -233,12 +234,15 @@ def _templates(rows: pl.DataFrame, least: int) -> tuple[int, pl.DataFrame]:
 def _artifacts(rows: pl.DataFrame) -> pl.DataFrame:
     """One line per row and kind of artifact, with the first match as evidence."""
     text = pl.col("text")
+    # One pass over every text for any pattern at all; the few rows that match are then
+    # looked at kind by kind (five passes over every text took 4x as long).
+    suspects = rows.lazy().filter(text.str.contains(_ANY)).select("row", "key", "text").collect()
     code = text.str.contains(_CODE)
     found = []
     for kind, pattern, group, in_code in _ARTIFACTS:
         hit = text.str.contains(pattern) if in_code else (~code & text.str.contains(pattern))
         found.append(
-            rows.lazy()
+            suspects.lazy()
             .filter(hit)
             .select(
                 "row", "key", kind=pl.lit(kind), evidence=text.str.extract(pattern, group).str.slice(0, 80)
