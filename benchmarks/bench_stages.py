@@ -19,7 +19,9 @@ rows/s against rows/s. Between sizes it prints each stage's growth exponent
 (log t2/t1 over log n2/n1: 1.0 is linear, n log n from 1M to 5M is 1.07), of wall
 time and of CPU time (the process's, all threads; less disturbed by other work on a
 shared machine). With --repeat K each size runs K times and each stage's fastest run
-is kept.
+is kept. With --tokenizer, lengths are counted with a byte-level BPE tokenizer (16k
+words, trained on the first 20k generated rows, the `tokens` extra) and --max-tokens
+4096; without it, the lengths stage is the approximation.
 """
 
 from __future__ import annotations
@@ -84,13 +86,13 @@ def generate(path: Path, eval_path: Path, n: int, seed: int = 11) -> None:
             out.write(json.dumps({"id": f"e{i}", "text": text}) + "\n")
 
 
-def child(path: str, eval_path: str, out_dir: str) -> None:
+def child(path: str, eval_path: str, out_dir: str, tokenizer: str) -> None:
     """In a fresh process: every stage, timed, with the peak RSS after each."""
     from sfttui.engine.runtime.memory import one_heap
 
     one_heap()  # as the command line does: before NumPy's threads exist
     from sfttui.engine.session import Session
-    from sfttui.engine.settings import LoadSettings, ScanSettings
+    from sfttui.engine.settings import LengthSettings, LoadSettings, ScanSettings
 
     marks: dict[str, dict[str, float]] = {}
     start = time.perf_counter()
@@ -116,7 +118,10 @@ def child(path: str, eval_path: str, out_dir: str) -> None:
             mark(stage, now - last[0])
             last[0] = now
 
-    settings = ScanSettings(load=LoadSettings(group_fields=("user_id",)), eval_paths=(eval_path,))
+    lengths = LengthSettings(tokenizer=tokenizer, max_tokens=4096) if tokenizer != "-" else LengthSettings()
+    settings = ScanSettings(
+        load=LoadSettings(group_fields=("user_id",)), eval_paths=(eval_path,), lengths=lengths
+    )
     session = Session(paths=[path], settings=settings, state_dir=str(Path(out_dir) / "state"), explore=False)
     session.analyse(progress)
     timings = session.duplicates.timings if session.duplicates else {}
@@ -173,14 +178,32 @@ def baseline_ngrams(texts: list[str], evals: list[str]) -> float:
     return len(texts) / (time.perf_counter() - start)
 
 
-def bench(n: int, subset: int, workdir: Path, repeat: int = 1) -> dict:
+def train_tokenizer(path: Path, out: Path, rows: int = 20_000) -> str:
+    """A byte-level BPE tokenizer trained on the first rows of `path`, saved to `out`."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    with path.open(encoding="utf-8") as f:
+        texts = [
+            "\n".join(m["content"] for m in json.loads(line)["messages"])
+            for line in itertools.islice(f, rows)
+        ]
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=16_000, initial_alphabet=alphabet))
+    tok.save(str(out))
+    return str(out)
+
+
+def bench(n: int, subset: int, workdir: Path, repeat: int = 1, tokenizer: bool = False) -> dict:
     path, eval_path = workdir / f"chat_{n}.jsonl", workdir / f"eval_{n}.jsonl"
     generate(path, eval_path, n)
+    tok = train_tokenizer(path, workdir / "tokenizer.json") if tokenizer else "-"
     size_mb = path.stat().st_size / 1e6
     runs = []
     for _ in range(repeat):
         run = subprocess.run(
-            [sys.executable, __file__, "--child", str(path), str(eval_path), str(workdir / f"out_{n}")],
+            [sys.executable, __file__, "--child", str(path), str(eval_path), str(workdir / f"out_{n}"), tok],
             capture_output=True,
             text=True,
             check=True,
@@ -254,7 +277,8 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; each stage's fastest is kept")
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--tokenizer", action="store_true", help="count lengths with a trained BPE tokenizer")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -262,7 +286,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.sizes.split(",")):
-            results.append(bench(n, args.baseline_rows, Path(tmp), args.repeat))
+            results.append(bench(n, args.baseline_rows, Path(tmp), args.repeat, args.tokenizer))
     report(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -52,6 +52,7 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
         "structure": 0,
         "templates": 0,
         "artifacts": 0,
+        "too-long": 0,
     }
     assert [a["name"] for a in report["analyses"] if not a["ran"]] == [
         "per-split balance",

@@ -236,6 +236,18 @@ SCAN_SETTINGS: tuple[Setting, ...] = (
         type=click.IntRange(1),
     ),
     Setting(
+        "lengths.tokenizer",
+        ("--tokenizer",),
+        "The model's local tokenizer.json (or its folder) for lengths in tokens; without it, approximate.",
+        metavar="PATH",
+    ),
+    Setting(
+        "lengths.max_tokens",
+        ("--max-tokens",),
+        "The model's context: rows longer than this many tokens are listed (never truncated).",
+        type=click.IntRange(1),
+    ),
+    Setting(
         "quality.template_min",
         ("--template-min",),
         "List a reply given to this many rows or more as a template answer.",

@@ -213,6 +213,10 @@ def _quality_rows(table: Table, result: ScanResult, mark: Callable[[str], Text])
         q.template_detail() if q.templates_ran else f"not checked: {q.templates_reason}",
     )
     table.add_row("artifacts", mark("artifacts"), q.artifact_detail())
+    lengths = result.lengths
+    table.add_row("lengths", mark("too-long"), lengths.summary())
+    for row in lengths.over.head(3).iter_rows(named=True):
+        table.add_row("", "", literal(f"{row['key']}: {row['total']:,} {lengths.label}", "yellow"))
 
 
 def _warning_rows(table: Table, warnings: list[str], shown: int = 3) -> None:

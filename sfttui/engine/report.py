@@ -69,6 +69,7 @@ def build_report(result: ScanResult) -> dict[str, Any]:
         "coverage": result.coverage.to_dict(split_series(ds)),
         "representativeness": result.representativeness.to_dict(),
         "quality": result.quality.to_dict(ds.rows["key"]),
+        "lengths": result.lengths.to_dict(),
         "findings": result.findings(),
         "not_checked": result.not_checked(),
         "notes": result.notes,

@@ -14,6 +14,7 @@ from .analyses.balance import Balance, measure_balance
 from .analyses.coverage import Coverage, find_coverage, split_series
 from .analyses.dedup import Duplicates, NearPass, find_duplicates, has_input_side, with_input_side
 from .analyses.leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
+from .analyses.lengths import Lengths, measure_lengths, open_tokenizer
 from .analyses.quality import Quality, find_quality
 from .analyses.representativeness import Representativeness, compare
 from .io.load import Dataset, load
@@ -42,6 +43,7 @@ class ScanResult:
     coverage: Coverage
     representativeness: Representativeness
     quality: Quality
+    lengths: Lengths
     analyses: list[Analysis] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -58,6 +60,7 @@ class ScanResult:
             "structure": self.quality.structure.height,
             "templates": self.quality.templates.height,
             "artifacts": self.quality.artifacts["row"].n_unique(),
+            "too-long": self.lengths.over.height,
         }
 
     def not_checked(self) -> dict[str, str]:
@@ -74,6 +77,8 @@ class ScanResult:
             out["structure"] = self.quality.structure_reason
         if not self.quality.templates_ran:
             out["templates"] = self.quality.templates_reason
+        if self.lengths.max_tokens is None:
+            out["too-long"] = "no --max-tokens given"
         return out
 
     @property
@@ -104,6 +109,8 @@ def run_scan(
     works on aggregates or bounded samples, here.
     """
     settings = settings or ScanSettings()
+    if settings.lengths.tokenizer is not None:
+        open_tokenizer(settings.lengths.tokenizer)  # a wrong path fails before the rows load
     timings: dict[str, float] = {}
     start = time.perf_counter()
     dataset = (
@@ -119,6 +126,10 @@ def run_scan(
     quality = find_quality(dataset, settings.quality)
     progress(Stage.QUALITY, 1.0)
     timings["quality"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    lengths = measure_lengths(dataset, settings.lengths, progress)
+    timings["lengths"] = time.perf_counter() - start
 
     start = time.perf_counter()
     duplicates = find_duplicates(
@@ -225,6 +236,7 @@ def run_scan(
             or f"replies given to {quality.template_min}+ rows (stripped, lower-cased)",
         ),
         Analysis("text artifacts", True, _ARTIFACTS_HOW),
+        Analysis("lengths in tokens", True, lengths.detail),
     ]
     return ScanResult(
         settings,
@@ -235,6 +247,7 @@ def run_scan(
         coverage,
         representativeness,
         quality,
+        lengths,
         analyses,
         timings,
     )

@@ -20,6 +20,7 @@ from .analyses.balance import Balance
 from .analyses.coverage import Coverage
 from .analyses.dedup import Duplicates
 from .analyses.leakage import Leakage
+from .analyses.lengths import Lengths
 from .analyses.quality import Quality
 from .analyses.representativeness import Representativeness
 from .analyses.split import SplitSettings
@@ -54,6 +55,7 @@ class Workspace:
     coverage: Coverage
     representativeness: Representativeness
     quality: Quality
+    lengths: Lengths
     journal: Journal
 
 
@@ -101,6 +103,7 @@ class Session:
             result.coverage,
             result.representativeness,
             result.quality,
+            result.lengths,
             journal,
         )
 
@@ -143,6 +146,10 @@ class Session:
     @property
     def quality(self) -> Quality:
         return self.results.quality
+
+    @property
+    def lengths(self) -> Lengths:
+        return self.results.lengths
 
     @property
     def journal(self) -> Journal:

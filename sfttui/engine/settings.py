@@ -18,6 +18,7 @@ FAIL_KINDS = (
     "structure",
     "templates",
     "artifacts",
+    "too-long",
 )
 SPLITS = ("train", "validation", "test")  # the splits sfttui writes, in this order
 ENGINES = ("local", "dask")  # where the row-scale stages run (see parallel.py)
@@ -158,6 +159,14 @@ class QualitySettings:
 
 
 @dataclass(frozen=True)
+class LengthSettings:
+    """Lengths in tokens: the model's own tokenizer, and its context limit."""
+
+    tokenizer: str | None = None  # a local tokenizer.json (or its folder); None = approximate
+    max_tokens: int | None = None  # rows whose total passes this are listed (never truncated)
+
+
+@dataclass(frozen=True)
 class ScanSettings:
     """Everything one scan needs; recorded in the report so a result can be reproduced."""
 
@@ -168,6 +177,7 @@ class ScanSettings:
     leakage: LeakageSettings = field(default_factory=LeakageSettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
+    lengths: LengthSettings = field(default_factory=LengthSettings)
     keep: Literal["first", "longest"] = "first"
     eval_paths: tuple[str, ...] = ()
 

@@ -5,8 +5,9 @@ for matching (all turns except system prompts, which are often identical across 
 row and would make everything look alike), the prompt side (what the model is asked,
 used for leakage and representativeness), the length in characters of the response the
 text ends with (0 when it ends with no response: classification text, or a chat whose
-last turn is the user's), the number of prompt turns, and the conversation's structure
-problems (bits of SHAPE_PROBLEMS; 0 for a well-formed chat and every other format). The
+last turn is the user's), the number of prompt turns, the conversation's structure
+problems (bits of SHAPE_PROBLEMS; 0 for a well-formed chat and every other format) and
+its system prompts (None when it has none: they count towards its length in tokens). The
 response is kept as a length, not a copy, because it is always the tail of the text.
 A record that does not fit raises `BadRecord` with the reason the person will read.
 """
@@ -46,8 +47,8 @@ _WELL_FORMED = frozenset(
 )
 
 # (text, prompt, response length in characters at the end of text, prompt turns,
-# structure problem bits)
-Extracted = tuple[str, str, int, int, int]
+# structure problem bits, system prompts)
+Extracted = tuple[str, str, int, int, int, str | None]
 
 
 class BadRecord(Exception):
@@ -196,9 +197,11 @@ def _extracted(pairs: list[tuple[str, str]], blank_reply: bool = False) -> Extra
     structure problems."""
     text: list[str] = []
     prompt: list[str] = []
+    system: list[str] = []
     last_is_prompt = True
     for role, content in pairs:
         if role in SYSTEM_ROLES:
+            system.append(content)
             continue
         text.append(content)
         last_is_prompt = role in PROMPT_ROLES
@@ -209,7 +212,14 @@ def _extracted(pairs: list[tuple[str, str]], blank_reply: bool = False) -> Extra
     reply = 0 if last_is_prompt else len(text[-1])
     roles = tuple(role for role, _ in pairs)
     shape = 0 if roles in _WELL_FORMED and not blank_reply else shape_problems(roles, blank_reply)
-    return "\n".join(text), "\n".join(prompt), reply, len(prompt), shape
+    return (
+        "\n".join(text),
+        "\n".join(prompt),
+        reply,
+        len(prompt),
+        shape,
+        "\n".join(system) if system else None,
+    )
 
 
 def shape_problems(roles: Sequence[str], blank_reply: bool = False) -> int:
@@ -275,20 +285,20 @@ def _alpaca(record: dict) -> Extracted:
     extra = _string(record, "input", optional=True)
     output = _string(record, "output")
     prompt = f"{instruction}\n{extra}" if extra else instruction
-    return f"{prompt}\n{output}", prompt, len(output), 1, 0
+    return f"{prompt}\n{output}", prompt, len(output), 1, 0, None
 
 
 def _prompt_completion(record: dict) -> Extracted:
     prompt = _string(record, "prompt")
     completion = _string(record, "completion")
-    return f"{prompt}\n{completion}", prompt, len(completion), 1, 0
+    return f"{prompt}\n{completion}", prompt, len(completion), 1, 0, None
 
 
 def _text(record: dict) -> Extracted:
     text = record.get("text", _MISSING)
     if type(text) is not str or not text.strip():  # the common case costs one check
         text = _string(record, "text")
-    return text, text, 0, 1, 0
+    return text, text, 0, 1, 0, None
 
 
 EXTRACTORS: dict[str, Callable[[dict], Extracted]] = {
@@ -371,6 +381,6 @@ def custom_extractor(path: str) -> Callable[[dict], Extracted]:
             return _turns({path: value}, path, role_key, text_key)
         if not isinstance(value, str):
             raise BadRecord(f"field '{path}' is {type_name(value)}, expected a string")
-        return value, value, 0, 1, 0
+        return value, value, 0, 1, 0, None
 
     return extract

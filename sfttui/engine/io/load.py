@@ -79,6 +79,7 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "reply": pl.UInt32(),  # characters of the response at the end of `text`; 0 = none
     "turns": pl.UInt16(),  # prompt turns (more than 1 = multi-turn)
     "shape": pl.UInt8(),  # conversation structure problems (bits of formats.SHAPE_PROBLEMS)
+    "system": pl.Categorical(),  # the system prompts (most rows share one: stored once)
     "label": pl.String(),
     "groups": pl.List(pl.String()),
     "split": pl.String(),
@@ -822,6 +823,7 @@ def _frame(
         "reply": [e[2] for e in extracted],
         "turns": [min(e[3], 65535) for e in extracted],
         "shape": [e[4] for e in extracted],
+        "system": [e[5] for e in extracted],
         "label": labels,
         "kind": kinds,
         "id": [_scalar(get_path(o, sch.id_field, None)) for o in objs] if sch.has_id else [None] * n,
@@ -930,6 +932,7 @@ _CHUNK_SCHEMA: dict[str, pl.DataType] = {
     "reply": pl.UInt32(),
     "turns": pl.UInt16(),
     "shape": pl.UInt8(),
+    "system": pl.Categorical(),
     "label": pl.String(),
     "kind": pl.String(),
     "id": pl.String(),

@@ -17,6 +17,7 @@ class Stage(str, Enum):
 
     LOAD = "load"
     QUALITY = "quality"
+    LENGTHS = "lengths"
     EXACT = "exact"
     NEAR = "near"
     INPUT = "input"
@@ -40,6 +41,7 @@ class Stage(str, Enum):
 _TITLES = {
     Stage.LOAD: "reading files",
     Stage.QUALITY: "row quality",
+    Stage.LENGTHS: "token lengths",
     Stage.EXACT: "exact duplicates",
     Stage.NEAR: "near duplicates",
     Stage.INPUT: "same input",
@@ -54,8 +56,9 @@ _TITLES = {
 # A scan's stages in the order they run, each with its share of a progress bar (about
 # its share of the time on a million chat rows, docs/BENCHMARKS.md).
 SCAN_STAGES: tuple[tuple[Stage, int], ...] = (
-    (Stage.LOAD, 19),
+    (Stage.LOAD, 18),
     (Stage.QUALITY, 1),
+    (Stage.LENGTHS, 1),
     (Stage.EXACT, 4),
     (Stage.NEAR, 26),
     (Stage.INPUT, 20),
