@@ -30,6 +30,7 @@ SHOTS = [
     ("coverage-hard", ["f6", "h"]),
     ("coverage-production", ["f6", "p"]),
     ("quality", ["f7", "a"]),
+    ("quality-lengths", ["f7", "l"]),
     ("help", ["f2", "question_mark"]),
     ("rows", ["b", "slash", *"finding:conflict refund", "enter"]),
 ]

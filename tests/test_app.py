@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import Static
 
+from sfttui.engine.settings import LengthSettings
 from sfttui.tui.app import SfttuiApp
 from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
 from sfttui.tui.tabs.coverage import CoverageTab
@@ -847,7 +848,15 @@ async def test_overview_lists_every_analysis_with_its_status_and_next_steps(tmp_
         console = Console(width=200, record=True, file=io.StringIO())
         console.print(app.query_one("#overview-summary", Static).content)
         text = " ".join(console.export_text().split())
-        for name in ("duplicates", "conflicts", "balance", "leakage", "hard data", "vs production"):
+        for name in (
+            "duplicates",
+            "conflicts",
+            "balance",
+            "leakage",
+            "hard data",
+            "vs production",
+            "row quality",
+        ):
             assert re.search(rf"(✓|⚠|–) {name} ", text), name
         assert "gold.jsonl (eval)" in text
         assert re.search(r"⚠ leakage \d+ hits \(between splits and against eval sets\)", text)
@@ -1255,3 +1264,29 @@ async def test_quality_tab_lists_each_problem_and_drops_rows_and_template_copies
         assert _journal(app)[-1]["keys"] == ["r1", "r2", "r3", "r4"]
         assert set(app.session.resolution().dropped) == {"r1", "r2", "r3", "r4", "r6"}
         assert "✗r1" in _shown(detail) and "✗r0" not in _shown(detail)
+
+
+async def test_quality_lengths_view_lists_rows_over_the_limit_with_the_histogram(tmp_path, write_jsonl):
+    rows = [
+        {
+            "id": f"r{i}",
+            "messages": [{"role": "user", "content": "word " * n}, {"role": "assistant", "content": "ok"}],
+        }
+        for i, n in enumerate([5, 100, 300, 40])
+    ]
+    session = make_app([write_jsonl("l.jsonl", rows)], tmp_path / "state", group="").session
+    session.settings = replace(session.settings, lengths=LengthSettings(max_tokens=100))
+    app = SfttuiApp(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f7", "l")
+        await settle(pilot)
+        listing, detail = app.query_one("#quality-list", RowList), app.query_one("#quality-detail", Rendered)
+        # Approximate counts (characters / 4): "word " * 300 + "\n" + "ok" is 1,503 characters.
+        assert [str(listing.cells(i)[3]).strip() for i in range(listing.row_count)] == ["r2", "r1"]
+        assert str(listing.cells(0)[0]).strip() == "376"
+        shown = _shown(detail)
+        assert "376 tokens (approx.): prompt 375, response 1" in shown and "◀" in shown
+        await pilot.press("d")
+        assert _journal(app)[-1]["keys"] == ["r2"]
+        assert _journal(app)[-1]["reason"] == "over --max-tokens 100: 376 tokens (approx.)"

@@ -116,6 +116,15 @@ def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
         assert "Scorecard" in screen and "clarifying" in screen
         again.keys("h")
         again.wait_for("hard negative · J 0.72")
+        # The planted quality problems, each with its row.
+        again.keys("F7")
+        screen = again.wait_for("ends on user")
+        assert "t02654" in screen and "blank reply" in screen
+        again.keys("t")
+        again.wait_for("Given to 8 rows")
+        again.keys("a")
+        screen = again.wait_for("mojibake")
+        assert "{customer_name}" in screen
         again.keys("q")
         deadline = time.monotonic() + 10
         while again.alive() and time.monotonic() < deadline:

@@ -99,6 +99,13 @@ class Lengths:
         )
         return f"total {self.label}: median {q['p50']:,.0f}, p99 {q['p99']:,.0f}, max {q['max']:,.0f}{limit}"
 
+    def brief(self) -> str:
+        """The median in a few words (the app's Overview); "~" marks the approximation."""
+        if not self.tokens.height:
+            return "no rows"
+        median = self.quantiles()["total"]["p50"]
+        return f"median {'' if self.exact else '~'}{median:,.0f} tokens"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "exact": self.exact,

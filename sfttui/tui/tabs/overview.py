@@ -102,7 +102,10 @@ class OverviewTab(Vertical):
         body.add_row(literal(f"{ds.rows.height:,} rows · keys: {ds.key_source}", "bold"))
         body.add_row(inputs)
         body.add_row(findings)
-        body.add_row(Text("next: " + " · ".join([*steps, "w: write train/validation/test"]), style="cyan"))
+        # The first three steps, in tab order: at 80x24 more would leave no room for the
+        # bad lines; every warning above still names its tab.
+        shown = steps[:3] + ([f"+{len(steps) - 3} more (⚠ above)"] if len(steps) > 3 else [])
+        body.add_row(Text("next: " + " · ".join([*shown, "w: write train/validation/test"]), style="cyan"))
         journal = session.journal.problems + session.resolution().stale
         for note in ds.notes + journal:
             body.add_row(literal(f"note: {note}", "yellow"))
@@ -198,20 +201,22 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
         f"{len(rep.warnings):,} warnings ({source})" if rep.warnings else f"nothing stands out ({source})",
         "F6 Coverage, p: how the training prompts differ",
     )
-    q = session.quality
+    q, lengths = session.quality, session.lengths
     found = [
         (name, n)
         for name, n, ran in (
-            ("malformed conversations", q.structure.height, q.structure_ran),
-            ("template replies", q.templates.height, q.templates_ran),
-            ("rows with artifacts", q.artifacts["row"].n_unique(), True),
+            ("malformed", q.structure.height, q.structure_ran),
+            ("template", q.templates.height, q.templates_ran),
+            ("artifacts", q.artifacts["row"].n_unique(), True),
+            (f"over {lengths.max_tokens or 0:,} tokens", lengths.over.height, lengths.max_tokens is not None),
         )
         if ran
     ]
+    # One line with the lengths: on a small screen every line here is one fewer bad line.
     row(
         "row quality",
         WARN if any(n for _, n in found) else OK,
-        " · ".join(f"{n:,} {name}" for name, n in found),
-        "F7 Quality: malformed conversations, canned replies, placeholders",
+        " · ".join(f"{n:,} {name}" for name, n in found) + f" · {lengths.brief()}",
+        "F7 Quality: malformed rows, canned replies, placeholders, lengths",
     )
     return table, steps

@@ -1,9 +1,11 @@
-"""Quality tab: rows whose conversation is malformed, replies given to many rows, and text
-artifacts (placeholders, HTML leftovers, mojibake), each with the row beside it.
+"""Quality tab: rows whose conversation is malformed, replies given to many rows, text
+artifacts (placeholders, HTML leftovers, mojibake) and lengths in tokens, each with the
+row beside it.
 
-Views, one key each: structure problems, template replies, artifacts. `d` journals a
-drop like every other decision: the row on the structure and artifact lists; on the
-template list, every row giving that reply but the first.
+Views, one key each: structure problems, template replies, artifacts, lengths (the rows
+over --max-tokens, or the longest, beside the histogram of every row's total). `d`
+journals a drop like every other decision: the row on the row lists; on the template
+list, every row giving that reply but the first.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from ...display import literal, visible
+from ...display import LiteralTable, literal, visible
+from ...engine.analyses.lengths import Lengths
 from ...engine.analyses.quality import ARTIFACT_NAMES, STRUCTURE_NAMES
 from ...engine.session import Session
 from ..messages import DecisionsChanged
-from ..render import render_turns, turns
+from ..render import bar, render_turns, turns
 from ..widgets.literal import LiteralStatic
 from ..widgets.rendered import Rendered
 from ..widgets.row_list import Cell, Column, RowList, cell_tail
@@ -32,6 +35,7 @@ VIEWS: dict[str, tuple[str, str]] = {
     "structure": ("s", "Structure"),
     "templates": ("t", "Templates"),
     "artifacts": ("a", "Artifacts"),
+    "lengths": ("l", "Lengths"),
 }
 PROBLEM_SHORT = {
     "ends-on-user": "ends on user",
@@ -42,6 +46,25 @@ PROBLEM_SHORT = {
 }
 assert set(PROBLEM_SHORT) == set(STRUCTURE_NAMES)
 ROWS_SHOWN = 30  # member keys a template's detail lists
+LONGEST = 500  # rows the lengths view lists when no --max-tokens is given
+
+
+def _histogram(lengths: Lengths, mark: int | None = None) -> LiteralTable:
+    """Rows per bin of total tokens as bars; the bin holding `mark` (a row's total) flagged."""
+    table = LiteralTable(box=None, pad_edge=False, show_header=True, header_style="dim")
+    table.add_column(lengths.label, justify="right")
+    table.add_column("rows")
+    table.add_column("", justify="right")
+    bins = lengths.histogram()
+    top = max((n for _, _, n in bins), default=1) or 1
+    limit = lengths.max_tokens
+    for lo, hi, n in bins:
+        here = mark is not None and lo <= mark and (hi is None or mark < hi)
+        over = (limit is not None and hi is not None and hi > limit) or (limit is not None and hi is None)
+        style = "bold red" if over else "green"
+        span = f"{lo:,}+" if hi is None else f"{lo:,}-{hi - 1:,}"
+        table.add_row(span, Text(bar(n / top, 20), style=style), f"{n:,}" + (" ◀" if here else ""))
+    return table
 
 
 class QualityTab(Vertical):
@@ -78,7 +101,8 @@ class QualityTab(Vertical):
         q = self.session.quality
         listing = self.query_one("#quality-list", RowList)
         keep = listing.cursor_row if self.items is not None and self._built == self.view else 0
-        self.items = {"structure": q.structure, "templates": q.templates, "artifacts": q.artifacts}[self.view]
+        views = {"structure": q.structure, "templates": q.templates, "artifacts": q.artifacts}
+        self.items = views[self.view] if self.view in views else self._length_items()
         self._built = self.view
         self._header()
         listing.reset(self.items.height, keep, self._columns())
@@ -94,6 +118,7 @@ class QualityTab(Vertical):
             "structure": q.structure_detail() if q.structure_ran else f"not checked: {q.structure_reason}",
             "templates": q.template_detail() if q.templates_ran else f"not checked: {q.templates_reason}",
             "artifacts": q.artifact_detail(),
+            "lengths": self.session.lengths.summary(),
         }[self.view]
         assert self.items is not None
         self.query_one("#quality-summary", Static).update(
@@ -114,7 +139,21 @@ class QualityTab(Vertical):
                 Column("reply", 34),
             ],
             "artifacts": [Column("kind", 11), Column("evidence", 20), Column("row", 14)],
+            "lengths": [
+                Column("total", 7, justify="right"),
+                Column("prompt", 7, justify="right"),
+                Column("reply", 7, justify="right"),
+                Column("row", 16),
+            ],
         }[self.view]
+
+    def _length_items(self) -> pl.DataFrame:
+        """The rows over --max-tokens; without a limit, the longest rows."""
+        lengths = self.session.lengths
+        if lengths.max_tokens is not None:
+            return lengths.over
+        longest = lengths.tokens.sort(["total", "row"], descending=[True, False]).head(LONGEST)
+        return longest.with_columns(key=self.session.dataset.rows["key"].gather(longest["row"]))
 
     def _cells(self, index: int) -> list[Cell]:
         assert self.items is not None
@@ -127,6 +166,8 @@ class QualityTab(Vertical):
         key = mark + cell_tail(item["key"], 16 - len(mark))
         if self.view == "structure":
             return [", ".join(PROBLEM_SHORT[p] for p in item["problems"]), key]
+        if self.view == "lengths":
+            return [f"{item['total']:,}", f"{item['prompt']:,}", f"{item['response']:,}", key]
         return [item["kind"], " ".join(item["evidence"].split()), key]
 
     def _dropped(self) -> set[str]:
@@ -147,7 +188,12 @@ class QualityTab(Vertical):
                 "structure": "Every conversation is well formed.",
                 "templates": "No reply is given to many rows.",
                 "artifacts": "No placeholders, HTML leftovers or mojibake.",
+                "lengths": f"No row over --max-tokens {self.session.lengths.max_tokens}.",
             }[self.view]
+            if self.view == "lengths":
+                chart = _histogram(self.session.lengths)
+                detail.show(lambda width: Group(Text(empty, style="green"), chart))
+                return
             detail.show(lambda width: Text(empty, style="dim"))
             return
         render: Callable[[dict[str, Any]], Group] = (
@@ -161,6 +207,13 @@ class QualityTab(Vertical):
         row = item["row"]
         if self.view == "structure":
             head = [literal(STRUCTURE_NAMES[p].capitalize(), "bold") for p in item["problems"]]
+        elif self.view == "lengths":
+            lengths = self.session.lengths
+            split = f"prompt {item['prompt']:,}, response {item['response']:,}"
+            head = [
+                literal(f"{item['total']:,} {lengths.label}: {split}", "bold"),
+                _histogram(lengths, item["total"]),
+            ]
         else:
             head = [
                 literal(ARTIFACT_NAMES[item["kind"]].capitalize(), "bold"),
@@ -206,6 +259,11 @@ class QualityTab(Vertical):
         elif self.view == "structure":
             keys = [item["key"]]
             reason = "conversation structure: " + ", ".join(item["problems"])
+        elif self.view == "lengths":
+            keys = [item["key"]]
+            limit = self.session.lengths.max_tokens
+            over = f"over --max-tokens {limit:,}: " if limit is not None else "long row: "
+            reason = f"{over}{item['total']:,} {self.session.lengths.label}"
         else:
             keys = [item["key"]]
             reason = f"{ARTIFACT_NAMES[item['kind']]}: {item['evidence']}"
