@@ -53,6 +53,7 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
         "templates": 0,
         "artifacts": 0,
         "too-long": 0,
+        "drift": 0,
     }
     assert [a["name"] for a in report["analyses"] if not a["ran"]] == [
         "per-split balance",
@@ -61,6 +62,7 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
         "ambiguous rows and label suspects",
         "conversation structure",
         "template replies",
+        "drift between splits",
     ]
 
 

@@ -197,6 +197,8 @@ def _coverage_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]
         detail = "profile of the training prompts only (no --reference)"
     table.add_row("representative", mark("representativeness"), detail)
     _warning_rows(table, rep.warnings)
+    table.add_row("split drift", mark("drift"), result.drift.summary())
+    _warning_rows(table, result.drift.warnings)
 
 
 def _quality_rows(table: Table, result: ScanResult, mark: Callable[[str], Text]) -> None:

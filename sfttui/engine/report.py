@@ -70,6 +70,7 @@ def build_report(result: ScanResult) -> dict[str, Any]:
         "representativeness": result.representativeness.to_dict(),
         "quality": result.quality.to_dict(ds.rows["key"]),
         "lengths": result.lengths.to_dict(),
+        "drift": result.drift.to_dict(),
         "findings": result.findings(),
         "not_checked": result.not_checked(),
         "notes": result.notes,

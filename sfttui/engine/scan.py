@@ -13,6 +13,7 @@ import polars as pl
 from .analyses.balance import Balance, measure_balance
 from .analyses.coverage import Coverage, find_coverage, split_series
 from .analyses.dedup import Duplicates, NearPass, find_duplicates, has_input_side, with_input_side
+from .analyses.drift import Drift, split_drift
 from .analyses.leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
 from .analyses.lengths import Lengths, measure_lengths, open_tokenizer
 from .analyses.quality import Quality, find_quality
@@ -44,6 +45,7 @@ class ScanResult:
     representativeness: Representativeness
     quality: Quality
     lengths: Lengths
+    drift: Drift
     analyses: list[Analysis] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -61,6 +63,7 @@ class ScanResult:
             "templates": self.quality.templates.height,
             "artifacts": self.quality.artifacts["row"].n_unique(),
             "too-long": self.lengths.over.height,
+            "drift": len(self.drift.warnings),
         }
 
     def not_checked(self) -> dict[str, str]:
@@ -79,6 +82,8 @@ class ScanResult:
             out["templates"] = self.quality.templates_reason
         if self.lengths.max_tokens is None:
             out["too-long"] = "no --max-tokens given"
+        if not self.drift.ran:
+            out["drift"] = self.drift.reason
         return out
 
     @property
@@ -180,6 +185,7 @@ def run_scan(
 
     start = time.perf_counter()
     representativeness = compare(dataset, settings.coverage, settings.load, progress)
+    drift = split_drift(dataset, settings.coverage)
     timings["representativeness"] = time.perf_counter() - start
 
     near = settings.near
@@ -237,6 +243,11 @@ def run_scan(
         ),
         Analysis("text artifacts", True, _ARTIFACTS_HOW),
         Analysis("lengths in tokens", True, lengths.detail),
+        Analysis(
+            "drift between splits",
+            drift.ran,
+            drift.reason or "each split's prompts against train's, as --reference compares production",
+        ),
     ]
     return ScanResult(
         settings,
@@ -248,6 +259,7 @@ def run_scan(
         representativeness,
         quality,
         lengths,
+        drift,
         analyses,
         timings,
     )

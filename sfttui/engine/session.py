@@ -19,6 +19,7 @@ import polars as pl
 from .analyses.balance import Balance
 from .analyses.coverage import Coverage
 from .analyses.dedup import Duplicates
+from .analyses.drift import Drift
 from .analyses.leakage import Leakage
 from .analyses.lengths import Lengths
 from .analyses.quality import Quality
@@ -56,6 +57,7 @@ class Workspace:
     representativeness: Representativeness
     quality: Quality
     lengths: Lengths
+    drift: Drift
     journal: Journal
 
 
@@ -104,6 +106,7 @@ class Session:
             result.representativeness,
             result.quality,
             result.lengths,
+            result.drift,
             journal,
         )
 
@@ -150,6 +153,10 @@ class Session:
     @property
     def lengths(self) -> Lengths:
         return self.results.lengths
+
+    @property
+    def drift(self) -> Drift:
+        return self.results.drift
 
     @property
     def journal(self) -> Journal:

@@ -19,6 +19,7 @@ FAIL_KINDS = (
     "templates",
     "artifacts",
     "too-long",
+    "drift",
 )
 SPLITS = ("train", "validation", "test")  # the splits sfttui writes, in this order
 ENGINES = ("local", "dask")  # where the row-scale stages run (see parallel.py)

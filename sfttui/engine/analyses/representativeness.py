@@ -304,7 +304,7 @@ def compare(
     result.auc, result.adversarial_rows, result.adversarial_detail, result.least_like = adversarial(
         train, reference, settings, progress
     )
-    result.label_mix = _label_mix(train, reference)
+    result.label_mix = label_mix(train, reference)
     result.warnings = comparison_warnings(result)
     progress(Stage.REPRESENTATIVENESS, 1.0)
     return result
@@ -320,7 +320,7 @@ def _reference_load(settings: LoadSettings) -> LoadSettings:
     )
 
 
-def _label_mix(train: pl.DataFrame, reference: pl.DataFrame) -> dict[str, dict[str, float]]:
+def label_mix(train: pl.DataFrame, reference: pl.DataFrame) -> dict[str, dict[str, float]]:
     if reference["label"].null_count() == reference.height or train["label"].null_count() == train.height:
         return {}
 
