@@ -1290,3 +1290,28 @@ async def test_quality_lengths_view_lists_rows_over_the_limit_with_the_histogram
         await pilot.press("d")
         assert _journal(app)[-1]["keys"] == ["r2"]
         assert _journal(app)[-1]["reason"] == "over --max-tokens 100: 376 tokens (approx.)"
+
+
+async def test_coverage_drift_view_shows_each_split_against_train(tmp_path, write_jsonl):
+    rows = [
+        {"text": f"Write a {w} that sorts the list of {w}s.", "label": "task", "split": "train"}
+        for w in ["function", "script", "program", "query", "table", "loop", "class", "report"] * 10
+    ]
+    rows += [
+        {"text": f"why does my {w} crash when i run it?", "label": "task", "split": "test"}
+        for w in ["app", "hub", "phone", "tv"] * 10
+    ]
+    app = make_app([write_jsonl("s.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(app.query_one("#overview-summary", Static).content)
+        assert "⚠ split drift" in console.export_text()
+        await pilot.press("f6", "v")
+        await settle(pilot)
+        listing, detail = app.query_one("#cov-list", RowList), app.query_one("#cov-detail", Rendered)
+        assert listing.row_count == 1 and str(listing.cells(0)[0]) == "test"
+        assert float(str(listing.cells(0)[1])) > 0.9  # the AUC: told apart
+        shown = _shown(detail)
+        assert "test against train (40 rows)" in shown and "test prompts least like train" in shown
+        assert "⚠ a classifier tells the test split's prompts from train's apart" in shown

@@ -42,7 +42,8 @@ VIEWS: dict[str, tuple[str, str]] = {
     "ambiguous": ("a", "Ambiguous"),
     "suspects": ("l", "Suspects"),
     "examples": ("e", "Examples"),
-    "production": ("p", "Production"),
+    "production": ("p", "Prod"),
+    "drift": ("v", "Drift"),
 }
 FEATURE_SHORT = {
     "capitalised": "starts capitalised",
@@ -122,6 +123,7 @@ class CoverageTab(Vertical):
             "suspects": self._suspect_items,
             "examples": self._example_items,
             "production": self._production_items,
+            "drift": self._drift_items,
         }[self.view]
         columns, self.items, self._item_cells = builder()
         self._built = self.view
@@ -257,6 +259,26 @@ class CoverageTab(Vertical):
         names += ["words", "multi_turn"]
         return columns, pl.DataFrame({"feature": names}), cells.__getitem__
 
+    def _drift_items(self) -> Listing:
+        drift = self.session.drift
+        columns = [
+            Column("split", 11),
+            Column("AUC", 5),
+            Column("PSI", 5),
+            Column("new words", 9),
+            Column("warn", 4),
+        ]
+        splits = drift.splits
+
+        def cells(i: int) -> list[Cell]:
+            d = splits[i]
+            fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+            unseen = "-" if d.unseen_token_share is None else f"{d.unseen_token_share:.0%}"
+            flag = literal(f"{len(d.warnings)}", "yellow") if d.warnings else Text("0", style="green")
+            return [d.split, fmt(d.auc), fmt(d.psi), unseen, flag]
+
+        return columns, pl.DataFrame({"split": [d.split for d in splits]}, schema={"split": pl.String}), cells
+
     # --- detail pane ------------------------------------------------------------------
     def _item(self) -> dict[str, Any] | None:
         listing = self.query_one("#cov-list", RowList)
@@ -267,6 +289,10 @@ class CoverageTab(Vertical):
     def _render_detail(self) -> None:
         item = self._item()
         detail = self.query_one("#cov-detail", Rendered)
+        if item is None and self.view == "drift":
+            reason = self.session.drift.reason
+            detail.show(lambda width: Text(f"No split drift to show: {reason}.", style="dim"))
+            return
         if item is None and self.view != "production":
             cov = self.session.coverage
             empty = {
@@ -286,6 +312,7 @@ class CoverageTab(Vertical):
             "suspects": self._row_detail,
             "examples": self._row_detail,
             "production": self._production_detail,
+            "drift": self._drift_detail,
         }[self.view]
         content = render(item)
         detail.show(lambda width: content)
@@ -419,6 +446,29 @@ class CoverageTab(Vertical):
             render_turns(_no_system(turns(raw, text, self._format(item["row"]))), reference, common=True),
         )
 
+    def _drift_detail(self, item: dict[str, Any] | None) -> Group:
+        assert item is not None
+        drift = self.session.drift
+        d = next(x for x in drift.splits if x.split == item["split"])
+        parts: list[Any] = [
+            literal(f"{d.split} against train ({d.profile.rows:,} rows)", "bold"),
+            literal(d.detail, "dim"),
+        ]
+        if d.auc is not None:
+            parts.append(Text(f"AUC {d.auc:.2f} (0.5 = alike, 1 = told apart)"))
+        if d.length_shares:
+            other = {"train": d.length_shares["train"], "reference": d.length_shares[d.split]}
+            parts.append(_length_chart(d.length_edges, other, other_name=d.split))
+        if d.top_unseen:
+            parts.append(literal("new words: " + ", ".join(w for w, _ in d.top_unseen[:12]), "dim"))
+        if d.least_like is not None and d.least_like.height:
+            parts.append(Text(f"\n{d.split} prompts least like train:", style="bold"))
+            for r in d.least_like.head(6).iter_rows(named=True):
+                parts.append(literal(f"{r['p_reference']:.2f} " + r["text"][:160].replace("\n", " ⏎ ")))
+        parts.append(Text(""))
+        parts += [literal(f"⚠ {w}", "yellow") for w in d.warnings] or [Text("✓ alike train", style="green")]
+        return Group(*parts)
+
     def _production_detail(self, item: dict[str, Any] | None) -> Group:
         rep = self.session.representativeness
         parts: list[Any] = []
@@ -529,12 +579,12 @@ def _share(value: float, style: str) -> Text:
     return Text.assemble((bar(value, 5), style), f" {value:.0%}")
 
 
-def _length_chart(edges: list[float], shares: dict[str, list[float]]) -> Table:
+def _length_chart(edges: list[float], shares: dict[str, list[float]], other_name: str = "reference") -> Table:
     """Share of prompts per word-count bin, training and reference bars side by side."""
     table = LiteralTable(box=None, pad_edge=False, show_header=True, header_style="dim", title_justify="left")
     table.add_column("words", justify="right")
     table.add_column("train")
-    table.add_column("reference")
+    table.add_column(visible(other_name))
     bounds = [0.0, *edges]
     top = max([max(v) for v in shares.values() if v] or [1.0]) or 1.0
     for i, lo in enumerate(bounds):

@@ -201,6 +201,14 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
         f"{len(rep.warnings):,} warnings ({source})" if rep.warnings else f"nothing stands out ({source})",
         "F6 Coverage, p: how the training prompts differ",
     )
+    drift = session.drift
+    if drift.ran:  # data without splits has nothing to drift between: no line for it
+        row(
+            "split drift",
+            WARN if drift.warnings else OK,
+            drift.summary(),
+            "F6 Coverage, v: how each split differs from train",
+        )
     q, lengths = session.quality, session.lengths
     found = [
         (name, n)
