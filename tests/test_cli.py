@@ -54,6 +54,7 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
         "artifacts": 0,
         "too-long": 0,
         "drift": 0,
+        "outliers": 0,
     }
     assert [a["name"] for a in report["analyses"] if not a["ran"]] == [
         "per-split balance",
@@ -62,6 +63,7 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
         "ambiguous rows and label suspects",
         "conversation structure",
         "template replies",
+        "outliers",
         "drift between splits",
     ]
 

@@ -215,6 +215,7 @@ def _quality_rows(table: Table, result: ScanResult, mark: Callable[[str], Text])
         q.template_detail() if q.templates_ran else f"not checked: {q.templates_reason}",
     )
     table.add_row("artifacts", mark("artifacts"), q.artifact_detail())
+    table.add_row("outliers", mark("outliers"), result.outliers.summary())
     lengths = result.lengths
     table.add_row("lengths", mark("too-long"), lengths.summary())
     for row in lengths.over.head(3).iter_rows(named=True):

@@ -71,6 +71,7 @@ def build_report(result: ScanResult) -> dict[str, Any]:
         "quality": result.quality.to_dict(ds.rows["key"]),
         "lengths": result.lengths.to_dict(),
         "drift": result.drift.to_dict(),
+        "outliers": result.outliers.to_dict(),
         "findings": result.findings(),
         "not_checked": result.not_checked(),
         "notes": result.notes,

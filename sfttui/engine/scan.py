@@ -16,6 +16,7 @@ from .analyses.dedup import Duplicates, NearPass, find_duplicates, has_input_sid
 from .analyses.drift import Drift, split_drift
 from .analyses.leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
 from .analyses.lengths import Lengths, measure_lengths, open_tokenizer
+from .analyses.outliers import Outliers, find_outliers
 from .analyses.quality import Quality, find_quality
 from .analyses.representativeness import Representativeness, compare
 from .io.load import Dataset, load
@@ -46,6 +47,7 @@ class ScanResult:
     quality: Quality
     lengths: Lengths
     drift: Drift
+    outliers: Outliers
     analyses: list[Analysis] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -64,6 +66,7 @@ class ScanResult:
             "artifacts": self.quality.artifacts["row"].n_unique(),
             "too-long": self.lengths.over.height,
             "drift": len(self.drift.warnings),
+            "outliers": self.outliers.count,
         }
 
     def not_checked(self) -> dict[str, str]:
@@ -84,6 +87,8 @@ class ScanResult:
             out["too-long"] = "no --max-tokens given"
         if not self.drift.ran:
             out["drift"] = self.drift.reason
+        if not self.outliers.ran:
+            out["outliers"] = self.outliers.reason
         return out
 
     @property
@@ -129,6 +134,7 @@ def run_scan(
     start = time.perf_counter()
     progress(Stage.QUALITY, 0.0)
     quality = find_quality(dataset, settings.quality)
+    outliers = find_outliers(dataset)
     progress(Stage.QUALITY, 1.0)
     timings["quality"] = time.perf_counter() - start
 
@@ -244,6 +250,11 @@ def run_scan(
         Analysis("text artifacts", True, _ARTIFACTS_HOW),
         Analysis("lengths in tokens", True, lengths.detail),
         Analysis(
+            "outliers",
+            outliers.ran,
+            outliers.reason or "script, vocabulary, length, symbols and code against the rest of the rows",
+        ),
+        Analysis(
             "drift between splits",
             drift.ran,
             drift.reason or "each split's prompts against train's, as --reference compares production",
@@ -260,6 +271,7 @@ def run_scan(
         quality,
         lengths,
         drift,
+        outliers,
         analyses,
         timings,
     )

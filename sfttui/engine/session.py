@@ -22,6 +22,7 @@ from .analyses.dedup import Duplicates
 from .analyses.drift import Drift
 from .analyses.leakage import Leakage
 from .analyses.lengths import Lengths
+from .analyses.outliers import Outliers
 from .analyses.quality import Quality
 from .analyses.representativeness import Representativeness
 from .analyses.split import SplitSettings
@@ -58,6 +59,7 @@ class Workspace:
     quality: Quality
     lengths: Lengths
     drift: Drift
+    outliers: Outliers
     journal: Journal
 
 
@@ -107,6 +109,7 @@ class Session:
             result.quality,
             result.lengths,
             result.drift,
+            result.outliers,
             journal,
         )
 
@@ -157,6 +160,10 @@ class Session:
     @property
     def drift(self) -> Drift:
         return self.results.drift
+
+    @property
+    def outliers(self) -> Outliers:
+        return self.results.outliers
 
     @property
     def journal(self) -> Journal:

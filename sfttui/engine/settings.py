@@ -20,6 +20,7 @@ FAIL_KINDS = (
     "artifacts",
     "too-long",
     "drift",
+    "outliers",
 )
 SPLITS = ("train", "validation", "test")  # the splits sfttui writes, in this order
 ENGINES = ("local", "dask")  # where the row-scale stages run (see parallel.py)

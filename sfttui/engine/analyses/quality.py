@@ -45,11 +45,12 @@ ARTIFACT_NAMES = {
 
 # Rows whose text is (or is about) code or markup: braces and tags are their content.
 # A tag that opens a line is markup written on purpose; a leftover sits inside prose.
-_CODE = (
+# Code by its syntax alone: the outlier check uses this (a question about HTML is prose).
+CODE_SYNTAX = (
     r"(?m)```|^#!|^\s*(?:def|class|import|from \S+ import|#include|public|private|function|const|let|var"
     r"|SELECT|CREATE|<!DOCTYPE|<html)\b|^\s*</?[A-Za-z]|;\s*$|\)\s*\{|=>|console\.log|print\(|\$\{|\\begin\{"
-    r"|(?i:\bhtml\b|\bcss\b|\bxml\b|\bmarkup\b|\bjsx\b)"
 )
+_CODE = CODE_SYNTAX + r"|(?i:\bhtml\b|\bcss\b|\bxml\b|\bmarkup\b|\bjsx\b)"
 # (kind, pattern, capture group holding the evidence, also looked for in code rows)
 _ARTIFACTS: tuple[tuple[str, str, int, bool], ...] = (
     # {name} or {{name}}, not ${name}, %{name}, \begin{name} or part of a longer brace run.

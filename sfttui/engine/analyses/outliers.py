@@ -1,0 +1,246 @@
+"""Outliers: rows unlike the rest of their dataset, each with its reason and a score.
+
+Every rule compares a row with the dataset it sits in, so a Chinese dataset's Chinese
+rows or a code dataset's code are never outliers:
+
+- script: the row's letters are mostly in another script than most rows' (Cyrillic in
+  a Latin dataset); score = 2 x the share of its letters in that script;
+- vocabulary: almost none of the row's words (at least 12) are common in the dataset (in
+  1% of its rows or more, the 1,000 most widespread) while most rows' are: another
+  language in the same script, or hashtag soup; score = 1.5 x the share not common;
+- length: the prompt's length in characters is far from the rest's on a log scale (more than 4
+  robust standard deviations, by median and MAD; an empty prompt is a structure problem,
+  not a length); score = that distance / 4;
+- few words: one or two words where the median row has about eight or more (40
+  characters);
+- symbols: more than half the characters are neither letters, digits nor spaces;
+- code in prose: the row looks like code while under 5% of rows do.
+
+Rows get one line per reason, listed by score (at most 1 is the threshold, higher is
+further out). All column-wise Polars over the prompt side (its first 1,000 characters
+for the word rules, which is plenty to tell a language); the main script and the common
+words are learnt from a seeded sample of 20,000 rows, and the costly counts run only on
+the rows the cheap ones point at.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..io.load import PROMPT_SIDE, Dataset
+from .labelmodel import sample_positions
+from .quality import CODE_SYNTAX
+
+LISTED = 500
+SCRIPTS = (
+    "Latin",
+    "Cyrillic",
+    "Greek",
+    "Arabic",
+    "Hebrew",
+    "Han",
+    "Hiragana",
+    "Katakana",
+    "Hangul",
+    "Devanagari",
+    "Thai",
+)
+REASONS = {
+    "script": "letters in another script than the rest",
+    "vocabulary": "hardly any of the dataset's common words (another language?)",
+    "length": "a prompt length far from the rest",
+    "few-words": "one or two words where rows have many",
+    "symbols": "mostly symbols",
+    "code": "code in a prose dataset",
+}
+_TOP_WORDS = 1_000
+_WORD_CHARS = 1_000
+_MIN_ROWS = 50  # fewer rows say too little about "the rest"
+_SAMPLE = 20_000  # rows the main script and the common words are learnt from
+OUTLIER_SCHEMA = {
+    "row": pl.UInt32(),
+    "key": pl.String(),
+    "reason": pl.String(),
+    "score": pl.Float64(),
+    "detail": pl.String(),
+}
+
+
+@dataclass
+class Outliers:
+    ran: bool
+    reason: str
+    rows: pl.DataFrame  # OUTLIER_SCHEMA, highest score first
+
+    @property
+    def count(self) -> int:
+        return self.rows["row"].n_unique()
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self.rows.group_by("reason").len().iter_rows())
+        return {r: int(found.get(r, 0)) for r in REASONS}
+
+    def summary(self) -> str:
+        if not self.ran:
+            return f"not checked: {self.reason}"
+        if not self.rows.height:
+            return "no row stands apart from the rest"
+        parts = [f"{n:,} {name}" for name, n in self.counts().items() if n]
+        return f"{self.count:,} rows unlike the rest: " + ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ran": self.ran,
+            "reason": self.reason,
+            "rows": self.count,
+            "counts": self.counts(),
+            "listed": self.rows.head(LISTED)
+            .with_columns(pl.col("score").round(4))
+            .select("key", "reason", "score", "detail")
+            .to_dicts(),
+        }
+
+
+def find_outliers(dataset: Dataset) -> Outliers:
+    rows = dataset.rows
+    if rows.height < _MIN_ROWS:
+        return Outliers(False, f"fewer than {_MIN_ROWS} rows", pl.DataFrame(schema=OUTLIER_SCHEMA))
+    p = pl.col("p")
+    # Cheap columns for every row; the costly counts only for the few rows they point at.
+    frame = rows.select("row", "key", p=PROMPT_SIDE).with_columns(
+        chars=p.str.len_chars(),
+        symbols=p.str.count_matches(r"[^\p{L}\p{N}\s]"),
+        code=p.str.contains(CODE_SYNTAX),
+    )
+    sample = frame[sample_positions(frame.height, _SAMPLE, 0)] if frame.height > _SAMPLE else frame
+    found = [
+        _script(frame, sample),
+        _vocabulary(frame, sample),
+        _length(frame),
+        _symbols(frame),
+        _code(frame),
+    ]
+    listed = pl.concat(
+        [f.select(list(OUTLIER_SCHEMA)).cast(OUTLIER_SCHEMA) for f in found if f.height]  # type: ignore[arg-type]
+        or [pl.DataFrame(schema=OUTLIER_SCHEMA)]
+    )
+    listed = listed.sort(["score", "row"], descending=[True, False])
+    return Outliers(True, "", listed)
+
+
+def _script_counts(frame: pl.DataFrame) -> np.ndarray:
+    p = pl.col("p")
+    return frame.select([p.str.count_matches(rf"\p{{{s}}}").alias(s) for s in SCRIPTS]).to_numpy()
+
+
+def _script(frame: pl.DataFrame, sample: pl.DataFrame) -> pl.DataFrame:
+    counts = _script_counts(sample)
+    has = counts.sum(axis=1) > 0
+    if not has.any():
+        return frame.clear()
+    main = counts.argmax(axis=1)[has]
+    dataset_main = int(np.bincount(main, minlength=len(SCRIPTS)).argmax())
+    if (main == dataset_main).mean() < 0.8:  # a mixed-script dataset has no "rest"
+        return frame.clear()
+    # Letters outside the main script: rare, so counting them is quick; only rows with
+    # a few are looked at script by script.
+    other = frame.filter(pl.col("p").str.count_matches(rf"[\p{{L}}--\p{{{SCRIPTS[dataset_main]}}}]") >= 3)
+    if not other.height:
+        return frame.clear()
+    counts = _script_counts(other)
+    letters = counts.sum(axis=1)
+    top = counts.argmax(axis=1)
+    share = counts[np.arange(len(top)), top] / np.maximum(letters, 1)
+    pick = (top != dataset_main) & (share >= 0.5)
+    return other.filter(pl.Series(pick)).with_columns(
+        reason=pl.lit("script"),
+        score=pl.Series(share[pick] * 2),
+        detail=pl.Series(
+            [f"{SCRIPTS[m]} in a {SCRIPTS[dataset_main]} dataset" for m in top[pick]], dtype=pl.String
+        ),
+    )
+
+
+def _vocabulary(frame: pl.DataFrame, sample: pl.DataFrame) -> pl.DataFrame:
+    head = pl.col("p").str.slice(0, _WORD_CHARS).str.to_lowercase()
+    words = sample.select("row", w=head.str.extract_all(r"\p{L}+")).explode("w").drop_nulls("w")
+    if not words.height:
+        return frame.clear()
+    # Common: in at least 1% of the sampled rows (and 3), at most the 1,000 most widespread.
+    spread = words.unique(["row", "w"])["w"].value_counts(sort=True)
+    least = max(3, words["row"].n_unique() // 100)
+    top = spread.filter(pl.col("count") >= least).head(_TOP_WORDS)["w"].to_list()
+    if not top:
+        return frame.clear()
+    common = r"\b(?:" + "|".join(re.escape(w) for w in sorted(top, key=len, reverse=True)) + r")\b"
+    shares = frame.select(
+        "row", n=head.str.count_matches(r"\p{L}+"), common=head.str.count_matches(common)
+    ).filter(pl.col("n") >= 12)  # under a dozen words, rare words alone can leave none common
+    shares = shares.with_columns(share=pl.col("common") / pl.col("n"))
+    if shares.height < _MIN_ROWS or float(shares["share"].median() or 0) < 0.5:
+        return frame.clear()
+    odd = shares.filter(pl.col("share") < 0.1)
+    return frame.join(odd, on="row").with_columns(
+        reason=pl.lit("vocabulary"),
+        score=(1 - pl.col("share")) * 1.5,
+        detail=pl.format(
+            "{}% of its {} words are common here",
+            (pl.col("share") * 100).round(0).cast(pl.Int64),
+            pl.col("n"),
+        ),
+    )
+
+
+def _length(frame: pl.DataFrame) -> pl.DataFrame:
+    frame = frame.filter(pl.col("chars") > 0)  # no prompt at all is a structure problem
+    logs = np.log1p(frame["chars"].to_numpy().astype(np.float64))
+    median = float(np.median(logs))
+    mad = float(np.median(np.abs(logs - median))) * 1.4826
+    out = []
+    if mad > 0:
+        z = (logs - median) / mad
+        far = np.abs(z) > 4
+        typical = round(float(np.expm1(median)))
+        out.append(
+            frame.filter(pl.Series(far)).with_columns(
+                reason=pl.lit("length"),
+                score=pl.Series(np.abs(z[far]) / 4),
+                detail=pl.format("{} characters; most rows about " + f"{typical:,}", pl.col("chars")),
+            )
+        )
+    if np.expm1(median) >= 40:  # about eight words
+        short = frame.filter(pl.col("chars") < 40).with_columns(
+            letter_words=pl.col("p").str.count_matches(r"\p{L}+")
+        )
+        few = short.filter((pl.col("letter_words") <= 2) & (pl.col("letter_words") > 0)).with_columns(
+            reason=pl.lit("few-words"),
+            score=pl.lit(1.0),
+            detail=pl.format("{} word(s)", pl.col("letter_words")),
+        )
+        out.append(few.drop("letter_words"))
+    return pl.concat(out) if out else frame.clear()
+
+
+def _symbols(frame: pl.DataFrame) -> pl.DataFrame:
+    share = pl.col("symbols") / pl.col("chars").clip(lower_bound=1)
+    typical = float(frame.select(share.median()).item() or 0)
+    if typical > 0.25:  # a dataset of symbols (math, markup): nothing stands out by them
+        return frame.clear()
+    return frame.filter((share > 0.5) & (pl.col("chars") >= 4)).with_columns(
+        reason=pl.lit("symbols"),
+        score=share * 2,
+        detail=pl.format("{}% of its characters are symbols", (share * 100).round(0).cast(pl.Int64)),
+    )
+
+
+def _code(frame: pl.DataFrame) -> pl.DataFrame:
+    if float(frame["code"].mean() or 0) >= 0.05:
+        return frame.clear()
+    return frame.filter(pl.col("code")).with_columns(
+        reason=pl.lit("code"), score=pl.lit(1.0), detail=pl.lit("looks like code; most rows are prose")
+    )
