@@ -1315,3 +1315,28 @@ async def test_coverage_drift_view_shows_each_split_against_train(tmp_path, writ
         shown = _shown(detail)
         assert "test against train (40 rows)" in shown and "test prompts least like train" in shown
         assert "⚠ a classifier tells the test split's prompts from train's apart" in shown
+
+
+async def test_quality_outliers_view_lists_rows_unlike_the_rest_and_drops_one(tmp_path, write_jsonl):
+    rows = [
+        {
+            "id": f"r{i}",
+            "text": f"my order number {i} arrived late and the box was damaged in transit",
+            "label": "x",
+        }
+        for i in range(80)
+    ]
+    rows.append(
+        {"id": "ru", "text": "Мой заказ пришёл поздно и коробка была повреждена при доставке", "label": "x"}
+    )
+    app = make_app([write_jsonl("o.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f7", "o")
+        await settle(pilot)
+        listing, detail = app.query_one("#quality-list", RowList), app.query_one("#quality-detail", Rendered)
+        assert listing.row_count == 1 and str(listing.cells(0)[1]) == "script"
+        assert "Cyrillic in a Latin dataset" in _shown(detail)
+        await pilot.press("d")
+        assert _journal(app)[-1]["keys"] == ["ru"]
+        assert _journal(app)[-1]["reason"] == "outlier (script): Cyrillic in a Latin dataset"

@@ -216,6 +216,7 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
             ("malformed", q.structure.height, q.structure_ran),
             ("template", q.templates.height, q.templates_ran),
             ("artifacts", q.artifacts["row"].n_unique(), True),
+            ("outliers", session.outliers.count, session.outliers.ran),
             (f"over {lengths.max_tokens or 0:,} tokens", lengths.over.height, lengths.max_tokens is not None),
         )
         if ran

@@ -3,7 +3,8 @@ artifacts (placeholders, HTML leftovers, mojibake) and lengths in tokens, each w
 row beside it.
 
 Views, one key each: structure problems, template replies, artifacts, lengths (the rows
-over --max-tokens, or the longest, beside the histogram of every row's total). `d`
+over --max-tokens, or the longest, beside the histogram of every row's total), outliers
+(rows unlike the rest, with the reason and a score). `d`
 journals a drop like every other decision: the row on the row lists; on the template
 list, every row giving that reply but the first.
 """
@@ -23,6 +24,7 @@ from textual.widgets import Static
 
 from ...display import LiteralTable, literal, visible
 from ...engine.analyses.lengths import Lengths
+from ...engine.analyses.outliers import REASONS as OUTLIER_REASONS
 from ...engine.analyses.quality import ARTIFACT_NAMES, STRUCTURE_NAMES
 from ...engine.session import Session
 from ..messages import DecisionsChanged
@@ -36,6 +38,7 @@ VIEWS: dict[str, tuple[str, str]] = {
     "templates": ("t", "Templates"),
     "artifacts": ("a", "Artifacts"),
     "lengths": ("l", "Lengths"),
+    "outliers": ("o", "Outliers"),
 }
 PROBLEM_SHORT = {
     "ends-on-user": "ends on user",
@@ -101,7 +104,12 @@ class QualityTab(Vertical):
         q = self.session.quality
         listing = self.query_one("#quality-list", RowList)
         keep = listing.cursor_row if self.items is not None and self._built == self.view else 0
-        views = {"structure": q.structure, "templates": q.templates, "artifacts": q.artifacts}
+        views = {
+            "structure": q.structure,
+            "templates": q.templates,
+            "artifacts": q.artifacts,
+            "outliers": self.session.outliers.rows,
+        }
         self.items = views[self.view] if self.view in views else self._length_items()
         self._built = self.view
         self._header()
@@ -119,6 +127,7 @@ class QualityTab(Vertical):
             "templates": q.template_detail() if q.templates_ran else f"not checked: {q.templates_reason}",
             "artifacts": q.artifact_detail(),
             "lengths": self.session.lengths.summary(),
+            "outliers": self.session.outliers.summary(),
         }[self.view]
         assert self.items is not None
         self.query_one("#quality-summary", Static).update(
@@ -139,6 +148,7 @@ class QualityTab(Vertical):
                 Column("reply", 34),
             ],
             "artifacts": [Column("kind", 11), Column("evidence", 20), Column("row", 14)],
+            "outliers": [Column("score", 5, justify="right"), Column("why", 11), Column("row", 16)],
             "lengths": [
                 Column("total", 7, justify="right"),
                 Column("prompt", 7, justify="right"),
@@ -168,6 +178,8 @@ class QualityTab(Vertical):
             return [", ".join(PROBLEM_SHORT[p] for p in item["problems"]), key]
         if self.view == "lengths":
             return [f"{item['total']:,}", f"{item['prompt']:,}", f"{item['response']:,}", key]
+        if self.view == "outliers":
+            return [f"{item['score']:.2f}", item["reason"], key]
         return [item["kind"], " ".join(item["evidence"].split()), key]
 
     def _dropped(self) -> set[str]:
@@ -189,6 +201,7 @@ class QualityTab(Vertical):
                 "templates": "No reply is given to many rows.",
                 "artifacts": "No placeholders, HTML leftovers or mojibake.",
                 "lengths": f"No row over --max-tokens {self.session.lengths.max_tokens}.",
+                "outliers": self.session.outliers.summary().capitalize() + ".",
             }[self.view]
             if self.view == "lengths":
                 chart = _histogram(self.session.lengths)
@@ -207,6 +220,11 @@ class QualityTab(Vertical):
         row = item["row"]
         if self.view == "structure":
             head = [literal(STRUCTURE_NAMES[p].capitalize(), "bold") for p in item["problems"]]
+        elif self.view == "outliers":
+            head = [
+                literal(OUTLIER_REASONS[item["reason"]].capitalize(), "bold"),
+                literal(f"{item['detail']} · score {item['score']:.2f} (1 = the threshold)", "dim"),
+            ]
         elif self.view == "lengths":
             lengths = self.session.lengths
             split = f"prompt {item['prompt']:,}, response {item['response']:,}"
@@ -259,6 +277,9 @@ class QualityTab(Vertical):
         elif self.view == "structure":
             keys = [item["key"]]
             reason = "conversation structure: " + ", ".join(item["problems"])
+        elif self.view == "outliers":
+            keys = [item["key"]]
+            reason = f"outlier ({item['reason']}): {item['detail']}"
         elif self.view == "lengths":
             keys = [item["key"]]
             limit = self.session.lengths.max_tokens
