@@ -77,6 +77,16 @@ def render_turns(
     return out
 
 
+def view_bar(views: dict[str, tuple[str, str]], current: str) -> Text:
+    """A tab's views as keys and labels in a line, the current one reversed."""
+    head = Text()
+    for name, (key, label) in views.items():
+        on = name == current
+        head.append(f" {key} ", style="bold reverse cyan" if on else "bold cyan")
+        head.append(f"{visible(label)} ", style="bold reverse" if on else "")
+    return head
+
+
 def bar(fraction: float, width: int) -> str:
     """A horizontal bar of `width` cells filled to `fraction`, with eighth-cell precision."""
     fraction = min(max(fraction, 0.0), 1.0)

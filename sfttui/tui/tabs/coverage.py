@@ -27,7 +27,7 @@ from ...engine.decisions import Resolution
 from ...engine.io.formats import PROMPT_PARTS, SYSTEM_ROLES
 from ...engine.session import Session
 from ..messages import DecisionsChanged
-from ..render import bar, render_turns, side_by_side, turns, words
+from ..render import bar, render_turns, side_by_side, turns, view_bar, words
 from ..screens import PromptScreen
 from ..widgets.literal import LiteralStatic
 from ..widgets.rendered import Rendered
@@ -131,11 +131,7 @@ class CoverageTab(Vertical):
         listing.reset(self.items.height, keep, columns)  # the detail follows its Highlighted
 
     def _header(self, total: int) -> None:
-        head = Text()
-        for name, (key, label) in VIEWS.items():
-            style = "bold reverse" if name == self.view else ""
-            head.append(f" {key} ", style="bold cyan" if name != self.view else "bold reverse cyan")
-            head.append(f"{visible(label)} ", style=style)
+        head = view_bar(VIEWS, self.view)
         shown = f"{total:,} listed"
         where = "planned" if self.planned else ("from the input" if self.splits is not None else "none")
         short = sum(len(line.shortfalls()) for line in self.lines)

@@ -22,13 +22,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from ...display import LiteralTable, literal, visible
+from ...display import LiteralTable, literal
 from ...engine.analyses.lengths import Lengths
 from ...engine.analyses.outliers import REASONS as OUTLIER_REASONS
 from ...engine.analyses.quality import ARTIFACT_NAMES, STRUCTURE_NAMES
 from ...engine.session import Session
 from ..messages import DecisionsChanged
-from ..render import bar, render_turns, turns
+from ..render import bar, render_turns, turns, view_bar
 from ..widgets.literal import LiteralStatic
 from ..widgets.rendered import Rendered
 from ..widgets.row_list import Cell, Column, RowList, cell_tail
@@ -117,11 +117,7 @@ class QualityTab(Vertical):
 
     def _header(self) -> None:
         q = self.session.quality
-        head = Text()
-        for name, (key, label) in VIEWS.items():
-            on = name == self.view
-            head.append(f" {key} ", style="bold reverse cyan" if on else "bold cyan")
-            head.append(f"{visible(label)} ", style="bold reverse" if on else "")
+        head = view_bar(VIEWS, self.view)
         verdict = {
             "structure": q.structure_detail() if q.structure_ran else f"not checked: {q.structure_reason}",
             "templates": q.template_detail() if q.templates_ran else f"not checked: {q.templates_reason}",
