@@ -119,8 +119,8 @@ def run_scan(
     works on aggregates or bounded samples, here.
     """
     settings = settings or ScanSettings()
-    if settings.lengths.tokenizer is not None:
-        open_tokenizer(settings.lengths.tokenizer)  # a wrong path fails before the rows load
+    # Opened before the rows load, so a wrong path fails at once; then used as it is.
+    tokenizer = open_tokenizer(settings.lengths.tokenizer) if settings.lengths.tokenizer is not None else None
     timings: dict[str, float] = {}
     start = time.perf_counter()
     dataset = (
@@ -139,7 +139,7 @@ def run_scan(
     timings["quality"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    lengths = measure_lengths(dataset, settings.lengths, progress)
+    lengths = measure_lengths(dataset, settings.lengths, progress, tokenizer)
     timings["lengths"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -140,12 +140,17 @@ def open_tokenizer(path: str) -> Any:
 
 
 def measure_lengths(
-    dataset: Dataset, settings: LengthSettings | None = None, progress: Progress = no_progress
+    dataset: Dataset,
+    settings: LengthSettings | None = None,
+    progress: Progress = no_progress,
+    tokenizer: Any = None,
 ) -> Lengths:
-    """Prompt, response and total tokens of every row; the rows over settings.max_tokens."""
+    """Prompt, response and total tokens of every row; the rows over settings.max_tokens.
+    `tokenizer`: settings.tokenizer already opened (the scan opens it before loading)."""
     settings = settings or LengthSettings()
     rows = dataset.rows
-    tokenizer = open_tokenizer(settings.tokenizer) if settings.tokenizer is not None else None
+    if tokenizer is None and settings.tokenizer is not None:
+        tokenizer = open_tokenizer(settings.tokenizer)
     counter = _PieceCounter(tokenizer) if tokenizer is not None else None
     if counter is None:
         detail = f"approximate: characters / {CHARS_PER_TOKEN}, rounded up (no --tokenizer given)"
@@ -164,10 +169,10 @@ def measure_lengths(
         counted.append(_count_block(rows.slice(lo, hi - lo), counter))
         progress(Stage.LENGTHS, hi / max(rows.height, 1))
     tokens = pl.concat(counted) if counted else pl.DataFrame(schema=TOKEN_SCHEMA)
+    if counter is not None and settings.max_tokens is not None:
+        tokens = _recount_near_limit(rows, tokens, counter, settings.max_tokens)
     over = _over(rows, tokens, settings.max_tokens)
-    if tokenizer is not None and settings.max_tokens is not None:
-        tokens, over = _recount_near_limit(rows, tokens, tokenizer, settings.max_tokens)
-    return Lengths(tokenizer is not None, settings.tokenizer, detail, settings.max_tokens, tokens, over)
+    return Lengths(counter is not None, settings.tokenizer, detail, settings.max_tokens, tokens, over)
 
 
 def _parts(rows: pl.DataFrame) -> pl.DataFrame:
@@ -257,12 +262,12 @@ def _over(rows: pl.DataFrame, tokens: pl.DataFrame, limit: int | None) -> pl.Dat
 
 
 def _recount_near_limit(
-    rows: pl.DataFrame, tokens: pl.DataFrame, tokenizer: Any, limit: int
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rows: pl.DataFrame, tokens: pl.DataFrame, counter: _PieceCounter, limit: int
+) -> pl.DataFrame:
     """The rows at or near the limit counted as whole texts, so the verdict is exact."""
     near = np.flatnonzero(tokens["total"].to_numpy() > math.floor(limit * _NEAR_LIMIT))
     if near.size:
-        whole = _PieceCounter(tokenizer).whole
+        whole = counter.whole
         picked = _parts(rows[near])
         fixed = {
             "prompt": whole(picked["prompt"]),
@@ -273,7 +278,7 @@ def _recount_near_limit(
         for name in PARTS:
             updated[name][near] = fixed[name]
         tokens = pl.DataFrame({"row": tokens["row"], **updated}, schema=TOKEN_SCHEMA)
-    return tokens, _over(rows, tokens, limit)
+    return tokens
 
 
 class _PieceCounter:
