@@ -63,7 +63,7 @@ class ScanResult:
             "representativeness": len(self.representativeness.warnings),
             "structure": self.quality.structure.height,
             "templates": self.quality.templates.height,
-            "artifacts": self.quality.artifacts["row"].n_unique(),
+            "artifacts": self.quality.artifact_rows,
             "too-long": self.lengths.over.height,
             "drift": len(self.drift.warnings),
             "outliers": self.outliers.count,

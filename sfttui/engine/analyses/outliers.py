@@ -34,7 +34,7 @@ import polars as pl
 
 from ..io.load import PROMPT_SIDE, Dataset
 from .labelmodel import sample_positions
-from .quality import CODE_SYNTAX
+from .quality import CODE_SYNTAX, tally
 
 LISTED = 500
 SCRIPTS = (
@@ -82,8 +82,7 @@ class Outliers:
         return self.rows["row"].n_unique()
 
     def counts(self) -> dict[str, int]:
-        found = dict(self.rows.group_by("reason").len().iter_rows())
-        return {r: int(found.get(r, 0)) for r in REASONS}
+        return tally(self.rows["reason"], REASONS)
 
     def summary(self) -> str:
         if not self.ran:

@@ -19,6 +19,7 @@ Everything is a handful of Polars expressions over all rows at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,17 +109,16 @@ class Quality:
     def templates_reason(self) -> str:
         return "" if self.templates_ran else "no replies: every row is a single text"
 
+    @property
+    def artifact_rows(self) -> int:
+        """Rows with at least one artifact (a row can have several kinds)."""
+        return self.artifacts["row"].n_unique()
+
     def structure_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(SHAPE_PROBLEMS, 0)
-        for name, n in self.structure.explode("problems").group_by("problems").len().iter_rows():
-            counts[name] = n
-        return counts
+        return tally(self.structure["problems"].explode(), SHAPE_PROBLEMS)
 
     def artifact_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(ARTIFACT_NAMES, 0)
-        for name, n in self.artifacts.group_by("kind").len().iter_rows():
-            counts[name] = n
-        return counts
+        return tally(self.artifacts["kind"], ARTIFACT_NAMES)
 
     def structure_detail(self) -> str:
         found = [(n, STRUCTURE_NAMES[k]) for k, n in self.structure_counts().items() if n]
@@ -169,11 +169,17 @@ class Quality:
                 ],
             },
             "artifacts": {
-                "rows": self.artifacts["row"].n_unique(),
+                "rows": self.artifact_rows,
                 "counts": self.artifact_counts(),
                 "listed": self.artifacts.head(LISTED).select("key", "kind", "evidence").to_dicts(),
             },
         }
+
+
+def tally(values: pl.Series, names: Iterable[str]) -> dict[str, int]:
+    """How often each of `names` occurs in `values`, every name present (0 if absent)."""
+    found = dict(values.value_counts().iter_rows())
+    return {name: int(found.get(name, 0)) for name in names}
 
 
 def _rows(n: int) -> str:

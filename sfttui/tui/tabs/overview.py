@@ -215,7 +215,7 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
         for name, n, ran in (
             ("malformed", q.structure.height, q.structure_ran),
             ("template", q.templates.height, q.templates_ran),
-            ("artifacts", q.artifacts["row"].n_unique(), True),
+            ("artifacts", q.artifact_rows, True),
             ("outliers", session.outliers.count, session.outliers.ran),
             (f"over {lengths.max_tokens or 0:,} tokens", lengths.over.height, lengths.max_tokens is not None),
         )
