@@ -27,13 +27,10 @@ from .representativeness import (
     FEATURES,
     MIN_REFERENCE,
     Profile,
-    adversarial,
-    label_mix,
-    length_shift,
+    measure_difference,
     profile,
     prompts_of,
     vocabulary,
-    word_counts,
 )
 
 # What counts as drift: the thresholds the production comparison uses.
@@ -152,18 +149,13 @@ def _compare(
     if other.height < MIN_REFERENCE or train.height < MIN_REFERENCE:
         drift.detail = f"too few prompts to compare ({other.height:,} {name}, {train.height:,} train)"
         return drift
-    from scipy.stats import ks_2samp
-
-    t_words, s_words = word_counts(train), word_counts(other)
-    drift.length_edges, t_share, s_share, drift.psi = length_shift(t_words, s_words)
-    drift.length_shares = {"train": t_share, name: s_share}
-    drift.ks = float(ks_2samp(t_words, s_words).statistic)
-    drift.unseen_token_share, _, drift.top_unseen = vocabulary(train, other)
+    d = measure_difference(train, other, settings)
+    drift.length_edges, drift.length_shares = d.length_edges, {"train": d.shares[0], name: d.shares[1]}
+    drift.psi, drift.ks = d.psi, d.ks
+    drift.unseen_token_share, _, drift.top_unseen = d.unseen
     drift.unseen_by_chance = _unseen_by_chance(train, other.height, settings.seed)
-    drift.auc, _, drift.detail, drift.least_like = adversarial(train, other, settings, lambda _s, _f: None)
-    drift.label_mix = {
-        k: {"train": v["train"], name: v["reference"]} for k, v in label_mix(train, other).items()
-    }
+    drift.auc, _, drift.detail, drift.least_like = d.adversarial
+    drift.label_mix = {k: {"train": v["train"], name: v["reference"]} for k, v in d.label_mix.items()}
     drift.warnings = _warnings(drift, train_profile)
     return drift
 

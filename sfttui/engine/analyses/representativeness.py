@@ -257,6 +257,44 @@ def adversarial(
     return auc, a.height + b.height, detail, least
 
 
+@dataclass
+class Difference:
+    """How one side's prompts differ from training's (see measure_difference)."""
+
+    length_edges: list[float]
+    shares: tuple[list[float], list[float]]  # share of prompts per length bin: training, other
+    psi: float
+    ks: float
+    ks_pvalue: float
+    unseen: tuple[float, float, list[tuple[str, int]]]  # see vocabulary
+    adversarial: tuple[float | None, int, str, pl.DataFrame | None]  # see adversarial
+    label_mix: dict[str, dict[str, float]]  # label -> {"train", "reference"} shares
+
+
+def measure_difference(
+    train: pl.DataFrame, other: pl.DataFrame, settings: CoverageSettings, progress: Progress = no_progress
+) -> Difference:
+    """Lengths (PSI, KS), vocabulary, adversarial validation and label mix of `other`'s
+    prompts against training's: production's (--reference) or another split's (drift)."""
+    from scipy.stats import ks_2samp
+
+    t_words, o_words = word_counts(train), word_counts(other)
+    edges, t_share, o_share, psi = length_shift(t_words, o_words)
+    ks = ks_2samp(t_words, o_words)
+    unseen = vocabulary(train, other)
+    progress(Stage.REPRESENTATIVENESS, 0.3)
+    return Difference(
+        edges,
+        (t_share, o_share),
+        psi,
+        float(ks.statistic),
+        float(ks.pvalue),
+        unseen,
+        adversarial(train, other, settings, progress),
+        label_mix(train, other),
+    )
+
+
 def compare(
     dataset: Dataset,
     settings: CoverageSettings,
@@ -292,19 +330,15 @@ def compare(
         ]
         progress(Stage.REPRESENTATIVENESS, 1.0)
         return result
-    from scipy.stats import ks_2samp
-
-    t_words, r_words = word_counts(train), word_counts(reference)
-    edges, t_share, r_share, result.psi = length_shift(t_words, r_words)
-    result.length_edges, result.length_shares = edges, {"train": t_share, "reference": r_share}
-    ks = ks_2samp(t_words, r_words)
-    result.ks, result.ks_pvalue = float(ks.statistic), float(ks.pvalue)
-    result.unseen_token_share, result.unseen_type_share, result.top_unseen = vocabulary(train, reference)
-    progress(Stage.REPRESENTATIVENESS, 0.3)
-    result.auc, result.adversarial_rows, result.adversarial_detail, result.least_like = adversarial(
-        train, reference, settings, progress
+    d = measure_difference(train, reference, settings, progress)
+    result.length_edges, result.length_shares = (
+        d.length_edges,
+        {"train": d.shares[0], "reference": d.shares[1]},
     )
-    result.label_mix = label_mix(train, reference)
+    result.psi, result.ks, result.ks_pvalue = d.psi, d.ks, d.ks_pvalue
+    result.unseen_token_share, result.unseen_type_share, result.top_unseen = d.unseen
+    result.auc, result.adversarial_rows, result.adversarial_detail, result.least_like = d.adversarial
+    result.label_mix = d.label_mix
     result.warnings = comparison_warnings(result)
     progress(Stage.REPRESENTATIVENESS, 1.0)
     return result
