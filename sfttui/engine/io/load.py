@@ -33,6 +33,7 @@ import orjson
 import polars as pl
 
 from ..errors import InputError
+from ..runtime.memory import collector_paused
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import FORMATS, SPLITS, LoadSettings
 from .formats import (
@@ -966,6 +967,17 @@ def _read_records(
     schema: _FileSchema | None = None,
 ) -> _FilePart:
     """Every chunk's rows and bad lines; the schema comes from the first records unless given."""
+    with collector_paused():
+        return _read_chunks(info, chunks, settings, tick, schema)
+
+
+def _read_chunks(
+    info: InputFile,
+    chunks: Iterator[_Records],
+    settings: LoadSettings,
+    tick: Callable[[], None],
+    schema: _FileSchema | None,
+) -> _FilePart:
     bad: list[BadLine] = []
     frames: list[pl.DataFrame] = []
     pending: list[_Records] = []
