@@ -694,6 +694,19 @@ def _label(value: Any) -> tuple[str | None, str | None]:
     raise BadRecord(f"label is {type_name(value)}, expected a string")
 
 
+def _values(objs: list[dict], path: str) -> list[Any]:
+    """One field of every record (None where it is missing): a plain key is read with one
+    dict lookup per record, a dotted path walked."""
+    if "." not in path:
+        return [o.get(path) for o in objs]
+    return [get_path(o, path, None) for o in objs]
+
+
+def _strings(objs: list[dict], path: str) -> list[str | None]:
+    """One field of every record as a string (see _scalar); strings pass as they are."""
+    return [v if type(v) is str else _scalar(v) for v in _values(objs, path)]
+
+
 def _scalar(value: Any) -> str | None:
     if value is None:
         return None
@@ -817,17 +830,19 @@ def _frame(
     """One chunk's frame from its good records, a column at a time."""
     n = len(objs)
     raw = pl.Series(raws, dtype=pl.Binary)
+    # Transposed in one pass: a list per field of Extracted.
+    text, prompt, reply, turns, shape, system = map(list, zip(*extracted)) if n else ([],) * 6
     cols: dict[str, Any] = {
         "line": lines,
-        "text": [e[0] for e in extracted],
-        "prompt": [None if e[1] is e[0] else e[1] for e in extracted],  # see PROMPT_SIDE
-        "reply": [e[2] for e in extracted],
-        "turns": [min(e[3], 65535) for e in extracted],
-        "shape": [e[4] for e in extracted],
-        "system": [e[5] for e in extracted],
+        "text": text,
+        "prompt": [None if p is t else p for p, t in zip(prompt, text)],  # see PROMPT_SIDE
+        "reply": reply,
+        "turns": turns if max(turns, default=0) <= 65535 else [min(t, 65535) for t in turns],
+        "shape": shape,
+        "system": system,
         "label": labels,
         "kind": kinds,
-        "id": [_scalar(get_path(o, sch.id_field, None)) for o in objs] if sch.has_id else [None] * n,
+        "id": _strings(objs, sch.id_field) if sch.has_id else [None] * n,
         "groups": [None] * n,
         "split": [split_value(v) if isinstance(v := o.get("split"), str) else sch.name_split for o in objs]
         if sch.has_split_field
@@ -843,10 +858,7 @@ def _frame(
     if sch.group_fields:
         # One string column per group field, joined into lists by Polars: building a
         # list per row in Python costs a Series construction each.
-        values = [
-            pl.Series([_scalar(get_path(o, f, None)) for o in objs], dtype=pl.String)
-            for f in sch.group_fields
-        ]
+        values = [pl.Series(_strings(objs, f), dtype=pl.String) for f in sch.group_fields]
         # "field=value", so equal values of different fields never join two groups.
         tagged = [pl.lit(f"{f}=") + pl.lit(v) for f, v in zip(sch.group_fields, values)]
         frame = frame.with_columns(groups=pl.concat_list(tagged).list.drop_nulls())
@@ -896,7 +908,7 @@ def _extract_fields(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, lis
         extracted = [sch.extract(o) for o in objs]
         labels: list[Any] = [None] * len(objs)
         if sch.has_label:
-            labels = [get_path(o, sch.label_field, None) for o in objs]
+            labels = _values(objs, sch.label_field)
         if not sch.has_label or all(type(v) is str and v.strip() for v in labels):
             kinds = ["str" if sch.has_label else None] * len(objs)
             return _frame(sch, recs.lines, recs.raws, objs, extracted, labels, kinds, recs.offsets), []
