@@ -31,7 +31,6 @@ import math
 import operator
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,7 +53,7 @@ from .runtime.progress import Progress, Stage
 from .settings import LoadSettings, NearSettings
 from .text.minhash import Shingling, iter_chunks, unique_sorted
 
-BLOCK_BYTES = 64 << 20  # JSONL read per load task
+BLOCK_BYTES = 64 << 20  # JSONL read per load task (a worker's memory, not the GIL, sets it)
 ROWS_PER_TASK = 200_000  # rows per task for row-wise work
 MIN_TEXTS_PER_PARTITION = 50_000  # near-duplicate partitions are at least this large
 MAX_PARTITIONS = 24  # and at most this many: one verification task per pair of them
@@ -169,12 +168,16 @@ class DaskEngine(Engine):
         self, paths: list[str | os.PathLike[str]], settings: LoadSettings, progress: Progress
     ) -> loading.Dataset:
         files, names = loading.check_inputs(paths, settings)
-        plans = [_plan_file(path, name, settings, self.block_bytes) for path, name in zip(files, names)]
+        plans = [
+            loading.plan_file(path, name, settings, self.block_bytes) for path, name in zip(files, names)
+        ]
         tasks: list[Any] = []
         for plan in plans:
             if plan.blocks:
                 tasks += [
-                    self.client.submit(_read_block, plan.path, lo, hi, plan.schema, settings, pure=False)
+                    self.client.submit(
+                        loading.read_block, plan.path, lo, hi, plan.schema, settings, pure=False
+                    )
                     for lo, hi in plan.blocks
                 ]
             else:
@@ -188,7 +191,7 @@ class DaskEngine(Engine):
                 read.append(next(results))
                 continue
             parts = [next(results) for _ in plan.blocks]
-            read.append(_join_blocks(plan, parts))
+            read.append(loading.join_blocks(plan, parts))
         return loading.combine(read, settings)
 
     # --- near duplicates -------------------------------------------------------------
@@ -352,91 +355,3 @@ def _verify_block(
         a=(pl.col("a") + sa).cast(pl.UInt32), b=(pl.col("b") - shift + sb).cast(pl.UInt32)
     )
     return verified, int(pairs.size), int(likely.size)
-
-
-# --- load in blocks ----------------------------------------------------------------
-class _FilePlan:
-    """How one input is read: whole by one task, or in byte blocks with a known schema."""
-
-    def __init__(self, path: Path, name: str, info: loading.InputFile | None = None):
-        self.path, self.name, self.info = path, name, info
-        self.schema: Any = None
-        self.blocks: list[tuple[int, int]] = []
-
-
-def _plan_file(path: Path, name: str, settings: LoadSettings, block_bytes: int = BLOCK_BYTES) -> _FilePlan:
-    """Blocks for a large uncompressed JSONL file whose first records tell its schema;
-    otherwise one task for the whole file."""
-    plan = _FilePlan(path, name)
-    try:
-        stat = path.stat()
-        size = stat.st_size
-        with path.open("rb") as handle:
-            head = handle.read(1 << 16)
-    except OSError:
-        return plan  # the task reading the whole file reports the problem
-    try:
-        if size <= block_bytes or not loading.plain_jsonl(path, head):
-            return plan
-    except InputError:
-        return plan  # the task reading the whole file reports it
-    info = loading.InputFile.plain_jsonl(path, name, stat)
-    with path.open("rb") as handle:
-        first = b"".join(itertools.islice(handle, loading._PARSE_CHUNK))
-    recs = next(loading._parse_jsonl(first, settings.max_row_bytes), None)
-    if recs is None or not recs.objs:
-        return plan
-    plan.schema = loading._schema(info, recs.objs, settings)
-    plan.info = info
-    plan.blocks = _blocks(path, size, block_bytes)
-    return plan
-
-
-def _blocks(path: Path, size: int, block_bytes: int) -> list[tuple[int, int]]:
-    """Byte ranges of about `block_bytes`, each ending just after a newline (or at the end)."""
-    cuts = [0]
-    with path.open("rb") as handle:
-        while cuts[-1] + block_bytes < size:
-            handle.seek(cuts[-1] + block_bytes)
-            handle.readline()
-            if handle.tell() >= size:
-                break
-            cuts.append(handle.tell())
-    return list(itertools.pairwise([*cuts, size]))
-
-
-def _read_block(
-    path: Path, lo: int, hi: int, schema: Any, settings: LoadSettings
-) -> tuple[loading._FilePart, int]:
-    """One block's rows and bad lines (line numbers and byte offsets within the block),
-    and its newline count."""
-    with path.open("rb") as handle:
-        handle.seek(lo)
-        data = handle.read(hi - lo)
-    lines = data.count(b"\n")
-    stub = loading.InputFile(path=str(path), name="", sha256="", size=0, container="jsonl", compression=None)
-    chunks = loading._parse_jsonl(data, settings.max_row_bytes, offsets=True)
-    del data
-    return loading._read_records(stub, chunks, settings, lambda: None, schema), lines
-
-
-def _join_blocks(
-    plan: _FilePlan, parts: list[tuple[loading._FilePart, int]]
-) -> tuple[loading.InputFile, pl.DataFrame, pl.DataFrame]:
-    """A file's blocks as one file: line numbers and byte offsets made file-wide, then
-    the file-wide checks."""
-    info = plan.info
-    assert info is not None
-    first_lines = np.cumsum([0] + [lines for _, lines in parts[:-1]]).tolist()
-    frames, bad = [], []
-    late = records = media = 0
-    for (part, _), first, (lo, _) in zip(parts, first_lines, plan.blocks):
-        frames.append(part.rows.with_columns(line=pl.col("line") + first, offset=pl.col("offset") + lo))
-        bad += [(line + first, *rest) for line, *rest in part.bad]
-        late += part.late_labels
-        records += part.records
-        media += part.media
-    joined = loading._FilePart(pl.concat(frames), bad, late, records, plan.schema, media)
-    rows, bad_lines = loading._finish_file(info, joined)
-    info.sha256 = loading.file_sha256(plan.path)
-    return info, *loading.file_frames(info, rows, bad_lines)

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ import polars as pl
 
 from ..errors import InputError
 from ..runtime.memory import collector_paused
+from ..runtime.processes import WorkerError, cores, map_on_workers
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import FORMATS, SPLITS, LoadSettings
 from .formats import (
@@ -392,22 +393,26 @@ def _oversized(size: int, limit: int) -> str:
     return f"row is {size:,} bytes, over the {limit:,} limit"
 
 
-def _parse_jsonl(data: bytes, max_row_bytes: int, offsets: bool = False) -> Iterator[_Records]:
+def _parse_jsonl(
+    data: bytes, max_row_bytes: int, offsets: bool = False, file_start: bool = True
+) -> Iterator[_Records]:
     """Records of JSONL bytes held in memory (see _parse_jsonl_stream)."""
-    return _parse_jsonl_stream(iter([data]), max_row_bytes, offsets)
+    return _parse_jsonl_stream(iter([data]), max_row_bytes, offsets, file_start)
 
 
 def _parse_jsonl_stream(
-    blocks: Iterator[bytes], max_row_bytes: int, offsets: bool = False
+    blocks: Iterator[bytes], max_row_bytes: int, offsets: bool = False, file_start: bool = True
 ) -> Iterator[_Records]:
     """Records of a JSONL file read as consecutive blocks of bytes, `_PARSE_CHUNK` lines
     at a time, so neither the file's lines nor its parsed objects ever pile up. With
-    `offsets`, each record also gets its line's byte offset from the start of the blocks."""
+    `offsets`, each record also gets its line's byte offset from the start of the blocks.
+    A byte order mark is removed only at the start of a file (`file_start`): elsewhere it
+    is part of a line, which is then no JSON."""
     notice: list[BadLine] = []
     pos = [0]  # byte offset of the next line
 
     def without_bom() -> Iterator[bytes]:
-        first = True
+        first = file_start
         for block in blocks:
             if first and block:
                 first = False
@@ -722,7 +727,7 @@ class _FileSchema:
     """Which fields of one file hold what, decided from its first records."""
 
     fmt: str
-    extract: Callable[[dict], Extracted]
+    extract: Callable[[dict], Extracted] | None  # None only on its way to a worker
     label_field: str
     has_label: bool
     id_field: str
@@ -776,6 +781,12 @@ def _duplicate_keys(raw: bytes) -> str | None:
     except ValueError:
         return None
     return found[0] if found else None
+
+
+def _extractor(fmt: str, settings: LoadSettings) -> Callable[[dict], Extracted]:
+    return (
+        custom_extractor(settings.text_field) if fmt == "custom" and settings.text_field else EXTRACTORS[fmt]
+    )
 
 
 def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _FileSchema:
@@ -1159,6 +1170,123 @@ def _read_whole(
     return info, *file_frames(info, frame, bad)
 
 
+# --- large files in byte blocks ----------------------------------------------------
+# Parsing holds the GIL, so a large JSONL file is read in byte blocks on worker
+# processes (here, or on Dask's workers), with the rows and bad lines reading it whole
+# gives. Below PROCESS_MIN_BYTES a file loads in about a second, less than starting
+# workers costs.
+BLOCK_BYTES = 32 << 20
+PROCESS_MIN_BYTES = 128 << 20
+
+
+@dataclass
+class FilePlan:
+    """How one input is read: whole, or in byte blocks with the schema its first records tell."""
+
+    path: Path
+    name: str
+    info: InputFile | None = None
+    schema: _FileSchema | None = None
+    blocks: list[tuple[int, int]] = field(default_factory=list)
+
+
+def plan_file(path: Path, name: str, settings: LoadSettings, block_bytes: int | None = None) -> FilePlan:
+    """Blocks for an uncompressed JSONL file larger than one block whose first records
+    tell its schema; otherwise no blocks (the file is read whole, which reports any
+    problem)."""
+    plan = FilePlan(path, name)
+    block_bytes = block_bytes or BLOCK_BYTES
+    try:
+        found = path.stat()
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+        if found.st_size <= block_bytes or not plain_jsonl(path, head):
+            return plan
+    except (OSError, InputError):
+        return plan
+    info = InputFile.plain_jsonl(path, name, found)
+    with path.open("rb") as handle:
+        first = b"".join(itertools.islice(handle, _PARSE_CHUNK))
+    recs = next(_parse_jsonl(first, settings.max_row_bytes), None)
+    if recs is None or not recs.objs:
+        return plan
+    plan.schema = _schema(info, recs.objs, settings)
+    plan.info = info
+    plan.blocks = byte_blocks(path, found.st_size, block_bytes)
+    return plan
+
+
+def byte_blocks(path: Path, size: int, block_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges of about `block_bytes`, each ending just after a newline (or at the end)."""
+    cuts = [0]
+    with path.open("rb") as handle:
+        while cuts[-1] + block_bytes < size:
+            handle.seek(cuts[-1] + block_bytes)
+            handle.readline()
+            if handle.tell() >= size:
+                break
+            cuts.append(handle.tell())
+    return list(itertools.pairwise([*cuts, size]))
+
+
+def read_block(
+    path: Path, lo: int, hi: int, schema: _FileSchema, settings: LoadSettings
+) -> tuple[_FilePart, int]:
+    """One block's rows and bad lines (line numbers and byte offsets within the block),
+    and its newline count. A schema sent without its extractor (a --text-field one is a
+    closure, which does not pickle) gets it back here."""
+    if schema.extract is None:
+        schema = replace(schema, extract=_extractor(schema.fmt, settings))
+    with _reading(path), path.open("rb") as handle:
+        handle.seek(lo)
+        data = handle.read(hi - lo)
+    lines = data.count(b"\n")
+    stub = InputFile(path=str(path), name="", sha256="", size=0, container="jsonl", compression=None)
+    chunks = _parse_jsonl(data, settings.max_row_bytes, offsets=True, file_start=lo == 0)
+    del data
+    part = _read_records(stub, chunks, settings, lambda: None, schema)
+    part.schema = None  # the caller has it (and a --text-field extractor does not pickle)
+    return part, lines
+
+
+def join_blocks(
+    plan: FilePlan, parts: list[tuple[_FilePart, int]], sha256: str | None = None
+) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
+    """A file's blocks as one file: line numbers and byte offsets made file-wide, then
+    the file-wide checks. `sha256` is the file's, when the caller hashed it already."""
+    info = plan.info
+    assert info is not None
+    first_lines = np.cumsum([0] + [lines for _, lines in parts[:-1]]).tolist()
+    frames, bad = [], []
+    late = records = media = 0
+    for (part, _), first, (lo, _) in zip(parts, first_lines, plan.blocks):
+        frames.append(part.rows.with_columns(line=pl.col("line") + first, offset=pl.col("offset") + lo))
+        bad += [(line + first, *rest) for line, *rest in part.bad]
+        late += part.late_labels
+        records += part.records
+        media += part.media
+    joined = _FilePart(pl.concat(frames), bad, late, records, plan.schema, media)
+    rows, bad_lines = _finish_file(info, joined)
+    info.sha256 = sha256 or file_sha256(plan.path)
+    return info, *file_frames(info, rows, bad_lines)
+
+
+def read_on_workers(
+    plan: FilePlan, settings: LoadSettings, workers: int, tick: Callable[[float], None] | None = None
+) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
+    """A planned file's blocks read by `workers` processes while this one hashes the file."""
+    assert plan.schema is not None
+    schema = replace(plan.schema, extract=None)  # made again where it is used (see read_block)
+    calls = [(plan.path, lo, hi, schema, settings) for lo, hi in plan.blocks]
+
+    def digest() -> str:
+        with _reading(plan.path):
+            return file_sha256(plan.path)
+
+    parts, sha256 = map_on_workers(read_block, calls, workers, digest, tick)
+    return join_blocks(plan, parts, sha256)
+
+
 def file_frames(info: InputFile, rows: pl.DataFrame, bad: list[BadLine]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A file's rows tagged with its name, and its bad lines as a frame; counts noted on `info`."""
     bad_frame = pl.DataFrame(
@@ -1189,6 +1317,7 @@ def load(
     """Read every input into one frame; raise InputError for a file that cannot be read."""
     settings = settings or LoadSettings()
     files, names = check_inputs(paths, settings)
+    workers = min(cores(), 4)
     read = []
     for i, (path, name) in enumerate(zip(files, names)):
         progress(Stage.LOAD, i / len(files))
@@ -1196,9 +1325,36 @@ def load(
         def within(fraction: float, i: int = i) -> None:
             progress(Stage.LOAD, (i + fraction) / len(files))
 
-        read.append(read_file(path, name, settings, within))
+        read.append(_read_input(path, name, settings, workers, within))
     progress(Stage.LOAD, 1.0)
     return combine(read, settings)
+
+
+def _read_input(
+    path: Path, name: str, settings: LoadSettings, workers: int, tick: Callable[[float], None]
+) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
+    """One input, in blocks on worker processes when that pays, else here."""
+    plan = _worth_workers(path, name, settings, workers)
+    if plan is None:
+        return read_file(path, name, settings, tick)
+    try:
+        return read_on_workers(plan, settings, workers, tick)
+    except WorkerError as exc:  # the same rows, read the slower way
+        read = read_file(path, name, settings, tick)
+        read[0].notes.append(f"{name}: read in this process ({exc})")
+        return read
+
+
+def _worth_workers(path: Path, name: str, settings: LoadSettings, workers: int) -> FilePlan | None:
+    """The file's plan in blocks when reading it on worker processes pays; else None."""
+    try:
+        large = path.stat().st_size >= PROCESS_MIN_BYTES
+    except OSError:
+        return None  # read_file reports it
+    if workers < 2 or not large:
+        return None
+    plan = plan_file(path, name, settings)
+    return plan if len(plan.blocks) > 1 else None
 
 
 def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) -> tuple[list[Path], list[str]]:

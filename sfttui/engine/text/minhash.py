@@ -258,7 +258,7 @@ def unique_sorted(values: np.ndarray) -> np.ndarray:
     return pl.Series(values).unique().sort().to_numpy()
 
 
-def _cores() -> int:
+def cores() -> int:
     """Cores this process may use (its CPU affinity, where the system has one)."""
     try:
         return len(os.sched_getaffinity(0))
@@ -268,7 +268,7 @@ def _cores() -> int:
 
 # NumPy work that releases the GIL, run side by side. At most 4: each thread holds a
 # chunk in flight, and the memory figures in the README were measured with 2.
-THREADS = max(1, min(4, _cores()))
+THREADS = max(1, min(4, cores()))
 
 
 def threaded_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
