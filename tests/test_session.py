@@ -26,4 +26,4 @@ def test_results_are_all_set_by_analyse_and_none_is_half_there_before(write_json
     session.set_threshold(0.7)
     # A new threshold is a new workspace with new clusters; everything else is the same object.
     assert session.workspace is not before and session.duplicates.threshold == 0.7
-    assert session.dataset is before.dataset and session.journal is before.journal
+    assert session.dataset is before.scan.dataset and session.journal is before.journal

@@ -35,7 +35,7 @@ from .io.rawlines import RAW_COLUMNS, read_lines
 from .isolated import run_scan_isolated
 from .runtime.parallel import LOCAL, Engine
 from .runtime.progress import Progress, no_progress
-from .scan import run_scan
+from .scan import ScanResult, run_scan
 from .settings import ScanSettings
 
 EXPLORE_BELOW = 0.15  # pairs are verified this far below the threshold, for the slider
@@ -48,18 +48,10 @@ class NotAnalysed(RuntimeError):
 
 @dataclass(frozen=True)
 class Workspace:
-    """Everything an analysis gave, all of it at once: no result is ever missing."""
+    """Everything an analysis gave, all of it at once: no result is ever missing. A new
+    analysis is a field of ScanResult (and a property of Session to read it by)."""
 
-    dataset: Dataset
-    duplicates: Duplicates
-    balance: Balance
-    leakage: Leakage
-    coverage: Coverage
-    representativeness: Representativeness
-    quality: Quality
-    lengths: Lengths
-    drift: Drift
-    outliers: Outliers
+    scan: ScanResult
     journal: Journal
 
 
@@ -99,19 +91,7 @@ class Session:
             result = run_scan(self.paths, s, progress, explore_floor=floor, engine=self.engine)
         journal = Journal.open(result.dataset.inputs, self.state_dir, create=self.writes_state)
         self._located = {}
-        self.workspace = Workspace(
-            result.dataset,
-            result.duplicates,
-            result.balance,
-            result.leakage,
-            result.coverage,
-            result.representativeness,
-            result.quality,
-            result.lengths,
-            result.drift,
-            result.outliers,
-            journal,
-        )
+        self.workspace = Workspace(result, journal)
 
     # --- the results, once analysed ----------------------------------------------------
     @property
@@ -127,43 +107,43 @@ class Session:
 
     @property
     def dataset(self) -> Dataset:
-        return self.results.dataset
+        return self.results.scan.dataset
 
     @property
     def duplicates(self) -> Duplicates:
-        return self.results.duplicates
+        return self.results.scan.duplicates
 
     @property
     def balance(self) -> Balance:
-        return self.results.balance
+        return self.results.scan.balance
 
     @property
     def leakage(self) -> Leakage:
-        return self.results.leakage
+        return self.results.scan.leakage
 
     @property
     def coverage(self) -> Coverage:
-        return self.results.coverage
+        return self.results.scan.coverage
 
     @property
     def representativeness(self) -> Representativeness:
-        return self.results.representativeness
+        return self.results.scan.representativeness
 
     @property
     def quality(self) -> Quality:
-        return self.results.quality
+        return self.results.scan.quality
 
     @property
     def lengths(self) -> Lengths:
-        return self.results.lengths
+        return self.results.scan.lengths
 
     @property
     def drift(self) -> Drift:
-        return self.results.drift
+        return self.results.scan.drift
 
     @property
     def outliers(self) -> Outliers:
-        return self.results.outliers
+        return self.results.scan.outliers
 
     @property
     def journal(self) -> Journal:
@@ -174,7 +154,8 @@ class Session:
         return self.duplicates.threshold if self.ready else self.settings.near.threshold
 
     def set_threshold(self, threshold: float) -> None:
-        self.workspace = replace(self.results, duplicates=self.duplicates.at_threshold(threshold))
+        scan = replace(self.results.scan, duplicates=self.duplicates.at_threshold(threshold))
+        self.workspace = replace(self.results, scan=scan)
 
     @property
     def floor(self) -> float:
