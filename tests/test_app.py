@@ -684,6 +684,34 @@ async def test_the_footer_always_shows_help_write_and_quit_and_never_cuts_a_key(
         assert "n Next undecided" in footer.render().plain
 
 
+async def test_every_tab_title_fits_at_80_columns_and_full_titles_come_back_when_wider(tmp_path):
+    # At 80 columns the tab bar once ended "F6 Coverage  F7" on the Overview.
+    from textual.widgets import Tabs
+
+    from sfttui.tui.tabs import TABS
+
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.query_one(Tabs)
+
+        def titles() -> list[str]:
+            return [str(tab.label) for tab in bar.query("ContentTab")]
+
+        def fits() -> bool:
+            return all(tab.region.right <= app.size.width for tab in bar.query("ContentTab"))
+
+        assert titles()[1] == "F2 Dupes" and titles()[6] == "F7 Quality"
+        assert fits() and bar.scroll_x == 0
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert titles() == [tab.label(i) for i, tab in enumerate(TABS, start=1)]
+        assert titles()[1] == "F2 Duplicates" and fits()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert titles()[1] == "F2 Dupes" and fits()
+
+
 async def test_the_detail_pane_scrolls_with_j_k_and_escape_returns_to_the_list(tmp_path):
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30)) as pilot:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -41,6 +41,7 @@ from .monochrome import readable
 from .render import what_remains
 from .screens import ConfirmScreen, ErrorScreen, HelpScreen
 from .tabs import BY_NAME
+from .tabs import FULL_WIDTH as FULL_TAB_WIDTH
 from .tabs import TABS as TAB_SPECS
 from .tabs.coverage import CoverageTab
 from .tabs.duplicates import DuplicatesTab
@@ -89,6 +90,8 @@ def _settle_heap() -> None:
 class SfttuiApp(App[None]):
     CSS_PATH = Path(__file__).with_name("sfttui.tcss")  # absolute, so subclasses elsewhere work
     TITLE = "sfttui"
+    # The screen's class says whether every tab's full title fits (see sfttui.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (FULL_TAB_WIDTH, "-wide")]
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys"),
@@ -125,7 +128,7 @@ class SfttuiApp(App[None]):
         yield LiteralStatic("", id="banner")
         with TabbedContent(id="tabs", initial=TABS[0]):
             for i, tab in enumerate(TAB_SPECS, start=1):
-                with TabPane(f"F{i} {tab.title}", id=tab.name):
+                with TabPane(tab.label(i), id=tab.name):
                     yield tab.widget(self.session, id=tab.widget_id)
         with Vertical(id="statusbar"), Horizontal(id="progress-row"):
             yield LiteralStatic("starting", id="status")
@@ -141,6 +144,21 @@ class SfttuiApp(App[None]):
         # Start the (GIL-heavy) loading only once the first screen is on the terminal.
         self.call_after_refresh(self.analyse)
         _settle_heap()
+        self._fit_tab_titles(self.size.width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_tab_titles(event.size.width)  # self.size is still the old one here
+
+    def _fit_tab_titles(self, width: int) -> None:
+        """Short titles where the full ones would push the last tabs off an 80-column screen."""
+        narrow = width < FULL_TAB_WIDTH
+        found = self.query(TabbedContent)
+        if not found:
+            return  # a resize before the tabs are composed; on_mount fits them
+        tabs = found.first()
+        for i, tab in enumerate(TAB_SPECS, start=1):
+            if tab.short:
+                tabs.get_tab(tab.name).label = tab.label(i, narrow)
 
     # --- workers ----------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="analysis")

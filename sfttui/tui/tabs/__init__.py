@@ -31,15 +31,19 @@ class Tab:
     widget: type[Widget]
     focus: str
     follows_decisions: bool = True
+    short: str = ""  # the title where the full ones do not fit on one line (80 columns)
 
     @property
     def widget_id(self) -> str:
         return f"{self.name}-tab"
 
+    def label(self, key: int, narrow: bool = False) -> str:
+        return f"F{key} {self.short if narrow and self.short else self.title}"
+
 
 TABS: tuple[Tab, ...] = (
     Tab("overview", "Overview", OverviewTab, "#bad-lines"),
-    Tab("duplicates", "Duplicates", DuplicatesTab, "#clusters"),
+    Tab("duplicates", "Duplicates", DuplicatesTab, "#clusters", short="Dupes"),
     Tab("balance", "Balance", BalanceTab, "#labels"),
     Tab("splits", "Splits", SplitsTab, "#split-table", follows_decisions=False),
     Tab("leakage", "Leakage", LeakageTab, "#hits"),
@@ -47,3 +51,6 @@ TABS: tuple[Tab, ...] = (
     Tab("quality", "Quality", QualityTab, "#quality-list"),
 )
 BY_NAME = {tab.name: tab for tab in TABS}
+# Columns the tab bar takes with full titles (each tab is padded by a space either side);
+# narrower screens pad on the left only and use the short titles.
+FULL_WIDTH = sum(len(tab.label(i)) + 2 for i, tab in enumerate(TABS, start=1))
