@@ -784,28 +784,23 @@ def _duplicate_keys(raw: bytes) -> str | None:
 
 
 def _extractor(fmt: str, settings: LoadSettings) -> Callable[[dict], Extracted]:
-    return (
-        custom_extractor(settings.text_field) if fmt == "custom" and settings.text_field else EXTRACTORS[fmt]
-    )
+    """How records of this format give their text (the field --text-field names, for "custom")."""
+    return custom_extractor(settings.text_field) if settings.text_field else EXTRACTORS[fmt]
 
 
 def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _FileSchema:
-    if settings.text_field:
-        fmt, extract = "custom", custom_extractor(settings.text_field)
-    else:
-        fmt = settings.format or detect_format(sample[:_DETECT_SAMPLE]) or ""
-        if not fmt:
-            keys = sorted({k for obj in sample[:_DETECT_SAMPLE] for k in obj})[:12]
-            raise InputError(
-                f"{info.path}: cannot tell the format (keys: {', '.join(keys) or 'none'}); "
-                f"expected one of {', '.join(FORMATS)}, or pass --text-field"
-            )
-        extract = EXTRACTORS[fmt]
+    fmt = "custom" if settings.text_field else settings.format or detect_format(sample[:_DETECT_SAMPLE]) or ""
+    if not fmt:
+        keys = sorted({k for obj in sample[:_DETECT_SAMPLE] for k in obj})[:12]
+        raise InputError(
+            f"{info.path}: cannot tell the format (keys: {', '.join(keys) or 'none'}); "
+            f"expected one of {', '.join(FORMATS)}, or pass --text-field"
+        )
     label_field = settings.label_field or "label"
     id_field = settings.id_field or "id"
     schema = _FileSchema(
         fmt=fmt,
-        extract=extract,
+        extract=_extractor(fmt, settings),
         label_field=label_field,
         has_label=any(get_path(o, label_field, None) is not None for o in sample),
         id_field=id_field,
