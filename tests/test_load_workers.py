@@ -104,6 +104,12 @@ def test_a_worker_that_dies_is_a_worker_error_and_an_error_raised_is_raised_here
     assert results == [2**k for k in range(7)] and during == "hashed"
 
 
+def test_no_interpreter_to_start_is_a_worker_error(monkeypatch):
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    with pytest.raises(WorkerError, match="cannot start a worker process"):
+        map_on_workers(pow, [(2, 3), (2, 4)], 2)
+
+
 def test_lost_workers_fall_back_to_reading_here_with_a_note(monkeypatch, tmp_path):
     path = tmp_path / "big.jsonl"
     _write(path, [_chat(i) for i in range(500)], bom=False)

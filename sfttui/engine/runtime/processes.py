@@ -40,20 +40,30 @@ class _Worker:
     def __init__(self, fn: Callable[..., Any], calls: list[tuple[Any, ...]]):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", __name__],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,  # never the terminal: the app owns it
-            env=env,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,  # never the terminal: the app owns it
+                env=env,
+            )
+        except OSError:
+            self.stderr.close()
+            raise
         self.answers: list[tuple[bool, Any]] = []
         self.ready = threading.Condition()
         self.ended = False
         assert self.proc.stdin is not None
-        # The calls are small (what to read, not the data), so they fit the pipe at once.
-        pickle.dump((fn, calls), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self.proc.stdin.close()
+        try:
+            # The calls are small (what to read, not the data), so they fit the pipe at once.
+            pickle.dump((fn, calls), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.close()
+        except OSError:
+            self.proc.kill()
+            self.proc.wait()
+            self.stderr.close()
+            raise
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -110,8 +120,13 @@ def map_on_workers(
     results in call order, and what `meanwhile()` returned: it runs here while they work.
     An exception a call raised is raised here; the workers are stopped on the way out."""
     count = max(1, min(workers, len(calls)))
-    pool = [_Worker(fn, list(calls[w::count])) for w in range(count)]
+    pool: list[_Worker] = []
     try:
+        for w in range(count):
+            try:
+                pool.append(_Worker(fn, list(calls[w::count])))
+            except OSError as exc:  # no interpreter to start, or it died at once
+                raise WorkerError(f"cannot start a worker process ({exc})") from None
         during = meanwhile() if meanwhile else None
         results = []
         for k in range(len(calls)):
