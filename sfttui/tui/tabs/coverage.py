@@ -15,9 +15,7 @@ import polars as pl
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from ...display import LiteralTable, literal, visible
@@ -29,13 +27,11 @@ from ...engine.session import Session
 from ..messages import DecisionsChanged
 from ..render import bar, render_turns, side_by_side, turns, view_bar, words
 from ..screens import PromptScreen
-from ..widgets.literal import LiteralStatic
-from ..widgets.rendered import Rendered
-from ..widgets.row_list import Cell, Column, RowList, cell_tail
+from ..widgets.row_list import Cell, Column, cell_tail
+from .views import Listing, ViewTab, view_bindings
 
 CellSpec = tuple[str, int, Callable[[dict[str, Any]], Cell]]  # label, width, cell from a row
 # What a view lists: its columns, one item per line, and the cells of line i.
-Listing = tuple[list[Column], pl.DataFrame, Callable[[int], list[Cell]]]
 VIEWS: dict[str, tuple[str, str]] = {
     "scorecard": ("s", "Scorecard"),
     "hard": ("h", "Hard"),
@@ -68,30 +64,20 @@ KIND_HELP = {
 }
 
 
-class CoverageTab(Vertical):
+class CoverageTab(ViewTab):
+    VIEWS = VIEWS
+    PREFIX = "cov"
     BINDINGS = [
-        *[Binding(key, f"view('{name}')", label, show=False) for name, (key, label) in VIEWS.items()],
+        *view_bindings(VIEWS),
         Binding("d", "drop", "Drop row"),
         Binding("r", "rule", "State rule"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
-        self.view = "scorecard"
+        super().__init__(session, **kwargs)
         self.splits: pl.Series | None = None  # each row's split: the input's own, or the plan's
         self.planned = False
-        self.items: pl.DataFrame | None = None  # what the list shows, one item per line
-        self._item_cells: Callable[[int], list[Cell]] = lambda i: []
-        self._built = ""  # the view the list holds now
         self.lines: list[ScoreLine] = []
-
-    def compose(self) -> ComposeResult:
-        yield LiteralStatic("Loading…", id="cov-summary")
-        with Horizontal(id="cov-body"):
-            # Every item, however many: the list draws only the lines on screen.
-            yield RowList([], lambda i: self._item_cells(i), id="cov-list")
-            yield Rendered(id="cov-detail", back_to="#cov-list")
 
     # --- data -------------------------------------------------------------------------
     def show(self, session: Session, splits: pl.Series | None = None, planned: bool = False) -> None:
@@ -106,17 +92,8 @@ class CoverageTab(Vertical):
         self.lines = session.coverage.scorecard(self.splits, marked)
         self._fill()
 
-    def action_view(self, name: str) -> None:
-        self.view = name
-        if self.session.ready:
-            self._fill()
-        self.query_one("#cov-list").focus()
-
-    def _fill(self) -> None:
-        listing = self.query_one("#cov-list", RowList)
-        # A redraw after a decision keeps the person's place in the same list.
-        keep = listing.cursor_row if self.items is not None and self._built == self.view else 0
-        builder = {
+    def _listing(self) -> Listing:
+        return {
             "scorecard": self._scorecard_items,
             "hard": self._hard_items,
             "ambiguous": self._ambiguous_items,
@@ -124,15 +101,12 @@ class CoverageTab(Vertical):
             "examples": self._example_items,
             "production": self._production_items,
             "drift": self._drift_items,
-        }[self.view]
-        columns, self.items, self._item_cells = builder()
-        self._built = self.view
-        self._header(self.items.height)
-        listing.reset(self.items.height, keep, columns)  # the detail follows its Highlighted
+        }[self.view]()
 
-    def _header(self, total: int) -> None:
+    def _header(self) -> None:
+        assert self.items is not None
         head = view_bar(VIEWS, self.view)
-        shown = f"{total:,} listed"
+        shown = f"{self.items.height:,} listed"
         where = "planned" if self.planned else ("from the input" if self.splits is not None else "none")
         short = sum(len(line.shortfalls()) for line in self.lines)
         verdict = (
@@ -276,15 +250,9 @@ class CoverageTab(Vertical):
         return columns, pl.DataFrame({"split": [d.split for d in splits]}, schema={"split": pl.String}), cells
 
     # --- detail pane ------------------------------------------------------------------
-    def _item(self) -> dict[str, Any] | None:
-        listing = self.query_one("#cov-list", RowList)
-        if self.items is None or not listing.row_count:
-            return None
-        return self.items.row(listing.cursor_row, named=True)
-
     def _render_detail(self) -> None:
         item = self._item()
-        detail = self.query_one("#cov-detail", Rendered)
+        detail = self.detail
         if item is None and self.view == "drift":
             reason = self.session.drift.reason
             detail.show(lambda width: Text(f"No split drift to show: {reason}.", style="dim"))
@@ -515,11 +483,7 @@ class CoverageTab(Vertical):
             parts.append(Text("\n✓ nothing stands out", style="green"))
         return Group(*parts)
 
-    # --- events and actions -----------------------------------------------------------
-    def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
-        if event.row_list.id == "cov-list":
-            self._render_detail()
-
+    # --- actions ----------------------------------------------------------------------
     def action_rule(self) -> None:
         """Write down the labelling rule that decides the selected ambiguous or suspect row."""
         if self.app.refused_read_only():  # type: ignore[attr-defined]
@@ -554,7 +518,7 @@ class CoverageTab(Vertical):
             "examples": f"{item.get('category')} example dropped in review",
         }[self.view]
         self.session.drop_rows([item["key"]], reason=reason)
-        self.query_one("#cov-list", RowList).action_move(1)  # on to the next one
+        self.listing.action_move(1)  # on to the next one
         self.app.notify(f"{item['key']} will be dropped (journal).")
         self.post_message(DecisionsChanged())
 

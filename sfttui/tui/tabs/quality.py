@@ -17,9 +17,7 @@ from typing import Any
 import polars as pl
 from rich.console import Group
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from ...display import LiteralTable, literal
@@ -29,9 +27,8 @@ from ...engine.analyses.quality import ARTIFACT_NAMES, STRUCTURE_NAMES
 from ...engine.session import Session
 from ..messages import DecisionsChanged
 from ..render import bar, render_turns, turns, view_bar
-from ..widgets.literal import LiteralStatic
-from ..widgets.rendered import Rendered
-from ..widgets.row_list import Cell, Column, RowList, cell_tail
+from ..widgets.row_list import Cell, Column, cell_tail
+from .views import Listing, ViewTab, view_bindings
 
 VIEWS: dict[str, tuple[str, str]] = {
     "structure": ("s", "Structure"),
@@ -70,50 +67,26 @@ def _histogram(lengths: Lengths, mark: int | None = None) -> LiteralTable:
     return table
 
 
-class QualityTab(Vertical):
-    BINDINGS = [
-        *[Binding(key, f"view('{name}')", label, show=False) for name, (key, label) in VIEWS.items()],
-        Binding("d", "drop", "Drop"),
-    ]
-
-    def __init__(self, session: Session, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session = session
-        self.view = "structure"
-        self.items: pl.DataFrame | None = None  # what the list shows, one item per line
-        self._built = ""
-
-    def compose(self) -> ComposeResult:
-        yield LiteralStatic("Loading…", id="quality-summary")
-        with Horizontal(id="quality-body"):
-            yield RowList([], self._cells, id="quality-list")
-            yield Rendered(id="quality-detail", back_to="#quality-list")
+class QualityTab(ViewTab):
+    VIEWS = VIEWS
+    PREFIX = "quality"
+    BINDINGS = [*view_bindings(VIEWS), Binding("d", "drop", "Drop")]
 
     # --- data -------------------------------------------------------------------------
     def show(self, session: Session) -> None:
         if session.ready:
             self._fill()
 
-    def action_view(self, name: str) -> None:
-        self.view = name
-        if self.session.ready:
-            self._fill()
-        self.query_one("#quality-list").focus()
-
-    def _fill(self) -> None:
+    def _listing(self) -> Listing:
         q = self.session.quality
-        listing = self.query_one("#quality-list", RowList)
-        keep = listing.cursor_row if self.items is not None and self._built == self.view else 0
         views = {
             "structure": q.structure,
             "templates": q.templates,
             "artifacts": q.artifacts,
             "outliers": self.session.outliers.rows,
         }
-        self.items = views[self.view] if self.view in views else self._length_items()
-        self._built = self.view
-        self._header()
-        listing.reset(self.items.height, keep, self._columns())
+        items = views[self.view] if self.view in views else self._length_items()
+        return self._columns(), items, self._row_cells
 
     def _header(self) -> None:
         q = self.session.quality
@@ -161,7 +134,7 @@ class QualityTab(Vertical):
         longest = lengths.tokens.sort(["total", "row"], descending=[True, False]).head(LONGEST)
         return longest.with_columns(key=self.session.dataset.rows["key"].gather(longest["row"]))
 
-    def _cells(self, index: int) -> list[Cell]:
+    def _row_cells(self, index: int) -> list[Cell]:
         assert self.items is not None
         item = self.items.row(index, named=True)
         dropped = self._dropped()
@@ -182,15 +155,9 @@ class QualityTab(Vertical):
         return set(self.session.resolution().dropped) if self.session.ready else set()
 
     # --- detail pane ------------------------------------------------------------------
-    def _item(self) -> dict[str, Any] | None:
-        listing = self.query_one("#quality-list", RowList)
-        if self.items is None or not listing.row_count:
-            return None
-        return self.items.row(listing.cursor_row, named=True)
-
     def _render_detail(self) -> None:
         item = self._item()
-        detail = self.query_one("#quality-detail", Rendered)
+        detail = self.detail
         if item is None:
             empty = {
                 "structure": "Every conversation is well formed.",
@@ -255,11 +222,7 @@ class QualityTab(Vertical):
             Text("\nd drops every row giving this reply but the first", style="dim"),
         )
 
-    # --- events and actions -----------------------------------------------------------
-    def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
-        if event.row_list.id == "quality-list":
-            self._render_detail()
-
+    # --- actions ----------------------------------------------------------------------
     def action_drop(self) -> None:
         if self.app.refused_read_only():  # type: ignore[attr-defined]
             return
@@ -285,7 +248,7 @@ class QualityTab(Vertical):
             keys = [item["key"]]
             reason = f"{ARTIFACT_NAMES[item['kind']]}: {item['evidence']}"
         self.session.drop_rows(keys, reason=reason)
-        self.query_one("#quality-list", RowList).action_move(1)
+        self.listing.action_move(1)
         said = keys[0] if len(keys) == 1 else f"{len(keys):,} rows"
         self.app.notify(f"{said} will be dropped (journal).")
         self.post_message(DecisionsChanged())
