@@ -26,6 +26,7 @@ from .labelmodel import sample_positions
 from .representativeness import (
     FEATURES,
     MIN_REFERENCE,
+    Difference,
     Profile,
     measure_difference,
     profile,
@@ -42,24 +43,58 @@ MAX_FEATURE_GAP = 0.2
 
 @dataclass
 class SplitDrift:
-    """One split compared with train."""
+    """One split compared with train: the measures of `difference`, or why there are none
+    (too few prompts: `detail`)."""
 
     split: str
     profile: Profile
-    psi: float | None = None
-    ks: float | None = None
-    unseen_token_share: float | None = None
-    # The same share for a sample of train's own rows against the rest of train: new
-    # words a split of this size brings by chance (names, typos, rare words).
+    difference: Difference | None = None
+    # The unseen-word share of a sample of train's own rows against the rest of train:
+    # new words a split of this size brings by chance (names, typos, rare words).
     unseen_by_chance: float | None = None
-    top_unseen: list[tuple[str, int]] = field(default_factory=list)
-    auc: float | None = None
     detail: str = ""
-    least_like: pl.DataFrame | None = None  # key, p_reference (here: of not being train), text
-    label_mix: dict[str, dict[str, float]] = field(default_factory=dict)
-    length_edges: list[float] = field(default_factory=list)
-    length_shares: dict[str, list[float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def psi(self) -> float | None:
+        return self.difference.psi if self.difference else None
+
+    @property
+    def ks(self) -> float | None:
+        return self.difference.ks if self.difference else None
+
+    @property
+    def unseen_token_share(self) -> float | None:
+        return self.difference.unseen[0] if self.difference else None
+
+    @property
+    def top_unseen(self) -> list[tuple[str, int]]:
+        return self.difference.unseen[2] if self.difference else []
+
+    @property
+    def auc(self) -> float | None:
+        return self.difference.adversarial[0] if self.difference else None
+
+    @property
+    def least_like(self) -> pl.DataFrame | None:
+        """key, p_reference (here: of not being train), text."""
+        return self.difference.adversarial[3] if self.difference else None
+
+    @property
+    def label_mix(self) -> dict[str, dict[str, float]]:
+        """label -> {"train": share, <split>: share}."""
+        mix = self.difference.label_mix if self.difference else {}
+        return {k: {"train": v["train"], self.split: v["reference"]} for k, v in mix.items()}
+
+    @property
+    def length_edges(self) -> list[float]:
+        return self.difference.length_edges if self.difference else []
+
+    @property
+    def length_shares(self) -> dict[str, list[float]]:
+        if not self.difference:
+            return {}
+        return {"train": self.difference.shares[0], self.split: self.difference.shares[1]}
 
     def to_dict(self) -> dict[str, Any]:
         r = lambda v: None if v is None else round(v, 6)  # noqa: E731
@@ -149,13 +184,9 @@ def _compare(
     if other.height < MIN_REFERENCE or train.height < MIN_REFERENCE:
         drift.detail = f"too few prompts to compare ({other.height:,} {name}, {train.height:,} train)"
         return drift
-    d = measure_difference(train, other, settings)
-    drift.length_edges, drift.length_shares = d.length_edges, {"train": d.shares[0], name: d.shares[1]}
-    drift.psi, drift.ks = d.psi, d.ks
-    drift.unseen_token_share, _, drift.top_unseen = d.unseen
+    drift.difference = measure_difference(train, other, settings)
     drift.unseen_by_chance = _unseen_by_chance(train, other.height, settings.seed)
-    drift.auc, _, drift.detail, drift.least_like = d.adversarial
-    drift.label_mix = {k: {"train": v["train"], name: v["reference"]} for k, v in d.label_mix.items()}
+    drift.detail = drift.difference.adversarial[2]
     drift.warnings = _warnings(drift, train_profile)
     return drift
 
