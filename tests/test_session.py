@@ -27,3 +27,53 @@ def test_results_are_all_set_by_analyse_and_none_is_half_there_before(write_json
     # A new threshold is a new workspace with new clusters; everything else is the same object.
     assert session.workspace is not before and session.duplicates.threshold == 0.7
     assert session.dataset is before.scan.dataset and session.journal is before.journal
+
+
+def _from_scratch(session: Session):
+    """The resolution worked out again from every decision, as before each one was added."""
+    kept = session._resolver, session._resolution
+    session._resolver = session._resolution = None
+    try:
+        return session.resolution()
+    finally:
+        session._resolver, session._resolution = kept
+
+
+def test_each_new_decision_is_added_to_the_last_answer_and_gives_what_resolving_all_gives(tmp_path):
+    """Decisions of every kind, repeated on one cluster, undone singly and as a batch: after
+    each, the answer built decision by decision equals the one from all of them at once."""
+    from tests.app_factory import demo_copy
+
+    session = Session(paths=[str(demo_copy(tmp_path))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    clusters = session.duplicates.clusters
+    ids = clusters["id"].to_list()
+    keys = session.dataset.rows["key"].to_list()
+    labels = session.dataset.rows["label"].drop_nulls().unique().sort().to_list()
+    steps = [
+        lambda: session.keep(ids[0]),
+        lambda: session.keep_all(ids[1]),
+        lambda: session.keep(ids[0], session.cluster(ids[0])["members"][-1]),  # replaces the first
+        lambda: session.drop_rows(keys[5:8], reason="test"),
+        lambda: session.undo(),
+        lambda: session.accept_all_exact(),
+        lambda: session.keep(ids[2]),
+        lambda: session.undo(),
+        lambda: session.undo(),  # the whole accept-all
+        lambda: session.cap(labels[0], 10),
+        lambda: session.keep(ids[3]),
+        lambda: (session.undo(), session.keep(ids[4])),  # as long as before, not the same
+        lambda: session.deliberate(labels[1]),
+    ]
+    seen_dropped = []
+    for step in steps:
+        before = session.resolution()
+        frozen = dict(before.dropped)
+        step()
+        now = session.resolution()
+        assert now == _from_scratch(session)
+        assert before.dropped == frozen  # an answer handed out does not change later
+        seen_dropped.append(len(now.dropped))
+    # The steps did change the answer: accept-all dropped many rows, its undo gave them back.
+    assert seen_dropped[5] > seen_dropped[4] + 20 and seen_dropped[8] == seen_dropped[4]
+    assert session.resolution().caps == {labels[0]: 10}

@@ -17,8 +17,9 @@ it read-only.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -390,16 +391,56 @@ def resolve(
     `cluster_of` gives the clusters each current row belongs to, so a decision follows a
     cluster whose id changed with the data.
     """
-    res = Resolution({}, set(), {}, {}, {}, [], [])
-    by_cluster: dict[str, list[str]] = {}  # rows dropped by each cluster's latest decision
-    cluster_of = cluster_of or {}
+    resolver = Resolver()
+    resolver.add(decisions, keys, clusters, where, cluster_of)
+    return resolver.snapshot()
 
-    def now(key: str) -> str | None:
-        if where is not None and key in where:
-            return where[key]
-        return key if key in keys else None
 
-    for d in decisions:
+class Resolver:
+    """Decisions turned into row drops in order, so that a new decision is added to the
+    last answer instead of every decision being resolved again: after `A` has recorded
+    fifty thousand clusters, each further key would otherwise walk them all (1.5 s at a
+    million rows). `add` takes the next decisions with the lookups they need; `snapshot`
+    gives a Resolution of its own (later additions do not change one handed out)."""
+
+    def __init__(self) -> None:
+        self.res = Resolution({}, set(), {}, {}, {}, [], [])
+        self.by_cluster: dict[str, list[str]] = {}  # rows dropped by each cluster's latest decision
+        self.seen: list[Decision] = []  # every decision added, applied or not
+
+    def continues(self, decisions: list[Decision]) -> bool:
+        """Whether `decisions` begin with every decision added so far (no undo since)."""
+        n = len(self.seen)
+        return len(decisions) >= n and all(map(operator.is_, self.seen, decisions[:n]))
+
+    def add(
+        self,
+        decisions: list[Decision],
+        keys: set[str],
+        clusters: set[str],
+        where: Mapping[str, str | None] | None = None,
+        cluster_of: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        """Apply these decisions after those added before (see resolve for the lookups)."""
+        cluster_of = cluster_of or {}
+
+        def now(key: str) -> str | None:
+            if where is not None and key in where:
+                return where[key]
+            return key if key in keys else None
+
+        for d in decisions:
+            self.seen.append(d)
+            self._apply(d, now, clusters, cluster_of)
+
+    def _apply(
+        self,
+        d: Decision,
+        now: Callable[[str], str | None],
+        clusters: set[str],
+        cluster_of: Mapping[str, list[str]],
+    ) -> None:
+        res, by_cluster = self.res, self.by_cluster
         p = d.payload
         named = [k for k in named_rows(d) if k is not None]
         current = {k: now(k) for k in named}
@@ -407,7 +448,7 @@ def resolve(
         if missing:
             why = "no longer match (changed or removed)" if "content" in p else "are no longer in the data"
             res.stale.append(f"decision {d.seq}: rows {', '.join(missing[:3])} {why}; not applied")
-            continue
+            return
         if any(c != k for k, c in current.items()):
             res.followed += 1
         if d.action in ("keep", "keep_all", "hard_negative"):
@@ -416,7 +457,7 @@ def resolve(
                 res.stale.append(
                     f"decision {d.seq}: cluster {p.get('cluster')} no longer exists; not applied"
                 )
-                continue
+                return
             # A later decision on the same cluster replaces an earlier one.
             for key in by_cluster.pop(cluster, []):
                 res.dropped.pop(key, None)
@@ -451,7 +492,23 @@ def resolve(
             for key in p.get("keys", []):
                 res.rules[str(current[key])] = str(p.get("rule", ""))
         res.applied.append(d)
-    return res
+
+    def snapshot(self) -> Resolution:
+        r = self.res
+        return Resolution(
+            dropped=dict(r.dropped),
+            kept_clusters=set(r.kept_clusters),
+            caps=dict(r.caps),
+            deliberate=dict(r.deliberate),
+            moves=dict(r.moves),
+            applied=list(r.applied),
+            stale=list(r.stale),
+            rules=dict(r.rules),
+            followed=r.followed,
+            cluster_states=dict(r.cluster_states),
+            hard_negatives=set(r.hard_negatives),
+            split=dict(r.split) if r.split is not None else None,
+        )
 
 
 def _cluster_now(

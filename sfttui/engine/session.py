@@ -8,6 +8,7 @@ decision state the app shows is derived from the journal, never kept beside it.
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,7 +27,7 @@ from .analyses.outliers import Outliers
 from .analyses.quality import Quality
 from .analyses.representativeness import Representativeness
 from .analyses.split import SplitSettings
-from .decisions import Decision, Journal, Resolution, content_hash, named_rows, resolve
+from .decisions import Decision, Journal, Resolution, Resolver, content_hash, named_rows
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
 from .io.atomic import write_bytes_atomic
 from .io.load import Dataset
@@ -79,6 +80,10 @@ class Session:
     _resolution: tuple[tuple[Any, ...], int, Resolution] | None = field(
         default=None, repr=False, compare=False
     )
+    # The decisions resolved so far, and what they were resolved against (see resolution).
+    _resolver: tuple[tuple[Any, ...], Resolver] | None = field(default=None, repr=False, compare=False)
+    # The screen's thread and a plan worker may both ask: one adds to the resolver at a time.
+    _resolving: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     # --- analyses -------------------------------------------------------------------
     def analyse(self, progress: Progress = no_progress) -> None:
@@ -171,20 +176,33 @@ class Session:
         cached = self._resolution
         if cached is not None and cached[1] == count and all(a is b for a, b in zip(cached[0], of)):
             return cached[2]
+        with self._resolving:
+            return self._resolve(of, count)
+
+    def _resolve(self, of: tuple[Any, ...], count: int) -> Resolution:
         decisions = self.journal.effective()
-        # Only the keys and clusters the decisions name are looked up: a set of every row
-        # key (a million Python strings) would hold the GIL for half a second.
-        named = {k for d in decisions for k in named_rows(d) if k is not None}
-        recorded = {k: h for d in decisions for k, h in d.payload.get("content", {}).items()}
+        # The answer so far is added to while decisions are only added (no undo since, the
+        # same rows and clusters); otherwise every decision is resolved again.
+        resolver = self._resolver
+        same = resolver is not None and all(a is b for a, b in zip(resolver[0], of))
+        if resolver is None or not same or not resolver[1].continues(decisions):
+            resolver = (of, Resolver())
+            self._resolver = resolver
+        new = decisions[len(resolver[1].seen) :]
+        # Only the keys and clusters the new decisions name are looked up: a set of every
+        # row key (a million Python strings) would hold the GIL for half a second.
+        named = {k for d in new for k in named_rows(d) if k is not None}
+        recorded = {k: h for d in new for k, h in d.payload.get("content", {}).items()}
         where = self._locate(recorded)
         present = _present(self.dataset.rows["key"], named - set(recorded))
-        found = resolve(
-            decisions,
+        resolver[1].add(
+            new,
             present,
-            _present(self.duplicates.clusters["id"], {d.payload.get("cluster") for d in decisions}),
+            _present(self.duplicates.clusters["id"], {d.payload.get("cluster") for d in new}),
             where,
             self._clusters_of({k for k in where.values() if k is not None} | present),
         )
+        found = resolver[1].snapshot()
         self._resolution = (of, count, found)
         return found
 
