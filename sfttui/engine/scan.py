@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from .io.load import Dataset, load
 from .runtime.memory import release
 from .runtime.parallel import LOCAL, Engine, StageRunner
 from .runtime.progress import Progress, Stage, no_progress
-from .settings import ScanSettings
+from .settings import FAIL_KINDS, ScanSettings
 
 
 @dataclass
@@ -53,43 +54,12 @@ class ScanResult:
 
     def findings(self) -> dict[str, int]:
         """How many of each kind of problem `--fail-on` can name."""
-        return {
-            "bad-lines": int(self.dataset.bad_lines["excluded"].sum()),
-            "duplicates": self.duplicates.rows_removable,
-            "conflicts": self.duplicates.conflicts.height,
-            "imbalance": len(self.balance.imbalance),
-            "leakage": self.leakage.total,
-            "coverage": len(self.coverage.warnings(split_series(self.dataset))),
-            "representativeness": len(self.representativeness.warnings),
-            "structure": self.quality.structure.height,
-            "templates": self.quality.templates.height,
-            "artifacts": self.quality.artifact_rows,
-            "too-long": self.lengths.over.height,
-            "drift": len(self.drift.warnings),
-            "outliers": self.outliers.count,
-        }
+        return {check.kind: check.count(self) for check in CHECKS}
 
     def not_checked(self) -> dict[str, str]:
         """The `--fail-on` kinds whose analysis did not run on real rows, and why: a gate on
         one of them fails (a check that did not run is not a pass)."""
-        out: dict[str, str] = {}
-        if not self.balance.applies:
-            out["conflicts"] = out["imbalance"] = self.balance.reason
-        if not (self.dataset.has_splits or self.settings.eval_paths):
-            out["leakage"] = "no splits in the input and no --eval set"
-        if not self.coverage.ran:
-            out["coverage"] = self.coverage.reason
-        if not self.quality.structure_ran:
-            out["structure"] = self.quality.structure_reason
-        if not self.quality.templates_ran:
-            out["templates"] = self.quality.templates_reason
-        if self.lengths.max_tokens is None:
-            out["too-long"] = "no --max-tokens given"
-        if not self.drift.ran:
-            out["drift"] = self.drift.reason
-        if not self.outliers.ran:
-            out["outliers"] = self.outliers.reason
-        return out
+        return {check.kind: why for check in CHECKS if (why := check.skipped(self)) is not None}
 
     @property
     def notes(self) -> list[str]:
@@ -103,6 +73,69 @@ class ScanResult:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.duplicates.with_row_texts(self.dataset.rows)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One kind of problem `--fail-on` can name: how many the scan found, and why it was
+    not checked (None when it was)."""
+
+    kind: str
+    count: Callable[[ScanResult], int]
+    skipped: Callable[[ScanResult], str | None] = lambda r: None
+
+
+def _unless(ran: bool, reason: str) -> str | None:
+    return None if ran else reason
+
+
+def _leakage_skipped(r: ScanResult) -> str | None:
+    return _unless(
+        bool(r.dataset.has_splits or r.settings.eval_paths), "no splits in the input and no --eval set"
+    )
+
+
+# One entry per kind, in FAIL_KINDS order: adding a check is one entry here.
+CHECKS = (
+    Check("bad-lines", lambda r: int(r.dataset.bad_lines["excluded"].sum())),
+    Check("duplicates", lambda r: r.duplicates.rows_removable),
+    Check(
+        "conflicts",
+        lambda r: r.duplicates.conflicts.height,
+        lambda r: _unless(r.balance.applies, r.balance.reason),
+    ),
+    Check(
+        "imbalance",
+        lambda r: len(r.balance.imbalance),
+        lambda r: _unless(r.balance.applies, r.balance.reason),
+    ),
+    Check("leakage", lambda r: r.leakage.total, _leakage_skipped),
+    Check(
+        "coverage",
+        lambda r: len(r.coverage.warnings(split_series(r.dataset))),
+        lambda r: _unless(r.coverage.ran, r.coverage.reason),
+    ),
+    Check("representativeness", lambda r: len(r.representativeness.warnings)),
+    Check(
+        "structure",
+        lambda r: r.quality.structure.height,
+        lambda r: _unless(r.quality.structure_ran, r.quality.structure_reason),
+    ),
+    Check(
+        "templates",
+        lambda r: r.quality.templates.height,
+        lambda r: _unless(r.quality.templates_ran, r.quality.templates_reason),
+    ),
+    Check("artifacts", lambda r: r.quality.artifact_rows),
+    Check(
+        "too-long",
+        lambda r: r.lengths.over.height,
+        lambda r: _unless(r.lengths.max_tokens is not None, "no --max-tokens given"),
+    ),
+    Check("drift", lambda r: len(r.drift.warnings), lambda r: _unless(r.drift.ran, r.drift.reason)),
+    Check("outliers", lambda r: r.outliers.count, lambda r: _unless(r.outliers.ran, r.outliers.reason)),
+)
+assert tuple(check.kind for check in CHECKS) == FAIL_KINDS
 
 
 def run_scan(
