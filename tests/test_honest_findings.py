@@ -506,3 +506,19 @@ async def test_a_near_conflict_can_be_marked_a_hard_negative_and_counts_on_the_s
         await settle(pilot)
         assert app.session.journal.effective()[-1].action == "hard_negative"  # nothing new
         assert [n.message for n in app._notifications][-1].startswith("only a near label conflict can be")
+
+
+def test_every_fail_on_kind_is_counted_and_one_that_did_not_run_is_never_a_pass(write_jsonl):
+    """Each --fail-on kind has one count; an analysis that did not run is "not checked" for
+    its kind even when it gives no reason, so a gate on it cannot pass."""
+    from dataclasses import replace
+
+    from sfttui.engine.settings import FAIL_KINDS
+
+    rows = [{"text": f"row {i} about topic {i % 5}", "label": "ab"[i % 2]} for i in range(40)]
+    result = run_scan([write_jsonl("d.jsonl", rows)])
+    assert tuple(result.findings()) == FAIL_KINDS
+    assert "coverage" not in result.not_checked() and "drift" in result.not_checked()
+    silent = replace(result, coverage=replace(result.coverage, ran=False, reason=""))
+    assert silent.not_checked()["coverage"] == ""
+    assert list(silent.not_checked()) == [k for k in FAIL_KINDS if k in silent.not_checked()]
