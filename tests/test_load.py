@@ -386,3 +386,17 @@ def test_a_dataset_folder_that_points_elsewhere_or_is_no_dataset_is_one_clear_er
         InputError, match="is a directory, expected a data file or a Hugging Face dataset folder"
     ):
         load([tmp_path / "plain"])
+
+
+def test_rows_of_finds_a_few_keys_by_index_and_many_by_filter(write_jsonl, monkeypatch):
+
+    rows = [{"id": f"k{i}", "text": f"row {i}", "label": "a"} for i in range(600)]
+    ds = load([write_jsonl("d.jsonl", rows)])
+    few = ["k5", "k599", "missing", "k5", "k0"]
+    assert ds.rows_of(few) == {"k5": 5, "k599": 599, "k0": 0}
+    many = [f"k{i}" for i in range(0, 600, 2)] + ["nope"]
+    assert ds.rows_of(many) == {f"k{i}": i for i in range(0, 600, 2)}
+    # Every key hashing alike: the index still tells the rows apart by their keys.
+    monkeypatch.setattr(pl.Series, "hash", lambda self, seed=0: pl.Series([7] * len(self), dtype=pl.UInt64))
+    ds._key_index = None
+    assert ds.rows_of(["k3", "k404", "zz"]) == {"k3": 3, "k404": 404}

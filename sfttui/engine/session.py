@@ -194,7 +194,7 @@ class Session:
         named = {k for d in new for k in named_rows(d) if k is not None}
         recorded = {k: h for d in new for k, h in d.payload.get("content", {}).items()}
         where = self._locate(recorded)
-        present = _present(self.dataset.rows["key"], named - set(recorded))
+        present = set(self._rows_of(named - set(recorded)))
         resolver[1].add(
             new,
             present,
@@ -209,11 +209,7 @@ class Session:
     # --- rows followed by content -----------------------------------------------------
     def _rows_of(self, keys: list[str] | set[str]) -> dict[str, int]:
         """The row number of each of these keys that exists."""
-        if not keys:
-            return {}
-        rows = self.dataset.rows
-        found = rows.filter(pl.col("key").is_in(list(keys))).select("key", "row")
-        return dict(found.iter_rows())
+        return self.dataset.rows_of(keys)
 
     def _hashes(self, rows: list[int]) -> list[str]:
         """A stable hash of each row's original line ("" when it cannot be read back)."""

@@ -55,6 +55,8 @@ BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
 _READ_BLOCK = 32 << 20  # JSONL is read and hashed this much at a time
 _DETECT_SAMPLE = 200
+_INDEXED_LOOKUPS = 256  # at most this many keys are looked up in Dataset's key index
+_KEY_SEED = 0x5EED  # Polars' hash seed for that index
 # Split names and the aliases datasets use for them (compared case-insensitively).
 SPLIT_ALIASES = {
     "train": ("train", "training"),
@@ -170,6 +172,11 @@ class Dataset:
     inputs: list[InputFile]
     notes: list[str]
     key_source: str
+    # The rows' key hashes sorted, and the position of each, for the frame they were
+    # taken from: built by rows_of on first use.
+    _key_index: tuple[pl.DataFrame, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def has_labels(self) -> bool:
@@ -209,6 +216,39 @@ class Dataset:
     def raw_lines(self, rows: pl.Series | list[int]) -> list[bytes | None]:
         """The original lines of a few rows (by row number); None where the file has changed."""
         return read_few_lines(self.columns_of(rows, *RAW_COLUMNS), self.sources)
+
+    def rows_of(self, keys: Iterable[str]) -> dict[str, int]:
+        """The row number of each of these keys that exists.
+
+        A few keys (what one decision names) are found by binary search in the rows' key
+        hashes, sorted once (0.1 s at a million rows): a filter over every key took 19 ms a
+        decision there. Many keys (a whole journal at start) are found by one filter.
+        """
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        column = self.rows.get_column("key")
+        if len(wanted) > _INDEXED_LOOKUPS:
+            found = self.rows.filter(column.is_in(wanted)).select("key", "row")
+            return dict(found.iter_rows())
+        if self._key_index is None or self._key_index[0] is not self.rows:
+            hashes = column.hash(_KEY_SEED).to_numpy()
+            order = np.argsort(hashes, kind="stable")
+            self._key_index = (self.rows, hashes[order], order)
+        _, sorted_hashes, order = self._key_index
+        asked = pl.Series(wanted, dtype=pl.String).hash(_KEY_SEED).to_numpy()
+        at = np.searchsorted(sorted_hashes, asked)
+        out: dict[str, int] = {}
+        # Equal hashes sit side by side: the row is the one whose key is the one asked for.
+        for i, h in enumerate(asked.tolist()):
+            k = int(at[i])
+            while k < sorted_hashes.size and sorted_hashes[k] == h:
+                row = int(order[k])
+                if column[row] == wanted[i]:
+                    out[wanted[i]] = int(self.rows.get_column("row")[row])
+                    break
+                k += 1
+        return out
 
     def row_of(self, key: str) -> int | None:
         """The row number of the row with this key; None if there is none."""
