@@ -81,7 +81,8 @@ def _cached_scan(paths, settings=None, progress=None, explore_floor=None, engine
         key = None  # an unreadable input: the real scan says why
     if key is None:
         return run_scan(paths, settings, progress, explore_floor=explore_floor, engine=engine)
-    if key not in _SCANS:
+    fresh = key not in _SCANS
+    if fresh:
         calls: list[tuple[object, float]] = []
 
         def record(stage, fraction):
@@ -91,7 +92,9 @@ def _cached_scan(paths, settings=None, progress=None, explore_floor=None, engine
         result = run_scan(paths, settings, record, explore_floor=explore_floor, engine=engine)
         _SCANS[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), calls)
     payload, calls = _SCANS[key]
-    for stage, fraction in calls:
+    # A later scan of the same data reports the progress the first one did; the first has
+    # reported it already, as it ran (twice, the bar seemed to go back).
+    for stage, fraction in [] if fresh else calls:
         progress(stage, fraction)
     result = pickle.loads(payload)
     for given, found in zip(paths, result.dataset.inputs):
