@@ -55,6 +55,9 @@ BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
 _READ_BLOCK = 32 << 20  # JSONL is read and hashed this much at a time
 _DETECT_SAMPLE = 200
+# A file's share of its progress once every line is parsed: the file-wide checks (and the
+# worker processes' ending) are the rest, so "done" means done.
+_READ_SHARE = 0.95
 _INDEXED_LOOKUPS = 256  # at most this many keys are looked up in Dataset's key index
 _KEY_SEED = 0x5EED  # Polars' hash seed for that index
 # Split names and the aliases datasets use for them (compared case-insensitively).
@@ -1160,7 +1163,7 @@ def read_file(
         def chunk_tick() -> None:
             # Also where a cancelled worker's progress callback can stop the load.
             if tick:
-                tick(min(1.0, done[0] / max(size, 1)))
+                tick(_READ_SHARE * min(1.0, done[0] / max(size, 1)))
 
         chunks = _parse_jsonl_stream(blocks(), settings.max_row_bytes, offsets=True)
         frame, bad = _finish_file(info, _read_records(info, chunks, settings, chunk_tick))
@@ -1197,7 +1200,7 @@ def _read_whole(
 
     def chunk_tick() -> None:
         if tick:
-            tick(min(1.0, next(counter) * _PARSE_CHUNK / max(lines, 1)))
+            tick(_READ_SHARE * min(1.0, next(counter) * _PARSE_CHUNK / max(lines, 1)))
 
     chunks = _parse(path, info.container, data, settings.max_row_bytes)
     del data  # the parser holds the only reference
@@ -1318,7 +1321,8 @@ def read_on_workers(
         with _reading(plan.path):
             return file_sha256(plan.path)
 
-    parts, sha256 = map_on_workers(read_block, calls, workers, digest, tick)
+    parsed = (lambda f: tick(_READ_SHARE * f)) if tick else None
+    parts, sha256 = map_on_workers(read_block, calls, workers, digest, parsed)
     return join_blocks(plan, parts, sha256)
 
 
