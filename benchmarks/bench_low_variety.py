@@ -67,7 +67,7 @@ def run(path: Path, out: Path) -> dict[str, float]:
 
 
 def session_analyses(session):  # the analyses' own account of what they did
-    from sfttui.engine.scan import coverage_analyses
+    from sfttui.engine.registry import coverage_analyses
 
     return coverage_analyses(session.coverage, session.representativeness, session.settings)
 

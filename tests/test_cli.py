@@ -63,8 +63,8 @@ def test_clean_file_exits_zero_and_writes_the_report(write_jsonl, tmp_path):
         "ambiguous rows and label suspects",
         "conversation structure",
         "template replies",
-        "outliers",
         "drift between splits",
+        "outliers",
     ]
 
 

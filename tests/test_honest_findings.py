@@ -21,6 +21,7 @@ from sfttui.engine.analyses.leakage import eval_leakage, split_leakage
 from sfttui.engine.analyses.split import SplitSettings
 from sfttui.engine.export import plan_export
 from sfttui.engine.io.load import load
+from sfttui.engine.registry import findings, not_checked
 from sfttui.engine.report import write_report
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import CoverageSettings, LoadSettings, NearSettings, NormalizeSettings
@@ -241,7 +242,7 @@ def test_same_input_different_response_is_a_finding_a_conflict_and_a_leak(write_
     assert [(c["members"], c["kind"], c["conflict"], c["labels"]) for c in same] == [
         (["r1", "r2"], "exact", True, ["account", "billing"])
     ]
-    assert result.findings()["conflicts"] == 1
+    assert findings(result)["conflicts"] == 1
     hits = result.leakage.between_splits.select("kind", "side", "key_a", "key_b", "similarity").to_dicts()
     assert hits == [{"kind": "exact", "side": "input", "key_a": "r1", "key_b": "r2", "similarity": 1.0}]
     # Splits keep the two rows together.
@@ -517,8 +518,8 @@ def test_every_fail_on_kind_is_counted_and_one_that_did_not_run_is_never_a_pass(
 
     rows = [{"text": f"row {i} about topic {i % 5}", "label": "ab"[i % 2]} for i in range(40)]
     result = run_scan([write_jsonl("d.jsonl", rows)])
-    assert tuple(result.findings()) == FAIL_KINDS
-    assert "coverage" not in result.not_checked() and "drift" in result.not_checked()
+    assert tuple(findings(result)) == FAIL_KINDS
+    assert "coverage" not in not_checked(result) and "drift" in not_checked(result)
     silent = replace(result, coverage=replace(result.coverage, ran=False, reason=""))
-    assert silent.not_checked()["coverage"] == ""
-    assert list(silent.not_checked()) == [k for k in FAIL_KINDS if k in silent.not_checked()]
+    assert not_checked(silent)["coverage"] == ""
+    assert list(not_checked(silent)) == [k for k in FAIL_KINDS if k in not_checked(silent)]

@@ -15,6 +15,9 @@ LAYERS = ("base", "text", "runtime", "io", "analyses", "application")
 BASE = ("errors", "settings", "findings")
 APPLICATION = (
     "scan",
+    "steps",
+    "registry",
+    "result",
     "session",
     "decisions",
     "export",

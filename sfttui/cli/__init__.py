@@ -61,6 +61,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
 
     from ..display import exit_with_error, literal
     from ..engine.engines import open_engine
+    from ..engine.registry import findings, not_checked
     from ..engine.report import write_report
     from ..engine.scan import run_scan
     from .summary import print_summary
@@ -80,7 +81,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
         except OSError as exc:
             return exit_with_error(exc, json_path)
         Console().print(literal(f"report written to {json_path}", "dim"), soft_wrap=True)
-    found, unchecked = result.findings(), result.not_checked()
+    found, unchecked = findings(result), not_checked(result)
     failed = [k for k in fail_on if found.get(k)]
     blind = [k for k in fail_on if k in unchecked]
     out = Console()

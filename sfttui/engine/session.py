@@ -50,7 +50,7 @@ class NotAnalysed(RuntimeError):
 @dataclass(frozen=True)
 class Workspace:
     """Everything an analysis gave, all of it at once: no result is ever missing. A new
-    analysis is a field of ScanResult (and a property of Session to read it by)."""
+    analysis is a step of the registry and read as `scan.<its name>`."""
 
     scan: ScanResult
     journal: Journal

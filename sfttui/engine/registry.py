@@ -1,0 +1,601 @@
+"""Every analysis of a scan, as one `Step` each (see steps.py), in the order the report,
+the `--fail-on` kinds and the summary show them.
+
+Adding an analysis: its module under analyses/, a field of ScanResult, and one entry
+here saying how it runs and what it reports.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .analyses.balance import measure_balance
+from .analyses.coverage import KIND_SHORT, Coverage, find_coverage, grouped_shortfalls, split_series
+from .analyses.dedup import Duplicates, NearPass, find_duplicates, has_input_side, with_input_side
+from .analyses.drift import split_drift
+from .analyses.leakage import EVAL_HIT_SCHEMA, SPLIT_HIT_SCHEMA, Leakage, eval_leakage, split_leakage
+from .analyses.lengths import measure_lengths
+from .analyses.outliers import find_outliers
+from .analyses.quality import find_quality
+from .analyses.representativeness import Representativeness, compare
+from .io.load import load
+from .result import Analysis, ScanResult
+from .runtime.memory import release
+from .runtime.progress import Stage
+from .settings import FAIL_KINDS, ScanSettings
+from .steps import Check, Context, Line, Step
+
+
+def _unless(ran: bool, reason: str) -> str | None:
+    return None if ran else reason
+
+
+# --- duplicates --------------------------------------------------------------------
+def _run_duplicates(ctx: Context) -> Duplicates:
+    s, rows = ctx.settings, ctx.dataset.rows
+    duplicates = find_duplicates(
+        rows, s.normalize, s.near, s.keep, ctx.progress, ctx.explore_floor, ctx.engine
+    )
+    if has_input_side(rows):
+        release()
+        # Rows matched on their input alone: same prompt, different answer (see dedup).
+        with ctx.timed("input"):
+            inputs = find_duplicates(
+                rows, s.normalize, s.near, s.keep, ctx.progress, ctx.explore_floor, ctx.engine, side="input"
+            )
+            duplicates = with_input_side(duplicates, inputs)
+    return duplicates
+
+
+def _count(clusters: pl.DataFrame, side: str, kind: str | None = None) -> int:
+    mine = clusters.filter(pl.col("side") == side)
+    return mine.height if kind is None else int((mine["kind"] == kind).sum())
+
+
+def _report_duplicates(r: ScanResult) -> dict[str, Any]:
+    dup = r.duplicates
+    clusters = dup.clusters.select(
+        "id",
+        "side",
+        "kind",
+        "size",
+        "members",
+        "similarities",
+        "keeper",
+        "similarity",
+        "max_similarity",
+        "labels",
+        "conflict",
+        "removable",
+    ).to_dicts()
+    return {
+        "duplicates": {
+            "clusters": clusters,
+            "exact_clusters": _count(dup.clusters, "example", "exact"),
+            "near_clusters": _count(dup.clusters, "example", "near"),
+            "same_input_clusters": _count(dup.clusters, "input"),
+            "rows_in_clusters": int(dup.clusters["size"].sum()) if dup.clusters.height else 0,
+            "rows_removable": dup.rows_removable,
+            "near_pairs": dup.pairs.rename({"a": "key_a", "b": "key_b"}).to_dicts(),
+            "passes": [p.to_dict() for p in dup.passes],
+        },
+        "conflicts": [
+            {"cluster": c["id"], "side": c["side"], "labels": c["labels"], "members": c["members"]}
+            for c in dup.conflicts.select("id", "side", "labels", "members").to_dicts()
+        ],
+    }
+
+
+def _norm_steps(settings: ScanSettings) -> str:
+    n = settings.normalize
+    steps = [
+        name
+        for name, on in (
+            ("NFKC", n.nfkc),
+            ("casefold", n.casefold),
+            ("punctuation stripped", n.strip_punctuation),
+            ("whitespace collapsed", n.collapse_whitespace),
+        )
+        if on
+    ]
+    return ", ".join(steps) or "none (raw text)"
+
+
+def _describe_pass(p: NearPass) -> str:
+    counted = f"{p.candidates:,} candidates -> " if p.candidates is not None else ""
+    bands = f"{p.bands}x{p.rows_per_band} LSH bands"
+    return f"{p.shingling} on {p.texts:,} texts, {bands}, {counted}{p.verified:,} verified"
+
+
+def _describe_duplicates(r: ScanResult) -> list[Analysis]:
+    near = r.settings.near
+    return [
+        Analysis("exact duplicates", True, "normalised text: " + _norm_steps(r.settings)),
+        Analysis(
+            "near duplicates",
+            near.enabled and r.dataset.rows.height > 1,
+            "; ".join(_describe_pass(p) for p in r.duplicates.passes)
+            or ("switched off" if not near.enabled else "fewer than two rows"),
+        ),
+    ]
+
+
+def _summarise_duplicates(r: ScanResult) -> list[Line]:
+    dup = r.duplicates
+    by_side = dup.clusters.group_by("side", "kind").len()
+    count = {(side, kind): n for side, kind, n in by_side.iter_rows()}
+    exact, near = count.get(("example", "exact"), 0), count.get(("example", "near"), 0)
+    lines = [
+        Line(
+            "duplicates",
+            f"{dup.rows_removable:,} rows removable in {exact + near:,} clusters "
+            f"({exact:,} exact, {near:,} near at Jaccard ≥ {r.settings.near.threshold:g})",
+            kind="duplicates",
+        )
+    ]
+    if dup.input is not None:
+        same_input = count.get(("input", "exact"), 0) + count.get(("input", "near"), 0)
+        lines.append(
+            Line(
+                "same input",
+                f"{same_input:,} clusters of rows whose inputs match "
+                f"({count.get(('input', 'exact'), 0):,} exact, {count.get(('input', 'near'), 0):,} near) "
+                "but whose responses differ",
+                flag=bool(same_input),
+            )
+        )
+    return lines
+
+
+DUPLICATES = Step(
+    "duplicates",
+    Stage.EXACT,
+    _run_duplicates,
+    _report_duplicates,
+    _describe_duplicates,
+    (Check("duplicates", lambda r: r.duplicates.rows_removable),),
+    _summarise_duplicates,
+    release=True,
+)
+
+
+# --- balance -----------------------------------------------------------------------
+def _describe_balance(r: ScanResult) -> list[Analysis]:
+    balance = r.balance
+    return [
+        Analysis(
+            "label conflicts",
+            balance.applies,
+            "clusters whose members carry different labels" if balance.applies else balance.reason,
+        ),
+        Analysis(
+            "class balance",
+            balance.applies,
+            (f"{len(balance.overall.counts)} labels" if balance.overall else "") or balance.reason,
+        ),
+        Analysis(
+            "per-split balance",
+            bool(balance.per_split),
+            f"splits: {', '.join(balance.per_split)}"
+            if balance.per_split
+            else "no split column and no split in the file names",
+        ),
+    ]
+
+
+def _summarise_balance(r: ScanResult) -> list[Line]:
+    bal = r.balance
+    if not bal.applies:
+        return [Line("labels", f"not checked: {bal.reason}", kind="imbalance")]
+    conflicts = r.duplicates.conflicts
+    example = ""
+    if conflicts.height:
+        first = conflicts.row(0, named=True)
+        example = f"; largest {first['id']}: {' / '.join(first['labels'])} ×{first['size']}"
+    on_input = int((conflicts["side"] == "input").sum())
+    sides = f" ({on_input:,} on the input alone)" if on_input else ""
+    o = bal.overall
+    assert o is not None
+    lines = [
+        Line(
+            "label conflicts", f"{conflicts.height:,} clusters with mixed labels{sides}{example}", "conflicts"
+        ),
+        Line(
+            "balance",
+            f"{len(o.counts)} labels; always guessing '{o.majority_label}' scores "
+            f"{o.majority_baseline:.1%}; imbalance ratio {o.imbalance_ratio:.1f}; "
+            f"entropy {o.entropy:.2f}",
+            "imbalance",
+            warnings=tuple(w for w in bal.warnings if w not in bal.mix_warnings),
+            more="more warnings",
+        ),
+    ]
+    if bal.per_split:
+        mix = bal.mix_warnings
+        lines.append(
+            Line(
+                "label mix",
+                f"{len(mix):,} labels far from their share in train"
+                if mix
+                else f"each label's share alike across {', '.join(bal.per_split)}",
+                flag=bool(mix),
+                warnings=tuple(mix),
+            )
+        )
+    return lines
+
+
+BALANCE = Step(
+    "balance",
+    Stage.BALANCE,
+    lambda ctx: measure_balance(ctx.dataset.rows, ctx.settings.balance),
+    lambda r: {"balance": r.balance.to_dict()},
+    _describe_balance,
+    (
+        Check(
+            "conflicts",
+            lambda r: r.duplicates.conflicts.height,
+            lambda r: _unless(r.balance.applies, r.balance.reason),
+        ),
+        Check(
+            "imbalance",
+            lambda r: len(r.balance.imbalance),
+            lambda r: _unless(r.balance.applies, r.balance.reason),
+        ),
+    ),
+    _summarise_balance,
+    bracket=True,
+)
+
+
+# --- leakage -----------------------------------------------------------------------
+def find_leakage(ctx: Context) -> Leakage:
+    """Leakage across the existing splits and against every eval set given."""
+    dataset, settings, duplicates = ctx.dataset, ctx.settings, ctx.results["duplicates"]
+    rows = dataset.rows
+    # Eval matching is the signatures' last use (330 MB per million texts): taken, so
+    # they go with this step whether or not an eval set was given.
+    signatures = duplicates.take_signatures()
+    input_signatures = duplicates.input.take_signatures() if duplicates.input is not None else None
+    between = (
+        split_leakage(rows, rows["split"], duplicates)
+        if dataset.has_splits
+        else pl.DataFrame(schema=SPLIT_HIT_SCHEMA)
+    )
+    eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
+    inputs: list[dict] = []
+    notes: list[str] = []
+    eval_set = None
+    if settings.eval_paths:
+        ctx.progress(Stage.EVAL, 0.0)
+        eval_set = load(list(settings.eval_paths), settings.load)
+        inputs = [i.to_dict() for i in eval_set.inputs]
+        eval_hits = eval_leakage(
+            rows,
+            rows["split"],
+            eval_set,
+            settings.normalize,
+            settings.near,
+            settings.leakage,
+            ctx.engine,
+            distinct=duplicates.distinct,
+            signatures=signatures,
+            inputs=duplicates.input.distinct if duplicates.input is not None else None,
+            input_signatures=input_signatures,
+            notes=notes,
+        )
+        ctx.progress(Stage.EVAL, 1.0)
+    return Leakage(between, eval_hits, inputs, notes=notes, eval_set=eval_set)
+
+
+def _leakage_checked(r: ScanResult) -> bool:
+    return bool(r.dataset.has_splits or r.settings.eval_paths)
+
+
+def _describe_leakage(r: ScanResult) -> list[Analysis]:
+    has_splits, evals = r.dataset.has_splits, r.settings.eval_paths
+    return [
+        Analysis(
+            "leakage between splits",
+            has_splits,
+            "exact, near and same-group rows across the existing splits"
+            if has_splits
+            else "no existing splits to compare (no split field, no split in the file names)",
+        ),
+        Analysis(
+            "eval-set contamination",
+            bool(evals),
+            f"exact, near and {r.settings.leakage.ngram}-gram overlap against "
+            + ", ".join(Path(p).name for p in evals)
+            if evals
+            else "no --eval set given",
+        ),
+    ]
+
+
+def _summarise_leakage(r: ScanResult) -> list[Line]:
+    leak = r.leakage
+    if not _leakage_checked(r):
+        return [Line("leakage", "not checked: no splits in the input and no --eval set", "leakage")]
+    detail = ", ".join(f"{n:,} {kind}" for kind, n in leak.counts().items()) or "none found"
+    return [Line("leakage", f"{leak.total:,} hits: {detail}", "leakage")]
+
+
+LEAKAGE = Step(
+    "leakage",
+    Stage.LEAKAGE,
+    find_leakage,
+    lambda r: {
+        "leakage": {
+            "counts": r.leakage.counts(),
+            "between_splits": r.leakage.between_splits.to_dicts(),
+            "eval_inputs": r.leakage.eval_inputs,
+            "eval": r.leakage.eval_hits.to_dicts(),
+        }
+    },
+    _describe_leakage,
+    (
+        Check(
+            "leakage",
+            lambda r: r.leakage.total,
+            lambda r: _unless(_leakage_checked(r), "no splits in the input and no --eval set"),
+        ),
+    ),
+    _summarise_leakage,
+    bracket=True,
+    release=True,
+)
+
+
+# --- coverage ----------------------------------------------------------------------
+def coverage_analyses(coverage: Coverage, rep: Representativeness, settings: ScanSettings) -> list[Analysis]:
+    """What the hard-data and representativeness analyses did, or why they did not run."""
+    if not coverage.ran:
+        return [Analysis("hard data", False, coverage.reason)]
+    refs = settings.coverage.reference_paths
+    return [
+        Analysis(
+            "refusal / OOD / clarifying",
+            True,
+            "label names and response patterns (" + ", ".join(coverage.patterns) + ")",
+        ),
+        Analysis("hard negatives", coverage.hard_applies, coverage.hard_detail),
+        Analysis("ambiguous rows and label suspects", coverage.model.ran, coverage.model.detail),
+        Analysis(
+            "representativeness",
+            True,
+            (rep.adversarial_detail or "compared with " + ", ".join(Path(p).name for p in refs))
+            if refs
+            else "profile of the training prompts alone (no --reference sample of production inputs)",
+        ),
+    ]
+
+
+def _summarise_coverage(r: ScanResult) -> list[Line]:
+    cov = r.coverage
+    if not cov.ran:
+        return [Line("hard data", f"not checked: {cov.reason}", "coverage")]
+    lines, _ = cov.card(split_series(r.dataset))
+    card = " · ".join(
+        f"{KIND_SHORT[line.kind]} " + (f"{line.total:,} {line.status(line.total)}" if line.applies else "n/a")
+        for line in lines
+    )
+    return [
+        Line(
+            "hard data",
+            card,
+            "coverage",
+            warnings=tuple(grouped_shortfalls([line.to_dict() for line in lines])),
+        )
+    ]
+
+
+COVERAGE = Step(
+    "coverage",
+    Stage.COVERAGE,
+    lambda ctx: find_coverage(
+        ctx.dataset,
+        ctx.results["duplicates"],
+        ctx.settings.normalize,
+        ctx.settings.near,
+        ctx.settings.coverage,
+        ctx.progress,
+    ),
+    lambda r: {"coverage": r.coverage.to_dict(split_series(r.dataset))},
+    # Described with representativeness, which it depends on to say "ran".
+    checks=(
+        Check(
+            "coverage",
+            lambda r: len(r.coverage.warnings(split_series(r.dataset))),
+            lambda r: _unless(r.coverage.ran, r.coverage.reason),
+        ),
+    ),
+    summary=_summarise_coverage,
+    release=True,
+)
+
+
+# --- representativeness ------------------------------------------------------------
+def _summarise_representativeness(r: ScanResult) -> list[Line]:
+    rep = r.representativeness
+    if rep.reference is not None:
+        parts = []
+        if rep.auc is not None:
+            parts.append(f"adversarial AUC {rep.auc:.2f} (0.5 = alike)")
+        if rep.psi is not None:
+            parts.append(f"length PSI {rep.psi:.2f}")
+        if rep.unseen_token_share is not None:
+            parts.append(f"{rep.unseen_token_share:.0%} of reference words unseen")
+        detail = f"vs {rep.reference.rows:,} reference prompts: " + (", ".join(parts) or "too few to compare")
+    else:
+        detail = "profile of the training prompts only (no --reference)"
+    return [Line("representative", detail, "representativeness", warnings=tuple(rep.warnings))]
+
+
+REPRESENTATIVENESS = Step(
+    "representativeness",
+    Stage.REPRESENTATIVENESS,
+    lambda ctx: compare(ctx.dataset, ctx.settings.coverage, ctx.settings.load, ctx.progress),
+    lambda r: {"representativeness": r.representativeness.to_dict()},
+    lambda r: coverage_analyses(r.coverage, r.representativeness, r.settings),
+    (Check("representativeness", lambda r: len(r.representativeness.warnings)),),
+    _summarise_representativeness,
+)
+
+
+# --- quality -----------------------------------------------------------------------
+_STRUCTURE_HOW = "turn roles in order: the last turn, the first, repeats, unknown roles, blank replies"
+_ARTIFACTS_HOW = "placeholders, HTML leftovers (not in code or markup rows) and mojibake, by pattern"
+
+
+def _describe_quality(r: ScanResult) -> list[Analysis]:
+    quality = r.quality
+    return [
+        Analysis("conversation structure", quality.structure_ran, quality.structure_reason or _STRUCTURE_HOW),
+        Analysis(
+            "template replies",
+            quality.templates_ran,
+            quality.templates_reason
+            or f"replies given to {quality.template_min}+ rows (stripped, lower-cased)",
+        ),
+        Analysis("text artifacts", True, _ARTIFACTS_HOW),
+    ]
+
+
+def _summarise_quality(r: ScanResult) -> list[Line]:
+    q = r.quality
+    return [
+        Line(
+            "structure",
+            q.structure_detail() if q.structure_ran else f"not checked: {q.structure_reason}",
+            "structure",
+        ),
+        Line(
+            "templates",
+            q.template_detail() if q.templates_ran else f"not checked: {q.templates_reason}",
+            "templates",
+        ),
+        Line("artifacts", q.artifact_detail(), "artifacts"),
+    ]
+
+
+QUALITY = Step(
+    "quality",
+    Stage.QUALITY,
+    lambda ctx: find_quality(ctx.dataset, ctx.settings.quality),
+    lambda r: {"quality": r.quality.to_dict(r.dataset.rows["key"])},
+    _describe_quality,
+    (
+        Check(
+            "structure",
+            lambda r: r.quality.structure.height,
+            lambda r: _unless(r.quality.structure_ran, r.quality.structure_reason),
+        ),
+        Check(
+            "templates",
+            lambda r: r.quality.templates.height,
+            lambda r: _unless(r.quality.templates_ran, r.quality.templates_reason),
+        ),
+        Check("artifacts", lambda r: r.quality.artifact_rows),
+    ),
+    _summarise_quality,
+    bracket=True,
+)
+
+
+# --- lengths -----------------------------------------------------------------------
+def _summarise_lengths(r: ScanResult) -> list[Line]:
+    lengths = r.lengths
+    over = tuple(
+        f"{row['key']}: {row['total']:,} {lengths.label}"
+        for row in lengths.over.head(3).iter_rows(named=True)
+    )
+    return [Line("lengths", lengths.summary(), "too-long", warnings=over)]
+
+
+LENGTHS = Step(
+    "lengths",
+    Stage.LENGTHS,
+    lambda ctx: measure_lengths(ctx.dataset, ctx.settings.lengths, ctx.progress, ctx.tokenizer),
+    lambda r: {"lengths": r.lengths.to_dict()},
+    lambda r: [Analysis("lengths in tokens", True, r.lengths.detail)],
+    (
+        Check(
+            "too-long",
+            lambda r: r.lengths.over.height,
+            lambda r: _unless(r.lengths.max_tokens is not None, "no --max-tokens given"),
+        ),
+    ),
+    _summarise_lengths,
+)
+
+
+# --- drift and outliers ------------------------------------------------------------
+DRIFT = Step(
+    "drift",
+    Stage.REPRESENTATIVENESS,
+    lambda ctx: split_drift(ctx.dataset, ctx.settings.coverage),
+    lambda r: {"drift": r.drift.to_dict()},
+    lambda r: [
+        Analysis(
+            "drift between splits",
+            r.drift.ran,
+            r.drift.reason or "each split's prompts against train's, as --reference compares production",
+        )
+    ],
+    (Check("drift", lambda r: len(r.drift.warnings), lambda r: _unless(r.drift.ran, r.drift.reason)),),
+    lambda r: [Line("split drift", r.drift.summary(), "drift", warnings=tuple(r.drift.warnings))],
+    timing="representativeness",
+)
+
+OUTLIERS = Step(
+    "outliers",
+    Stage.QUALITY,
+    lambda ctx: find_outliers(ctx.dataset),
+    lambda r: {"outliers": r.outliers.to_dict()},
+    lambda r: [
+        Analysis(
+            "outliers",
+            r.outliers.ran,
+            r.outliers.reason or "script, vocabulary, length, symbols and code against the rest of the rows",
+        )
+    ],
+    (Check("outliers", lambda r: r.outliers.count, lambda r: _unless(r.outliers.ran, r.outliers.reason)),),
+    lambda r: [Line("outliers", r.outliers.summary(), "outliers")],
+    bracket=True,
+    timing="quality",
+)
+
+
+STEPS: tuple[Step, ...] = (
+    DUPLICATES,
+    BALANCE,
+    LEAKAGE,
+    COVERAGE,
+    REPRESENTATIVENESS,
+    QUALITY,
+    LENGTHS,
+    DRIFT,
+    OUTLIERS,
+)
+
+# Bad lines are the load's; every other kind is a step's, in registry order.
+CHECKS = (
+    Check("bad-lines", lambda r: int(r.dataset.bad_lines["excluded"].sum())),
+    *(check for step in STEPS for check in step.checks),
+)
+assert tuple(check.kind for check in CHECKS) == FAIL_KINDS
+
+
+def findings(result: ScanResult) -> dict[str, int]:
+    """How many of each kind of problem `--fail-on` can name."""
+    return {check.kind: check.count(result) for check in CHECKS}
+
+
+def not_checked(result: ScanResult) -> dict[str, str]:
+    """The `--fail-on` kinds whose analysis did not run on real rows, and why: a gate on
+    one of them fails (a check that did not run is not a pass)."""
+    return {check.kind: why for check in CHECKS if (why := check.skipped(result)) is not None}
