@@ -32,8 +32,8 @@ def child(engine_name: str, scheduler: str, path: str, eval_path: str, report_pa
     from sfttui.engine.runtime.memory import one_heap
 
     one_heap()  # as the command line does: before NumPy's threads exist
-    from sfttui.engine.engines import open_engine
     from sfttui.engine.report import write_report
+    from sfttui.engine.runtime.engines import open_engine
     from sfttui.engine.scan import run_scan
     from sfttui.engine.settings import LoadSettings, ScanSettings
 

@@ -12,7 +12,7 @@ as sfttui does and made distinct; the pass compared is sfttui's word pass (word
 character pass covers the short texts the same way). Both tools get the same shingle
 sets and the same LSH banding (sfttui's, chosen for recall at the threshold):
 
-- sfttui: `dedup.local_near_pass` (signatures, LSH candidates, the estimate filter,
+- sfttui: `lsh_pass.near_pass` (signatures, LSH candidates, the estimate filter,
   exact Jaccard verification), from normalised texts to verified pairs;
 - rensa: word 3-grams as strings (Python), `RMinHash.from_token_sets`, `RMinHashLSH`
   insert and query, timed without verification (every candidate is a pair) and with
@@ -69,14 +69,14 @@ def encode(i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 
 def run_sfttui(texts: pl.Series) -> tuple[float, np.ndarray, dict]:
-    from sfttui.engine.analyses.dedup import local_near_pass
+    from sfttui.engine.analyses.lsh_pass import near_pass
     from sfttui.engine.settings import NearSettings
     from sfttui.engine.text.minhash import Shingling, lsh_params
 
     settings = NearSettings(threshold=THRESHOLD, num_perm=NUM_PERM, seed=SEED)
     bands, rows = lsh_params(THRESHOLD, NUM_PERM)
     start = time.perf_counter()
-    result = local_near_pass(texts, Shingling("word", 3), settings, bands, rows, lambda f: None)
+    result = near_pass(texts, Shingling("word", 3), settings, bands, rows, lambda f: None)
     seconds = time.perf_counter() - start
     v = result.verified
     pairs = encode(v["a"].to_numpy(), v["b"].to_numpy())

@@ -19,11 +19,11 @@ pytest.importorskip("distributed", reason="the dask extra is not installed (pip 
 
 from sfttui.cli import main
 from sfttui.engine.analyses.dedup import near_pairs
-from sfttui.engine.dask_engine import DaskEngine
-from sfttui.engine.engines import open_engine
 from sfttui.engine.errors import InputError
 from sfttui.engine.io.load import load
 from sfttui.engine.report import build_report
+from sfttui.engine.runtime.dask import DaskEngine
+from sfttui.engine.runtime.engines import open_engine
 from sfttui.engine.runtime.parallel import LOCAL
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import LoadSettings, NearSettings, ScanSettings
@@ -93,7 +93,7 @@ def test_blocks_keep_line_numbers_bad_lines_and_file_wide_checks(dask_engine, tm
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join(lines), encoding="utf-8")  # no newline at the end either
     local = load([path])
-    dist = dask_engine.load([path], LoadSettings(), lambda *_: None)
+    dist = load([path], LoadSettings(), engine=dask_engine)
     assert dist.rows.equals(local.rows)
     assert dist.bad_lines.equals(local.bad_lines)
     assert [i.to_dict() for i in dist.inputs] == [i.to_dict() for i in local.inputs]

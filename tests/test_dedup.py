@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -8,14 +9,15 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 
 from sfttui.cli import demo_path
-from sfttui.engine.analyses.dedup import find_duplicates
+from sfttui.engine.analyses.dedup import find_duplicates, near_pairs
 from sfttui.engine.io.load import load
+from sfttui.engine.runtime.parallel import Engine
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import NearSettings, NormalizeSettings
 from sfttui.engine.text.minhash import Shingling, lsh_params, shingle_hashes, signatures
 from sfttui.engine.text.normalize import normalize_expr, normalize_texts
 
-from .conftest import jaccard, word_shingles
+from .conftest import SHARED_DATA, jaccard, word_shingles
 
 BASE = (
     "our quarterly report shows that revenue grew in every region while costs stayed flat "
@@ -288,3 +290,27 @@ def test_a_pickled_scan_links_the_kept_texts_to_its_rows_instead_of_copying_them
             before.input.clusters.select("id", "members")
         )
     assert result.duplicates.context.frame.columns == ["row", "key", "label", "t"]  # untouched
+
+
+class _InParts(Engine):
+    """The local engine made to cut texts into parts of 300 and shuffle band keys to two
+    reducers, as a cluster engine does: the one LSH driver's every path, run here."""
+
+    workers = 2
+
+    def pairwise_rows(self, n: int) -> int:
+        return 300
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} not present")
+def test_one_lsh_driver_gives_the_same_pairs_in_one_part_or_many():
+    texts = [json.loads(line)["text"] for line in (SHARED_DATA / "tweeteval_hate.jsonl").open()][:1500]
+    copies = [t.replace(" the ", " a ", 1) for t in texts[::7] if " the " in t]
+    boiler = [f"please reset my password for the account today thank you {i}" for i in range(60)]
+    series = pl.Series([*texts, *copies, *boiler]).str.to_lowercase().unique(maintain_order=True)
+    settings = NearSettings(max_bucket=8)
+    one, one_passes = near_pairs(series, settings)
+    many, many_passes = near_pairs(series, settings, engine=_InParts())
+    assert many.equals(one)
+    assert [p.to_dict() for p in many_passes] == [p.to_dict() for p in one_passes]
+    assert one.height > 100 and any(p.oversized_buckets for p in one_passes)

@@ -23,8 +23,6 @@ APPLICATION = (
     "export",
     "report",
     "isolated",
-    "engines",
-    "dask_engine",
     "row_query",
 )
 

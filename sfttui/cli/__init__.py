@@ -60,9 +60,9 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     from rich.console import Console
 
     from ..display import exit_with_error, literal
-    from ..engine.engines import open_engine
     from ..engine.registry import findings, not_checked
     from ..engine.report import write_report
+    from ..engine.runtime.engines import open_engine
     from ..engine.scan import run_scan
     from .summary import print_summary
 

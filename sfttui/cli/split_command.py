@@ -14,9 +14,9 @@ from rich.text import Text
 from ..display import exit_with_error, literal
 from ..engine.analyses.coverage import grouped_shortfalls
 from ..engine.analyses.split import SPLITS, SplitSettings
-from ..engine.engines import open_engine
 from ..engine.errors import SfttuiError
 from ..engine.export import DropPolicy, ExportResult
+from ..engine.runtime.engines import open_engine
 from ..engine.runtime.parallel import Engine
 from ..engine.session import Session
 from ..engine.settings import ScanSettings

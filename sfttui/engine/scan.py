@@ -11,7 +11,7 @@ from .io.load import load
 from .registry import STEPS
 from .result import ScanResult
 from .runtime.memory import release
-from .runtime.parallel import LOCAL, Engine, StageRunner
+from .runtime.parallel import LOCAL, Engine
 from .runtime.progress import Progress, Stage, no_progress
 from .settings import ScanSettings
 from .steps import Context, Step
@@ -36,11 +36,7 @@ def run_scan(
     # Opened before the rows load, so a wrong path fails at once; then used as it is.
     tokenizer = open_tokenizer(settings.lengths.tokenizer) if settings.lengths.tokenizer is not None else None
     start = time.perf_counter()
-    dataset = (
-        engine.load(paths, settings.load, progress)
-        if isinstance(engine, StageRunner)
-        else load(paths, settings.load, progress)
-    )
+    dataset = load(paths, settings.load, progress, engine)
     ctx = Context(dataset, settings, progress, engine, explore_floor, tokenizer)
     ctx.timings["load"] = time.perf_counter() - start
     release()

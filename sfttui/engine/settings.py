@@ -128,7 +128,7 @@ class CoverageSettings:
     hard_rows: int = 200_000  # distinct prompts searched at most (a seeded sample beyond that)
     # LSH candidate pairs examined per prompt at most (a seeded sample beyond it; a third
     # of that verified): real data has up to ~35 (12 verified), low-variety short texts
-    # hundreds (see dedup.local_near_pass).
+    # hundreds (see lsh_pass.near_pass).
     hard_candidates: float = 48.0
     listed: int = 500  # rows or pairs kept per list in the report and the app
     model: bool = True  # the cross-validated label model behind ambiguous rows and label suspects

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -27,32 +26,38 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..io.load import PROMPT_SIDE
-from ..runtime.parallel import LOCAL, Engine, Lazy, StageRunner
+from ..runtime.parallel import LOCAL, Engine, Lazy
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import NearSettings, NormalizeSettings
-from ..text.lookup import SortedIndex, ragged
+from ..text.lookup import SortedIndex
 from ..text.minhash import (
     THREADS,
     Shingling,
-    band_keys,
     iter_chunks,
     lsh_params,
-    shingle_hashes,
-    signatures_from_shingles,
     threaded_map,
     unique_sorted,
 )
 from ..text.normalize import normalize_texts, stable_id
+from .lsh_pass import (
+    ESTIMATE_PERMS,
+    ESTIMATE_SLACK,
+    PAIR_SCHEMA,
+    SIG_CHUNK,
+    NormalisedTexts,
+    Signed,
+    Texts,
+    estimates_of,
+    likely_pairs,
+    near_pass,
+    signature_keys,
+    verify_pairs,
+)
 
-_SIG_CHUNK = 20_000  # texts per signature chunk: bounds memory whatever the data size
-_VERIFY_CHUNK = 20_000  # candidate pairs verified per sort (both shingle sets of each, side by side)
-_ESTIMATE_PERMS = 64  # signature columns kept to estimate a candidate's similarity
-_ESTIMATE_SLACK = 0.2  # 4 standard errors of a 64-permutation estimate near J = 0.8
 _INPUT_PERMS = 64  # permutations of the input side's near pass (see find_duplicates)
 
 UNIT_SCHEMA = {"row": pl.UInt32(), "component": pl.String(), "t": pl.UInt32()}
 LINK_SCHEMA = {"row": pl.UInt32(), "component": pl.String()}
-PAIR_SCHEMA = {"a": pl.UInt32(), "b": pl.UInt32(), "jaccard": pl.Float64(), "shingles": pl.String()}
 
 
 @dataclass
@@ -231,145 +236,6 @@ class Duplicates:
         return [k for k, t in zip(members, texts) if k != keeper and t in near]
 
 
-def bucket_chains(ranked: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[list[np.ndarray], bool]:
-    """Candidate pairs within one band: `ranked` keys sorted (ties in text order) and the
-    uint64 text index of each. Each member is paired with the next `max_bucket` members
-    of its bucket; also whether some bucket was larger than that (and so chained)."""
-    found: list[np.ndarray] = []
-    for d in range(1, max_bucket + 1):
-        same = ranked[d:] == ranked[:-d]
-        if not same.any():
-            return found, False
-        i, j = members[:-d][same], members[d:][same]
-        found.append(np.minimum(i, j) << np.uint64(32) | np.maximum(i, j))
-    return found, True
-
-
-def _candidate_pairs(
-    keys: np.ndarray, max_bucket: int, per_band: int | None = None, seed: int = 0
-) -> tuple[np.ndarray, int, bool]:
-    """Pairs (encoded i * 2**32 + j, i < j) of texts sharing a band key in any band.
-
-    Within a bucket every member is paired with the next `max_bucket` members in text
-    order, which is all pairs for ordinary buckets and a chain (still connected, still
-    verified) for the rare huge bucket of near-identical boilerplate. With `per_band`,
-    a band that pairs more texts than that keeps a seeded sample of them (searches that
-    are samples anyway; see local_near_pass); also whether any band was sampled.
-    """
-
-    def band(column: int) -> tuple[list[np.ndarray], bool, bool]:
-        order = np.argsort(keys[:, column], kind="stable").astype(np.uint64)
-        found, chained = bucket_chains(keys[order.astype(np.int64), column], order, max_bucket)
-        if per_band is not None and sum(f.size for f in found) > per_band:
-            pairs = np.concatenate(found)
-            rng = np.random.default_rng(seed + column)
-            return [pairs[np.sort(rng.choice(pairs.size, per_band, replace=False))]], chained, True
-        return found, chained, False
-
-    bands = threaded_map(band, range(keys.shape[1]))
-    found = [pairs for found_in_band, _, _ in bands for pairs in found_in_band]
-    oversized = sum(chained for _, chained, _ in bands)
-    sampled = any(cut for _, _, cut in bands)
-    if not found:
-        return np.empty(0, dtype=np.uint64), oversized, sampled
-    return unique_sorted(np.concatenate(found)), oversized, sampled
-
-
-def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each text's distinct shingle hashes, sorted: flat values, start and length per text."""
-
-    def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = bounds
-        shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
-        owner = np.repeat(np.arange(hi - lo, dtype=np.int64), counts)
-        order = np.lexsort((shingles, owner))
-        owner, shingles = owner[order], shingles[order]
-        first = np.ones(owner.size, dtype=bool)
-        first[1:] = (owner[1:] != owner[:-1]) | (shingles[1:] != shingles[:-1])
-        return shingles[first], np.bincount(owner[first], minlength=hi - lo)
-
-    done = threaded_map(chunk, iter_chunks(len(texts), _SIG_CHUNK))
-    values = [v for v, _ in done]
-    sizes = [n for _, n in done]
-    flat = np.concatenate(values) if values else np.empty(0, np.uint64)
-    lengths = np.concatenate(sizes) if sizes else np.empty(0, np.int64)
-    starts = np.zeros(lengths.size, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    return flat, starts, lengths
-
-
-def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshold: float) -> pl.DataFrame:
-    """Exact Jaccard of the shingle sets for candidate pairs; keep those at or above threshold.
-
-    Per chunk of pairs, both sets of every pair are laid side by side tagged with the
-    pair, sorted, and equal neighbours counted: the intersection sizes of all pairs at
-    once, in memory proportional to the chunk.
-    """
-    a = (pairs >> np.uint64(32)).astype(np.int64)
-    b = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
-    la, lb = local[: a.size], local[a.size :]
-    flat, starts, lengths = _shingle_sets(texts.gather(involved), shingling)
-    # Each shingle as its dense rank, which keeps every set sorted and fits in 32 bits:
-    # a pair's tag above it makes one uint64 key, and the chunk's keys are then two
-    # sorted runs (all first sets, all second sets), which a stable sort merges in
-    # linear time. A two-key lexsort of the hashes took 4-7x longer.
-    rank = pl.Series(flat, dtype=pl.UInt64).rank("dense").to_numpy().astype(np.uint64)
-
-    def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = bounds
-        ia, ib = la[lo:hi], lb[lo:hi]
-        na, nb = lengths[ia], lengths[ib]
-        tag = np.arange(hi - lo, dtype=np.uint64) << np.uint64(32)
-        keys = np.concatenate(
-            [
-                np.repeat(tag, na) | rank[ragged(starts[ia], na)],
-                np.repeat(tag, nb) | rank[ragged(starts[ib], nb)],
-            ]
-        )
-        keys.sort(kind="stable")
-        same = keys[1:][keys[1:] == keys[:-1]]
-        inter = np.bincount((same >> np.uint64(32)).astype(np.int64), minlength=hi - lo)
-        jaccard = inter / np.maximum(na + nb - inter, 1)
-        ok = jaccard >= threshold - 1e-12
-        return np.arange(lo, hi)[ok], jaccard[ok]
-
-    done = threaded_map(chunk, iter_chunks(a.size, _VERIFY_CHUNK))
-    keep = [k for k, _ in done]
-    scores = [j for _, j in done]
-    chosen = np.concatenate(keep) if keep else np.empty(0, np.int64)
-    return pl.DataFrame(
-        {
-            "a": a[chosen].astype(np.uint32),
-            "b": b[chosen].astype(np.uint32),
-            "jaccard": np.concatenate(scores) if scores else np.empty(0),
-            "shingles": [shingling.describe()] * chosen.size,
-        },
-        schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64, "shingles": pl.String},
-    )
-
-
-@dataclass
-class NearPassResult:
-    """What one LSH pass found: verified pairs (positions in the pass's texts) and counts."""
-
-    verified: pl.DataFrame
-    candidates: int
-    estimated: int
-    oversized: int
-    signed: Signed | None = None  # the pass's band keys, when they were computed here
-    sampled: bool = False  # some candidates were left out (settings.max_candidates)
-
-
-@dataclass
-class Signed:
-    """Band keys and estimate columns of the texts one pass covered (`ids`)."""
-
-    ids: np.ndarray
-    keys: np.ndarray
-    estimate: np.ndarray | None  # not kept for eval matching (see near_pairs)
-
-
 @dataclass
 class Signatures:
     """The band keys the near-duplicate passes computed over the distinct texts, kept so
@@ -393,118 +259,6 @@ class Signatures:
         ):
             return None
         return signed
-
-
-def signature_keys(
-    texts: Texts,
-    shingling: Shingling,
-    settings: NearSettings,
-    bands: int,
-    rows: int,
-    tick: Callable[[float], None] | None = None,
-    threads: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Band keys (texts x bands) and estimate columns (texts x 64, low 16 bits) of `texts`;
-    `threads` 1 when the caller already runs chunks side by side."""
-    keys = np.empty((len(texts), bands), dtype=np.uint32)
-    estimate = np.empty((len(texts), min(_ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
-
-    chunks = list(iter_chunks(len(texts), _SIG_CHUNK))
-    # One chunk alone still signs on every core.
-    inner = threads or (1 if len(chunks) > 1 else THREADS)
-
-    def sign(bounds: tuple[int, int]) -> None:
-        lo, hi = bounds
-        shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
-        sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed, threads=inner)
-        keys[lo:hi] = band_keys(sigs, bands, rows)
-        estimate[lo:hi] = _estimate_columns(sigs)
-
-    # A chunk per thread (shingling and signing both run side by side), and progress
-    # reported from this thread between rounds.
-    for at in range(0, len(chunks), THREADS):
-        threaded_map(sign, chunks[at : at + THREADS])
-        if tick:
-            tick(chunks[min(at + THREADS, len(chunks)) - 1][1] / len(texts))
-    return keys, estimate
-
-
-def _estimate_columns(sigs: np.ndarray) -> np.ndarray:
-    # Low 16 bits of the first 64 permutations are enough to estimate (a chance equality
-    # adds ~1e-5 to J) at a quarter of the memory: 128 MB per million texts.
-    return (sigs[:, :_ESTIMATE_PERMS] & 0xFFFF).astype(np.uint16)
-
-
-def _estimates_of(texts: pl.Series, shingling: Shingling, settings: NearSettings) -> np.ndarray:
-    """Estimate columns alone, for the few texts that need them after all."""
-    shingles, counts = shingle_hashes(texts, shingling)
-    return _estimate_columns(signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed))
-
-
-def likely_pairs(
-    pairs: np.ndarray,
-    estimate_a: np.ndarray,
-    estimate_b: np.ndarray,
-    floor: float,
-    side_by_side: bool = False,
-) -> np.ndarray:
-    """Candidates (a into estimate_a, b into estimate_b) whose MinHash estimate reaches `floor`.
-
-    LSH tuned for recall also lets through many pairs far below the threshold
-    (short texts share common character n-grams); comparing signature columns is far
-    cheaper than joining shingle sets, so only plausible pairs are verified exactly.
-    `side_by_side` runs the chunks on every core (when the caller is not already).
-    """
-    columns = estimate_a.shape[1]
-
-    def likely(bounds: tuple[int, int]) -> np.ndarray:
-        chunk = pairs[bounds[0] : bounds[1]]
-        a = (chunk >> np.uint64(32)).astype(np.int64)
-        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        agree = np.count_nonzero(estimate_a[a] == estimate_b[b], axis=1) / columns
-        return chunk[agree >= floor]
-
-    # 64k pairs at a time: each gathers two rows of estimate columns per pair (17 MB a
-    # chunk; 256k took 90 MB, with two passes' chunks in flight at once).
-    chunks = iter_chunks(pairs.size, 1 << 16)
-    keep = threaded_map(likely, chunks) if side_by_side else [likely(c) for c in chunks]
-    return np.concatenate(keep) if keep else pairs
-
-
-def local_near_pass(
-    texts: Texts,
-    shingling: Shingling,
-    settings: NearSettings,
-    bands: int,
-    rows: int,
-    tick: Callable[[float], None],
-) -> NearPassResult:
-    """One pass in this process: signatures, LSH candidates, estimate filter, verification."""
-    keys, estimate = signature_keys(texts, shingling, settings, bands, rows, tick)
-    # Searches that are samples anyway (hard negatives) bound their work per text: on
-    # low-variety short texts every text shares buckets with hundreds of others.
-    limit = None if settings.max_candidates is None else int(settings.max_candidates * len(texts))
-    per_band = None if limit is None else 2 * limit // max(bands, 1)
-    cands, oversized, sampled = _candidate_pairs(keys, settings.max_bucket, per_band, settings.seed)
-    candidates = int(cands.size)
-    cands = sample_pairs(cands, limit, settings.seed)
-    likely = likely_pairs(cands, estimate, estimate, settings.threshold - _ESTIMATE_SLACK, side_by_side=True)
-    sampled = sampled or cands.size < candidates
-    del cands
-    if limit is not None and likely.size > limit // 3:
-        likely, sampled = sample_pairs(likely, limit // 3, settings.seed + 1), True
-    verified = verify_pairs(likely, texts, shingling, settings.threshold)
-    signed = Signed(np.arange(len(texts)), keys, estimate)  # near_pairs sets the real ids
-    return NearPassResult(verified, candidates, int(likely.size), oversized, signed, sampled)
-
-
-def sample_pairs(pairs: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
-    """At most `limit` of the encoded pairs, a seeded sample kept in order (all of them
-    when `limit` is None)."""
-    if limit is None or pairs.size <= limit:
-        return pairs
-    rng = np.random.default_rng(seed)
-    return pairs[np.sort(rng.choice(pairs.size, limit, replace=False))]
 
 
 def near_pairs(
@@ -542,10 +296,7 @@ def near_pairs(
         def tick(fraction: float, done: int = done, size: int = ids.size) -> None:
             progress(Stage.NEAR, (done + fraction * size) / total * 0.8)
 
-        if isinstance(engine, StageRunner):
-            result = engine.near_pass(subset, shingling, settings, bands, rows, tick)
-        else:
-            result = local_near_pass(subset, shingling, settings, bands, rows, tick)
+        result = near_pass(subset, shingling, settings, bands, rows, tick, engine)
         if edge is not None and shingling.unit == "char" and result.signed is not None:
             below_signed = edge.below_of(replace(result.signed, ids=ids))
         if signed is not None and result.signed is not None:
@@ -701,18 +452,6 @@ def _bands(settings: NearSettings) -> tuple[int, int]:
     return lsh_params(settings.threshold, settings.num_perm)
 
 
-def long_keys(keys: np.ndarray, start: int = 0) -> pl.DataFrame:
-    """A texts x bands key matrix as rows of (band, key, pos), texts numbered from `start`."""
-    n, bands = keys.shape
-    return pl.DataFrame(
-        {
-            "band": np.tile(np.arange(bands, dtype=np.uint16), n),  # up to num_perm bands
-            "key": keys.reshape(-1),
-            "pos": np.repeat(np.arange(start, start + n, dtype=np.uint32), bands),
-        }
-    )
-
-
 def cross_pairs(
     left: Texts,
     right: pl.Series,
@@ -755,7 +494,7 @@ def cross_pairs(
         # Parts are whole numbers of signature chunks, so the bucket cap below sees the
         # same chunks whichever engine runs them.
         most = min(engine.rows_per_task(lids.size), getattr(lsub, "part_rows", lids.size))
-        step = _SIG_CHUNK * max(1, most // _SIG_CHUNK)
+        step = SIG_CHUNK * max(1, most // SIG_CHUNK)
         known = signatures.lookup(left, shingling, settings, lids) if signatures else None
         bounds = list(iter_chunks(lids.size, step))
 
@@ -840,7 +579,7 @@ def _cross_part(
     only within a ratio of them) and the right side."""
     lsub, start, known, words = part
     cap = settings.max_bucket * settings.max_bucket
-    bounds = list(iter_chunks(len(lsub), _SIG_CHUNK))
+    bounds = list(iter_chunks(len(lsub), SIG_CHUNK))
     alone = len(bounds) < 2 or THREADS == 1  # else chunks run side by side, each signing on one core
 
     def chunk_pairs(span: tuple[int, int]) -> pl.DataFrame | None:
@@ -868,10 +607,10 @@ def _cross_part(
             candidates = candidates[words_within_ratio(words[lo:hi][ci], right.words[cj], right.ratio)]
         if lestimate is None:
             # Known keys come without estimate columns: only candidates' texts need them.
-            lestimate = np.zeros((hi - lo, min(_ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
+            lestimate = np.zeros((hi - lo, min(ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
             wanted = np.unique(candidates >> np.uint64(32)).astype(np.int64)
-            lestimate[wanted] = _estimates_of(chunk.gather(wanted), shingling, settings)
-        likely = likely_pairs(candidates, lestimate, right.estimate, settings.threshold - _ESTIMATE_SLACK)
+            lestimate[wanted] = estimates_of(chunk.gather(wanted), shingling, settings)
+        likely = likely_pairs(candidates, lestimate, right.estimate, settings.threshold - ESTIMATE_SLACK)
         if likely.size == 0:
             return None
         # One text list for verification: this chunk, then the right side's texts that
@@ -917,43 +656,6 @@ def _cross_candidates(right: _RightSide, hit: np.ndarray, bucket: np.ndarray) ->
         del j
         out.append(unique_sorted(encoded))
     return np.concatenate(out) if out else np.empty(0, dtype=np.uint64)
-
-
-class NormalisedTexts:
-    """The distinct normalised texts, normalised afresh from the rows' own texts each
-    time a slice of them is wanted instead of being held: a second copy of every text
-    would be about a third of a scan's memory, and normalising costs ~1.5 s per
-    million texts. Reads like the Series it stands for (`len`, `slice`, `gather`);
-    what those return is a Series."""
-
-    part_rows = 100_000  # normalised at once by chunked work (see parallel.Engine.parts)
-
-    def __init__(
-        self,
-        source: pl.Series,
-        first_row: pl.Series,
-        normalize: NormalizeSettings | None,
-        words: np.ndarray,
-    ):
-        self.source = source  # every row's original text
-        self.first_row = first_row
-        self.normalize = normalize
-        self.words = words  # words of each normalised text; 0 when it is empty
-
-    def __len__(self) -> int:
-        return len(self.first_row)
-
-    def slice(self, offset: int, length: int | None = None) -> pl.Series:
-        return self._of_rows(self.first_row.slice(offset, length))
-
-    def gather(self, indices: Any) -> pl.Series:
-        return self._of_rows(self.first_row.gather(indices))
-
-    def _of_rows(self, rows: pl.Series) -> pl.Series:
-        return normalize_texts(self.source.gather(rows), self.normalize)
-
-
-Texts = pl.Series | NormalisedTexts
 
 
 # Words of a normalised text (its spaces + 1), and 0 for an empty one.

@@ -34,6 +34,7 @@ import polars as pl
 
 from ..errors import InputError
 from ..runtime.memory import collector_paused
+from ..runtime.parallel import LOCAL, Engine
 from ..runtime.processes import WorkerError, cores, map_on_workers
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import FORMATS, SPLITS, LoadSettings
@@ -1309,23 +1310,6 @@ def join_blocks(
     return info, *file_frames(info, rows, bad_lines)
 
 
-def read_on_workers(
-    plan: FilePlan, settings: LoadSettings, workers: int, tick: Callable[[float], None] | None = None
-) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
-    """A planned file's blocks read by `workers` processes while this one hashes the file."""
-    assert plan.schema is not None
-    schema = replace(plan.schema, extract=None)  # made again where it is used (see read_block)
-    calls = [(plan.path, lo, hi, schema, settings) for lo, hi in plan.blocks]
-
-    def digest() -> str:
-        with _reading(plan.path):
-            return file_sha256(plan.path)
-
-    parsed = (lambda f: tick(_READ_SHARE * f)) if tick else None
-    parts, sha256 = map_on_workers(read_block, calls, workers, digest, parsed)
-    return join_blocks(plan, parts, sha256)
-
-
 def file_frames(info: InputFile, rows: pl.DataFrame, bad: list[BadLine]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A file's rows tagged with its name, and its bad lines as a frame; counts noted on `info`."""
     bad_frame = pl.DataFrame(
@@ -1352,48 +1336,92 @@ def load(
     paths: list[str | os.PathLike[str]],
     settings: LoadSettings | None = None,
     progress: Progress = no_progress,
+    engine: Engine = LOCAL,
 ) -> Dataset:
-    """Read every input into one frame; raise InputError for a file that cannot be read."""
+    """Read every input into one frame; raise InputError for a file that cannot be read.
+
+    Large plain JSONL files are read in byte blocks side by side: on worker processes
+    here, as tasks on a cluster engine (which reads every plain JSONL file so, from a
+    path its workers see). The rest is read whole: here, or as one task per file.
+    """
     settings = settings or LoadSettings()
     files, names = check_inputs(paths, settings)
-    workers = min(cores(), 4)
-    read = []
-    for i, (path, name) in enumerate(zip(files, names)):
-        progress(Stage.LOAD, i / len(files))
+    plans = [_plan(path, name, settings, engine) for path, name in zip(files, names)]
+    read: list[Any] = [None] * len(plans)
+    blocked = [i for i, plan in enumerate(plans) if plan.blocks]
+    share = len(blocked) / len(plans)
+    if blocked:
+        done = _read_blocked(
+            [plans[i] for i in blocked], settings, engine, lambda f: progress(Stage.LOAD, share * f)
+        )
+        for i, one in zip(blocked, done):
+            read[i] = one
+    whole = [i for i, plan in enumerate(plans) if not plan.blocks]
+    if engine.runs_here:
+        for k, i in enumerate(whole):
 
-        def within(fraction: float, i: int = i) -> None:
-            progress(Stage.LOAD, (i + fraction) / len(files))
+            def within(fraction: float, k: int = k) -> None:
+                progress(Stage.LOAD, share + (1 - share) * (k + fraction) / len(whole))
 
-        read.append(_read_input(path, name, settings, workers, within))
+            read[i] = read_file(files[i], names[i], settings, within)
+    else:
+        tasks = [engine.submit(read_file, files[i], names[i], settings, None) for i in whole]
+        rest = lambda f: progress(Stage.LOAD, share + (1 - share) * f)  # noqa: E731
+        for i, one in zip(whole, engine.gather(tasks, rest)):
+            read[i] = one
     progress(Stage.LOAD, 1.0)
     return combine(read, settings)
 
 
-def _read_input(
-    path: Path, name: str, settings: LoadSettings, workers: int, tick: Callable[[float], None]
-) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
-    """One input, in blocks on worker processes when that pays, else here."""
-    plan = _worth_workers(path, name, settings, workers)
-    if plan is None:
-        return read_file(path, name, settings, tick)
-    try:
-        return read_on_workers(plan, settings, workers, tick)
-    except WorkerError as exc:  # the same rows, read the slower way
-        read = read_file(path, name, settings, tick)
-        read[0].notes.append(f"{name}: read in this process ({exc})")
-        return read
-
-
-def _worth_workers(path: Path, name: str, settings: LoadSettings, workers: int) -> FilePlan | None:
-    """The file's plan in blocks when reading it on worker processes pays; else None."""
+def _plan(path: Path, name: str, settings: LoadSettings, engine: Engine) -> FilePlan:
+    """The file in blocks when reading it side by side pays; else a plan without blocks."""
+    if not engine.runs_here:
+        return plan_file(path, name, settings, engine.block_bytes)
     try:
         large = path.stat().st_size >= PROCESS_MIN_BYTES
     except OSError:
-        return None  # read_file reports it
-    if workers < 2 or not large:
-        return None
+        large = False  # read_file reports it
+    if min(cores(), 4) < 2 or not large:
+        return FilePlan(path, name)
     plan = plan_file(path, name, settings)
-    return plan if len(plan.blocks) > 1 else None
+    return plan if len(plan.blocks) > 1 else FilePlan(path, name)
+
+
+def _read_blocked(
+    plans: list[FilePlan], settings: LoadSettings, engine: Engine, tick: Callable[[float], None]
+) -> list[tuple[InputFile, pl.DataFrame, pl.DataFrame]]:
+    """The planned files' blocks read side by side while this process hashes the files."""
+    calls = []
+    for plan in plans:
+        assert plan.schema is not None
+        schema = replace(plan.schema, extract=None)  # made again where it is used (see read_block)
+        calls += [(plan.path, lo, hi, schema, settings) for lo, hi in plan.blocks]
+
+    def digests() -> list[str]:
+        out = []
+        for plan in plans:
+            with _reading(plan.path):
+                out.append(file_sha256(plan.path))
+        return out
+
+    parsed = lambda f: tick(_READ_SHARE * f)  # noqa: E731
+    if engine.runs_here:
+        try:
+            parts, sha256 = map_on_workers(read_block, calls, min(cores(), 4), digests, parsed)
+        except WorkerError as exc:  # the same rows, read the slower way
+            read = [read_file(plan.path, plan.name, settings) for plan in plans]
+            for one, plan in zip(read, plans):
+                one[0].notes.append(f"{plan.name}: read in this process ({exc})")
+            return read
+    else:
+        tasks = [engine.submit(read_block, *call) for call in calls]
+        sha256 = digests()
+        parts = engine.gather(tasks, parsed)
+    out, at = [], 0
+    for plan, digest in zip(plans, sha256):
+        out.append(join_blocks(plan, parts[at : at + len(plan.blocks)], digest))
+        at += len(plan.blocks)
+    return out
 
 
 def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) -> tuple[list[Path], list[str]]:

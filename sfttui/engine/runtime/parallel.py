@@ -2,7 +2,7 @@
 
 The analyses are written as chunked work: a function applied to slices of rows (with
 small shared inputs), and, for near duplicates, a shuffle of LSH band keys. An
-`Engine` runs that work. This one runs it here, in order; `dask_engine.DaskEngine`
+`Engine` runs that work. This one runs it here, in order; `dask.DaskEngine`
 runs the same functions as tasks on a Dask cluster. Both give the same results,
 because the functions and the chunk boundaries are the same; only where they run
 differs.
@@ -10,16 +10,13 @@ differs.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
 if TYPE_CHECKING:
-    from ..settings import LoadSettings, NearSettings
-    from ..text.minhash import Shingling
-    from .progress import Progress
+    pass
 
 T = TypeVar("T")
 
@@ -42,30 +39,10 @@ class Lazy(Sequence[T]):
         return self.make(i % self.count)
 
 
-@runtime_checkable
-class StageRunner(Protocol):
-    """An engine that runs whole stages its own way (the Dask engine: loading in byte
-    blocks on the workers, the LSH pass as a shuffle of band keys). The stages ask for
-    it (`isinstance(engine, StageRunner)`); the engines here know no stage."""
-
-    def load(self, paths: list[str | os.PathLike[str]], settings: LoadSettings, progress: Progress) -> Any:
-        """Read the inputs into a load.Dataset."""
-
-    def near_pass(
-        self,
-        texts: pl.Series,
-        shingling: Shingling,
-        settings: NearSettings,
-        bands: int,
-        rows: int,
-        tick: Callable[[float], None],
-    ) -> Any:
-        """One MinHash/LSH pass over `texts` (a dedup.NearPassResult)."""
-
-
 class Engine:
-    """Runs chunked work in this process, one chunk after another: map, parts, workers.
-    It knows no stage; an engine that runs stages its own way is also a StageRunner."""
+    """Runs chunked work in this process, one chunk after another: map, parts, workers,
+    and a task graph (scatter, submit, gather). It knows no stage: loading and the LSH
+    pass drive it themselves, the same way on every engine."""
 
     name = "local"
 
@@ -84,9 +61,32 @@ class Engine:
                 progress((i + 1) / len(items))
         return out
 
+    workers = 1
+    block_bytes: int | None = None  # plain JSONL bytes per read task (None: the reader's choice)
+    runs_here = True  # tasks run in this process: a task may report progress, results are free
+
     def rows_per_task(self, n: int) -> int:
         """How many of `n` rows one task takes: all of them, here."""
         return max(n, 1)
+
+    def pairwise_rows(self, n: int) -> int:
+        """How many of `n` rows one part holds for work done per pair of parts (one task
+        per pair, so few parts): all of them, here."""
+        return max(n, 1)
+
+    # A task graph: `submit` takes results of earlier submits as arguments, `gather`
+    # gives the results. Here a submit runs at once and its result is the value itself.
+    def scatter(self, items: list[Any]) -> list[Any]:
+        """Inputs placed where the tasks run, to be passed to `submit`."""
+        return items
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Any:
+        return fn(*args)
+
+    def gather(self, handles: list[Any], progress: Callable[[float], None] | None = None) -> list[Any]:
+        if progress:
+            progress(1.0)
+        return handles
 
     def parts(self, series: Any) -> Sequence[tuple[pl.Series, int]]:
         """`series` in slices of `rows_per_task`, each with the position it starts at,
