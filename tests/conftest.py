@@ -108,3 +108,16 @@ def shared_analyses(monkeypatch: pytest.MonkeyPatch) -> None:
     import sfttui.engine.session
 
     monkeypatch.setattr(sfttui.engine.session, "run_scan", _cached_scan)
+
+
+@pytest.fixture(autouse=True)
+def quick_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps in tests draw their final frames without animating to them (a tab switch
+    waited ~0.3 s for the underline to slide) and re-plan 10 ms after a decision instead
+    of 0.5 s (the pause the person's keys get). What they show once settled is the same."""
+    import textual.constants
+
+    import sfttui.tui.app
+
+    monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", "none")
+    monkeypatch.setattr(sfttui.tui.app, "REPLAN_AFTER", 0.01)
