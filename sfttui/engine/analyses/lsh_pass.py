@@ -287,8 +287,10 @@ def near_pass(
 
     Searches that are samples anyway (`settings.max_candidates`: hard negatives) bound
     their work per text: on low-variety short texts every text shares buckets with
-    hundreds of others. The band keys and estimate columns are kept (`signed`) when the
-    pass ran here, for eval matching to reuse.
+    hundreds of others. Such a sample is drawn per reducer and per pair of parts, so it
+    depends on how the texts were cut (the hard-negative search runs here, in one part);
+    without it every cut gives the same pairs and counts. The band keys and estimate
+    columns are kept (`signed`) when the pass ran here, for eval matching to reuse.
     """
     n = len(texts)
     bounds = list(iter_chunks(n, engine.pairwise_rows(n)))
