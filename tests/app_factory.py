@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import shutil
 import time
+import traceback
 from pathlib import Path
+
+from textual.worker import WorkerFailed
 
 from sfttui.cli import demo_path
 from sfttui.engine.session import Session
@@ -40,9 +43,14 @@ async def settle(pilot) -> None:
     """Wait until every worker (analysis, plan, export) has finished and the UI caught up,
     including a re-plan under way or about to start (app.REPLAN_AFTER)."""
     app = pilot.app
-    for _ in range(4):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+    try:
+        for _ in range(4):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+    except WorkerFailed as failed:
+        # Textual's message names the error alone; where it came from is what helps.
+        traceback.print_exception(failed.error)
+        raise
     deadline = time.monotonic() + 15
     while app.ready and app.plan_pending and time.monotonic() < deadline:
         await pilot.pause(0.05)
