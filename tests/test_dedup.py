@@ -314,3 +314,23 @@ def test_one_lsh_driver_gives_the_same_pairs_in_one_part_or_many():
     assert many.equals(one)
     assert [p.to_dict() for p in many_passes] == [p.to_dict() for p in one_passes]
     assert one.height > 100 and any(p.oversized_buckets for p in one_passes)
+
+
+class _SmallParts(_InParts):
+    workers = 4
+
+    def pairwise_rows(self, n: int) -> int:
+        return 10
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} not present")
+def test_a_capped_search_in_many_parts_keeps_candidates_within_the_passs_budget():
+    # 128 bands and 4 reducers once made each band's share 0: every candidate dropped.
+    texts = [json.loads(line)["text"] for line in (SHARED_DATA / "trec.jsonl").open()][:80]
+    series = pl.Series(texts).str.to_lowercase().unique(maintain_order=True)
+    settings = NearSettings(threshold=0.3, max_candidates=2.0, max_bucket=8)
+    _, one = near_pairs(series, settings)
+    _, many = near_pairs(series, settings, engine=_SmallParts())
+    budget = int(2.0 * len(series))
+    assert one[0].candidates > 0 and many[0].candidates > 0
+    assert all(p.estimated <= budget for p in many) and many[0].sampled

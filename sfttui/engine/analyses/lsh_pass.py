@@ -287,8 +287,9 @@ def near_pass(
 
     Searches that are samples anyway (`settings.max_candidates`: hard negatives) bound
     their work per text: on low-variety short texts every text shares buckets with
-    hundreds of others. Such a sample is drawn per reducer and per pair of parts, so it
-    depends on how the texts were cut (the hard-negative search runs here, in one part);
+    hundreds of others. Such a sample is drawn per reducer and per pair of parts (each
+    with its share of the pass's budget), so which pairs it holds depends on how the
+    texts were cut (the hard-negative search runs here, in one part);
     without it every cut gives the same pairs and counts. The band keys and estimate
     columns are kept (`signed`) when the pass ran here, for eval matching to reuse.
     """
@@ -304,7 +305,10 @@ def near_pass(
         for part, (lo, _) in zip(parts, bounds)
     ]
     limit = None if settings.max_candidates is None else int(settings.max_candidates * n)
-    per_band = None if limit is None else 2 * limit // max(bands, 1) // reducers
+    # The budget is the pass's: shared out over reducers and pairs of parts, never to 0.
+    per_band = None if limit is None else max(1, 2 * limit // max(bands, 1) // reducers)
+    blocks = len(bounds) * (len(bounds) + 1) // 2
+    per_block = None if limit is None else max(1, limit // blocks)
     found = [
         engine.submit(
             _candidates,
@@ -328,7 +332,7 @@ def near_pass(
             reducers > 1,
             shingling,
             settings.threshold,
-            limit,
+            per_block,
             settings.seed,
         )
         for i in range(len(bounds))

@@ -1346,6 +1346,7 @@ def load(
     """
     settings = settings or LoadSettings()
     files, names = check_inputs(paths, settings)
+    progress(Stage.LOAD, 0.0)
     plans = [_plan(path, name, settings, engine) for path, name in zip(files, names)]
     read: list[Any] = [None] * len(plans)
     blocked = [i for i, plan in enumerate(plans) if plan.blocks]
@@ -1409,7 +1410,13 @@ def _read_blocked(
         try:
             parts, sha256 = map_on_workers(read_block, calls, min(cores(), 4), digests, parsed)
         except WorkerError as exc:  # the same rows, read the slower way
-            read = [read_file(plan.path, plan.name, settings) for plan in plans]
+            read = []
+            for k, plan in enumerate(plans):
+
+                def again(fraction: float, k: int = k) -> None:
+                    tick((k + fraction) / len(plans))
+
+                read.append(read_file(plan.path, plan.name, settings, again))
             for one, plan in zip(read, plans):
                 one[0].notes.append(f"{plan.name}: read in this process ({exc})")
             return read
