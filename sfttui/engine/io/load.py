@@ -1358,18 +1358,14 @@ def load(
         for i, one in zip(blocked, done):
             read[i] = one
     whole = [i for i, plan in enumerate(plans) if not plan.blocks]
+    rest = lambda f: progress(Stage.LOAD, share + (1 - share) * f)  # noqa: E731
     if engine.runs_here:
-        for k, i in enumerate(whole):
-
-            def within(fraction: float, k: int = k) -> None:
-                progress(Stage.LOAD, share + (1 - share) * (k + fraction) / len(whole))
-
-            read[i] = read_file(files[i], names[i], settings, within)
+        done = _read_here([plans[i] for i in whole], settings, rest)
     else:
         tasks = [engine.submit(read_file, files[i], names[i], settings, None) for i in whole]
-        rest = lambda f: progress(Stage.LOAD, share + (1 - share) * f)  # noqa: E731
-        for i, one in zip(whole, engine.gather(tasks, rest)):
-            read[i] = one
+        done = engine.gather(tasks, rest)
+    for i, one in zip(whole, done):
+        read[i] = one
     progress(Stage.LOAD, 1.0)
     return combine(read, settings)
 
@@ -1386,6 +1382,20 @@ def _plan(path: Path, name: str, settings: LoadSettings, engine: Engine) -> File
         return FilePlan(path, name)
     plan = plan_file(path, name, settings)
     return plan if len(plan.blocks) > 1 else FilePlan(path, name)
+
+
+def _read_here(
+    plans: list[FilePlan], settings: LoadSettings, tick: Callable[[float], None]
+) -> list[tuple[InputFile, pl.DataFrame, pl.DataFrame]]:
+    """The files read whole in this process, one after another, with progress over all."""
+    read = []
+    for k, plan in enumerate(plans):
+
+        def within(fraction: float, k: int = k) -> None:
+            tick((k + fraction) / len(plans))
+
+        read.append(read_file(plan.path, plan.name, settings, within))
+    return read
 
 
 def _read_blocked(
@@ -1410,13 +1420,7 @@ def _read_blocked(
         try:
             parts, sha256 = map_on_workers(read_block, calls, min(cores(), 4), digests, parsed)
         except WorkerError as exc:  # the same rows, read the slower way
-            read = []
-            for k, plan in enumerate(plans):
-
-                def again(fraction: float, k: int = k) -> None:
-                    tick((k + fraction) / len(plans))
-
-                read.append(read_file(plan.path, plan.name, settings, again))
+            read = _read_here(plans, settings, tick)
             for one, plan in zip(read, plans):
                 one[0].notes.append(f"{plan.name}: read in this process ({exc})")
             return read

@@ -11,12 +11,9 @@ differs.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
-
-if TYPE_CHECKING:
-    pass
 
 T = TypeVar("T")
 
