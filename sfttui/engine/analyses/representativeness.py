@@ -25,6 +25,7 @@ import polars as pl
 from ..io.load import PROMPT_SIDE, Dataset, load
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings, LoadSettings
+from ..text.minhash import threaded_results
 from .labelmodel import sample_positions
 
 # Character features: name -> (description, Polars expression over the prompt "p").
@@ -229,14 +230,22 @@ def adversarial(
         features = chars.fit_transform(texts)
     probs = np.zeros(len(texts))
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=settings.seed)
+
+    def fold(cut: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, bool]:
+        fit, test = cut
+        model = classifier(settings.seed).set_params(max_iter=_ADVERSARIAL_PASSES)
+        model.fit(features[fit], y[fit])
+        return test, model.predict_proba(features[test])[:, 1], model.n_iter_.max() >= _ADVERSARIAL_PASSES
+
     capped = 0
+    # The solver (saga) releases the GIL: folds side by side, each seeded as before, give
+    # the same probabilities in about half the time on two cores. The filter is
+    # process-wide, so it is set here, around every thread's fit.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for i, (fit, test) in enumerate(folds.split(features, y)):
-            model = classifier(settings.seed).set_params(max_iter=_ADVERSARIAL_PASSES)
-            model.fit(features[fit], y[fit])
-            capped += int(model.n_iter_.max() >= _ADVERSARIAL_PASSES)
-            probs[test] = model.predict_proba(features[test])[:, 1]
+        for i, (test, p, hit) in enumerate(threaded_results(fold, folds.split(features, y))):
+            probs[test] = p
+            capped += int(hit)
             progress(Stage.REPRESENTATIVENESS, 0.3 + 0.6 * (i + 1) / 5)
     auc = float(roc_auc_score(y, probs))
     ref_p = probs[a.height :]

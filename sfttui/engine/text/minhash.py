@@ -275,11 +275,18 @@ def threaded_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """`fn` over items on `THREADS` threads, results in item order. For chunks whose work
     is large NumPy calls (sorts, gathers, arithmetic), which release the GIL: on two
     cores, two chunks at a time take about half as long."""
+    return list(threaded_results(fn, items))
+
+
+def threaded_results(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """`threaded_map`'s results one by one, in item order, as each is ready: the caller
+    (on its own thread) can report progress between them."""
     items = list(items)
     if THREADS == 1 or len(items) < 2:
-        return [fn(item) for item in items]
+        yield from map(fn, items)
+        return
     with ThreadPoolExecutor(max_workers=min(THREADS, len(items))) as pool:
-        return list(pool.map(fn, items))
+        yield from pool.map(fn, items)
 
 
 def iter_chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
