@@ -61,6 +61,7 @@ async def test_triage_keys_write_the_journal_at_once(tmp_path):
         assert app.session.cluster_states() == {first: f"keep {proposed}", second: f"keep {members[1]}"}
         # Other tabs redraw when shown: the Overview counts the two decisions.
         await pilot.press("f1")
+        await settle(pilot)  # the re-plan after the undo
         console = Console(width=200, record=True, file=io.StringIO())
         console.print(app.query_one("#overview-summary", Static).content)
         assert "327 undecided" in console.export_text()  # 329 clusters (196 example, 133 input)
