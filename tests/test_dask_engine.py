@@ -31,6 +31,8 @@ from sfttui.engine.settings import LoadSettings, NearSettings, ScanSettings
 from .conftest import SHARED_DATA
 
 DEMO = Path(__file__).resolve().parents[1] / "sfttui" / "data" / "demo.jsonl"
+# One pytest worker runs them all, so one local cluster serves the module (~3 s to start).
+pytestmark = pytest.mark.xdist_group("dask")
 
 
 @pytest.fixture(scope="module")
@@ -134,15 +136,16 @@ def test_exact_grouping_shuffle_names_the_first_position(dask_engine):
     assert dask_engine.first_of_equal(values).to_list()[:8] == [0, 1, 0, 3, 1, 1, 6, 0]
 
 
-def test_split_command_writes_the_same_bytes(tmp_path):
-    """`sfttui split --engine dask` (its own local cluster) writes byte-identical files."""
+def test_split_command_writes_the_same_bytes(dask_engine, tmp_path):
+    """`sfttui split --engine dask --scheduler ADDRESS` writes byte-identical files."""
     outputs = {}
+    on = {"local": [], "dask": ["--scheduler", dask_engine.client.scheduler.address]}
     for engine in ("local", "dask"):
         out = tmp_path / engine
         result = CliRunner().invoke(
             main,
             ["split", str(DEMO), "--group-field", "user_id", "-o", str(out), "--engine", engine,
-             "--state-dir", str(tmp_path / "state")],
+             *on[engine], "--state-dir", str(tmp_path / "state")],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         outputs[engine] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
