@@ -112,13 +112,18 @@ async def run():
         await pilot.pause(0.3)
         await app.workers.wait_for_complete()
         await pilot.press("w")
-        for _ in range(40):
-            await pilot.pause(0.1)
+        for _ in range(40):  # until the confirmation is up
+            await pilot.pause(0.05)
             await app.workers.wait_for_complete()
+            if len(app.screen_stack) > 1:
+                break
         await pilot.press("enter")
-        for _ in range(40):
-            await pilot.pause(0.1)
+        for _ in range(80):  # until the export has said how it ended
+            await pilot.pause(0.05)
             await app.workers.wait_for_complete()
+            said = [n.message for n in app._notifications] + [str(app.query_one("#status").render())]
+            if any("Read-only" in m or "written" in m for m in said):
+                break
         print("READY", app.ready, "DECISIONS", len(app.session.journal.effective()))
         print("STATUS", str(app.query_one("#status").render()))
         print("NOTES", [n.message for n in app._notifications])

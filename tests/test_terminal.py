@@ -44,13 +44,17 @@ class Tmux:
             self._tmux("send-keys", "-t", self.name, key, check=True)
             time.sleep(0.15)
 
+    def type(self, text: str) -> None:
+        """Characters as typed (-l: literally, not as key names), in one go."""
+        self._tmux("send-keys", "-t", self.name, "-l", text, check=True)
+
     def wait_for(self, text: str, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
             if text in screen:
                 return screen
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise AssertionError(f"{text!r} never appeared; screen was:\n{self.screen()}")
 
     def alive(self) -> bool:
@@ -98,7 +102,7 @@ def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
         # Write splits from the command palette, by name.
         term.keys("C-p")
         term.wait_for("Search for commands")
-        term.keys(*"write splits")
+        term.type("write splits")
         term.wait_for("Write splits")
         term.keys("Enter")
         term.wait_for("Write splits?")
