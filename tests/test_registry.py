@@ -51,3 +51,22 @@ def test_each_kind_is_one_steps_and_the_report_follows_the_registry(write_jsonl)
     assert [f for s, f in calls if s == Stage.BALANCE] == [0.0, 1.0]
     assert calls.index((Stage.QUALITY, 1.0)) < calls.index((Stage.BALANCE, 0.0))
     assert set(result.timings) >= {"load", "quality", "lengths", "duplicates", "balance", "leakage"}
+
+
+def test_a_block_timed_within_another_is_counted_once(monkeypatch):
+    # The duplicates step times its input pass as "input": the runner's "duplicates" once
+    # counted it too, so the stages summed to more than the scan took.
+    import itertools
+
+    import sfttui.engine.steps as steps
+
+    clock = itertools.count(0.0, 1.0)  # each reading of the clock is 1 s after the last
+    monkeypatch.setattr(steps.time, "perf_counter", lambda: next(clock))
+    ctx = steps.Context(dataset=None, settings=None, progress=None, engine=None)  # type: ignore[arg-type]
+    with ctx.timed("duplicates"):  # reads 0
+        with ctx.timed("input"):  # reads 1 and 2
+            pass
+        with ctx.timed("input"):  # reads 3 and 4
+            pass
+    # ... and 5: 5 s in all, 2 of them input's.
+    assert ctx.timings == {"input": 2.0, "duplicates": 3.0}

@@ -42,15 +42,11 @@ def _run_duplicates(ctx: Context) -> Duplicates:
     if has_input_side(rows):
         release()
         # Rows matched on their input alone: same prompt, different answer (see dedup).
-        start = ctx.timings.get("input", 0.0)
-        with ctx.timed("input"):
+        with ctx.timed("input"):  # on its own, out of this step's time
             inputs = find_duplicates(
                 rows, s.normalize, s.near, s.keep, ctx.progress, ctx.explore_floor, ctx.engine, side="input"
             )
             duplicates = with_input_side(duplicates, inputs)
-        # Timed on its own, as before: taken back out of this step's time, which the
-        # runner adds when the step is done.
-        ctx.timings["duplicates"] = ctx.timings.get("duplicates", 0.0) - (ctx.timings["input"] - start)
     return duplicates
 
 

@@ -60,15 +60,21 @@ class Context:
     tokenizer: Any = None
     results: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    _inner: list[float] = field(default_factory=list, repr=False)  # time of blocks timed within
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:
-        """Adds the time the block takes to `timings[name]`."""
+        """Adds the time the block takes to `timings[name]`, less that of blocks timed
+        within it (a step's own pass timed under its own name is not counted twice)."""
         start = time.perf_counter()
+        self._inner.append(0.0)
         try:
             yield
         finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+            spent = time.perf_counter() - start
+            self.timings[name] = self.timings.get(name, 0.0) + spent - self._inner.pop()
+            if self._inner:
+                self._inner[-1] += spent
 
 
 def _nothing(result: ScanResult) -> list[Any]:
