@@ -103,27 +103,22 @@ from sfttui.engine.session import Session
 from sfttui.tui.app import SfttuiApp
 async def run():
     app = SfttuiApp(Session(paths=[sys.argv[1]]))
+    said = lambda: [n.message for n in app._notifications] + [str(app.query_one("#status").render())]
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        for _ in range(40):
-            await pilot.pause(0.1)
-            if app.ready:
-                break
+        async def until(done, seconds):
+            for _ in range(int(seconds / 0.05)):
+                await pilot.pause(0.05)
+                await app.workers.wait_for_complete()
+                if done():
+                    return
+        await until(lambda: app.ready, 4)
         await pilot.press("f2", "a")
         await pilot.pause(0.3)
         await app.workers.wait_for_complete()
         await pilot.press("w")
-        for _ in range(40):  # until the confirmation is up
-            await pilot.pause(0.05)
-            await app.workers.wait_for_complete()
-            if len(app.screen_stack) > 1:
-                break
+        await until(lambda: len(app.screen_stack) > 1, 2)  # the confirmation is up
         await pilot.press("enter")
-        for _ in range(80):  # until the export has said how it ended
-            await pilot.pause(0.05)
-            await app.workers.wait_for_complete()
-            said = [n.message for n in app._notifications] + [str(app.query_one("#status").render())]
-            if any("Read-only" in m or "written" in m for m in said):
-                break
+        await until(lambda: any("Read-only" in m or "written" in m for m in said()), 4)  # the export ended
         print("READY", app.ready, "DECISIONS", len(app.session.journal.effective()))
         print("STATUS", str(app.query_one("#status").render()))
         print("NOTES", [n.message for n in app._notifications])
