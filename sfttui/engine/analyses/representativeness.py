@@ -25,6 +25,7 @@ import polars as pl
 from ..io.load import PROMPT_SIDE, Dataset, load
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings, LoadSettings
+from ..text.char_ngrams import char_wb_tfidf
 from ..text.minhash import threaded_results
 from .labelmodel import sample_positions
 
@@ -201,7 +202,6 @@ def adversarial(
 ) -> tuple[float | None, int, str, pl.DataFrame | None]:
     """Cross-validated AUC of a classifier telling training prompts from reference prompts."""
     from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
@@ -216,18 +216,11 @@ def adversarial(
     y = np.r_[np.zeros(a.height, dtype=np.int64), np.ones(b.height, dtype=np.int64)]
     # Words say what is asked about; case-sensitive characters say how it is typed
     # (casing, punctuation, emoji), which is where tidy training data differs most.
-    chars = TfidfVectorizer(
-        sublinear_tf=True,
-        analyzer="char_wb",
-        ngram_range=(1, 3),
-        lowercase=False,
-        max_features=1 << 16,
-        dtype=np.float32,
-    )
+    chars = char_wb_tfidf(texts, max_features=1 << 16)
     try:
-        features = hstack([vectorizer(len(texts)).fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+        features = hstack([vectorizer(len(texts)).fit_transform(texts), chars]).tocsr()
     except ValueError:  # no words at all (emoji, symbols): how it is typed is all there is
-        features = chars.fit_transform(texts)
+        features = chars
     probs = np.zeros(len(texts))
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=settings.seed)
 
