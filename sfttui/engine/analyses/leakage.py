@@ -28,7 +28,14 @@ from ..io.load import PROMPT_SIDE, Dataset
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import SPLITS, LeakageSettings, NearSettings, NormalizeSettings
 from ..text.lookup import SortedIndex
-from ..text.minhash import Shingling, iter_chunks, shingle_hashes, threaded_map
+from ..text.minhash import (
+    Shingling,
+    iter_chunks,
+    shingle_hashes,
+    shingles_of_tokens,
+    threaded_map,
+    token_hashes,
+)
 from ..text.normalize import normalize_texts
 from .dedup import DistinctTexts, Duplicates, Signatures, Texts, cross_pairs
 
@@ -285,22 +292,27 @@ def _ngram_part(
     """
     texts, start = part
 
-    def chunk(task: tuple[int, int, int]) -> pl.DataFrame | None:
-        k, lo, hi = task
-        _, index = wanted[k]
-        shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), Shingling("word", k))
-        hit, at = index.find(shingles)
-        if not hit.size:
-            return None
-        owner = np.repeat(np.arange(start + lo, start + hi, dtype=np.uint32), counts)
-        # Each text's distinct n-grams count once.
-        return pl.DataFrame(
-            {"k": np.full(hit.size, k, dtype=np.uint16), "at": at.astype(np.int64), "i": owner[hit]}
-        ).unique()
+    def chunk(task: tuple[int, int]) -> list[pl.DataFrame]:
+        lo, hi = task
+        # The words are split and hashed once for every length sought.
+        tokens, words = token_hashes(texts.slice(lo, hi - lo), "word")
+        found = []
+        for k, (_, index) in wanted.items():
+            shingles, counts = shingles_of_tokens(tokens, words, k)
+            hit, at = index.find(shingles)
+            if not hit.size:
+                continue
+            owner = np.repeat(np.arange(start + lo, start + hi, dtype=np.uint32), counts)
+            # Each text's distinct n-grams count once.
+            found.append(
+                pl.DataFrame(
+                    {"k": np.full(hit.size, k, dtype=np.uint16), "at": at.astype(np.int64), "i": owner[hit]}
+                ).unique()
+            )
+        return found
 
     # Hashing the n-grams is most of the work, and NumPy's: chunks run side by side.
-    tasks = [(k, lo, hi) for k in wanted for lo, hi in iter_chunks(len(texts), _CHUNK)]
-    return [f for f in threaded_map(chunk, tasks) if f is not None]
+    return [f for part in threaded_map(chunk, iter_chunks(len(texts), _CHUNK)) for f in part]
 
 
 def _text_matches(part: tuple[pl.Series, int], eval_texts: pl.DataFrame) -> pl.DataFrame:

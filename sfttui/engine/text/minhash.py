@@ -117,7 +117,12 @@ def shingle_hashes(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, 
     texts are neither empty sets (which would all collide) nor lost.
     """
     tokens, counts = token_hashes(texts, shingling.unit)
-    n = shingling.n
+    return shingles_of_tokens(tokens, counts, shingling.n)
+
+
+def shingles_of_tokens(tokens: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """shingle_hashes from token_hashes' output (left as it is: one tokenising can give
+    several n)."""
     total = tokens.shape[0]
     per_text = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
     if total == 0:
@@ -145,7 +150,6 @@ def shingle_hashes(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, 
             head[more] = head[more] * _GOLDEN + tokens[at[more] + i]
         acc[at] = head
         keep[at] = True
-    del tokens
     acc = acc[keep]
     acc += _U64(n)
     return _fmix64_owned(acc), per_text
