@@ -272,6 +272,19 @@ def test_rows_sharing_a_text_hash_are_grouped_by_the_texts_themselves(monkeypatc
     assert colliding.first_row.to_list() == [0, 1, 3, 5]
 
 
+def test_distinct_texts_find_equal_normal_forms_by_hash_and_check_the_text():
+    from sfttui.engine.analyses import dedup
+
+    texts = pl.Series(["Hello,   World!", "other words here", "hello world", "  ", "x y"])
+    distinct = dedup.DistinctTexts.of(texts)
+    wanted = normalize_texts(pl.Series(["HELLO world", "", "not there", "X  Y.", "other words here"]))
+    assert sorted(distinct.find(wanted).rows()) == [(0, 0), (1, 4), (3, 3)]  # "" matches nothing
+    # Every distinct text given the hash of "hello world": only the equal text is found.
+    target = pl.Series(["hello world"]).hash(dedup._TEXT_SEED).item()
+    distinct.hashes = np.full(distinct.hashes.size, target, dtype=np.uint64)
+    assert distinct.find(wanted).rows() == [(0, 0)]
+
+
 def test_a_pickled_scan_links_the_kept_texts_to_its_rows_instead_of_copying_them():
     # What the app's analysis process sends: the duplicate analysis keeps the rows' texts
     # (for the threshold slider), which a plain pickle would write out twice more.

@@ -693,6 +693,21 @@ class DistinctTexts:
 
     texts: NormalisedTexts  # the distinct normalised texts, in order of first appearance
     of_row: pl.Series  # UInt32: each row's position in `texts` (its `t`)
+    hashes: np.ndarray  # UInt64: each distinct text's hash (_text_key), for exact lookups
+
+    def find(self, norm: pl.Series) -> pl.DataFrame:
+        """(i, j): the distinct texts (i) equal to each of the normalised texts `norm` (j,
+        normalised with these texts' settings); an empty text matches nothing. Looked up
+        by hash, so only the few texts a hash points at are normalised again, to compare."""
+        want = (
+            pl.DataFrame({"norm": norm})
+            .with_row_index("j")
+            .filter(pl.col("norm") != "")
+            .with_columns(hash=pl.col("norm").hash(_TEXT_SEED))
+        )
+        found = pl.DataFrame({"hash": self.hashes}).with_row_index("i").join(want, on="hash")
+        same = self.texts.gather(found["i"]) == found["norm"]  # a shared hash is not yet equal
+        return found.filter(same).select("i", "j")
 
     @property
     def first_row(self) -> pl.Series:
@@ -729,6 +744,7 @@ class DistinctTexts:
                 texts, pl.Series(first_rows, dtype=pl.UInt32), normalize, words.astype(np.uint32)
             ),
             of_row=pl.Series(np.searchsorted(first_rows, first), dtype=pl.UInt32),
+            hashes=keys["hash"].to_numpy()[first_rows],
         )
 
 

@@ -417,20 +417,21 @@ def eval_leakage(
         # With the input side's own LSH settings its band keys are reused, not signed again.
         lsh = replace(input_signatures.settings, threshold=near.threshold) if input_signatures else near
         emit("near", "input", near_hits(inputs.texts, eval_prompt, input_signatures, lsh), of=inputs_of)
-    # Exact. Empty texts never match: leaving them out of the (small) eval side is enough.
-    eval_texts = pl.DataFrame({"norm": eval_text}).with_row_index("j").filter(pl.col("norm") != "")
-    text_hits = engine.map(_text_matches, engine.parts(distinct.texts), eval_texts)
-    if text_hits:
-        emit("exact", "example", pl.concat(text_hits).with_columns(similarity=pl.lit(1.0)))
-    eval_prompts = pl.DataFrame({"norm": eval_prompt}).with_row_index("j").filter(pl.col("norm") != "")
-    step = min(engine.rows_per_task(rows.height), _PROMPT_SLICE)
-    parts = [
-        (rows.slice(lo, hi - lo).select("prompt", "text", "reply"), lo)
-        for lo, hi in iter_chunks(rows.height, step)
-    ]
-    prompt_hits = engine.map(_prompt_matches, parts, eval_prompts, normalize)
-    if prompt_hits:
-        emit("exact", "input", pl.concat(prompt_hits).with_columns(similarity=pl.lit(1.0)), of=None)
+    # Exact: by the distinct texts' hashes, never normalising every training text again.
+    emit("exact", "example", distinct.find(eval_text).with_columns(similarity=pl.lit(1.0)))
+    if inputs is not None:
+        emit("exact", "input", inputs.find(eval_prompt).with_columns(similarity=pl.lit(1.0)), of=inputs_of)
+    else:
+        # Empty texts never match: leaving them out of the (small) eval side is enough.
+        eval_prompts = pl.DataFrame({"norm": eval_prompt}).with_row_index("j").filter(pl.col("norm") != "")
+        step = min(engine.rows_per_task(rows.height), _PROMPT_SLICE)
+        parts = [
+            (rows.slice(lo, hi - lo).select("prompt", "text", "reply"), lo)
+            for lo, hi in iter_chunks(rows.height, step)
+        ]
+        prompt_hits = engine.map(_prompt_matches, parts, eval_prompts, normalize)
+        if prompt_hits:
+            emit("exact", "input", pl.concat(prompt_hits).with_columns(similarity=pl.lit(1.0)), of=None)
     ngrams, boilerplate = _ngram_hits(
         distinct.texts, {"input": eval_prompt, "answer": eval_answer}, settings, engine
     )
