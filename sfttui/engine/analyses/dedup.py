@@ -40,10 +40,10 @@ from ..text.minhash import (
 )
 from ..text.normalize import normalize_texts, stable_id
 from .lsh_pass import (
-    ESTIMATE_PERMS,
     ESTIMATE_SLACK,
     PAIR_SCHEMA,
     SIG_CHUNK,
+    InputTexts,
     NormalisedTexts,
     Signed,
     Texts,
@@ -490,7 +490,10 @@ def cross_pairs(
         if lengths is not None:
             side.words, side.ratio = lengths[1][rids], lengths[2]
         left_words = None if lengths is None else lengths[0][lids]
-        lsub = left if lids.size == len(left) else left.gather(lids)  # no copy when all take part
+        if lids.size == len(left):
+            lsub = left  # no copy when all take part
+        else:
+            lsub = left.subset(lids) if isinstance(left, NormalisedTexts) else left.gather(lids)
         # Parts are whole numbers of signature chunks, so the bucket cap below sees the
         # same chunks whichever engine runs them.
         most = min(engine.rows_per_task(lids.size), getattr(lsub, "part_rows", lids.size))
@@ -502,8 +505,11 @@ def cross_pairs(
             k: int, lsub: Texts = lsub, known: Signed | None = known, bounds: list = bounds, words=left_words
         ) -> tuple:
             lo, hi = bounds[k]
-            keys = None if known is None else known.keys[lo:hi]
-            return lsub.slice(lo, hi - lo), lo, keys, None if words is None else words[lo:hi]
+            if known is None:
+                return lsub.slice(lo, hi - lo), lo, None, None if words is None else words[lo:hi]
+            # With the keys known only candidates' texts are read: they stay unnormalised.
+            texts = lsub.part(lo, hi - lo) if isinstance(lsub, NormalisedTexts) else lsub.slice(lo, hi - lo)
+            return texts, lo, known.keys[lo:hi], None if words is None else words[lo:hi]
 
         parts = Lazy(len(bounds), part)
         results = engine.map(
@@ -584,8 +590,8 @@ def _cross_part(
 
     def chunk_pairs(span: tuple[int, int]) -> pl.DataFrame | None:
         lo, hi = span
-        chunk = lsub.slice(lo, hi - lo)
         if known is None:
+            chunk = lsub.slice(lo, hi - lo)
             keys, lestimate = signature_keys(
                 chunk, shingling, settings, right.bands, right.rows, threads=None if alone else 1
             )
@@ -606,21 +612,27 @@ def _cross_part(
             cj = (candidates & np.uint64(0xFFFFFFFF)).astype(np.int64)
             candidates = candidates[words_within_ratio(words[lo:hi][ci], right.words[cj], right.ratio)]
         if lestimate is None:
-            # Known keys come without estimate columns: only candidates' texts need them.
-            lestimate = np.zeros((hi - lo, min(ESTIMATE_PERMS, settings.num_perm)), dtype=np.uint16)
-            wanted = np.unique(candidates >> np.uint64(32)).astype(np.int64)
-            lestimate[wanted] = estimates_of(chunk.gather(wanted), shingling, settings)
+            # Known keys come without estimate columns: only candidates' texts need them,
+            # so only theirs are read (normalised), once, for the estimates and the check.
+            wanted, at_a = np.unique(candidates >> np.uint64(32), return_inverse=True)
+            candidates = (at_a.astype(np.uint64) << np.uint64(32)) | (candidates & np.uint64(0xFFFFFFFF))
+            chunk = lsub.gather(lo + wanted.astype(np.int64))
+            lestimate = estimates_of(chunk, shingling, settings)
+            first = wanted.astype(np.uint32)  # a chunk position of each text in `chunk`
+        else:
+            first = None
         likely = likely_pairs(candidates, lestimate, right.estimate, settings.threshold - ESTIMATE_SLACK)
         if likely.size == 0:
             return None
         # One text list for verification: this chunk, then the right side's texts that
         # are in a pair (not all of them: two chunks are in flight at once).
         partners, at = np.unique(likely & np.uint64(0xFFFFFFFF), return_inverse=True)
-        likely = (likely & ~np.uint64(0xFFFFFFFF)) | (at.astype(np.uint64) + np.uint64(hi - lo))
+        likely = (likely & ~np.uint64(0xFFFFFFFF)) | (at.astype(np.uint64) + np.uint64(len(chunk)))
         texts = pl.concat([chunk, right.texts.gather(partners.astype(np.int64))])
         verified = verify_pairs(likely, texts, shingling, settings.threshold)
-        b = pl.Series(partners.astype(np.uint32)).gather(verified["b"] - (hi - lo))
-        return verified.select(a=pl.col("a") + (start + lo), b=b, jaccard="jaccard")
+        a = verified["a"] if first is None else pl.Series(first).gather(verified["a"])
+        b = pl.Series(partners.astype(np.uint32)).gather(verified["b"] - len(chunk))
+        return verified.select(a=a + (start + lo), b=b, jaccard="jaccard")
 
     found = [pairs for pairs in threaded_map(chunk_pairs, bounds) if pairs is not None]
     if not found:
@@ -758,25 +770,6 @@ class _Context:
     floor: float
     keep: str
     side: str = "example"
-
-
-class InputTexts:
-    """Every row's input side (load.PROMPT_SIDE: user turns, instruction + input, prompt),
-    derived from the rows' columns a slice at a time when it is read, never held whole:
-    for most rows it is the start of the text, and a column of it would be most of the
-    texts again. Reads like the Series it stands for (`len`, `slice`, `gather`)."""
-
-    def __init__(self, rows: pl.DataFrame):
-        self.rows = rows.select("prompt", "text", "reply")
-
-    def __len__(self) -> int:
-        return self.rows.height
-
-    def slice(self, offset: int, length: int | None = None) -> pl.Series:
-        return self.rows.slice(offset, length).select(PROMPT_SIDE).to_series().alias("text")
-
-    def gather(self, indices: Any) -> pl.Series:
-        return self.rows[pl.Series(indices, dtype=pl.UInt32)].select(PROMPT_SIDE).to_series().alias("text")
 
 
 def has_input_side(rows: pl.DataFrame) -> bool:

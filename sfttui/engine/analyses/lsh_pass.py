@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..io.load import PROMPT_SIDE
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import NearSettings, NormalizeSettings
 from ..text.lookup import ragged
@@ -236,6 +237,29 @@ def sample_pairs(pairs: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
     return pairs[np.sort(rng.choice(pairs.size, limit, replace=False))]
 
 
+class InputTexts:
+    """Every row's input side (load.PROMPT_SIDE: user turns, instruction + input, prompt),
+    derived from the rows' columns a slice at a time when it is read, never held whole:
+    for most rows it is the start of the text, and a column of it would be most of the
+    texts again. Reads like the Series it stands for (`len`, `slice`, `gather`)."""
+
+    def __init__(self, rows: pl.DataFrame):
+        self.rows = rows.select("prompt", "text", "reply")
+
+    def __len__(self) -> int:
+        return self.rows.height
+
+    def slice(self, offset: int, length: int | None = None) -> pl.Series:
+        return self.rows.slice(offset, length).select(PROMPT_SIDE).to_series().alias("text")
+
+    def gather(self, indices: Any) -> pl.Series:
+        return self.rows[pl.Series(indices, dtype=pl.UInt32)].select(PROMPT_SIDE).to_series().alias("text")
+
+    def subset(self, indices: Any) -> InputTexts:
+        """The rows at `indices`, their input side still derived when read."""
+        return InputTexts(self.rows[pl.Series(indices, dtype=pl.UInt32)])
+
+
 class NormalisedTexts:
     """The distinct normalised texts, normalised afresh from the rows' own texts each
     time a slice of them is wanted instead of being held: a second copy of every text
@@ -247,7 +271,7 @@ class NormalisedTexts:
 
     def __init__(
         self,
-        source: pl.Series,
+        source: pl.Series | InputTexts,
         first_row: pl.Series,
         normalize: NormalizeSettings | None,
         words: np.ndarray,
@@ -268,6 +292,20 @@ class NormalisedTexts:
 
     def _of_rows(self, rows: pl.Series) -> pl.Series:
         return normalize_texts(self.source.gather(rows), self.normalize)
+
+    def subset(self, indices: np.ndarray) -> NormalisedTexts:
+        """These texts at `indices`, still normalised only when read."""
+        return NormalisedTexts(
+            self.source, self.first_row.gather(indices), self.normalize, self.words[indices]
+        )
+
+    def part(self, offset: int, length: int) -> NormalisedTexts:
+        """The texts from `offset`, still normalised only when read, holding only their own
+        rows' source (what is sent to a worker that reads a few of them)."""
+        rows = self.first_row.slice(offset, length)
+        source = self.source.subset(rows) if isinstance(self.source, InputTexts) else self.source.gather(rows)
+        at = pl.Series(np.arange(len(rows), dtype=np.uint32))
+        return NormalisedTexts(source, at, self.normalize, self.words[offset : offset + length])
 
 
 Texts = pl.Series | NormalisedTexts
