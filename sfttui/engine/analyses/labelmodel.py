@@ -32,6 +32,7 @@ import polars as pl
 from ..io.load import PROMPT_SIDE
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings
+from ..text.minhash import THREADS, threaded_map
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),
@@ -153,20 +154,33 @@ def fit_label_model(
     start = time.perf_counter()
     probs = np.full((len(texts), len(classes)), np.nan, dtype=np.float64)
     done = 0
-    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=settings.seed)
+    cuts = list(
+        StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=settings.seed).split(features, y)
+    )
+
+    def fold(cut: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        train, test = cut
+        model = classifier(settings.seed).fit(features[train], y[train])
+        return test, model.classes_, model.predict_proba(features[test])
+
+    # The first fold alone says what one costs; then folds run side by side (saga
+    # releases the GIL), a round of THREADS at a time, while the time cap allows another
+    # round. Each fold is seeded as before: the probabilities do not depend on the order.
+    rounds = [cuts[:1]] + [cuts[i : i + THREADS] for i in range(1, n_splits, THREADS)]
     with warnings.catch_warnings():
         # Rare classes with fewer rows than folds, and the capped iterations, are expected.
+        # The filter is process-wide, so it is set here, around every thread's fit.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for train, test in folds.split(features, y):
-            model = classifier(settings.seed).fit(features[train], y[train])
-            # A class absent from a training fold gets probability 0 for that fold.
-            probs[np.ix_(test, model.classes_)] = model.predict_proba(features[test])
-            probs[np.ix_(test, np.setdiff1d(np.arange(len(classes)), model.classes_))] = 0.0
-            done += 1
+        for taken, batch in enumerate(rounds, start=1):
+            for test, seen, p in threaded_map(fold, batch):
+                # A class absent from a training fold gets probability 0 for that fold.
+                probs[np.ix_(test, seen)] = p
+                probs[np.ix_(test, np.setdiff1d(np.arange(len(classes)), seen))] = 0.0
+                done += 1
             progress(Stage.COVERAGE, 0.2 + 0.5 * done / n_splits)
             elapsed = time.perf_counter() - start
-            if done < n_splits and elapsed + elapsed / done > settings.model_seconds:
+            if done < n_splits and elapsed + elapsed / taken > settings.model_seconds:
                 break
     scored = ~np.isnan(probs[:, 0])
     probs, y, picked = probs[scored], y[scored], picked.filter(pl.Series(scored))
