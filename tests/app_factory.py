@@ -13,6 +13,7 @@ from sfttui.cli import demo_path
 from sfttui.engine.session import Session
 from sfttui.engine.settings import LoadSettings, ScanSettings
 from sfttui.tui.app import SfttuiApp
+from sfttui.tui.tabs import duplicates
 
 
 def demo_copy(directory: Path) -> Path:
@@ -37,6 +38,13 @@ def make_app(
         isolate=isolate,
     )
     return SfttuiApp(session)
+
+
+async def redrawn(pilot) -> None:
+    """settle(), once the Duplicates detail's deferred redraw is due: keys in quick
+    succession redraw it after DETAIL_PAUSE (10 ms in tests, see conftest.quick_app)."""
+    await pilot.pause(2 * duplicates.DETAIL_PAUSE)
+    await settle(pilot)
 
 
 async def settle(pilot) -> None:

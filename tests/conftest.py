@@ -113,14 +113,17 @@ def shared_analyses(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def quick_app(monkeypatch: pytest.MonkeyPatch) -> None:
     """Apps in tests draw their final frames without animating to them (a tab switch
-    waited ~0.3 s for the underline to slide) and re-plan 10 ms after a decision instead
-    of 0.5 s (the pause the person's keys get). What they show once settled is the same."""
+    waited ~0.3 s for the underline to slide), re-plan 10 ms after a decision instead
+    of 0.5 s (the pause the person's keys get) and redraw the Duplicates detail 10 ms
+    after keys in quick succession, not 80. What they show once settled is the same."""
     import textual.constants
 
     import sfttui.tui.app
+    import sfttui.tui.tabs.duplicates
 
     monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", "none")
     monkeypatch.setattr(sfttui.tui.app, "REPLAN_AFTER", 0.01)
+    monkeypatch.setattr(sfttui.tui.tabs.duplicates, "DETAIL_PAUSE", 0.01)
 
 
 @pytest.fixture(autouse=True)

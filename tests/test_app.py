@@ -23,7 +23,7 @@ from sfttui.tui.widgets.footer import KeysFooter
 from sfttui.tui.widgets.rendered import Rendered
 from sfttui.tui.widgets.row_list import RowList
 
-from .app_factory import demo_copy, make_app, settle
+from .app_factory import demo_copy, make_app, redrawn, settle
 
 
 def _journal(app) -> list[dict]:
@@ -310,7 +310,7 @@ async def test_a_long_cluster_list_moves_and_decides_past_one_screen(tmp_path, w
         assert table.cursor_row == table.size.height - 1
         await pilot.press("end", "n")  # past the end, it wraps round to the top
         assert table.cursor_row == 0
-        await pilot.pause(0.2)
+        await redrawn(pilot)
         assert tab.view["id"][0] in app.query_one("#dup-detail", Rendered).text
 
 
@@ -636,7 +636,7 @@ async def test_a_text_field_row_shows_what_was_analysed_not_other_fields(tmp_pat
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("f2")
-        await pilot.pause(0.2)
+        await redrawn(pilot)
         shown = _shown(app.query_one("#dup-detail", Rendered))
         assert "reverses a string in Python" in shown
         assert "SECRET-OUTPUT" not in shown and "output:" not in shown
@@ -834,7 +834,7 @@ async def test_members_show_where_they_are_whole_and_a_shared_system_prompt_once
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("f2")
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         lines = app.query_one("#dup-detail", Rendered).text.splitlines()
         titles = [line for line in lines if re.match(r"\[\d\] ", line)]
         rows = app.session.cluster(app.query_one(DuplicatesTab).current_cluster())["rows"]
@@ -855,7 +855,7 @@ async def test_members_show_where_they_are_whole_and_a_shared_system_prompt_once
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("f2")
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         text = app.query_one("#dup-detail", Rendered).text
         assert "s.jsonl:1  ★ keeper  a  train" in text and "s.jsonl:2  J 1.00  a  test" in text
 
@@ -903,19 +903,19 @@ async def test_threshold_pairs_show_until_the_cursor_moves_or_a_decision(tmp_pat
         detail = app.query_one("#dup-detail", Rendered)
         assert "pairs nearest J = 0.78" in detail.text
         await pilot.press("j")
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         assert "pairs nearest" not in detail.text  # moved: the cluster alone
         await pilot.press("plus")
         await settle(pilot)
         assert "pairs nearest J = 0.80" in detail.text
         await pilot.press("x")
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         assert "pairs nearest" not in detail.text  # decided: on to the next cluster, alone
         await pilot.press("e")
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         assert "pairs nearest" in detail.text  # e keeps them on
         await pilot.press("j")
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         assert "pairs nearest" in detail.text
 
 
@@ -930,7 +930,7 @@ async def test_toasts_replace_each_other_and_stay_off_the_list(tmp_path):
         for key in ("minus", "minus", "plus", "minus", "plus"):
             await pilot.press(key)
             await settle(pilot)
-        await pilot.pause(0.2)
+        await redrawn(pilot)
         toasts = list(app.screen.query(Toast))
         assert [n.message for n in app._notifications] == ["Near threshold J ≥ 0.78: 348 clusters."]
         assert len(toasts) == 1
@@ -941,7 +941,7 @@ async def test_toasts_replace_each_other_and_stay_off_the_list(tmp_path):
         app.notify("could not write", severity="error")
         app.notify("first")
         app.notify("second")
-        await pilot.pause(0.2)
+        await redrawn(pilot)
         assert [n.message for n in app._notifications] == ["could not write", "second"]
 
 
@@ -1010,11 +1010,11 @@ async def test_a_keeper_beyond_the_ninth_member_is_chosen_with_the_member_select
         members = app.session.cluster(cluster)["members"]
         assert len(members) == 12
         await pilot.press(*["greater_than_sign"] * 13, "less_than_sign")  # stops at the last, then back one
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         detail = app.query_one("#dup-detail", Rendered).text
         assert "▶ [11]" in detail and "[2]" not in detail and "members 4-12 of 12" in detail
         await pilot.press("K")
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         assert app.session.cluster_state(cluster) == f"keep {members[10]}"
         assert app.session.journal.decisions[-1].payload["keeper"] == members[10]
 
@@ -1225,12 +1225,12 @@ async def test_help_lists_each_key_once_and_only_this_tabs(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("f2", "question_mark")
-        await pilot.pause(0.2)
+        await redrawn(pilot)
         keys = [key for key, _, _ in app.screen.rows]
         assert keys.count("1-9") == 1 and keys.count("F1-F6") == 1
         assert not {"1", "9", "f1", "f6"} & set(keys)
         await pilot.press("escape", "f3", "question_mark")
-        await pilot.pause(0.2)
+        await redrawn(pilot)
         assert {where for _, _, where in app.screen.rows} <= {"everywhere", "Balance", "table"}
 
 
@@ -1240,7 +1240,7 @@ async def test_n_after_a_decision_does_not_skip_the_cluster_it_landed_on(tmp_pat
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("f2", "a")
-        await pilot.pause(0.2)
+        await redrawn(pilot)
         clusters = app.query_one("#clusters", RowList)
         tab = app.query_one(DuplicatesTab)
         assert clusters.cursor_row == 1 and app.session.cluster_state(tab.current_cluster()) is None

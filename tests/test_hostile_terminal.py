@@ -20,7 +20,7 @@ from sfttui.display import visible
 from sfttui.tui.app import SfttuiApp
 from sfttui.tui.tabs.overview import OverviewTab
 
-from .app_factory import make_app, settle
+from .app_factory import make_app, redrawn, settle
 
 MARKUP = ["[/]", "[@click=app.undo]U[/]", "[link=https://example.com]x[/link]", "[bold]b[/bold]"]
 ESCAPES = ["\x1b[2J", "\x1b]0;pwned\x07", "\x9b31m", "a\rb", "two\nlines", "\u202eevil", "全角テキスト 🦊"]
@@ -129,7 +129,7 @@ async def test_every_tab_help_and_toast_show_hostile_data_literally(hostile_data
         for _ in range(3):
             await pilot.press("j")
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         browsed = _screen_text(app)
         _assert_literal(browsed)
         assert "␛" in browsed
