@@ -347,3 +347,15 @@ def test_a_capped_search_in_many_parts_keeps_candidates_within_the_passs_budget(
     budget = int(2.0 * len(series))
     assert one[0].candidates > 0 and many[0].candidates > 0
     assert all(p.estimated <= budget for p in many) and many[0].sampled
+
+
+@pytest.mark.parametrize("columns", [8, 64, 248, 256, 12])
+def test_agreeing_counts_what_count_nonzero_counts(columns):
+    # The estimate filter's row-wise count of equal signature columns, done in words.
+    from sfttui.engine.analyses.lsh_pass import agreeing
+
+    rng = np.random.default_rng(columns)
+    equal = rng.random((500, columns)) < rng.random((500, 1))
+    equal[0], equal[1] = True, False
+    assert agreeing(equal).tolist() == np.count_nonzero(equal, axis=1).tolist()
+    assert agreeing(equal)[0] == columns
