@@ -33,6 +33,7 @@ from ..io.load import PROMPT_SIDE
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings
 from ..text.minhash import THREADS, threaded_map
+from ..text.tfidf import word_tfidf
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),
@@ -148,7 +149,7 @@ def fit_label_model(
     from sklearn.model_selection import StratifiedKFold
 
     try:
-        features = vectorizer(len(texts)).fit_transform(texts)
+        features = word_tfidf(texts, vectorizer(len(texts)))
     except ValueError:  # not one word in any text (symbols or emoji only)
         return LabelModel(False, "no words to learn from in the texts", labelled_rows=labelled.height)
     start = time.perf_counter()

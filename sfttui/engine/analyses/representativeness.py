@@ -25,8 +25,8 @@ import polars as pl
 from ..io.load import PROMPT_SIDE, Dataset, load
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings, LoadSettings
-from ..text.char_ngrams import char_wb_tfidf
 from ..text.minhash import threaded_results
+from ..text.tfidf import char_wb_tfidf, word_tfidf
 from .labelmodel import sample_positions
 
 # Character features: name -> (description, Polars expression over the prompt "p").
@@ -218,7 +218,7 @@ def adversarial(
     # (casing, punctuation, emoji), which is where tidy training data differs most.
     chars = char_wb_tfidf(texts, max_features=1 << 16)
     try:
-        features = hstack([vectorizer(len(texts)).fit_transform(texts), chars]).tocsr()
+        features = hstack([word_tfidf(texts, vectorizer(len(texts))), chars]).tocsr()
     except ValueError:  # no words at all (emoji, symbols): how it is typed is all there is
         features = chars
     probs = np.zeros(len(texts))

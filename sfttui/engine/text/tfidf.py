@@ -1,13 +1,15 @@
-"""Character 1-3-gram TF-IDF inside words, column-at-a-time.
+"""scikit-learn's TF-IDF matrices, built column-at-a-time.
 
-scikit-learn's `TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3))` cuts every
-text into Python strings and counts them in a dict: about 2 µs per n-gram, most of the
-adversarial classifier's time outside its solver. Here the texts become one array of
-code points; words, their padding and their n-grams are index arithmetic; an n-gram
-is one integer whose order is its string's order. The matrix is scikit-learn's, bit
-for bit: same vocabulary order, same `max_features` cut (the same unstable argsort
-over the same totals), same TF-IDF transform (tests/test_char_ngrams.py holds it to
-scikit-learn's on real and hostile text).
+scikit-learn's TfidfVectorizer cuts every text into Python strings and counts them in
+a dict, which is most of a small classifier's time outside its solver (adversarial
+validation, the label model). Here tokens become arrays: character 1-3-grams inside
+words (`char_wb_tfidf`) as integers whose order is their string's, and words
+(`word_tfidf`) from Polars' regex on ASCII texts, scikit-learn's own analyzer on the
+rest. The matrices are scikit-learn's bit for bit: same vocabulary order, same
+pruning (the same unstable argsort over the same totals), same storage order within
+each row (the order tokens were first met, which the solver's sums follow), same
+TF-IDF transform (tests/test_tfidf.py holds them to scikit-learn's on real and hostile
+text).
 """
 
 from __future__ import annotations
@@ -37,9 +39,6 @@ def char_wb_tfidf(texts: list[str], max_features: int) -> Any:
 def char_wb_counts(texts: list[str], max_features: int) -> Any:
     """Count matrix of the texts' character 1-3-grams inside space-padded words (rows:
     texts, columns: n-grams in string order), cut to the `max_features` most frequent."""
-    import scipy.sparse as sp
-    from sklearn import get_config
-
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     parts = []
     seen = 0  # n-grams of earlier chunks: where this chunk's first sightings count from
@@ -54,27 +53,119 @@ def char_wb_counts(texts: list[str], max_features: int) -> Any:
     first = np.full(vocabulary.size, np.iinfo(np.int64).max)
     for *_, distinct, sighted, _ in parts:
         np.minimum.at(first, np.searchsorted(vocabulary, distinct), sighted)
-    # scikit-learn numbers n-grams as it first meets them, sorts each row by that number,
+    return _matrix(len(texts), doc, column, count, first, min_df=1, max_features=max_features)
+
+
+# What scikit-learn's default token pattern, (?u)\b\w+\b, finds in an ASCII text, and Rust's
+# regex finds the same there: maximal runs of [A-Za-z0-9_] (lowercased first, as both do).
+_ASCII_WORD = r"\w+"
+_WORD_SETTINGS = {
+    "analyzer": "word",
+    "token_pattern": r"(?u)\b\w+\b",
+    "lowercase": True,
+    "ngram_range": (1, 1),
+    "stop_words": None,
+    "strip_accents": None,
+    "preprocessor": None,
+    "tokenizer": None,
+    "vocabulary": None,
+    "binary": False,
+    "max_df": 1.0,
+    "input": "content",
+    "dtype": np.float32,
+    "norm": "l2",
+    "use_idf": True,
+    "smooth_idf": True,
+    "sublinear_tf": True,
+}
+
+
+def word_tfidf(texts: list[str], vectorizer: Any) -> Any:
+    """`vectorizer.fit_transform(texts)` for a TfidfVectorizer of words (_WORD_SETTINGS,
+    any integer min_df and max_features); any other is asked itself."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    params = vectorizer.get_params()
+    fits = all(params[k] == v for k, v in _WORD_SETTINGS.items())
+    if not fits or not isinstance(params["min_df"], int) or not isinstance(params["max_features"], int):
+        return vectorizer.fit_transform(texts)
+    counts = _word_counts(texts, vectorizer.build_analyzer(), params["min_df"], params["max_features"])
+    return TfidfTransformer(sublinear_tf=True).fit(counts).transform(counts, copy=False)
+
+
+def _word_counts(texts: list[str], analyzer: Any, min_df: int, max_features: int) -> Any:
+    """Count matrix of the texts' words: ASCII texts through Polars, the rest through
+    scikit-learn's own analyzer, so every text gives scikit-learn's tokens in its order."""
+    import polars as pl
+
+    series = pl.Series(texts, dtype=pl.String)
+    plain = ~series.str.contains(r"[^\x00-\x7F]").to_numpy()
+    lists = series.filter(pl.Series(plain)).str.to_lowercase().str.extract_all(_ASCII_WORD)
+    fast = np.flatnonzero(plain)
+    docs = [np.repeat(fast, lists.list.len().to_numpy())]
+    words = [lists.explode().drop_nulls()]
+    others = np.flatnonzero(~plain)
+    if others.size:
+        analysed = [analyzer(texts[i]) for i in others]
+        docs.append(np.repeat(others, [len(a) for a in analysed]))
+        words.append(pl.Series([w for a in analysed for w in a], dtype=pl.String))
+    doc = np.concatenate(docs).astype(np.int64)
+    word = pl.concat(words)
+    if not word.len():
+        raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+    met = np.argsort(doc, kind="stable")  # scikit-learn's reading order: text by text
+    doc, word = doc[met], word.gather(met)
+    distinct = word.unique().sort()
+    index = pl.DataFrame({"w": distinct, "c": np.arange(distinct.len(), dtype=np.int64)})
+    column = pl.DataFrame({"w": word}).join(index, on="w", how="left", maintain_order="left")["c"].to_numpy()
+    first = np.full(distinct.len(), np.iinfo(np.int64).max)
+    np.minimum.at(first, column, np.arange(column.size))
+    pair, count = np.unique(doc * distinct.len() + column, return_counts=True)
+    return _matrix(
+        len(texts), pair // distinct.len(), pair % distinct.len(), count, first, min_df, max_features
+    )
+
+
+def _matrix(
+    n_docs: int,
+    doc: np.ndarray,
+    column: np.ndarray,
+    count: np.ndarray,
+    first: np.ndarray,
+    min_df: int,
+    max_features: int,
+) -> Any:
+    """The count matrix scikit-learn's vectorizers build from (text, column, count), one per
+    distinct token of a text, sorted by text (`first`: when each column's token was first
+    met), pruned as they prune."""
+    import scipy.sparse as sp
+    from sklearn import get_config
+
+    # scikit-learn numbers tokens as it first meets them, sorts each row by that number,
     # then renames the columns to string order without moving them: a row's entries are
     # stored in first-sighting order, which the solver's sums follow.
-    rank = np.empty(vocabulary.size, dtype=np.int64)
-    rank[np.argsort(first)] = np.arange(vocabulary.size)
-    order = np.argsort(doc * vocabulary.size + rank[column])
-    indptr = np.r_[0, np.cumsum(np.bincount(doc, minlength=len(texts)))].astype(np.int32)
+    columns = first.size
+    rank = np.empty(columns, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(columns)
+    order = np.argsort(doc * columns + rank[column])
+    indptr = np.r_[0, np.cumsum(np.bincount(doc, minlength=n_docs))].astype(np.int32)
     matrix = sp.csr_array(
         (count[order].astype(np.intc), column[order].astype(np.int32), indptr),
-        shape=(len(texts), vocabulary.size),
+        shape=(n_docs, columns),
         dtype=np.float32,
     )
     if get_config().get("sparse_interface", "spmatrix") == "spmatrix":
         matrix = sp.csr_matrix(matrix)
-    if vocabulary.size > max_features:
-        # scikit-learn's cut, step for step, so that equal totals tie the same way.
+    # scikit-learn's pruning, step for step, so that equal totals tie the same way.
+    keep = np.bincount(column, minlength=columns) >= min_df
+    if keep.sum() > max_features:
         totals = np.asarray(matrix.sum(axis=0)).ravel()
-        keep = np.zeros(vocabulary.size, dtype=bool)
-        keep[(-totals).argsort()[:max_features]] = True
-        matrix = matrix[:, np.where(keep)[0]]
-    return matrix
+        cut = np.zeros(columns, dtype=bool)
+        cut[np.where(keep)[0][(-totals[keep]).argsort()[:max_features]]] = True
+        keep = cut
+    if not keep.any():
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    return matrix if keep.all() else matrix[:, np.where(keep)[0]]
 
 
 def _dense(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,5 @@
-"""The vectorised char_wb TF-IDF is scikit-learn's matrix, bit for bit: the same columns,
-the same values and the same storage order within each row (the solver sums in it)."""
+"""The column-wise TF-IDF matrices are scikit-learn's, bit for bit: the same columns, the
+same values and the same storage order within each row (the solver sums in it)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-import sfttui.engine.text.char_ngrams as char_ngrams
-from sfttui.engine.text.char_ngrams import char_wb_tfidf
+import sfttui.engine.text.tfidf as tfidf
+from sfttui.engine.analyses.labelmodel import vectorizer
+from sfttui.engine.text.tfidf import char_wb_tfidf, word_tfidf
 
 from .conftest import SHARED_DATA
 
@@ -77,8 +78,8 @@ def test_texts_counted_in_many_parts_give_the_same_matrix(monkeypatch):
     # A few thousand code points per part: first sightings and columns cross the parts.
     texts = real_texts("tweeteval_hate", "text", 400) + HOSTILE
     want = char_wb_tfidf(texts, 1 << 16)
-    monkeypatch.setattr(char_ngrams, "_CHUNK", 3000)
-    assert len(char_ngrams._doc_chunks(np.array([len(t) for t in texts]))) > 10
+    monkeypatch.setattr(tfidf, "_CHUNK", 3000)
+    assert len(tfidf._doc_chunks(np.array([len(t) for t in texts]))) > 10
     assert_same_matrix(char_wb_tfidf(texts, 1 << 16), want)
     assert_same_matrix(want, sklearn_tfidf(texts, 1 << 16))
 
@@ -88,3 +89,39 @@ def test_text_without_a_word_is_sklearns_error():
         char_wb_tfidf(["", " \t\n", "\u3000"], 1 << 16)
     with pytest.raises(ValueError, match="empty vocabulary"):
         sklearn_tfidf(["", " \t\n", "\u3000"], 1 << 16)
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "rows"),
+    [("tweeteval_hate", "text", 3000), ("code_alpaca_2k", "instruction", 2000), ("trec", "text", 500)],
+)
+def test_words_give_sklearns_matrix(name, field, rows):
+    # Tweets mix ASCII texts (Polars) with emoji and accents (sklearn's analyzer); 500
+    # TREC questions keep words seen once (min_df 1), the others drop them (min_df 2).
+    texts = real_texts(name, field, rows) + HOSTILE
+    got = word_tfidf(texts, vectorizer(len(texts)))
+    assert_same_matrix(got, vectorizer(len(texts)).fit_transform(texts))
+    assert got.shape[1] > 900 and got.nnz > 4000
+
+
+def test_words_cut_to_max_features_and_other_settings_ask_sklearn():
+    texts = real_texts("tweeteval_hate", "text", 1500)
+    few = vectorizer(len(texts)).set_params(max_features=50)
+    assert_same_matrix(
+        word_tfidf(texts, few), vectorizer(len(texts)).set_params(max_features=50).fit_transform(texts)
+    )
+    assert word_tfidf(texts, few).shape[1] == 50
+    bigrams = vectorizer(len(texts)).set_params(ngram_range=(1, 2))  # not ours: sklearn's own
+    assert_same_matrix(
+        word_tfidf(texts, bigrams), vectorizer(len(texts)).set_params(ngram_range=(1, 2)).fit_transform(texts)
+    )
+
+
+def test_words_without_a_word_are_sklearns_errors():
+    for texts in (["", "!!", "\u3000"], ["", "¿?", " "]):
+        with pytest.raises(ValueError, match="empty vocabulary"):
+            word_tfidf(texts, vectorizer(len(texts)))
+    texts = [f"word{i} alone" for i in range(1000)]  # min_df 2 at 1000 rows: only "alone"
+    assert_same_matrix(word_tfidf(texts, vectorizer(1000)), vectorizer(1000).fit_transform(texts))
+    with pytest.raises(ValueError, match="no terms remain"):
+        word_tfidf([f"w{i}" for i in range(1000)], vectorizer(1000))
