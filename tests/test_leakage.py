@@ -105,3 +105,33 @@ def test_eval_matching_reuses_the_duplicate_analysis_signatures_only_when_they_f
     assert dup.signatures.lookup(distinct, word, NearSettings(), ids) is not None
     assert dup.signatures.lookup(distinct, word, replace(NearSettings(), threshold=0.5), ids) is None
     assert dup.signatures.lookup(distinct.slice(0).reverse(), word, NearSettings(), ids) is None
+
+
+def test_exact_input_hits_are_the_same_with_or_without_the_input_analysis(write_jsonl):
+    """Chat rows whose user turn is an eval item's, with another answer: an exact input
+    hit, whether the input side's distinct prompts are handed over or found here."""
+    import polars as pl
+
+    from sfttui.engine.analyses.dedup import find_duplicates
+
+    rng = random.Random(6)
+
+    def chat(user: str, answer: str) -> dict:
+        turns = [("system", "Be brief."), ("user", user), ("assistant", answer)]
+        return {"messages": [{"role": r, "content": c} for r, c in turns]}
+
+    asked = [" ".join(_words(rng, 10)) for _ in range(40)]
+    train = [chat(q, " ".join(_words(rng, 6))) for q in asked]
+    evals = [chat(asked[i].upper(), "another answer entirely") for i in (3, 17, 29)]  # casefolded
+    evals.append(chat(" ".join(_words(rng, 10)), "unrelated"))
+    rows = load([write_jsonl("train.jsonl", train)]).rows
+    eval_set = load([write_jsonl("gold.jsonl", evals)])
+    inputs = find_duplicates(rows, side="input").distinct
+    here = eval_leakage(rows, None, eval_set).filter(pl.col("kind") == "exact")
+    given = eval_leakage(rows, None, eval_set, inputs=inputs).filter(pl.col("kind") == "exact")
+    assert here.equals(given)
+    assert sorted(zip(here["key"], here["eval_key"], here["side"])) == [
+        ("train.jsonl:18", "gold.jsonl:2", "input"),
+        ("train.jsonl:30", "gold.jsonl:3", "input"),
+        ("train.jsonl:4", "gold.jsonl:1", "input"),
+    ]

@@ -728,7 +728,7 @@ class DistinctTexts:
 
     @classmethod
     def of(
-        cls, texts: pl.Series, normalize: NormalizeSettings | None = None, engine: Engine = LOCAL
+        cls, texts: pl.Series | InputTexts, normalize: NormalizeSettings | None = None, engine: Engine = LOCAL
     ) -> DistinctTexts:
         """From every row's text (rows numbered from 0).
 

@@ -37,11 +37,11 @@ from ..text.minhash import (
     token_hashes,
 )
 from ..text.normalize import normalize_texts
-from .dedup import DistinctTexts, Duplicates, Signatures, Texts, cross_pairs
+from .dedup import DistinctTexts, Duplicates, Signatures, Texts, cross_pairs, has_input_side
+from .lsh_pass import InputTexts
 
 _ORDER = {name: i for i, name in enumerate(SPLITS)}
 _CHUNK = 20_000
-_PROMPT_SLICE = 200_000
 
 SPLIT_HIT_SCHEMA = {
     "kind": pl.String(),
@@ -315,22 +315,11 @@ def _ngram_part(
     return [f for part in threaded_map(chunk, iter_chunks(len(texts), _CHUNK)) for f in part]
 
 
-def _text_matches(part: tuple[pl.Series, int], eval_texts: pl.DataFrame) -> pl.DataFrame:
-    """(i, j): texts of one part (numbered from `start`) equal to an eval item's text."""
-    texts, start = part
-    left = pl.DataFrame({"norm": texts}).with_row_index("i", offset=start)
-    return left.join(eval_texts, on="norm").select("i", "j")
-
-
-def _prompt_matches(
-    part: tuple[pl.DataFrame, int], eval_prompts: pl.DataFrame, normalize: NormalizeSettings | None
-) -> pl.DataFrame:
-    """(i, j): rows of one slice (starting at row `start`) whose normalised prompt side is
-    an eval item's. Most prompts are derived from the text (see load.PROMPT_SIDE), so
-    they are derived, normalised and matched a slice at a time, never all at once."""
-    rows, start = part
-    return _text_matches(
-        (normalize_texts(rows.select(PROMPT_SIDE).to_series(), normalize), start), eval_prompts
+def _rows_of(distinct: DistinctTexts) -> pl.DataFrame:
+    """(i, d): each row and its distinct text. A match of a distinct text is a match of
+    every row holding it."""
+    return pl.DataFrame(
+        {"i": pl.int_range(len(distinct.of_row), dtype=pl.UInt32, eager=True), "d": distinct.of_row}
     )
 
 
@@ -367,18 +356,14 @@ def eval_leakage(
     train = rows.select("key").with_columns(split=split_col)
     if distinct is None:
         distinct = DistinctTexts.of(rows["text"], normalize, engine)
-    # A match of a distinct text is a match of every row holding it.
-    rows_of = pl.DataFrame(
-        {"i": pl.int_range(rows.height, dtype=pl.UInt32, eager=True), "d": distinct.of_row}
-    )
+    rows_of = _rows_of(distinct)
     eval_text = normalize_texts(ev["text"], normalize)
     eval_prompt = normalize_texts(ev.select(PROMPT_SIDE).to_series(), normalize)
     eval_answer = normalize_texts(ev.select(_ANSWER).to_series(), normalize)
     hits: list[pl.DataFrame] = []
 
-    def emit(kind: str, side: str, pairs: pl.DataFrame, of: pl.DataFrame | None = rows_of) -> None:
-        if of is not None:
-            pairs = pairs.rename({"i": "d"}).join(of, on="d").drop("d")
+    def emit(kind: str, side: str, pairs: pl.DataFrame, of: pl.DataFrame = rows_of) -> None:
+        pairs = pairs.rename({"i": "d"}).join(of, on="d").drop("d")
         if pairs.height == 0:
             return
         hits.append(
@@ -410,28 +395,18 @@ def eval_leakage(
     # Near first: the band keys it reuses are released after it (330 MB per million texts).
     emit("near", "example", near_hits(distinct.texts, eval_text, signatures))
     signatures = None  # the caller hands them over (see Duplicates.take_signatures)
+    prompts, prompts_of = distinct, rows_of  # plain text rows: a row's input is its text
     if inputs is not None:
-        inputs_of = pl.DataFrame(
-            {"i": pl.int_range(rows.height, dtype=pl.UInt32, eager=True), "d": inputs.of_row}
-        )
+        prompts, prompts_of = inputs, _rows_of(inputs)
         # With the input side's own LSH settings its band keys are reused, not signed again.
         lsh = replace(input_signatures.settings, threshold=near.threshold) if input_signatures else near
-        emit("near", "input", near_hits(inputs.texts, eval_prompt, input_signatures, lsh), of=inputs_of)
+        emit("near", "input", near_hits(inputs.texts, eval_prompt, input_signatures, lsh), of=prompts_of)
+    elif has_input_side(rows):  # no input analysis handed over: its distinct prompts, here
+        prompts = DistinctTexts.of(InputTexts(rows), normalize, engine)
+        prompts_of = _rows_of(prompts)
     # Exact: by the distinct texts' hashes, never normalising every training text again.
     emit("exact", "example", distinct.find(eval_text).with_columns(similarity=pl.lit(1.0)))
-    if inputs is not None:
-        emit("exact", "input", inputs.find(eval_prompt).with_columns(similarity=pl.lit(1.0)), of=inputs_of)
-    else:
-        # Empty texts never match: leaving them out of the (small) eval side is enough.
-        eval_prompts = pl.DataFrame({"norm": eval_prompt}).with_row_index("j").filter(pl.col("norm") != "")
-        step = min(engine.rows_per_task(rows.height), _PROMPT_SLICE)
-        parts = [
-            (rows.slice(lo, hi - lo).select("prompt", "text", "reply"), lo)
-            for lo, hi in iter_chunks(rows.height, step)
-        ]
-        prompt_hits = engine.map(_prompt_matches, parts, eval_prompts, normalize)
-        if prompt_hits:
-            emit("exact", "input", pl.concat(prompt_hits).with_columns(similarity=pl.lit(1.0)), of=None)
+    emit("exact", "input", prompts.find(eval_prompt).with_columns(similarity=pl.lit(1.0)), of=prompts_of)
     ngrams, boilerplate = _ngram_hits(
         distinct.texts, {"input": eval_prompt, "answer": eval_answer}, settings, engine
     )
