@@ -136,3 +136,17 @@ def quick_idle(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(textual._wait, "SLEEP_GRANULARITY", 0.004)
     monkeypatch.setattr(textual._wait, "SLEEP_IDLE", 0.0002)
+
+
+# Tests that mostly wait (on a terminal, a child process or a Dask cluster) go first: under
+# xdist a worker waiting early lets the other run, a worker waiting last is the suite's tail.
+_WAITING_FIRST = (
+    "test_terminal.py",
+    "test_hostile_journal.py",
+    "test_dask_engine.py",
+    "test_load_workers.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in _WAITING_FIRST)
