@@ -64,7 +64,11 @@ def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, n
         lo, hi = bounds
         shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
         owner = np.repeat(np.arange(hi - lo, dtype=np.int64), counts)
-        order = np.lexsort((shingles, owner))
+        # By value, then stably by text: each text's values stay in order. The second
+        # sort is a radix sort on 16-bit owners; lexsort merge-sorted both keys, ~3.5x slower.
+        by_value = np.argsort(shingles)
+        narrow = np.uint16 if hi - lo <= 1 << 16 else np.uint32
+        order = by_value[np.argsort(owner[by_value].astype(narrow), kind="stable")]
         owner, shingles = owner[order], shingles[order]
         first = np.ones(owner.size, dtype=bool)
         first[1:] = (owner[1:] != owner[:-1]) | (shingles[1:] != shingles[:-1])
