@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from sfttui.engine.text.lookup import SortedIndex, ragged
+from sfttui.engine.text.lookup import SortedIndex, ragged, stable_argsort
 
 
 def test_find_and_pairs_give_every_match_with_its_items():
@@ -39,3 +39,19 @@ def test_pairs_are_those_of_an_inner_join():
 
 def test_ragged_lays_slices_end_to_end():
     assert ragged(np.array([4, 0, 9]), np.array([2, 0, 3])).tolist() == [4, 5, 9, 10, 11]
+
+
+def test_stable_argsort_is_numpys_stable_argsort():
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 2**63, 50_000, dtype=np.int64).astype(np.uint64)
+    keys[rng.integers(0, keys.size, 5_000)] = keys[rng.integers(0, keys.size, 5_000)]  # ties
+    cases = [
+        keys,
+        rng.integers(0, 3, 10_000).astype(np.uint64),  # a few huge runs of ties
+        np.full(7, 42, dtype=np.uint64),
+        np.array([9, 1, 9, 1, 5], dtype=np.uint64),
+        np.array([3], dtype=np.uint64),
+        np.empty(0, dtype=np.uint64),
+    ]
+    for case in cases:
+        assert stable_argsort(case).tolist() == np.argsort(case, kind="stable").tolist()

@@ -21,7 +21,7 @@ import polars as pl
 from ..io.load import PROMPT_SIDE
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import NearSettings, NormalizeSettings
-from ..text.lookup import ragged
+from ..text.lookup import ragged, stable_argsort
 from ..text.minhash import (
     THREADS,
     Shingling,
@@ -497,7 +497,7 @@ def _candidates(
     def band(b: int) -> tuple[list[np.ndarray], bool, bool]:
         if len(shares) == 1 and shares[0][1][b][0] is None:
             keys = shares[0][1][b][1]
-            order = np.argsort(keys, kind="stable").astype(np.uint64)
+            order = stable_argsort(keys).astype(np.uint64)
             start = shares[0][0]
             members = order + np.uint64(start) if start else order
             found, chained = bucket_chains(keys[order.astype(np.int64)], members, max_bucket)
@@ -506,7 +506,7 @@ def _candidates(
             keys = np.concatenate([share[b][1] for _, share in shares])
             # Parts come in order and positions rise within each: a stable sort keeps
             # the members of a bucket in text order.
-            order = np.argsort(keys, kind="stable")
+            order = stable_argsort(keys)
             found, chained = bucket_chains(keys[order], pos[order], max_bucket)
         if per_band is not None and sum(f.size for f in found) > per_band:
             pairs = np.concatenate(found)
