@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from sfttui.engine.text.lookup import SortedIndex, ragged, stable_argsort
+from sfttui.engine.text.lookup import SortedIndex, dense_ranks, ragged, stable_argsort
 
 
 def test_find_and_pairs_give_every_match_with_its_items():
@@ -55,3 +55,19 @@ def test_stable_argsort_is_numpys_stable_argsort():
     ]
     for case in cases:
         assert stable_argsort(case).tolist() == np.argsort(case, kind="stable").tolist()
+
+
+def test_dense_ranks_are_numpys_unique_with_inverse():
+    rng = np.random.default_rng(8)
+    cases = [
+        rng.integers(0, 1_000, 20_000),
+        rng.integers(0, 2**20, 500).astype(np.uint64),  # sparse: most indices absent
+        np.array([7, 7, 7], dtype=np.int64),
+        np.array([0], dtype=np.uint64),
+        np.empty(0, dtype=np.int64),
+    ]
+    for case in cases:
+        distinct, inverse = dense_ranks(case)
+        want, want_inverse = np.unique(case, return_inverse=True)
+        assert distinct.dtype == case.dtype and distinct.tolist() == want.tolist()
+        assert inverse.tolist() == want_inverse.tolist()

@@ -29,7 +29,7 @@ from ..io.load import PROMPT_SIDE
 from ..runtime.parallel import LOCAL, Engine, Lazy
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import NearSettings, NormalizeSettings
-from ..text.lookup import SortedIndex
+from ..text.lookup import SortedIndex, dense_ranks
 from ..text.minhash import (
     THREADS,
     Shingling,
@@ -602,7 +602,8 @@ def _cross_part(
         # (one system prompt in every chat): joining it would cost left x right rows
         # for no information, since true pairs share many other bands. Like the
         # chained buckets of near_pairs, it is left out.
-        _, inverse, on_left = np.unique(bucket, return_inverse=True, return_counts=True)
+        _, inverse = dense_ranks(bucket)
+        on_left = np.bincount(inverse)
         fits = on_left[inverse].astype(np.uint64) * right.buckets.count[bucket].astype(np.uint64) <= cap
         candidates = _cross_candidates(right, hit[fits], bucket[fits])
         if candidates.size == 0:
@@ -614,7 +615,7 @@ def _cross_part(
         if lestimate is None:
             # Known keys come without estimate columns: only candidates' texts need them,
             # so only theirs are read (normalised), once, for the estimates and the check.
-            wanted, at_a = np.unique(candidates >> np.uint64(32), return_inverse=True)
+            wanted, at_a = dense_ranks(candidates >> np.uint64(32))
             candidates = (at_a.astype(np.uint64) << np.uint64(32)) | (candidates & np.uint64(0xFFFFFFFF))
             chunk = lsub.gather(lo + wanted.astype(np.int64))
             lestimate = estimates_of(chunk, shingling, settings)
@@ -626,7 +627,7 @@ def _cross_part(
             return None
         # One text list for verification: this chunk, then the right side's texts that
         # are in a pair (not all of them: two chunks are in flight at once).
-        partners, at = np.unique(likely & np.uint64(0xFFFFFFFF), return_inverse=True)
+        partners, at = dense_ranks(likely & np.uint64(0xFFFFFFFF))
         likely = (likely & ~np.uint64(0xFFFFFFFF)) | (at.astype(np.uint64) + np.uint64(len(chunk)))
         texts = pl.concat([chunk, right.texts.gather(partners.astype(np.int64))])
         verified = verify_pairs(likely, texts, shingling, settings.threshold)

@@ -21,7 +21,7 @@ import polars as pl
 from ..io.load import PROMPT_SIDE
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import NearSettings, NormalizeSettings
-from ..text.lookup import ragged, stable_argsort
+from ..text.lookup import dense_ranks, ragged, stable_argsort
 from ..text.minhash import (
     THREADS,
     Shingling,
@@ -93,7 +93,7 @@ def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshol
     """
     a = (pairs >> np.uint64(32)).astype(np.int64)
     b = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    involved, local = np.unique(np.concatenate([a, b]), return_inverse=True)
+    involved, local = dense_ranks(np.concatenate([a, b]))
     la, lb = local[: a.size], local[a.size :]
     flat, starts, lengths = _shingle_sets(texts.gather(involved), shingling)
     # Each shingle as its dense rank, which keeps every set sorted and fits in 32 bits:

@@ -22,6 +22,19 @@ def ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return shift
 
 
+def dense_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) for non-negative integer indices (of texts,
+    of buckets): marked in a bool array as long as the largest, never sorted. np.unique
+    argsorts the values for the inverse: 10 s on 60M text indices, where this takes 0.3 s."""
+    if values.size == 0:
+        return values.copy(), np.empty(0, dtype=np.intp)
+    present = np.zeros(int(values.max()) + 1, dtype=bool)
+    present[values] = True
+    rank = np.cumsum(present, dtype=np.intp)
+    rank -= 1
+    return np.flatnonzero(present).astype(values.dtype, copy=False), rank[values]
+
+
 def stable_argsort(values: np.ndarray) -> np.ndarray:
     """What np.argsort(values, kind="stable") gives, about twice as fast on hash keys:
     NumPy's SIMD argsort (5x its timsort on 64-bit keys, but ties in any order), then
