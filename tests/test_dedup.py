@@ -14,7 +14,7 @@ from sfttui.engine.io.load import load
 from sfttui.engine.runtime.parallel import Engine
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import NearSettings, NormalizeSettings
-from sfttui.engine.text.minhash import Shingling, lsh_params, shingle_hashes, signatures
+from sfttui.engine.text.minhash import Shingling, lsh_params, shingle_hashes, signatures, unique_sorted
 from sfttui.engine.text.normalize import normalize_expr, normalize_texts
 
 from .conftest import SHARED_DATA, jaccard, word_shingles
@@ -359,3 +359,12 @@ def test_agreeing_counts_what_count_nonzero_counts(columns):
     equal[0], equal[1] = True, False
     assert agreeing(equal).tolist() == np.count_nonzero(equal, axis=1).tolist()
     assert agreeing(equal)[0] == columns
+
+
+def test_unique_sorted_is_numpys_unique_on_candidate_pairs():
+    rng = np.random.default_rng(4)
+    pairs = rng.integers(0, 1 << 40, 20_000, dtype=np.int64).astype(np.uint64)
+    pairs = np.concatenate([pairs, pairs[::3], np.array([2**64 - 1, 0], dtype=np.uint64)])
+    for case in (pairs, pairs[:1], pairs[:0], np.full(9, 7, dtype=np.uint64)):
+        got = unique_sorted(case)
+        assert got.dtype == np.uint64 and got.tolist() == np.unique(case).tolist()

@@ -258,8 +258,10 @@ def lsh_params(threshold: float, num_perm: int, target: float = 0.9999) -> tuple
 def unique_sorted(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted, as np.unique gives them; for the large uint64 arrays of
     candidate pairs. NumPy 2's hash-based np.unique took 19 s on 25M pairs where
-    Polars takes 0.7 s."""
-    return pl.Series(values).unique().sort().to_numpy()
+    Polars takes 0.7 s. Sorting first and keeping each value unlike the one before beat
+    Polars' hash-based unique then sort: 86M candidates (70M distinct), 2.7-3.3 -> 2.2 s."""
+    ordered = pl.Series(values).sort()
+    return ordered.filter(ordered.ne_missing(ordered.shift(1))).to_numpy()
 
 
 def cores() -> int:
