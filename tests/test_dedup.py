@@ -368,3 +368,7 @@ def test_unique_sorted_is_numpys_unique_on_candidate_pairs():
     for case in (pairs, pairs[:1], pairs[:0], np.full(9, 7, dtype=np.uint64)):
         got = unique_sorted(case)
         assert got.dtype == np.uint64 and got.tolist() == np.unique(case).tolist()
+    # In parts, as the bands give them: the same as the whole.
+    parts = np.array_split(pairs, 37)
+    assert unique_sorted(parts).tolist() == np.unique(pairs).tolist()
+    assert unique_sorted([]).dtype == np.uint64 and unique_sorted([]).size == 0

@@ -519,7 +519,7 @@ def _candidates(
     found = [pairs for in_band, _, _ in done for pairs in in_band]
     chained = {b for b, (_, was, _) in enumerate(done) if was}
     sampled = any(cut for _, _, cut in done)
-    pairs = unique_sorted(np.concatenate(found)) if found else np.empty(0, np.uint64)
+    pairs = unique_sorted(found)
     if starts.size == 1:
         return _Found({(0, 0): pairs}, chained, sampled)
     a = np.searchsorted(starts, (pairs >> np.uint64(32)).astype(np.int64), side="right") - 1
