@@ -177,9 +177,14 @@ def _vocabulary(frame: pl.DataFrame, sample: pl.DataFrame) -> pl.DataFrame:
     if not top:
         return frame.clear()
     common = r"\b(?:" + "|".join(re.escape(w) for w in sorted(top, key=len, reverse=True)) + r")\b"
-    shares = frame.select(
-        "row", n=head.str.count_matches(r"\p{L}+"), common=head.str.count_matches(common)
-    ).filter(pl.col("n") >= 12)  # under a dozen words, rare words alone can leave none common
+    # Lazy, so the lowercased head both counts read is made once (an eager select makes
+    # it twice: 1.40 -> 1.19 s at 1M rows).
+    shares = (
+        frame.lazy()
+        .select("row", n=head.str.count_matches(r"\p{L}+"), common=head.str.count_matches(common))
+        .filter(pl.col("n") >= 12)  # under a dozen words, rare words alone can leave none common
+        .collect()
+    )
     shares = shares.with_columns(share=pl.col("common") / pl.col("n"))
     if shares.height < _MIN_ROWS or float(shares["share"].median() or 0) < 0.5:
         return frame.clear()
