@@ -180,6 +180,29 @@ def test_signatures_match_datasketch_and_work_in_its_lsh():
     assert sorted(lsh.query(MinHash(hashvalues=sigs[0], seed=1, scheme="affine32"))) == ["t0", "t1"]
 
 
+def test_signatures_of_texts_of_every_length_are_datasketchs():
+    # Signing groups texts by padded width and takes a long text a cell at a time: every
+    # length, threads or not, must give datasketch's hash values (here its update loop
+    # written out: min over shingles of a * fmix32(x) + b mod 2**32).
+    from sfttui.engine.text.minhash import fmix32, permutations, signatures_from_shingles
+
+    rng = np.random.default_rng(9)
+    counts = np.concatenate([rng.integers(1, 90, 400), [1, 2, 16384, 16385, 40_000, 7, 300]]).astype(np.int64)
+    shingles = rng.integers(0, 2**63, int(counts.sum()), dtype=np.int64).astype(np.uint64)
+    a, b = permutations(64, 3)
+    ends = np.cumsum(counts)
+    # Long texts end on the value that is smallest under the first permutation among 4M:
+    # a long text's last cell must be signed too.
+    pool = rng.integers(0, 2**63, 1 << 22, dtype=np.int64).astype(np.uint64)
+    shingles[(ends - 1)[counts > 16384]] = pool[np.argmin(a[0] * fmix32(pool.astype(np.uint32)) + b[0])]
+    x = fmix32(shingles.astype(np.uint32))
+    for threads in (1, 2):
+        sigs = signatures_from_shingles(shingles, counts, num_perm=64, seed=3, threads=threads)
+        for t in [*range(0, 400, 37), *range(400, counts.size)]:
+            part = x[ends[t] - counts[t] : ends[t]]
+            assert np.array_equal(sigs[t], (a[:, None] * part[None, :] + b[:, None]).min(axis=1)), t
+
+
 def test_shingles_of_many_texts_at_once_are_each_texts_own():
     # Batched shingling must not let a shingle run across two texts, and a text shorter
     # than n tokens is one shingle of what it has.

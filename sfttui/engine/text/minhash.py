@@ -14,6 +14,7 @@ is bounded by the chunk, never by all shingles of the dataset at once.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -173,40 +174,69 @@ def signatures_from_shingles(
     if len(counts) and counts.min() < 1:
         raise ValueError("every text needs at least one shingle")
     a, b = permutations(num_perm, seed)
+    a3, b3 = a[:, None, None], b[:, None, None]
     x = fmix32(shingles.astype(np.uint32))
     starts = _offsets(counts)
-    n_texts = len(counts)
-    out = np.empty((n_texts, num_perm), dtype=np.uint32)
-    if n_texts == 0:
-        return out
-    # Blocks of ~16k shingles keep the (perms x shingles) product in cache. The
-    # permutation-major layout lets reduceat take minima along contiguous memory,
-    # which is ~4x faster than reducing over rows; NumPy releases the GIL here, so
-    # two threads use both cores.
-    block = max(1, 16384 // max(1, int(counts.mean())))
+    out = np.empty((len(counts), num_perm), dtype=np.uint32)
 
-    def run(part: tuple[int, int]) -> None:
-        # As wide as this part's widest block (up to 64k shingles), not wider: two
-        # threads each hold one, and two chunks can be signed at once.
-        los = np.arange(part[0], part[1], block)
-        his = np.minimum(los + block, part[1])
-        ends = np.where(his < n_texts, starts[np.minimum(his, n_texts - 1)], x.shape[0])
-        buf = np.empty((num_perm, min(65536, int((ends - starts[los]).max()))), dtype=np.uint32)
-        for lo in range(part[0], part[1], block):
-            hi = min(lo + block, part[1])
-            s0 = starts[lo]
-            s1 = starts[hi] if hi < n_texts else x.shape[0]
-            width = s1 - s0
-            prod = buf[:, :width] if width <= buf.shape[1] else np.empty((num_perm, width), np.uint32)
-            np.multiply(a[:, None], x[None, s0:s1], out=prod)
-            prod += b[:, None]
-            out[lo:hi] = np.minimum.reduceat(prod, starts[lo:hi] - s0, axis=1).T
+    def run(groups: list[tuple[int, np.ndarray]]) -> None:
+        buf = np.empty(num_perm * _CELL, dtype=np.uint32)
+        for width, who in groups:
+            if width > _CELL:  # one long text, its shingles a cell at a time
+                out[who[0]] = _long_minimum(x, int(starts[who[0]]), int(counts[who[0]]), a, b, buf)
+                continue
+            # A text's shingles down a column, its last one repeated to the group's width
+            # (a repeat never changes a minimum): the minimum over each column is then an
+            # elementwise minimum of `width` rows as long as the group, which NumPy runs
+            # in SIMD; reduceat over each text's ~35 shingles took 1.5-4x as long.
+            at = starts[who] + np.minimum(np.arange(width)[:, None], counts[who] - 1)
+            prod = buf[: num_perm * width * who.size].reshape(num_perm, width, who.size)
+            np.multiply(a3, x[at][None], out=prod)
+            prod += b3
+            out[who] = np.minimum.reduce(prod, axis=1).T
 
-    half = (n_texts + 1) // 2
-    parts = [(0, half), (half, n_texts)] if threads > 1 and n_texts > 2 * block else [(0, n_texts)]
+    groups = _width_groups(counts)
+    # NumPy releases the GIL in its loops: two threads use both cores. Groups come
+    # ordered by width; dealt alternately, each thread gets about half the work.
+    parts = [groups[0::2], groups[1::2]] if threads > 1 and len(groups) > 1 else [groups]
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
         list(pool.map(run, parts))
     return out
+
+
+_CELL = 16384  # shingles x texts signed at once: its product with the permutations stays in cache
+
+
+def _width_groups(counts: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Texts in groups of one width, at most _CELL shingles a group (a longer text alone):
+    a text's width is its shingle count rounded up to an eighth of the count's power of
+    two, so no group pads its texts by more than 12.5 %."""
+    bits = np.floor(np.log2(np.maximum(counts, 1))).astype(np.int64)
+    step = np.left_shift(1, np.maximum(bits - 3, 0))
+    width = -(-counts // step) * step
+    order = np.argsort(width, kind="stable")
+    ordered = width[order]
+    edges = [0, *(np.flatnonzero(np.diff(ordered)) + 1).tolist(), len(counts)]
+    groups = []
+    for lo, hi in itertools.pairwise(edges):
+        w = int(ordered[lo]) if hi > lo else 0
+        per = max(1, _CELL // max(w, 1))
+        groups += [(w, order[i : min(i + per, hi)]) for i in range(lo, hi, per)]
+    return groups
+
+
+def _long_minimum(
+    x: np.ndarray, start: int, count: int, a: np.ndarray, b: np.ndarray, buf: np.ndarray
+) -> np.ndarray:
+    """The signature of one text longer than a cell, its shingles a cell at a time."""
+    low = np.full(a.size, np.iinfo(np.uint32).max, dtype=np.uint32)
+    for lo in range(start, start + count, _CELL):
+        hi = min(lo + _CELL, start + count)
+        prod = buf[: a.size * (hi - lo)].reshape(a.size, hi - lo)
+        np.multiply(a[:, None], x[None, lo:hi], out=prod)
+        prod += b[:, None]
+        np.minimum(low, prod.min(axis=1), out=low)
+    return low
 
 
 def signatures(texts: pl.Series, shingling: Shingling, num_perm: int = 128, seed: int = 1) -> np.ndarray:
