@@ -211,7 +211,9 @@ def _width_groups(counts: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """Texts in groups of one width, at most _CELL shingles a group (a longer text alone):
     a text's width is its shingle count rounded up to an eighth of the count's power of
     two, so no group pads its texts by more than 12.5 %."""
-    bits = np.floor(np.log2(np.maximum(counts, 1))).astype(np.int64)
+    if not len(counts):
+        return []
+    bits = np.floor(np.log2(counts)).astype(np.int64)  # counts are at least 1
     step = np.left_shift(1, np.maximum(bits - 3, 0))
     width = -(-counts // step) * step
     order = np.argsort(width, kind="stable")
@@ -219,8 +221,8 @@ def _width_groups(counts: np.ndarray) -> list[tuple[int, np.ndarray]]:
     edges = [0, *(np.flatnonzero(np.diff(ordered)) + 1).tolist(), len(counts)]
     groups = []
     for lo, hi in itertools.pairwise(edges):
-        w = int(ordered[lo]) if hi > lo else 0
-        per = max(1, _CELL // max(w, 1))
+        w = int(ordered[lo])
+        per = max(1, _CELL // w)
         groups += [(w, order[i : min(i + per, hi)]) for i in range(lo, hi, per)]
     return groups
 
