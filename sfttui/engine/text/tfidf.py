@@ -24,6 +24,7 @@ import numpy as np
 _PAD = ord(" ")
 _BITS = 21  # code points fit in 21 bits; one more than a code point keeps 0 for "none"
 _CHUNK = 1 << 22  # code points per pass: bounds the temporaries at ~0.5 GB
+_EMPTY = "empty vocabulary; perhaps the documents only contain stop words"  # scikit-learn's words
 
 
 def char_wb_tfidf(texts: list[str], max_features: int) -> Any:
@@ -44,7 +45,7 @@ def char_wb_counts(texts: list[str], max_features: int) -> Any:
         parts.append((part[0] + lo, *part[1:]))
         seen = part[-1]
     if not parts or not sum(p[1].size for p in parts):
-        raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        raise ValueError(_EMPTY)
     doc, key, count = (np.concatenate([p[i] for p in parts]) for i in range(3))
     vocabulary, column = _dense(key)
     first = np.full(vocabulary.size, np.iinfo(np.int64).max)
@@ -116,7 +117,7 @@ def _word_counts(texts: list[str], analyzer: Any, min_df: int, max_features: int
     doc = np.concatenate(docs).astype(np.int64)
     word = pl.concat(words)
     if not word.len():
-        raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        raise ValueError(_EMPTY)
     met = np.argsort(doc, kind="stable")  # scikit-learn's reading order: text by text
     pair_doc, column, count, _, first = _tally(doc[met], word.gather(met), np.arange(met.size))
     return _matrix(len(texts), pair_doc, column, count, first, min_df, max_features)
