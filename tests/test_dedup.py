@@ -180,11 +180,20 @@ def test_signatures_match_datasketch_and_work_in_its_lsh():
     assert sorted(lsh.query(MinHash(hashvalues=sigs[0], seed=1, scheme="affine32"))) == ["t0", "t1"]
 
 
+def _fmix32(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser, as datasketch applies it before permuting."""
+    x = x ^ (x >> np.uint32(16))
+    x *= np.uint32(0x85EBCA6B)
+    x ^= x >> np.uint32(13)
+    x *= np.uint32(0xC2B2AE35)
+    return x ^ (x >> np.uint32(16))
+
+
 def test_signatures_of_texts_of_every_length_are_datasketchs():
-    # Signing groups texts by padded width and takes a long text a cell at a time: every
-    # length, threads or not, must give datasketch's hash values (here its update loop
-    # written out: min over shingles of a * fmix32(x) + b mod 2**32).
-    from sfttui.engine.text.minhash import fmix32, permutations, signatures_from_shingles
+    # The compiled signing loop, threads or not, must give datasketch's hash values for
+    # texts of every length (here its update loop written out: min over shingles of
+    # a * fmix32(x) + b mod 2**32).
+    from sfttui.engine.text.minhash import permutations, signatures_from_shingles
 
     rng = np.random.default_rng(9)
     counts = np.concatenate([rng.integers(1, 90, 400), [1, 2, 16384, 16385, 40_000, 7, 300]]).astype(np.int64)
@@ -192,10 +201,10 @@ def test_signatures_of_texts_of_every_length_are_datasketchs():
     a, b = permutations(64, 3)
     ends = np.cumsum(counts)
     # Long texts end on the value that is smallest under the first permutation among 4M:
-    # a long text's last cell must be signed too.
+    # a long text's last shingle must be signed too.
     pool = rng.integers(0, 2**63, 1 << 22, dtype=np.int64).astype(np.uint64)
-    shingles[(ends - 1)[counts > 16384]] = pool[np.argmin(a[0] * fmix32(pool.astype(np.uint32)) + b[0])]
-    x = fmix32(shingles.astype(np.uint32))
+    shingles[(ends - 1)[counts > 16384]] = pool[np.argmin(a[0] * _fmix32(pool.astype(np.uint32)) + b[0])]
+    x = _fmix32(shingles.astype(np.uint32))
     for threads in (1, 2):
         sigs = signatures_from_shingles(shingles, counts, num_perm=64, seed=3, threads=threads)
         for t in [*range(0, 400, 37), *range(400, counts.size)]:

@@ -14,7 +14,6 @@ is bounded by the chunk, never by all shingles of the dataset at once.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,16 +50,6 @@ def _fmix64_owned(x: np.ndarray) -> np.ndarray:
         x ^= tmp
         if mul is not None:
             x *= mul
-    return x
-
-
-def fmix32(x: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finaliser, as datasketch applies it before permuting."""
-    x = x ^ (x >> np.uint32(16))  # a new array: the caller's is left as it was
-    x *= np.uint32(0x85EBCA6B)
-    x ^= x >> np.uint32(13)
-    x *= np.uint32(0xC2B2AE35)
-    x ^= x >> np.uint32(16)
     return x
 
 
@@ -173,72 +162,24 @@ def signatures_from_shingles(
     """
     if len(counts) and counts.min() < 1:
         raise ValueError("every text needs at least one shingle")
+    from .kernels import minhash_signatures  # compiled on first use: not at import
+
     a, b = permutations(num_perm, seed)
-    a3, b3 = a[:, None, None], b[:, None, None]
-    x = fmix32(shingles.astype(np.uint32))
     starts = _offsets(counts)
     out = np.empty((len(counts), num_perm), dtype=np.uint32)
+    if threads < 2 or len(counts) < 2:
+        minhash_signatures(shingles, starts, counts, a, b, out)
+        return out
+    # Halves by shingle count, not by text count: long texts cost more.
+    cut = int(np.searchsorted(starts, shingles.size // 2))
 
-    def run(groups: list[tuple[int, np.ndarray]]) -> None:
-        buf = np.empty(num_perm * _CELL, dtype=np.uint32)
-        for width, who in groups:
-            if width > _CELL:  # one long text, its shingles a cell at a time
-                out[who[0]] = _long_minimum(x, int(starts[who[0]]), int(counts[who[0]]), a, b, buf)
-                continue
-            # A text's shingles down a column, its last one repeated to the group's width
-            # (a repeat never changes a minimum): the minimum over each column is then an
-            # elementwise minimum of `width` rows as long as the group, which NumPy runs
-            # in SIMD; reduceat over each text's ~35 shingles took 1.5-4x as long.
-            at = starts[who] + np.minimum(np.arange(width)[:, None], counts[who] - 1)
-            prod = buf[: num_perm * width * who.size].reshape(num_perm, width, who.size)
-            np.multiply(a3, x[at][None], out=prod)
-            prod += b3
-            out[who] = np.minimum.reduce(prod, axis=1).T
+    def run(bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        minhash_signatures(shingles, starts[lo:hi], counts[lo:hi], a, b, out[lo:hi])
 
-    groups = _width_groups(counts)
-    # NumPy releases the GIL in its loops: two threads use both cores. Groups come
-    # ordered by width; dealt alternately, each thread gets about half the work.
-    parts = [groups[0::2], groups[1::2]] if threads > 1 and len(groups) > 1 else [groups]
-    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-        list(pool.map(run, parts))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(run, [(0, cut), (cut, len(counts))]))
     return out
-
-
-_CELL = 16384  # shingles x texts signed at once: its product with the permutations stays in cache
-
-
-def _width_groups(counts: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """Texts in groups of one width, at most _CELL shingles a group (a longer text alone):
-    a text's width is its shingle count rounded up to an eighth of the count's power of
-    two, so no group pads its texts by more than 12.5 %."""
-    if not len(counts):
-        return []
-    bits = np.floor(np.log2(counts)).astype(np.int64)  # counts are at least 1
-    step = np.left_shift(1, np.maximum(bits - 3, 0))
-    width = -(-counts // step) * step
-    order = np.argsort(width, kind="stable")
-    ordered = width[order]
-    edges = [0, *(np.flatnonzero(np.diff(ordered)) + 1).tolist(), len(counts)]
-    groups = []
-    for lo, hi in itertools.pairwise(edges):
-        w = int(ordered[lo])
-        per = max(1, _CELL // w)
-        groups += [(w, order[i : min(i + per, hi)]) for i in range(lo, hi, per)]
-    return groups
-
-
-def _long_minimum(
-    x: np.ndarray, start: int, count: int, a: np.ndarray, b: np.ndarray, buf: np.ndarray
-) -> np.ndarray:
-    """The signature of one text longer than a cell, its shingles a cell at a time."""
-    low = np.full(a.size, np.iinfo(np.uint32).max, dtype=np.uint32)
-    for lo in range(start, start + count, _CELL):
-        hi = min(lo + _CELL, start + count)
-        prod = buf[: a.size * (hi - lo)].reshape(a.size, hi - lo)
-        np.multiply(a[:, None], x[None, lo:hi], out=prod)
-        prod += b[:, None]
-        np.minimum(low, prod.min(axis=1), out=low)
-    return low
 
 
 def signatures(texts: pl.Series, shingling: Shingling, num_perm: int = 128, seed: int = 1) -> np.ndarray:

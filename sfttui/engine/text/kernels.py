@@ -1,0 +1,64 @@
+"""Compiled loops for the few steps NumPy can only do in several passes over memory.
+
+MinHash signing is a multiply, an add and a minimum over permutations x shingles: as
+NumPy calls each is one pass over a (permutations x shingles) temporary; compiled, the
+three happen in registers, one shingle at a time against all permutations (the inner
+loop runs in SIMD). Numba compiles these on first use and caches the machine code
+beside this file (or in the user's cache when that is read-only), so a later process
+loads them in milliseconds. `nogil`: the callers run chunks on threads.
+
+Integer arithmetic here is explicit about width: Numba widens uint32 operands to 64
+bits, and mixing uint64 with a plain int literal gives a float. Every constant is a
+typed NumPy scalar and every wrap mod 2**32 is a mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numba import njit
+
+_LOW32 = np.uint64(0xFFFFFFFF)
+_M1 = np.uint64(0x85EBCA6B)
+_M2 = np.uint64(0xC2B2AE35)
+_S13 = np.uint64(13)
+_S16 = np.uint64(16)
+
+
+def _compiled(fn: Callable) -> Callable:
+    try:
+        return njit(nogil=True, cache=True)(fn)
+    except RuntimeError:  # Numba found no writable cache directory: compile in each process
+        return njit(nogil=True)(fn)
+
+
+@_compiled
+def minhash_signatures(
+    shingles: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out[t, k] = min over text t's shingles x of (a[k] * fmix32(low 32 bits of x) + b[k])
+    mod 2**32: datasketch's affine32 MinHash, for every text at once."""
+    perms = a.shape[0]
+    low = np.empty(perms, dtype=np.uint32)
+    for t in range(starts.shape[0]):
+        low[:] = np.uint32(0xFFFFFFFF)
+        for s in range(starts[t], starts[t] + counts[t]):
+            # MurmurHash3's 32-bit finaliser, as datasketch applies it to a hash value.
+            v = shingles[s] & _LOW32
+            v ^= v >> _S16
+            v = (v * _M1) & _LOW32
+            v ^= v >> _S13
+            v = (v * _M2) & _LOW32
+            v ^= v >> _S16
+            x = np.uint32(v)
+            for k in range(perms):
+                h = np.uint32(a[k] * x + b[k])
+                if h < low[k]:
+                    low[k] = h
+        out[t, :] = low
