@@ -189,26 +189,51 @@ def _fmix32(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint32(16))
 
 
+def _reference_shingles(tokens: list[int], n: int) -> list[int]:
+    """shingles_of_tokens written out in Python integers: fold n token hashes (times the
+    golden ratio, plus the next), add n, MurmurHash3's fmix64; a text shorter than n is
+    one shingle of all its tokens."""
+    mask = (1 << 64) - 1
+
+    def fmix64(x: int) -> int:
+        x ^= x >> 33
+        x = (x * 0xFF51AFD7ED558CCD) & mask
+        x ^= x >> 33
+        x = (x * 0xC4CEB9FE1A85EC53) & mask
+        return x ^ (x >> 33)
+
+    spans = [tokens[p : p + n] for p in range(len(tokens) - n + 1)] if len(tokens) >= n else [tokens]
+    out = []
+    for span in spans:
+        acc = span[0]
+        for token in span[1:]:
+            acc = (acc * 0x9E3779B97F4A7C15 + token) & mask
+        out.append(fmix64((acc + n) & mask))
+    return out
+
+
 def test_signatures_of_texts_of_every_length_are_datasketchs():
-    # The compiled signing loop, threads or not, must give datasketch's hash values for
-    # texts of every length (here its update loop written out: min over shingles of
-    # a * fmix32(x) + b mod 2**32).
-    from sfttui.engine.text.minhash import permutations, signatures_from_shingles
+    # The compiled loops, threads or not, must give these shingle hashes and datasketch's
+    # hash values for texts of every length (datasketch's update loop written out: min
+    # over shingles of a * fmix32(low 32 bits) + b mod 2**32).
+    from sfttui.engine.text.minhash import permutations, shingles_of_tokens, signatures_of_tokens
 
     rng = np.random.default_rng(9)
-    counts = np.concatenate([rng.integers(1, 90, 400), [1, 2, 16384, 16385, 40_000, 7, 300]]).astype(np.int64)
-    shingles = rng.integers(0, 2**63, int(counts.sum()), dtype=np.int64).astype(np.uint64)
+    counts = np.concatenate([rng.integers(1, 90, 400), [1, 2, 3, 4, 16385, 40_000, 7, 300]]).astype(np.int64)
+    tokens = rng.integers(0, 2**63, int(counts.sum()), dtype=np.int64).astype(np.uint64)
     a, b = permutations(64, 3)
     ends = np.cumsum(counts)
-    # Long texts end on the value that is smallest under the first permutation among 4M:
-    # a long text's last shingle must be signed too.
-    pool = rng.integers(0, 2**63, 1 << 22, dtype=np.int64).astype(np.uint64)
-    shingles[(ends - 1)[counts > 16384]] = pool[np.argmin(a[0] * _fmix32(pool.astype(np.uint32)) + b[0])]
+    checked = [*range(0, 400, 37), *range(400, counts.size)]
+    shingles, per_text = shingles_of_tokens(tokens, counts, 4)
+    shingle_ends = np.cumsum(per_text)
+    for t in checked:
+        mine = shingles[shingle_ends[t] - per_text[t] : shingle_ends[t]]
+        assert mine.tolist() == _reference_shingles(tokens[ends[t] - counts[t] : ends[t]].tolist(), 4), t
     x = _fmix32(shingles.astype(np.uint32))
     for threads in (1, 2):
-        sigs = signatures_from_shingles(shingles, counts, num_perm=64, seed=3, threads=threads)
-        for t in [*range(0, 400, 37), *range(400, counts.size)]:
-            part = x[ends[t] - counts[t] : ends[t]]
+        sigs = signatures_of_tokens(tokens, counts, 4, num_perm=64, seed=3, threads=threads)
+        for t in checked:
+            part = x[shingle_ends[t] - per_text[t] : shingle_ends[t]]
             assert np.array_equal(sigs[t], (a[:, None] * part[None, :] + b[:, None]).min(axis=1)), t
 
 

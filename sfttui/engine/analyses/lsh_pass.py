@@ -28,7 +28,7 @@ from ..text.minhash import (
     band_keys,
     iter_chunks,
     shingle_hashes,
-    signatures_from_shingles,
+    signatures,
     threaded_map,
     unique_sorted,
 )
@@ -176,8 +176,7 @@ def signature_keys(
 
     def sign(bounds: tuple[int, int]) -> None:
         lo, hi = bounds
-        shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
-        sigs = signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed, threads=inner)
+        sigs = signatures(texts.slice(lo, hi - lo), shingling, settings.num_perm, settings.seed, inner)
         keys[lo:hi] = band_keys(sigs, bands, rows)
         estimate[lo:hi] = _estimate_columns(sigs)
 
@@ -198,8 +197,7 @@ def _estimate_columns(sigs: np.ndarray) -> np.ndarray:
 
 def estimates_of(texts: pl.Series, shingling: Shingling, settings: NearSettings) -> np.ndarray:
     """Estimate columns alone, for the few texts that need them after all."""
-    shingles, counts = shingle_hashes(texts, shingling)
-    return _estimate_columns(signatures_from_shingles(shingles, counts, settings.num_perm, settings.seed))
+    return _estimate_columns(signatures(texts, shingling, settings.num_perm, settings.seed))
 
 
 def likely_pairs(

@@ -24,6 +24,10 @@ _M1 = np.uint64(0x85EBCA6B)
 _M2 = np.uint64(0xC2B2AE35)
 _S13 = np.uint64(13)
 _S16 = np.uint64(16)
+_S33 = np.uint64(33)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_F1 = np.uint64(0xFF51AFD7ED558CCD)
+_F2 = np.uint64(0xC4CEB9FE1A85EC53)
 
 
 def _compiled(fn: Callable) -> Callable:
@@ -33,24 +37,65 @@ def _compiled(fn: Callable) -> Callable:
         return njit(nogil=True)(fn)
 
 
+@njit(inline="always")
+def _shingle(tokens: np.ndarray, at: int, have: int, n: int) -> np.uint64:
+    """The hash of the `have` tokens from `at` (n of them, or all of a shorter text's)."""
+    acc = tokens[at]
+    for i in range(1, have):
+        acc = acc * _GOLDEN + tokens[at + i]
+    acc += np.uint64(n)
+    # MurmurHash3's 64-bit finaliser.
+    acc ^= acc >> _S33
+    acc *= _F1
+    acc ^= acc >> _S33
+    acc *= _F2
+    acc ^= acc >> _S33
+    return acc
+
+
+@njit(inline="always")
+def _shingles_of_text(count: int, n: int) -> tuple[int, int]:
+    """How many shingles a text of `count` tokens has, and how many tokens each holds: a
+    text shorter than n is one shingle of all it has (none when it has no tokens)."""
+    if count >= n:
+        return count - n + 1, n
+    return min(count, 1), count
+
+
+@_compiled
+def shingles_of_tokens(
+    tokens: np.ndarray, starts: np.ndarray, counts: np.ndarray, n: int, out: np.ndarray
+) -> None:
+    """Each text's n-gram shingle hashes, flat into `out`, text after text."""
+    o = 0
+    for t in range(starts.shape[0]):
+        many, width = _shingles_of_text(counts[t], n)
+        for p in range(starts[t], starts[t] + many):
+            out[o] = _shingle(tokens, p, width, n)
+            o += 1
+
+
 @_compiled
 def minhash_signatures(
-    shingles: np.ndarray,
+    tokens: np.ndarray,
     starts: np.ndarray,
     counts: np.ndarray,
+    n: int,
     a: np.ndarray,
     b: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """out[t, k] = min over text t's shingles x of (a[k] * fmix32(low 32 bits of x) + b[k])
-    mod 2**32: datasketch's affine32 MinHash, for every text at once."""
+    mod 2**32: datasketch's affine32 MinHash, for every text at once, each shingle made
+    from the tokens as it is needed (the shingles are never held)."""
     perms = a.shape[0]
     low = np.empty(perms, dtype=np.uint32)
     for t in range(starts.shape[0]):
         low[:] = np.uint32(0xFFFFFFFF)
-        for s in range(starts[t], starts[t] + counts[t]):
+        many, width = _shingles_of_text(counts[t], n)
+        for p in range(starts[t], starts[t] + many):
             # MurmurHash3's 32-bit finaliser, as datasketch applies it to a hash value.
-            v = shingles[s] & _LOW32
+            v = _shingle(tokens, p, width, n) & _LOW32
             v ^= v >> _S16
             v = (v * _M1) & _LOW32
             v ^= v >> _S13

@@ -9,7 +9,9 @@ to ``datasketch.MinHash(hashvalues=row, seed=1, scheme="affine32")`` and to
 which here is a stable, vectorised hash of token hashes instead of SHA-1 per shingle.
 
 Everything runs over flat NumPy arrays with row offsets, chunk by chunk, so memory
-is bounded by the chunk, never by all shingles of the dataset at once.
+is bounded by the chunk, never by all shingles of the dataset at once. Shingling and
+signing are compiled loops (kernels.py); signing makes each shingle from the token
+hashes as it goes, so a signed chunk never holds its shingles.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ def fmix64(x: np.ndarray) -> np.ndarray:
 
 
 def _fmix64_owned(x: np.ndarray) -> np.ndarray:
-    """fmix64 of an array the caller owns, in place, with one temporary: the shingle
-    arrays are a near pass's largest, and two chunks are shingled at once."""
+    """fmix64 of an array the caller owns, in place, with one temporary: a chunk's
+    character hashes are as many as its characters, and two chunks are hashed at once."""
     tmp = np.empty_like(x)
     for mul in (_U64(0xFF51AFD7ED558CCD), _U64(0xC4CEB9FE1A85EC53), None):
         np.right_shift(x, _U64(33), out=tmp)
@@ -112,37 +114,14 @@ def shingle_hashes(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, 
 
 def shingles_of_tokens(tokens: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """shingle_hashes from token_hashes' output (left as it is: one tokenising can give
-    several n)."""
-    total = tokens.shape[0]
+    several n). A shingle's hash folds its n token hashes (times the golden ratio, plus
+    the next), adds n and goes through MurmurHash3's 64-bit finaliser."""
+    from . import kernels  # compiled on first use: not at import
+
     per_text = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
-    if total == 0:
-        return np.empty(0, dtype=np.uint64), per_text
-    starts = _offsets(counts)
-    # The hash of the n tokens from every position at once, over contiguous slices
-    # (three gathers of every token took twice as long); positions that start no
-    # shingle (a text's last n - 1) are dropped after.
-    acc = tokens.copy()
-    for i in range(1, n):
-        span = max(total - i, 0)
-        acc[:span] *= _GOLDEN
-        acc[:span] += tokens[i : i + span]
-    keep = np.ones(total, dtype=bool)
-    ends = starts + counts
-    for i in range(1, n):
-        keep[(ends - i)[counts >= i]] = False
-    short = np.flatnonzero((counts > 0) & (counts < n))
-    if short.size:
-        # Texts shorter than n tokens: one shingle of the tokens they have.
-        at, have = starts[short], counts[short]
-        head = tokens[at]
-        for i in range(1, n):
-            more = have > i
-            head[more] = head[more] * _GOLDEN + tokens[at[more] + i]
-        acc[at] = head
-        keep[at] = True
-    acc = acc[keep]
-    acc += _U64(n)
-    return _fmix64_owned(acc), per_text
+    out = np.empty(int(per_text.sum()), dtype=np.uint64)
+    kernels.shingles_of_tokens(tokens, _offsets(counts), counts, n, out)
+    return out, per_text
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -151,41 +130,44 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
     return starts
 
 
-def signatures_from_shingles(
-    shingles: np.ndarray, counts: np.ndarray, num_perm: int = 128, seed: int = 1, threads: int = 2
+def signatures_of_tokens(
+    tokens: np.ndarray, counts: np.ndarray, n: int, num_perm: int = 128, seed: int = 1, threads: int = 2
 ) -> np.ndarray:
-    """MinHash signatures (texts x num_perm, uint32) from flat 64-bit shingle hashes.
+    """MinHash signatures (texts x num_perm, uint32) of the n-gram shingles of flat token
+    hashes (token_hashes' output), each shingle hashed as shingles_of_tokens does.
 
-    Every text must have at least one shingle. The low 32 bits of each shingle hash are
+    Every text must have at least one token. The low 32 bits of each shingle hash are
     the value datasketch's hashfunc would return. `threads` 1 when the caller already
     runs chunks side by side.
     """
     if len(counts) and counts.min() < 1:
-        raise ValueError("every text needs at least one shingle")
-    from .kernels import minhash_signatures  # compiled on first use: not at import
+        raise ValueError("every text needs at least one token")
+    from . import kernels
 
     a, b = permutations(num_perm, seed)
     starts = _offsets(counts)
     out = np.empty((len(counts), num_perm), dtype=np.uint32)
     if threads < 2 or len(counts) < 2:
-        minhash_signatures(shingles, starts, counts, a, b, out)
+        kernels.minhash_signatures(tokens, starts, counts, n, a, b, out)
         return out
-    # Halves by shingle count, not by text count: long texts cost more.
-    cut = int(np.searchsorted(starts, shingles.size // 2))
+    # Halves by token count, not by text count: long texts cost more.
+    cut = int(np.searchsorted(starts, tokens.size // 2))
 
     def run(bounds: tuple[int, int]) -> None:
         lo, hi = bounds
-        minhash_signatures(shingles, starts[lo:hi], counts[lo:hi], a, b, out[lo:hi])
+        kernels.minhash_signatures(tokens, starts[lo:hi], counts[lo:hi], n, a, b, out[lo:hi])
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(run, [(0, cut), (cut, len(counts))]))
     return out
 
 
-def signatures(texts: pl.Series, shingling: Shingling, num_perm: int = 128, seed: int = 1) -> np.ndarray:
+def signatures(
+    texts: pl.Series, shingling: Shingling, num_perm: int = 128, seed: int = 1, threads: int = 2
+) -> np.ndarray:
     """MinHash signatures of normalised, non-empty texts."""
-    shingles, counts = shingle_hashes(texts, shingling)
-    return signatures_from_shingles(shingles, counts, num_perm, seed)
+    tokens, counts = token_hashes(texts, shingling.unit)
+    return signatures_of_tokens(tokens, counts, shingling.n, num_perm, seed, threads)
 
 
 def band_keys(sigs: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
