@@ -429,3 +429,29 @@ def test_unique_sorted_is_numpys_unique_on_candidate_pairs():
     parts = np.array_split(pairs, 37)
     assert unique_sorted(parts).tolist() == np.unique(pairs).tolist()
     assert unique_sorted([]).dtype == np.uint64 and unique_sorted([]).size == 0
+
+
+def test_verified_jaccard_is_that_of_python_sets_of_the_shingles():
+    # Texts that repeat words (a shingle twice in one text counts once), of every length
+    # from one word up, some pairs far apart: every pair's Jaccard must be that of Python
+    # sets of the same shingle hashes, and only pairs at or above the threshold are kept.
+    from sfttui.engine.analyses.lsh_pass import verify_pairs
+
+    rng = np.random.default_rng(4)
+    words = ["la", "la", "di", "da", "dum", "x", "y"]
+    texts = pl.Series([" ".join(rng.choice(words, int(k))) for k in rng.integers(1, 60, 300)])
+    shingling = Shingling("word", 2)
+    flat, counts = shingle_hashes(texts, shingling)
+    ends = np.cumsum(counts)
+    sets = [set(flat[e - c : e].tolist()) for e, c in zip(ends, counts)]
+    a, b = np.triu_indices(len(texts), 1)
+    pairs = (a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64)
+    found = verify_pairs(pairs, texts, shingling, 0.6)
+    expected = {
+        (int(i), int(j)): len(sets[i] & sets[j]) / len(sets[i] | sets[j])
+        for i, j in zip(a, b)
+        if len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= 0.6
+    }
+    assert 100 < len(expected) < a.size / 2
+    got = {(r["a"], r["b"]): r["jaccard"] for r in found.iter_rows(named=True)}
+    assert got == expected

@@ -21,12 +21,13 @@ import polars as pl
 from ..io.load import PROMPT_SIDE
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import NearSettings, NormalizeSettings
-from ..text.lookup import dense_ranks, ragged, stable_argsort
+from ..text.lookup import dense_ranks, stable_argsort
 from ..text.minhash import (
     THREADS,
     Shingling,
     band_keys,
     iter_chunks,
+    offsets,
     shingle_hashes,
     signatures,
     threaded_map,
@@ -35,7 +36,7 @@ from ..text.minhash import (
 from ..text.normalize import normalize_texts
 
 SIG_CHUNK = 20_000  # texts per signature chunk: bounds memory whatever the data size
-_VERIFY_CHUNK = 20_000  # candidate pairs verified per sort (both shingle sets of each, side by side)
+_VERIFY_CHUNK = 1 << 16  # candidate pairs a thread verifies at once
 ESTIMATE_PERMS = 64  # signature columns kept to estimate a candidate's similarity
 ESTIMATE_SLACK = 0.2  # 4 standard errors of a 64-permutation estimate near J = 0.8
 
@@ -59,64 +60,43 @@ def bucket_chains(ranked: np.ndarray, members: np.ndarray, max_bucket: int) -> t
 
 def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each text's distinct shingle hashes, sorted: flat values, start and length per text."""
+    from ..text import kernels  # compiled on first use: not at import
 
     def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = bounds
         shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
-        owner = np.repeat(np.arange(hi - lo, dtype=np.int64), counts)
-        # By value, then stably by text: each text's values stay in order. The second
-        # sort is a radix sort on 16-bit owners; lexsort merge-sorted both keys, ~3.5x slower.
-        by_value = np.argsort(shingles)
-        narrow = np.uint16 if hi - lo <= 1 << 16 else np.uint32
-        order = by_value[np.argsort(owner[by_value].astype(narrow), kind="stable")]
-        owner, shingles = owner[order], shingles[order]
-        first = np.ones(owner.size, dtype=bool)
-        first[1:] = (owner[1:] != owner[:-1]) | (shingles[1:] != shingles[:-1])
-        return shingles[first], np.bincount(owner[first], minlength=hi - lo)
+        sizes = np.empty(hi - lo, dtype=np.int64)
+        kept = kernels.distinct_sorted(shingles, offsets(counts), counts, sizes)
+        return shingles[:kept], sizes
 
     done = threaded_map(chunk, iter_chunks(len(texts), SIG_CHUNK))
     values = [v for v, _ in done]
     sizes = [n for _, n in done]
     flat = np.concatenate(values) if values else np.empty(0, np.uint64)
     lengths = np.concatenate(sizes) if sizes else np.empty(0, np.int64)
-    starts = np.zeros(lengths.size, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    return flat, starts, lengths
+    return flat, offsets(lengths), lengths
 
 
 def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshold: float) -> pl.DataFrame:
     """Exact Jaccard of the shingle sets for candidate pairs; keep those at or above threshold.
 
-    Per chunk of pairs, both sets of every pair are laid side by side tagged with the
-    pair, sorted, and equal neighbours counted: the intersection sizes of all pairs at
-    once, in memory proportional to the chunk.
+    Each involved text's set is built once, sorted; a compiled merge of the two sorted
+    sets counts each pair's intersection, a chunk of pairs per thread.
     """
+    from ..text import kernels
+
     a = (pairs >> np.uint64(32)).astype(np.int64)
     b = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
     involved, local = dense_ranks(np.concatenate([a, b]))
     la, lb = local[: a.size], local[a.size :]
     flat, starts, lengths = _shingle_sets(texts.gather(involved), shingling)
-    # Each shingle as its dense rank, which keeps every set sorted and fits in 32 bits:
-    # a pair's tag above it makes one uint64 key, and the chunk's keys are then two
-    # sorted runs (all first sets, all second sets), which a stable sort merges in
-    # linear time. A two-key lexsort of the hashes took 4-7x longer.
-    rank = pl.Series(flat, dtype=pl.UInt64).rank("dense").to_numpy().astype(np.uint64)
 
     def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = bounds
         ia, ib = la[lo:hi], lb[lo:hi]
-        na, nb = lengths[ia], lengths[ib]
-        tag = np.arange(hi - lo, dtype=np.uint64) << np.uint64(32)
-        keys = np.concatenate(
-            [
-                np.repeat(tag, na) | rank[ragged(starts[ia], na)],
-                np.repeat(tag, nb) | rank[ragged(starts[ib], nb)],
-            ]
-        )
-        keys.sort(kind="stable")
-        same = keys[1:][keys[1:] == keys[:-1]]
-        inter = np.bincount((same >> np.uint64(32)).astype(np.int64), minlength=hi - lo)
-        jaccard = inter / np.maximum(na + nb - inter, 1)
+        inter = np.empty(hi - lo, dtype=np.int64)
+        kernels.intersections(flat, starts, lengths, ia, ib, inter)
+        jaccard = inter / np.maximum(lengths[ia] + lengths[ib] - inter, 1)
         ok = jaccard >= threshold - 1e-12
         return np.arange(lo, hi)[ok], jaccard[ok]
 

@@ -107,3 +107,44 @@ def minhash_signatures(
                 if h < low[k]:
                     low[k] = h
         out[t, :] = low
+
+
+@_compiled
+def distinct_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> int:
+    """Sorts each text's values and keeps each once, compacted in place to the front of
+    `values`, text after text; each text's distinct count goes into `sizes`. Returns
+    how many values are kept. A text's values are few (tens), so one small sort each
+    beats sorting the whole chunk by (text, value)."""
+    kept = 0
+    for t in range(starts.shape[0]):
+        seg = np.sort(values[starts[t] : starts[t] + counts[t]])
+        size = 0
+        for i in range(seg.shape[0]):
+            if i == 0 or seg[i] != seg[i - 1]:
+                values[kept + size] = seg[i]
+                size += 1
+        sizes[t] = size
+        kept += size
+    return kept
+
+
+@_compiled
+def intersections(
+    values: np.ndarray, starts: np.ndarray, sizes: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray
+) -> None:
+    """out[i] = how many values the sorted, distinct sets of texts a[i] and b[i] share."""
+    for i in range(a.shape[0]):
+        p, p_end = starts[a[i]], starts[a[i]] + sizes[a[i]]
+        q, q_end = starts[b[i]], starts[b[i]] + sizes[b[i]]
+        shared = 0
+        while p < p_end and q < q_end:
+            x, y = values[p], values[q]
+            if x == y:
+                shared += 1
+                p += 1
+                q += 1
+            elif x < y:
+                p += 1
+            else:
+                q += 1
+        out[i] = shared

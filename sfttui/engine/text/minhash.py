@@ -120,11 +120,12 @@ def shingles_of_tokens(tokens: np.ndarray, counts: np.ndarray, n: int) -> tuple[
 
     per_text = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
     out = np.empty(int(per_text.sum()), dtype=np.uint64)
-    kernels.shingles_of_tokens(tokens, _offsets(counts), counts, n, out)
+    kernels.shingles_of_tokens(tokens, offsets(counts), counts, n, out)
     return out, per_text
 
 
-def _offsets(counts: np.ndarray) -> np.ndarray:
+def offsets(counts: np.ndarray) -> np.ndarray:
+    """Where each run starts in a flat array of runs of these lengths."""
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     return starts
@@ -145,7 +146,7 @@ def signatures_of_tokens(
     from . import kernels
 
     a, b = permutations(num_perm, seed)
-    starts = _offsets(counts)
+    starts = offsets(counts)
     out = np.empty((len(counts), num_perm), dtype=np.uint32)
     if threads < 2 or len(counts) < 2:
         kernels.minhash_signatures(tokens, starts, counts, n, a, b, out)
