@@ -455,3 +455,47 @@ def test_verified_jaccard_is_that_of_python_sets_of_the_shingles():
     assert 100 < len(expected) < a.size / 2
     got = {(r["a"], r["b"]): r["jaccard"] for r in found.iter_rows(named=True)}
     assert got == expected
+
+
+def test_character_hashes_follow_each_code_point_in_every_utf8_width():
+    # One to four UTF-8 bytes per character, NUL, a lone combining mark, an empty text:
+    # each character's hash is its code point times the key, plus one, through fmix64.
+    from sfttui.engine.text.minhash import token_hashes
+
+    texts = pl.Series(["aé€😀", "", "\x00\u0301\U0010ffff", None, "ß"])
+    hashes, lengths = token_hashes(texts, "char")
+    mask = (1 << 64) - 1
+
+    def expected(ch: str) -> int:
+        x = (ord(ch) * 0xD6E8FEB86659FD93 + 1) & mask
+        for mul in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+            x ^= x >> 33
+            x = (x * mul) & mask
+        return x ^ (x >> 33)
+
+    assert lengths.tolist() == [4, 0, 3, 0, 1]
+    assert hashes.tolist() == [expected(ch) for ch in "aé€😀\x00\u0301\U0010ffffß"]
+
+
+def test_band_keys_are_each_bands_values_folded_and_mixed():
+    from sfttui.engine.text.minhash import band_keys
+
+    rng = np.random.default_rng(5)
+    sigs = rng.integers(0, 2**32, (50, 12), dtype=np.uint64).astype(np.uint32)
+    sigs[7] = sigs[3]  # equal signatures, equal keys
+    sigs[9, :4] = sigs[2, :4]  # an equal first band only
+    mask = (1 << 64) - 1
+
+    def key(values: list[int], band: int) -> int:
+        x = band + 1
+        for v in values:
+            x = (x * 0x9E3779B97F4A7C15 + v) & mask
+        for mul in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+            x ^= x >> 33
+            x = (x * mul) & mask
+        x ^= x >> 33
+        return (x ^ (x >> 32)) & 0xFFFFFFFF
+
+    keys = band_keys(sigs, 3, 4)
+    assert keys.tolist() == [[key(row[4 * b : 4 * b + 4].tolist(), b) for b in range(3)] for row in sigs]
+    assert (keys[7] == keys[3]).all() and keys[9, 0] == keys[2, 0] and (keys[9, 1:] != keys[2, 1:]).all()

@@ -24,10 +24,13 @@ _M1 = np.uint64(0x85EBCA6B)
 _M2 = np.uint64(0xC2B2AE35)
 _S13 = np.uint64(13)
 _S16 = np.uint64(16)
+_S32 = np.uint64(32)
 _S33 = np.uint64(33)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _F1 = np.uint64(0xFF51AFD7ED558CCD)
 _F2 = np.uint64(0xC4CEB9FE1A85EC53)
+_CHAR_KEY = np.uint64(0xD6E8FEB86659FD93)
+_TAIL = np.uint64(0x3F)
 
 
 def _compiled(fn: Callable) -> Callable:
@@ -37,20 +40,54 @@ def _compiled(fn: Callable) -> Callable:
         return njit(nogil=True)(fn)
 
 
+@_compiled
+def char_hashes(utf8: np.ndarray, out: np.ndarray) -> None:
+    """The hash of each character of valid UTF-8 text, in order: its code point times a
+    fixed odd key, plus one, through fmix64 (`out` holds one value per character)."""
+    i = 0
+    o = 0
+    size = utf8.shape[0]
+    while i < size:
+        lead = np.uint64(utf8[i])
+        if lead < 0x80:
+            cp, i = lead, i + 1
+        elif lead < 0xE0:
+            cp = ((lead & np.uint64(0x1F)) << np.uint64(6)) | (np.uint64(utf8[i + 1]) & _TAIL)
+            i += 2
+        elif lead < 0xF0:
+            cp = ((lead & np.uint64(0x0F)) << np.uint64(12)) | (
+                (np.uint64(utf8[i + 1]) & _TAIL) << np.uint64(6)
+            )
+            cp |= np.uint64(utf8[i + 2]) & _TAIL
+            i += 3
+        else:
+            cp = ((lead & np.uint64(0x07)) << np.uint64(18)) | (
+                (np.uint64(utf8[i + 1]) & _TAIL) << np.uint64(12)
+            )
+            cp |= ((np.uint64(utf8[i + 2]) & _TAIL) << np.uint64(6)) | (np.uint64(utf8[i + 3]) & _TAIL)
+            i += 4
+        out[o] = _fmix64(cp * _CHAR_KEY + np.uint64(1))
+        o += 1
+
+
+@njit(inline="always")
+def _fmix64(x: np.uint64) -> np.uint64:
+    """MurmurHash3's 64-bit finaliser."""
+    x ^= x >> _S33
+    x *= _F1
+    x ^= x >> _S33
+    x *= _F2
+    x ^= x >> _S33
+    return x
+
+
 @njit(inline="always")
 def _shingle(tokens: np.ndarray, at: int, have: int, n: int) -> np.uint64:
     """The hash of the `have` tokens from `at` (n of them, or all of a shorter text's)."""
     acc = tokens[at]
     for i in range(1, have):
         acc = acc * _GOLDEN + tokens[at + i]
-    acc += np.uint64(n)
-    # MurmurHash3's 64-bit finaliser.
-    acc ^= acc >> _S33
-    acc *= _F1
-    acc ^= acc >> _S33
-    acc *= _F2
-    acc ^= acc >> _S33
-    return acc
+    return _fmix64(acc + np.uint64(n))
 
 
 @njit(inline="always")
@@ -107,6 +144,20 @@ def minhash_signatures(
                 if h < low[k]:
                     low[k] = h
         out[t, :] = low
+
+
+@_compiled
+def band_keys(sigs: np.ndarray, rows_per_band: int, out: np.ndarray) -> None:
+    """out[t, band] = the 32-bit key of signature t's slice for `band`: its values folded
+    (times the golden ratio, plus the next) from band + 1, through fmix64, high half
+    xor low half."""
+    for t in range(sigs.shape[0]):
+        for band in range(out.shape[1]):
+            acc = np.uint64(band + 1)
+            for c in range(band * rows_per_band, (band + 1) * rows_per_band):
+                acc = acc * _GOLDEN + np.uint64(sigs[t, c])
+            acc = _fmix64(acc)
+            out[t, band] = np.uint32((acc ^ (acc >> _S32)) & _LOW32)
 
 
 @_compiled

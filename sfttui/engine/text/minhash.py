@@ -29,31 +29,6 @@ import polars as pl
 T = TypeVar("T")
 R = TypeVar("R")
 
-_U64 = np.uint64
-_GOLDEN = _U64(0x9E3779B97F4A7C15)
-
-
-def fmix64(x: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser: an avalanching bijection (wraps mod 2**64)."""
-    x = x ^ (x >> _U64(33))  # a new array: the caller's is left as it was
-    x *= _U64(0xFF51AFD7ED558CCD)
-    x ^= x >> _U64(33)
-    x *= _U64(0xC4CEB9FE1A85EC53)
-    x ^= x >> _U64(33)
-    return x
-
-
-def _fmix64_owned(x: np.ndarray) -> np.ndarray:
-    """fmix64 of an array the caller owns, in place, with one temporary: a chunk's
-    character hashes are as many as its characters, and two chunks are hashed at once."""
-    tmp = np.empty_like(x)
-    for mul in (_U64(0xFF51AFD7ED558CCD), _U64(0xC4CEB9FE1A85EC53), None):
-        np.right_shift(x, _U64(33), out=tmp)
-        x ^= tmp
-        if mul is not None:
-            x *= mul
-    return x
-
 
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +51,6 @@ class Shingling:
 
 
 _WORD_SEED = 0x5EED51F7
-_CHAR_KEY = _U64(0xD6E8FEB86659FD93)
 
 
 def token_hashes(texts: pl.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
@@ -93,13 +67,14 @@ def token_hashes(texts: pl.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
         counts = lists.list.len().to_numpy().astype(np.int64)
         words = lists.explode()
         return words.hash(_WORD_SEED).to_numpy(), counts
-    lengths = texts.str.len_chars().fill_null(0).to_numpy().astype(np.int64)
-    cps = np.frombuffer("".join(texts.fill_null("").to_list()).encode("utf-32-le"), dtype=np.uint32)
-    hashes = cps.astype(np.uint64)
-    del cps
-    hashes *= _CHAR_KEY
-    hashes += _U64(1)
-    return _fmix64_owned(hashes), lengths
+    from . import kernels  # compiled on first use: not at import
+
+    texts = texts.fill_null("")
+    lengths = texts.str.len_chars().to_numpy().astype(np.int64)
+    hashes = np.empty(int(lengths.sum()), dtype=np.uint64)
+    utf8 = texts.str.join("").cast(pl.Binary).item()
+    kernels.char_hashes(np.frombuffer(utf8, dtype=np.uint8), hashes)
+    return hashes, lengths
 
 
 def shingle_hashes(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray]:
@@ -178,14 +153,10 @@ def band_keys(sigs: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
     Unequal slices share a key by chance: about n**2 / 2**33 pairs per band (~120 at a
     million texts, against the hundreds of thousands of real candidates), which only
     adds candidates, each then rejected by the estimate or by exact verification."""
+    from . import kernels  # compiled on first use: not at import
+
     keys = np.empty((sigs.shape[0], bands), dtype=np.uint32)
-    for band in range(bands):
-        cols = sigs[:, band * rows_per_band : (band + 1) * rows_per_band].astype(np.uint64)
-        acc = np.full(sigs.shape[0], _U64(band + 1), dtype=np.uint64)
-        for c in range(cols.shape[1]):
-            acc = acc * _GOLDEN + cols[:, c]
-        mixed = fmix64(acc)
-        keys[:, band] = (mixed ^ (mixed >> np.uint64(32))).astype(np.uint32)
+    kernels.band_keys(sigs, rows_per_band, keys)
     return keys
 
 
