@@ -406,16 +406,25 @@ def test_a_capped_search_in_many_parts_keeps_candidates_within_the_passs_budget(
     assert all(p.estimated <= budget for p in many) and many[0].sampled
 
 
-@pytest.mark.parametrize("columns", [8, 64, 248, 256, 12])
-def test_agreeing_counts_what_count_nonzero_counts(columns):
-    # The estimate filter's row-wise count of equal signature columns, done in words.
-    from sfttui.engine.analyses.lsh_pass import agreeing
+@pytest.mark.parametrize("columns", [64, 12])
+def test_the_estimate_filter_counts_equal_columns_of_each_pair(columns):
+    # The estimate filter's count of equal signature columns per pair, from the rows the
+    # pair names (a into the first matrix, b into the second), against NumPy's own count.
+    from sfttui.engine.analyses.lsh_pass import likely_pairs
 
     rng = np.random.default_rng(columns)
-    equal = rng.random((500, columns)) < rng.random((500, 1))
-    equal[0], equal[1] = True, False
-    assert agreeing(equal).tolist() == np.count_nonzero(equal, axis=1).tolist()
-    assert agreeing(equal)[0] == columns
+    left = rng.integers(0, 4, (300, columns), dtype=np.uint16)
+    right = rng.integers(0, 4, (200, columns), dtype=np.uint16)
+    right[7] = left[5]
+    a, b = rng.integers(0, 300, 5000), rng.integers(0, 200, 5000)
+    a[0], b[0] = 5, 7
+    pairs = (a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64)
+    same = np.count_nonzero(left[a] == right[b], axis=1)
+    for floor in (0.2, 0.3, 1.0):
+        for side_by_side in (False, True):
+            kept = likely_pairs(pairs, left, right, floor, side_by_side)
+            assert kept.tolist() == pairs[same / columns >= floor].tolist()
+    assert likely_pairs(pairs, left, right, 1.0).tolist() == [pairs[0]]
 
 
 def test_unique_sorted_is_numpys_unique_on_candidate_pairs():

@@ -194,39 +194,20 @@ def likely_pairs(
     cheaper than joining shingle sets, so only plausible pairs are verified exactly.
     `side_by_side` runs the chunks on every core (when the caller is not already).
     """
+    from ..text import kernels  # compiled on first use: not at import
+
     columns = estimate_a.shape[1]
 
     def likely(bounds: tuple[int, int]) -> np.ndarray:
         chunk = pairs[bounds[0] : bounds[1]]
-        a = (chunk >> np.uint64(32)).astype(np.int64)
-        b = (chunk & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        # np.take copies whole rows; fancy indexing took twice as long for the same rows.
-        agree = agreeing(np.take(estimate_a, a, axis=0) == np.take(estimate_b, b, axis=0)) / columns
-        return chunk[agree >= floor]
+        same = np.empty(chunk.size, dtype=np.int64)
+        kernels.agreements(chunk, estimate_a, estimate_b, same)
+        return chunk[same / columns >= floor]
 
-    # 64k pairs at a time: each gathers two rows of estimate columns per pair (17 MB a
-    # chunk; 256k took 90 MB, with two passes' chunks in flight at once).
+    # 64k pairs a task: the threads share the work evenly, and nothing is gathered.
     chunks = iter_chunks(pairs.size, 1 << 16)
     keep = threaded_map(likely, chunks) if side_by_side else [likely(c) for c in chunks]
     return np.concatenate(keep) if keep else pairs
-
-
-def agreeing(equal: np.ndarray) -> np.ndarray:
-    """The True count of each row of a C-contiguous bool matrix: np.count_nonzero(axis=1).
-
-    On low-variety texts the estimate filter compares tens of millions of pairs, and
-    NumPy's row-wise count of 64 flags was a third of it. A bool is one byte, 0 or 1:
-    8 flags are one uint64, words added up count per byte (at most 255 columns, so no
-    byte overflows), and one multiply adds a word's 8 bytes into its top byte."""
-    columns = equal.shape[1]
-    if columns % 8 or columns > 255 or not equal.flags.c_contiguous:
-        return np.count_nonzero(equal, axis=1)
-    words = equal.view(np.uint64)
-    total = words[:, 0].copy()
-    for i in range(1, columns // 8):
-        total += words[:, i]
-    total *= np.uint64(0x0101010101010101)
-    return total >> np.uint64(56)
 
 
 def sample_pairs(pairs: np.ndarray, limit: int | None, seed: int) -> np.ndarray:

@@ -210,3 +210,16 @@ def intersections(
             else:
                 q += 1
         out[i] = shared
+
+
+@_compiled
+def agreements(pairs: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, out: np.ndarray) -> None:
+    """out[i] = how many columns of rows_a[high 32 bits of pairs[i]] equal those of
+    rows_b[low 32 bits]: a MinHash estimate's numerator, without gathering the rows."""
+    for i in range(pairs.shape[0]):
+        a = rows_a[pairs[i] >> _S32]
+        b = rows_b[pairs[i] & _LOW32]
+        same = 0
+        for c in range(a.shape[0]):
+            same += a[c] == b[c]
+        out[i] = same
