@@ -1020,6 +1020,20 @@ class _FilePart:
     schema: _FileSchema | None
     media: int = 0  # image, audio and file parts left out of chat texts
 
+    # A block read on a worker process comes back pickled. Its rows go as Arrow IPC:
+    # Polars' own pickle took 2.2x as long to write and 2.8x as long to read (200k chat
+    # rows: 0.15 + 0.09 s against 0.07 + 0.03 s), and the reading is the parent's.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        buffer = io.BytesIO()
+        self.rows.write_ipc(buffer, compression="uncompressed")
+        state["rows"] = buffer.getvalue()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["rows"] = pl.read_ipc(state["rows"])
+        self.__dict__.update(state)
+
 
 def _read_records(
     info: InputFile,
