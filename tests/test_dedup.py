@@ -224,11 +224,12 @@ def test_signatures_of_texts_of_every_length_are_datasketchs():
     a, b = permutations(64, 3)
     ends = np.cumsum(counts)
     checked = [*range(0, 400, 37), *range(400, counts.size)]
-    shingles, per_text = shingles_of_tokens(tokens, counts, 4)
-    shingle_ends = np.cumsum(per_text)
-    for t in checked:
-        mine = shingles[shingle_ends[t] - per_text[t] : shingle_ends[t]]
-        assert mine.tolist() == _reference_shingles(tokens[ends[t] - counts[t] : ends[t]].tolist(), 4), t
+    for n in (1, 13, 4):  # each shingle after a text's first is rolled on from the one before
+        shingles, per_text = shingles_of_tokens(tokens, counts, n)
+        shingle_ends = np.cumsum(per_text)
+        for t in checked:
+            mine = shingles[shingle_ends[t] - per_text[t] : shingle_ends[t]]
+            assert mine.tolist() == _reference_shingles(tokens[ends[t] - counts[t] : ends[t]].tolist(), n), t
     x = _fmix32(shingles.astype(np.uint32))
     for threads in (1, 2):
         sigs = signatures_of_tokens(tokens, counts, 4, num_perm=64, seed=3, threads=threads)

@@ -82,12 +82,25 @@ def _fmix64(x: np.uint64) -> np.uint64:
 
 
 @njit(inline="always")
-def _shingle(tokens: np.ndarray, at: int, have: int, n: int) -> np.uint64:
-    """The hash of the `have` tokens from `at` (n of them, or all of a shorter text's)."""
-    acc = tokens[at]
-    for i in range(1, have):
-        acc = acc * _GOLDEN + tokens[at + i]
-    return _fmix64(acc + np.uint64(n))
+def _fold(tokens: np.ndarray, p: int, first: int, width: int, acc: np.uint64, power: np.uint64) -> np.uint64:
+    """The fold of the `width` tokens from `p` (each times the golden ratio, plus the
+    next): whole at a text's first shingle (`first`), then rolled on from the previous
+    shingle's fold `acc` (less its first token times `power` = golden ** (width - 1),
+    times golden, plus the new last token). Arithmetic mod 2**64 makes both equal."""
+    if p == first:
+        acc = tokens[p]
+        for i in range(1, width):
+            acc = acc * _GOLDEN + tokens[p + i]
+        return acc
+    return (acc - tokens[p - 1] * power) * _GOLDEN + tokens[p + width - 1]
+
+
+@njit(inline="always")
+def _power(n: int) -> np.uint64:
+    power = np.uint64(1)
+    for _ in range(n - 1):
+        power *= _GOLDEN
+    return power
 
 
 @njit(inline="always")
@@ -103,12 +116,16 @@ def _shingles_of_text(count: int, n: int) -> tuple[int, int]:
 def shingles_of_tokens(
     tokens: np.ndarray, starts: np.ndarray, counts: np.ndarray, n: int, out: np.ndarray
 ) -> None:
-    """Each text's n-gram shingle hashes, flat into `out`, text after text."""
+    """Each text's n-gram shingle hashes, flat into `out`, text after text: a shingle's
+    fold of its tokens, plus n, through fmix64."""
+    power = _power(n)
+    acc = np.uint64(0)
     o = 0
     for t in range(starts.shape[0]):
         many, width = _shingles_of_text(counts[t], n)
         for p in range(starts[t], starts[t] + many):
-            out[o] = _shingle(tokens, p, width, n)
+            acc = _fold(tokens, p, starts[t], width, acc, power)
+            out[o] = _fmix64(acc + np.uint64(n))
             o += 1
 
 
@@ -127,12 +144,15 @@ def minhash_signatures(
     from the tokens as it is needed (the shingles are never held)."""
     perms = a.shape[0]
     low = np.empty(perms, dtype=np.uint32)
+    power = _power(n)
+    acc = np.uint64(0)
     for t in range(starts.shape[0]):
         low[:] = np.uint32(0xFFFFFFFF)
         many, width = _shingles_of_text(counts[t], n)
         for p in range(starts[t], starts[t] + many):
+            acc = _fold(tokens, p, starts[t], width, acc, power)
             # MurmurHash3's 32-bit finaliser, as datasketch applies it to a hash value.
-            v = _shingle(tokens, p, width, n) & _LOW32
+            v = _fmix64(acc + np.uint64(n)) & _LOW32
             v ^= v >> _S16
             v = (v * _M1) & _LOW32
             v ^= v >> _S13
