@@ -511,3 +511,41 @@ def test_band_keys_are_each_bands_values_folded_and_mixed():
     keys = band_keys(sigs, 3, 4)
     assert keys.tolist() == [[key(row[4 * b : 4 * b + 4].tolist(), b) for b in range(3)] for row in sigs]
     assert (keys[7] == keys[3]).all() and keys[9, 0] == keys[2, 0] and (keys[9, 1:] != keys[2, 1:]).all()
+
+
+def _reference_band_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[list[int], bool]:
+    """The band's pairs written out in NumPy: members sorted stably by key, each paired
+    with the next `max_bucket` sharing its key, distance 1 first; chained when a pair
+    exists at every distance up to max_bucket."""
+    order = np.argsort(keys, kind="stable")
+    ranked, held = keys[order], members[order]
+    out: list[int] = []
+    for d in range(1, max_bucket + 1):
+        same = ranked[d:] == ranked[:-d]
+        if not same.any():
+            return out, False
+        i, j = held[:-d][same], held[d:][same]
+        out += (np.minimum(i, j) << np.uint64(32) | np.maximum(i, j)).tolist()
+    return out, True
+
+
+def test_a_bands_pairs_and_chains_are_the_sorted_buckets_own():
+    from sfttui.engine.text import kernels
+
+    rng = np.random.default_rng(8)
+    # Keys with ties in both 16-bit halves (the radix sort's two passes), buckets of 1 to 40.
+    keys = rng.choice(rng.integers(0, 2**32, 3000, dtype=np.int64), 20_000).astype(np.uint32)
+    keys[:40] = 0x0001FFFF
+    keys[40:60] = 0x0002FFFF
+    assert kernels.stable_order(keys).tolist() == np.argsort(keys, kind="stable").tolist()
+    for members in (
+        np.arange(keys.size, dtype=np.uint64) + np.uint64(7),
+        rng.permutation(keys.size).astype(np.uint64),
+    ):
+        for max_bucket in (3, 39, 40, 60):
+            pairs, chained = kernels.band_pairs(keys, members, max_bucket)
+            expected, expected_chained = _reference_band_pairs(keys, members, max_bucket)
+            assert pairs.tolist() == expected
+            assert chained == expected_chained == (max_bucket <= 39)
+    alone = np.arange(5, dtype=np.uint32)
+    assert kernels.band_pairs(alone, alone.astype(np.uint64), 4)[0].size == 0

@@ -21,7 +21,7 @@ import polars as pl
 from ..io.load import PROMPT_SIDE
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import NearSettings, NormalizeSettings
-from ..text.lookup import dense_ranks, stable_argsort
+from ..text.lookup import dense_ranks
 from ..text.minhash import (
     THREADS,
     Shingling,
@@ -42,20 +42,6 @@ ESTIMATE_SLACK = 0.2  # 4 standard errors of a 64-permutation estimate near J = 
 
 
 PAIR_SCHEMA = {"a": pl.UInt32(), "b": pl.UInt32(), "jaccard": pl.Float64(), "shingles": pl.String()}
-
-
-def bucket_chains(ranked: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[list[np.ndarray], bool]:
-    """Candidate pairs within one band: `ranked` keys sorted (ties in text order) and the
-    uint64 text index of each. Each member is paired with the next `max_bucket` members
-    of its bucket; also whether some bucket was larger than that (and so chained)."""
-    found: list[np.ndarray] = []
-    for d in range(1, max_bucket + 1):
-        same = ranked[d:] == ranked[:-d]
-        if not same.any():
-            return found, False
-        i, j = members[:-d][same], members[d:][same]
-        found.append(np.minimum(i, j) << np.uint64(32) | np.maximum(i, j))
-    return found, True
 
 
 def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -453,32 +439,29 @@ def _candidates(
     a band that pairs more texts than that keeps a seeded sample of them.
     """
 
-    def band(b: int) -> tuple[list[np.ndarray], bool, bool]:
+    def band(b: int) -> tuple[np.ndarray, bool, bool]:
         if len(shares) == 1 and shares[0][1][b][0] is None:
-            keys = shares[0][1][b][1]
-            order = stable_argsort(keys).astype(np.uint64)
-            start = shares[0][0]
-            members = order + np.uint64(start) if start else order
-            found, chained = bucket_chains(keys[order.astype(np.int64)], members, max_bucket)
+            # A column of the texts x bands matrix: copied whole, it is read 2.5x as fast.
+            keys = np.ascontiguousarray(shares[0][1][b][1])
+            members = np.arange(keys.size, dtype=np.uint64) + np.uint64(shares[0][0])
         else:
-            pos = np.concatenate([_positions(start, share[b]) for start, share in shares])
-            keys = np.concatenate([share[b][1] for _, share in shares])
-            # Parts come in order and positions rise within each: a stable sort keeps
+            # Parts come in order and positions rise within each: the stable sort keeps
             # the members of a bucket in text order.
-            order = stable_argsort(keys)
-            found, chained = bucket_chains(keys[order], pos[order], max_bucket)
-        if per_band is not None and sum(f.size for f in found) > per_band:
-            pairs = np.concatenate(found)
+            members = np.concatenate([_positions(start, share[b]) for start, share in shares])
+            keys = np.concatenate([share[b][1] for _, share in shares])
+        pairs, chained = kernels.band_pairs(keys, members, max_bucket)
+        if per_band is not None and pairs.size > per_band:
             rng = np.random.default_rng(seed + b)
-            return [pairs[np.sort(rng.choice(pairs.size, per_band, replace=False))]], chained, True
-        return found, chained, False
+            return pairs[np.sort(rng.choice(pairs.size, per_band, replace=False))], chained, True
+        return pairs, chained, False
+
+    from ..text import kernels  # compiled on first use: not at import
 
     n_bands = len(shares[0][1]) if shares else 0
     done = threaded_map(band, range(n_bands))
-    found = [pairs for in_band, _, _ in done for pairs in in_band]
     chained = {b for b, (_, was, _) in enumerate(done) if was}
     sampled = any(cut for _, _, cut in done)
-    pairs = unique_sorted(found)
+    pairs = unique_sorted([in_band for in_band, _, _ in done if in_band.size])
     if starts.size == 1:
         return _Found({(0, 0): pairs}, chained, sampled)
     a = np.searchsorted(starts, (pairs >> np.uint64(32)).astype(np.int64), side="right") - 1

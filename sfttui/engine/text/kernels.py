@@ -243,3 +243,87 @@ def agreements(pairs: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, out: n
         for c in range(a.shape[0]):
             same += a[c] == b[c]
         out[i] = same
+
+
+@_compiled
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """np.argsort(keys, kind="stable") of uint32 keys: a radix sort, 16 bits a pass."""
+    n = keys.shape[0]
+    low = np.empty(n, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    counts = np.zeros(1 << 16, dtype=np.int64)
+    for i in range(n):
+        counts[keys[i] & 0xFFFF] += 1
+    at = _starts(counts)
+    for i in range(n):
+        digit = keys[i] & 0xFFFF
+        low[at[digit]] = i
+        at[digit] += 1
+    counts[:] = 0
+    for i in range(n):
+        counts[keys[i] >> 16] += 1
+    at = _starts(counts)
+    for i in low:
+        digit = keys[i] >> 16
+        order[at[digit]] = i
+        at[digit] += 1
+    return order
+
+
+@njit(inline="always")
+def _starts(counts: np.ndarray) -> np.ndarray:
+    at = np.empty_like(counts)
+    total = 0
+    for d in range(counts.shape[0]):
+        at[d] = total
+        total += counts[d]
+    return at
+
+
+@_compiled
+def band_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, bool]:
+    """The candidate pairs of one band (min << 32 | max of the two members' texts) and
+    whether some bucket held more than `max_bucket` texts. Members sharing a key,
+    in their order, are each paired with the next `max_bucket` of them: the pairs at
+    distance 1 first, then 2, and so on, each distance in key order; a larger bucket is
+    a chain (still connected, still verified)."""
+    order = stable_order(keys)
+    ranked = keys[order]
+    held = members[order]
+    n = ranked.shape[0]
+    # Buckets of two or more, as runs of the sorted keys: start and size.
+    run_start = np.empty(n // 2 + 1, dtype=np.int64)
+    run_size = np.empty(n // 2 + 1, dtype=np.int64)
+    runs = 0
+    p = 0
+    while p < n:
+        q = p + 1
+        while q < n and ranked[q] == ranked[p]:
+            q += 1
+        if q - p > 1:
+            run_start[runs] = p
+            run_size[runs] = q - p
+            runs += 1
+        p = q
+    largest = run_size[:runs].max() if runs else 1
+    reach = min(max_bucket, largest - 1)  # the largest distance at which two texts pair
+    total = 0
+    for r in range(runs):
+        for d in range(1, min(max_bucket, run_size[r] - 1) + 1):
+            total += run_size[r] - d
+    out = np.empty(total, dtype=np.uint64)
+    o = 0
+    for d in range(1, reach + 1):
+        # Runs still longer than d, kept in order (so the pairs come in key order).
+        kept = 0
+        for r in range(runs):
+            if run_size[r] > d:
+                run_start[kept] = run_start[r]
+                run_size[kept] = run_size[r]
+                kept += 1
+                for p in range(run_start[r], run_start[r] + run_size[r] - d):
+                    i, j = held[p], held[p + d]
+                    out[o] = (min(i, j) << _S32) | max(i, j)
+                    o += 1
+        runs = kept
+    return out, largest > max_bucket
