@@ -71,3 +71,18 @@ def test_dense_ranks_are_numpys_unique_with_inverse():
         want, want_inverse = np.unique(case, return_inverse=True)
         assert distinct.dtype == case.dtype and distinct.tolist() == want.tolist()
         assert inverse.tolist() == want_inverse.tolist()
+
+
+def test_find_gives_every_query_held_and_where_in_query_order():
+    # Hash-like values: most queries absent, some sharing a held value's low bits.
+    rng = np.random.default_rng(11)
+    held = rng.integers(0, 2**63, 5_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    index = SortedIndex.of(held)
+    near_misses = index.values[:300] + np.uint64(index.seen.size)  # same low bits, not held
+    queries = np.concatenate([rng.integers(0, 2**63, 50_000, dtype=np.int64).astype(np.uint64), near_misses])
+    queries[rng.integers(0, queries.size, 2_000)] = held[rng.integers(0, held.size, 2_000)]
+    queries[-1] = index.values[-1]
+    found, at = index.find(queries)
+    expected = np.flatnonzero(np.isin(queries, held))
+    assert found.tolist() == expected.tolist() and 1_500 < found.size <= 2_001
+    assert index.values[at].tolist() == queries[expected].tolist()

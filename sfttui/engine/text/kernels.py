@@ -327,3 +327,31 @@ def band_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[
                     o += 1
         runs = kept
     return out, largest > max_bucket
+
+
+@_compiled
+def sorted_find(
+    values: np.ndarray, seen: np.ndarray, queries: np.ndarray, found: np.ndarray, at: np.ndarray
+) -> int:
+    """The queries held in sorted `values`: their positions into `found` and the values'
+    into `at`, in query order; how many there are. `seen` (a power of two long) marks
+    the low bits of every value: a query whose mark is unset is not looked for."""
+    mask = np.uint64(seen.shape[0] - 1)
+    size = values.shape[0]
+    k = 0
+    for i in range(queries.shape[0]):
+        q = queries[i]
+        if not seen[q & mask]:
+            continue
+        lo, hi = 0, size
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if values[mid] < q:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < size and values[lo] == q:
+            found[k] = i
+            at[k] = lo
+            k += 1
+    return k

@@ -87,11 +87,13 @@ class SortedIndex:
         if not self.values.size or not queries.size:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty
-        maybe = np.flatnonzero(self.seen[(queries & np.uint64(self.seen.size - 1)).astype(np.int64)])
-        asked = queries[maybe]
-        at = np.minimum(np.searchsorted(self.values, asked), self.values.size - 1)
-        hit = self.values[at] == asked
-        return maybe[hit], at[hit]
+        from . import kernels  # compiled on first use: not at import
+
+        # Untouched pages of these cost nothing: only the hits are written.
+        found = np.empty(queries.size, dtype=np.int64)
+        at = np.empty(queries.size, dtype=np.int64)
+        hits = kernels.sorted_find(self.values, self.seen, queries, found, at)
+        return found[:hits], at[:hits]
 
     def pairs(self, found: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every (query, item) pair for queries found at value positions `at`."""
