@@ -538,14 +538,14 @@ def test_a_bands_pairs_and_chains_are_the_sorted_buckets_own():
     keys[:40] = 0x0001FFFF
     keys[40:60] = 0x0002FFFF
     assert kernels.stable_order(keys).tolist() == np.argsort(keys, kind="stable").tolist()
-    for members in (
-        np.arange(keys.size, dtype=np.uint64) + np.uint64(7),
-        rng.permutation(keys.size).astype(np.uint64),
-    ):
+    numbered = np.empty(0, dtype=np.uint64)  # no members given: key i is text start + i
+    shuffled = rng.permutation(keys.size).astype(np.uint64)
+    cases = [(numbered, 7, np.arange(keys.size, dtype=np.uint64) + np.uint64(7)), (shuffled, 0, shuffled)]
+    for members, start, written in cases:
         for max_bucket in (3, 39, 40, 60):
-            pairs, chained = kernels.band_pairs(keys, members, max_bucket)
-            expected, expected_chained = _reference_band_pairs(keys, members, max_bucket)
+            pairs, chained = kernels.band_pairs(keys, members, start, max_bucket)
+            expected, expected_chained = _reference_band_pairs(keys, written, max_bucket)
             assert pairs.tolist() == expected
             assert chained == expected_chained == (max_bucket <= 39)
     alone = np.arange(5, dtype=np.uint32)
-    assert kernels.band_pairs(alone, alone.astype(np.uint64), 4)[0].size == 0
+    assert kernels.band_pairs(alone, numbered, 0, 4)[0].size == 0

@@ -443,13 +443,14 @@ def _candidates(
         if len(shares) == 1 and shares[0][1][b][0] is None:
             # A column of the texts x bands matrix: copied whole, it is read 2.5x as fast.
             keys = np.ascontiguousarray(shares[0][1][b][1])
-            members = np.arange(keys.size, dtype=np.uint64) + np.uint64(shares[0][0])
+            members, start = _NUMBERED, shares[0][0]  # text start + i: no array of them
         else:
             # Parts come in order and positions rise within each: the stable sort keeps
             # the members of a bucket in text order.
             members = np.concatenate([_positions(start, share[b]) for start, share in shares])
             keys = np.concatenate([share[b][1] for _, share in shares])
-        pairs, chained = kernels.band_pairs(keys, members, max_bucket)
+            start = 0
+        pairs, chained = kernels.band_pairs(keys, members, start, max_bucket)
         if per_band is not None and pairs.size > per_band:
             rng = np.random.default_rng(seed + b)
             return pairs[np.sort(rng.choice(pairs.size, per_band, replace=False))], chained, True
@@ -474,6 +475,9 @@ def _candidates(
         for lo, hi in itertools.pairwise([0, *edge.tolist(), pairs.size]):
             by_block[(int(a[lo]), int(b[lo]))] = pairs[lo:hi]
     return _Found(by_block, chained, sampled)
+
+
+_NUMBERED = np.empty(0, dtype=np.uint64)
 
 
 def _positions(start: int, share: tuple[np.ndarray | None, np.ndarray]) -> np.ndarray:

@@ -281,19 +281,24 @@ def _starts(counts: np.ndarray) -> np.ndarray:
 
 
 @_compiled
-def band_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[np.ndarray, bool]:
+def band_pairs(keys: np.ndarray, members: np.ndarray, start: int, max_bucket: int) -> tuple[np.ndarray, bool]:
     """The candidate pairs of one band (min << 32 | max of the two members' texts) and
     whether some bucket held more than `max_bucket` texts. Members sharing a key,
     in their order, are each paired with the next `max_bucket` of them: the pairs at
     distance 1 first, then 2, and so on, each distance in key order; a larger bucket is
-    a chain (still connected, still verified)."""
+    a chain (still connected, still verified). `members` empty: key i is text start + i
+    (no array of them is made)."""
     order = stable_order(keys)
     ranked = keys[order]
-    held = members[order]
     n = ranked.shape[0]
-    # Buckets of two or more, as runs of the sorted keys: start and size.
-    run_start = np.empty(n // 2 + 1, dtype=np.int64)
-    run_size = np.empty(n // 2 + 1, dtype=np.int64)
+    given = members.shape[0] > 0
+    # Buckets of two or more, as runs of the sorted keys: counted, then start and size.
+    runs = 0
+    for p in range(1, n):
+        if ranked[p] == ranked[p - 1] and (p == 1 or ranked[p - 1] != ranked[p - 2]):
+            runs += 1
+    run_start = np.empty(runs, dtype=np.int64)
+    run_size = np.empty(runs, dtype=np.int64)
     runs = 0
     p = 0
     while p < n:
@@ -305,7 +310,7 @@ def band_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[
             run_size[runs] = q - p
             runs += 1
         p = q
-    largest = run_size[:runs].max() if runs else 1
+    largest = run_size.max() if runs else 1
     reach = min(max_bucket, largest - 1)  # the largest distance at which two texts pair
     total = 0
     for r in range(runs):
@@ -322,7 +327,10 @@ def band_pairs(keys: np.ndarray, members: np.ndarray, max_bucket: int) -> tuple[
                 run_size[kept] = run_size[r]
                 kept += 1
                 for p in range(run_start[r], run_start[r] + run_size[r] - d):
-                    i, j = held[p], held[p + d]
+                    if given:
+                        i, j = members[order[p]], members[order[p + d]]
+                    else:
+                        i, j = np.uint64(order[p] + start), np.uint64(order[p + d] + start)
                     out[o] = (min(i, j) << _S32) | max(i, j)
                     o += 1
         runs = kept
