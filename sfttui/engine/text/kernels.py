@@ -20,17 +20,15 @@ import numpy as np
 from numba import njit
 
 _LOW32 = np.uint64(0xFFFFFFFF)
-_M1 = np.uint64(0x85EBCA6B)
-_M2 = np.uint64(0xC2B2AE35)
-_S13 = np.uint64(13)
-_S16 = np.uint64(16)
 _S32 = np.uint64(32)
-_S33 = np.uint64(33)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_F1 = np.uint64(0xFF51AFD7ED558CCD)
-_F2 = np.uint64(0xC4CEB9FE1A85EC53)
-_CHAR_KEY = np.uint64(0xD6E8FEB86659FD93)
-_TAIL = np.uint64(0x3F)
+# MurmurHash3's 32-bit finaliser (datasketch's, before permuting): multipliers, shifts.
+_M1, _M2 = np.uint64(0x85EBCA6B), np.uint64(0xC2B2AE35)
+_S13, _S16 = np.uint64(13), np.uint64(16)
+# Its 64-bit finaliser, for token, shingle and band hashes.
+_F1, _F2, _S33 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(33)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # folds tokens into shingles, values into band keys
+_CHAR_KEY = np.uint64(0xD6E8FEB86659FD93)  # an odd multiplier for code points
+_TAIL = np.uint64(0x3F)  # the payload bits of a UTF-8 continuation byte
 
 
 def _compiled(fn: Callable) -> Callable:
@@ -68,6 +66,17 @@ def char_hashes(utf8: np.ndarray, out: np.ndarray) -> None:
             i += 4
         out[o] = _fmix64(cp * _CHAR_KEY + np.uint64(1))
         o += 1
+
+
+@njit(inline="always")
+def _fmix32(v: np.uint64) -> np.uint32:
+    """MurmurHash3's 32-bit finaliser of a 32-bit value (held in 64 bits, masked)."""
+    v ^= v >> _S16
+    v = (v * _M1) & _LOW32
+    v ^= v >> _S13
+    v = (v * _M2) & _LOW32
+    v ^= v >> _S16
+    return np.uint32(v)
 
 
 @njit(inline="always")
@@ -151,14 +160,7 @@ def minhash_signatures(
         many, width = _shingles_of_text(counts[t], n)
         for p in range(starts[t], starts[t] + many):
             acc = _fold(tokens, p, starts[t], width, acc, power)
-            # MurmurHash3's 32-bit finaliser, as datasketch applies it to a hash value.
-            v = _fmix64(acc + np.uint64(n)) & _LOW32
-            v ^= v >> _S16
-            v = (v * _M1) & _LOW32
-            v ^= v >> _S13
-            v = (v * _M2) & _LOW32
-            v ^= v >> _S16
-            x = np.uint32(v)
+            x = _fmix32(_fmix64(acc + np.uint64(n)) & _LOW32)
             for k in range(perms):
                 h = np.uint32(a[k] * x + b[k])
                 if h < low[k]:
