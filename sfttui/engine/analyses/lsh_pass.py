@@ -438,6 +438,7 @@ def _candidates(
     verified) for the rare huge bucket of near-identical boilerplate. With `per_band`,
     a band that pairs more texts than that keeps a seeded sample of them.
     """
+    from ..text import kernels  # compiled on first use: not at import
 
     def band(b: int) -> tuple[np.ndarray, bool, bool]:
         if len(shares) == 1 and shares[0][1][b][0] is None:
@@ -455,8 +456,6 @@ def _candidates(
             rng = np.random.default_rng(seed + b)
             return pairs[np.sort(rng.choice(pairs.size, per_band, replace=False))], chained, True
         return pairs, chained, False
-
-    from ..text import kernels  # compiled on first use: not at import
 
     n_bands = len(shares[0][1]) if shares else 0
     done = threaded_map(band, range(n_bands))

@@ -1,4 +1,4 @@
-"""Vectorised shingling and MinHash signatures, compatible with datasketch.
+"""Shingling and MinHash signatures, compatible with datasketch.
 
 The signatures follow datasketch's default "affine32" scheme exactly: each 32-bit
 shingle hash goes through the MurmurHash3 finaliser, then permutation k maps it to
@@ -6,7 +6,7 @@ shingle hash goes through the MurmurHash3 finaliser, then permutation k maps it 
 signature is the per-permutation minimum. So a row of `signatures(...)` can be handed
 to ``datasketch.MinHash(hashvalues=row, seed=1, scheme="affine32")`` and to
 ``MinHashLSH``; the only difference from datasketch is the shingle hash function,
-which here is a stable, vectorised hash of token hashes instead of SHA-1 per shingle.
+which here is a stable hash of token hashes instead of SHA-1 per shingle.
 
 Everything runs over flat NumPy arrays with row offsets, chunk by chunk, so memory
 is bounded by the chunk, never by all shingles of the dataset at once. Shingling and
