@@ -78,7 +78,8 @@ def test_find_gives_every_query_held_and_where_in_query_order():
     rng = np.random.default_rng(11)
     held = rng.integers(0, 2**63, 5_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
     index = SortedIndex.of(held)
-    near_misses = index.values[:300] + np.uint64(index.seen.size)  # same low bits, not held
+    slots = index.seen.size * 8  # a bit each
+    near_misses = index.values[:300] + np.uint64(slots)  # same low bits, not held
     queries = np.concatenate([rng.integers(0, 2**63, 50_000, dtype=np.int64).astype(np.uint64), near_misses])
     queries[rng.integers(0, queries.size, 2_000)] = held[rng.integers(0, held.size, 2_000)]
     queries[-1] = index.values[-1]

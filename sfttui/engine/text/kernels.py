@@ -340,18 +340,29 @@ def band_pairs(keys: np.ndarray, members: np.ndarray, start: int, max_bucket: in
 
 
 @_compiled
+def mark_slots(values: np.ndarray, seen: np.ndarray) -> None:
+    """Sets the bit of each value's slot (its low bits, over 8 x len(seen) slots, a power
+    of two): bit k of seen[j] is slot 8j + k."""
+    mask = np.uint64(seen.shape[0] * 8 - 1)
+    for v in values:
+        slot = v & mask
+        seen[slot >> np.uint64(3)] |= np.uint8(1 << (slot & np.uint64(7)))
+
+
+@_compiled
 def sorted_find(
     values: np.ndarray, seen: np.ndarray, queries: np.ndarray, found: np.ndarray, at: np.ndarray
 ) -> int:
     """The queries held in sorted `values`: their positions into `found` and the values'
-    into `at`, in query order; how many there are. `seen` (a power of two long) marks
-    the low bits of every value: a query whose mark is unset is not looked for."""
-    mask = np.uint64(seen.shape[0] - 1)
+    into `at`, in query order; how many there are. `seen` (see mark_slots) marks the low
+    bits of every value: a query whose mark is unset is not looked for."""
+    mask = np.uint64(seen.shape[0] * 8 - 1)
     size = values.shape[0]
     k = 0
     for i in range(queries.shape[0]):
         q = queries[i]
-        if not seen[q & mask]:
+        slot = q & mask
+        if not (seen[slot >> np.uint64(3)] >> (slot & np.uint64(7))) & 1:
             continue
         lo, hi = 0, size
         while lo < hi:
