@@ -29,6 +29,7 @@ _F1, _F2, _S33 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), n
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # folds tokens into shingles, values into band keys
 _CHAR_KEY = np.uint64(0xD6E8FEB86659FD93)  # an odd multiplier for code points
 _TAIL = np.uint64(0x3F)  # the payload bits of a UTF-8 continuation byte
+_AHEAD = 8  # pairs between reading a random row early and counting it
 
 
 def _compiled(fn: Callable) -> Callable:
@@ -235,16 +236,26 @@ def intersections(
 
 
 @_compiled
-def agreements(pairs: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, out: np.ndarray) -> None:
+def agreements(pairs: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, out: np.ndarray) -> int:
     """out[i] = how many columns of rows_a[high 32 bits of pairs[i]] equal those of
-    rows_b[low 32 bits]: a MinHash estimate's numerator, without gathering the rows."""
-    for i in range(pairs.shape[0]):
+    rows_b[low 32 bits]: a MinHash estimate's numerator, without gathering the rows.
+
+    Pairs come sorted by their first text, so rows_b is read at random, a cache miss
+    each: the row 8 pairs ahead is read early (its first value folded into what is
+    returned, so the read is not optimised away) and arrives while this pair is counted.
+    5M pairs over 5M rows: 0.64 -> 0.40 s."""
+    n = pairs.shape[0]
+    early = 0
+    for i in range(n):
+        if i + _AHEAD < n:
+            early ^= rows_b[pairs[i + _AHEAD] & _LOW32, 0]
         a = rows_a[pairs[i] >> _S32]
         b = rows_b[pairs[i] & _LOW32]
         same = 0
         for c in range(a.shape[0]):
             same += a[c] == b[c]
         out[i] = same
+    return early
 
 
 @_compiled
