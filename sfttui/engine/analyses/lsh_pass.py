@@ -21,13 +21,12 @@ import polars as pl
 from ..io.load import PROMPT_SIDE
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import NearSettings, NormalizeSettings
-from ..text.lookup import dense_ranks
+from ..text.lookup import dense_ranks, offsets
 from ..text.minhash import (
     THREADS,
     Shingling,
     band_keys,
     iter_chunks,
-    offsets,
     shingle_hashes,
     signatures,
     threaded_map,

@@ -14,10 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def offsets(counts: np.ndarray) -> np.ndarray:
+    """Where each run starts in a flat array of runs of these lengths."""
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return starts
+
+
 def ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Indices of the slices [start, start + length) laid end to end."""
     total = int(lengths.sum())
-    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    shift = np.repeat(starts - offsets(lengths), lengths)
     shift += np.arange(total, dtype=np.int64)  # in place: these can be the largest arrays of a pass
     return shift
 

@@ -26,6 +26,8 @@ from typing import TypeVar
 import numpy as np
 import polars as pl
 
+from .lookup import offsets
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -97,13 +99,6 @@ def shingles_of_tokens(tokens: np.ndarray, counts: np.ndarray, n: int) -> tuple[
     out = np.empty(int(per_text.sum()), dtype=np.uint64)
     kernels.shingles_of_tokens(tokens, offsets(counts), counts, n, out)
     return out, per_text
-
-
-def offsets(counts: np.ndarray) -> np.ndarray:
-    """Where each run starts in a flat array of runs of these lengths."""
-    starts = np.zeros(len(counts), dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    return starts
 
 
 def signatures_of_tokens(
