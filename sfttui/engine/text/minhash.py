@@ -118,18 +118,17 @@ def signatures_of_tokens(
     a, b = permutations(num_perm, seed)
     starts = offsets(counts)
     out = np.empty((len(counts), num_perm), dtype=np.uint32)
-    if threads < 2 or len(counts) < 2:
-        kernels.minhash_signatures(tokens, starts, counts, n, a, b, out)
-        return out
-    # Halves by token count, not by text count: long texts cost more.
-    cut = int(np.searchsorted(starts, tokens.size // 2))
 
     def run(bounds: tuple[int, int]) -> None:
         lo, hi = bounds
         kernels.minhash_signatures(tokens, starts[lo:hi], counts[lo:hi], n, a, b, out[lo:hi])
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(run, [(0, cut), (cut, len(counts))]))
+    if threads < 2 or len(counts) < 2:
+        run((0, len(counts)))
+        return out
+    # Halves by token count, not by text count: long texts cost more.
+    cut = int(np.searchsorted(starts, tokens.size // 2))
+    threaded_map(run, [(0, cut), (cut, len(counts))])
     return out
 
 
