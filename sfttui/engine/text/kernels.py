@@ -123,6 +123,13 @@ def _shingles_of_text(count: int, n: int) -> tuple[int, int]:
 
 
 @_compiled
+def shingle_counts(counts: np.ndarray, n: int, out: np.ndarray) -> None:
+    """out[t] = how many n-gram shingles a text of counts[t] tokens has."""
+    for t in range(counts.shape[0]):
+        out[t] = _shingles_of_text(counts[t], n)[0]
+
+
+@_compiled
 def shingles_of_tokens(
     tokens: np.ndarray, starts: np.ndarray, counts: np.ndarray, n: int, out: np.ndarray
 ) -> None:

@@ -95,7 +95,8 @@ def shingles_of_tokens(tokens: np.ndarray, counts: np.ndarray, n: int) -> tuple[
     the next), adds n and goes through MurmurHash3's 64-bit finaliser."""
     from . import kernels  # compiled on first use: not at import
 
-    per_text = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
+    per_text = np.empty(len(counts), dtype=np.int64)
+    kernels.shingle_counts(counts, n, per_text)  # the rule the shingling loop follows
     out = np.empty(int(per_text.sum()), dtype=np.uint64)
     kernels.shingles_of_tokens(tokens, offsets(counts), counts, n, out)
     return out, per_text
