@@ -357,14 +357,20 @@ def band_pairs(keys: np.ndarray, members: np.ndarray, start: int, max_bucket: in
     return out, largest > max_bucket
 
 
+@njit(inline="always")
+def _slot(value: np.uint64, seen: np.ndarray) -> tuple[np.uint64, np.uint8]:
+    """The byte of `seen` and the bit in it that mark a value's slot: its low bits, over
+    8 x len(seen) slots (a power of two); bit k of seen[j] is slot 8j + k."""
+    slot = value & np.uint64(seen.shape[0] * 8 - 1)
+    return slot >> np.uint64(3), np.uint8(1 << (slot & np.uint64(7)))
+
+
 @_compiled
 def mark_slots(values: np.ndarray, seen: np.ndarray) -> None:
-    """Sets the bit of each value's slot (its low bits, over 8 x len(seen) slots, a power
-    of two): bit k of seen[j] is slot 8j + k."""
-    mask = np.uint64(seen.shape[0] * 8 - 1)
+    """Sets the bit of each value's slot (see _slot)."""
     for v in values:
-        slot = v & mask
-        seen[slot >> np.uint64(3)] |= np.uint8(1 << (slot & np.uint64(7)))
+        byte, bit = _slot(v, seen)
+        seen[byte] |= bit
 
 
 @_compiled
@@ -374,13 +380,12 @@ def sorted_find(
     """The queries held in sorted `values`: their positions into `found` and the values'
     into `at`, in query order; how many there are. `seen` (see mark_slots) marks the low
     bits of every value: a query whose mark is unset is not looked for."""
-    mask = np.uint64(seen.shape[0] * 8 - 1)
     size = values.shape[0]
     k = 0
     for i in range(queries.shape[0]):
         q = queries[i]
-        slot = q & mask
-        if not (seen[slot >> np.uint64(3)] >> (slot & np.uint64(7))) & 1:
+        byte, bit = _slot(q, seen)
+        if not seen[byte] & bit:
             continue
         lo, hi = 0, size
         while lo < hi:
