@@ -3,6 +3,7 @@ gives: the same rows, bad lines (with their line numbers), notes and file hash."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -154,3 +155,12 @@ def test_a_script_without_a_main_guard_loads_once(tmp_path):
     assert lines.count("started") == 1
     rows, blocks = map(int, lines[1].split())
     assert rows == 2000 and blocks > 2
+
+
+@pytest.mark.parametrize("size", [0, 1, (1 << 20) - 1, 1 << 20, (5 << 20) + 17])
+def test_file_sha256_matches_hashing_all_bytes_at_once(tmp_path, size):
+    """The file hash reuses one buffer: sizes on and around its edge give hashlib's digest."""
+    path = tmp_path / "bytes.jsonl"
+    data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    path.write_bytes(data)
+    assert loading.file_sha256(path) == hashlib.sha256(data).hexdigest()

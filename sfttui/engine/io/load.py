@@ -331,10 +331,15 @@ def plain_jsonl(path: Path, head: bytes) -> bool:
 
 
 def file_sha256(path: Path) -> str:
-    """The sha256 of a file, read a block at a time."""
+    """The sha256 of a file, read into one small buffer over and over: a fresh 32 MiB
+    block per read cost twice the hashing itself in page faults (516 MB: 0.71 s against
+    0.34 s)."""
     digest = hashlib.sha256()
-    for block in read_blocks(path):
-        digest.update(block)
+    buffer = bytearray(1 << 20)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            digest.update(view[:size])
     return digest.hexdigest()
 
 
