@@ -8,7 +8,7 @@ import pytest
 import zstandard
 
 from sfttui.engine.errors import InputError
-from sfttui.engine.io.load import BOM, PROMPT_SIDE, load, split_from_name
+from sfttui.engine.io.load import BOM, PROMPT_SIDE, load, split_from_name, split_lines
 from sfttui.engine.settings import LoadSettings
 
 
@@ -400,3 +400,17 @@ def test_rows_of_finds_a_few_keys_by_index_and_many_by_filter(write_jsonl, monke
     monkeypatch.setattr(pl.Series, "hash", lambda self, seed=0: pl.Series([7] * len(self), dtype=pl.UInt64))
     ds._key_index = None
     assert ds.rows_of(["k3", "k404", "zz"]) == {"k3": 3, "k404": 404}
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n", b"last"])
+def test_split_lines_joins_lines_cut_by_any_block_boundary(tail):
+    """Lines cut by a block's end, a line over three blocks, empty lines and a last line
+    without a newline all come out as the file's lines, whatever the cut points."""
+    data = b"a\n\nbbbbbbbbbbbbbbbbbbbb\nc d\n" + b"e" * 30 + b"\n\n" + tail
+    want = data.split(b"\n")
+    if want[-1] == b"":
+        want.pop()
+    for size in (1, 2, 3, 7, 11, len(data)):
+        blocks = [data[i : i + size] for i in range(0, len(data), size)]
+        got = [line for lines in split_lines(blocks) for line in lines]
+        assert got == want, size

@@ -507,7 +507,9 @@ def split_lines(blocks: Iterable[bytes]) -> Iterator[list[bytes]]:
     newline comes at the end."""
     carry = b""
     for block in blocks:
-        lines = (carry + block).split(b"\n") if carry else block.split(b"\n")
+        lines = block.split(b"\n")
+        if carry:  # joined to the first line only: `carry + block` copied the whole block
+            lines[0] = carry + lines[0]
         carry = lines.pop()
         yield lines
     if carry:
