@@ -549,3 +549,56 @@ def test_a_bands_pairs_and_chains_are_the_sorted_buckets_own():
             assert chained == expected_chained == (max_bucket <= 39)
     alone = np.arange(5, dtype=np.uint32)
     assert kernels.band_pairs(alone, numbered, 0, 4)[0].size == 0
+
+
+def _reference_cross_candidates(hit, bucket, index, bands, words, ratio, rows, floor):
+    """Every (left text, right text) of the hits' buckets, each once, sorted; then the
+    word-count ratio and the estimate floor, written out pair by pair."""
+    pairs = sorted(
+        {
+            (int(h) // bands, int(j))
+            for h, b in zip(hit, bucket)
+            for j in index.items[index.start[b] : index.start[b] + index.count[b]]
+        }
+    )
+    kept = []
+    for i, j in pairs:
+        if words is not None:
+            lo, hi = sorted((int(words[0][i]), int(words[1][j])))
+            if not (lo >= np.floor(hi * ratio) - 1 and hi <= np.ceil(lo / ratio) + 1):
+                continue
+        if rows is not None and np.mean(rows[0][i] == rows[1][j]) < floor:
+            continue
+        kept.append((i << 32) | j)
+    return kept
+
+
+def test_cross_candidates_are_each_left_texts_partners_once_within_ratio_and_floor():
+    from sfttui.engine.text import kernels
+    from sfttui.engine.text.lookup import SortedIndex
+
+    rng = np.random.default_rng(12)
+    bands, left, right = 4, 300, 200
+    # Few distinct codes, so buckets hold many right texts and a pair shares several bands;
+    # one bucket of 150 (past the insertion sort's 128).
+    right_codes = rng.integers(0, 40, right * bands).astype(np.uint64)
+    right_codes[:150] = 7
+    index = SortedIndex.of(right_codes, np.repeat(np.arange(right, dtype=np.int64), bands))
+    left_codes = rng.integers(0, 60, left * bands).astype(np.uint64)
+    hit, bucket = index.find(left_codes)
+    words = (rng.integers(5, 40, left).astype(np.int64), rng.integers(5, 40, right).astype(np.int64))
+    rows = (rng.integers(0, 3, (left, 8)).astype(np.uint16), rng.integers(0, 3, (right, 8)).astype(np.uint16))
+    no_words, no_rows = np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.uint16)
+    for given_words, given_rows in [(None, None), (words, None), (None, rows), (words, rows)]:
+        got = kernels.cross_candidates(
+            hit, bucket, index.start, index.count, index.items, bands,
+            *(given_words or (no_words, no_words)), 0.8,
+            *(given_rows or (no_rows, no_rows)), 0.5,
+        )  # fmt: skip
+        expected = _reference_cross_candidates(hit, bucket, index, bands, given_words, 0.8, given_rows, 0.5)
+        assert got.tolist() == expected
+        assert len(expected) > 50 if given_rows is None else len(expected) > 5
+    assert kernels.cross_candidates(
+        hit[:0], bucket[:0], index.start, index.count, index.items, bands, no_words, no_words, 0.8,
+        no_rows, no_rows, 0.5,
+    ).size == 0  # fmt: skip

@@ -62,7 +62,7 @@ class NearSettings:
     word n-grams. A pair's similarity is the higher of the two where both apply. Pairs
     across the character pass's edge (a 23-word and a 24-word text) are compared by
     characters too, when their word counts are within the ratio the threshold allows
-    with a word to spare (see dedup.words_within_ratio), so no pair is lost at the
+    with a word to spare (see kernels.cross_candidates), so no pair is lost at the
     boundary.
     """
 

@@ -36,7 +36,6 @@ from ..text.minhash import (
     iter_chunks,
     lsh_params,
     threaded_map,
-    unique_sorted,
 )
 from ..text.normalize import normalize_texts, stable_id
 from .lsh_pass import (
@@ -429,14 +428,6 @@ def _boundary_pairs(
     return pairs, NearPass(described, int(below.size + above.size), bands, rows, None, None, pairs.height, 0)
 
 
-def words_within_ratio(short: np.ndarray, long: np.ndarray, threshold: float) -> np.ndarray:
-    """Whether texts of these word counts can be near duplicates at the threshold: the
-    shorter has at least `threshold` of the longer's words, with a word to spare either
-    way (the rule the edge's windows follow, applied to each pair)."""
-    lo, hi = np.minimum(short, long), np.maximum(short, long)
-    return (lo >= np.floor(hi * threshold) - 1) & (hi <= np.ceil(lo / threshold) + 1)
-
-
 def _plan(texts: Texts, settings: NearSettings) -> list[tuple[Shingling, np.ndarray]]:
     """Which texts each pass covers: character n-grams for short ones, word n-grams for long."""
     words, nonempty = text_shape(texts)
@@ -474,7 +465,7 @@ def cross_pairs(
     they were made with the same LSH settings; `right_known` (keys and estimate columns
     of every text of `right`, in order) likewise for the right side. With `lengths`
     (word counts of left and right, and a threshold), only pairs whose word counts are
-    within that ratio are compared (see words_within_ratio).
+    within that ratio are compared (see kernels.cross_candidates).
     """
     bands, rows = _bands(settings)
     found: list[pl.DataFrame] = []
@@ -488,8 +479,8 @@ def cross_pairs(
             known_right = Signed(rids, right_known.keys[rids], right_known.estimate[rids])
         side = _RightSide.of(right.gather(rids), shingling, settings, bands, rows, known_right)
         if lengths is not None:
-            side.words, side.ratio = lengths[1][rids], lengths[2]
-        left_words = None if lengths is None else lengths[0][lids]
+            side.words, side.ratio = lengths[1][rids].astype(np.int64), lengths[2]
+        left_words = None if lengths is None else lengths[0][lids].astype(np.int64)
         if lids.size == len(left):
             lsub = left  # no copy when all take part
         else:
@@ -583,6 +574,8 @@ def _cross_part(
     """Verified pairs between one part of the left side (starting at `start`, with its
     band keys when already known, and its texts' word counts when pairs are compared
     only within a ratio of them) and the right side."""
+    from ..text import kernels  # compiled on first use: not at import
+
     lsub, start, known, words = part
     cap = settings.max_bucket * settings.max_bucket
     bounds = list(iter_chunks(len(lsub), SIG_CHUNK))
@@ -605,14 +598,29 @@ def _cross_part(
         _, inverse = dense_ranks(bucket)
         on_left = np.bincount(inverse)
         fits = on_left[inverse].astype(np.uint64) * right.buckets.count[bucket].astype(np.uint64) <= cap
-        candidates = _cross_candidates(right, hit[fits], bucket[fits])
-        if candidates.size == 0:
-            return None
-        if words is not None and right.words is not None:
-            ci = (candidates >> np.uint64(32)).astype(np.int64)
-            cj = (candidates & np.uint64(0xFFFFFFFF)).astype(np.int64)
-            candidates = candidates[words_within_ratio(words[lo:hi][ci], right.words[cj], right.ratio)]
+        hit, bucket = hit[fits], bucket[fits]
+        lwords, rwords = (
+            (words[lo:hi], right.words) if words is not None and right.words is not None else _NO_WORDS
+        )
+        floor = settings.threshold - ESTIMATE_SLACK
+        index = right.buckets
         if lestimate is None:
+            candidates = kernels.cross_candidates(
+                hit,
+                bucket,
+                index.start,
+                index.count,
+                index.items,
+                right.bands,
+                lwords,
+                rwords,
+                right.ratio,
+                _NO_ROWS,
+                _NO_ROWS,
+                floor,
+            )
+            if candidates.size == 0:
+                return None
             # Known keys come without estimate columns: only candidates' texts need them,
             # so only theirs are read (normalised), once, for the estimates and the check.
             wanted, at_a = dense_ranks(candidates >> np.uint64(32))
@@ -620,9 +628,23 @@ def _cross_part(
             chunk = lsub.gather(lo + wanted.astype(np.int64))
             lestimate = estimates_of(chunk, shingling, settings)
             first = wanted.astype(np.uint32)  # a chunk position of each text in `chunk`
+            likely = likely_pairs(candidates, lestimate, right.estimate, floor)
         else:
             first = None
-        likely = likely_pairs(candidates, lestimate, right.estimate, settings.threshold - ESTIMATE_SLACK)
+            likely = kernels.cross_candidates(
+                hit,
+                bucket,
+                index.start,
+                index.count,
+                index.items,
+                right.bands,
+                lwords,
+                rwords,
+                right.ratio,
+                lestimate,
+                right.estimate,
+                floor,
+            )
         if likely.size == 0:
             return None
         # One text list for verification: this chunk, then the right side's texts that
@@ -641,34 +663,9 @@ def _cross_part(
     return pl.concat(found)
 
 
-_PAIR_BATCH = 1 << 21  # (left, right) pairs expanded at once before duplicates go
-
-
-def _cross_candidates(right: _RightSide, hit: np.ndarray, bucket: np.ndarray) -> np.ndarray:
-    """Distinct candidate pairs (left text << 32 | right text) of a chunk's band codes
-    found in the right side (`hit` into the chunk's codes, in order; `bucket` into the
-    right side's).
-
-    A pair sharing k bands comes out of the buckets k times, so the expanded pairs can be
-    many times the distinct ones: they are expanded a batch of whole left texts at a
-    time, so memory stays bounded by the batch, whatever the data."""
-    text = hit // right.bands
-    sizes = right.buckets.count[bucket]
-    cut = np.searchsorted(np.cumsum(sizes), np.arange(_PAIR_BATCH, int(sizes.sum()), _PAIR_BATCH))
-    # Each batch starts at a text's first code, so no pair is in two batches.
-    cut = np.unique(np.searchsorted(text, text[np.minimum(cut, text.size - 1)]))
-    out = []
-    for lo, hi in zip(np.concatenate([[0], cut]), np.concatenate([cut, [text.size]])):
-        if hi <= lo:
-            continue
-        code_at, j = right.buckets.pairs(hit[lo:hi], bucket[lo:hi])
-        code_at //= right.bands
-        encoded = code_at.view(np.uint64)  # in place: text << 32 | right position
-        encoded <<= np.uint64(32)
-        encoded |= j.view(np.uint64)
-        del j
-        out.append(unique_sorted(encoded))
-    return np.concatenate(out) if out else np.empty(0, dtype=np.uint64)
+# Stand-ins for "no word counts" and "no estimate rows" (see kernels.cross_candidates).
+_NO_WORDS = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+_NO_ROWS = np.empty((0, 0), dtype=np.uint16)
 
 
 # Words of a normalised text (its spaces + 1), and 0 for an empty one.

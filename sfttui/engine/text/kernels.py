@@ -190,6 +190,22 @@ def band_keys(sigs: np.ndarray, rows_per_band: int, out: np.ndarray) -> None:
             out[t, band] = np.uint32((acc ^ (acc >> _S32)) & _LOW32)
 
 
+@njit(inline="always")
+def _sort(seg: np.ndarray) -> None:
+    """Sorts a few values in place: insertion sort up to 128 (Numba's quicksort took 1.8x
+    as long on chat texts' sets of a few dozen), quicksort beyond."""
+    if seg.shape[0] > 128:
+        seg.sort()
+        return
+    for i in range(1, seg.shape[0]):
+        v = seg[i]
+        j = i - 1
+        while j >= 0 and seg[j] > v:
+            seg[j + 1] = seg[j]
+            j -= 1
+        seg[j + 1] = v
+
+
 @_compiled
 def distinct_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> int:
     """Sorts each text's values and keeps each once, compacted in place to the front of
@@ -199,16 +215,7 @@ def distinct_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, 
     kept = 0
     for t in range(starts.shape[0]):
         seg = values[starts[t] : starts[t] + counts[t]]
-        if seg.shape[0] <= 128:  # insertion sort: Numba's quicksort took 1.8x as long on chat texts' sets
-            for i in range(1, seg.shape[0]):
-                v = seg[i]
-                j = i - 1
-                while j >= 0 and seg[j] > v:
-                    seg[j + 1] = seg[j]
-                    j -= 1
-                seg[j + 1] = v
-        else:
-            seg.sort()
+        _sort(seg)
         size = 0
         for i in range(seg.shape[0]):
             if i == 0 or seg[i] != seg[i - 1]:
@@ -399,3 +406,73 @@ def sorted_find(
             at[k] = lo
             k += 1
     return k
+
+
+@_compiled
+def cross_candidates(
+    hit: np.ndarray,
+    bucket: np.ndarray,
+    start: np.ndarray,
+    count: np.ndarray,
+    items: np.ndarray,
+    bands: int,
+    words_a: np.ndarray,
+    words_b: np.ndarray,
+    ratio: float,
+    rows_a: np.ndarray,
+    rows_b: np.ndarray,
+    floor: float,
+) -> np.ndarray:
+    """Distinct pairs (left text << 32 | right text), sorted, of a chunk's band codes
+    found in a sorted index: `hit` (rising) into the chunk's codes, laid out text by
+    text, so the left text is hit // bands; `bucket` into the index, whose bucket b
+    holds the right texts items[start[b] : start[b] + count[b]].
+
+    Each left text's partners are gathered from all its buckets, sorted and taken once
+    (a pair in k buckets comes k times), then judged: with word counts (`words_a`
+    non-empty), within `ratio` (the shorter has at least `ratio` of the longer's words, with
+    a word to spare either way: the rule of the edge windows); with estimate rows (`rows_a`
+    non-empty), an equal share of columns of at least `floor` as lsh_pass.likely_pairs.
+    Only pairs passing both are kept, so the many candidates of short texts from one
+    vocabulary are never held or sorted all together."""
+    out = np.empty(1024, dtype=np.uint64)
+    partners = np.empty(1024, dtype=np.int64)
+    columns = rows_a.shape[1] if rows_a.shape[0] else 0
+    n = 0
+    h = 0
+    while h < hit.shape[0]:
+        text = hit[h] // bands
+        m = 0
+        while h < hit.shape[0] and hit[h] // bands == text:
+            b = bucket[h]
+            if m + count[b] > partners.shape[0]:
+                grown = np.empty(2 * (m + count[b]), dtype=np.int64)
+                grown[:m] = partners[:m]
+                partners = grown
+            for k in range(count[b]):
+                partners[m + k] = items[start[b] + k]
+            m += count[b]
+            h += 1
+        seg = partners[:m]
+        _sort(seg)
+        for p in range(m):
+            j = seg[p]
+            if p and j == seg[p - 1]:
+                continue
+            if words_a.shape[0]:
+                lo, hi = min(words_a[text], words_b[j]), max(words_a[text], words_b[j])
+                if not (lo >= np.floor(hi * ratio) - 1 and hi <= np.ceil(lo / ratio) + 1):
+                    continue
+            if columns:
+                same = 0
+                for c in range(columns):
+                    same += rows_a[text, c] == rows_b[j, c]
+                if not same / columns >= floor:
+                    continue
+            if n == out.shape[0]:
+                grown_out = np.empty(2 * n, dtype=np.uint64)
+                grown_out[:n] = out
+                out = grown_out
+            out[n] = (np.uint64(text) << _S32) | np.uint64(j)
+            n += 1
+    return out[:n]
