@@ -68,3 +68,62 @@ def test_a_dataset_in_another_script_keeps_its_own_rows(write_jsonl):
 def test_too_few_rows_are_not_checked(write_jsonl):
     result = find_outliers(load([str(write_jsonl("f.jsonl", [{"text": "a b c"}] * 10))]))
     assert not result.ran and result.reason == "fewer than 50 rows"
+
+
+def _regex_word_counts(frame, head, top):
+    import re
+
+    import polars as pl
+
+    common = r"\b(?:" + "|".join(re.escape(w) for w in sorted(top, key=len, reverse=True)) + r")\b"
+    return frame.select("row", n=head.str.count_matches(r"\p{L}+"), common=head.str.count_matches(common))
+
+
+def test_word_counts_of_ascii_rows_are_the_regexes_counts():
+    """The compiled count of ASCII rows gives what the two regexes give: letter runs split
+    by digits and underscores, words glued to digits, capitals, words cut by the
+    1,000-character head, non-ASCII rows (left to the regexes) and null prompts."""
+    import polars as pl
+
+    from sfttui.engine.analyses import outliers
+
+    top = ["the", "cat", "sat", "on", "a", "mat", "th", "éclair", "x"]
+    texts = [
+        "The cat sat on a mat",
+        "the_cat cat1 1cat cat_ _cat c-a-t THE Cat cAt",
+        "thecat the.cat the,cat,the th the2the a__a x9x 99 __ ___the",
+        "A" * 990 + " the cat",  # "ca" at the cut: a letter run, not a top word
+        "x " * 600,  # more matches than the head holds
+        "un éclair sur the mat",  # not ASCII: the regexes count it
+        "",
+        None,
+        "\t\nthe\r\ncat\x00mat\x7fon",
+        "tHe CaT sAt On A mAt, THE END",
+    ]
+    frame = pl.DataFrame({"row": pl.Series(range(len(texts)), dtype=pl.UInt32), "p": texts})
+    head = pl.col("p").str.slice(0, outliers._WORD_CHARS).str.to_lowercase()
+    got = outliers._word_counts(frame, head, top)
+    want = _regex_word_counts(frame, head, top)
+    assert got.to_dicts() == want.to_dicts()
+    assert got["common"].to_list()[:3] == [6, 4, 6]
+    assert got["n"].to_list()[4] == 500 and got["common"].to_list()[4] == 500
+
+
+def test_word_counts_match_the_regexes_on_real_prompts():
+    """On real datasets' prompts, with their own common words: the same counts per row."""
+    import polars as pl
+
+    from sfttui.engine.analyses import outliers
+    from sfttui.engine.io.load import PROMPT_SIDE
+
+    from .conftest import SHARED_DATA
+
+    for name in ("trec.jsonl", "tweeteval_emotion.jsonl", "code_alpaca_2k.jsonl"):
+        rows = load([SHARED_DATA / name]).rows
+        frame = rows.select("row", p=PROMPT_SIDE)
+        head = pl.col("p").str.slice(0, outliers._WORD_CHARS).str.to_lowercase()
+        words = frame.select(w=head.str.extract_all(r"\p{L}+")).explode("w").drop_nulls()["w"]
+        top = words.value_counts(sort=True).head(300)["w"].to_list()
+        got = outliers._word_counts(frame, head, top)
+        assert got.equals(_regex_word_counts(frame, head, top)), name
+        assert got["common"].sum() > 1000, name

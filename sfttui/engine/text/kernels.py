@@ -476,3 +476,96 @@ def cross_candidates(
             out[n] = (np.uint64(text) << _S32) | np.uint64(j)
             n += 1
     return out[:n]
+
+
+# ASCII byte classes for ascii_vocabulary: 0 not a word character, 1 a letter, 2 a digit or "_".
+_WORD_CLASS = np.zeros(256, dtype=np.uint8)
+_WORD_CLASS[ord("A") : ord("Z") + 1] = _WORD_CLASS[ord("a") : ord("z") + 1] = 1
+_WORD_CLASS[ord("0") : ord("9") + 1] = _WORD_CLASS[ord("_")] = 2
+
+
+@njit(inline="always")
+def _run_key(text: np.ndarray, start: int, end: int) -> np.uint64:
+    """Where a run of lowercased bytes goes in the word table: its length and its first
+    and last two bytes, mixed (a run found there is then compared byte by byte)."""
+    size = np.uint64(end - start)
+    head = np.uint64(text[start] | 0x20) | (np.uint64(text[min(start + 1, end - 1)] | 0x20) << np.uint64(8))
+    tail = np.uint64(text[end - 1] | 0x20) | (np.uint64(text[max(end - 2, start)] | 0x20) << np.uint64(8))
+    return _fmix64((size << np.uint64(32)) | (head << np.uint64(16)) | tail)
+
+
+@njit(inline="always")
+def _is_word(
+    text: np.ndarray,
+    start: int,
+    end: int,
+    table: np.ndarray,
+    words: np.ndarray,
+    word_starts: np.ndarray,
+    word_lengths: np.ndarray,
+) -> bool:
+    mask = np.uint64(table.shape[0] - 1)
+    slot = _run_key(text, start, end) & mask
+    while table[slot] >= 0:
+        w = table[slot]
+        if word_lengths[w] == end - start:
+            d = 0
+            while d < end - start and (text[start + d] | 0x20) == words[word_starts[w] + d]:
+                d += 1
+            if d == end - start:
+                return True
+        slot = (slot + np.uint64(1)) & mask
+    return False
+
+
+@_compiled
+def ascii_vocabulary(
+    utf8: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    limit: int,
+    words: np.ndarray,
+    word_starts: np.ndarray,
+    word_lengths: np.ndarray,
+    runs: np.ndarray,
+    common: np.ndarray,
+) -> None:
+    """For each ASCII text, over its first `limit` bytes, lowercased: how many runs of
+    letters it has (runs[i]: count_matches(r"\\p{L}+")) and how many of its maximal runs
+    of word characters ([A-Za-z0-9_]) are one of `words` (common[i]: count_matches of
+    r"\\b(?:w1|w2|...)\\b" for lowercase words of letters, which can only match such a
+    run whole). `words` are the words' bytes end to end (word_starts, word_lengths)."""
+    size = 8
+    while size < 4 * word_starts.shape[0]:
+        size *= 2
+    table = np.full(size, -1, dtype=np.int64)
+    for w in range(word_starts.shape[0]):
+        slot = _run_key(words, word_starts[w], word_starts[w] + word_lengths[w]) & np.uint64(size - 1)
+        while table[slot] >= 0:
+            slot = (slot + np.uint64(1)) & np.uint64(size - 1)
+        table[slot] = w
+    for i in range(starts.shape[0]):
+        lo = starts[i]
+        hi = lo + min(lengths[i], limit)
+        n = 0
+        found = 0
+        run = -1  # where the run of word characters being read started
+        letter = False  # whether the byte before was a letter
+        for k in range(lo, hi):
+            kind = _WORD_CLASS[utf8[k]]
+            if kind:
+                if run < 0:
+                    run = k
+                if kind == 1 and not letter:
+                    n += 1
+                letter = kind == 1
+            else:
+                # A run holding a digit or "_" is looked up too: it never equals a word of letters.
+                if run >= 0 and _is_word(utf8, run, k, table, words, word_starts, word_lengths):
+                    found += 1
+                run = -1
+                letter = False
+        if run >= 0 and _is_word(utf8, run, hi, table, words, word_starts, word_lengths):
+            found += 1
+        runs[i] = n
+        common[i] = found
