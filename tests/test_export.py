@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import random
@@ -12,6 +14,7 @@ from sfttui.cli import main
 from sfttui.engine.analyses.dedup import find_duplicates
 from sfttui.engine.analyses.split import SplitSettings
 from sfttui.engine.decisions import Journal, resolve
+from sfttui.engine.errors import InputError
 from sfttui.engine.export import ExportError, plan_export, verify_export, write_export
 from sfttui.engine.io.load import load
 
@@ -342,3 +345,31 @@ def test_verification_traces_written_lines_to_clusters_and_catches_a_moved_row(t
     (out / "test.jsonl").write_bytes((out / "test.jsonl").read_bytes() + line)
     _, problems = verify_export(out, plan, ds, duplicates=dup)
     assert "duplicate groups crossing the written splits: 1" in problems
+
+
+def test_pieces_are_written_in_order_and_hashed_while_the_next_are_made(tmp_path):
+    """The writing thread keeps the pieces' order; the digest is of the bytes on disk."""
+    from sfttui.engine.export import _write_pieces
+
+    pieces = [bytes([i % 251]) * (i * 37 % 5000) for i in range(400)]
+    path = tmp_path / "out.jsonl"
+    digest = _write_pieces(path, iter(pieces))
+    assert path.read_bytes() == b"".join(pieces)
+    assert digest == hashlib.sha256(b"".join(pieces)).hexdigest()
+
+
+def test_a_piece_that_cannot_be_made_or_written_stops_the_file(tmp_path):
+    """An error while making the pieces, or from the writing thread, is raised here."""
+    from sfttui.engine.export import _write_pieces
+
+    def failing():
+        yield b"a" * 1000
+        yield b"b" * 1000
+        raise InputError("input changed")
+
+    with pytest.raises(InputError, match="input changed"):
+        _write_pieces(tmp_path / "x.jsonl", failing())
+    if Path("/dev/full").exists():  # every write there fails: no space left
+        with pytest.raises(OSError) as failed:
+            _write_pieces(Path("/dev/full"), iter([b"x" * 100_000] * 2))  # both still pending at the end
+        assert failed.value.errno == errno.ENOSPC  # the write's error, not a later step's

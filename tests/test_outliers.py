@@ -73,8 +73,6 @@ def test_too_few_rows_are_not_checked(write_jsonl):
 def _regex_word_counts(frame, head, top):
     import re
 
-    import polars as pl
-
     common = r"\b(?:" + "|".join(re.escape(w) for w in sorted(top, key=len, reverse=True)) + r")\b"
     return frame.select("row", n=head.str.count_matches(r"\p{L}+"), common=head.str.count_matches(common))
 
