@@ -54,7 +54,7 @@ from .rawlines import RAW_COLUMNS, Source, hash_lines, read_few_lines, read_line
 
 BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
-_READ_BLOCK = 32 << 20  # JSONL is read and hashed this much at a time
+_READ_BLOCK = 8 << 20  # JSONL is read and hashed this much at a time (see read_blocks)
 _DETECT_SAMPLE = 200
 # A file's share of its progress once every line is parsed: the file-wide checks (and the
 # worker processes' ending) are the rest, so "done" means done.
@@ -495,7 +495,9 @@ def _parse_jsonl_stream(
 
 
 def read_blocks(path: Path) -> Iterator[bytes]:
-    """A file's bytes, `_READ_BLOCK` at a time."""
+    """A file's bytes, `_READ_BLOCK` at a time. 8 MiB, not 32: a block of 32 MiB is a
+    fresh mapping of memory each time, its pages faulted in again (reading back 516 MB
+    of written lines: 0.81 s -> 0.45 s)."""
     with path.open("rb") as handle:
         while block := handle.read(_READ_BLOCK):
             yield block
