@@ -603,22 +603,18 @@ def _cross_part(
             (words[lo:hi], right.words) if words is not None and right.words is not None else _NO_WORDS
         )
         floor = settings.threshold - ESTIMATE_SLACK
-        index = right.buckets
+
+        def judged(rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+            # Each left text's partners once, within the word ratio and, given estimate
+            # rows, at or above the estimate floor.
+            index = right.buckets
+            return kernels.cross_candidates(
+                hit, bucket, index.start, index.count, index.items, right.bands, lwords, rwords, right.ratio,
+                rows_a, rows_b, floor,
+            )  # fmt: skip
+
         if lestimate is None:
-            candidates = kernels.cross_candidates(
-                hit,
-                bucket,
-                index.start,
-                index.count,
-                index.items,
-                right.bands,
-                lwords,
-                rwords,
-                right.ratio,
-                _NO_ROWS,
-                _NO_ROWS,
-                floor,
-            )
+            candidates = judged(_NO_ROWS, _NO_ROWS)
             if candidates.size == 0:
                 return None
             # Known keys come without estimate columns: only candidates' texts need them,
@@ -631,20 +627,7 @@ def _cross_part(
             likely = likely_pairs(candidates, lestimate, right.estimate, floor)
         else:
             first = None
-            likely = kernels.cross_candidates(
-                hit,
-                bucket,
-                index.start,
-                index.count,
-                index.items,
-                right.bands,
-                lwords,
-                rwords,
-                right.ratio,
-                lestimate,
-                right.estimate,
-                floor,
-            )
+            likely = judged(lestimate, right.estimate)
         if likely.size == 0:
             return None
         # One text list for verification: this chunk, then the right side's texts that

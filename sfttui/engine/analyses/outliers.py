@@ -18,7 +18,8 @@ rows or a code dataset's code are never outliers:
 
 Rows get one line per reason, listed by score (at most 1 is the threshold, higher is
 further out). All column-wise Polars over the prompt side (its first 1,000 characters
-for the word rules, which is plenty to tell a language); the main script and the common
+for the word rules, which is plenty to tell a language; ASCII rows' words are counted by
+one compiled pass, see _word_counts); the main script and the common
 words are learnt from a seeded sample of 20,000 rows, and the costly counts run only on
 the rows the cheap ones point at.
 """
