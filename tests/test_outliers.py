@@ -105,6 +105,9 @@ def test_word_counts_of_ascii_rows_are_the_regexes_counts():
     assert got.to_dicts() == want.to_dicts()
     assert got["common"].to_list()[:3] == [6, 4, 6]
     assert got["n"].to_list()[4] == 500 and got["common"].to_list()[4] == 500
+    # All rows ASCII: the frame is counted as it is, not a filtered copy.
+    plain = frame.filter(pl.col("p").str.len_bytes() == pl.col("p").str.len_chars())
+    assert outliers._word_counts(plain, head, top).equals(_regex_word_counts(plain, head, top))
 
 
 def test_word_counts_match_the_regexes_on_real_prompts():
