@@ -150,8 +150,13 @@ def _script(frame: pl.DataFrame, sample: pl.DataFrame) -> pl.DataFrame:
     if (main == dataset_main).mean() < 0.8:  # a mixed-script dataset has no "rest"
         return frame.clear()
     # Letters outside the main script: rare, so counting them is quick; only rows with
-    # a few are looked at script by script.
-    other = frame.filter(pl.col("p").str.count_matches(rf"[\p{{L}}--\p{{{SCRIPTS[dataset_main]}}}]") >= 3)
+    # a few are looked at script by script. ASCII letters are all Latin, so in a Latin
+    # dataset only rows with another character are counted (this rule at 1M chat rows:
+    # 0.31 -> 0.14 s).
+    p = pl.col("p")
+    latin = SCRIPTS[dataset_main] == "Latin"
+    counted = frame.filter(p.str.len_bytes() != p.str.len_chars()) if latin else frame
+    other = counted.filter(p.str.count_matches(rf"[\p{{L}}--\p{{{SCRIPTS[dataset_main]}}}]") >= 3)
     if not other.height:
         return frame.clear()
     counts = _script_counts(other)
