@@ -105,6 +105,14 @@ def test_word_counts_of_ascii_rows_are_the_regexes_counts():
     assert got.to_dicts() == want.to_dicts()
     assert got["common"].to_list()[:3] == [6, 4, 6]
     assert got["n"].to_list()[4] == 500 and got["common"].to_list()[4] == 500
+    # Every prefix of a few long top words, each a whole word of its own: some land in
+    # a top word's table slot, and only the byte-for-byte and length checks tell them apart.
+    long_words = ["abcdefghijkl", "mnopqrstuvwx", "yzabcdefghij", "klmnopqrstuv"]
+    prefixes = " ".join(w[:i] for w in long_words for i in range(1, len(w)))
+    fixes = pl.DataFrame({"row": pl.Series([0, 1], dtype=pl.UInt32), "p": [prefixes, " ".join(long_words)]})
+    counted = outliers._word_counts(fixes, head, long_words)
+    assert counted.equals(_regex_word_counts(fixes, head, long_words))
+    assert counted["common"].to_list() == [0, 4]
     # All rows ASCII: the frame is counted as it is, not a filtered copy.
     plain = frame.filter(pl.col("p").str.len_bytes() == pl.col("p").str.len_chars())
     assert outliers._word_counts(plain, head, top).equals(_regex_word_counts(plain, head, top))
