@@ -35,7 +35,7 @@ import polars as pl
 
 from ..io.load import PROMPT_SIDE, Dataset
 from ..text.lookup import offsets
-from ..text.minhash import iter_chunks, threaded_map
+from ..text.minhash import iter_chunks, threaded_map, utf8_bytes
 from .labelmodel import sample_positions
 from .quality import CODE_SYNTAX, tally
 
@@ -233,7 +233,7 @@ def _word_counts(frame: pl.DataFrame, head: pl.Expr, top: list[str]) -> pl.DataF
         part = plain.slice(bounds[0], bounds[1] - bounds[0])
         texts = part["p"]  # no nulls: a row without a prompt side is not ASCII above
         lengths = texts.str.len_bytes().to_numpy().astype(np.int64)
-        utf8 = np.frombuffer(texts.str.join("").cast(pl.Binary).item(), dtype=np.uint8)
+        utf8 = utf8_bytes(texts)
         runs = np.empty(part.height, dtype=np.uint32)
         found = np.empty(part.height, dtype=np.uint32)
         kernels.ascii_vocabulary(

@@ -74,9 +74,13 @@ def token_hashes(texts: pl.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
     texts = texts.fill_null("")
     lengths = texts.str.len_chars().to_numpy().astype(np.int64)
     hashes = np.empty(int(lengths.sum()), dtype=np.uint64)
-    utf8 = texts.str.join("").cast(pl.Binary).item()
-    kernels.char_hashes(np.frombuffer(utf8, dtype=np.uint8), hashes)
+    kernels.char_hashes(utf8_bytes(texts), hashes)
     return hashes, lengths
+
+
+def utf8_bytes(texts: pl.Series) -> np.ndarray:
+    """The texts' UTF-8 end to end, as bytes a compiled loop can read (nulls add nothing)."""
+    return np.frombuffer(texts.str.join("").cast(pl.Binary).item(), dtype=np.uint8)
 
 
 def shingle_hashes(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray]:
