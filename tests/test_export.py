@@ -228,6 +228,22 @@ def test_eval_question_inside_a_longer_training_prompt_is_found_and_dropped(tmp_
     assert len(_read(out, "train")) == 2
 
 
+def test_a_plan_with_every_row_dropped_writes_empty_splits(tmp_path, write_jsonl):
+    # One gold question near-matches every training row: nothing is left to split, and
+    # planning once raised IndexError on the empty frame (seen in the app's plan worker).
+    rows = [
+        {"text": f"how do i reset password number {i} on the router", "label": "ab"[i % 2]} for i in range(40)
+    ]
+    data = write_jsonl("d.jsonl", rows)
+    gold = write_jsonl("gold.jsonl", [{"text": "how do i reset password number 5 on the router"}])
+    out = tmp_path / "out"
+    result = _split(str(data), "--eval", str(gold), "--out", str(out), "--state-dir", str(tmp_path / "s"))
+    assert result.exit_code == 0, result.output
+    dropped = _read(out, "dropped")
+    assert len(dropped) == 40 and {d["kind"] for d in dropped} == {"eval contamination"}
+    assert [len(_read(out, name)) for name in ("train", "validation", "test")] == [0, 0, 0]
+
+
 def test_journal_decisions_apply_and_survive_a_crash(tmp_path, write_jsonl):
     rows = [
         {"id": "a", "text": "the very same words here"},

@@ -236,6 +236,7 @@ def assign_splits(
     unit_label = (
         per_unit["label"]
         .replace_strict(names, pl.Series(np.arange(len(labels)), dtype=pl.Int64), return_dtype=pl.Int64)
+        .cast(pl.Int64)  # an empty column comes back as String from replace_strict (Polars 2.1)
         .to_numpy()
     )
     mixed = per_unit["labels"].to_numpy() > 1
