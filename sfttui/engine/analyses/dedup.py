@@ -320,6 +320,9 @@ def near_pairs(
                 sampled=result.sampled,
             )
         )
+        # The pass's keys and estimate columns (~200 MB per million texts) go now, not
+        # when the next pass or the boundary pass has made its own beside them.
+        del result
     boundary = _boundary_pairs(texts, settings, edge, below_signed, engine) if edge is not None else None
     if boundary is not None:
         found.append(boundary[0])
