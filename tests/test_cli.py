@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
+import threading
 
 from click.testing import CliRunner
 
@@ -106,6 +109,41 @@ def test_report_is_identical_between_runs(write_jsonl, tmp_path):
     _scan(str(path), "--json", str(a))
     _scan(str(path), "--json", str(b))
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_the_report_is_never_written_over_an_input(write_jsonl, tmp_path):
+    # `scan data.jsonl --json data.jsonl` replaced the data with its report.
+    rows = [{"text": f"row {i} of the data", "label": "ab"[i % 2]} for i in range(6)]
+    data, gold = write_jsonl("d.jsonl", rows), write_jsonl("gold.jsonl", rows[:1])
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(data)
+    before = data.read_bytes(), gold.read_bytes()
+    for target, args in [(data, []), (link, []), (gold, ["--eval", str(gold)])]:
+        result = _scan(str(data), *args, "--json", str(target))
+        assert result.exit_code == 2, result.output
+        assert f"{target} is an input" in result.output and "Traceback" not in result.output
+    assert (data.read_bytes(), gold.read_bytes()) == before
+    assert link.is_symlink()
+
+
+def test_the_report_goes_through_links_and_into_pipes_and_to_stdout(write_jsonl, tmp_path):
+    data = write_jsonl("d.jsonl", [{"text": f"row {i} of the data", "label": "ab"[i % 2]} for i in range(6)])
+    real, link = tmp_path / "real.json", tmp_path / "report.json"
+    link.symlink_to(real)
+    assert _scan(str(data), "--json", str(link)).exit_code == 0
+    assert link.is_symlink() and json.loads(real.read_text())["rows"] == 6
+    result = CliRunner().invoke(main, ["scan", str(data), "--json", "-"])
+    assert result.exit_code == 0 and not (tmp_path / "-").exists()
+    assert json.loads(result.stdout)["rows"] == 6  # the summary went to stderr
+    assert "6 rows from 1 file" in result.stderr
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    assert _scan(str(data), "--json", str(pipe)).exit_code == 0
+    reader.join(10)
+    assert stat.S_ISFIFO(pipe.lstat().st_mode) and json.loads(got[0])["rows"] == 6
 
 
 def test_usage_and_read_errors_exit_two(tmp_path):

@@ -61,30 +61,42 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
 
     from ..display import exit_with_error, literal
     from ..engine.registry import findings, not_checked
-    from ..engine.report import write_report
+    from ..engine.report import refuse_overwriting_inputs, report_bytes, write_report
     from ..engine.runtime.engines import open_engine
     from ..engine.scan import run_scan
     from .summary import print_summary
 
     err = Console(stderr=True)
+    settings = settings_from(opts)
+    to_stdout = json_path == "-"
+    # With the report on standard output, everything said about it goes to stderr.
+    out = err if to_stdout else Console()
     try:
+        if json_path and not to_stdout:
+            refuse_overwriting_inputs(json_path, [*files, *settings.eval_paths])
         with open_engine(opts.get("engine", "local"), opts.get("scheduler")) as engine:
             if engine.name != "local":
                 err.print(literal(f"engine: {engine.describe()}", "dim"))
-            result = run_scan(files, settings_from(opts), engine=engine)
+            result = run_scan(files, settings, engine=engine)
+        if json_path and not to_stdout:
+            # Folders and archives name the files they hold only once read.
+            read = [i.path for i in result.dataset.inputs]
+            refuse_overwriting_inputs(json_path, read + [i["path"] for i in result.leakage.eval_inputs])
     except SfttuiError as exc:
         return exit_with_error(exc)
-    print_summary(result, fail_on)
-    if json_path:
+    print_summary(result, fail_on, out)
+    if to_stdout:
+        sys.stdout.buffer.write(report_bytes(result))
+        sys.stdout.flush()
+    elif json_path:
         try:
             write_report(result, json_path)
         except OSError as exc:
             return exit_with_error(exc, json_path)
-        Console().print(literal(f"report written to {json_path}", "dim"), soft_wrap=True)
+        out.print(literal(f"report written to {json_path}", "dim"), soft_wrap=True)
     found, unchecked = findings(result), not_checked(result)
     failed = [k for k in fail_on if found.get(k)]
     blind = [k for k in fail_on if k in unchecked]
-    out = Console()
     for kind in blind:
         out.print(
             literal(
@@ -128,7 +140,7 @@ def main() -> None:
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write the JSON report here.",
+    help="Write the JSON report here ('-': standard output, with the summary on stderr).",
 )
 @click.option(
     "--fail-on",

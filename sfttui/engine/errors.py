@@ -21,3 +21,9 @@ class ExportError(SfttuiError):
     """The output cannot be written (refused or failed); the message says why."""
 
     title = "sfttui cannot write the splits"
+
+
+class ReportRefused(SfttuiError):
+    """The report would be written over a file the scan reads; the message says which."""
+
+    title = "sfttui will not write the report there"

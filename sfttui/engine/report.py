@@ -7,11 +7,14 @@ timings or absolute times, so the same input and settings give the same bytes.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from .. import __version__
+from .errors import ReportRefused
 from .io.atomic import write_bytes_atomic
 from .registry import STEPS, findings, not_checked
 from .scan import ScanResult
@@ -39,6 +42,26 @@ def build_report(result: ScanResult) -> dict[str, Any]:
     return report
 
 
+def refuse_overwriting_inputs(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """ReportRefused when `path` is one of `inputs` (the same file by any name: a link,
+    a relative path): `scan --json data.jsonl` once replaced the data with its report."""
+    target = Path(path)
+    if not target.exists():
+        return
+    for given in inputs:
+        try:
+            same = Path(given).exists() and os.path.samefile(target, given)
+        except OSError:
+            continue
+        if same:
+            raise ReportRefused(
+                f"{path} is an input ({given}): the report would replace it; name another file"
+            )
+
+
+def report_bytes(result: ScanResult) -> bytes:
+    return orjson.dumps(build_report(result), option=orjson.OPT_INDENT_2) + b"\n"
+
+
 def write_report(result: ScanResult, path: str | os.PathLike[str]) -> None:
-    data = orjson.dumps(build_report(result), option=orjson.OPT_INDENT_2)
-    write_bytes_atomic(path, data + b"\n")
+    write_bytes_atomic(path, report_bytes(result))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from pathlib import Path
 
 
@@ -12,8 +13,19 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 
     The temporary file is created with mode 0666 less the umask, as any other writer's
     file would be (mkstemp's 0600 would survive the rename and hide a report from others).
+    A symbolic link is followed (the file it points at is replaced, not the link), and a
+    pipe or device (/dev/stdout) is written into as it is: a rename would put a plain
+    file in its place.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))
+    try:
+        kind = os.stat(target).st_mode
+    except OSError:
+        kind = None
+    if kind is not None and not stat.S_ISREG(kind) and not stat.S_ISDIR(kind):
+        with open(target, "wb") as handle:
+            handle.write(data)
+        return
     directory = target.parent or Path(".")
     while True:
         tmp = directory / f".{target.name}.{secrets.token_hex(4)}.tmp"
