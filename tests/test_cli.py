@@ -146,6 +146,34 @@ def test_the_report_goes_through_links_and_into_pipes_and_to_stdout(write_jsonl,
     assert stat.S_ISFIFO(pipe.lstat().st_mode) and json.loads(got[0])["rows"] == 6
 
 
+def test_eval_items_are_matched_whatever_their_label_and_unread_ones_are_named(write_jsonl, tmp_path):
+    # An eval row without a label (or with an empty one) was set aside as a bad record,
+    # so its copy in the data went unseen, and the console never said so.
+    texts = [f"please explain topic {w} to me in plain words" for w in ("alpha", "bravo", "delta", "gamma")]
+    data = write_jsonl("d.jsonl", [{"text": t, "label": "ab"[i % 2]} for i, t in enumerate(texts)])
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps({"text": texts[0], "label": "a"})
+        + "\n"
+        + json.dumps({"text": texts[1]})
+        + "\n"
+        + json.dumps({"text": texts[2], "label": ""})
+        + "\n{not json\n"
+    )
+    report = tmp_path / "r.json"
+    result = _scan(str(data), "--eval", str(gold), "--json", str(report), "--fail-on", "leakage")
+    assert result.exit_code == 1, result.output
+    leak = json.loads(report.read_text())["leakage"]
+    exact = sorted((h["key"], h["eval_key"]) for h in leak["eval"] if h["kind"] == "exact")
+    assert exact == [
+        ("d.jsonl:1", "gold.jsonl:1"),
+        ("d.jsonl:2", "gold.jsonl:2"),
+        ("d.jsonl:3", "gold.jsonl:3"),
+    ]
+    assert (leak["eval_inputs"][0]["rows"], leak["eval_inputs"][0]["bad_lines"]) == (3, 1)
+    assert "1 of 4 records of eval set gold.jsonl were set aside" in " ".join(result.output.split())
+
+
 def test_usage_and_read_errors_exit_two(tmp_path):
     missing = _scan(str(tmp_path / "nope.jsonl"))
     assert missing.exit_code == 2

@@ -49,6 +49,17 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             info.fields.get("label") or "-",
             info.fields.get("split") or "-",
         )
+    evals = result.leakage.eval_inputs if result.leakage is not None else []
+    for item in evals:  # read as inputs too: what was read of them, and what was not
+        compression = item.get("compression")
+        inputs.add_row(
+            f"eval: {item['name']}",
+            item["format"] + (f" ({compression})" if compression else ""),
+            f"{item['rows']:,}",
+            f"{item['bad_lines']:,}",
+            "-",
+            "-",
+        )
 
     unchecked = not_checked(result)
 
@@ -77,6 +88,17 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
                 "",
                 literal(
                     f"most of {info.name} was set aside: {info.bad:,} of {info.records:,} records", "bold red"
+                ),
+            )
+    for item in evals:
+        if item["bad_lines"]:
+            table.add_row(
+                "",
+                "",
+                literal(
+                    f"{item['bad_lines']:,} of {item['records']:,} records of eval set {item['name']} were "
+                    "set aside: those items are not checked for contamination",
+                    "bold red",
                 ),
             )
     for step in STEPS:

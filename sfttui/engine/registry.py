@@ -7,6 +7,7 @@ here saying how it runs and what it reports.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -271,7 +272,7 @@ def find_leakage(ctx: Context) -> Leakage:
     eval_set = None
     if settings.eval_paths:
         ctx.progress(Stage.EVAL, 0.0)
-        eval_set = load(list(settings.eval_paths), settings.load)
+        eval_set = load(list(settings.eval_paths), replace(settings.load, labels=False))
         inputs = [i.to_dict() for i in eval_set.inputs]
         eval_hits = eval_leakage(
             rows,

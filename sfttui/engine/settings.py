@@ -35,6 +35,9 @@ class LoadSettings:
     label_field: str | None = None
     id_field: str | None = None
     group_fields: tuple[str, ...] = ()  # rows sharing a value of any of these stay together
+    # False for eval sets: an item is matched whatever its label, so a missing or odd
+    # label must not set it aside (a contamination would go unseen).
+    labels: bool = True
     max_row_bytes: int = 1 << 20  # rows larger than 1 MiB are reported, not analysed
     # A compressed input is refused past either cap (decompression bombs): 4 GiB, or 200x
     # its compressed size (JSONL compresses 5-30x; a bomb, thousands of times).

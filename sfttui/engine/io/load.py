@@ -800,7 +800,9 @@ _FORMAT_KEYS = {
 }
 
 
-def _read_keys(fmt: str, settings: LoadSettings, label_field: str, sample: list[dict]) -> tuple[bytes, ...]:
+def _read_keys(
+    fmt: str, settings: LoadSettings, label_field: str | None, sample: list[dict]
+) -> tuple[bytes, ...]:
     """The top-level keys a row's label and text are read from, spelt as in JSON: those
     whose repeats would silently change what the row says (checking every key costs a
     scan of the chunk each). Chat turns are read from the list the records hold
@@ -809,7 +811,7 @@ def _read_keys(fmt: str, settings: LoadSettings, label_field: str, sample: list[
     format_keys = (
         dict.fromkeys(turn_lists) if fmt in TURN_FIELDS and turn_lists else _FORMAT_KEYS.get(fmt, ())
     )
-    fields = [*format_keys, label_field]
+    fields = [*format_keys, *([label_field] if label_field else [])]
     if settings.text_field:
         fields.append(settings.text_field)
     tops = dict.fromkeys(f.split(".")[0] for f in fields)
@@ -855,13 +857,13 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
         fmt=fmt,
         extract=_extractor(fmt, settings),
         label_field=label_field,
-        has_label=any(get_path(o, label_field, None) is not None for o in sample),
+        has_label=settings.labels and any(get_path(o, label_field, None) is not None for o in sample),
         id_field=id_field,
         has_id=any(get_path(o, id_field, None) is not None for o in sample[:_DETECT_SAMPLE]),
         group_fields=settings.group_fields,
         has_split_field=any("split" in o for o in sample[:_DETECT_SAMPLE]),
         name_split=split_from_name(info.path),
-        read_keys=_read_keys(fmt, settings, label_field, sample),
+        read_keys=_read_keys(fmt, settings, label_field if settings.labels else None, sample),
     )
     info.format = fmt
     info.fields = {
@@ -1077,7 +1079,7 @@ def _read_chunks(
             if not recs.objs:
                 continue
             schema = _schema(info, recs.objs, settings)
-        elif not schema.has_label:
+        elif not schema.has_label and settings.labels:
             late_labels += sum(1 for o in recs.objs if get_path(o, schema.label_field, None) is not None)
         for part in pending or [recs]:
             frame, extract_bad = _extract(part, schema)
