@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -74,3 +75,14 @@ def test_the_schema_catches_a_report_that_breaks_it(validator, write_jsonl, tmp_
     report["not_checked"]["typo"] = "x"
     errors = _errors(validator, report)
     assert len(errors) == 3, errors
+
+
+def test_a_report_of_arrow_and_parquet_inputs_validates(validator, tmp_path):
+    # An .arrow input wrote container "arrow", which the schema did not allow.
+    rows = [{"text": f"question number {i} about the weather", "label": "ab"[i % 2]} for i in range(8)]
+    arrow, parquet = tmp_path / "train.arrow", tmp_path / "test.parquet"
+    pl.DataFrame(rows).write_ipc(arrow)
+    pl.DataFrame(rows[:3]).write_parquet(parquet)
+    report = _report(tmp_path, str(arrow), str(parquet))
+    assert [i["container"] for i in report["inputs"]] == ["arrow", "parquet"]
+    assert _errors(validator, report) == []
