@@ -174,6 +174,25 @@ def test_eval_items_are_matched_whatever_their_label_and_unread_ones_are_named(w
     assert "1 of 4 records of eval set gold.jsonl were set aside" in " ".join(result.output.split())
 
 
+def test_out_of_range_options_and_empty_folders_are_one_line_not_a_traceback(write_jsonl, tmp_path):
+    data = write_jsonl("d.jsonl", [{"text": f"row {i} of the data", "label": "ab"[i % 2]} for i in range(10)])
+    split = ["split", str(data), "--state-dir", str(tmp_path / "s")]
+    # A seed past 64 bits reached the manifest writer (TypeError); huge ratios added up to
+    # infinity and left no split above zero (ValueError).
+    too_big = CliRunner().invoke(main, [*split, "--out", str(tmp_path / "a"), "--seed", str(2**64)])
+    assert too_big.exit_code == 2 and "--seed" in too_big.output and "Traceback" not in too_big.output
+    huge = CliRunner().invoke(main, [*split, "--out", str(tmp_path / "b"), "--ratios", "1e308,1e308,0"])
+    assert huge.exit_code == 0, huge.output
+    written = [len((tmp_path / "b" / f"{n}.jsonl").read_text().splitlines()) for n in ("train", "validation")]
+    assert sum(written) == 10 and min(written) > 0
+    # A DatasetDict folder listing no splits divided by zero files.
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    (folder / "dataset_dict.json").write_text(json.dumps({"splits": []}))
+    empty = _scan(str(folder))
+    assert empty.exit_code == 2 and "dataset_dict.json has no list of split folders" in empty.output
+
+
 def test_usage_and_read_errors_exit_two(tmp_path):
     missing = _scan(str(tmp_path / "nope.jsonl"))
     assert missing.exit_code == 2

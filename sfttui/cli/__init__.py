@@ -174,7 +174,7 @@ def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--seed",
-            type=click.IntRange(0),
+            type=click.IntRange(0, 2**64 - 1),  # the manifest stores it as a 64-bit number
             default=SPLIT_DEFAULTS.seed,
             show_default=True,
             help="Seed for the split assignment (0 or more).",

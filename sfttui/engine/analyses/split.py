@@ -44,6 +44,9 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
     if any(v < 0 or not math.isfinite(v) for v in values) or sum(values) <= 0:
         raise ValueError("ratios must be non-negative and not all zero")
     total = sum(values)
+    if not math.isfinite(total):  # three values near the float maximum
+        values = [v / max(values) for v in values]
+        total = sum(values)
     train, validation, test = (v / total for v in values)
     return train, validation, test
 

@@ -1485,8 +1485,10 @@ def dataset_folder(folder: Path) -> list[Path]:
     try:
         if (folder / "dataset_dict.json").is_file():
             splits = orjson.loads((folder / "dataset_dict.json").read_bytes()).get("splits")
-            if not isinstance(splits, list) or not all(
-                isinstance(x, str) and Path(x).name == x for x in splits
+            if (
+                not isinstance(splits, list)
+                or not splits
+                or not all(isinstance(x, str) and Path(x).name == x for x in splits)
             ):
                 raise InputError(f"{folder}: dataset_dict.json has no list of split folders")
             return [f for split in splits for f in dataset_folder(folder / split)]
