@@ -328,6 +328,20 @@ def test_splits_come_from_the_split_field_or_the_file_name(write_jsonl):
     assert split_from_name("data/test.jsonl.gz") == "test"
 
 
+def test_a_blank_split_names_no_split_and_a_repeated_csv_column_is_refused(tmp_path, write_jsonl):
+    # A blank CSV cell became a split named '' (refused at export as an unknown split);
+    # a header naming "label" twice let the last column win, silently.
+    blank_csv = tmp_path / "blank.csv"
+    blank_csv.write_text("text,label,split\nhello there,a,train\nbye now,b,\nmore text,a, \n")
+    blank_json = write_jsonl("blank.jsonl", [{"text": "x", "split": "test"}, {"text": "y", "split": " "}])
+    assert load([blank_csv]).rows["split"].to_list() == ["train", None, None]
+    assert load([blank_json]).rows["split"].to_list() == ["test", None]
+    dup = tmp_path / "dup.csv"
+    dup.write_text("text,label,label\nhello there,a,z\n")
+    with pytest.raises(InputError, match=r"header names column 'label' twice \(columns 2 and 3\)"):
+        load([dup])
+
+
 def test_same_base_name_in_two_folders_keeps_keys_unique(tmp_path):
     for d in ("x", "y"):
         (tmp_path / d).mkdir()

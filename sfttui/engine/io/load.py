@@ -292,7 +292,7 @@ def split_from_name(name: str) -> str | None:
 def split_value(value: object) -> str | None:
     """A record's `split` field as a split name: aliases mapped, other strings kept as given
     (export refuses names it cannot write, see split.unknown_splits)."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.strip():  # a blank cell names no split
         return None
     return _SPLIT_NAMES.get(value.strip().lower(), value)
 
@@ -715,6 +715,15 @@ def _csv_records(path: Path, data: bytes, separator: str) -> tuple[list[dict], l
         raise InputError(f"{path}: empty file (no header row)") from None
     except csv.Error as exc:
         raise InputError(f"{path}: line 1: the header is not valid CSV ({exc})") from None
+    seen: dict[str, int] = {}
+    for column, name in enumerate(header, 1):
+        if name in seen:
+            # Read into dicts, the last column of a name would silently win.
+            raise InputError(
+                f"{path}: line 1: the header names column {name!r} twice "
+                f"(columns {seen[name]} and {column}); rename one"
+            )
+        seen[name] = column
     items: list[dict] = []
     lines: list[int] = []
     bad: list[BadLine] = []
