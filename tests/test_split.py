@@ -108,6 +108,23 @@ def test_label_mix_is_as_even_as_scikit_learns_stratified_group_kfold():
     assert ours <= theirs * 1.25 + 0.002, (ours, theirs)
 
 
+@pytest.mark.parametrize(
+    ("labels", "rows_each", "expected"),
+    [(4, 5, [16, 2, 2]), (4, 15, [48, 6, 6]), (25, 2, [40, 5, 5])],
+)
+def test_small_labels_settle_their_rounding_so_every_split_gets_its_share(labels, rows_each, expected):
+    # Rounded label by label, 4 labels of 5 rows at 80/10/10 gave 16/0/4 (validation empty),
+    # 4 of 15 gave 48/4/8, and 25 labels of 2 rows put all 50 rows in train.
+    names = [f"label{i:02d}" for i in range(labels) for _ in range(rows_each)]
+    rows = _frame(names, [[] for _ in names])
+    for seed in range(3):
+        plan = assign_splits(rows, units(rows), SplitSettings(seed=seed))
+        split = plan.assignment["split"]
+        assert [int((split == name).sum()) for name in ("train", "validation", "test")] == expected
+        in_train = rows.filter(split == "train")["label"].n_unique()
+        assert in_train == labels  # no label is left out of train to make the totals
+
+
 def test_existing_splits_are_kept_unless_resplit():
     rows = _rows(n_users=20)
     given = ["train" if i % 3 else "test" for i in range(rows.height)]
