@@ -70,6 +70,25 @@ def test_each_structure_problem_is_found_on_its_row_and_the_row_stays(write_json
     }
 
 
+def test_null_content_is_empty_unless_the_turn_calls_tools(write_jsonl):
+    # A null user turn passed as well formed (with an empty prompt), and a null reply
+    # without tool calls was no finding; as "" they are set aside and flagged.
+    path = write_jsonl(
+        "nulls.jsonl",
+        [
+            _chat(("user", None), ("assistant", "an answer to nothing")),
+            _chat(("user", "what is two plus two"), ("assistant", None)),
+            _chat(("user", "what is two plus three"), ("assistant", "five")),
+        ],
+    )
+    ds = load([str(path)])
+    assert ds.bad_lines.select("line", "reason").rows() == [(1, "messages[0].content is null")]
+    q = find_quality(ds)
+    assert {r["key"]: r["problems"] for r in q.structure.iter_rows(named=True)} == {
+        "nulls.jsonl:2": ["empty-reply"]
+    }
+
+
 def test_a_text_field_holding_turns_is_checked_like_a_chat(write_jsonl):
     path = write_jsonl("t.jsonl", [{"dialog": [{"role": "user", "content": "anyone there"}]}])
     from sfttui.engine.settings import LoadSettings

@@ -200,9 +200,11 @@ def _checked_turns(turns: list, key: str, role_key: str, text_key: str) -> tuple
             raise BadRecord(f"{key}[{i}] has no '{text_key}'")
         value = turn.get(text_key)
         content = _content(value, f"{key}[{i}].{text_key}")
-        if value is not None and not content.strip():
+        # Null content is only a turn's own when it calls tools; otherwise it is as empty
+        # as "" (a null user turn once passed as well formed, with an empty prompt).
+        if not content.strip() and not (value is None and _calls_tools(turn)):
             if role.lower() not in ASSISTANT_ROLES:
-                raise BadRecord(f"{key}[{i}].{text_key} is empty")
+                raise BadRecord(f"{key}[{i}].{text_key} is {'null' if value is None else 'empty'}")
             blank_reply = True
         pairs.append((role.lower(), content))
     return pairs, blank_reply
