@@ -134,6 +134,8 @@ def test_the_decompression_caps_can_be_raised(tmp_path):
     assert "60,000 rows" in allowed.output
     small = _scan(str(path), "--max-expansion", "100000", "--max-decompressed", "10M")
     assert small.exit_code == 2 and "more than 10,485,760 bytes" in small.output
+    tiny = _scan(str(path), "--max-decompressed", "1")  # a cap under the file's own size
+    assert tiny.exit_code == 2 and f"more than 1 bytes (from {path.stat().st_size:,} bytes;" in tiny.output
 
 
 def test_every_frame_of_a_multi_frame_zstd_file_is_read(tmp_path):

@@ -382,8 +382,10 @@ def _bounded(path: Path, reader: Any, stored: int, settings: LoadSettings) -> by
     while chunk := reader.read(_INFLATE_STEP):
         total += len(chunk)
         if total > cap:
+            # A cap below the file's own size has no ratio worth naming ("over 0x").
+            ratio = f"over {cap // stored:,}x its " if stored and cap >= stored else "from "
             raise InputError(
-                f"{path}: decompresses to more than {cap:,} bytes (over {cap // max(stored, 1):,}x its "
+                f"{path}: decompresses to more than {cap:,} bytes ({ratio}"
                 f"{stored:,} bytes; caps: --max-decompressed {settings.max_decompressed_bytes:,}, "
                 f"--max-expansion {settings.max_expansion:g}); raise them if the file is genuine"
             )
