@@ -142,7 +142,7 @@ def test_every_bad_line_kind_is_reported_with_its_line_number(write_jsonl):
     assert reasons[3] == "blank line"
     assert reasons[4] == "field 'text' is empty"
     assert reasons[5] == "missing label 'label'"
-    assert reasons[6] == "label is a number, expected a string"
+    assert reasons[6] == "label is the number 1.5, expected a class name or a whole number"
     assert reasons[7] == "field 'text' is a list, expected a string"
     assert reasons[8] == "not a JSON object (got a list)"
     assert reasons[9].startswith("row is 1,2") and "over the 1,000 limit" in reasons[9]
@@ -340,6 +340,22 @@ def test_a_blank_split_names_no_split_and_a_repeated_csv_column_is_refused(tmp_p
     dup.write_text("text,label,label\nhello there,a,z\n")
     with pytest.raises(InputError, match=r"header names column 'label' twice \(columns 2 and 3\)"):
         load([dup])
+
+
+def test_whole_number_float_labels_are_read_as_pandas_writes_them(tmp_path):
+    # An integer class column with a gap comes out of pandas as floats (1.0, NaN); every
+    # row was set aside ("label is float") and the file refused as unreadable.
+    path = tmp_path / "f.parquet"
+    labels = [1.0, 0.0, 2.0, float("nan"), 0.5]
+    pl.DataFrame({"text": [f"row number {i} of the data" for i in range(5)], "label": labels}).write_parquet(
+        path
+    )
+    ds = load([path])
+    assert ds.rows["label"].to_list() == ["1", "0", "2"]
+    assert ds.bad_lines.select("line", "reason").rows() == [
+        (4, "label is NaN (a missing value)"),
+        (5, "label is the number 0.5, expected a class name or a whole number"),
+    ]
 
 
 def test_same_base_name_in_two_folders_keeps_keys_unique(tmp_path):

@@ -760,6 +760,13 @@ def _label(value: Any) -> tuple[str | None, str | None]:
         return value, "str"
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value), "int"
+    if isinstance(value, float):
+        # pandas writes an integer class column holding a gap as floats (1.0, NaN).
+        if value != value:
+            raise BadRecord("label is NaN (a missing value)")
+        if value.is_integer():
+            return str(int(value)), "int"
+        raise BadRecord(f"label is the number {value!r}, expected a class name or a whole number")
     raise BadRecord(f"label is {type_name(value)}, expected a string")
 
 
