@@ -244,6 +244,31 @@ def test_a_plan_with_every_row_dropped_writes_empty_splits(tmp_path, write_jsonl
     assert [len(_read(out, name)) for name in ("train", "validation", "test")] == [0, 0, 0]
 
 
+def test_new_splits_over_a_split_field_say_the_written_lines_still_name_the_old(tmp_path, write_jsonl):
+    # After --resplit, train.jsonl held rows saying "split": "test", and scanning the
+    # output read them back as test, without a word at export.
+    rows = [
+        {
+            "text": f"row number {i} of some data here",
+            "label": "ab"[i % 2],
+            "split": "test" if i % 5 == 0 else "train",
+        }
+        for i in range(60)
+    ]
+    data = write_jsonl("d.jsonl", rows)
+    out = tmp_path / "out"
+    result = _split(str(data), "--resplit", "--out", str(out), "--state-dir", str(tmp_path / "s"))
+    assert result.exit_code == 0, result.output
+    written = {name: _read(out, name) for name in ("train", "validation", "test")}
+    stale = sum(r["split"] != name for name, part in written.items() for r in part)
+    assert stale > 0
+    assert f"{stale:,} rows are written to another split than their 'split' field names" in " ".join(
+        result.output.split()
+    )
+    kept = _split(str(data), "--out", str(tmp_path / "kept"), "--state-dir", str(tmp_path / "s2"))
+    assert kept.exit_code == 0 and "'split' field names" not in kept.output
+
+
 def test_journal_decisions_apply_and_survive_a_crash(tmp_path, write_jsonl):
     rows = [
         {"id": "a", "text": "the very same words here"},

@@ -238,6 +238,7 @@ def plan_export(
     for name in sorted(set(SPLITS) - set(written.get_column("split").to_list()), key=SPLITS.index):
         where = "the input has no rows in it" if plan.source == "existing" else "no rows were placed in it"
         notes.append(f"{name} has no rows ({where}): {name}.jsonl is written empty")
+    notes += _stale_split_fields(dataset, kept)
     mixes = {s: v["labels"] for s, v in plan.summary["splits"].items() if v["rows"]}
     notes += label_mix_warnings(mixes, BalanceSettings())
     if unresolved:
@@ -246,6 +247,31 @@ def plan_export(
             "the same input is written with different labels; decide them in the app"
         )
     return ExportPlan(kept, dropped, plan, remaining, unresolved, resolution, drop, notes)
+
+
+def _stale_split_fields(dataset: Dataset, kept: pl.DataFrame) -> list[str]:
+    """A note when rows written to one split's file still name another in their `split`
+    field (new splits over given ones): lines are copied as they are, so a reader that
+    trusts the field, sfttui included, would take the old split."""
+    fielded = [i.name for i in dataset.inputs if i.fields.get("split") == "field 'split'"]
+    if not fielded:
+        return []
+    given = dataset.rows.select("row", "file", given=pl.col("split"))
+    stale = (
+        kept.select("row", "split")
+        .join(given, on="row")
+        .filter(
+            pl.col("file").is_in(fielded)
+            & pl.col("given").is_not_null()
+            & (pl.col("given") != pl.col("split"))
+        )
+    )
+    if stale.height == 0:
+        return []
+    return [
+        f"{stale.height:,} rows are written to another split than their 'split' field names (lines are "
+        "copied as they are): a reader that trusts the field, sfttui included, takes the old split"
+    ]
 
 
 def _restrict(duplicates: Duplicates, kept: pl.DataFrame) -> Duplicates:
