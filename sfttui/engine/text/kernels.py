@@ -14,10 +14,10 @@ typed NumPy scalar and every wrap mod 2**32 is a mask.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from numba import njit
+
+from .compiled import compiled as _compiled
 
 _LOW32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
@@ -30,13 +30,6 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # folds tokens into shingles, values in
 _CHAR_KEY = np.uint64(0xD6E8FEB86659FD93)  # an odd multiplier for code points
 _TAIL = np.uint64(0x3F)  # the payload bits of a UTF-8 continuation byte
 _AHEAD = 8  # pairs between reading a random row early and counting it
-
-
-def _compiled(fn: Callable) -> Callable:
-    try:
-        return njit(nogil=True, cache=True)(fn)
-    except RuntimeError:  # Numba found no writable cache directory: compile in each process
-        return njit(nogil=True)(fn)
 
 
 @_compiled
