@@ -248,7 +248,7 @@ def assign_splits(
                 placed[idx] = _cut_owed(sizes[idx], want, owed)
                 owed += want - np.bincount(placed[idx], weights=sizes[idx], minlength=len(ratios))
             else:
-                placed[idx] = _cut(sizes[idx], want)
+                placed[idx] = _cut(sizes[idx], share)  # as before: the room, normalised here
     live_splits = int((ratios > 0).sum())
     few = [
         (name, n)
