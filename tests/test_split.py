@@ -57,6 +57,47 @@ def test_units_join_groups_and_duplicate_clusters():
     assert units(rows, linked).tolist() == [0, 0, 1, 1, 2]
 
 
+def _reference_units(rows: pl.DataFrame, linked: pl.DataFrame) -> list[int]:
+    """Units by scipy's connected components over row - value edges, numbered by first row."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = rows.height
+    values = {}
+    edges = []
+    for pos, groups in enumerate(rows["groups"].to_list()):
+        for g in groups or []:
+            edges.append((pos, n + values.setdefault(("g", g), len(values))))
+    where = {r: i for i, r in enumerate(rows["row"].to_list())}
+    for r, c in linked.iter_rows():
+        if r in where:
+            edges.append((where[r], n + values.setdefault(("c", c), len(values))))
+    a, b = zip(*edges) if edges else ((), ())
+    size = n + len(values)
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(size, size))
+    _, comp = connected_components(graph, directed=False)
+    first: dict[int, int] = {}
+    return [first.setdefault(int(c), len(first)) for c in comp[:n]]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_units_equal_scipys_connected_components(seed):
+    # The units come from a compiled union-find; scipy's components are the reference.
+    rng = np.random.default_rng(seed)
+    n = 3_000
+    groups = [[f"u={u}"] if u >= 0 else [] for u in rng.integers(-300, 900, n)]
+    for i in rng.choice(n, 200, replace=False):  # rows in two groups join them
+        groups[i] = groups[i] + [f"team={rng.integers(0, 50)}"]
+    rows = _frame(["a"] * n, groups).with_columns(row=pl.Series(rng.permutation(n + 50)[:n], dtype=pl.UInt32))
+    linked = pl.DataFrame(
+        {"row": rng.integers(0, n + 50, 800), "component": [f"c{c}" for c in rng.integers(0, 300, 800)]},
+        schema={"row": pl.UInt32, "component": pl.String},
+    )
+    got = units(rows, linked).tolist()
+    assert got == _reference_units(rows, linked)
+    assert len(set(got)) < n  # groups and links joined rows
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_no_group_straddles_splits_and_ratios_hold(seed):
     rows = _rows(seed=seed)

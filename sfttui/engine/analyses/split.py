@@ -21,8 +21,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..errors import InputError
 from ..io.load import odd_split_values
@@ -62,12 +60,11 @@ class SplitPlan:
 
 
 def _dense_codes(values: pl.Series) -> np.ndarray:
-    """A number per distinct value (0 .. k-1), found by hashing. `rank("dense")` sorts
-    the strings instead, which took 6.5x as long for 5x the rows (1M -> 5M group values)."""
-    frame = values.to_frame("v")
-    distinct = frame.unique("v", maintain_order=True).with_row_index("code")
-    codes = frame.join(distinct, on="v", how="left", maintain_order="left")["code"]
-    return codes.to_numpy().astype(np.int64)
+    """A number per distinct value, found by hashing (a categorical's codes; only which
+    values are equal matters). `rank("dense")` sorts the strings instead, which took 6.5x
+    as long for 5x the rows (1M -> 5M group values); a unique-and-join, 0.50-0.59 s for
+    5M values against 0.30 s."""
+    return values.cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
 
 
 def units(rows: pl.DataFrame, linked: pl.DataFrame | None = None) -> np.ndarray:
@@ -97,19 +94,15 @@ def units(rows: pl.DataFrame, linked: pl.DataFrame | None = None) -> np.ndarray:
         offset += int(codes.max()) + 1
     if not src:
         return np.arange(n, dtype=np.int64)
+    from .grouping import component_roots  # compiled on first use: not at import
+
     a = np.concatenate(src).astype(np.int64)
     b = np.concatenate(dst).astype(np.int64)
-    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(offset, offset))
-    count, comp = connected_components(graph, directed=False)
-    comp = comp[:n].astype(np.int64)
-    # Renumber by first appearance so ids do not depend on scipy's numbering, in linear
-    # time (np.unique would sort every row's label): a unit's id is how many units
-    # start at or before its first row, less one.
-    first = np.full(count, n, dtype=np.int64)
-    np.minimum.at(first, comp, np.arange(n, dtype=np.int64))
-    starts = np.zeros(n, dtype=np.int64)
-    starts[first[first < n]] = 1
-    return (np.cumsum(starts) - 1)[first[comp]]
+    # Rows are the nodes below n, so a unit's root is its first row; its id is how many
+    # units start at or before that row, less one.
+    first = component_roots(a, b, offset)[:n]
+    starts = first == np.arange(n, dtype=np.int64)
+    return (np.cumsum(starts) - 1)[first]
 
 
 def _cut(sizes: np.ndarray, room: np.ndarray) -> np.ndarray:
