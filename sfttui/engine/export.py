@@ -32,7 +32,7 @@ from .analyses.leakage import split_leakage
 from .analyses.split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 from .decisions import Resolution
 from .errors import ExportError, InputError
-from .io.load import Dataset, load, read_blocks, split_lines
+from .io.load import SPLIT_FIELD, Dataset, load, read_blocks, split_lines
 from .io.outdir import OutputRefused, Protected, check_output, make_temporary, recover, replace_directory
 from .io.rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
 from .settings import BalanceSettings, ScanSettings
@@ -253,7 +253,7 @@ def _stale_split_fields(dataset: Dataset, kept: pl.DataFrame) -> list[str]:
     """A note when rows written to one split's file still name another in their `split`
     field (new splits over given ones): lines are copied as they are, so a reader that
     trusts the field, sfttui included, would take the old split."""
-    fielded = [i.name for i in dataset.inputs if i.fields.get("split") == "field 'split'"]
+    fielded = [i.name for i in dataset.inputs if i.fields.get("split") == SPLIT_FIELD]
     if not fielded:
         return []
     given = dataset.rows.select("row", "file", given=pl.col("split"))

@@ -56,6 +56,8 @@ BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
 _READ_BLOCK = 8 << 20  # JSONL is read and hashed this much at a time (see read_blocks)
 _DETECT_SAMPLE = 200
+# How InputFile.fields names a split read from the rows' own field (not the file name).
+SPLIT_FIELD = "field 'split'"
 # A file's share of its progress once every line is parsed: the file-wide checks (and the
 # worker processes' ending) are the rest, so "done" means done.
 _READ_SHARE = 0.95
@@ -889,7 +891,7 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
         "label": label_field if schema.has_label else None,
         "id": id_field if schema.has_id else None,
         "group": ", ".join(settings.group_fields) or None,
-        "split": "field 'split'"
+        "split": SPLIT_FIELD
         if schema.has_split_field
         else (f"file name: {schema.name_split}" if schema.name_split else None),
     }
