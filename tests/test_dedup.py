@@ -433,11 +433,14 @@ def test_unique_sorted_is_numpys_unique_on_candidate_pairs():
     pairs = rng.integers(0, 1 << 40, 20_000, dtype=np.int64).astype(np.uint64)
     pairs = np.concatenate([pairs, pairs[::3], np.array([2**64 - 1, 0], dtype=np.uint64)])
     for case in (pairs, pairs[:1], pairs[:0], np.full(9, 7, dtype=np.uint64)):
+        given = case.copy()
         got = unique_sorted(case)
         assert got.dtype == np.uint64 and got.tolist() == np.unique(case).tolist()
-    # In parts, as the bands give them: the same as the whole.
+        assert np.array_equal(case, given)  # sorted and compacted in a copy, not in place
+    # In parts, as the bands give them: the same as the whole, the parts untouched.
     parts = np.array_split(pairs, 37)
     assert unique_sorted(parts).tolist() == np.unique(pairs).tolist()
+    assert np.array_equal(np.concatenate(parts), pairs)
     assert unique_sorted([]).dtype == np.uint64 and unique_sorted([]).size == 0
 
 

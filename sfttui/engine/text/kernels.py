@@ -221,6 +221,18 @@ def distinct_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, 
 
 
 @_compiled
+def compact_sorted(values: np.ndarray) -> int:
+    """Keeps each value of sorted `values` once, compacted in place to the front; returns
+    how many are kept."""
+    kept = 0
+    for i in range(values.shape[0]):
+        if i == 0 or values[i] != values[kept - 1]:
+            values[kept] = values[i]
+            kept += 1
+    return kept
+
+
+@_compiled
 def intersections(
     values: np.ndarray, starts: np.ndarray, sizes: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray
 ) -> None:

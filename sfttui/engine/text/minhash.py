@@ -183,16 +183,20 @@ def lsh_params(threshold: float, num_perm: int, target: float = 0.9999) -> tuple
 
 def unique_sorted(values: np.ndarray | list[np.ndarray]) -> np.ndarray:
     """The distinct values, sorted, as np.unique gives them; for the large uint64 arrays of
-    candidate pairs, whole or in parts. NumPy 2's hash-based np.unique took 19 s on 25M
-    pairs where Polars takes 0.7 s. Sorting first and keeping each value unlike the one
-    before beat Polars' hash-based unique then sort: 86M candidates (70M distinct), 2.7-3.3
-    -> 2.2 s. Parts go to Polars as they are: concatenating them in NumPy first copied
-    every candidate once more (86M in 600 parts: 4.1-4.4 -> 2.3-2.9 s)."""
+    candidate pairs, whole or in parts. Joined into one array, sorted in place by NumPy
+    (SIMD sorting networks: 90M pairs in 0.9 s where Polars' sort took 2.7 s, 6.7 s in a
+    5M-row scan) and compacted in place, so no candidate is copied more than once.
+    NumPy 2's own np.unique is hash-based and took 19 s on 25M pairs."""
+    from . import kernels  # compiled on first use: not at import
+
     parts = [values] if isinstance(values, np.ndarray) else values
     if not parts:
         return np.empty(0, dtype=np.uint64)
-    ordered = pl.concat([pl.Series(part) for part in parts], rechunk=False).sort()
-    return ordered.filter(ordered.ne_missing(ordered.shift(1))).to_numpy()
+    flat = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+    flat.sort()
+    kept = kernels.compact_sorted(flat)
+    # A view keeps the whole buffer: copied when much of it was repeats.
+    return flat[:kept] if 2 * kept >= flat.size else flat[:kept].copy()
 
 
 def cores() -> int:
