@@ -614,7 +614,7 @@ def _cross_part(
             return kernels.cross_candidates(
                 hit, bucket, index.start, index.count, index.items, right.bands, lwords, rwords, right.ratio,
                 rows_a, rows_b, floor,
-            )  # fmt: skip
+            )[0]  # fmt: skip
 
         if lestimate is None:
             candidates = judged(_NO_ROWS, _NO_ROWS)

@@ -427,24 +427,33 @@ def cross_candidates(
     rows_a: np.ndarray,
     rows_b: np.ndarray,
     floor: float,
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """Distinct pairs (left text << 32 | right text), sorted, of a chunk's band codes
     found in a sorted index: `hit` (rising) into the chunk's codes, laid out text by
     text, so the left text is hit // bands; `bucket` into the index, whose bucket b
     holds the right texts items[start[b] : start[b] + count[b]].
 
-    Each left text's partners are gathered from all its buckets, sorted and taken once
-    (a pair in k buckets comes k times), then judged: with word counts (`words_a`
+    Each left text's partners are gathered from all its buckets and taken once (a pair
+    in k buckets comes k times), then judged: with word counts (`words_a`
     non-empty), within `ratio` (the shorter has at least `ratio` of the longer's words, with
     a word to spare either way: the rule of the edge windows); with estimate rows (`rows_a`
     non-empty), an equal share of columns of at least `floor` as lsh_pass.likely_pairs.
     Only pairs passing both are kept, so the many candidates of short texts from one
-    vocabulary are never held or sorted all together."""
+    vocabulary are never held or sorted all together. Also returned: the values read
+    early (see agreements), for the caller to ignore."""
     out = np.empty(1024, dtype=np.uint64)
     partners = np.empty(1024, dtype=np.int64)
     columns = rows_a.shape[1] if rows_a.shape[0] else 0
+    by_words = words_a.shape[0] > 0
+    # The last left text that met each right text: a partner met again is skipped at
+    # once, with no sort of every text's partners (a hundred and more each at 5M rows).
+    right = rows_b.shape[0] if columns else (words_b.shape[0] if by_words else 0)
+    if right == 0 and items.shape[0]:
+        right = items.max() + 1
+    met = np.full(right, -1, dtype=np.int64)
     n = 0
     h = 0
+    early = 0
     while h < hit.shape[0]:
         text = hit[h] // bands
         m = 0
@@ -455,20 +464,25 @@ def cross_candidates(
                 grown[:m] = partners[:m]
                 partners = grown
             for k in range(count[b]):
-                partners[m + k] = items[start[b] + k]
-            m += count[b]
-            h += 1
-        seg = partners[:m]
-        _sort(seg)
-        for p in range(m):
-            j = seg[p]
-            if p and j == seg[p - 1]:
-                continue
-            if words_a.shape[0]:
-                lo, hi = min(words_a[text], words_b[j]), max(words_a[text], words_b[j])
-                if not (lo >= np.floor(hi * ratio) - 1 and hi <= np.ceil(lo / ratio) + 1):
+                j = items[start[b] + k]
+                if met[j] == text:
                     continue
+                met[j] = text
+                if by_words:
+                    lo, hi = min(words_a[text], words_b[j]), max(words_a[text], words_b[j])
+                    if not (lo >= np.floor(hi * ratio) - 1 and hi <= np.ceil(lo / ratio) + 1):
+                        continue
+                partners[m] = j
+                m += 1
+            h += 1
+        first = n
+        for p in range(m):
+            j = partners[p]
             if columns:
+                # As in agreements: the row a few partners ahead is read early, so it
+                # arrives while this one is counted.
+                if p + _AHEAD < m:
+                    early ^= rows_b[partners[p + _AHEAD], 0]
                 same = 0
                 for c in range(columns):
                     same += rows_a[text, c] == rows_b[j, c]
@@ -480,7 +494,9 @@ def cross_candidates(
                 out = grown_out
             out[n] = (np.uint64(text) << _S32) | np.uint64(j)
             n += 1
-    return out[:n]
+        # Only the few that pass are put in order.
+        _sort(out[first:n])
+    return out[:n], early
 
 
 # ASCII byte classes for ascii_vocabulary: 0 not a word character, 1 a letter, 2 a digit or "_".
