@@ -387,6 +387,43 @@ def test_one_lsh_driver_gives_the_same_pairs_in_one_part_or_many():
     assert one.height > 100 and any(p.oversized_buckets for p in one_passes)
 
 
+def _reference_band_candidates(keys, max_bucket):
+    # Each band's buckets, members in text order, each paired with its next max_bucket;
+    # and the bands with a bucket larger than that.
+    pairs, chained = set(), set()
+    for b in range(keys.shape[1]):
+        buckets: dict[int, list[int]] = {}
+        for text, key in enumerate(keys[:, b].tolist()):
+            buckets.setdefault(key, []).append(text)
+        for members in buckets.values():
+            for r, i in enumerate(members):
+                pairs.update((i, j) for j in members[r + 1 : r + 1 + max_bucket])
+            if len(members) > max_bucket:
+                chained.add(b)
+    return pairs, chained
+
+
+@pytest.mark.parametrize("distinct", [3, 40, 10**6])
+def test_a_pass_in_one_part_counts_and_judges_each_candidate_once(distinct):
+    # 3 and 40 keys a band: more than 4 pairs a text, gathered text by text; a million:
+    # few, listed band by band. Either way the distinct candidates of every band (one
+    # bucket of 150, chained at 8) and those whose estimate reaches the floor.
+    from sfttui.engine.analyses.lsh_pass import _Part, _within
+
+    rng = np.random.default_rng(distinct)
+    n, bands, max_bucket = 600, 5, 8
+    keys = rng.integers(0, distinct, (n, bands)).astype(np.uint32)
+    keys[rng.permutation(n)[:150], 2] = 7
+    estimate = rng.integers(0, 2, (n, 12)).astype(np.uint16)
+    expected, chained = _reference_band_candidates(keys, max_bucket)
+    within = _within(_Part(keys, estimate, 0, 1), max_bucket, 0.6)
+    assert within.candidates == len(expected)
+    likely = [(i << 32) | j for i, j in sorted(expected) if np.mean(estimate[i] == estimate[j]) >= 0.6]
+    assert within.likely.tolist() == likely and len(likely) > 20
+    assert within.chained == chained and 2 in chained
+    assert (len(expected) > 4 * n) == (distinct < 10**6)
+
+
 class _SmallParts(_InParts):
     workers = 4
 

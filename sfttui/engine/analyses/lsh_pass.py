@@ -3,9 +3,11 @@ keys, a cheap estimate to set aside pairs far below the threshold, then exact Ja
 verification. The same driver runs on every engine (see `near_pass`).
 
 The texts are cut into parts (one on the local engine, several on a cluster); each part
-is signed by a task, the band keys go to reducers by key (a shuffle; one reducer here),
-each reducer pairs the texts sharing a key in a band, and each pair of parts verifies
-the candidates between them. The engine decides only where the tasks run.
+is signed by a task, the band keys go to reducers by key (a shuffle), each reducer pairs
+the texts sharing a key in a band, and each pair of parts verifies the candidates
+between them. A pass in one part, unsampled (the local engine's), is one task that
+gathers each text's partners from its own band keys (`_within`): the same candidates
+and pairs without the shuffle. The engine decides only where the tasks run.
 """
 
 from __future__ import annotations
@@ -310,41 +312,49 @@ def near_pass(
         for part, (lo, _) in zip(parts, bounds)
     ]
     limit = None if settings.max_candidates is None else int(settings.max_candidates * n)
-    # The budget is the pass's: shared out over reducers and pairs of parts, never to 0.
-    per_band = None if limit is None else max(1, 2 * limit // max(bands, 1) // reducers)
-    blocks = len(bounds) * (len(bounds) + 1) // 2
-    per_block = None if limit is None else max(1, limit // blocks)
-    found = [
-        engine.submit(
-            _candidates,
-            [engine.submit(_share_of, s, r) for s in signed],
-            settings.max_bucket,
-            starts,
-            per_band,
-            settings.seed,
-        )
-        for r in range(reducers)
-    ]
-    verified = [
-        engine.submit(
-            _verify_block,
-            [engine.submit(_block_of, f, (i, j)) for f in found],
-            parts[i],
-            parts[j],
-            engine.submit(_estimate_of, signed[i]),
-            engine.submit(_estimate_of, signed[j]),
-            (int(starts[i]), int(starts[j])),
-            reducers > 1,
-            shingling,
-            settings.threshold,
-            per_block,
-            settings.seed,
-        )
-        for i in range(len(bounds))
-        for j in range(i, len(bounds))
-    ]
+    if one and limit is None:
+        # All in one part and none sampled: each text's partners are gathered and judged
+        # in place (see _within), the same candidates and pairs the reducers would give.
+        floor = settings.threshold - ESTIMATE_SLACK
+        within = engine.submit(_within, signed[0], settings.max_bucket, floor)
+        verified = [engine.submit(_verify_within, within, parts[0], shingling, settings.threshold)]
+        summarised = [within]
+    else:
+        # The budget is the pass's: shared out over reducers and pairs of parts, never to 0.
+        per_band = None if limit is None else max(1, 2 * limit // max(bands, 1) // reducers)
+        blocks = len(bounds) * (len(bounds) + 1) // 2
+        per_block = None if limit is None else max(1, limit // blocks)
+        summarised = [
+            engine.submit(
+                _candidates,
+                [engine.submit(_share_of, s, r) for s in signed],
+                settings.max_bucket,
+                starts,
+                per_band,
+                settings.seed,
+            )
+            for r in range(reducers)
+        ]
+        verified = [
+            engine.submit(
+                _verify_block,
+                [engine.submit(_block_of, f, (i, j)) for f in summarised],
+                parts[i],
+                parts[j],
+                engine.submit(_estimate_of, signed[i]),
+                engine.submit(_estimate_of, signed[j]),
+                (int(starts[i]), int(starts[j])),
+                reducers > 1,
+                shingling,
+                settings.threshold,
+                per_block,
+                settings.seed,
+            )
+            for i in range(len(bounds))
+            for j in range(i, len(bounds))
+        ]
     results = engine.gather(verified)
-    summaries = engine.gather([engine.submit(_summary_of, f) for f in found])
+    summaries = engine.gather([engine.submit(_summary_of, f) for f in summarised])
     tick(1.0)
     frames = [r.pairs for r in results if r.pairs.height]
     pairs = (
@@ -487,8 +497,61 @@ def _block_of(found: _Found, block: tuple[int, int]) -> np.ndarray:
     return found.by_block.get(block, np.empty(0, np.uint64))
 
 
-def _summary_of(found: _Found) -> tuple[set[int], bool]:
+def _summary_of(found: _Found | _Within) -> tuple[set[int], bool]:
     return found.chained, found.sampled
+
+
+@dataclass
+class _Within:
+    """One part's likely pairs (see kernels.likely_within), how many distinct candidates
+    they came from, and the bands with a chained bucket."""
+
+    likely: np.ndarray
+    candidates: int
+    chained: set[int]
+    sampled: bool = False
+
+
+def _within(part: _Part, max_bucket: int, floor: float) -> _Within:
+    """The candidates of a whole pass in one part, each band's texts put in key order.
+
+    Where the bands pair more than 4 texts per text (short texts of one vocabulary:
+    the character pass at 5M rows forms 90M pairs), each text's partners are gathered
+    from every band, counted once and judged by the estimate, a block of texts per
+    thread: the candidates are never held all together, which would cost more than the
+    orders (16 bytes a pair against 4 a text and band) and a sort of them. Otherwise
+    the bands' pairs are listed, made unique and judged: far fewer reads at random.
+    """
+    from ..text import kernels  # compiled on first use: not at import
+
+    n, bands = part.keys.shape
+    orders = np.empty((bands, n), dtype=np.uint32)
+
+    def order(b: int) -> tuple[int, int]:
+        return kernels.band_order(np.ascontiguousarray(part.keys[:, b]), max_bucket, orders[b])
+
+    sizes = threaded_map(order, range(bands))
+    chained = {b for b, (largest, _) in enumerate(sizes) if largest > max_bucket}
+    if sum(pairs for _, pairs in sizes) <= 4 * n:
+        listed = [kernels.order_pairs(orders[b], max_bucket, pairs) for b, (_, pairs) in enumerate(sizes)]
+        del orders
+        candidates = unique_sorted([p for p in listed if p.size])
+        del listed
+        likely = likely_pairs(candidates, part.estimate, part.estimate, floor, side_by_side=True)
+        return _Within(likely, int(candidates.size), chained)
+    blocks = iter_chunks(n, max(1, -(-n // (2 * THREADS))))
+    done = threaded_map(
+        lambda block: kernels.likely_within(orders, *block, max_bucket, part.estimate, floor), blocks
+    )
+    likely = np.concatenate([pairs for pairs, _, _ in done]) if done else np.empty(0, np.uint64)
+    return _Within(likely, sum(count for _, count, _ in done), chained)
+
+
+def _verify_within(within: _Within, texts: Texts, shingling: Shingling, threshold: float) -> _Verified:
+    if within.likely.size == 0:
+        return _Verified(pl.DataFrame(schema=PAIR_SCHEMA), within.candidates, 0, False)
+    verified = verify_pairs(within.likely, texts, shingling, threshold)
+    return _Verified(verified, within.candidates, int(within.likely.size), False)
 
 
 @dataclass

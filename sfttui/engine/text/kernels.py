@@ -369,6 +369,118 @@ def band_pairs(keys: np.ndarray, members: np.ndarray, start: int, max_bucket: in
     return out, largest > max_bucket
 
 
+_TIED = np.uint32(1 << 31)  # in a band's order: this text's key is the one before's
+
+
+@_compiled
+def band_order(keys: np.ndarray, max_bucket: int, out: np.ndarray) -> tuple[int, int]:
+    """One band's texts in key order (text order within a key) into `out`, each with
+    _TIED set when its key is the one before's, so a bucket is a run of the order.
+    Returns the size of the largest bucket and how many pairs the band forms (each text
+    with the next `max_bucket` of its bucket, as band_pairs)."""
+    order = stable_order(keys)
+    n = order.shape[0]
+    largest = 1
+    pairs = 0
+    run = 1
+    for p in range(n):
+        tied = p > 0 and keys[order[p]] == keys[order[p - 1]]
+        run = run + 1 if tied else 1
+        out[p] = np.uint32(order[p]) | (_TIED if tied else np.uint32(0))
+        if p == n - 1 or keys[order[p + 1]] != keys[order[p]]:  # the run ends here
+            largest = max(largest, run)
+            for d in range(1, min(max_bucket, run - 1) + 1):
+                pairs += run - d
+    return largest, pairs
+
+
+@_compiled
+def order_pairs(order: np.ndarray, max_bucket: int, total: int) -> np.ndarray:
+    """The `total` pairs (i << 32 | j, i < j) of one band's order (see band_order): each
+    text with the next `max_bucket` texts of its bucket."""
+    out = np.empty(total, dtype=np.uint64)
+    k = 0
+    n = order.shape[0]
+    for p in range(n):
+        i = np.uint64(order[p] & ~_TIED)
+        q = p + 1
+        while q < min(n, p + max_bucket + 1) and order[q] & _TIED:
+            out[k] = (i << _S32) | np.uint64(order[q] & ~_TIED)
+            k += 1
+            q += 1
+    return out
+
+
+@_compiled
+def likely_within(
+    orders: np.ndarray, lo: int, hi: int, max_bucket: int, rows: np.ndarray, floor: float
+) -> tuple[np.ndarray, int, int]:
+    """The candidate pairs (i << 32 | j, i < j) of texts lo <= i < hi with every text,
+    from the bands' orders (bands x texts, see band_order), as band_pairs forms them:
+    a text pairs with the next `max_bucket` texts of its bucket. Returns those whose
+    estimate rows agree in a share of at least `floor` of their columns (as
+    lsh_pass.likely_pairs), sorted; how many distinct candidates there were; and the
+    values read early (see agreements), for the caller to ignore.
+
+    A text's partners are gathered from every band and each taken once by a mark, so
+    the candidates (tens of millions of short texts' chance pairs at 5M rows) are
+    counted without ever being held, sorted or made unique all together."""
+    bands, n = orders.shape
+    # Where each of these texts stands in each band's order.
+    at = np.empty((hi - lo, bands), dtype=np.int64)
+    for b in range(bands):
+        for p in range(n):
+            t = np.int64(orders[b, p] & ~_TIED)
+            if lo <= t < hi:
+                at[t - lo, b] = p
+    met = np.full(n, -1, dtype=np.int64)  # the last text that met each text
+    partners = np.empty(1024, dtype=np.int64)
+    out = np.empty(1024, dtype=np.uint64)
+    columns = rows.shape[1]
+    found = 0
+    count = 0
+    early = 0
+    for i in range(lo, hi):
+        m = 0
+        for b in range(bands):
+            p = at[i - lo, b]
+            last = min(n, p + max_bucket + 1)
+            q = p + 1
+            while q < last and orders[b, q] & _TIED:
+                j = np.int64(orders[b, q] & ~_TIED)
+                q += 1
+                if met[j] == i:
+                    continue
+                met[j] = i
+                if m == partners.shape[0]:
+                    grown = np.empty(2 * m, dtype=np.int64)
+                    grown[:m] = partners
+                    partners = grown
+                partners[m] = j
+                m += 1
+        count += m
+        first = found
+        mine = rows[i]
+        for k in range(m):
+            j = partners[k]
+            if k + _AHEAD < m:
+                early ^= rows[partners[k + _AHEAD], 0]
+            theirs = rows[j]
+            same = 0
+            for c in range(columns):
+                same += mine[c] == theirs[c]
+            if not same / columns >= floor:
+                continue
+            if found == out.shape[0]:
+                grown_out = np.empty(2 * found, dtype=np.uint64)
+                grown_out[:found] = out
+                out = grown_out
+            out[found] = (np.uint64(i) << _S32) | np.uint64(j)
+            found += 1
+        _sort(out[first:found])
+    return out[:found], count, early
+
+
 @njit(inline="always")
 def _slot(value: np.uint64, seen: np.ndarray) -> tuple[np.uint64, np.uint8]:
     """The byte of `seen` and the bit in it that mark a value's slot: its low bits, over
