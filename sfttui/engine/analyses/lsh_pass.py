@@ -516,29 +516,42 @@ def _within(part: _Part, max_bucket: int, floor: float) -> _Within:
     """The candidates of a whole pass in one part, each band's texts put in key order.
 
     Where the bands pair more than 4 texts per text (short texts of one vocabulary:
-    the character pass at 5M rows forms 90M pairs), each text's partners are gathered
-    from every band, counted once and judged by the estimate, a block of texts per
-    thread: the candidates are never held all together, which would cost more than the
-    orders (16 bytes a pair against 4 a text and band) and a sort of them. Otherwise
-    the bands' pairs are listed, made unique and judged: far fewer reads at random.
+    the character pass at 5M rows forms 90M pairs), every band's order is kept, then
+    each text's partners are gathered from every band, counted once and judged by the
+    estimate, a block of texts per thread: the candidates are never held all together,
+    which would cost more than the orders (16 bytes a pair against 4 a text and band)
+    and a sort of them. Otherwise each band's pairs are listed from its order, made
+    unique and judged: far fewer reads at random, and no order kept (at 5M rows the word
+    pass forms 0.5 pairs a text, and its orders would be 313 MB). Bands are alike by
+    construction, so the first band's pairs tell which way to go; either way gives the
+    same candidates.
     """
     from ..text import kernels  # compiled on first use: not at import
 
     n, bands = part.keys.shape
-    orders = np.empty((bands, n), dtype=np.uint32)
+    orders = np.empty((1, n), dtype=np.uint32)
 
-    def order(b: int) -> tuple[int, int]:
-        return kernels.band_order(np.ascontiguousarray(part.keys[:, b]), max_bucket, orders[b])
+    def order(b: int, into: np.ndarray) -> tuple[int, int]:
+        return kernels.band_order(np.ascontiguousarray(part.keys[:, b]), max_bucket, into)
 
-    sizes = threaded_map(order, range(bands))
-    chained = {b for b, (largest, _) in enumerate(sizes) if largest > max_bucket}
-    if sum(pairs for _, pairs in sizes) <= 4 * n:
-        listed = [kernels.order_pairs(orders[b], max_bucket, pairs) for b, (_, pairs) in enumerate(sizes)]
+    first = order(0, orders[0])
+    if first[1] * bands <= 4 * n:
+
+        def listed(b: int) -> tuple[int, np.ndarray]:
+            into = orders[0] if b == 0 else np.empty(n, dtype=np.uint32)
+            largest, pairs = first if b == 0 else order(b, into)
+            return largest, kernels.order_pairs(into, max_bucket, pairs)
+
+        done = threaded_map(listed, range(bands))
         del orders
-        candidates = unique_sorted([p for p in listed if p.size])
-        del listed
+        candidates = unique_sorted([pairs for _, pairs in done if pairs.size])
+        chained = {b for b, (largest, _) in enumerate(done) if largest > max_bucket}
+        del done
         likely = likely_pairs(candidates, part.estimate, part.estimate, floor, side_by_side=True)
         return _Within(likely, int(candidates.size), chained)
+    orders = np.concatenate([orders, np.empty((bands - 1, n), dtype=np.uint32)])
+    sizes = [first, *threaded_map(lambda b: order(b, orders[b]), range(1, bands))]
+    chained = {b for b, (largest, _) in enumerate(sizes) if largest > max_bucket}
     blocks = iter_chunks(n, max(1, -(-n // (2 * THREADS))))
     done = threaded_map(
         lambda block: kernels.likely_within(orders, *block, max_bucket, part.estimate, floor), blocks
