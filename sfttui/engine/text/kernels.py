@@ -369,6 +369,27 @@ def band_pairs(keys: np.ndarray, members: np.ndarray, start: int, max_bucket: in
     return out, largest > max_bucket
 
 
+@njit(inline="always")
+def _agrees(a: np.ndarray, b: np.ndarray, floor: float) -> bool:
+    """Whether two estimate rows agree in a share of at least `floor` of their columns,
+    as lsh_pass.likely_pairs judges them."""
+    same = 0
+    for c in range(a.shape[0]):
+        same += a[c] == b[c]
+    return same / a.shape[0] >= floor
+
+
+@njit(inline="always")
+def _push(out: np.ndarray, n: int, value: np.uint64) -> np.ndarray:
+    """`out` with `value` at position n, doubled first when full."""
+    if n == out.shape[0]:
+        grown = np.empty(2 * n, dtype=out.dtype)
+        grown[:n] = out
+        out = grown
+    out[n] = value
+    return out
+
+
 _TIED = np.uint32(1 << 31)  # in a band's order: this text's key is the one before's
 
 
@@ -436,7 +457,6 @@ def likely_within(
     met = np.full(n, -1, dtype=np.int64)  # the last text that met each text
     partners = np.empty(1024, dtype=np.int64)
     out = np.empty(1024, dtype=np.uint64)
-    columns = rows.shape[1]
     found = 0
     count = 0
     early = 0
@@ -465,18 +485,9 @@ def likely_within(
             j = partners[k]
             if k + _AHEAD < m:
                 early ^= rows[partners[k + _AHEAD], 0]
-            theirs = rows[j]
-            same = 0
-            for c in range(columns):
-                same += mine[c] == theirs[c]
-            if not same / columns >= floor:
-                continue
-            if found == out.shape[0]:
-                grown_out = np.empty(2 * found, dtype=np.uint64)
-                grown_out[:found] = out
-                out = grown_out
-            out[found] = (np.uint64(i) << _S32) | np.uint64(j)
-            found += 1
+            if _agrees(mine, rows[j], floor):
+                out = _push(out, found, (np.uint64(i) << _S32) | np.uint64(j))
+                found += 1
         _sort(out[first:found])
     return out[:found], count, early
 
@@ -595,16 +606,9 @@ def cross_candidates(
                 # arrives while this one is counted.
                 if p + _AHEAD < m:
                     early ^= rows_b[partners[p + _AHEAD], 0]
-                same = 0
-                for c in range(columns):
-                    same += rows_a[text, c] == rows_b[j, c]
-                if not same / columns >= floor:
+                if not _agrees(rows_a[text], rows_b[j], floor):
                     continue
-            if n == out.shape[0]:
-                grown_out = np.empty(2 * n, dtype=np.uint64)
-                grown_out[:n] = out
-                out = grown_out
-            out[n] = (np.uint64(text) << _S32) | np.uint64(j)
+            out = _push(out, n, (np.uint64(text) << _S32) | np.uint64(j))
             n += 1
         # Only the few that pass are put in order.
         _sort(out[first:n])
