@@ -424,6 +424,27 @@ def test_a_pass_in_one_part_counts_and_judges_each_candidate_once(distinct):
     assert (len(expected) > 4 * n) == (distinct < 10**6)
 
 
+def test_a_pass_done_with_its_estimate_columns_lets_them_go_and_finds_the_same():
+    # The word pass's estimate columns are dropped before verification (the boundary
+    # pass wants only the character pass's); the pairs and counts do not change.
+    from sfttui.engine.analyses.lsh_pass import near_pass
+
+    rng = np.random.default_rng(8)
+    words = [f"w{i}" for i in range(40)]
+    texts = [" ".join(rng.choice(words, 30)) for _ in range(400)]
+    texts += [t.replace("w1 ", "w2 ", 1) for t in texts[:100]]
+    series = pl.Series(texts).unique(maintain_order=True)
+    settings = NearSettings(threshold=0.6)
+    bands, rows = lsh_params(0.6, settings.num_perm)
+    shingling = Shingling("word", settings.word_ngram)
+    kept = near_pass(series, shingling, settings, bands, rows, lambda _f: None)
+    let_go = near_pass(series, shingling, settings, bands, rows, lambda _f: None, keep_estimate=False)
+    assert let_go.signed.estimate is None and kept.signed.estimate.shape == (len(series), 64)
+    assert let_go.verified.equals(kept.verified) and kept.verified.height >= 40
+    assert (let_go.candidates, let_go.estimated) == (kept.candidates, kept.estimated)
+    assert np.array_equal(let_go.signed.keys, kept.signed.keys)
+
+
 class _SmallParts(_InParts):
     workers = 4
 

@@ -295,7 +295,9 @@ def near_pairs(
         def tick(fraction: float, done: int = done, size: int = ids.size) -> None:
             progress(Stage.NEAR, (done + fraction * size) / total * 0.8)
 
-        result = near_pass(subset, shingling, settings, bands, rows, tick, engine)
+        # Only the character pass's estimate columns are wanted after it (by the boundary pass).
+        for_edge = edge is not None and shingling.unit == "char"
+        result = near_pass(subset, shingling, settings, bands, rows, tick, engine, keep_estimate=for_edge)
         if edge is not None and shingling.unit == "char" and result.signed is not None:
             below_signed = edge.below_of(replace(result.signed, ids=ids))
         if signed is not None and result.signed is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -289,6 +289,7 @@ def near_pass(
     rows: int,
     tick: Callable[[float], None],
     engine: Engine = LOCAL,
+    keep_estimate: bool = True,
 ) -> NearPassResult:
     """One pass: verified pairs (positions in `texts`) and what each step kept.
 
@@ -298,7 +299,8 @@ def near_pass(
     with its share of the pass's budget), so which pairs it holds depends on how the
     texts were cut (the hard-negative search runs here, in one part);
     without it every cut gives the same pairs and counts. The band keys and estimate
-    columns are kept (`signed`) when the pass ran here, for eval matching to reuse.
+    columns are kept (`signed`) when the pass ran here, for eval matching to reuse; the
+    estimate columns only with `keep_estimate`.
     """
     n = len(texts)
     bounds = list(iter_chunks(n, engine.pairwise_rows(n)))
@@ -317,6 +319,11 @@ def near_pass(
         # in place (see _within), the same candidates and pairs the reducers would give.
         floor = settings.threshold - ESTIMATE_SLACK
         within = engine.submit(_within, signed[0], settings.max_bucket, floor)
+        if not keep_estimate and engine.runs_here:
+            # Done with before verification, which reads the texts: 128 bytes a text, 627
+            # MB for the word pass over 5M rows' inputs (that pass's verification was
+            # the peak of a 5M scan).
+            signed = [replace(signed[0], estimate=None)]
         verified = [engine.submit(_verify_within, within, parts[0], shingling, settings.threshold)]
         summarised = [within]
     else:
@@ -384,7 +391,7 @@ class _Part:
     """A part's band keys (texts x bands), numbered from `start`, and estimate columns."""
 
     keys: np.ndarray
-    estimate: np.ndarray
+    estimate: np.ndarray | None  # None once a pass in one part is done with it
     start: int
     reducers: int
 
