@@ -247,7 +247,7 @@ def report(results: list[dict]) -> None:
         print(
             f"\nN={r['n']:,}  input {r['input_mb']:,.0f} MB  total {r['total_s']:.1f} s "
             f"({r['rows'] / r['total_s']:,.0f} rows/s)  peak RSS {peak:,.0f} MB "
-            f"= {peak / r['input_mb']:.2f}x input (target < 2.5x); largest worker process "
+            f"= {peak / r['input_mb']:.2f}x input (target <= 2.0x, issue 20); largest worker process "
             f"{worker:,.0f} MB"
         )
         for stage, m in r["stages"].items():
