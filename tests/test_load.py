@@ -311,6 +311,20 @@ def test_overrides_and_nested_fields(write_jsonl):
     assert ds.key_source == "id field 'meta.uid'"
 
 
+def test_a_missing_group_value_is_left_out_of_the_row_groups(write_jsonl):
+    rows = [
+        {"text": "a", "user": "u1", "doc": "d1"},
+        {"text": "b", "doc": "d2"},
+        {"text": "c", "user": None},
+        {"text": "d", "user": "u1", "doc": 7},
+    ]
+    both = load([write_jsonl("g.jsonl", rows)], LoadSettings(group_fields=("user", "doc")))
+    assert both.rows["groups"].to_list() == [["user=u1", "doc=d1"], ["doc=d2"], [], ["user=u1", "doc=7"]]
+    assert "1 rows have no value for user, doc; each is its own group" in both.notes
+    full = load([write_jsonl("h.jsonl", [rows[0], rows[3]])], LoadSettings(group_fields=("user",)))
+    assert full.rows["groups"].to_list() == [["user=u1"], ["user=u1"]]
+
+
 def test_keys_fall_back_to_file_line_when_ids_repeat(write_jsonl):
     path = write_jsonl("ids.jsonl", [{"id": 1, "text": "a"}, {"id": 1, "text": "b"}, {"id": 2, "text": "c"}])
     ds = load([path])

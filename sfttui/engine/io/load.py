@@ -935,15 +935,17 @@ def _frame(
         "line_hash": hash_lines(raw),
     }
     frame = pl.DataFrame(cols, schema=_CHUNK_SCHEMA)
-    frame = frame.with_columns(prompt=pl.when(pl.col("prompt") != DERIVED_PROMPT).then("prompt"))
+    derived = {"prompt": pl.when(pl.col("prompt") != DERIVED_PROMPT).then("prompt")}
     if sch.group_fields:
         # One string column per group field, joined into lists by Polars: building a
         # list per row in Python costs a Series construction each.
         values = [pl.Series(_strings(objs, f), dtype=pl.String) for f in sch.group_fields]
         # "field=value", so equal values of different fields never join two groups.
-        tagged = [pl.lit(f"{f}=") + pl.lit(v) for f, v in zip(sch.group_fields, values)]
-        frame = frame.with_columns(groups=pl.concat_list(tagged).list.drop_nulls())
-    return frame
+        groups = pl.concat_list([pl.lit(f"{f}=") + pl.lit(v) for f, v in zip(sch.group_fields, values)])
+        # A row without a value has a null there. Dropping nulls from every list costs
+        # 8x building them (20k rows: 4.3 ms), so it is done only when there are some.
+        derived["groups"] = groups.list.drop_nulls() if any(v.has_nulls() for v in values) else groups
+    return frame.with_columns(**derived)
 
 
 def _set_aside_duplicate_keys(recs: _Records, sch: _FileSchema) -> list[BadLine]:
