@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -103,6 +104,20 @@ def test_a_worker_that_dies_is_a_worker_error_and_an_error_raised_is_raised_here
         map_on_workers(_fail, [("nope.jsonl",)], 2)
     results, during = map_on_workers(pow, [(2, k) for k in range(7)], 3, meanwhile=lambda: "hashed")
     assert results == [2**k for k in range(7)] and during == "hashed"
+
+
+def test_workers_keep_freed_memory_unless_the_environment_says_otherwise(monkeypatch):
+    names = [("MALLOC_TRIM_THRESHOLD_",), ("MALLOC_MMAP_THRESHOLD_",), ("_RJEM_MALLOC_CONF",)]
+    polars_own = os.environ["_RJEM_MALLOC_CONF"]  # what Polars set when it was imported
+    for (name,) in names[:2]:
+        monkeypatch.delenv(name, raising=False)
+    results, _ = map_on_workers(os.getenv, names, 1)
+    assert results[:2] == [str(1 << 30), str(256 << 20)]
+    # The worker's Polars puts its defaults first again; jemalloc keeps the last value.
+    assert results[2].endswith(f"{polars_own},dirty_decay_ms:-1,muzzy_decay_ms:-1")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+    assert map_on_workers(os.getenv, names[:1], 1)[0] == ["131072"]
+    assert os.getenv("MALLOC_MMAP_THRESHOLD_") is None  # this process's own is left alone
 
 
 def test_no_interpreter_to_start_is_a_worker_error(monkeypatch):
