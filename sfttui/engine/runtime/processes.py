@@ -37,11 +37,13 @@ class WorkerError(SfttuiError):
 # A worker's allocators keep the memory it frees. It lives for one stage and makes the
 # same allocations block after block; handing the pages back between blocks only had
 # them faulted in again (1M chat rows, 16 blocks on 2 workers: 930k page faults and
-# 1.8 s of system time, against 570k and 1.2-1.3 s). Each caps at the worker's peak,
-# which is the same either way. glibc's malloc: no trimming, and blocks of up to
-# 256 MB from the heap, not fresh mappings (values set in the environment stand).
-# Polars' jemalloc: no decay, added after the options Polars put in this process's
-# environment when it was imported (jemalloc keeps the last value of each).
+# 1.8 s of system time, against 570k and 1.2-1.3 s). The price is the large buffers
+# of a block (its bytes read, its rows' IPC) kept between blocks: a worker's peak RSS
+# went from 363-384 to 443-451 MB, a fixed amount whatever the file's size. glibc's
+# malloc: no trimming, and blocks of up to 256 MB from the heap, not fresh mappings
+# (values set in the environment stand). Polars' jemalloc: no decay, added after the
+# options Polars put in this process's environment when it was imported (jemalloc
+# keeps the last value of each).
 _KEEP_FREED = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 _JEMALLOC = "_RJEM_MALLOC_CONF"
 _NO_DECAY = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
