@@ -174,8 +174,10 @@ def plan_export(
     )
     # A decision outranks the automatic policy: keep the last reason given per row.
     drops = drops.unique("row", keep="last", maintain_order=True)
-    # Joins need not keep row order; everything below lines up by input order.
-    kept = rows.join(drops.select("row"), on="row", how="anti").sort("row")
+    # Everything below lines up by input order. Rows are filtered, not joined and sorted
+    # again: each join or sort copies every metadata column (at 5M rows the split plan
+    # held 3 such copies at once, the run's peak).
+    kept = rows.filter(~pl.col("row").is_in(drops["row"].implode()))
     if resolution and resolution.caps:
         over = _cap(kept, resolution.caps, split_settings.seed)
         capped = over.join(rows.select("row", "label"), on="row").select(
@@ -185,7 +187,7 @@ def plan_export(
             reason=pl.lit("over the cap for label ") + pl.col("label"),
         )
         drops = pl.concat([drops, capped])
-        kept = kept.join(over, on="row", how="anti").sort("row")
+        kept = kept.filter(~pl.col("row").is_in(over["row"].implode()))
 
     if resolution and resolution.moves:
         # Moving rows between splits only means something for splits kept from the input.
@@ -194,20 +196,23 @@ def plan_export(
             schema={"key": pl.String, "moved_to": pl.String},
         )
         kept = (
-            kept.join(moved, on="key", how="left")
+            kept.join(moved, on="key", how="left", maintain_order="left")
             .with_columns(split=pl.coalesce("moved_to", "split"))
             .drop("moved_to")
-            .sort("row")
         )
     unit_ids = units(kept, duplicates.linked)
     plan = assign_splits(kept, unit_ids, split_settings)
-    kept = (
-        kept.select("row", "key", "label", *RAW_COLUMNS)
-        .join(plan.assignment.select("row", "split"), on="row")
-        .sort("row")
-    )
+    kept = kept.select("row", "key", "label", *RAW_COLUMNS)
+    assigned = plan.assignment
+    if assigned["row"].equals(kept["row"]):  # assign_splits keeps the rows' order
+        kept = kept.with_columns(split=assigned["split"])
+    else:
+        kept = kept.join(assigned.select("row", "split"), on="row", maintain_order="left")
+    # A row's number is its position in the dataset's rows.
     remaining = split_leakage(
-        kept.join(rows.select("row", "groups"), on="row"), kept["split"], _restrict(duplicates, kept)
+        kept.with_columns(groups=rows["groups"].gather(kept["row"])),
+        kept["split"],
+        _restrict(duplicates, kept),
     )
 
     dropped = (

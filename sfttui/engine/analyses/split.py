@@ -279,11 +279,11 @@ def assign_splits(
             "split": pl.Series(SPLITS, dtype=pl.String).gather(placed.astype(np.int64)),
         }
     )
+    # In the rows' order, which plan_export relies on.
     assignment = (
         frame.drop("split")
-        .join(unit_split, on="unit", how="left")
+        .join(unit_split, on="unit", how="left", maintain_order="left")
         .select("row", "key", "unit", "split")
-        .sort("row")
     )
     plan = SplitPlan(assignment, "new", settings, warnings=warnings)
     plan.summary = summarize(frame.drop("split").join(unit_split, on="unit"), settings.ratios)
