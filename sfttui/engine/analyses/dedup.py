@@ -724,9 +724,13 @@ class DistinctTexts:
         the normalised texts themselves, so the grouping is exact.
         """
         step = min(engine.rows_per_task(len(texts)), _NORM_SLICE)
-        parts = [texts.slice(lo, hi - lo) for lo, hi in iter_chunks(len(texts), step)]
+        bounds = list(iter_chunks(len(texts), step))
+        # Made as they are used: a slice of the input side is a new column of prompts,
+        # and all of them at once were every prompt again (5M chat rows: the input
+        # stage's peak).
+        parts = Lazy(len(bounds), lambda k: texts.slice(bounds[k][0], bounds[k][1] - bounds[k][0]))
         keys = (
-            pl.concat(engine.map(_text_key, parts, normalize)) if parts else pl.DataFrame(schema=_KEY_SCHEMA)
+            pl.concat(engine.map(_text_key, parts, normalize)) if bounds else pl.DataFrame(schema=_KEY_SCHEMA)
         )
         first = engine.first_of_equal(keys["hash"]).to_numpy().astype(np.int64)
         at = np.arange(first.size)
