@@ -202,18 +202,14 @@ def plan_export(
         )
     unit_ids = units(kept, duplicates.linked)
     plan = assign_splits(kept, unit_ids, split_settings)
+    groups = kept["groups"]  # in kept's order, which nothing below changes
     kept = kept.select("row", "key", "label", *RAW_COLUMNS)
     assigned = plan.assignment
     if assigned["row"].equals(kept["row"]):  # assign_splits keeps the rows' order
         kept = kept.with_columns(split=assigned["split"])
     else:
-        kept = kept.join(assigned.select("row", "split"), on="row", maintain_order="left")
-    # A row's number is its position in the dataset's rows.
-    remaining = split_leakage(
-        kept.with_columns(groups=rows["groups"].gather(kept["row"])),
-        kept["split"],
-        _restrict(duplicates, kept),
-    )
+        kept = kept.join(assigned.select("row", "split"), on="row", how="left", maintain_order="left")
+    remaining = split_leakage(kept.with_columns(groups=groups), kept["split"], _restrict(duplicates, kept))
 
     dropped = (
         drops.join(rows.select("row", "key", "line", *RAW_COLUMNS), on="row")
