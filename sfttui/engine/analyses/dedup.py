@@ -298,7 +298,7 @@ def near_pairs(
         # Only the character pass's estimate columns are wanted after it (by the boundary pass).
         for_edge = edge is not None and shingling.unit == "char"
         result = near_pass(subset, shingling, settings, bands, rows, tick, engine, keep_estimate=for_edge)
-        if edge is not None and shingling.unit == "char" and result.signed is not None:
+        if for_edge and result.signed is not None:
             below_signed = edge.below_of(replace(result.signed, ids=ids))
         if signed is not None and result.signed is not None:
             # Eval matching recomputes the estimate columns of the few texts it needs:
