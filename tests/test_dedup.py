@@ -414,7 +414,9 @@ def test_a_pass_in_one_part_counts_and_judges_each_candidate_once(distinct):
     n, bands, max_bucket = 600, 5, 8
     keys = rng.integers(0, distinct, (n, bands)).astype(np.uint32)
     keys[rng.permutation(n)[:150], 2] = 7
-    estimate = rng.integers(0, 2, (n, 12)).astype(np.uint16)
+    # Every other column 0 or 16: equal low bits, so its nibble (kernels.nibbles) agrees
+    # where the column does not, and only the columns themselves may decide.
+    estimate = (rng.integers(0, 2, (n, 16)) * np.tile([1, 16], 8)).astype(np.uint16)
     expected, chained = _reference_band_candidates(keys, max_bucket)
     within = _within(_Part(keys, estimate, 0, 1), max_bucket, 0.6)
     assert within.candidates == len(expected)
@@ -648,18 +650,35 @@ def test_cross_candidates_are_each_left_texts_partners_once_within_ratio_and_flo
     left_codes = rng.integers(0, 60, left * bands).astype(np.uint64)
     hit, bucket = index.find(left_codes)
     words = (rng.integers(5, 40, left).astype(np.int64), rng.integers(5, 40, right).astype(np.int64))
-    rows = (rng.integers(0, 3, (left, 8)).astype(np.uint16), rng.integers(0, 3, (right, 8)).astype(np.uint16))
+    # Half the columns differ only above their low 4 bits (as in the test above).
+    spread = np.tile([1, 16], 4)
+    rows = tuple((rng.integers(0, 3, (size, 8)) * spread).astype(np.uint16) for size in (left, right))
     no_words, no_rows = np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.uint16)
     for given_words, given_rows in [(None, None), (words, None), (None, rows), (words, rows)]:
-        got, _ = kernels.cross_candidates(
+        given_rows = given_rows or (no_rows, no_rows)
+        got = kernels.cross_candidates(
             hit, bucket, index.start, index.count, index.items, bands,
             *(given_words or (no_words, no_words)), 0.8,
-            *(given_rows or (no_rows, no_rows)), 0.5,
+            *given_rows, *(kernels.nibbles(r) for r in given_rows), 0.5,
         )  # fmt: skip
-        expected = _reference_cross_candidates(hit, bucket, index, bands, given_words, 0.8, given_rows, 0.5)
+        checked = None if given_rows[0].size == 0 else given_rows
+        expected = _reference_cross_candidates(hit, bucket, index, bands, given_words, 0.8, checked, 0.5)
         assert got.tolist() == expected
-        assert len(expected) > 50 if given_rows is None else len(expected) > 5
+        assert len(expected) > 50 if checked is None else len(expected) > 5
+    no_sketch = kernels.nibbles(no_rows)
     assert kernels.cross_candidates(
         hit[:0], bucket[:0], index.start, index.count, index.items, bands, no_words, no_words, 0.8,
-        no_rows, no_rows, 0.5,
-    )[0].size == 0  # fmt: skip
+        no_rows, no_rows, no_sketch, no_sketch, 0.5,
+    ).size == 0  # fmt: skip
+
+
+def test_nibbles_hold_each_columns_low_four_bits_sixteen_to_a_word():
+    from sfttui.engine.text import kernels
+
+    rows = np.random.default_rng(3).integers(0, 1 << 16, (50, 20)).astype(np.uint16)
+    got = kernels.nibbles(rows)
+    assert got.shape == (50, 2) and got.dtype == np.uint64
+    for i in (0, 17, 49):
+        for c in range(20):
+            assert int(got[i, c // 16]) >> (4 * (c % 16)) & 0xF == rows[i, c] & 0xF
+        assert int(got[i, 1]) >> 16 == 0  # the four columns past the last are 0

@@ -552,6 +552,7 @@ class _RightSide:
 
     texts: pl.Series
     estimate: np.ndarray
+    sketch: np.ndarray  # kernels.nibbles of the estimate, made once for every chunk
     buckets: SortedIndex  # band code -> positions of the texts in that bucket
     bands: int
     rows: int
@@ -572,8 +573,17 @@ class _RightSide:
             keys, estimate = known.keys, known.estimate
         else:
             keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
+        from ..text import kernels  # compiled on first use: not at import
+
         positions = np.repeat(np.arange(len(texts), dtype=np.int64), bands)
-        return cls(texts, estimate, SortedIndex.of(_band_codes(keys), positions), bands, rows)
+        return cls(
+            texts,
+            estimate,
+            kernels.nibbles(estimate),
+            SortedIndex.of(_band_codes(keys), positions),
+            bands,
+            rows,
+        )
 
 
 def _cross_part(
@@ -615,17 +625,17 @@ def _cross_part(
         )
         floor = settings.threshold - ESTIMATE_SLACK
 
-        def judged(rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+        def judged(rows_a: np.ndarray, rows_b: np.ndarray, sketch_b: np.ndarray) -> np.ndarray:
             # Each left text's partners once, within the word ratio and, given estimate
             # rows, at or above the estimate floor.
             index = right.buckets
             return kernels.cross_candidates(
                 hit, bucket, index.start, index.count, index.items, right.bands, lwords, rwords, right.ratio,
-                rows_a, rows_b, floor,
-            )[0]  # fmt: skip
+                rows_a, rows_b, kernels.nibbles(rows_a), sketch_b, floor,
+            )  # fmt: skip
 
         if lestimate is None:
-            candidates = judged(_NO_ROWS, _NO_ROWS)
+            candidates = judged(_NO_ROWS, _NO_ROWS, _NO_SKETCH)
             if candidates.size == 0:
                 return None
             # Known keys come without estimate columns: only candidates' texts need them,
@@ -638,7 +648,7 @@ def _cross_part(
             likely = likely_pairs(candidates, lestimate, right.estimate, floor)
         else:
             first = None
-            likely = judged(lestimate, right.estimate)
+            likely = judged(lestimate, right.estimate, right.sketch)
         if likely.size == 0:
             return None
         # One text list for verification: this chunk, then the right side's texts that
@@ -660,6 +670,7 @@ def _cross_part(
 # Stand-ins for "no word counts" and "no estimate rows" (see kernels.cross_candidates).
 _NO_WORDS = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 _NO_ROWS = np.empty((0, 0), dtype=np.uint16)
+_NO_SKETCH = np.empty((0, 0), dtype=np.uint64)
 
 
 # Words of a normalised text (its spaces + 1), and 0 for an empty one.

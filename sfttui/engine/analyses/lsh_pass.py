@@ -560,11 +560,12 @@ def _within(part: _Part, max_bucket: int, floor: float) -> _Within:
     sizes = [first, *threaded_map(lambda b: order(b, orders[b]), range(1, bands))]
     chained = {b for b, (largest, _) in enumerate(sizes) if largest > max_bucket}
     blocks = iter_chunks(n, max(1, -(-n // (2 * THREADS))))
+    sketch = kernels.nibbles(part.estimate)
     done = threaded_map(
-        lambda block: kernels.likely_within(orders, *block, max_bucket, part.estimate, floor), blocks
+        lambda block: kernels.likely_within(orders, *block, max_bucket, part.estimate, sketch, floor), blocks
     )
-    likely = np.concatenate([pairs for pairs, _, _ in done]) if done else np.empty(0, np.uint64)
-    return _Within(likely, sum(count for _, count, _ in done), chained)
+    likely = np.concatenate([pairs for pairs, _ in done]) if done else np.empty(0, np.uint64)
+    return _Within(likely, sum(count for _, count in done), chained)
 
 
 def _verify_within(within: _Within, texts: Texts, shingling: Shingling, threshold: float) -> _Verified:
