@@ -596,7 +596,7 @@ def test_a_bands_pairs_and_chains_are_the_sorted_buckets_own():
     from sfttui.engine.text import kernels
 
     rng = np.random.default_rng(8)
-    # Keys with ties in both 16-bit halves (the radix sort's two passes), buckets of 1 to 40.
+    # Keys with ties in each radix pass's digit (11, 11 and 10 bits), buckets of 1 to 40.
     keys = rng.choice(rng.integers(0, 2**32, 3000, dtype=np.int64), 20_000).astype(np.uint32)
     keys[:40] = 0x0001FFFF
     keys[40:60] = 0x0002FFFF
