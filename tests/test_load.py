@@ -8,7 +8,7 @@ import pytest
 import zstandard
 
 from sfttui.engine.errors import InputError
-from sfttui.engine.io.load import BOM, PROMPT_SIDE, load, split_from_name, split_lines
+from sfttui.engine.io.load import BOM, PROMPT_CHARS, PROMPT_SIDE, load, split_from_name, split_lines
 from sfttui.engine.settings import LoadSettings
 
 
@@ -114,6 +114,23 @@ def test_prompt_of_one_row_matches_the_prompt_side_of_every_row(write_jsonl):
     expected = ds.rows.select(PROMPT_SIDE).to_series().to_list()
     assert [ds.prompt_of(i) for i in range(ds.rows.height)] == expected
     assert expected[:3] == ["héllo wörld", "", "q1\nq2"]
+    assert ds.rows.select(PROMPT_CHARS).to_series().to_list() == [len(p) for p in expected]
+
+
+def test_prompt_chars_is_the_prompt_sides_length_where_the_arithmetic_wraps():
+    # A reply as long as the text, or longer, wraps the unsigned slice length: the
+    # prompt side is then the whole text, and so is its length.
+    rows = pl.DataFrame(
+        {
+            "prompt": [None, None, None, None, "stored", None, None, None],
+            "text": ["ask\nreply", "whole", "", "ab", "zz", "héllo\nwörld", "abc", None],
+            "reply": [5, 0, 0, 2, 2, 5, 3, 0],
+        },
+        schema={"prompt": pl.String, "text": pl.String, "reply": pl.UInt32},
+    )
+    got = rows.select(PROMPT_CHARS).to_series().to_list()
+    assert got == rows.select(PROMPT_SIDE.str.len_chars()).to_series().to_list()
+    assert got == [3, 5, 0, 2, 6, 5, 3, None]
 
 
 def test_every_bad_line_kind_is_reported_with_its_line_number(write_jsonl):

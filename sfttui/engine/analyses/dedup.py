@@ -25,7 +25,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..io.load import PROMPT_SIDE
+from ..io.load import PROMPT_CHARS
 from ..runtime.parallel import LOCAL, Engine, Lazy
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import NearSettings, NormalizeSettings
@@ -814,7 +814,7 @@ def find_duplicates(
     distinct_norm = distinct.texts
     frame = rows.select("row", "key", "label").with_columns(t=distinct.of_row)
     if keep == "longest":
-        length = pl.col("text").str.len_chars() if side == "example" else PROMPT_SIDE.str.len_chars()
+        length = pl.col("text").str.len_chars() if side == "example" else PROMPT_CHARS
         frame = frame.with_columns(length=rows.select(length).to_series())
     progress(stage[0], 0.2 if side == "input" else 1.0)
     timings["exact"] = time.perf_counter() - clock

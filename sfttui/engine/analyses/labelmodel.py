@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..io.load import PROMPT_SIDE
+from ..io.load import PROMPT_CHARS, PROMPT_SIDE
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings
 from ..text.minhash import THREADS, threaded_map
@@ -133,7 +133,7 @@ def fit_label_model(
             labelled_rows=labelled.height,
         )
     modelled = labelled.filter(pl.col("label").is_in(usable.implode()))
-    mean_chars = float(modelled.select(PROMPT_SIDE.str.len_chars().mean()).item() or 1.0)
+    mean_chars = float(modelled.select(PROMPT_CHARS.mean()).item() or 1.0)
     cap = min(
         settings.model_rows,
         max(settings.model_work // usable.len(), 100),

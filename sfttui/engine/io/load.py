@@ -107,6 +107,15 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
 _BEFORE_REPLY = pl.col("text").str.slice(0, pl.col("text").str.len_chars() - pl.col("reply") - 1)
 DERIVED_PROMPT = pl.when(pl.col("reply") > 0).then(_BEFORE_REPLY).otherwise(pl.col("text"))
 PROMPT_SIDE = pl.coalesce("prompt", DERIVED_PROMPT)
+# PROMPT_SIDE.str.len_chars() without making the strings: the slice's length, or the
+# whole text where its unsigned arithmetic wraps (as the slice then takes all of it).
+_TEXT_CHARS = pl.col("text").str.len_chars()
+PROMPT_CHARS = pl.coalesce(
+    pl.col("prompt").str.len_chars(),
+    pl.when(pl.col("reply") > 0)
+    .then(pl.min_horizontal(_TEXT_CHARS - pl.col("reply") - 1, _TEXT_CHARS))
+    .otherwise(_TEXT_CHARS),
+)
 BAD_SCHEMA: dict[str, pl.DataType] = {
     "file": pl.String(),
     "line": pl.UInt32(),
