@@ -284,6 +284,27 @@ def test_threshold_can_move_without_a_rescan():
         explored.at_threshold(0.5)
 
 
+def test_punctuation_and_whitespace_in_one_pass_are_the_two_steps_they_stand_for():
+    # With both steps on, normalisation replaces them by one pattern: every run of
+    # punctuation and whitespace, and only such a run, must become what the steps make
+    # of it. Random strings of letters, symbols, punctuation (ASCII and not) and
+    # whitespace (space, tab, newline, no-break, ideographic, line separator).
+    rng = np.random.default_rng(21)
+    alphabet = list("ab$+<") + list(".,!-_'«»…") + [" ", " ", " ", "\t", "\n", "\u00a0", "\u3000", "\u2028"]
+    texts = ["".join(rng.choice(alphabet, rng.integers(0, 12))) for _ in range(20_000)]
+    texts += ["", " ", "a b", "a  b", "a . b", " .a. ", "a\tb", "\u00a0", "..", "a, b"]
+    steps = (
+        pl.Series(texts)
+        .str.replace_all(r"\p{P}+", " ")
+        .str.replace_all(r"\s{2,}|[^\S ]", " ")
+        .str.strip_chars()
+    )
+    one_pass = normalize_texts(pl.Series(texts), NormalizeSettings(nfkc=False, casefold=False))
+    assert one_pass.to_list() == steps.to_list()
+    assert one_pass.to_list()[-10:] == ["", "", "a b", "a b", "a b", "a", "a b", "", "", "a b"]
+    assert sum(" " in t for t in one_pass.to_list()) > 5_000
+
+
 def test_streamed_normalisation_keeps_every_row_in_place():
     """normalize_texts runs on Polars' streaming engine; over many morsels it must give
     exactly the eager expression's result, row for row."""
