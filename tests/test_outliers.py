@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sfttui.cli import demo_path
 from sfttui.engine.analyses.outliers import find_outliers
 from sfttui.engine.io.load import load
+
+from .conftest import SHARED_DATA
 
 PLANTED = {
     "cyrillic": "Здравствуйте, мой заказ так и не пришёл, хотя прошло уже две недели с момента оплаты.",
@@ -118,14 +122,13 @@ def test_word_counts_of_ascii_rows_are_the_regexes_counts():
     assert outliers._word_counts(plain, head, top).equals(_regex_word_counts(plain, head, top))
 
 
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} not present")
 def test_word_counts_match_the_regexes_on_real_prompts():
     """On real datasets' prompts, with their own common words: the same counts per row."""
     import polars as pl
 
     from sfttui.engine.analyses import outliers
     from sfttui.engine.io.load import PROMPT_SIDE
-
-    from .conftest import SHARED_DATA
 
     for name in ("trec.jsonl", "tweeteval_emotion.jsonl", "code_alpaca_2k.jsonl"):
         rows = load([SHARED_DATA / name]).rows
