@@ -400,8 +400,8 @@ _NIBBLE_LOW = np.uint64(0x1111111111111111)  # the low bit of every nibble
 
 @_compiled
 def nibbles(rows: np.ndarray) -> np.ndarray:
-    """Each estimate row's columns cut to their low 4 bits, 16 to a uint64 (a missing
-    last few are 0): 32 bytes a row where the row is 128, for `_may_agree`."""
+    """Each estimate row's columns cut to their low 4 bits, 16 to a uint64 (the nibbles
+    past the last column are 0): 32 bytes a row where the row is 128, for `_may_agree`."""
     n, columns = rows.shape
     out = np.zeros((n, (columns + 15) // 16), dtype=np.uint64)
     for i in range(n):
@@ -426,7 +426,8 @@ def _may_agree(a: np.ndarray, b: np.ndarray, columns: int, floor: float) -> bool
 
     A pair of short texts that merely shares a band (nearly every candidate) is
     turned away here, from 32 bytes that stay in cache, rather than from two 128-byte
-    rows read at random: at 5M rows this halved the time spent judging candidates."""
+    rows read at random: at 5M rows judging took a third to nearly a half less time
+    (one cross chunk 0.21 -> 0.14 s, a block of likely_within 3.71 -> 2.10 s)."""
     same = 0
     for w in range(a.shape[0]):
         x = a[w] ^ b[w]
