@@ -703,3 +703,28 @@ def test_nibbles_hold_each_columns_low_four_bits_sixteen_to_a_word():
         for c in range(20):
             assert int(got[i, c // 16]) >> (4 * (c % 16)) & 0xF == rows[i, c] & 0xF
         assert int(got[i, 1]) >> 16 == 0  # the four columns past the last are 0
+
+
+def test_text_rank_in_first_row_order_with_or_without_the_short_cut():
+    # Texts numbered as rows first meet them (as DistinctTexts numbers them) rank by
+    # their number; rows out of order, or texts numbered otherwise, take the group-by.
+    from sfttui.engine.analyses.dedup import _text_rank
+
+    def reference(frame: pl.DataFrame, n: int) -> list[int]:
+        first = {}
+        for row, t in sorted(zip(frame["row"].to_list(), frame["t"].to_list())):
+            first.setdefault(t, row)
+        order = sorted(first, key=first.get)
+        rank = [n] * n
+        for place, t in enumerate(order):
+            rank[t] = place
+        return rank
+
+    met = pl.DataFrame(
+        {"row": [0, 1, 2, 3, 4, 5], "t": [0, 1, 0, 2, 1, 3]}, schema={"row": pl.UInt32, "t": pl.UInt32}
+    )
+    shuffled = met.with_columns(row=pl.Series([5, 1, 2, 3, 4, 0], dtype=pl.UInt32))
+    renumbered = met.with_columns(t=pl.Series([0, 2, 0, 1, 2, 3], dtype=pl.UInt32))
+    for frame, expected in [(met, [0, 1, 2, 3]), (shuffled, [2, 1, 3, 0]), (renumbered, [0, 2, 1, 3])]:
+        got = _text_rank(frame, 4, "first").tolist()
+        assert got == reference(frame, 4) == expected
