@@ -111,7 +111,9 @@ def test_a_reply_given_to_many_requests_is_a_template_with_its_count_and_rows(wr
     rows.append(
         _chat(("user", "request number 5"), ("assistant", "  thanks, YOUR case has been forwarded. "))
     )
-    rows += [_chat(("user", f"other {i}"), ("assistant", "a reply given four times")) for i in range(4)]
+    # Listed as first given: capitalised here, lower-case after.
+    rows += [_chat(("user", "other 0"), ("assistant", "A reply given four times"))]
+    rows += [_chat(("user", f"other {i}"), ("assistant", "a reply given four times")) for i in range(1, 4)]
     rows += [_chat(("user", f"unique {i}"), ("assistant", f"answer {i}")) for i in range(10)]
     q = find_quality(load([str(write_jsonl("t.jsonl", rows))]), QualitySettings(template_min=5))
     assert q.replies == 20
@@ -119,6 +121,8 @@ def test_a_reply_given_to_many_requests_is_a_template_with_its_count_and_rows(wr
     assert q.templates["rows"].to_list() == [[0, 1, 2, 3, 4, 5]]
     lower = find_quality(load([str(write_jsonl("t.jsonl", rows))]), QualitySettings(template_min=4))
     assert lower.templates["count"].to_list() == [6, 4]
+    assert lower.templates["reply"].to_list() == [canned, "A reply given four times"]
+    assert lower.templates["rows"].to_list()[1] == [6, 7, 8, 9]
 
 
 def test_templates_match_a_brute_force_count_on_real_data():

@@ -218,12 +218,22 @@ def _templates(rows: pl.DataFrame, least: int) -> tuple[int, pl.DataFrame]:
     """Rows with a reply, and the replies given at least `least` times (stripped, lower-cased)."""
     text = pl.col("text")
     reply = text.str.slice(text.str.len_chars() - pl.col("reply")).str.strip_chars()
-    given = rows.lazy().filter(pl.col("reply") > 0).select("row", r=reply).filter(pl.col("r") != "")
-    counted = (
-        given.group_by(h=pl.col("r").str.to_lowercase().hash())
-        .agg(pl.len().alias("count"), pl.col("row").sort().alias("rows"), pl.col("r").first().alias("reply"))
-        .filter(pl.col("count") >= least)
+    given = (
+        rows.lazy()
+        .filter(pl.col("reply") > 0)
+        .select("row", r=reply)
+        .filter(pl.col("r") != "")
+        .with_columns(h=pl.col("r").str.to_lowercase().hash())
         .collect()
+    )
+    # Counted first, then listed only for the replies given often enough: most replies
+    # are given once, and a list per reply cost twice the rest (1M chat rows: 0.39-0.43
+    # -> 0.17-0.19 s). Filtering keeps the rows' order, so `first` is the same reply.
+    often = given.group_by("h").agg(pl.len()).filter(pl.col("len") >= least)["h"]
+    counted = (
+        given.filter(pl.col("h").is_in(often.implode()))
+        .group_by("h")
+        .agg(pl.len().alias("count"), pl.col("row").sort().alias("rows"), pl.col("r").first().alias("reply"))
     )
     replies = int(rows.select((pl.col("reply") > 0).sum()).item())
     listed = counted.select(
