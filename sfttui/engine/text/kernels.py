@@ -323,12 +323,6 @@ def sorted_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @_compiled
-def stable_order(keys: np.ndarray) -> np.ndarray:
-    """np.argsort(keys, kind="stable") of uint32 keys (see sorted_order)."""
-    return sorted_order(keys)[0]
-
-
-@_compiled
 def band_pairs(keys: np.ndarray, members: np.ndarray, start: int, max_bucket: int) -> tuple[np.ndarray, bool]:
     """The candidate pairs of one band (min << 32 | max of the two members' texts) and
     whether some bucket held more than `max_bucket` texts. Members sharing a key,
@@ -438,6 +432,14 @@ def _may_agree(a: np.ndarray, b: np.ndarray, columns: int, floor: float) -> bool
 
 
 @njit(inline="always")
+def _likely(
+    sketch_a: np.ndarray, sketch_b: np.ndarray, row_a: np.ndarray, row_b: np.ndarray, floor: float
+) -> bool:
+    """`_agrees` of two estimate rows, asked first of their nibbles (`_may_agree`)."""
+    return _may_agree(sketch_a, sketch_b, row_a.shape[0], floor) and _agrees(row_a, row_b, floor)
+
+
+@njit(inline="always")
 def _push(out: np.ndarray, n: int, value: np.uint64) -> np.ndarray:
     """`out` with `value` at position n, doubled first when full."""
     if n == out.shape[0]:
@@ -515,7 +517,6 @@ def likely_within(
     met = np.full(n, -1, dtype=np.int64)  # the last text that met each text
     partners = np.empty(1024, dtype=np.int64)
     out = np.empty(1024, dtype=np.uint64)
-    columns = rows.shape[1]
     found = 0
     count = 0
     for i in range(lo, hi):
@@ -541,7 +542,7 @@ def likely_within(
         first = found
         for k in range(m):
             j = partners[k]
-            if _may_agree(sketch[i], sketch[j], columns, floor) and _agrees(rows[i], rows[j], floor):
+            if _likely(sketch[i], sketch[j], rows[i], rows[j], floor):
                 out = _push(out, found, (np.uint64(i) << _S32) | np.uint64(j))
                 found += 1
         _sort(out[first:found])
@@ -658,10 +659,7 @@ def cross_candidates(
         first = n
         for p in range(m):
             j = partners[p]
-            if columns and not (
-                _may_agree(sketch_a[text], sketch_b[j], columns, floor)
-                and _agrees(rows_a[text], rows_b[j], floor)
-            ):
+            if columns and not _likely(sketch_a[text], sketch_b[j], rows_a[text], rows_b[j], floor):
                 continue
             out = _push(out, n, (np.uint64(text) << _S32) | np.uint64(j))
             n += 1
