@@ -227,3 +227,36 @@ def test_warnings_about_many_labels_or_groups_are_one_line_each():
     assert [w for w in plan.warnings if "hold" in w] == [
         "3 groups hold 40, 30, 30 rows (92% in all); the target ratios cannot be met exactly"
     ]
+
+
+def test_any_unit_ids_and_row_order_place_as_units_numbering_does():
+    # assign_splits counts units with NumPy over ids numbered by first row (as units()
+    # makes them); other ids, or rows out of order, are numbered so first.
+    rows = _rows(n_users=300, seed=5)
+    ids = units(rows)
+    expected = assign_splits(rows, ids, SplitSettings(seed=4))
+    scrambled = np.random.default_rng(0).permutation(ids.max() + 1)[ids] * 7 + 1000
+    got = assign_splits(rows, scrambled, SplitSettings(seed=4))
+    assert got.assignment["split"].equals(expected.assignment["split"])
+    assert got.summary == expected.summary
+    backwards = rows.reverse()
+    got = assign_splits(backwards, ids[::-1].copy(), SplitSettings(seed=4))
+    assert got.assignment["split"].reverse().equals(expected.assignment["split"])
+
+
+@pytest.mark.parametrize("n_labels", [3, 60])
+def test_units_per_label_counts_each_unit_once_per_label(n_labels):
+    # 3 labels count (unit, label) marks; 60 labels over few rows take the sort.
+    from sfttui.engine.analyses.split import _UnitTable
+
+    rng = np.random.default_rng(n_labels)
+    labels = [f"l{i}" for i in rng.integers(0, n_labels, 200)]
+    rows = _frame(labels, [[f"u={g}"] for g in rng.integers(0, 40, 200)])
+    ids = units(rows)
+    frame = rows.with_columns(unit=pl.Series(ids))
+    table = _UnitTable.of(frame, ids, stratify=True)
+    expected = frame.group_by("label").agg(pl.col("unit").n_unique()).sort("label")
+    assert dict(zip(table.labels, table.units_per_label().tolist())) == dict(expected.iter_rows())
+    assert table.mixed.sum() == int(
+        (frame.group_by("unit").agg(pl.col("label").n_unique())["label"] > 1).sum()
+    )
