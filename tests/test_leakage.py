@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import random
 
-from sfttui.engine.analyses.leakage import eval_leakage
+import polars as pl
+
+from sfttui.engine.analyses.dedup import Duplicates
+from sfttui.engine.analyses.leakage import eval_leakage, split_leakage
 from sfttui.engine.io.load import load
 from sfttui.engine.settings import LeakageSettings, NearSettings, NormalizeSettings
 
@@ -135,3 +138,54 @@ def test_exact_input_hits_are_the_same_with_or_without_the_input_analysis(write_
         ("train.jsonl:30", "gold.jsonl:3", "input"),
         ("train.jsonl:4", "gold.jsonl:1", "input"),
     ]
+
+
+def _reference_group_hits(rows: list[dict]) -> set[tuple]:
+    """Per group value seen in several splits: its anchor (earliest split, then first
+    row) against each row of it in another split."""
+    order = {"train": 0, "validation": 1, "test": 2}
+    by_group: dict[str, list[dict]] = {}
+    for r in rows:
+        for g in set(r["groups"] or []) - {None}:
+            if r["split"] is not None:
+                by_group.setdefault(g, []).append(r)
+    out = set()
+    for g, members in by_group.items():
+        if len({m["split"] for m in members}) > 1:
+            anchor = min(members, key=lambda m: (order.get(m["split"], 3), m["row"]))
+            out |= {
+                (anchor["split"], anchor["key"], m["split"], m["key"], g)
+                for m in members
+                if m["split"] != anchor["split"]
+            }
+    return out
+
+
+def test_group_hits_between_splits_match_a_brute_force_count():
+    # Rows hold 0-3 group values (some null, some lists null); a few rows have no split.
+    # Only groups seen in several splits are hits, each row against its group's anchor.
+    rng = random.Random(7)
+    splits = ["train", "validation", "test", None]
+    rows = []
+    for i in range(400):
+        held = (
+            None
+            if i % 37 == 0
+            else [rng.choice([f"u{rng.randrange(60)}", None]) for _ in range(rng.randrange(4))]
+        )
+        # Most groups stay in one split, as a grouped plan leaves them; some do not.
+        split = (
+            splits[rng.randrange(4)]
+            if i % 5 == 0
+            else ("train" if ((held and held[0]) or "").endswith("7") else "test")
+        )
+        rows.append({"row": i, "key": f"k{i}", "groups": held, "split": split})
+    frame = pl.DataFrame(
+        rows, schema={"row": pl.UInt32, "key": pl.String, "groups": pl.List(pl.String), "split": pl.String}
+    )
+    no_duplicates = Duplicates(*[pl.DataFrame()] * 4)
+    hits = split_leakage(frame, frame["split"], no_duplicates)
+    assert set(hits["kind"]) == {"group"}
+    got = set(hits.select("split_a", "key_a", "split_b", "key_b", "detail").iter_rows())
+    expected = _reference_group_hits(rows)
+    assert len(expected) > 50 and got == expected
