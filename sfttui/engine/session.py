@@ -34,6 +34,7 @@ from .io.load import Dataset
 from .io.outdir import OutputRefused, Protected, check_output
 from .io.rawlines import RAW_COLUMNS, read_lines
 from .isolated import run_scan_isolated
+from .runtime.memory import release
 from .runtime.parallel import LOCAL, Engine
 from .runtime.progress import Progress, no_progress
 from .scan import ScanResult, run_scan
@@ -441,9 +442,13 @@ class Session:
     def plan(self) -> ExportPlan:
         eval_hits = None if self.keep_contaminated else self.leakage.eval_hits
         resolution = self.resolution()
-        return plan_export(
+        plan = plan_export(
             self.dataset, self.duplicates, self.split_settings, self.drop, resolution, eval_hits
         )
+        # The plan's NumPy counts were freed to the C heap, where the export's Polars
+        # buffers cannot reuse them: handed back, as between the scan's stages.
+        release()
+        return plan
 
     @property
     def split_settings(self) -> SplitSettings:
