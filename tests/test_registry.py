@@ -70,3 +70,69 @@ def test_a_block_timed_within_another_is_counted_once(monkeypatch):
             pass
     # ... and 5: 5 s in all, 2 of them input's.
     assert ctx.timings == {"input": 2.0, "duplicates": 3.0}
+
+
+def test_eval_near_matches_are_made_before_the_input_pass_and_equal_a_late_match(write_jsonl, monkeypatch):
+    # The example side's band keys are its largest holding: eval items are matched against
+    # them before the input side signs its own, and the hits are what matching in the
+    # leakage step (with the keys kept) gives.
+    from sfttui.engine import registry
+    from sfttui.engine.analyses.leakage import eval_leakage
+    from sfttui.engine.settings import ScanSettings
+
+    # Long answers, short prompts: the eval item is near row 4's whole example, while
+    # its prompt alone (two of five words changed) is not near row 4's.
+    words = [f"w{i}" for i in range(600)]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"question {i} about topic {i}"},
+                {"role": "assistant", "content": " ".join(words[i * 40 : i * 40 + 40])},
+            ]
+        }
+        for i in range(12)
+    ]
+    evals = [
+        {
+            "messages": [
+                {"role": "user", "content": "question x about subject 3"},
+                {"role": "assistant", "content": " ".join(words[120:160])},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "nothing like any row"},
+                {"role": "assistant", "content": "x"},
+            ]
+        },
+    ]
+    path, eval_path = write_jsonl("train.jsonl", rows), write_jsonl("eval.jsonl", evals)
+    held_at_input: list[object] = []
+    made: list[object] = []
+    find = registry.find_duplicates
+
+    def spy(rows, *args, side="example", **kwargs):
+        if side == "input":
+            held_at_input.append(made[0].signatures)
+        made.append(find(rows, *args, side=side, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(registry, "find_duplicates", spy)
+    settings = ScanSettings(eval_paths=(str(eval_path),))
+    result = run_scan([path], settings)
+    assert held_at_input == [None]  # matched and let go before the input pass
+    hits = result.leakage.eval_hits
+    near = hits.filter(hits["kind"] == "near")
+    assert set(zip(near["side"], near["key"], near["eval_key"])) >= {
+        ("example", "train.jsonl:4", "eval.jsonl:1")
+    }
+    monkeypatch.setattr(registry, "find_duplicates", find)
+    plain = run_scan([path], settings)
+    late = eval_leakage(
+        plain.dataset.rows,
+        plain.dataset.rows["split"],
+        plain.leakage.eval_set,
+        distinct=plain.duplicates.distinct,
+        inputs=plain.duplicates.input.distinct,
+    )
+    assert hits.equals(late)

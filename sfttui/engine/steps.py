@@ -60,6 +60,8 @@ class Context:
     tokenizer: Any = None
     results: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    # What a step worked out for a later one while its inputs were at hand (by name).
+    handed: dict[str, Any] = field(default_factory=dict)
     _inner: list[float] = field(default_factory=list, repr=False)  # time of blocks timed within
 
     @contextmanager

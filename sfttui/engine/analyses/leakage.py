@@ -356,6 +356,25 @@ def _rows_of(distinct: DistinctTexts) -> pl.DataFrame:
     )
 
 
+def eval_near_pairs(
+    train_texts: Texts,
+    eval_norm: pl.Series,
+    near: NearSettings,
+    engine: Engine = LOCAL,
+    signatures: Signatures | None = None,
+) -> pl.DataFrame:
+    """(i, j, similarity): near pairs of a distinct training text (i) and an eval item (j,
+    by its normalised text `eval_norm`). Only pairs that cross from training to eval are
+    searched, between the distinct texts of each side (a distinct text stands for every
+    row or item with that text); `signatures` of the training texts save signing them."""
+    distinct_eval = eval_norm.unique(maintain_order=True)
+    eval_distinct = distinct_eval.filter(distinct_eval != "")
+    pairs = cross_pairs(train_texts, eval_distinct, near, engine=engine, signatures=signatures)
+    to_eval = pl.DataFrame({"en": eval_norm}).with_row_index("j")
+    matched = pairs.select(i="a", en=eval_distinct.gather(pairs["b"]), similarity="jaccard")
+    return matched.join(to_eval, on="en").select("i", "j", "similarity")
+
+
 def eval_leakage(
     rows: pl.DataFrame,
     splits: pl.Series | None,
@@ -369,6 +388,7 @@ def eval_leakage(
     inputs: DistinctTexts | None = None,
     notes: list[str] | None = None,
     input_signatures: Signatures | None = None,
+    example_near: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Training rows that match an eval item exactly, nearly, or by a shared long n-gram.
 
@@ -380,7 +400,8 @@ def eval_leakage(
     `notes` (when given) says how many. The rows' texts are compared as their distinct
     normalised forms (`distinct`, and `inputs` for their input side, from the duplicate
     analysis with the same settings, or worked out here); `signatures` of those save
-    signing them again.
+    signing them again. `example_near` is what eval_near_pairs gave for the whole
+    examples, when it ran earlier (see registry: before the input side's pass).
     """
     settings = settings or LeakageSettings()
     near = near or NearSettings()
@@ -413,27 +434,18 @@ def eval_leakage(
             ).cast(EVAL_HIT_SCHEMA)
         )
 
-    def near_hits(
-        train_texts: Texts, eval_norm: pl.Series, known: Signatures | None, lsh: NearSettings = near
-    ) -> pl.DataFrame:
-        # Only pairs that cross from training to eval, between the distinct texts of each
-        # side (a distinct text stands for every row with that text).
-        distinct_eval = eval_norm.unique(maintain_order=True)
-        eval_distinct = distinct_eval.filter(distinct_eval != "")
-        pairs = cross_pairs(train_texts, eval_distinct, lsh, engine=engine, signatures=known)
-        to_eval = pl.DataFrame({"en": eval_norm}).with_row_index("j")
-        matched = pairs.select(i="a", en=eval_distinct.gather(pairs["b"]), similarity="jaccard")
-        return matched.join(to_eval, on="en").select("i", "j", "similarity")
-
-    # Near first: the band keys it reuses are released after it (330 MB per million texts).
-    emit("near", "example", near_hits(distinct.texts, eval_text, signatures))
+    # Near first: the band keys it reuses are released after it (117 MB per million texts).
+    if example_near is None:
+        example_near = eval_near_pairs(distinct.texts, eval_text, near, engine, signatures)
+    emit("near", "example", example_near)
     signatures = None  # the caller hands them over (see Duplicates.take_signatures)
     prompts, prompts_of = distinct, rows_of  # plain text rows: a row's input is its text
     if inputs is not None:
         prompts, prompts_of = inputs, _rows_of(inputs)
         # With the input side's own LSH settings its band keys are reused, not signed again.
         lsh = replace(input_signatures.settings, threshold=near.threshold) if input_signatures else near
-        emit("near", "input", near_hits(inputs.texts, eval_prompt, input_signatures, lsh), of=prompts_of)
+        near_inputs = eval_near_pairs(inputs.texts, eval_prompt, lsh, engine, input_signatures)
+        emit("near", "input", near_inputs, of=prompts_of)
     elif has_input_side(rows):  # no input analysis handed over: its distinct prompts, here
         prompts = DistinctTexts.of(InputTexts(rows), normalize, engine)
         prompts_of = _rows_of(prompts)
