@@ -386,6 +386,10 @@ def test_verification_traces_written_lines_to_clusters_and_catches_a_moved_row(t
     (out / "test.jsonl").write_bytes((out / "test.jsonl").read_bytes() + line)
     _, problems = verify_export(out, plan, ds, duplicates=dup)
     assert "duplicate groups crossing the written splits: 1" in problems
+    # The same line in two files is caught as such.
+    (out / "validation.jsonl").write_bytes((out / "validation.jsonl").read_bytes() + line)
+    _, problems = verify_export(out, plan, ds, duplicates=dup)
+    assert "1 lines are written to more than one split" in problems
 
 
 def test_pieces_are_written_in_order_and_hashed_while_the_next_are_made(tmp_path):
