@@ -176,8 +176,10 @@ def plan_export(
     drops = drops.unique("row", keep="last", maintain_order=True)
     # Everything below lines up by input order. Rows are filtered, not joined and sorted
     # again: each join or sort copies every metadata column (at 5M rows the split plan
-    # held 3 such copies at once, the run's peak).
-    kept = rows.filter(~pl.col("row").is_in(drops["row"].implode()))
+    # held 3 such copies at once, the run's peak), and only the columns used below.
+    kept = rows.select("row", "key", "label", "split", "groups", *RAW_COLUMNS).filter(
+        ~pl.col("row").is_in(drops["row"].implode())
+    )
     if resolution and resolution.caps:
         over = _cap(kept, resolution.caps, split_settings.seed)
         capped = over.join(rows.select("row", "label"), on="row").select(
