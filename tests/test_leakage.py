@@ -189,3 +189,12 @@ def test_group_hits_between_splits_match_a_brute_force_count():
     got = set(hits.select("split_a", "key_a", "split_b", "key_b", "detail").iter_rows())
     expected = _reference_group_hits(rows)
     assert len(expected) > 50 and got == expected
+
+
+def test_split_rank_orders_the_three_splits_then_any_other():
+    from sfttui.engine.analyses.leakage import _rank
+
+    named = pl.Series(["test", None, "train", "validation"], dtype=pl.String)
+    assert _rank(named).to_list() == [2, None, 0, 1]
+    other = pl.Series(["dev", "train", None, "test"], dtype=pl.String)
+    assert _rank(other).to_list() == [3, 0, None, 2]

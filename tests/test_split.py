@@ -83,10 +83,11 @@ def _reference_units(rows: pl.DataFrame, linked: pl.DataFrame) -> list[int]:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_units_equal_scipys_connected_components(seed):
     # The units come from a compiled union-find; scipy's components are the reference.
+    # Seed 2 has one value a row at most (read without exploding the lists).
     rng = np.random.default_rng(seed)
     n = 3_000
     groups = [[f"u={u}"] if u >= 0 else [] for u in rng.integers(-300, 900, n)]
-    for i in rng.choice(n, 200, replace=False):  # rows in two groups join them
+    for i in rng.choice(n, 200 if seed < 2 else 0, replace=False):  # rows in two groups join them
         groups[i] = groups[i] + [f"team={rng.integers(0, 50)}"]
     rows = _frame(["a"] * n, groups).with_columns(row=pl.Series(rng.permutation(n + 50)[:n], dtype=pl.UInt32))
     linked = pl.DataFrame(

@@ -80,7 +80,12 @@ def units(rows: pl.DataFrame, linked: pl.DataFrame | None = None) -> np.ndarray:
     dst: list[np.ndarray] = []
     offset = n
     if "groups" in rows.columns and rows["groups"].null_count() < n:
-        pairs = position.with_columns(value=rows["groups"]).explode("value").drop_nulls("value")
+        groups = rows["groups"]
+        # One value a row (one --group-field): its first, without exploding the lists.
+        if (groups.list.len().max() or 0) <= 1:
+            pairs = position.with_columns(value=groups.list.first()).drop_nulls("value")
+        else:
+            pairs = position.with_columns(value=groups).explode("value").drop_nulls("value")
         if pairs.height:
             codes = _dense_codes(pairs["value"])
             src.append(pairs["pos"].to_numpy())
