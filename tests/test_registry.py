@@ -117,10 +117,15 @@ def test_eval_near_matches_are_made_before_the_input_pass_and_equal_a_late_match
         made.append(find(rows, *args, side=side, **kwargs))
         return made[-1]
 
+    loads: list[object] = []
+    load_eval = registry._load_eval
+    monkeypatch.setattr(registry, "_load_eval", lambda s: loads.append(load_eval(s)) or loads[-1])
     monkeypatch.setattr(registry, "find_duplicates", spy)
     settings = ScanSettings(eval_paths=(str(eval_path),))
     result = run_scan([path], settings)
     assert held_at_input == [None]  # matched and let go before the input pass
+    # The early pairs index the eval set the leakage step reports: it is loaded once.
+    assert len(loads) == 1 and result.leakage.eval_set is loads[0]
     hits = result.leakage.eval_hits
     near = hits.filter(hits["kind"] == "near")
     assert set(zip(near["side"], near["key"], near["eval_key"])) >= {

@@ -305,10 +305,10 @@ def find_leakage(ctx: Context) -> Leakage:
     eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
     inputs: list[dict] = []
     notes: list[str] = []
-    eval_set = None
     if settings.eval_paths:
         ctx.progress(Stage.EVAL, 0.0)
-        eval_set = eval_set or _load_eval(settings)
+        if eval_set is None:  # else it is the set the early pairs were made against
+            eval_set = _load_eval(settings)
         inputs = [i.to_dict() for i in eval_set.inputs]
         eval_hits = eval_leakage(
             rows,
