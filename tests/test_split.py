@@ -80,6 +80,32 @@ def _reference_units(rows: pl.DataFrame, linked: pl.DataFrame) -> list[int]:
     return [first.setdefault(int(c), len(first)) for c in comp[:n]]
 
 
+def test_dense_codes_are_equal_exactly_for_equal_values():
+    from sfttui.engine.analyses.split import _dense_codes
+
+    near_alike = [
+        "u1",
+        "U1",
+        "u1 ",
+        " u1",
+        "",
+        "\x00",
+        "\x00\x00",
+        "caf\u00e9",
+        "cafe\u0301",
+        "\U0001f600",
+        "u" * 5000,
+    ]
+    values = [near_alike[i % len(near_alike)] for i in (np.arange(2_000) * 7919) % 1_999]
+    values += [f"user-{i}" for i in range(3_000)] * 2
+    codes = _dense_codes(pl.Series(values, dtype=pl.String)).tolist()
+    first: dict[str, int] = {}
+    for value, code in zip(values, codes):
+        assert first.setdefault(value, code) == code  # one value, one code
+    assert len(set(first.values())) == len(first) == len(near_alike) + 3_000  # no two values share one
+    assert sorted(set(codes)) == list(range(len(first)))  # dense from 0
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_units_equal_scipys_connected_components(seed):
     # The units come from a compiled union-find; scipy's components are the reference.
