@@ -946,13 +946,28 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
     _, component = connected_components(graph, directed=False)
     leader, to_leader = leaders(_text_rank(frame, n_texts, keep), a, b, pairs["jaccard"].to_numpy())
     t = frame["t"].to_numpy().astype(np.int64)
+    lead = leader[t]
+    # Rows and distinct texts per leader, counted over dense text numbers: a group-by
+    # over every row's leader (most lead only themselves) took 0.48 s a side at 5M rows,
+    # 6x its time at 1M, where these counts take a pass each.
+    size = np.bincount(lead, minlength=n_texts)
+    present = np.zeros(n_texts, dtype=bool)
+    present[t] = True
+    texts_of = np.bincount(leader[present], minlength=n_texts)
     frame = frame.with_columns(
-        lead=pl.Series(leader[t], dtype=pl.UInt32),
+        lead=pl.Series(lead, dtype=pl.UInt32),
         comp=pl.Series(component[t], dtype=pl.UInt32),
         to_keeper=pl.Series(to_leader[t]),
     )
-    sizes = frame.group_by("lead").agg(size=pl.len(), texts=pl.col("t").n_unique())
-    clustered = frame.join(sizes.filter(pl.col("size") > 1), on="lead", how="inner").sort("row")
+    multi = size[lead] > 1
+    clustered = (
+        frame.filter(pl.Series(multi))
+        .with_columns(
+            size=pl.Series(size[lead][multi], dtype=pl.UInt32),
+            texts=pl.Series(texts_of[lead][multi], dtype=pl.UInt32),
+        )
+        .sort("row")
+    )
     keeper_order = [pl.col("row")] if keep == "first" else [-pl.col("length").cast(pl.Int64), pl.col("row")]
     clusters = (
         clustered.group_by("lead", maintain_order=True)
