@@ -960,11 +960,11 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
         to_keeper=pl.Series(to_leader[t]),
     )
     multi = size[lead] > 1
+    held = lead[multi]  # the leaders of the rows kept: each count gathered once, for them
     clustered = (
         frame.filter(pl.Series(multi))
         .with_columns(
-            size=pl.Series(size[lead][multi], dtype=pl.UInt32),
-            texts=pl.Series(texts_of[lead][multi], dtype=pl.UInt32),
+            size=pl.Series(size[held], dtype=pl.UInt32), texts=pl.Series(texts_of[held], dtype=pl.UInt32)
         )
         .sort("row")
     )
