@@ -392,6 +392,54 @@ def test_verification_traces_written_lines_to_clusters_and_catches_a_moved_row(t
     assert "1 lines are written to more than one split" in problems
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_written_splits_check_agrees_with_a_brute_force_trace(seed):
+    """Lines (by hash) written into splits, rows traced to them, clusters judged: the
+    check's sorted arrays against dicts and sets, on random layouts with repeated
+    lines, lines in two files, unwritten rows and empty files."""
+    from types import SimpleNamespace
+
+    import polars as pl
+
+    from sfttui.engine.export import _clusters_across
+
+    rng = random.Random(seed)
+    n = rng.choice([0, 1, 40, 300])
+    row_hashes = [rng.randrange(1, 60) * 2**40 + rng.randrange(3) for _ in range(n)]
+    written_h, written_s = [], []
+    for h in set(row_hashes):
+        for split in rng.sample(range(3), rng.choice([0, 1, 1, 1, 2])):
+            written_h.append(h)
+            written_s.append(split)
+    components = [f"c{rng.randrange(max(1, n // 4))}" for _ in range(n)]
+    linked_rows = sorted(rng.sample(range(n), n // 2))
+    written = pl.DataFrame({"h": written_h, "s": written_s}, schema={"h": pl.UInt64, "s": pl.UInt8})
+    dataset = SimpleNamespace(rows=pl.DataFrame({"row": list(range(n))}, schema={"row": pl.UInt32}))
+    linked = pl.DataFrame(
+        {"row": linked_rows, "component": [components[r] for r in linked_rows]},
+        schema={"row": pl.UInt32, "component": pl.String},
+    )
+    problems = _clusters_across(
+        written, dataset, pl.Series(row_hashes, dtype=pl.UInt64), SimpleNamespace(linked=linked)
+    )
+
+    splits_of: dict[int, set[int]] = {}
+    for h, split in zip(written_h, written_s):
+        splits_of.setdefault(h, set()).add(split)
+    twice = sum(len(v) > 1 for v in splits_of.values())
+    spans: dict[str, set[int]] = {}
+    for r in linked_rows:
+        if row_hashes[r] in splits_of:
+            spans.setdefault(components[r], set()).add(min(splits_of[row_hashes[r]]))
+    spread = sum(len(v) > 1 for v in spans.values())
+    expected = []
+    if twice:
+        expected.append(f"{twice:,} lines are written to more than one split")
+    if spread:
+        expected.append(f"duplicate groups crossing the written splits: {spread:,}")
+    assert problems == expected
+
+
 def test_pieces_are_written_in_order_and_hashed_while_the_next_are_made(tmp_path):
     """The writing thread keeps the pieces' order; the digest is of the bytes on disk."""
     from sfttui.engine.export import _write_pieces
