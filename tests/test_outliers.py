@@ -60,6 +60,28 @@ def test_each_planted_row_is_found_with_its_reason_and_the_rest_are_not(write_js
     assert result.rows["score"].is_sorted(descending=True)
 
 
+def test_findings_do_not_depend_on_the_slices_rows_are_measured_in(write_jsonl, monkeypatch):
+    """Rows are measured a slice at a time against what the sample taught: cut into
+    slices of 7 rows (planted rows in different slices, a hostile key among them) the
+    findings, keys and order are those of one slice holding every row."""
+    from sfttui.engine.analyses import outliers
+
+    rows = [{"id": f"d{i}", "text": t} for i, t in enumerate(_demo_prompts(300))]
+    for at, (name, text) in zip((3, 50, 51, 120, 200, 299), PLANTED.items()):
+        rows.insert(at, {"id": name, "text": text})
+    rows.insert(77, {"id": "[b]x[/b]\x1b[2J", "text": PLANTED["one"]})
+    dataset = load([str(write_jsonl("s.jsonl", rows))])
+    whole = find_outliers(dataset)
+    monkeypatch.setattr(outliers, "_SLICE", 7)
+    sliced = find_outliers(dataset)
+    assert sliced.rows.equals(whole.rows)
+    reasons: dict[str, set[str]] = {}
+    for r in sliced.rows.iter_rows(named=True):
+        reasons.setdefault(r["key"], set()).add(r["reason"])
+    for name, reason in {**EXPECTED, "[b]x[/b]\x1b[2J": "few-words"}.items():
+        assert reason in reasons[name], (name, reasons.get(name))
+
+
 def test_a_dataset_in_another_script_keeps_its_own_rows(write_jsonl):
     rows = [{"text": f"{PLANTED['cyrillic']} Номер заказа {i}."} for i in range(100)]
     rows.append({"text": "Hello, my order never arrived and it has been two weeks since I paid for it."})

@@ -73,6 +73,10 @@ OUTLIER_SCHEMA = {
     "detail": pl.String(),
 }
 
+_FOUND_SCHEMA = {k: v for k, v in OUTLIER_SCHEMA.items() if k != "key"}  # keys are added last
+_SLICE = 100_000  # rows whose prompt side is made at once (see _measure)
+_HEAD = pl.col("p").str.slice(0, _WORD_CHARS).str.to_lowercase()  # what the word rules read
+
 
 @dataclass
 class Outliers:
@@ -112,27 +116,65 @@ def find_outliers(dataset: Dataset) -> Outliers:
     rows = dataset.rows
     if rows.height < _MIN_ROWS:
         return Outliers(False, f"fewer than {_MIN_ROWS} rows", pl.DataFrame(schema=OUTLIER_SCHEMA))
+    # What "the rest" is, learnt from the sample; then every row measured against it a
+    # slice at a time (see _measure).
+    sampled = rows[sample_positions(rows.height, _SAMPLE, 0)] if rows.height > _SAMPLE else rows
+    sample = sampled.select("row", p=PROMPT_SIDE)
+    main = _main_script(sample)
+    top = _common_words(sample)
+    slices = iter_chunks(rows.height, _SLICE)
+    # One chunk per column: Polars 2.1's pl.format panics ("i < self.len()") on a column
+    # whose chunks a filter left partly empty, as the rules' filters do.
+    measured, script_hits, short = (
+        pl.concat(parts, rechunk=True)
+        for parts in zip(*(_measure(rows.slice(lo, hi - lo), main, top) for lo, hi in slices))
+    )
+    found = [
+        script_hits,
+        _vocabulary(measured),
+        _length(measured, short),
+        _symbols(measured),
+        _code(measured),
+    ]
+    listed = pl.concat([_found(f) for f in found])
+    keys = rows.filter(pl.col("row").is_in(listed["row"].implode())).select("row", "key")
+    listed = listed.join(keys, on="row", how="left", maintain_order="left").select(list(OUTLIER_SCHEMA))
+    listed = listed.sort(["score", "row"], descending=[True, False])
+    return Outliers(True, "", listed)
+
+
+def _found(frame: pl.DataFrame) -> pl.DataFrame:
+    """A rule's rows as (row, reason, score, detail); a rule that found none has none of
+    those columns."""
+    if not frame.height:
+        return pl.DataFrame(schema=_FOUND_SCHEMA)
+    return frame.select(list(_FOUND_SCHEMA)).cast(_FOUND_SCHEMA)  # type: ignore[arg-type]
+
+
+def _measure(part: pl.DataFrame, main: int | None, top: list[str]) -> tuple[pl.DataFrame, ...]:
+    """A slice of rows measured: (row, chars, symbols, code, n, common) for every row, the
+    rows in another script than `main`, and (row, letter_words) of the short rows.
+
+    The prompt side of every row at once is a copy of most of the texts (239 MB for 1M
+    chat rows) and the rules' work on it doubled that: the quality stage was the run's
+    first high (+490 MB over the loaded rows); a slice holds a tenth of a million rows.
+    """
     p = pl.col("p")
-    # Cheap columns for every row; the costly counts only for the few rows they point at.
-    frame = rows.select("row", "key", p=PROMPT_SIDE).with_columns(
+    frame = part.select("row", p=PROMPT_SIDE).with_columns(
         chars=p.str.len_chars(),
         symbols=p.str.count_matches(r"[^\p{L}\p{N}\s]"),
         code=p.str.contains(CODE_SYNTAX),
     )
-    sample = frame[sample_positions(frame.height, _SAMPLE, 0)] if frame.height > _SAMPLE else frame
-    found = [
-        _script(frame, sample),
-        _vocabulary(frame, sample),
-        _length(frame),
-        _symbols(frame),
-        _code(frame),
-    ]
-    listed = pl.concat(
-        [f.select(list(OUTLIER_SCHEMA)).cast(OUTLIER_SCHEMA) for f in found if f.height]  # type: ignore[arg-type]
-        or [pl.DataFrame(schema=OUTLIER_SCHEMA)]
+    script = _found(_script(frame, main))
+    if top:
+        counts = _word_counts(frame, _HEAD, top)
+    else:
+        counts = frame.select("row", n=pl.lit(None, pl.UInt32), common=pl.lit(None, pl.UInt32))
+    short = frame.filter((pl.col("chars") > 0) & (pl.col("chars") < 40)).select(
+        "row", letter_words=p.str.count_matches(r"\p{L}+")
     )
-    listed = listed.sort(["score", "row"], descending=[True, False])
-    return Outliers(True, "", listed)
+    measured = frame.drop("p").join(counts, on="row", how="left", maintain_order="left")
+    return measured, script, short
 
 
 def _script_counts(frame: pl.DataFrame) -> np.ndarray:
@@ -140,57 +182,61 @@ def _script_counts(frame: pl.DataFrame) -> np.ndarray:
     return frame.select([p.str.count_matches(rf"\p{{{s}}}").alias(s) for s in SCRIPTS]).to_numpy()
 
 
-def _script(frame: pl.DataFrame, sample: pl.DataFrame) -> pl.DataFrame:
+def _main_script(sample: pl.DataFrame) -> int | None:
+    """The script most of the sampled rows' letters are in; None when rows have no letters
+    or under 80% of them share one script (a mixed-script dataset has no "rest")."""
     counts = _script_counts(sample)
     has = counts.sum(axis=1) > 0
     if not has.any():
-        return frame.clear()
+        return None
     main = counts.argmax(axis=1)[has]
     dataset_main = int(np.bincount(main, minlength=len(SCRIPTS)).argmax())
-    if (main == dataset_main).mean() < 0.8:  # a mixed-script dataset has no "rest"
+    return dataset_main if (main == dataset_main).mean() >= 0.8 else None
+
+
+def _script(frame: pl.DataFrame, main: int | None) -> pl.DataFrame:
+    if main is None:
         return frame.clear()
     # Letters outside the main script: rare, so counting them is quick; only rows with
     # a few are looked at script by script. ASCII letters are all Latin, so in a Latin
     # dataset only rows with another character are counted (this rule at 1M chat rows:
     # 0.31 -> 0.14 s).
     p = pl.col("p")
-    latin = SCRIPTS[dataset_main] == "Latin"
+    latin = SCRIPTS[main] == "Latin"
     counted = frame.filter(p.str.len_bytes() != p.str.len_chars()) if latin else frame
-    other = counted.filter(p.str.count_matches(rf"[\p{{L}}--\p{{{SCRIPTS[dataset_main]}}}]") >= 3)
+    other = counted.filter(p.str.count_matches(rf"[\p{{L}}--\p{{{SCRIPTS[main]}}}]") >= 3)
     if not other.height:
         return frame.clear()
     counts = _script_counts(other)
     letters = counts.sum(axis=1)
     top = counts.argmax(axis=1)
     share = counts[np.arange(len(top)), top] / np.maximum(letters, 1)
-    pick = (top != dataset_main) & (share >= 0.5)
+    pick = (top != main) & (share >= 0.5)
     return other.filter(pl.Series(pick)).with_columns(
         reason=pl.lit("script"),
         score=pl.Series(share[pick] * 2),
-        detail=pl.Series(
-            [f"{SCRIPTS[m]} in a {SCRIPTS[dataset_main]} dataset" for m in top[pick]], dtype=pl.String
-        ),
+        detail=pl.Series([f"{SCRIPTS[m]} in a {SCRIPTS[main]} dataset" for m in top[pick]], dtype=pl.String),
     )
 
 
-def _vocabulary(frame: pl.DataFrame, sample: pl.DataFrame) -> pl.DataFrame:
-    head = pl.col("p").str.slice(0, _WORD_CHARS).str.to_lowercase()
-    words = sample.select("row", w=head.str.extract_all(r"\p{L}+")).explode("w").drop_nulls("w")
+def _common_words(sample: pl.DataFrame) -> list[str]:
+    """Words in at least 1% of the sampled rows (and 3), at most the 1,000 most widespread."""
+    words = sample.select("row", w=_HEAD.str.extract_all(r"\p{L}+")).explode("w").drop_nulls("w")
     if not words.height:
-        return frame.clear()
-    # Common: in at least 1% of the sampled rows (and 3), at most the 1,000 most widespread.
+        return []
     spread = words.unique(["row", "w"])["w"].value_counts(sort=True)
     least = max(3, words["row"].n_unique() // 100)
-    top = spread.filter(pl.col("count") >= least).head(_TOP_WORDS)["w"].to_list()
-    if not top:
-        return frame.clear()
+    return spread.filter(pl.col("count") >= least).head(_TOP_WORDS)["w"].to_list()
+
+
+def _vocabulary(measured: pl.DataFrame) -> pl.DataFrame:
+    if measured["n"].null_count() == measured.height:  # no common words were learnt
+        return measured.clear()
     # Under a dozen words, rare words alone can leave none common.
-    shares = _word_counts(frame, head, top).filter(pl.col("n") >= 12)
-    shares = shares.with_columns(share=pl.col("common") / pl.col("n"))
+    shares = measured.filter(pl.col("n") >= 12).with_columns(share=pl.col("common") / pl.col("n"))
     if shares.height < _MIN_ROWS or float(shares["share"].median() or 0) < 0.5:
-        return frame.clear()
-    odd = shares.filter(pl.col("share") < 0.1)
-    return frame.join(odd, on="row").with_columns(
+        return measured.clear()
+    return shares.filter(pl.col("share") < 0.1).with_columns(
         reason=pl.lit("vocabulary"),
         score=(1 - pl.col("share")) * 1.5,
         detail=pl.format(
@@ -253,7 +299,9 @@ def _word_counts(frame: pl.DataFrame, head: pl.Expr, top: list[str]) -> pl.DataF
     return pl.concat(parts).sort("row")
 
 
-def _length(frame: pl.DataFrame) -> pl.DataFrame:
+def _length(frame: pl.DataFrame, short: pl.DataFrame) -> pl.DataFrame:
+    """Prompts far from the rest's length; `short` holds (row, letter_words) of the rows
+    under 40 characters."""
     frame = frame.filter(pl.col("chars") > 0)  # no prompt at all is a structure problem
     logs = np.log1p(frame["chars"].to_numpy().astype(np.float64))
     median = float(np.median(logs))
@@ -271,16 +319,13 @@ def _length(frame: pl.DataFrame) -> pl.DataFrame:
             )
         )
     if np.expm1(median) >= 40:  # about eight words
-        short = frame.filter(pl.col("chars") < 40).with_columns(
-            letter_words=pl.col("p").str.count_matches(r"\p{L}+")
-        )
         few = short.filter((pl.col("letter_words") <= 2) & (pl.col("letter_words") > 0)).with_columns(
             reason=pl.lit("few-words"),
             score=pl.lit(1.0),
             detail=pl.format("{} word(s)", pl.col("letter_words")),
         )
         out.append(few.drop("letter_words"))
-    return pl.concat(out) if out else frame.clear()
+    return pl.concat(out, how="diagonal") if out else frame.clear()
 
 
 def _symbols(frame: pl.DataFrame) -> pl.DataFrame:
