@@ -39,6 +39,10 @@ from .settings import BalanceSettings, ScanSettings
 
 DropPolicy = Literal["exact", "near", "none"]
 _DROPPED_SLICE = 20_000
+# Written files are read back this much at a time. 2 MiB, not the loader's 8: a block's
+# lines as a Series and their hashes are made and dropped per block (a 1M-row train
+# split: +61 -> +18 MB over the rows, 0.46-0.49 -> 0.30-0.35 s).
+_READ_BACK = 2 << 20
 
 
 @dataclass
@@ -321,7 +325,8 @@ def _line_hashes(path: Path) -> pl.Series:
     different line matching by chance has odds of 2**-64) without holding every
     written line, and every input line, in memory at once.
     """
-    hashes = [hash_lines(pl.Series(lines, dtype=pl.Binary)) for lines in split_lines(read_blocks(path))]
+    blocks = read_blocks(path, _READ_BACK)
+    hashes = [hash_lines(pl.Series(lines, dtype=pl.Binary)) for lines in split_lines(blocks)]
     return pl.concat(hashes) if hashes else pl.Series(dtype=pl.UInt64)
 
 
@@ -331,7 +336,7 @@ def _dropped_line_hashes(path: Path) -> pl.Series:
     for the 72k records (58 MB) a 5M-row run drops."""
     parts = [
         hash_lines(pl.Series([_raw_back(orjson.loads(x)) for x in lines if x], dtype=pl.Binary))
-        for lines in split_lines(read_blocks(path))
+        for lines in split_lines(read_blocks(path, _READ_BACK))
     ]
     return pl.concat(parts) if parts else pl.Series(dtype=pl.UInt64)
 

@@ -507,12 +507,12 @@ def _parse_jsonl_stream(
         yield window(pending, start)
 
 
-def read_blocks(path: Path) -> Iterator[bytes]:
-    """A file's bytes, `_READ_BLOCK` at a time. 8 MiB, not 32: a block of 32 MiB is a
+def read_blocks(path: Path, size: int = _READ_BLOCK) -> Iterator[bytes]:
+    """A file's bytes, `size` at a time. 8 MiB, not 32: a block of 32 MiB is a
     fresh mapping of memory each time, its pages faulted in again (reading back 516 MB
     of written lines: 0.81 s -> 0.45 s)."""
     with path.open("rb") as handle:
-        while block := handle.read(_READ_BLOCK):
+        while block := handle.read(size):
             yield block
 
 

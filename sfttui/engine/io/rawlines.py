@@ -21,7 +21,10 @@ from ..errors import InputError
 
 RAW_COLUMNS = ("file", "offset", "length", "raw", "line_hash")
 _LINE_SEED = 0x11E5
-_SPAN = 16 << 20  # bytes of a file read at once when gathering lines
+# Bytes of a file read at once when gathering lines (see _windows). 4 MiB, not 16: the
+# read, the piece joined from it and the pieces queued for writing are each this big
+# (a 1M-row train split's write: +116 -> +52 MB over the rows, 0.84 -> 0.73 s).
+_SPAN = 4 << 20
 _GAP = 64 << 10  # lines further apart than this are read separately, not with what lies between
 _RAW_SLICE = 50_000  # rows joined at once when the lines are held in `raw`
 
