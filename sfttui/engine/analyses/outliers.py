@@ -20,8 +20,8 @@ Rows get one line per reason, listed by score (at most 1 is the threshold, highe
 further out). All column-wise Polars over the prompt side (its first 1,000 characters
 for the word rules, which is plenty to tell a language; ASCII rows' words are counted by
 one compiled pass, see _word_counts); the main script and the common
-words are learnt from a seeded sample of 20,000 rows, and the costly counts run only on
-the rows the cheap ones point at.
+words are learnt from a seeded sample of 20,000 rows, every row is then measured a slice
+at a time, and the costly counts run only on the rows the cheap ones point at.
 """
 
 from __future__ import annotations
@@ -144,8 +144,8 @@ def find_outliers(dataset: Dataset) -> Outliers:
 
 
 def _found(frame: pl.DataFrame) -> pl.DataFrame:
-    """A rule's rows as (row, reason, score, detail); a rule that found none has none of
-    those columns."""
+    """A rule's rows as (row, reason, score, detail). A rule that found nothing returns
+    its input's empty frame, without those columns: it becomes an empty frame of them."""
     if not frame.height:
         return pl.DataFrame(schema=_FOUND_SCHEMA)
     return frame.select(list(_FOUND_SCHEMA)).cast(_FOUND_SCHEMA)  # type: ignore[arg-type]
