@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from sfttui.engine.text.lookup import SortedIndex, dense_ranks, ragged, stable_argsort
+from sfttui.engine.text.lookup import SortedIndex, dense_ranks, ragged, stable_argsort, stable_sort
 
 
 def test_find_and_pairs_give_every_match_with_its_items():
@@ -52,9 +52,20 @@ def test_stable_argsort_is_numpys_stable_argsort():
         np.array([9, 1, 9, 1, 5], dtype=np.uint64),
         np.array([3], dtype=np.uint64),
         np.empty(0, dtype=np.uint64),
+        # Band codes (a band above a 32-bit key): key and position fit in 64 bits.
+        (rng.integers(0, 16, 60_000).astype(np.uint64) << np.uint64(32))
+        | rng.integers(0, 2**32, 60_000).astype(np.uint64),
+        rng.integers(0, 50, 70_000).astype(np.uint64) << np.uint64(30),  # ties, a shift to spare
+        np.array([2**62 - 1, 0, 2**62 - 1, 5], dtype=np.uint64),  # 62 + 2 bits: packed, just
+        np.array([2**62, 1, 2**62, 0], dtype=np.uint64),  # no room for positions: argsorted
+        np.array([2**64 - 1, 2**64 - 1, 0], dtype=np.uint64),
     ]
     for case in cases:
-        assert stable_argsort(case).tolist() == np.argsort(case, kind="stable").tolist()
+        want = np.argsort(case, kind="stable")
+        assert stable_argsort(case).tolist() == want.tolist()
+        held, order = stable_sort(case)
+        assert order.tolist() == want.tolist()
+        assert held.dtype == case.dtype and held.tolist() == case[want].tolist()
 
 
 def test_dense_ranks_are_numpys_unique_with_inverse():
