@@ -730,3 +730,14 @@ def test_text_rank_in_first_row_order_with_or_without_the_short_cut():
     for frame, expected in [(met, [0, 1, 2, 3]), (shuffled, [2, 1, 3, 0]), (renumbered, [0, 2, 1, 3])]:
         got = _text_rank(frame, 4, "first").tolist()
         assert got == reference(frame, 4) == expected
+
+
+def test_word_counts_for_the_boundary_cross_take_the_narrowest_type_that_holds_them():
+    from sfttui.engine.analyses.dedup import _narrow
+
+    small = _narrow(np.array([3, 255]), np.array([18, 0]))
+    assert [c.dtype for c in small] == [np.uint8, np.uint8]
+    assert [c.tolist() for c in small] == [[3, 255], [18, 0]]
+    assert [c.dtype for c in _narrow(np.array([3]), np.array([256]))] == [np.uint16, np.uint16]
+    wide = _narrow(np.array([70_000]), np.empty(0, dtype=np.int64))
+    assert wide[0].dtype == np.int64 and wide[0].tolist() == [70_000] and wide[1].size == 0

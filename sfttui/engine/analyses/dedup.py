@@ -486,9 +486,10 @@ def cross_pairs(
         if right_known is not None and right_known.estimate is not None:
             known_right = Signed(rids, right_known.keys[rids], right_known.estimate[rids])
         side = _RightSide.of(right.gather(rids), shingling, settings, bands, rows, known_right)
+        left_words = None
         if lengths is not None:
-            side.words, side.ratio = lengths[1][rids].astype(np.int64), lengths[2]
-        left_words = None if lengths is None else lengths[0][lids].astype(np.int64)
+            left_words, side.words = _narrow(lengths[0][lids], lengths[1][rids])
+            side.ratio = lengths[2]
         if lids.size == len(left):
             lsub = left  # no copy when all take part
         else:
@@ -535,6 +536,15 @@ def cross_pairs(
         return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "jaccard": pl.Float64})
     # A pair found by both passes keeps its higher similarity.
     return pl.concat(found).sort("jaccard", descending=True).unique(["a", "b"], keep="first").sort(["a", "b"])
+
+
+def _narrow(*counts: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Word counts in the smallest unsigned type that holds them all: the cross kernel
+    reads a right text's at random for every partner it visits, and at a byte each a
+    5M-row side's stay in the core's cache."""
+    top = max((int(c.max()) for c in counts if c.size), default=0)
+    dtype = np.uint8 if top < 1 << 8 else np.uint16 if top < 1 << 16 else np.int64
+    return tuple(c.astype(dtype) for c in counts)
 
 
 def _band_codes(keys: np.ndarray) -> np.ndarray:
