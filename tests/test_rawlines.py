@@ -39,3 +39,13 @@ def test_lines_come_whole_and_in_order_for_any_window(tmp_path, monkeypatch, spa
         got = read_lines(shuffled.drop("_k"), dataset.sources)
         assert got == [lines[wanted[k]].encode() for k in shuffled["_k"].to_list()]
     assert pl.Series(wanted).is_sorted()
+
+
+def test_a_line_longer_than_many_blocks_comes_whole_once():
+    from sfttui.engine.io.load import split_lines
+
+    data = b"a\n" + b"x" * 1_000 + b"\n\nb\r\n" + b"y" * 777  # the last line has no newline
+    for size in (1, 2, 3, 7, 64, 5_000):
+        blocks = [data[i : i + size] for i in range(0, len(data), size)]
+        got = [line for lines in split_lines(blocks) for line in lines]
+        assert got == data.split(b"\n"), size

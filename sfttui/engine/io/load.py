@@ -520,13 +520,21 @@ def split_lines(blocks: Iterable[bytes]) -> Iterator[list[bytes]]:
     """The lines of consecutive blocks of a file, without their newlines, a list per block:
     a line cut by a block's end comes whole with the next; a last line without a
     newline comes at the end."""
-    carry = b""
+    pending: list[bytes] = []  # the pieces of a line still open at a block's end
     for block in blocks:
         lines = block.split(b"\n")
-        if carry:  # joined to the first line only: `carry + block` copied the whole block
-            lines[0] = carry + lines[0]
-        carry = lines.pop()
+        last = lines.pop()
+        if not lines:  # no newline in this block: the open line goes on
+            pending.append(last)
+            yield lines
+            continue
+        if pending:
+            # Joined once, where the line ends: joined at every block, a line of many
+            # blocks was copied again for each (a 64 MiB line read in 2 MiB blocks: 1 GiB).
+            lines[0] = b"".join([*pending, lines[0]])
+        pending = [last]
         yield lines
+    carry = b"".join(pending)
     if carry:
         yield [carry]
 
