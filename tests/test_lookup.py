@@ -59,6 +59,8 @@ def test_stable_argsort_is_numpys_stable_argsort():
         np.array([2**62 - 1, 0, 2**62 - 1, 5], dtype=np.uint64),  # 62 + 2 bits: packed, just
         np.array([2**62, 1, 2**62, 0], dtype=np.uint64),  # no room for positions: argsorted
         np.array([2**64 - 1, 2**64 - 1, 0], dtype=np.uint64),
+        np.array([-1, 0, 5, -1, 3], dtype=np.int64),  # signed: never packed
+        rng.integers(-50, 50, 5_000).astype(np.int32),
     ]
     for case in cases:
         want = np.argsort(case, kind="stable")

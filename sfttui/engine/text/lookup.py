@@ -49,22 +49,22 @@ def dense_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def stable_argsort(values: np.ndarray) -> np.ndarray:
-    """What np.argsort(values, kind="stable") gives (values: unsigned integers)."""
+    """What np.argsort(values, kind="stable") gives."""
     return stable_sort(values)[1]
 
 
 def stable_sort(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The values sorted and the stable order that sorts them (unsigned integers).
+    """The values sorted and the stable order that sorts them.
 
-    Narrow keys (band codes: a band number above a 32-bit key) leave room beside them in
-    64 bits for each one's position: one sort of key-and-position numbers gives both,
-    0.75 s for 11M band codes where the argsort below and the gather of the values took
-    2.5 s (a 5M-row boundary cross). Wider keys (hashes): NumPy's SIMD argsort (5x its
-    timsort on 64-bit keys, but ties in any order), then each run of tied values put back
-    in position order with one more SIMD sort.
+    Narrow unsigned keys (band codes: a band number above a 32-bit key) leave room beside
+    them in 64 bits for each one's position: one sort of key-and-position numbers gives
+    both, 0.75 s for 11M band codes where the argsort below and the gather of the values
+    took 2.5 s (a 5M-row boundary cross). Wider keys (hashes) and signed ones: NumPy's
+    SIMD argsort (5x its timsort on 64-bit keys, but ties in any order), then each run of
+    tied values put back in position order with one more SIMD sort.
     """
     width = max(1, int(values.size - 1).bit_length())  # bits of a position
-    if values.size and int(values.max()).bit_length() + width <= 64:
+    if values.size and values.dtype.kind == "u" and int(values.max()).bit_length() + width <= 64:
         packed = values.astype(np.uint64) << np.uint64(width)
         packed |= np.arange(values.size, dtype=np.uint64)
         packed.sort()
