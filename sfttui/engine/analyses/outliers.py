@@ -137,7 +137,7 @@ def find_outliers(dataset: Dataset) -> Outliers:
         _code(measured),
     ]
     listed = pl.concat([_found(f) for f in found])
-    keys = rows.filter(pl.col("row").is_in(listed["row"].implode())).select("row", "key")
+    keys = rows.filter(pl.col("row").is_in(listed["row"].implode())).select("row", "key").unique("row")
     listed = listed.join(keys, on="row", how="left", maintain_order="left").select(list(OUTLIER_SCHEMA))
     listed = listed.sort(["score", "row"], descending=[True, False])
     return Outliers(True, "", listed)
