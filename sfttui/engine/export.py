@@ -526,7 +526,7 @@ def _clusters_across(
     are compared as numbers and spans as (lowest, highest): lists of split names per
     line were the export's largest holding at 5M rows. The written hashes are sorted in
     NumPy, not grouped by Polars: the group-by's table of a million hashes was the
-    highest point of a 1M-row run (+140 MB), the sort holds a few arrays of 8 bytes a line.
+    highest point of a 1M-row run (+140-210 MB), the sort holds a few arrays of 8 bytes a line.
     """
     problems: list[str] = []
     if not written.height:

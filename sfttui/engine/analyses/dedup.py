@@ -539,9 +539,9 @@ def cross_pairs(
 
 
 def _narrow(*counts: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Word counts in the smallest unsigned type that holds them all: the cross kernel
-    reads a right text's at random for every partner it visits, and at a byte each a
-    5M-row side's stay in the core's cache."""
+    """Word counts in the smallest type that holds them all (uint8, uint16, else int64):
+    the cross kernel reads a right text's at random for every partner it visits, and at
+    a byte each a 5M-row side's stay in the core's cache."""
     top = max((int(c.max()) for c in counts if c.size), default=0)
     dtype = np.uint8 if top < 1 << 8 else np.uint16 if top < 1 << 16 else np.int64
     return tuple(c.astype(dtype) for c in counts)

@@ -70,7 +70,7 @@ def stable_sort(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         packed.sort()
         held = (packed >> np.uint64(width)).astype(values.dtype, copy=False)
         packed &= np.uint64((1 << width) - 1)
-        return held, packed.astype(np.intp)
+        return held, packed.view(np.int64)  # positions: below 2**63, so the same numbers
     order = np.argsort(values)
     held = values[order]
     same = held[1:] == held[:-1]
