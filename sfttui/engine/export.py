@@ -36,6 +36,7 @@ from .io.load import SPLIT_FIELD, Dataset, load, read_blocks, split_lines
 from .io.outdir import OutputRefused, Protected, check_output, make_temporary, recover, replace_directory
 from .io.rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
 from .settings import BalanceSettings, ScanSettings
+from .text.lookup import SortedIndex
 
 DropPolicy = Literal["exact", "near", "none"]
 _DROPPED_SLICE = 20_000
@@ -524,33 +525,24 @@ def _clusters_across(
     `written` holds the hash `h` and split number `s` of every written line (see
     _line_hashes), and `row_hashes` the same hash of every input row's line. Splits
     are compared as numbers and spans as (lowest, highest): lists of split names per
-    line were the export's largest holding at 5M rows. The written hashes are sorted in
-    NumPy, not grouped by Polars: the group-by's table of a million hashes was the
-    highest point of a 1M-row run (+140-210 MB), the sort holds a few arrays of 8 bytes a line.
+    line were the export's largest holding at 5M rows. The written hashes are indexed
+    sorted (lookup.SortedIndex), not grouped by Polars: the group-by's table of a million
+    hashes was the highest point of a 1M-row run (+140-210 MB).
     """
     problems: list[str] = []
     if not written.height:
         return problems
-    h = written["h"].to_numpy()
-    s = written["s"].to_numpy()
-    order = np.lexsort((s, h))  # by hash, then split: a run's first split is its lowest
-    h, s = h[order], s[order]
-    del order
-    first = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
-    last = np.r_[first[1:], h.size] - 1
-    hashes, lo = h[first], s[first]
-    twice = int(np.count_nonzero(lo != s[last]))
-    del h, s, first, last
+    index = SortedIndex.of(written["h"].to_numpy(), written["s"].to_numpy())
+    lo = np.minimum.reduceat(index.items, index.start)  # each distinct line's lowest split
+    twice = int(np.count_nonzero(lo != np.maximum.reduceat(index.items, index.start)))
     if twice:
         problems.append(f"{twice:,} lines are written to more than one split")
     # Only the rows of duplicate clusters are traced: each to the split its line is in.
     linked = duplicates.linked.join(dataset.rows.select("row").with_columns(h=row_hashes), on="row")
-    traced = linked["h"].to_numpy()
-    at = np.minimum(np.searchsorted(hashes, traced), hashes.size - 1)
+    found, at = index.find(linked["h"].to_numpy())
     spread = (
-        linked.select("component")
-        .with_columns(s=lo[at])
-        .filter(pl.Series(hashes[at] == traced))
+        linked[found]
+        .select("component", s=pl.Series(lo[at]))
         .group_by("component")
         .agg(lo=pl.col("s").min(), hi=pl.col("s").max())
         .filter(pl.col("lo") != pl.col("hi"))
