@@ -6,6 +6,7 @@ import io
 import json
 import random
 import re
+import time
 from dataclasses import replace
 from itertools import pairwise
 
@@ -174,6 +175,31 @@ async def test_threshold_keys_rebuild_clusters(tmp_path):
         assert min(near["similarities"].explode().to_list()) >= 0.74 - 1e-9
         assert min(at_08.clusters.filter(pl.col("kind") == "near")["similarity"].to_list()) >= 0.8 - 1e-9
         assert after.membership.height > at_08.membership.height and before == at_08.clusters.height
+
+
+async def test_quick_threshold_keys_step_from_the_value_asked_for(tmp_path, monkeypatch):
+    """Keys pressed while a rebuild runs each step on from the last one asked for, and the
+    session ends at the last value even when the rebuilds overlap."""
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        applied: list[float] = []
+        rebuild = type(app.session).set_threshold
+
+        def slow(session, threshold: float) -> None:
+            time.sleep(0.3)  # every key below lands while a rebuild is under way
+            rebuild(session, threshold)
+            applied.append(threshold)
+
+        monkeypatch.setattr(type(app.session), "set_threshold", slow)
+        await pilot.press("f2", "minus", "minus", "minus", "minus", "plus")
+        await settle(pilot)
+        assert abs(app.session.threshold - 0.74) < 1e-9
+        assert applied[-1] == 0.74 and applied == sorted(applied, reverse=True)
+        assert abs(app.session.duplicates.threshold - 0.74) < 1e-9
+        await pilot.press("minus")
+        await settle(pilot)
+        assert abs(app.session.threshold - 0.72) < 1e-9 and applied[-1] == 0.72
 
 
 async def test_balance_cap_and_deliberate(tmp_path):

@@ -8,6 +8,7 @@ come faster than it can be drawn it waits for them to pause.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import Any
 
@@ -78,6 +79,11 @@ class DuplicatesTab(Vertical):
         self._detail_at = 0.0  # when the detail pane was last drawn
         self._detail_timer: Timer | None = None
         self._detail_queued = False  # a draw is due right after the next frame
+        # The threshold last asked for while a rebuild is under way: the next key steps from
+        # it, not from the session's (a held key or quick presses would repeat one step).
+        self._asked: float | None = None
+        self._asking = threading.Lock()  # held only to read or change _asked
+        self._rebuilding = threading.Lock()
         # The member chosen with >/< (0-based), for clusters of more members than keys
         # 1-9 reach; None: none chosen (the first nine are shown).
         self.selected: int | None = None
@@ -534,7 +540,9 @@ class DuplicatesTab(Vertical):
         )
 
     def action_threshold(self, step: int) -> None:
-        now = self.session.threshold
+        with self._asking:
+            asked = self._asked
+        now = self.session.threshold if asked is None else asked
         new = round(now + step * THRESHOLD_STEP, 4)
         if new > 1.0 or new < self.session.floor - 1e-9:
             # The values the steps reach from here, not the bounds they stop short of.
@@ -542,11 +550,24 @@ class DuplicatesTab(Vertical):
             high = now + math.floor((1.0 - now + 1e-9) / THRESHOLD_STEP) * THRESHOLD_STEP
             self.app.notify(f"The threshold moves between {low:.2f} and {high:.2f} here, in steps of 0.02.")
             return
-        self._rethreshold(new)
+        with self._asking:
+            self._asked = new
+        self._rethreshold()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="threshold")
-    def _rethreshold(self, threshold: float) -> None:
-        self.session.set_threshold(threshold)
+    @work(thread=True, exit_on_error=False, group="threshold")
+    def _rethreshold(self) -> None:
+        # One rebuild at a time, each to the latest value asked for: a thread cannot be
+        # stopped, and an older rebuild finishing last must not undo a newer one.
+        with self._rebuilding:
+            asked = self._asked
+            if asked is None:
+                return  # an earlier worker already applied it
+            try:
+                self.session.set_threshold(asked)
+            finally:
+                with self._asking:
+                    if self._asked == asked:  # nothing newer asked for meanwhile
+                        self._asked = None
         self.post_message(ThresholdChanged())
 
     def action_examples(self, on: bool | None = None) -> None:
