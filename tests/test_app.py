@@ -1224,6 +1224,34 @@ async def test_the_row_browser_searches_filters_and_opens_rows(tmp_path):
         assert not isinstance(app.screen, RowsScreen)
 
 
+async def test_a_slow_older_row_search_does_not_replace_a_newer_one(tmp_path, monkeypatch):
+    from sfttui.tui import browse
+
+    find = browse.matching_rows
+
+    def slow_for_refund(session, query):
+        if query.words == "refund":
+            time.sleep(0.6)  # ends after the search asked for next
+        return find(session, query)
+
+    monkeypatch.setattr(browse, "matching_rows", slow_for_refund)
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash", "end", "ctrl+u", *"refund", "enter")
+        await pilot.press("slash", "end", "ctrl+u", *"label:billing", "enter")
+        await settle(pilot)
+        await pilot.pause(0.8)
+        rows = app.session.dataset.rows
+        billing = rows.filter(pl.col("label") == "billing")["row"].to_list()
+        assert screen.matches.rows.to_list() == billing and len(billing) > 100
+        summary = str(screen.query_one("#rows-summary").render())
+        assert f"{len(billing):,} of {rows.height:,} rows" in summary and "billing" in summary
+
+
 async def test_counts_and_the_threshold_bounds_read_right(tmp_path):
     # "dropped at export: 420 8 bad line, 307 class cap", and "between 0.65 and 1.00"
     # while the steps from 0.80 stop at 0.66.

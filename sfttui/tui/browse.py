@@ -46,6 +46,9 @@ class RowsScreen(Screen[None]):
         self.session = session
         self.query_text = query
         self.matches: RowMatches | None = None
+        # The search last asked for: one still running from before it is not shown when it
+        # ends (a thread cannot be stopped, so a slow older search can end after a newer one).
+        self._asked: RowQuery | None = None
 
     def compose(self) -> ComposeResult:
         yield LiteralStatic("Searching…", id="rows-summary")
@@ -68,6 +71,7 @@ class RowsScreen(Screen[None]):
         self.query_one("#rows-summary", LiteralStatic).update(
             literal(f"searching {parsed.describe()}…", "dim")
         )
+        self._asked = parsed
         self._search(parsed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rows")
@@ -76,6 +80,8 @@ class RowsScreen(Screen[None]):
         self.app.call_from_thread(self._found, query, found)
 
     def _found(self, query: RowQuery, found: RowMatches) -> None:
+        if query is not self._asked:
+            return
         self.matches = found
         what = "bad lines" if found.bad_lines is not None else "rows"
         total = (
