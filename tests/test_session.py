@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sfttui.engine.session import NotAnalysed, Session
@@ -27,6 +29,19 @@ def test_results_are_all_set_by_analyse_and_none_is_half_there_before(write_json
     # A new threshold is a new workspace with new clusters; everything else is the same object.
     assert session.workspace is not before and session.duplicates.threshold == 0.7
     assert session.dataset is before.scan.dataset and session.journal is before.journal
+
+
+def test_the_manifest_names_the_threshold_the_clusters_are_at(tmp_path):
+    """Moved in the app (0.80 -> 0.74), the manifest said the scan's 0.8 all the same."""
+    from tests.app_factory import demo_copy
+
+    session = Session(paths=[str(demo_copy(tmp_path))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    session.set_threshold(0.74)
+    session.write(session.plan(), tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["settings"]["near"]["threshold"] == 0.74
+    assert session.settings.near.threshold == 0.8  # the scan's own settings are left as they were
 
 
 def _from_scratch(session: Session):

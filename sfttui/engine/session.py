@@ -484,7 +484,9 @@ class Session:
             self.dataset,
             out,
             force=force,
-            settings=self.settings,
+            # The threshold the clusters are at, moved in the app or not: the manifest
+            # says what the splits were made from.
+            settings=replace(self.settings, near=replace(self.settings.near, threshold=self.threshold)),
             extra=extra,
             duplicates=self.duplicates,
             protected=self.protected(),
