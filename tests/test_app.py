@@ -202,6 +202,34 @@ async def test_quick_threshold_keys_step_from_the_value_asked_for(tmp_path, monk
         assert abs(app.session.threshold - 0.72) < 1e-9 and applied[-1] == 0.72
 
 
+def _slow_rebuilds(app, monkeypatch, seconds: float) -> None:
+    rebuild = type(app.session).set_threshold
+
+    def slow(session, threshold: float) -> None:
+        time.sleep(seconds)
+        rebuild(session, threshold)
+
+    monkeypatch.setattr(type(app.session), "set_threshold", slow)
+
+
+async def test_no_decision_lands_on_clusters_being_rebuilt(tmp_path, monkeypatch):
+    # During a rebuild the list still shows the old clusters: an id may be gone (a
+    # KeyError ended the app) or hold other rows at the new threshold.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        _slow_rebuilds(app, monkeypatch, 0.5)
+        tab = app.query_one(DuplicatesTab)
+        await pilot.press("f2", "plus", "a", "1", "x", "M")
+        assert app.session.journal.decisions == [] and isinstance(app.screen, type(app.get_default_screen()))
+        assert any("being updated for the new threshold" in n.message for n in app._notifications)
+        await settle(pilot)
+        assert abs(app.session.threshold - 0.82) < 1e-9 and tab._view_of is app.session.duplicates
+        await pilot.press("a")
+        [decision] = app.session.journal.decisions
+        assert app.session.duplicates.has_cluster(decision.payload["cluster"])
+
+
 async def test_balance_cap_and_deliberate(tmp_path):
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30)) as pilot:

@@ -88,6 +88,7 @@ class DuplicatesTab(Vertical):
         # 1-9 reach; None: none chosen (the first nine are shown).
         self.selected: int | None = None
         self._ids: list[str] = []  # the view's cluster ids, in its order
+        self._view_of: Any = None  # the clustering (Duplicates) those ids belong to
         self._advanced_to: str | None = None  # the cluster a decision just moved the cursor to
         self._filter_for: tuple[str, Any] | None = None  # (query, clustering) of _filter_ids
         self._filter_ids: list[str] = []
@@ -120,6 +121,7 @@ class DuplicatesTab(Vertical):
         # Keys look clusters up by position and by id with these, not with Polars queries:
         # a query on the UI thread waits whenever a worker keeps Polars' threads busy.
         self._ids = self.view.get_column("id").to_list()
+        self._view_of = dup
         self._at = {cid: i for i, cid in enumerate(self._ids)}
         self._detail_at = 0.0  # new rows: draw the detail at once
         self._advanced_to = None
@@ -201,6 +203,20 @@ class DuplicatesTab(Vertical):
 
     def current_cluster(self) -> str | None:
         return self._ids[self.clusters.cursor_row] if self._ids else None
+
+    @property
+    def rebuilding(self) -> bool:
+        """A threshold change is asked for or being applied."""
+        return self._asked is not None or self._rebuilding.locked()
+
+    def _refused_while_updating(self) -> bool:
+        """Refuse a decision, saying why, while the list shows clusters of another
+        clustering than the session's: their ids may be gone or hold other rows by now, so
+        the decision would miss or land on rows the person never saw."""
+        if not self.rebuilding and self._view_of is self.session.duplicates:
+            return False
+        self.app.notify("The clusters are being updated for the new threshold; decide again in a moment.")
+        return True
 
     def _render_detail(self) -> None:
         self._detail_at = time.monotonic()
@@ -375,7 +391,7 @@ class DuplicatesTab(Vertical):
         self.app.save_position({"tab": "duplicates", "cluster": self.current_cluster()})  # type: ignore[attr-defined]
 
     def action_accept(self) -> None:
-        if self.app.refused_read_only():  # type: ignore[attr-defined]
+        if self.app.refused_read_only() or self._refused_while_updating():  # type: ignore[attr-defined]
             return
         cluster_id = self.current_cluster()
         if cluster_id:
@@ -383,7 +399,7 @@ class DuplicatesTab(Vertical):
             self._decided(cluster_id)
 
     def action_keeper(self, number: int) -> None:
-        if self.app.refused_read_only():  # type: ignore[attr-defined]
+        if self.app.refused_read_only() or self._refused_while_updating():  # type: ignore[attr-defined]
             return
         cluster_id = self.current_cluster()
         if not cluster_id:
@@ -398,7 +414,7 @@ class DuplicatesTab(Vertical):
     def action_select_member(self, step: int) -> None:
         """Move the member selection (the pane shows the nine around it)."""
         cluster_id = self.current_cluster()
-        if not cluster_id:
+        if not cluster_id or self._refused_while_updating():
             return
         size = self.session.cluster(cluster_id)["size"]
         at = (-1 if step > 0 else size) if self.selected is None else self.selected
@@ -412,7 +428,7 @@ class DuplicatesTab(Vertical):
         self.action_keeper(self.selected + 1)
 
     def action_keep_all(self) -> None:
-        if self.app.refused_read_only():  # type: ignore[attr-defined]
+        if self.app.refused_read_only() or self._refused_while_updating():  # type: ignore[attr-defined]
             return
         cluster_id = self.current_cluster()
         if cluster_id:
@@ -421,7 +437,7 @@ class DuplicatesTab(Vertical):
 
     def action_hard_negative(self) -> None:
         """Mark a near label conflict as a hard negative: the differing words decide it."""
-        if self.app.refused_read_only():  # type: ignore[attr-defined]
+        if self.app.refused_read_only() or self._refused_while_updating():  # type: ignore[attr-defined]
             return
         cluster_id = self.current_cluster()
         if not cluster_id:
@@ -504,7 +520,7 @@ class DuplicatesTab(Vertical):
     def action_majority(self) -> None:
         """Resolve every undecided label conflict of this list (filtered or not) by its
         most common label: asked first, one batch that one u undoes."""
-        if self.app.refused_read_only():  # type: ignore[attr-defined]
+        if self.app.refused_read_only() or self._refused_while_updating():  # type: ignore[attr-defined]
             return
         ids = list(self._ids)
         items, ties = self.session.majority_keeps(ids)
@@ -514,12 +530,16 @@ class DuplicatesTab(Vertical):
             return
 
         def done(confirmed: bool | None) -> None:
-            if confirmed:
-                count = self.session.keep_majority(ids)
-                self.app.notify(f"Resolved {count:,} conflicts by majority label (one u undoes them).")
-                self.show(self.session)
-                self._save_position()
-                self.post_message(DecisionsChanged())
+            if not confirmed or self._refused_while_updating():
+                return
+            if self._ids != ids:  # rebuilt or filtered while the question was open
+                self.app.notify("The list changed while the question was open; press M again.")
+                return
+            count = self.session.keep_majority(ids)
+            self.app.notify(f"Resolved {count:,} conflicts by majority label (one u undoes them).")
+            self.show(self.session)
+            self._save_position()
+            self.post_message(DecisionsChanged())
 
         where = f"matching '{self.query_text}'" if self.query_text else "in the list"
         body = (
