@@ -230,6 +230,67 @@ async def test_no_decision_lands_on_clusters_being_rebuilt(tmp_path, monkeypatch
         assert app.session.duplicates.has_cluster(decision.payload["cluster"])
 
 
+async def test_w_during_a_rebuild_writes_the_new_clusters(tmp_path, monkeypatch):
+    out = tmp_path / "splits"
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        _slow_rebuilds(app, monkeypatch, 0.5)
+        await pilot.press("f2", "plus", "w")
+        assert not isinstance(app.screen, ConfirmScreen)  # not with the plan of 0.80
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.plan_basis[0] is app.session.duplicates and abs(app.session.threshold - 0.82) < 1e-9
+        await pilot.press("enter")
+        await settle(pilot)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["settings"]["near"]["threshold"] == 0.82  # was the scan's 0.8 whatever the app showed
+
+
+async def test_w_right_after_a_decision_waits_for_a_plan_with_it(tmp_path):
+    # A decision saved whose DecisionsChanged has not reached the app yet (keys typed
+    # ahead): the plan of the same generation does not hold it.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        dropped = app.plan.counts()["dropped"]
+        near = app.session.duplicates.clusters.filter(pl.col("kind") == "near").row(0, named=True)
+        app.session.keep(near["id"])  # journaled; no message posted
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        # The plan asked about drops the cluster's other members (it did not before).
+        after = app.plan.counts()["dropped"]
+        assert after == dropped + near["size"] - 1 and f"dropped: {after:,} (" in app.screen.body
+
+
+async def test_a_second_w_while_writing_does_not_start_another_write(tmp_path, monkeypatch):
+    out = tmp_path / "splits"
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        writes: list[float] = []
+        write = type(app.session).write
+
+        def slow(session, *args, **kwargs):
+            writes.append(time.monotonic())
+            time.sleep(0.5)
+            return write(session, *args, **kwargs)
+
+        monkeypatch.setattr(type(app.session), "write", slow)
+        await pilot.press("w", "enter")
+        await pilot.pause(0.1)
+        await pilot.press("w")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert any("being written" in n.message for n in app._notifications)
+        await settle(pilot)
+        assert len(writes) == 1 and not app.exporting and (out / "manifest.json").exists()
+        await pilot.press("w")  # once it is done, a write can be asked for again
+        assert isinstance(app.screen, ConfirmScreen)
+
+
 async def test_balance_cap_and_deliberate(tmp_path):
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30)) as pilot:

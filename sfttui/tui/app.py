@@ -117,6 +117,8 @@ class SfttuiApp(App[None]):
         self.plan_of = -1  # the generation `plan` belongs to
         self.planning_for = -1  # the generation a plan is under way (or scheduled) for
         self.write_pending = False  # w was pressed while the plan was being redone
+        self.plan_basis: tuple[Any, int] = (None, -1)  # what `plan` was made from (_basis)
+        self.exporting = False  # a write is under way: a second one would share its folder
         self._replan_timer: Timer | None = None
         self.stage_done: dict[Stage, float] = {}
         self.stale: set[str] = set()  # tabs to redraw when next shown
@@ -227,7 +229,24 @@ class SfttuiApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan_worker(self, generation: int) -> None:
         self.post_message(StageProgress(Stage.PLAN, 0.0))
-        self.post_message(PlanReady(self.session.plan(), generation))
+        basis = self._basis()
+        self.post_message(PlanReady(self.session.plan(), generation, basis))
+
+    def _basis(self) -> tuple[Any, int]:
+        """What a split plan is made from: the clustering, and the decisions so far (the
+        journal only grows: an undo is an entry too)."""
+        return self.session.duplicates, len(self.session.journal.decisions)
+
+    def _plan_is_current(self) -> bool:
+        """Whether `plan` holds every decision and the threshold in force. The generation
+        alone lags: it is bumped when DecisionsChanged or ThresholdChanged arrives, and a
+        `w` typed right after a decision, or during a threshold rebuild, comes first."""
+        if self.plan is None or self.plan_of != self.plan_generation:
+            return False
+        if self.query_one(DuplicatesTab).rebuilding:
+            return False
+        clustering, decisions = self._basis()
+        return self.plan_basis[0] is clustering and self.plan_basis[1] == decisions
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def export(self, plan: ExportPlan, out: Path) -> None:
@@ -249,6 +268,8 @@ class SfttuiApp(App[None]):
                 # No plan is on its way any more: showing Splits or `w` may try again.
                 self.planning_for = -1
                 self.write_pending = False
+            if event.worker.group == "export":
+                self.exporting = False
 
     # --- messages ---------------------------------------------------------------------
     def notify(
@@ -367,7 +388,7 @@ class SfttuiApp(App[None]):
     def on_plan_ready(self, message: PlanReady) -> None:
         if message.generation != self.plan_generation:
             return  # a cancelled worker's plan, from before a later decision
-        self.plan, self.plan_of = message.plan, message.generation
+        self.plan, self.plan_of, self.plan_basis = message.plan, message.generation, message.basis
         self.query_one(SplitsTab).show_plan(message.plan)
         ds = self.session.dataset
         if not ds.has_splits:
@@ -384,6 +405,7 @@ class SfttuiApp(App[None]):
             self.action_write()
 
     def on_export_done(self, message: ExportDone) -> None:
+        self.exporting = False
         result = message.result
         self.query_one(SplitsTab).show_result(result)
         self.action_tab("splits")
@@ -392,6 +414,7 @@ class SfttuiApp(App[None]):
         self.notify(f"Wrote {result.out}", severity="information" if ok else "error", timeout=8)
 
     def on_export_failed(self, message: ExportFailed) -> None:
+        self.exporting = False
         self.set_status(message.error, None)
         self.notify(message.error, severity="error", timeout=10)
 
@@ -520,10 +543,18 @@ class SfttuiApp(App[None]):
         if not self.ready:
             self.notify("Still working: the data is not analysed yet.")
             return
-        if self.plan is None or self.plan_generation != self.plan_of:
+        if self.exporting:
+            self.notify("The splits are being written; wait until that is done.")
+            return
+        if not self._plan_is_current():
             # Writing a plan from before the last decision would ignore that decision.
             self.write_pending = True
-            self.want_plan()
+            if self.query_one(DuplicatesTab).rebuilding:
+                pass  # on_threshold_changed plans again, for the new clusters
+            elif self.plan is not None and self.plan_of == self.plan_generation:
+                self.refresh_plan()  # a decision whose DecisionsChanged is still on its way
+            else:
+                self.want_plan()
             self.notify("Updating the split plan; the write dialog opens when it is ready.")
             return
         plan, out = self.plan, self.session.default_out()
@@ -543,8 +574,15 @@ class SfttuiApp(App[None]):
         )
 
         def done(confirmed: bool | None) -> None:
-            if confirmed:
-                self.export(plan, out)
+            if not confirmed or self.exporting:
+                return
+            if plan is not self.plan or not self._plan_is_current():
+                # A decision or a new threshold while the question was open.
+                self.notify("The split plan changed while you were asked; asking again.")
+                self.action_write()
+                return
+            self.exporting = True
+            self.export(plan, out)
 
         self.push_screen(ConfirmScreen("Write splits?", body), done)
 

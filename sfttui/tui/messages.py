@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.message import Message
 
 from ..engine.export import ExportPlan, ExportResult
@@ -40,10 +42,11 @@ class ThresholdChanged(Message):
 class PlanReady(Message):
     """A split plan, numbered so a plan from before the latest decision is recognised."""
 
-    def __init__(self, plan: ExportPlan, generation: int) -> None:
+    def __init__(self, plan: ExportPlan, generation: int, basis: tuple[Any, int]) -> None:
         super().__init__()
         self.plan = plan
         self.generation = generation
+        self.basis = basis  # the clustering and the number of journal entries it was made from
 
 
 class ExportDone(Message):
