@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import time
 import traceback
@@ -20,6 +21,21 @@ def demo_copy(directory: Path) -> Path:
     target = directory / "demo.jsonl"
     shutil.copyfile(demo_path(), target)
     return target
+
+
+def families_across_splits(families: int = 4) -> list[dict]:
+    """Per family, a train row, a test row at word J 0.81 to it and a validation row at
+    0.75: one leak per family at the threshold of 0.80, two at 0.74."""
+    rng = random.Random(5)
+    vocab = [f"w{i}" for i in range(400)]
+    records = []
+    for k in range(families):
+        base = rng.sample(vocab, 30)
+        near = [*base[:15], "x1", *base[16:]]  # one middle word: 25 of 31 3-grams shared
+        farther = [*base[:10], "y1", "y2", *base[12:]]  # two adjacent: 24 of 32
+        for split, words in (("train", base), ("test", near), ("validation", farther)):
+            records.append({"text": " ".join(words), "label": "ab"[k % 2], "split": split})
+    return records
 
 
 def make_app(

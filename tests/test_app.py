@@ -20,11 +20,12 @@ from sfttui.tui.app import SfttuiApp
 from sfttui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen
 from sfttui.tui.tabs.coverage import CoverageTab
 from sfttui.tui.tabs.duplicates import DuplicatesTab
+from sfttui.tui.tabs.leakage import LeakageTab
 from sfttui.tui.widgets.footer import KeysFooter
 from sfttui.tui.widgets.rendered import Rendered
 from sfttui.tui.widgets.row_list import RowList
 
-from .app_factory import demo_copy, make_app, redrawn, settle
+from .app_factory import demo_copy, families_across_splits, make_app, redrawn, settle
 
 
 def _journal(app) -> list[dict]:
@@ -289,6 +290,22 @@ async def test_a_second_w_while_writing_does_not_start_another_write(tmp_path, m
         assert len(writes) == 1 and not app.exporting and (out / "manifest.json").exists()
         await pilot.press("w")  # once it is done, a write can be asked for again
         assert isinstance(app.screen, ConfirmScreen)
+
+
+async def test_leakage_tab_shows_the_leaks_of_the_new_threshold(tmp_path, write_jsonl):
+    data = write_jsonl("s.jsonl", families_across_splits())
+    app = make_app([data], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        tab = app.query_one(LeakageTab)
+        await pilot.press("f5")
+        assert tab.hits["b_split"].to_list() == ["test"] * 4
+        await pilot.press("f2", "minus", "minus", "minus", "f5")
+        await settle(pilot)
+        assert sorted(tab.hits["b_split"].to_list()) == ["test"] * 4 + ["validation"] * 4
+        await pilot.press("m")  # the validation row's whole family goes to train
+        [move] = [d for d in app.session.journal.decisions if d.action == "move_rows"]
+        assert len(move.payload["keys"]) == 3 and move.payload["split"] == "train"
 
 
 async def test_balance_cap_and_deliberate(tmp_path):

@@ -44,6 +44,26 @@ def test_the_manifest_names_the_threshold_the_clusters_are_at(tmp_path):
     assert session.settings.near.threshold == 0.8  # the scan's own settings are left as they were
 
 
+def test_a_new_threshold_finds_the_leaks_between_splits_again(write_jsonl, tmp_path):
+    """A row at word J 0.75 to a train row leaks at 0.74, not at 0.80. After the threshold
+    moved, the hits and the groups a move takes were still the scan's: one leak per
+    family, and a move by a group id of the old clusters."""
+    from tests.app_factory import families_across_splits
+
+    records = families_across_splits()
+    session = Session(paths=[str(write_jsonl("s.jsonl", records))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    assert session.leakage.between_splits["split_b"].to_list() == ["test"] * 4
+    session.set_threshold(0.74)
+    hits = session.leakage.between_splits
+    assert sorted(hits["split_b"].to_list()) == ["test"] * 4 + ["validation"] * 4
+    for hit in hits.iter_rows(named=True):
+        keys = session.group_keys(hit["kind"], hit["detail"])
+        assert len(keys) == 3 and hit["key_a"] in keys and hit["key_b"] in keys
+    session.set_threshold(0.8)
+    assert session.leakage.between_splits["split_b"].to_list() == ["test"] * 4
+
+
 def _from_scratch(session: Session):
     """The resolution worked out again from every decision, as before each one was added."""
     kept = session._resolver, session._resolution

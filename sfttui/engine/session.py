@@ -21,7 +21,7 @@ from .analyses.balance import Balance
 from .analyses.coverage import Coverage
 from .analyses.dedup import Duplicates
 from .analyses.drift import Drift
-from .analyses.leakage import Leakage
+from .analyses.leakage import Leakage, split_leakage
 from .analyses.lengths import Lengths
 from .analyses.outliers import Outliers
 from .analyses.quality import Quality
@@ -160,7 +160,15 @@ class Session:
         return self.duplicates.threshold if self.ready else self.settings.near.threshold
 
     def set_threshold(self, threshold: float) -> None:
-        scan = replace(self.results.scan, duplicates=self.duplicates.at_threshold(threshold))
+        duplicates = self.duplicates.at_threshold(threshold)
+        scan = replace(self.results.scan, duplicates=duplicates)
+        if self.dataset.has_splits:
+            # The hits between the given splits are those of the clusters in force: which
+            # rows leak depends on the threshold, and a move takes a hit's group by the
+            # group ids of these clusters (the scan's named other groups, or none).
+            rows = self.dataset.rows
+            between = split_leakage(rows, rows["split"], duplicates)
+            scan = replace(scan, leakage=replace(scan.leakage, between_splits=between))
         self.workspace = replace(self.results, scan=scan)
 
     @property

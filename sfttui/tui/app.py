@@ -382,6 +382,8 @@ class SfttuiApp(App[None]):
         dup_tab.show(s)
         dup_tab.show_threshold_examples()  # until the cursor moves or a decision is made
         self.query_one(OverviewTab).show(s)
+        self.stale.add("leakage")  # its hits between splits were found again
+        self._refresh_if_stale(self.query_one(TabbedContent).active)
         self.notify(f"Near threshold J ≥ {s.threshold:.2f}: {s.duplicates.clusters.height:,} clusters.")
         self.refresh_plan()
 
