@@ -308,6 +308,31 @@ async def test_leakage_tab_shows_the_leaks_of_the_new_threshold(tmp_path, write_
         assert len(move.payload["keys"]) == 3 and move.payload["split"] == "train"
 
 
+async def test_r_right_after_a_resplit_does_not_ask_again(tmp_path, write_jsonl, monkeypatch):
+    # The input's own splits: r asks to build new ones. Pressed again before the new
+    # plan came, it asked again (the plan on screen still said "from the input").
+    data = write_jsonl("s.jsonl", families_across_splits())
+    app = make_app([data], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        plan = type(app.session).plan
+
+        def slow(session, *args, **kwargs):
+            time.sleep(0.5)
+            return plan(session, *args, **kwargs)
+
+        monkeypatch.setattr(type(app.session), "plan", slow)
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter", "r")
+        assert not isinstance(app.screen, ConfirmScreen)
+        splits = [d.payload for d in app.session.journal.decisions if d.action == "split"]
+        assert [(p["seed"], p["resplit"]) for p in splits] == [(1234, True), (1235, True)]
+        await settle(pilot)
+
+
 async def test_balance_cap_and_deliberate(tmp_path):
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30)) as pilot:

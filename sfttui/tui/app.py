@@ -237,7 +237,7 @@ class SfttuiApp(App[None]):
         journal only grows: an undo is an entry too)."""
         return self.session.duplicates, len(self.session.journal.decisions)
 
-    def _plan_is_current(self) -> bool:
+    def plan_is_current(self) -> bool:
         """Whether `plan` holds every decision and the threshold in force. The generation
         alone lags: it is bumped when DecisionsChanged or ThresholdChanged arrives, and a
         `w` typed right after a decision, or during a threshold rebuild, comes first."""
@@ -548,7 +548,7 @@ class SfttuiApp(App[None]):
         if self.exporting:
             self.notify("The splits are being written; wait until that is done.")
             return
-        if not self._plan_is_current():
+        if not self.plan_is_current():
             # Writing a plan from before the last decision would ignore that decision.
             self.write_pending = True
             if self.query_one(DuplicatesTab).rebuilding:
@@ -578,7 +578,7 @@ class SfttuiApp(App[None]):
         def done(confirmed: bool | None) -> None:
             if not confirmed or self.exporting:
                 return
-            if plan is not self.plan or not self._plan_is_current():
+            if plan is not self.plan or not self.plan_is_current():
                 # A decision or a new threshold while the question was open.
                 self.notify("The split plan changed while you were asked; asking again.")
                 self.action_write()

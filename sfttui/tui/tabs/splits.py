@@ -108,7 +108,14 @@ class SplitsTab(Vertical):
         if self.app.refused_read_only():  # type: ignore[attr-defined]
             return
         current = self.session.split_settings
-        if self.plan is None or self.plan.split_plan.source != "existing":
+        app: Any = self.app
+        if app.plan is not None and app.plan_is_current():
+            from_input = app.plan.split_plan.source == "existing"
+        else:
+            # The plan on screen is from before the last decision (a re-split just made or
+            # undone): the rule the planner applies (assign_splits) decides instead.
+            from_input = not current.resplit and self.session.dataset.rows["split"].null_count() == 0
+        if not from_input:
             self.session.choose_split(seed=current.seed + 1, resplit=current.resplit)
             self.app.notify(f"New splits with seed {current.seed + 1} (journal).")
             self.app.refresh_plan()  # type: ignore[attr-defined]
