@@ -333,6 +333,39 @@ async def test_r_right_after_a_resplit_does_not_ask_again(tmp_path, write_jsonl,
         await settle(pilot)
 
 
+async def test_a_failed_rebuild_or_search_is_said_and_the_tab_carries_on(tmp_path, monkeypatch):
+    # Workers of tabs and screens post their StateChanged to themselves (it does not
+    # bubble): their errors were shown nowhere, the list stayed as it was.
+    from sfttui.tui import browse
+
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        rebuild = type(app.session).set_threshold
+
+        def broken(session, threshold):
+            raise RuntimeError("out of memory")
+
+        monkeypatch.setattr(type(app.session), "set_threshold", broken)
+        await pilot.press("f2", "minus")
+        await settle(pilot)
+        assert any(n.message == "threshold failed: out of memory" for n in app._notifications)
+        assert abs(app.session.threshold - 0.8) < 1e-9
+        monkeypatch.setattr(type(app.session), "set_threshold", rebuild)
+        await pilot.press("minus")  # steps from the threshold in force, not the failed one
+        await settle(pilot)
+        assert abs(app.session.threshold - 0.78) < 1e-9
+
+        def failing(session, query):
+            raise RuntimeError("bad index")
+
+        monkeypatch.setattr(browse, "matching_rows", failing)
+        await pilot.press("b")
+        await settle(pilot)
+        assert "the search failed" in str(app.screen.query_one("#rows-summary").render())
+        assert any(n.message == "rows failed: bad index" for n in app._notifications)
+
+
 async def test_balance_cap_and_deliberate(tmp_path):
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30)) as pilot:

@@ -259,17 +259,21 @@ class SfttuiApp(App[None]):
         self.post_message(ExportDone(result))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # One place for unexpected worker errors: say what happened, keep the app usable.
         if event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self.set_status(f"error: {error}", None)
-            self.notify(f"{event.worker.group} failed: {error}", severity="error", timeout=10)
-            if event.worker.group == "plan":
-                # No plan is on its way any more: showing Splits or `w` may try again.
-                self.planning_for = -1
-                self.write_pending = False
-            if event.worker.group == "export":
-                self.exporting = False
+            self.worker_failed(event.worker)
+
+    def worker_failed(self, worker: Worker) -> None:
+        """One place for unexpected worker errors: say what happened, keep the app usable.
+        Tabs and screens pass on their own workers' (StateChanged does not bubble)."""
+        error = worker.error
+        self.set_status(f"error: {error}", None)
+        self.notify(f"{worker.group} failed: {error}", severity="error", timeout=10)
+        if worker.group == "plan":
+            # No plan is on its way any more: showing Splits or `w` may try again.
+            self.planning_for = -1
+            self.write_pending = False
+        if worker.group == "export":
+            self.exporting = False
 
     # --- messages ---------------------------------------------------------------------
     def notify(

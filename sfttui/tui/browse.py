@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from ..display import literal, visible
 from ..engine.row_query import FINDINGS, RowMatches, RowQuery, matching_rows
@@ -78,6 +79,13 @@ class RowsScreen(Screen[None]):
     def _search(self, query: RowQuery) -> None:
         found = matching_rows(self.session, query)
         self.app.call_from_thread(self._found, query, found)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.app.worker_failed(event.worker)  # type: ignore[attr-defined]
+            self.query_one("#rows-summary", LiteralStatic).update(
+                literal("the search failed; / to search again", "red")
+            )
 
     def _found(self, query: RowQuery, found: RowMatches) -> None:
         if query is not self._asked:

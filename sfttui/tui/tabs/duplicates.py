@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
 from ...display import literal, visible
 from ...engine.io.formats import SYSTEM_ROLES
@@ -589,6 +590,14 @@ class DuplicatesTab(Vertical):
                     if self._asked == asked:  # nothing newer asked for meanwhile
                         self._asked = None
         self.post_message(ThresholdChanged())
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        self.app.worker_failed(event.worker)  # type: ignore[attr-defined]
+        if event.worker.group == "filter":
+            self.query_text = ""  # the whole list, rather than a search that fails again
+        self.show(self.session)  # the list in step with the session's clusters again
 
     def action_examples(self, on: bool | None = None) -> None:
         """Show or hide the pairs nearest the threshold above the cluster detail."""
