@@ -33,6 +33,21 @@ def _journal(app) -> list[dict]:
     return [json.loads(x) for x in lines[1:]]
 
 
+def _slowed(monkeypatch, owner: type, name: str, seconds: float) -> list[tuple]:
+    """`owner.name` made to sleep `seconds` before each call; the calls' arguments (after
+    self) are listed in the list returned."""
+    original = getattr(owner, name)
+    calls: list[tuple] = []
+
+    def slow(self, *args, **kwargs):
+        calls.append(args)
+        time.sleep(seconds)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, slow)
+    return calls
+
+
 async def test_triage_keys_write_the_journal_at_once(tmp_path):
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -184,33 +199,17 @@ async def test_quick_threshold_keys_step_from_the_value_asked_for(tmp_path, monk
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        applied: list[float] = []
-        rebuild = type(app.session).set_threshold
-
-        def slow(session, threshold: float) -> None:
-            time.sleep(0.3)  # every key below lands while a rebuild is under way
-            rebuild(session, threshold)
-            applied.append(threshold)
-
-        monkeypatch.setattr(type(app.session), "set_threshold", slow)
+        # Every key below lands while a rebuild is under way.
+        calls = _slowed(monkeypatch, type(app.session), "set_threshold", 0.3)
         await pilot.press("f2", "minus", "minus", "minus", "minus", "plus")
         await settle(pilot)
         assert abs(app.session.threshold - 0.74) < 1e-9
+        applied = [threshold for (threshold,) in calls]
         assert applied[-1] == 0.74 and applied == sorted(applied, reverse=True)
         assert abs(app.session.duplicates.threshold - 0.74) < 1e-9
         await pilot.press("minus")
         await settle(pilot)
-        assert abs(app.session.threshold - 0.72) < 1e-9 and applied[-1] == 0.72
-
-
-def _slow_rebuilds(app, monkeypatch, seconds: float) -> None:
-    rebuild = type(app.session).set_threshold
-
-    def slow(session, threshold: float) -> None:
-        time.sleep(seconds)
-        rebuild(session, threshold)
-
-    monkeypatch.setattr(type(app.session), "set_threshold", slow)
+        assert abs(app.session.threshold - 0.72) < 1e-9 and calls[-1] == (0.72,)
 
 
 async def test_no_decision_lands_on_clusters_being_rebuilt(tmp_path, monkeypatch):
@@ -219,7 +218,7 @@ async def test_no_decision_lands_on_clusters_being_rebuilt(tmp_path, monkeypatch
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
-        _slow_rebuilds(app, monkeypatch, 0.5)
+        _slowed(monkeypatch, type(app.session), "set_threshold", 0.5)
         tab = app.query_one(DuplicatesTab)
         await pilot.press("f2", "plus", "a", "1", "x", "M")
         assert app.session.journal.decisions == [] and isinstance(app.screen, type(app.get_default_screen()))
@@ -236,7 +235,7 @@ async def test_w_during_a_rebuild_writes_the_new_clusters(tmp_path, monkeypatch)
     app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        _slow_rebuilds(app, monkeypatch, 0.5)
+        _slowed(monkeypatch, type(app.session), "set_threshold", 0.5)
         await pilot.press("f2", "plus", "w")
         assert not isinstance(app.screen, ConfirmScreen)  # not with the plan of 0.80
         await settle(pilot)
@@ -272,15 +271,7 @@ async def test_a_second_w_while_writing_does_not_start_another_write(tmp_path, m
     app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
-        writes: list[float] = []
-        write = type(app.session).write
-
-        def slow(session, *args, **kwargs):
-            writes.append(time.monotonic())
-            time.sleep(0.5)
-            return write(session, *args, **kwargs)
-
-        monkeypatch.setattr(type(app.session), "write", slow)
+        writes = _slowed(monkeypatch, type(app.session), "write", 0.5)
         await pilot.press("w", "enter")
         await pilot.pause(0.1)
         await pilot.press("w")
@@ -317,13 +308,7 @@ async def test_r_right_after_a_resplit_does_not_ask_again(tmp_path, write_jsonl,
         await settle(pilot)
         await pilot.press("f4")
         await settle(pilot)
-        plan = type(app.session).plan
-
-        def slow(session, *args, **kwargs):
-            time.sleep(0.5)
-            return plan(session, *args, **kwargs)
-
-        monkeypatch.setattr(type(app.session), "plan", slow)
+        _slowed(monkeypatch, type(app.session), "plan", 0.5)
         await pilot.press("r")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("enter", "r")
