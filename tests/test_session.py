@@ -112,3 +112,72 @@ def test_each_new_decision_is_added_to_the_last_answer_and_gives_what_resolving_
     # The steps did change the answer: accept-all dropped many rows, its undo gave them back.
     assert seen_dropped[5] > seen_dropped[4] + 20 and seen_dropped[8] == seen_dropped[4]
     assert session.resolution().caps == {labels[0]: 10}
+
+
+def _chain(write_jsonl):
+    """Lines 1-2 the same text Z; line 3 (A) at about word J 0.79 to Z; line 4 (B) one word
+    from A; six unrelated lines. At 0.80: clusters {1, 2} and {3, 4}; at 0.75 one of all four."""
+    import random
+
+    rng = random.Random(0)
+    vocab = [f"w{i}" for i in range(2000)]
+    z = [rng.choice(vocab) for _ in range(60)]
+
+    def changed(words: list[str], n: int, seed: int) -> list[str]:
+        r, out = random.Random(seed), list(words)
+        for i in r.sample(range(len(out)), n):
+            out[i] = f"x{seed}_{i}"
+        return out
+
+    a = changed(z, 2, 1)
+    b = changed(a, 1, 2)
+    rows = [{"text": " ".join(t), "label": "a"} for t in (z, z, a, b)]
+    rows += [{"text": " ".join(rng.choice(vocab) for _ in range(40)), "label": "b"} for _ in range(6)]
+    return write_jsonl("d.jsonl", rows)
+
+
+def _cluster_kept_by(session: Session, keeper: str) -> str:
+    clusters = session.duplicates.clusters
+    return clusters.filter(clusters["keeper"] == keeper)["id"][0]
+
+
+def test_a_decision_on_a_row_edited_since_stays_stale_after_a_newer_one(write_jsonl, tmp_path):
+    """Drop line 5, edit it, move it: the drop saw the old line and must stay unapplied.
+    Both decisions' hashes were merged per key, the newer won, and the old drop came back
+    to life on the new line (and out of the stale list)."""
+    rows = [{"text": f"row {i} about topic {i * 7} with some words", "label": "ab"[i % 2]} for i in range(8)]
+    data = write_jsonl("f.jsonl", rows)
+    state = str(tmp_path / "state")
+    session = Session(paths=[str(data)], state_dir=state)
+    session.analyse()
+    session.drop_rows(["f.jsonl:5"], reason="off topic")
+    session.journal.close()
+    rows[4]["text"] = "a completely rewritten row five, now on topic"
+    write_jsonl("f.jsonl", rows)
+    for _ in range(2):  # in the session that makes the move, and at the next start
+        session = Session(paths=[str(data)], state_dir=state)
+        session.analyse()
+        if session.journal.decisions[-1].action != "move_rows":
+            session.move_rows(["f.jsonl:5"], "test", reason="belongs in test")
+        found = session.resolution()
+        assert found.dropped == {} and found.moves == {"f.jsonl:5": "test"}
+        assert [line[:11] for line in found.stale] == ["decision 1:"]
+        session.journal.close()
+
+
+def test_identical_lines_are_followed_as_as_many_rows_after_an_edit(write_jsonl, tmp_path):
+    rows = [{"text": "the very same row", "label": "a"}] * 3
+    rows += [{"text": f"row {i} about topic {i * 7} with some words", "label": "ab"[i % 2]} for i in range(5)]
+    data = write_jsonl("g.jsonl", rows)
+    state = str(tmp_path / "state")
+    session = Session(paths=[str(data)], state_dir=state)
+    session.analyse()
+    session.keep(_cluster_kept_by(session, "g.jsonl:1"))
+    session.journal.close()
+    write_jsonl("g.jsonl", [{"text": "a new first line", "label": "b"}, *rows])
+    session = Session(paths=[str(data)], state_dir=state)
+    session.analyse()
+    found = session.resolution()
+    # The three copies are lines 2-4 now: one kept, two dropped (it went stale before).
+    assert found.stale == [] and sorted(found.dropped) == ["g.jsonl:2", "g.jsonl:3"]
+    assert all("duplicate of g.jsonl:4" in why for why, _ in found.dropped.values())

@@ -381,13 +381,14 @@ def resolve(
     decisions: list[Decision],
     keys: set[str],
     clusters: set[str],
-    where: Mapping[str, str | None] | None = None,
+    where: Mapping[tuple[str, str], str | None] | None = None,
     cluster_of: Mapping[str, list[str]] | None = None,
 ) -> Resolution:
     """Turn decisions into row drops; report, not apply, those naming missing rows.
 
-    `where` maps a recorded key to the key of the row that holds its content now (None
-    when no row does); keys it does not name are looked up in `keys` as they are.
+    `where` maps a recorded (key, line hash) to the key of the row that holds that line
+    now (None when no row does); each decision's keys are looked up there with the hashes
+    it recorded, and keys it recorded none for are looked up in `keys` as they are.
     `cluster_of` gives the clusters each current row belongs to, so a decision follows a
     cluster whose id changed with the data.
     """
@@ -418,15 +419,16 @@ class Resolver:
         decisions: list[Decision],
         keys: set[str],
         clusters: set[str],
-        where: Mapping[str, str | None] | None = None,
+        where: Mapping[tuple[str, str], str | None] | None = None,
         cluster_of: Mapping[str, list[str]] | None = None,
     ) -> None:
         """Apply these decisions after those added before (see resolve for the lookups)."""
         cluster_of = cluster_of or {}
 
-        def now(key: str) -> str | None:
-            if where is not None and key in where:
-                return where[key]
+        def now(key: str, recorded: Mapping[str, str]) -> str | None:
+            h = recorded.get(key)
+            if h is not None and where is not None and (key, h) in where:
+                return where[(key, h)]
             return key if key in keys else None
 
         for d in decisions:
@@ -436,14 +438,15 @@ class Resolver:
     def _apply(
         self,
         d: Decision,
-        now: Callable[[str], str | None],
+        now: Callable[[str, Mapping[str, str]], str | None],
         clusters: set[str],
         cluster_of: Mapping[str, list[str]],
     ) -> None:
         res, by_cluster = self.res, self.by_cluster
         p = d.payload
         named = [k for k in named_rows(d) if k is not None]
-        current = {k: now(k) for k in named}
+        recorded = p.get("content") if isinstance(p.get("content"), dict) else {}
+        current = {k: now(k, recorded) for k in named}
         missing = [k for k, c in current.items() if c is None]
         if missing:
             why = "no longer match (changed or removed)" if "content" in p else "are no longer in the data"

@@ -201,9 +201,11 @@ class Session:
         # Only the keys and clusters the new decisions name are looked up: a set of every
         # row key (a million Python strings) would hold the GIL for half a second.
         named = {k for d in new for k in named_rows(d) if k is not None}
-        recorded = {k: h for d in new for k, h in d.payload.get("content", {}).items()}
+        # By (key, hash): two decisions on one key may have seen two different lines there
+        # (one before an edit of the input, one after), and each is judged by its own.
+        recorded = {(k, h) for d in new for k, h in d.payload.get("content", {}).items()}
         where = self._locate(recorded)
-        present = set(self._rows_of(named - set(recorded)))
+        present = set(self._rows_of(named - {k for k, _ in recorded}))
         resolver[1].add(
             new,
             present,
@@ -230,42 +232,53 @@ class Session:
         named = [k for k in keys if k in rows]
         return dict(zip(named, self._hashes([rows[k] for k in named])))
 
-    def _locate(self, recorded: dict[str, str]) -> dict[str, str | None]:
-        """Where each recorded row is now: its own key when that row still holds the same
-        line, else the key of a row holding that line (an edit elsewhere moved it), else
-        None (the row itself changed or went).
+    def _locate(self, recorded: set[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """Where each recorded row (key, hash of its line then) is now: its own key when
+        that row still holds the same line, else the key of a row holding that line (an
+        edit elsewhere moved it), else None (the row itself changed or went). Rows that
+        held the same line (exact duplicates) are found again as as many rows.
 
         The data does not change while the session runs, so each (key, hash) is looked
         up once: after `A` has recorded a hundred thousand rows, the next decision reads
         only the lines of the rows it names, not all of them again.
         """
         known = self._located
-        new = {k: h for k, h in recorded.items() if (k, h) not in known}
+        new = sorted(pair for pair in recorded if pair not in known)
         if new:
-            rows = self._rows_of(set(new))
-            keys = [k for k in new if k in rows]
-            found = {k: k for k, h in zip(keys, self._hashes([rows[k] for k in keys])) if h == new[k]}
-            lost = {h: k for k, h in new.items() if k not in found}
+            rows = self._rows_of({k for k, _ in new})
+            there = [(k, h) for k, h in new if k in rows]
+            now = self._hashes([rows[k] for k, _ in there])
+            found = {(k, h): k for (k, h), line in zip(there, now) if line == h}
+            lost: dict[str, list[tuple[str, str]]] = {}
+            for k, h in new:
+                if (k, h) not in found:
+                    lost.setdefault(h, []).append((k, h))
             if lost:
                 taken = set(found.values()) | {v for v in known.values() if v is not None}
-                for h, key in self._find_lines(set(lost)).items():
-                    if key not in taken:
-                        found[lost[h]] = key
-            known.update({(k, h): found.get(k) for k, h in new.items()})
-        return {k: known[(k, h)] for k, h in recorded.items()}
+                wanted = {h: len(pairs) for h, pairs in lost.items()}
+                for h, keys in self._find_lines(wanted, taken).items():
+                    found.update(zip(lost[h], keys))
+            known.update({pair: found.get(pair) for pair in new})
+        return {pair: known[pair] for pair in recorded}
 
-    def _find_lines(self, wanted: set[str]) -> dict[str, str]:
-        """The key of the first row whose line has each wanted hash, read a slice at a time
-        (only when decisions name rows that moved: after an edit of the input)."""
+    def _find_lines(self, wanted: dict[str, int], taken: set[str]) -> dict[str, list[str]]:
+        """For each wanted hash, the keys of up to that many rows (not `taken`) whose line
+        has it, first rows first, read a slice at a time (only when decisions name rows
+        that moved: after an edit of the input)."""
         rows = self.dataset.rows
-        found: dict[str, str] = {}
+        found: dict[str, list[str]] = {}
+        short = dict(wanted)
         for lo in range(0, rows.height, _FIND_SLICE):
             part = rows.slice(lo, _FIND_SLICE)
             lines = read_lines(part.select(*RAW_COLUMNS), self.dataset.sources)
             for key, line in zip(part["key"].to_list(), lines):
-                if line is not None and (h := content_hash(line)) in wanted and h not in found:
-                    found[h] = key
-            if len(found) == len(wanted):
+                if line is None or key in taken:
+                    continue
+                h = content_hash(line)
+                if short.get(h, 0) > 0:
+                    found.setdefault(h, []).append(key)
+                    short[h] -= 1
+            if not any(short.values()):
                 break
         return found
 
