@@ -181,3 +181,26 @@ def test_identical_lines_are_followed_as_as_many_rows_after_an_edit(write_jsonl,
     # The three copies are lines 2-4 now: one kept, two dropped (it went stale before).
     assert found.stale == [] and sorted(found.dropped) == ["g.jsonl:2", "g.jsonl:3"]
     assert all("duplicate of g.jsonl:4" in why for why, _ in found.dropped.values())
+
+
+def test_deciding_a_cluster_again_leaves_a_row_dropped_outright(write_jsonl, tmp_path):
+    session = Session(paths=[str(_chain(write_jsonl))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    cluster = _cluster_kept_by(session, "d.jsonl:3")
+    session.drop_rows(["d.jsonl:4"], reason="off topic")
+    session.keep(cluster)  # drops 4 as a duplicate of 3 too
+    session.keep_all(cluster)  # keeps both: 4 is still dropped as off topic (it was kept)
+    assert session.resolution().dropped == {"d.jsonl:4": ("off topic (decision 1)", None)}
+
+
+def test_the_row_a_decision_keeps_is_kept_though_another_cluster_dropped_it(write_jsonl, tmp_path):
+    session = Session(paths=[str(_chain(write_jsonl))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    session.set_threshold(0.75)
+    session.keep(_cluster_kept_by(session, "d.jsonl:1"))  # all four: drops 2, 3 and 4
+    session.set_threshold(0.8)
+    cluster = _cluster_kept_by(session, "d.jsonl:3")
+    session.keep(cluster)  # keep 3, drop 4: line 3 was dropped, every copy of A was lost
+    found = session.resolution()
+    assert found.cluster_states[cluster] == "keep d.jsonl:3"
+    assert sorted(found.dropped) == ["d.jsonl:2", "d.jsonl:4"]

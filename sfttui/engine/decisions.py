@@ -407,6 +407,10 @@ class Resolver:
     def __init__(self) -> None:
         self.res = Resolution({}, set(), {}, {}, {}, [], [])
         self.by_cluster: dict[str, list[str]] = {}  # rows dropped by each cluster's latest decision
+        # Why each dropped row is dropped, by source (a cluster's decision, or the drop
+        # decision of that seq), latest last: a row dropped both outright and as a
+        # duplicate stays dropped when the cluster is decided again.
+        self.sources: dict[str, dict[tuple[str, Any], tuple[str, str | None]]] = {}
         self.seen: list[Decision] = []  # every decision added, applied or not
 
     def continues(self, decisions: list[Decision]) -> bool:
@@ -463,12 +467,19 @@ class Resolver:
                 return
             # A later decision on the same cluster replaces an earlier one.
             for key in by_cluster.pop(cluster, []):
-                res.dropped.pop(key, None)
+                self._undrop(key, ("cluster", cluster))
             drop = [current[k] for k in p.get("drop", [])] if d.action == "keep" else []
             keeper = current.get(p.get("keeper"), p.get("keeper"))
+            # What this decision keeps is kept, though an earlier decision on another
+            # cluster (of the other side, or at another threshold) dropped it as a
+            # duplicate: the screen says "keep" for it. An outright drop still stands.
+            kept = [keeper] if d.action == "keep" else list(current.values())
+            for key in kept:
+                for source in [s for s in self.sources.get(str(key), {}) if s[0] == "cluster"]:
+                    self._undrop(str(key), source)
             for key in drop:
                 assert key is not None
-                res.dropped[key] = (f"duplicate of {keeper} (decision {d.seq})", cluster)
+                self._drop(key, ("cluster", cluster), (f"duplicate of {keeper} (decision {d.seq})", cluster))
             by_cluster[cluster] = [k for k in drop if k is not None]
             res.kept_clusters.add(cluster)
             res.cluster_states[cluster] = {"keep": f"keep {keeper}", "keep_all": "keep all"}.get(
@@ -478,10 +489,8 @@ class Resolver:
                 res.hard_negatives |= {str(c) for c in current.values()}
         elif d.action == "drop_rows":
             for key in p.get("keys", []):
-                res.dropped[str(current[key])] = (
-                    f"{p.get('reason', 'dropped')} (decision {d.seq})",
-                    p.get("cluster"),
-                )
+                why = (f"{p.get('reason', 'dropped')} (decision {d.seq})", p.get("cluster"))
+                self._drop(str(current[key]), ("rows", d.seq), why)
         elif d.action == "move_rows":
             for key in p.get("keys", []):
                 res.moves[str(current[key])] = str(p["split"])
@@ -495,6 +504,24 @@ class Resolver:
             for key in p.get("keys", []):
                 res.rules[str(current[key])] = str(p.get("rule", ""))
         res.applied.append(d)
+
+    def _drop(self, key: str, source: tuple[str, Any], why: tuple[str, str | None]) -> None:
+        sources = self.sources.setdefault(key, {})
+        sources.pop(source, None)
+        sources[source] = why
+        self.res.dropped[key] = why
+
+    def _undrop(self, key: str, source: tuple[str, Any]) -> None:
+        """`source` no longer drops `key`; it stays dropped for any other reason left."""
+        sources = self.sources.get(key)
+        if not sources or source not in sources:
+            return
+        del sources[source]
+        if sources:
+            self.res.dropped[key] = next(reversed(sources.values()))
+        else:
+            del self.sources[key]
+            self.res.dropped.pop(key, None)
 
     def snapshot(self) -> Resolution:
         r = self.res
