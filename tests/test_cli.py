@@ -117,12 +117,22 @@ def test_the_report_is_never_written_over_an_input(write_jsonl, tmp_path):
     data, gold = write_jsonl("d.jsonl", rows), write_jsonl("gold.jsonl", rows[:1])
     link = tmp_path / "link.jsonl"
     link.symlink_to(data)
-    before = data.read_bytes(), gold.read_bytes()
-    for target, args in [(data, []), (link, []), (gold, ["--eval", str(gold)])]:
+    # Nor over the production sample or the patterns file the scan reads beside them.
+    prod = write_jsonl("prod.jsonl", [{"text": f"a production input {i}"} for i in range(3)])
+    patterns = tmp_path / "patterns.txt"
+    patterns.write_text("refusal: i cannot help\n")
+    before = data.read_bytes(), gold.read_bytes(), prod.read_bytes(), patterns.read_bytes()
+    for target, args in [
+        (data, []),
+        (link, []),
+        (gold, ["--eval", str(gold)]),
+        (prod, ["--reference", str(prod)]),
+        (patterns, ["--patterns", str(patterns)]),
+    ]:
         result = _scan(str(data), *args, "--json", str(target))
         assert result.exit_code == 2, result.output
         assert f"{target} is an input" in result.output and "Traceback" not in result.output
-    assert (data.read_bytes(), gold.read_bytes()) == before
+    assert (data.read_bytes(), gold.read_bytes(), prod.read_bytes(), patterns.read_bytes()) == before
     assert link.is_symlink()
 
 

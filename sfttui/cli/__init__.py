@@ -72,8 +72,12 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     # With the report on standard output, everything said about it goes to stderr.
     out = err if to_stdout else Console()
     try:
+        # Every file the scan reads, not only the data: `--json prod.jsonl` beside
+        # `--reference prod.jsonl` replaced the production sample with the report.
+        c, tokenizer = settings.coverage, settings.lengths.tokenizer
+        read_too = [*settings.eval_paths, *c.reference_paths, *filter(None, [c.patterns_path, tokenizer])]
         if json_path and not to_stdout:
-            refuse_overwriting_inputs(json_path, [*files, *settings.eval_paths])
+            refuse_overwriting_inputs(json_path, [*files, *read_too])
         with open_engine(opts.get("engine", "local"), opts.get("scheduler")) as engine:
             if engine.name != "local":
                 err.print(literal(f"engine: {engine.describe()}", "dim"))
@@ -81,7 +85,9 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
         if json_path and not to_stdout:
             # Folders and archives name the files they hold only once read.
             read = [i.path for i in result.dataset.inputs]
-            refuse_overwriting_inputs(json_path, read + [i["path"] for i in result.leakage.eval_inputs])
+            refuse_overwriting_inputs(
+                json_path, read + [i["path"] for i in result.leakage.eval_inputs] + read_too
+            )
     except SfttuiError as exc:
         return exit_with_error(exc)
     print_summary(result, fail_on, out)
