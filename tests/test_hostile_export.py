@@ -10,8 +10,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -152,7 +154,10 @@ def test_files_added_to_an_earlier_output_are_never_removed(tmp_path):
     (out / "my-notes.txt").write_text("notes")
     result = _split(str(data), "--out", str(out), "--force", "--state-dir", state)
     assert result.exit_code == 2
-    assert "holds files sfttui did not write (my-notes.txt)" in result.output
+    assert (
+        "holds files sfttui did not write, or that changed since it wrote them (my-notes.txt)"
+        in result.output.replace("\n", "")
+    )
     assert (out / "my-notes.txt").read_text() == "notes"
 
 
@@ -229,6 +234,52 @@ def test_stale_temporary_directories_are_cleaned_and_reported(tmp_path):
     assert "recovered: removed 1 unfinished or replaced output directory" in result.output
     assert f"left {foreign} alone" in result.output.replace("\n", "")
     assert not dead.exists() and (foreign / "diary.txt").read_text() == "not ours"
+
+
+def test_force_never_replaces_an_output_file_edited_by_hand(tmp_path):
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    train = out / "train.jsonl"
+    edited = train.read_bytes() + b'{"text": "a hand-written example", "label": "billing"}\n'
+    time.sleep(0.01)  # a later modification time than the manifest's, as any edit has
+    train.write_bytes(edited)
+    again = _split(str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7")
+    assert again.exit_code == 2 and "changed since it wrote them (train.jsonl)" in again.output
+    assert train.read_bytes() == edited
+
+
+def test_a_file_saved_into_the_output_during_a_write_is_kept(tmp_path, monkeypatch):
+    from sfttui.engine import export
+
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    write = export._write_pieces
+
+    def and_a_note(path, lines):
+        (out / "notes.txt").write_text("saved while sfttui was writing")  # after the check
+        return write(path, lines)
+
+    monkeypatch.setattr(export, "_write_pieces", and_a_note)
+    again = _split(str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7")
+    assert again.exit_code == 0, again.output
+    [kept] = [p for p in tmp_path.iterdir() if p.name.startswith(".out.old-")]
+    assert (kept / "notes.txt").read_text() == "saved while sfttui was writing"
+    assert f"kept the earlier output as {kept}" in again.output.replace("\n", "")
+    assert (out / "manifest.json").exists() and not (out / "notes.txt").exists()
+
+
+def test_directories_named_like_leftovers_by_a_person_are_left_alone(tmp_path):
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    copies = [tmp_path / ".out.old-1", tmp_path / ".out.tmp-keep"]  # a person's backups
+    for copy in copies:
+        shutil.copytree(out, copy)
+    again = _split(str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7")
+    assert again.exit_code == 0 and "recovered" not in again.output
+    assert all((copy / "manifest.json").exists() for copy in copies)
 
 
 # --- item 4: the umask decides who can read the splits -------------------------------------

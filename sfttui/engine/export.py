@@ -454,7 +454,7 @@ def write_export(
         written[path.name] = _write_pieces(path, _dropped_lines(plan.dropped, dataset))
         manifest = _manifest(plan, dataset, settings, written, extra or {})
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
-        replace_directory(tmp, target)
+        recovered += replace_directory(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -27,8 +27,9 @@ from ..settings import SPLITS
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "sfttui.manifest/1"
-# Earlier versions named these `.NAME.tmp-XXXXXXXX` (mkdtemp) and `.NAME.old-PID-NS`.
-_SIBLING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?:(?P<pid>\d+)-)?\w+$")
+# Exactly the names make_temporary and replace_directory give (a directory a person
+# named `.out.old-1` or `.out.tmp-keep` is theirs, not a leftover).
+_SIBLING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
 
 
 class OutputRefused(ExportError):
@@ -44,11 +45,14 @@ class Protected:
 
 
 def foreign_entries(directory: Path) -> list[str] | None:
-    """The entries of an earlier sfttui output that sfttui did not write there (its
-    manifest, with sfttui's schema, lists what it wrote); None when `directory` holds no
-    such manifest."""
+    """The entries of an earlier sfttui output that sfttui did not write there, or that
+    changed since (its manifest, with sfttui's schema, lists what it wrote, and is
+    written after them: a file modified later was edited by hand); None when
+    `directory` holds no such manifest."""
     try:
-        manifest = orjson.loads((directory / MANIFEST).read_bytes())
+        manifest_path = directory / MANIFEST
+        written_at = manifest_path.stat().st_mtime_ns
+        manifest = orjson.loads(manifest_path.read_bytes())
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except (OSError, orjson.JSONDecodeError):
         return None
@@ -56,7 +60,16 @@ def foreign_entries(directory: Path) -> list[str] | None:
         return None
     outputs = manifest.get("outputs")
     written = (set(outputs) if isinstance(outputs, dict) else set()) | {MANIFEST}
-    return [e.name for e in entries if e.name not in written or not e.is_file(follow_symlinks=False)]
+
+    def foreign(entry: os.DirEntry) -> bool:
+        if entry.name not in written or not entry.is_file(follow_symlinks=False):
+            return True
+        try:
+            return entry.stat(follow_symlinks=False).st_mtime_ns > written_at
+        except OSError:
+            return True
+
+    return [e.name for e in entries if foreign(e)]
 
 
 def sfttui_output(directory: Path) -> bool:
@@ -98,8 +111,9 @@ def check_output(out: str | os.PathLike[str], protected: Iterable[Protected], fo
         )
     if foreign:
         raise OutputRefused(
-            f"{out} holds files sfttui did not write ({_listing(foreign)}) beside an earlier output; "
-            "sfttui never removes them: move them away or choose another output directory"
+            f"{out} holds files sfttui did not write, or that changed since it wrote them "
+            f"({_listing(foreign)}), beside an earlier output; sfttui never removes them: move "
+            "them away or choose another output directory"
         )
     if not force:
         raise OutputRefused(f"{out} holds an earlier output of sfttui; pass --force to replace it")
@@ -118,16 +132,23 @@ def make_temporary(target: Path) -> Path:
             continue
 
 
-def replace_directory(tmp: Path, target: Path) -> None:
+def replace_directory(tmp: Path, target: Path) -> list[str]:
     """Move the finished temporary directory into place; an earlier output goes aside
-    first and is removed last (a crash in between is mended by `recover`)."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
-        os.rename(target, old)
+    first and is removed last (a crash in between is mended by `recover`). The earlier
+    output is judged again once aside, as it was checked before the write began: a file
+    saved into it meanwhile keeps it where it is, named in what is returned."""
+    if not target.exists():
         os.rename(tmp, target)
+        return []
+    old = target.with_name(f".{target.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
+    os.rename(target, old)
+    os.rename(tmp, target)
+    foreign = foreign_entries(old)
+    if foreign == []:
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, target)
+        return []
+    what = _listing(foreign) if foreign else "no manifest"
+    return [f"kept the earlier output as {old}: it changed during the write ({what})"]
 
 
 def _alive(pid: int) -> bool:

@@ -91,6 +91,8 @@ class SplitsTab(Vertical):
         text.append(visible(f"written to {result.out}") + "\n", style="bold green")
         for name, digest in result.manifest["outputs"].items():
             text.append(visible(f"  {name}  sha256 {digest[:12]}…") + "\n")
+        for mended in result.recovered:  # beside the output: restored, removed or kept
+            text.append(visible(f"• {mended}") + "\n", style="yellow")
         for check in result.verified:
             text.append(visible(f"✓ {check}") + "\n", style="green")
         for problem in result.problems:
