@@ -282,6 +282,18 @@ def test_directories_named_like_leftovers_by_a_person_are_left_alone(tmp_path):
     assert all((copy / "manifest.json").exists() for copy in copies)
 
 
+def test_with_the_near_search_off_the_write_never_claims_no_near_duplicate(tmp_path):
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    result = _split(str(data), "--out", str(out), "--state-dir", state, "--no-near")
+    assert result.exit_code == 0, result.output
+    verified = [line for line in result.output.splitlines() if "across the written splits" in line]
+    assert verified == [
+        "verified: no exact duplicate cluster across the written splits (traced from the files); "
+        "near duplicates not searched (near search off)"
+    ]
+
+
 # --- item 4: the umask decides who can read the splits -------------------------------------
 
 
