@@ -230,6 +230,21 @@ def test_csv_rows_keep_their_physical_line_and_bad_rows_are_named(tmp_path):
     assert _bad(ds) == [(5, "3 fields where the header has 2")]
 
 
+def test_a_set_aside_csv_record_keeps_its_own_text(tmp_path):
+    # Its fields joined again lost the quotes (and a record's second line): dropped.jsonl
+    # held a line the input never had.
+    path = tmp_path / "data.csv"
+    path.write_bytes(
+        b'text,label\nfine row,a\n"prompt, with comma","answer with ""quotes""",EXTRA\n'
+        b'"two\nlines",b,c\nlast,b\n'
+    )
+    ds = load([path])
+    assert ds.bad_lines.select("line", "raw").rows() == [
+        (3, b'"prompt, with comma","answer with ""quotes""",EXTRA'),
+        (4, b'"two\nlines",b,c'),
+    ]
+
+
 def test_an_unterminated_csv_quote_is_a_bad_line_where_it_starts(tmp_path):
     path = tmp_path / "open.csv"
     path.write_text('text,label\nhello there friend,a\n"never closed,b\nmore,c\n')

@@ -748,6 +748,7 @@ def _csv_records(path: Path, data: bytes, separator: str) -> tuple[list[dict], l
     items: list[dict] = []
     lines: list[int] = []
     bad: list[BadLine] = []
+    physical: list[str] = []  # the file's lines, split only once a record is set aside
     while True:
         start = reader.line_num + 1
         try:
@@ -757,13 +758,17 @@ def _csv_records(path: Path, data: bytes, separator: str) -> tuple[list[dict], l
         except csv.Error as exc:
             # strict mode stops at the first malformed record (an unterminated quote runs
             # to the end of the file): it and what follows are set aside, not guessed at.
-            rest = "\n".join(text.split("\n")[start - 1 :]).encode()
+            physical = physical or text.split("\n")
+            rest = "\n".join(physical[start - 1 :]).encode()
             bad.append((start, f"not valid CSV from here on ({exc})", True, rest))
             break
         if not row:
             continue
         if len(row) != len(header):
-            raw = separator.join(row).encode()
+            # The record as it stands in the file (its quotes, and every line of it),
+            # not its fields joined again: what dropped.jsonl keeps must be the input.
+            physical = physical or text.split("\n")
+            raw = "\n".join(physical[start - 1 : reader.line_num]).encode()
             bad.append((start, f"{len(row)} fields where the header has {len(header)}", True, raw))
             continue
         items.append(dict(zip(header, row)))
