@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import polars as pl
 import pytest
 import zstandard
@@ -164,6 +165,23 @@ def _odd_parquet(path: Path) -> None:
             "day": [datetime.date(2024, 1, 1)] * 3,
         }
     ).write_parquet(path)
+
+
+def test_nan_and_infinity_in_parquet_are_said_to_become_null(tmp_path):
+    path = tmp_path / "scores.parquet"
+    pl.DataFrame(
+        {
+            "text": [f"row number {i} of the scores" for i in range(4)],
+            "label": ["a", "b", "a", "b"],
+            "score": [0.5, float("nan"), float("inf"), 1.0],
+            "weight": [1.0, 2.0, 3.0, 4.0],
+        }
+    ).write_parquet(path)
+    ds = load([path])
+    assert ds.inputs[0].notes == [
+        "scores.parquet: NaN or infinite values become null in JSON, as written: score (2)"
+    ]
+    assert [orjson.loads(r)["score"] for r in ds.rows["raw"].to_list()] == [0.5, None, None, 1.0]
 
 
 def test_parquet_with_binary_decimal_and_duration_columns_is_read_and_written(tmp_path):

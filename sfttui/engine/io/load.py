@@ -686,7 +686,23 @@ def _records_from_items(
         yield out
 
 
-def _parse(path: Path, container: str, data: bytes, max_row_bytes: int) -> Iterator[_Records]:
+def _non_finite(frame: pl.DataFrame, name: str) -> list[str]:
+    """A note naming the float columns holding NaN or infinity, which JSON cannot hold:
+    the records as JSON (what is kept and written) have null there."""
+    counts = {
+        c: n
+        for c, dtype in frame.schema.items()
+        if dtype.is_float() and (n := int((frame[c].is_nan() | frame[c].is_infinite()).sum()))
+    }
+    if not counts:
+        return []
+    where = ", ".join(f"{c} ({n:,})" for c, n in counts.items())
+    return [f"{name}: NaN or infinite values become null in JSON, as written: {where}"]
+
+
+def _parse(
+    path: Path, container: str, data: bytes, max_row_bytes: int, notes: list[str] | None = None
+) -> Iterator[_Records]:
     if container == "jsonl":
         return _parse_jsonl(data, max_row_bytes)
     if container == "json":
@@ -702,9 +718,14 @@ def _parse(path: Path, container: str, data: bytes, max_row_bytes: int) -> Itera
             frame = pl.read_parquet(data)
         except Exception as exc:  # polars raises several error types for unreadable input
             raise InputError(f"{path}: cannot read as parquet ({str(exc).splitlines()[0]})") from None
+        if notes is not None:
+            notes += _non_finite(frame, path.name)
         return _records_from_items(frame.to_dicts(), 1, max_row_bytes)
     if container == "arrow":
-        return _records_from_items(_arrow_frame(path, data).to_dicts(), 1, max_row_bytes)
+        frame = _arrow_frame(path, data)
+        if notes is not None:
+            notes += _non_finite(frame, path.name)
+        return _records_from_items(frame.to_dicts(), 1, max_row_bytes)
     items, lines, bad = _csv_records(path, data, "\t" if container == "tsv" else ",")
     records = _records_from_items(items, 2, max_row_bytes, lines)
     first = next(records)
@@ -1272,7 +1293,7 @@ def _read_whole(
         if tick:
             tick(_READ_SHARE * min(1.0, next(counter) * _PARSE_CHUNK / max(lines, 1)))
 
-    chunks = _parse(path, info.container, data, settings.max_row_bytes)
+    chunks = _parse(path, info.container, data, settings.max_row_bytes, info.notes)
     del data  # the parser holds the only reference
     frame, bad = _finish_file(info, _read_records(info, chunks, settings, chunk_tick))
     return info, *file_frames(info, frame, bad)
