@@ -312,3 +312,26 @@ def test_journal_open_without_create_writes_nothing(tmp_path):
 
     journal = Journal.open(load([data]).inputs, tmp_path / "nowhere", create=False)
     assert journal.read_only and not (tmp_path / "nowhere").exists()
+
+
+def test_a_headless_read_leaves_a_cut_journal_as_it_is(tmp_path):
+    # Reading mended a cut last line (appended a newline) before it knew it was only
+    # reading: `split` wrote to the journal it promises to leave alone.
+    from sfttui.engine.io.load import load
+
+    data = _write(tmp_path / "d.jsonl", _rows())
+    state = tmp_path / "state"
+    session = Session(paths=[str(data)], state_dir=str(state))
+    session.analyse()
+    session.cap("a", 3)
+    session.journal.close()
+    path = session.journal.path
+    path.write_bytes(path.read_bytes() + b'{"seq": 9, "action": "cap", "lab')  # a crash mid-line
+    before = path.read_bytes()
+    journal = Journal.open(load([data]).inputs, state, create=False)
+    assert journal.read_only and path.read_bytes() == before
+    assert [d.action for d in journal.decisions] == ["cap"] and len(journal.problems) == 1
+    # The window that takes the lock mends it, so its next decision starts a line.
+    writer = Journal.open(load([data]).inputs, state)
+    assert not writer.read_only and path.read_bytes() == before + b"\n"
+    writer.close()

@@ -166,6 +166,14 @@ class Journal:
         directory = Path(state_dir) if state_dir else state_home()
         fp = fingerprint(inputs)
         journal = cls(path=directory / f"journal-{fp}.jsonl", fingerprint=fp)
+        # Whether this one may write is settled before reading: only the holder of the
+        # lock mends a cut last line, and it reads what it will add to (a window that
+        # read first could take the lock as the other closed, with an older journal).
+        if create:
+            directory.mkdir(parents=True, exist_ok=True)
+            journal._take_lock()
+        else:
+            journal.read_only = "a headless run writes no state"
         if journal.path.exists() and journal.path.stat().st_size:
             journal._read(journal.path)
             journal.resumed = True
@@ -175,11 +183,6 @@ class Journal:
                 journal._read(before)
                 journal.carried_from = before
                 journal.resumed = bool(journal.decisions)
-        if not create:
-            journal.read_only = "a headless run writes no state"
-            return journal
-        directory.mkdir(parents=True, exist_ok=True)
-        journal._take_lock()
         if not journal.read_only and not (journal.path.exists() and journal.path.stat().st_size):
             header = {
                 "schema": SCHEMA,
