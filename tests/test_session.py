@@ -204,3 +204,18 @@ def test_the_row_a_decision_keeps_is_kept_though_another_cluster_dropped_it(writ
     found = session.resolution()
     assert found.cluster_states[cluster] == "keep d.jsonl:3"
     assert sorted(found.dropped) == ["d.jsonl:2", "d.jsonl:4"]
+
+
+def test_moves_left_out_by_new_splits_are_said(write_jsonl, tmp_path):
+    from tests.app_factory import families_across_splits
+
+    data = write_jsonl("s.jsonl", families_across_splits())
+    session = Session(paths=[str(data)], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    session.move_rows(["s.jsonl:2", "s.jsonl:3"], "train", reason="leak")
+    assert session.plan().counts()["train"] == 6  # the input's splits, with the moves
+    session.choose_split(seed=1234, resplit=True)
+    notes = session.plan().notes
+    assert "2 rows moved between the input's splits were placed afresh: the splits are new, " in " ".join(
+        notes
+    )

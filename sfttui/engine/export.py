@@ -247,6 +247,13 @@ def plan_export(
         where = "the input has no rows in it" if plan.source == "existing" else "no rows were placed in it"
         notes.append(f"{name} has no rows ({where}): {name}.jsonl is written empty")
     notes += _stale_split_fields(dataset, kept)
+    if resolution and resolution.moves and plan.source != "existing":
+        # The moves were made between the input's splits; new splits place every row
+        # afresh (whole groups together), so none of them applies.
+        notes.append(
+            f"{len(resolution.moves):,} rows moved between the input's splits were placed afresh: "
+            "the splits are new, so the moves do not apply"
+        )
     mixes = {s: v["labels"] for s, v in plan.summary["splits"].items() if v["rows"]}
     notes += label_mix_warnings(mixes, BalanceSettings())
     if unresolved:
