@@ -114,9 +114,10 @@ def test_each_new_decision_is_added_to_the_last_answer_and_gives_what_resolving_
     assert session.resolution().caps == {labels[0]: 10}
 
 
-def _chain(write_jsonl):
+def _chain(write_jsonl, label: str = "a"):
     """Lines 1-2 the same text Z; line 3 (A) at about word J 0.79 to Z; line 4 (B) one word
-    from A; six unrelated lines. At 0.80: clusters {1, 2} and {3, 4}; at 0.75 one of all four."""
+    from A; six unrelated lines (`label` of line 3 given or "a"). Clusters at 0.80: {1, 2}
+    and {3, 4}; at 0.75: {1, 2, 3}; at 0.70: all four."""
     import random
 
     rng = random.Random(0)
@@ -132,6 +133,7 @@ def _chain(write_jsonl):
     a = changed(z, 2, 1)
     b = changed(a, 1, 2)
     rows = [{"text": " ".join(t), "label": "a"} for t in (z, z, a, b)]
+    rows[2]["label"] = label
     rows += [{"text": " ".join(rng.choice(vocab) for _ in range(40)), "label": "b"} for _ in range(6)]
     return write_jsonl("d.jsonl", rows)
 
@@ -219,3 +221,32 @@ def test_moves_left_out_by_new_splits_are_said(write_jsonl, tmp_path):
     assert "2 rows moved between the input's splits were placed afresh: the splits are new, " in " ".join(
         notes
     )
+
+
+def test_clusters_decided_apart_and_merged_keep_both_decisions_drops(write_jsonl, tmp_path):
+    """At 0.80 keep 1 of {1, 2} and 3 of {3, 4}; at 0.70 they are one cluster. The later
+    decision replaced the earlier one: the exact copy on line 2 went to train."""
+    session = Session(paths=[str(_chain(write_jsonl))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    first, second = _cluster_kept_by(session, "d.jsonl:1"), _cluster_kept_by(session, "d.jsonl:3")
+    session.keep(first)
+    session.keep(second)
+    session.set_threshold(0.7)
+    found = session.resolution()
+    assert sorted(found.dropped) == ["d.jsonl:2", "d.jsonl:4"]
+    # Whether 3 duplicates 1 was never decided: the merged cluster is undecided again.
+    assert found.reopened == {first} and first not in found.cluster_states
+    plan = session.plan()
+    kept = set(plan.kept["key"].to_list())
+    assert {"d.jsonl:1", "d.jsonl:3"} <= kept and not {"d.jsonl:2", "d.jsonl:4"} & kept
+    assert any("1 decided clusters hold rows their decision did not name" in n for n in plan.notes)
+
+
+def test_a_decided_cluster_that_gains_a_row_of_another_label_is_a_conflict_again(write_jsonl, tmp_path):
+    session = Session(paths=[str(_chain(write_jsonl, label="z"))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    cluster = _cluster_kept_by(session, "d.jsonl:1")
+    session.keep(cluster)  # {1, 2}: one label
+    session.set_threshold(0.75)  # {1, 2, 3}: line 3 says "z"
+    assert session.cluster_state(cluster) is None
+    assert session.plan().unresolved_conflicts == [cluster]  # it was settled, silently

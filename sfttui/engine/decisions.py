@@ -366,6 +366,10 @@ class Resolution:
     hard_negatives: set[str] = field(default_factory=set)
     # the seed and re-split chosen in the app (`r` on Splits), the latest one
     split: dict[str, Any] | None = None
+    # decided clusters that hold rows their decision did not name (they grew at another
+    # threshold, or merged): the decisions' drops stand, the automatic policy leaves
+    # them alone, but they are undecided again (no state), to be looked at
+    reopened: set[str] = field(default_factory=set)
 
 
 def named_rows(d: Decision) -> list[str]:
@@ -386,6 +390,7 @@ def resolve(
     clusters: set[str],
     where: Mapping[tuple[str, str], str | None] | None = None,
     cluster_of: Mapping[str, list[str]] | None = None,
+    members_of: Mapping[str, set[str]] | None = None,
 ) -> Resolution:
     """Turn decisions into row drops; report, not apply, those naming missing rows.
 
@@ -393,10 +398,12 @@ def resolve(
     now (None when no row does); each decision's keys are looked up there with the hashes
     it recorded, and keys it recorded none for are looked up in `keys` as they are.
     `cluster_of` gives the clusters each current row belongs to, so a decision follows a
-    cluster whose id changed with the data.
+    cluster whose id changed with the data; `members_of` the rows of each current
+    cluster a decision may land on, so one that holds rows the decision did not name is
+    reopened (see Resolution.reopened).
     """
     resolver = Resolver()
-    resolver.add(decisions, keys, clusters, where, cluster_of)
+    resolver.add(decisions, keys, clusters, where, cluster_of, members_of)
     return resolver.snapshot()
 
 
@@ -409,7 +416,10 @@ class Resolver:
 
     def __init__(self) -> None:
         self.res = Resolution({}, set(), {}, {}, {}, [], [])
-        self.by_cluster: dict[str, list[str]] = {}  # rows dropped by each cluster's latest decision
+        # Rows dropped by the latest decision on each cluster, by the id it was decided
+        # under: two clusters decided apart and merged since (at another threshold)
+        # keep both decisions' drops.
+        self.by_cluster: dict[str, list[str]] = {}
         # Why each dropped row is dropped, by source (a cluster's decision, or the drop
         # decision of that seq), latest last: a row dropped both outright and as a
         # duplicate stays dropped when the cluster is decided again.
@@ -428,9 +438,11 @@ class Resolver:
         clusters: set[str],
         where: Mapping[tuple[str, str], str | None] | None = None,
         cluster_of: Mapping[str, list[str]] | None = None,
+        members_of: Mapping[str, set[str]] | None = None,
     ) -> None:
         """Apply these decisions after those added before (see resolve for the lookups)."""
         cluster_of = cluster_of or {}
+        members_of = members_of or {}
 
         def now(key: str, recorded: Mapping[str, str]) -> str | None:
             h = recorded.get(key)
@@ -440,7 +452,7 @@ class Resolver:
 
         for d in decisions:
             self.seen.append(d)
-            self._apply(d, now, clusters, cluster_of)
+            self._apply(d, now, clusters, cluster_of, members_of)
 
     def _apply(
         self,
@@ -448,6 +460,7 @@ class Resolver:
         now: Callable[[str, Mapping[str, str]], str | None],
         clusters: set[str],
         cluster_of: Mapping[str, list[str]],
+        members_of: Mapping[str, set[str]],
     ) -> None:
         res, by_cluster = self.res, self.by_cluster
         p = d.payload
@@ -469,8 +482,9 @@ class Resolver:
                 )
                 return
             # A later decision on the same cluster replaces an earlier one.
-            for key in by_cluster.pop(cluster, []):
-                self._undrop(key, ("cluster", cluster))
+            named_as = str(p.get("cluster", cluster))
+            for key in by_cluster.pop(named_as, []):
+                self._undrop(key, ("cluster", named_as))
             drop = [current[k] for k in p.get("drop", [])] if d.action == "keep" else []
             keeper = current.get(p.get("keeper"), p.get("keeper"))
             # What this decision keeps is kept, though an earlier decision on another
@@ -482,12 +496,18 @@ class Resolver:
                     self._undrop(str(key), source)
             for key in drop:
                 assert key is not None
-                self._drop(key, ("cluster", cluster), (f"duplicate of {keeper} (decision {d.seq})", cluster))
-            by_cluster[cluster] = [k for k in drop if k is not None]
+                self._drop(key, ("cluster", named_as), (f"duplicate of {keeper} (decision {d.seq})", cluster))
+            by_cluster[named_as] = [k for k in drop if k is not None]
             res.kept_clusters.add(cluster)
-            res.cluster_states[cluster] = {"keep": f"keep {keeper}", "keep_all": "keep all"}.get(
-                d.action, "hard negative"
-            )
+            members = members_of.get(cluster)
+            if members is not None and not members <= {str(c) for c in current.values()}:
+                res.reopened.add(cluster)
+                res.cluster_states.pop(cluster, None)
+            else:
+                res.reopened.discard(cluster)
+                res.cluster_states[cluster] = {"keep": f"keep {keeper}", "keep_all": "keep all"}.get(
+                    d.action, "hard negative"
+                )
             if d.action == "hard_negative":
                 res.hard_negatives |= {str(c) for c in current.values()}
         elif d.action == "drop_rows":
@@ -541,6 +561,7 @@ class Resolver:
             cluster_states=dict(r.cluster_states),
             hard_negatives=set(r.hard_negatives),
             split=dict(r.split) if r.split is not None else None,
+            reopened=set(r.reopened),
         )
 
 

@@ -240,13 +240,20 @@ def plan_export(
     kept_whole = {
         c for c, state in (resolution.cluster_states if resolution else {}).items() if state == "keep all"
     }
-    unresolved = sorted(conflicts - (decided - kept_whole))
+    # A reopened cluster (it holds rows its decision did not name) is not settled either.
+    reopened = resolution.reopened if resolution else set()
+    unresolved = sorted(conflicts - (decided - kept_whole - reopened))
     notes = list(plan.warnings)
     written = kept.get_column("split").value_counts()
     for name in sorted(set(SPLITS) - set(written.get_column("split").to_list()), key=SPLITS.index):
         where = "the input has no rows in it" if plan.source == "existing" else "no rows were placed in it"
         notes.append(f"{name} has no rows ({where}): {name}.jsonl is written empty")
     notes += _stale_split_fields(dataset, kept)
+    if reopened:
+        notes.append(
+            f"{len(reopened):,} decided clusters hold rows their decision did not name (they grew "
+            "or merged at this threshold): the decisions' drops stand; decide them again"
+        )
     if resolution and resolution.moves and plan.source != "existing":
         # The moves were made between the input's splits; new splits place every row
         # afresh (whole groups together), so none of them applies.

@@ -206,12 +206,15 @@ class Session:
         recorded = {(k, h) for d in new for k, h in d.payload.get("content", {}).items()}
         where = self._locate(recorded)
         present = set(self._rows_of(named - {k for k, _ in recorded}))
+        clusters = _present(self.duplicates.clusters["id"], {d.payload.get("cluster") for d in new})
+        cluster_of = self._clusters_of({k for k in where.values() if k is not None} | present)
         resolver[1].add(
             new,
             present,
-            _present(self.duplicates.clusters["id"], {d.payload.get("cluster") for d in new}),
+            clusters,
             where,
-            self._clusters_of({k for k in where.values() if k is not None} | present),
+            cluster_of,
+            self._members_of(clusters | {c for found in cluster_of.values() for c in found}),
         )
         found = resolver[1].snapshot()
         self._resolution = (of, count, found)
@@ -290,6 +293,16 @@ class Session:
         out: dict[str, list[str]] = {}
         for key, cluster in members.select("key", "cluster").iter_rows():
             out.setdefault(key, []).append(cluster)
+        return out
+
+    def _members_of(self, clusters: set[str]) -> dict[str, set[str]]:
+        """The row keys of each of these clusters."""
+        if not clusters:
+            return {}
+        members = self.duplicates.membership.filter(pl.col("cluster").is_in(list(clusters)))
+        out: dict[str, set[str]] = {}
+        for cluster, key in members.select("cluster", "key").iter_rows():
+            out.setdefault(cluster, set()).add(key)
         return out
 
     def cluster_states(self) -> dict[str, str]:
