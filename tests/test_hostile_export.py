@@ -432,3 +432,24 @@ def test_a_file_given_twice_is_refused(tmp_path, monkeypatch):
         assert len(result.output.strip().splitlines()) == 1
     split = _split(str(data), "data.jsonl", "--out", "o", "--state-dir", "s")
     assert split.exit_code == 2 and not Path("o").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names open files through /proc")
+def test_the_written_files_their_names_and_the_manifest_reach_the_disk(tmp_path, monkeypatch):
+    # The manifest was written without fsync and no directory was synced after its
+    # renames: a power cut could leave an empty manifest, and the folder refused.
+    data = _write_format(tmp_path, "jsonl", _records())
+    out = tmp_path / "out"
+    synced: list[str] = []
+    fsync = os.fsync
+
+    def recorded(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recorded)
+    assert _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "state")).exit_code == 0
+    names = [Path(p).name for p in synced]
+    assert {"train.jsonl", "validation.jsonl", "test.jsonl", "dropped.jsonl", "manifest.json"} <= set(names)
+    assert str(tmp_path) in synced  # the renames into place
+    assert any(Path(p).name.startswith(".out.tmp-") for p in synced)  # the files' names

@@ -32,6 +32,7 @@ from .analyses.leakage import split_leakage
 from .analyses.split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 from .decisions import Resolution
 from .errors import ExportError, InputError
+from .io.atomic import sync_directory
 from .io.load import SPLIT_FIELD, Dataset, load, read_blocks, split_lines
 from .io.outdir import OutputRefused, Protected, check_output, make_temporary, recover, replace_directory
 from .io.rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
@@ -467,8 +468,12 @@ def write_export(
         path = tmp / "dropped.jsonl"
         written[path.name] = _write_pieces(path, _dropped_lines(plan.dropped, dataset))
         manifest = _manifest(plan, dataset, settings, written, extra or {})
-        (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+        # On disk before the rename, the manifest last: a power cut must not leave an
+        # output whose manifest is empty (the next write would refuse it as not sfttui's).
+        _write_pieces(tmp / "manifest.json", [orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n"])
+        sync_directory(tmp)
         recovered += replace_directory(tmp, target)
+        sync_directory(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

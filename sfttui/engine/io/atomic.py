@@ -43,3 +43,20 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    sync_directory(directory)
+
+
+def sync_directory(directory: str | os.PathLike[str]) -> None:
+    """Flush a directory's entries to disk, so a rename into it survives a power cut (the
+    file's own fsync does not cover its name); a no-op where directories cannot be
+    opened for that (Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory: nothing more can be done
+    finally:
+        os.close(fd)
