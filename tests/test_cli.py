@@ -87,6 +87,9 @@ def test_fail_on_finds_duplicates_and_conflicts(write_jsonl, tmp_path):
     assert result.exit_code == 1
     assert "failing: conflicts" in result.output
     assert _scan(str(path), "--fail-on", "bad-lines").exit_code == 1
+    # Repeated, every gate counts (the last alone did: the conflicts gate was dropped).
+    both = _scan(str(path), "--fail-on", "conflicts", "--fail-on", "templates")
+    assert both.exit_code == 1 and "failing: conflicts" in both.output
     report = json.loads(out.read_text())
     cluster = report["duplicates"]["clusters"][0]
     assert cluster["members"] == ["d.jsonl:1", "d.jsonl:2"]

@@ -29,10 +29,10 @@ def _version_text() -> str:
     return f"sfttui {__version__} (textual {textual})"
 
 
-def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    kinds = tuple(k.strip() for k in value.split(",") if k.strip())
+def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    # Repeated, every one counts: with the last alone winning, `--fail-on leakage
+    # --fail-on duplicates` dropped the leakage gate without a word.
+    kinds = tuple(dict.fromkeys(k.strip() for v in value or () for k in v.split(",") if k.strip()))
     unknown = [k for k in kinds if k not in FAIL_KINDS]
     if unknown:
         raise click.BadParameter(f"unknown kind {', '.join(unknown)}; choose from {', '.join(FAIL_KINDS)}")
@@ -151,8 +151,9 @@ def main() -> None:
 @click.option(
     "--fail-on",
     callback=_parse_fail_on,
+    multiple=True,
     metavar="KINDS",
-    help=f"Exit 1 when any of these is found (comma list of: {', '.join(FAIL_KINDS)}).",
+    help=f"Exit 1 when any of these is found (comma list of: {', '.join(FAIL_KINDS)}; may be repeated).",
 )
 def scan(files: tuple[str, ...], json_path: str | None, fail_on: tuple[str, ...], **opts: Any) -> None:
     """Scan FILE... and print a summary; exit 1 if --fail-on finds something, 2 on bad input."""
