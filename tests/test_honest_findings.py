@@ -414,14 +414,14 @@ async def test_gates_on_checks_that_did_not_run_fail_closed(write_jsonl, tmp_pat
     assert result.exit_code == 1
     lines = [" ".join(x.split()) for x in " ".join(result.output.split("\n")).split("failing: ")[1:]]
     assert lines == [
-        "leakage was not checked (no splits in the input and no --eval set); a gate on it cannot pass",
+        "leakage was not checked (fewer than two splits and no --eval set); a gate on it cannot pass",
         "imbalance was not checked (no label field in the data (instruction data?)); "
         "a gate on it cannot pass",
     ]
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["not_checked"]["leakage"] == "no splits in the input and no --eval set"
+    assert report["not_checked"]["leakage"] == "fewer than two splits and no --eval set"
     assert report["findings"]["leakage"] == 0  # zero found, and not checked: never "ok"
-    assert "not checked: no splits in the input and no --eval set" in " ".join(result.output.split())
+    assert "not checked: fewer than two splits and no --eval set" in " ".join(result.output.split())
     # The app's Leakage tab says the same instead of "No leakage found.".
     app = make_app([path], tmp_path / "state", out=tmp_path / "out", group="")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -429,7 +429,37 @@ async def test_gates_on_checks_that_did_not_run_fail_closed(write_jsonl, tmp_pat
         await pilot.press("f5")
         await settle(pilot)
         shown = " ".join(app.query_one("#leak-detail").text.split())  # wrapped at the pane's width
-        assert shown == "Leakage not checked: the input has no splits and no --eval set was given."
+        assert shown == "Leakage not checked: fewer than two splits and no --eval set."
+
+
+def test_leakage_gate_fails_on_one_split_or_an_eval_set_with_lines_set_aside(write_jsonl, tmp_path):
+    # Both passed with "leakage ok 0 hits": train.jsonl alone compares nothing, and an
+    # eval item on a broken line was never looked for.
+    rows = [{"text": f"a training row about topic {i} and more", "label": "ab"[i % 2]} for i in range(12)]
+    train = write_jsonl("train.jsonl", rows)
+    alone = CliRunner().invoke(main, ["scan", str(train), "--fail-on", "leakage"])
+    assert alone.exit_code == 1
+    assert "leakage was not checked (fewer than two splits and no --eval set)" in " ".join(
+        alone.output.split()
+    )
+    evals = tmp_path / "eval.jsonl"
+    evals.write_text('{"text": "an unrelated eval item"}\n{"text": "What is the capital of France?",}\n')
+    broken = CliRunner().invoke(
+        main,
+        [
+            "scan",
+            str(train),
+            "--eval",
+            str(evals),
+            "--fail-on",
+            "leakage",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
+    assert broken.exit_code == 1
+    why = "1 eval records were set aside, so they were not checked for contamination"
+    assert json.loads((tmp_path / "r.json").read_text())["not_checked"]["leakage"] == why
 
 
 # --- item 5: eval contamination is about the eval input, not shared templates ---------------------

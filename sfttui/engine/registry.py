@@ -329,19 +329,33 @@ def find_leakage(ctx: Context) -> Leakage:
     return Leakage(between, eval_hits, inputs, notes=notes, eval_set=eval_set)
 
 
-def _leakage_checked(r: ScanResult) -> bool:
-    return bool(r.dataset.has_splits or r.settings.eval_paths)
+def splits_to_compare(r: ScanResult) -> bool:
+    """Two splits or more: one split alone (a file named train.jsonl) compares nothing."""
+    return r.dataset.rows["split"].drop_nulls().n_unique() >= 2
+
+
+def _unread_eval(r: ScanResult) -> int:
+    """Eval records set aside (bad lines): those items were never checked."""
+    return sum(int(i.get("bad_lines") or 0) for i in r.leakage.eval_inputs)
+
+
+def leakage_unchecked(r: ScanResult) -> str | None:
+    if _unread_eval(r):
+        return f"{_unread_eval(r):,} eval records were set aside, so they were not checked for contamination"
+    if not (splits_to_compare(r) or r.settings.eval_paths):
+        return "fewer than two splits and no --eval set"
+    return None
 
 
 def _describe_leakage(r: ScanResult) -> list[Analysis]:
-    has_splits, evals = r.dataset.has_splits, r.settings.eval_paths
+    has_splits, evals = splits_to_compare(r), r.settings.eval_paths
     return [
         Analysis(
             "leakage between splits",
             has_splits,
             "exact, near and same-group rows across the existing splits"
             if has_splits
-            else "no existing splits to compare (no split field, no split in the file names)",
+            else "fewer than two existing splits to compare (a split field, or splits in the file names)",
         ),
         Analysis(
             "eval-set contamination",
@@ -356,10 +370,12 @@ def _describe_leakage(r: ScanResult) -> list[Analysis]:
 
 def _summarise_leakage(r: ScanResult) -> list[Line]:
     leak = r.leakage
-    if not _leakage_checked(r):
-        return [Line("leakage", "not checked: no splits in the input and no --eval set", "leakage")]
+    unchecked = leakage_unchecked(r)
+    if unchecked and not leak.total:
+        return [Line("leakage", f"not checked: {unchecked}", "leakage")]
     detail = ", ".join(f"{n:,} {kind}" for kind, n in leak.counts().items()) or "none found"
-    return [Line("leakage", f"{leak.total:,} hits: {detail}", "leakage")]
+    more = f" ({unchecked})" if unchecked else ""
+    return [Line("leakage", f"{leak.total:,} hits: {detail}{more}", "leakage")]
 
 
 LEAKAGE = Step(
@@ -379,7 +395,7 @@ LEAKAGE = Step(
         Check(
             "leakage",
             lambda r: r.leakage.total,
-            lambda r: _unless(_leakage_checked(r), "no splits in the input and no --eval set"),
+            leakage_unchecked,
         ),
     ),
     _summarise_leakage,

@@ -34,6 +34,7 @@ from .io.load import Dataset
 from .io.outdir import OutputRefused, Protected, check_output
 from .io.rawlines import RAW_COLUMNS, read_lines
 from .isolated import run_scan_isolated
+from .registry import leakage_unchecked, splits_to_compare
 from .runtime.memory import release
 from .runtime.parallel import LOCAL, Engine
 from .runtime.progress import Progress, no_progress
@@ -158,6 +159,13 @@ class Session:
     @property
     def threshold(self) -> float:
         return self.duplicates.threshold if self.ready else self.settings.near.threshold
+
+    def leakage_unchecked(self) -> str | None:
+        """Why the leakage check did not run on everything it names, or None."""
+        return leakage_unchecked(self.results.scan)
+
+    def splits_to_compare(self) -> bool:
+        return splits_to_compare(self.results.scan)
 
     def set_threshold(self, threshold: float) -> None:
         duplicates = self.duplicates.at_threshold(threshold)

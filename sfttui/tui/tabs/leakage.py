@@ -76,13 +76,15 @@ class LeakageTab(Vertical):
         hits = self.query_one("#hits", RowList)
         hits.reset(self.hits.height, hits.cursor_row)  # a redraw after a decision stays in place
         checked = []
-        if session.dataset.has_splits:
+        if session.splits_to_compare():
             checked.append("between splits")
         if leak.eval_inputs:
             checked.append("eval: " + ", ".join(i["name"] for i in leak.eval_inputs))
+        unchecked = session.leakage_unchecked()
         summary = Text.assemble(
             (f"{self.hits.height:,} leakage hits", "bold"),
-            visible(f" · checked: {', '.join(checked) or 'nothing (no splits in the input, no --eval set)'}"),
+            visible(f" · checked: {', '.join(checked)}") if checked else "",
+            (visible(f" · not checked: {unchecked}"), "bold red") if unchecked else "",
         )
         self.query_one("#leak-summary", Static).update(summary)
 
@@ -119,9 +121,9 @@ class LeakageTab(Vertical):
         """What an empty list means: no leak found, or nothing was looked at."""
         if self.hits is None:
             return ""
-        ds, leak = self.session.dataset, self.session.leakage
-        if not ds.has_splits and not leak.eval_inputs:
-            return "Leakage not checked: the input has no splits and no --eval set was given."
+        unchecked = self.session.leakage_unchecked()
+        if unchecked:
+            return f"Leakage not checked: {unchecked}."
         return "No leakage found."
 
     def _render_detail(self) -> None:

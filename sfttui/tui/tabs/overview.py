@@ -168,10 +168,14 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
             f"ratio {o.imbalance_ratio:.1f}; {len(bal.warnings)} warnings",
             "F3 Balance: cap a class or mark the imbalance deliberate",
         )
-    if ds.has_splits or leak.eval_inputs:
+    unchecked = session.leakage_unchecked()
+    if not unchecked:
         checked = " and ".join(
             x
-            for x, on in (("between splits", ds.has_splits), ("against eval sets", bool(leak.eval_inputs)))
+            for x, on in (
+                ("between splits", session.splits_to_compare()),
+                ("against eval sets", bool(leak.eval_inputs)),
+            )
             if on
         )
         row(
@@ -181,7 +185,7 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
             "F5 Leakage: drop or move the leaking rows",
         )
     else:
-        row("leakage", UNCHECKED, "no splits in the input and no --eval set")
+        row("leakage", UNCHECKED, f"{leak.total:,} hits; {unchecked}" if leak.total else unchecked)
     if cov.ran:
         shortfalls = cov.warnings(split_series(ds))
         row(
