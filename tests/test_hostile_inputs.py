@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from sfttui.cli import main
 from sfttui.engine.errors import InputError
 from sfttui.engine.io.load import load
+from sfttui.engine.settings import LoadSettings
 
 
 def _scan(*args: str):
@@ -323,3 +324,29 @@ def test_a_repeated_key_with_different_values_is_set_aside(tmp_path):
     assert [line for line, _ in _bad(ds)] == [2] and _bad(ds)[0][1].startswith(
         "duplicate key 'conversations'"
     )
+
+
+def test_records_nested_or_typed_oddly_are_bad_lines_not_a_crash(tmp_path):
+    # Each of these ended the whole load with a traceback (TypeError: unhashable type;
+    # RecursionError in the repeated-key check; orjson's recursion limit for an id).
+    deep = "[" * 400 + "]" * 400
+    lines = [
+        '{"messages": [{"role": "user", "content": [{"type": ["text"], "text": "x"}]}, '
+        '{"role": "assistant", "content": "ok"}]}',
+        '{"messages": [{"role": "user", "content": "fine"}, {"role": "assistant", "content": "ok"}], '
+        '"id": "a"}',
+    ]
+    path = tmp_path / "chat.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ds = load([path])
+    assert ds.rows.height == 1
+    assert _bad(ds) == [(1, "messages[0].content[0].type is a list, expected a string")]
+    text = tmp_path / "text.jsonl"
+    text.write_text(
+        '{"text": "text", "label": "a", "x": ' + "[" * 985 + "]" * 985 + "}\n"
+        '{"text": "fine row", "label": "b", "id": ' + deep + "}\n"
+        '{"text": "another row", "label": "a"}\n'
+    )
+    ds = load([text], LoadSettings(id_field="id"))
+    assert _bad(ds) == [(1, "nested too deeply to check its keys for repeats")]
+    assert ds.rows["text"].to_list() == ["fine row", "another row"]

@@ -126,6 +126,8 @@ def _parts(parts: list, where: str) -> str:
         if not isinstance(part, dict):
             raise BadRecord(f"{where}[{i}] is {type_name(part)}, expected a content part object")
         kind = part.get("type", "text")
+        if not isinstance(kind, str):
+            raise BadRecord(f"{where}[{i}].type is {type_name(kind)}, expected a string")
         if kind in TEXT_PARTS:
             text = part.get("text")
             if not isinstance(text, str):
@@ -359,13 +361,18 @@ def record_turns(record: Any, fmt: str) -> list[tuple[str, str]] | None:
     return None
 
 
+def _is_text_part(part: dict) -> bool:
+    kind = part.get("type", "text")
+    return isinstance(kind, str) and kind in TEXT_PARTS
+
+
 def _shown(value: Any) -> str:
     """A turn's content as a person reads it: text parts joined, other parts named."""
     if isinstance(value, str):
         return value
     if isinstance(value, list):
         return "\n".join(
-            part.get("text", "") if part.get("type", "text") in TEXT_PARTS else f"[{part.get('type')}]"
+            part.get("text", "") if _is_text_part(part) else f"[{part.get('type')}]"
             for part in value
             if isinstance(part, dict)
         )

@@ -835,7 +835,10 @@ def _scalar(value: Any) -> str | None:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:  # nested past orjson's writing depth (it read deeper)
+        return f"({type_name(value)} nested too deeply to show)"
 
 
 @dataclass
@@ -898,6 +901,8 @@ def _duplicate_keys(raw: bytes) -> str | None:
         json.loads(raw, object_pairs_hook=pairs)
     except ValueError:
         return None
+    except RecursionError:  # valid JSON (orjson read it), nested past Python's parser
+        return "nested too deeply to check its keys for repeats"
     return found[0] if found else None
 
 
