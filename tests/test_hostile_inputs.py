@@ -350,3 +350,13 @@ def test_records_nested_or_typed_oddly_are_bad_lines_not_a_crash(tmp_path):
     ds = load([text], LoadSettings(id_field="id"))
     assert _bad(ds) == [(1, "nested too deeply to check its keys for repeats")]
     assert ds.rows["text"].to_list() == ["fine row", "another row"]
+
+
+def test_a_csv_cell_over_128_kib_loses_nothing_after_it(tmp_path):
+    # Python's csv field limit: the rest of the file was set aside from that cell on.
+    path = tmp_path / "big.csv"
+    big = "word " * 40_000  # 200 KB
+    path.write_text(f'text,label\nfirst,a\n"{big}",b\nthird,a\nfourth,b\nfifth,a\n')
+    ds = load([path])
+    assert ds.rows["text"].to_list() == ["first", big, "third", "fourth", "fifth"] and _bad(ds) == []
+    assert load([path], LoadSettings(max_row_bytes=100_000)).bad_lines["line"].to_list() == [3]

@@ -745,6 +745,20 @@ def _csv_records(path: Path, data: bytes, separator: str) -> tuple[list[dict], l
     """A CSV or TSV file's records as dicts of strings keyed by the header, each with the
     physical line its record starts on (a quoted field may span lines), and a bad-line
     record for each row whose fields do not match the header or that is not valid CSV."""
+    # Python's csv stops at a field over 128 KiB ("field larger than field limit"), and
+    # strict reading then set the rest of the file aside; a record's size is judged
+    # afterwards, by --max-row-bytes, as in every other format.
+    limit = csv.field_size_limit(_CSV_FIELD_LIMIT)
+    try:
+        return _csv_read(path, data, separator)
+    finally:
+        csv.field_size_limit(limit)
+
+
+_CSV_FIELD_LIMIT = (1 << 31) - 1
+
+
+def _csv_read(path: Path, data: bytes, separator: str) -> tuple[list[dict], list[int], list[BadLine]]:
     try:
         text = data.removeprefix(BOM).decode("utf-8")
     except UnicodeDecodeError as exc:
