@@ -360,3 +360,24 @@ def test_a_csv_cell_over_128_kib_loses_nothing_after_it(tmp_path):
     ds = load([path])
     assert ds.rows["text"].to_list() == ["first", big, "third", "fourth", "fifth"] and _bad(ds) == []
     assert load([path], LoadSettings(max_row_bytes=100_000)).bad_lines["line"].to_list() == [3]
+
+
+def test_blank_group_values_are_no_group_not_one_big_group(tmp_path):
+    # An empty CSV cell was the value "" and joined every such row into one group.
+    path = tmp_path / "users.csv"
+    path.write_text(
+        "text,label,user\n"
+        + "".join(f"row {i} text here,ab,{'' if i % 2 else 'u' + str(i)}\n" for i in range(6))
+    )
+    ds = load([path], LoadSettings(group_fields=("user",)))
+    assert ds.rows["groups"].to_list() == [["user=u0"], [], ["user=u2"], [], ["user=u4"], []]
+    assert any("3 rows have no value for user" in note for note in ds.notes)
+    jsonl = tmp_path / "users.jsonl"
+    jsonl.write_text(
+        '{"text": "a b c", "user": " "}\n{"text": "d e f", "user": []}\n{"text": "g h i", "user": "x"}\n'
+    )
+    assert load([jsonl], LoadSettings(group_fields=("user",))).rows["groups"].to_list() == [
+        [],
+        [],
+        ["user=x"],
+    ]

@@ -1001,7 +1001,7 @@ def _frame(
     if sch.group_fields:
         # One string column per group field, joined into lists by Polars: building a
         # list per row in Python costs a Series construction each.
-        values = [pl.Series(_strings(objs, f), dtype=pl.String) for f in sch.group_fields]
+        values = [_no_blank(pl.Series(_strings(objs, f), dtype=pl.String)) for f in sch.group_fields]
         # "field=value", so equal values of different fields never join two groups.
         groups = pl.concat_list([pl.lit(f"{f}=") + pl.lit(v) for f, v in zip(sch.group_fields, values)])
         # A row without a value has a null there. Dropping nulls from every list costs
@@ -1032,6 +1032,13 @@ def _set_aside_duplicate_keys(recs: _Records, sch: _FileSchema) -> list[BadLine]
     if recs.offsets is not None:
         recs.offsets = [recs.offsets[i] for i in keep]
     return bad
+
+
+def _no_blank(values: pl.Series) -> pl.Series:
+    """Group values with blank ones (an empty CSV cell, "", [], {}) as missing: blank is
+    no value, and as a value it joined every such row into one group."""
+    blank = values.str.strip_chars().is_in(["", "[]", "{}"]).fill_null(False)
+    return values.scatter(blank.arg_true(), None) if blank.any() else values
 
 
 def _extract(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, list[BadLine]]:
