@@ -462,6 +462,18 @@ def test_leakage_gate_fails_on_one_split_or_an_eval_set_with_lines_set_aside(wri
     assert json.loads((tmp_path / "r.json").read_text())["not_checked"]["leakage"] == why
 
 
+def test_representativeness_gate_fails_when_too_few_rows_to_profile(write_jsonl, tmp_path):
+    path = write_jsonl(
+        "few.jsonl", [{"text": f"a short prompt number {i}", "label": "ab"[i % 2]} for i in range(3)]
+    )
+    result = CliRunner().invoke(main, ["scan", str(path), "--fail-on", "representativeness"])
+    assert result.exit_code == 1  # "representative ok" before, from no rule that could run
+    assert (
+        "representativeness was not checked (no --reference, and fewer than 50 rows to profile)"
+        in " ".join(result.output.split())
+    )
+
+
 # --- item 5: eval contamination is about the eval input, not shared templates ---------------------
 
 

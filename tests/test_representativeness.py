@@ -138,8 +138,13 @@ def test_scan_reports_coverage_and_representativeness_and_fails_on_them(tmp_path
     assert report["findings"]["representativeness"] == len(rep["warnings"]) > 0
     failing = runner.invoke(main, ["scan", train, "--reference", messy, "--fail-on", "representativeness"])
     assert failing.exit_code == 1 and "failing: representativeness" in failing.output
-    # Unlabelled prompts without responses: no kind of hard data applies, nothing fails.
-    assert runner.invoke(main, ["scan", train, "--fail-on", "coverage"]).exit_code == 0
+    # Unlabelled prompts without responses: no kind of hard data applies, so nothing was
+    # measured: not checked, and a gate on it fails (it passed as "ok").
+    unmeasured = runner.invoke(main, ["scan", train, "--fail-on", "coverage"])
+    assert unmeasured.exit_code == 1
+    assert "coverage was not checked (no kind of hard data applies to this data" in " ".join(
+        unmeasured.output.split()
+    )
     chats = tmp_path / "chats.jsonl"
     chats.write_text(
         "".join(

@@ -28,7 +28,7 @@ from .analyses.leakage import (
 from .analyses.lengths import measure_lengths
 from .analyses.outliers import find_outliers
 from .analyses.quality import find_quality
-from .analyses.representativeness import Representativeness, compare
+from .analyses.representativeness import TIDY_MIN_ROWS, Representativeness, compare
 from .errors import InputError
 from .io.load import Dataset, load
 from .result import Analysis, ScanResult
@@ -447,6 +447,15 @@ def _summarise_coverage(r: ScanResult) -> list[Line]:
     ]
 
 
+def _coverage_unchecked(r: ScanResult) -> str | None:
+    if not r.coverage.ran:
+        return r.coverage.reason
+    # Every kind n/a (no labels, too few rows of each): no target was measured.
+    if not any(line.applies for line in r.coverage.scorecard(split_series(r.dataset))):
+        return "no kind of hard data applies to this data (every line of the scorecard n/a)"
+    return None
+
+
 COVERAGE = Step(
     "coverage",
     Stage.COVERAGE,
@@ -461,11 +470,7 @@ COVERAGE = Step(
     lambda r: {"coverage": r.coverage.to_dict(split_series(r.dataset))},
     # Described with representativeness, which it depends on to say "ran".
     checks=(
-        Check(
-            "coverage",
-            lambda r: len(r.coverage.warnings(split_series(r.dataset))),
-            lambda r: _unless(r.coverage.ran, r.coverage.reason),
-        ),
+        Check("coverage", lambda r: len(r.coverage.warnings(split_series(r.dataset))), _coverage_unchecked),
     ),
     summary=_summarise_coverage,
     release=True,
@@ -489,13 +494,25 @@ def _summarise_representativeness(r: ScanResult) -> list[Line]:
     return [Line("representative", detail, "representativeness", warnings=tuple(rep.warnings))]
 
 
+def _representativeness_unchecked(r: ScanResult) -> str | None:
+    # Without a reference sample, every rule of the profile needs 50 prompts.
+    rep = r.representativeness
+    if rep.reference is None and rep.train.rows < TIDY_MIN_ROWS:
+        return f"no --reference, and fewer than {TIDY_MIN_ROWS} rows to profile"
+    return None
+
+
 REPRESENTATIVENESS = Step(
     "representativeness",
     Stage.REPRESENTATIVENESS,
     lambda ctx: compare(ctx.dataset, ctx.settings.coverage, ctx.settings.load, ctx.progress),
     lambda r: {"representativeness": r.representativeness.to_dict()},
     lambda r: coverage_analyses(r.coverage, r.representativeness, r.settings),
-    (Check("representativeness", lambda r: len(r.representativeness.warnings)),),
+    (
+        Check(
+            "representativeness", lambda r: len(r.representativeness.warnings), _representativeness_unchecked
+        ),
+    ),
     _summarise_representativeness,
 )
 

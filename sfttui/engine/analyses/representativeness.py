@@ -45,6 +45,7 @@ _LENGTH_BINS = 10
 PROFILE_ROWS = 200_000
 MIN_REFERENCE = 20  # prompts per side below which nothing is compared
 _LISTED = 50  # reference rows least like training, in the report and the app
+TIDY_MIN_ROWS = 50  # prompts the profile's rules need (tidy_warnings) without a reference
 _TOP_UNSEEN = 20
 # Passes over the data per fold. Sides a classifier can tell apart converge in a few
 # (the demo's in 14-16); sides it cannot (the ideal) never meet the tolerance: 100
@@ -373,17 +374,17 @@ def tidy_warnings(p: Profile, dataset: Dataset) -> list[str]:
     """What makes a training set look tidier than real inputs, from its profile alone."""
     out = []
     s = p.shares
-    if p.rows >= 50 and s["capitalised"] >= 0.98 and s["final_punctuation"] >= 0.98:
+    if p.rows >= TIDY_MIN_ROWS and s["capitalised"] >= 0.98 and s["final_punctuation"] >= 0.98:
         out.append(
             f"{s['capitalised']:.0%} of prompts start with a capital and {s['final_punctuation']:.0%} end "
             "with punctuation: real inputs are often lower case, unpunctuated, with typos"
         )
-    if p.rows >= 50 and s["non_ascii"] == 0:
+    if p.rows >= TIDY_MIN_ROWS and s["non_ascii"] == 0:
         out.append("no prompt has a non-ASCII character (accents, names, emoji)")
     chat = any(i.format in ("chat", "sharegpt") for i in dataset.inputs)
-    if chat and p.rows >= 50 and p.multi_turn == 0:
+    if chat and p.rows >= TIDY_MIN_ROWS and p.multi_turn == 0:
         out.append("every conversation has a single user turn: no multi-turn examples")
-    if p.rows >= 50 and p.words["p10"] > 0 and p.words["p90"] / p.words["p10"] < 2:
+    if p.rows >= TIDY_MIN_ROWS and p.words["p10"] > 0 and p.words["p90"] / p.words["p10"] < 2:
         out.append(
             f"prompt lengths are narrow ({p.words['p10']:.0f} to {p.words['p90']:.0f} words "
             "from p10 to p90): short and long inputs are missing"
