@@ -140,6 +140,18 @@ def test_the_decompression_caps_can_be_raised(tmp_path):
     assert tiny.exit_code == 2 and f"more than 1 bytes (from {path.stat().st_size:,} bytes;" in tiny.output
 
 
+def test_the_decompression_caps_hold_for_a_reference_sample(tmp_path):
+    # The reference was read with default caps whatever --max-decompressed said.
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"text": f"a training prompt {i}"}) + "\n" for i in range(5)))
+    ref = tmp_path / "ref.jsonl.gz"
+    ref.write_bytes(
+        gzip.compress(b"".join(json.dumps({"text": f"prod {i}"}).encode() + b"\n" for i in range(2000)))
+    )
+    refused = _scan(str(data), "--reference", str(ref), "--max-decompressed", "2K")
+    assert refused.exit_code == 2 and "more than 2,048 bytes" in refused.output
+
+
 def test_every_frame_of_a_multi_frame_zstd_file_is_read(tmp_path):
     one = b"".join(json.dumps({"text": f"row {i} of frame one"}).encode() + b"\n" for i in range(5))
     two = b"".join(json.dumps({"text": f"row {i} of frame two"}).encode() + b"\n" for i in range(5))

@@ -16,7 +16,7 @@ is too tidy (every prompt cased and punctuated, one length, one turn).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -349,12 +349,9 @@ def compare(
 
 def _reference_load(settings: LoadSettings) -> LoadSettings:
     """Reference samples are read with the data's fields, but their own format (production
-    logs are often plain prompts), and need no id, group or label."""
-    return LoadSettings(
-        text_field=settings.text_field,
-        label_field=settings.label_field,
-        max_row_bytes=settings.max_row_bytes,
-    )
+    logs are often plain prompts), and need no id, group or label; the data's caps on
+    row size and decompression hold for them too."""
+    return replace(settings, format=None, id_field=None, group_fields=())
 
 
 def label_mix(train: pl.DataFrame, reference: pl.DataFrame) -> dict[str, dict[str, float]]:
