@@ -474,6 +474,16 @@ def test_representativeness_gate_fails_when_too_few_rows_to_profile(write_jsonl,
     )
 
 
+def test_imbalance_gate_fails_on_a_single_label(write_jsonl, tmp_path):
+    path = write_jsonl("one.jsonl", [{"text": f"row {i} of one class here", "label": "a"} for i in range(60)])
+    result = CliRunner().invoke(main, ["scan", str(path), "--fail-on", "imbalance", "--no-near"])
+    assert result.exit_code == 1  # balance "ok" before: nothing to classify passed the gate
+    assert (
+        "imbalance was not checked (only one label ('a'): no balance between labels to measure)"
+        in " ".join(result.output.split())
+    )
+
+
 # --- item 5: eval contamination is about the eval input, not shared templates ---------------------
 
 

@@ -264,6 +264,16 @@ def _summarise_balance(r: ScanResult) -> list[Line]:
     return lines
 
 
+def _imbalance_unchecked(r: ScanResult) -> str | None:
+    bal = r.balance
+    if not bal.applies:
+        return bal.reason
+    # One label is no balance to measure: "ok" there would pass a gate on nothing.
+    if bal.overall is not None and len(bal.overall.counts) < 2:
+        return f"only one label ('{bal.overall.majority_label}'): no balance between labels to measure"
+    return None
+
+
 BALANCE = Step(
     "balance",
     Stage.BALANCE,
@@ -276,11 +286,7 @@ BALANCE = Step(
             lambda r: r.duplicates.conflicts.height,
             lambda r: _unless(r.balance.applies, r.balance.reason),
         ),
-        Check(
-            "imbalance",
-            lambda r: len(r.balance.imbalance),
-            lambda r: _unless(r.balance.applies, r.balance.reason),
-        ),
+        Check("imbalance", lambda r: len(r.balance.imbalance), _imbalance_unchecked),
     ),
     _summarise_balance,
     bracket=True,
