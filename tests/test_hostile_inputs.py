@@ -152,6 +152,27 @@ def test_the_decompression_caps_hold_for_a_reference_sample(tmp_path):
     assert refused.exit_code == 2 and "more than 2,048 bytes" in refused.output
 
 
+def test_a_truncated_zstd_file_is_refused_not_half_read(tmp_path):
+    # zstandard's stream reader stops quietly at the cut: 28,849 of 60,000 rows were read
+    # with one "invalid JSON" line, or none at all where the cut fell between lines.
+    rows = b"".join(
+        json.dumps({"text": f"row {i} with some words in it"}).encode() + b"\n" for i in range(60_000)
+    )
+    whole = zstandard.ZstdCompressor(write_checksum=True).compress(rows)
+    for name, data in [
+        ("half", whole[: len(whole) // 2]),
+        ("no checksum", whole[:-4]),
+        ("header", whole[:5]),
+    ]:
+        path = tmp_path / f"{name.replace(' ', '_')}.jsonl.zst"
+        path.write_bytes(data)
+        with pytest.raises(InputError, match=r"compressed data is corrupt .*cut off"):
+            load([path])
+    path = tmp_path / "whole.jsonl.zst"
+    path.write_bytes(whole + zstandard.ZstdCompressor().compress(b'{"text": "a second frame"}\n'))
+    assert load([path]).rows.height == 60_001
+
+
 def test_every_frame_of_a_multi_frame_zstd_file_is_read(tmp_path):
     one = b"".join(json.dumps({"text": f"row {i} of frame one"}).encode() + b"\n" for i in range(5))
     two = b"".join(json.dumps({"text": f"row {i} of frame two"}).encode() + b"\n" for i in range(5))

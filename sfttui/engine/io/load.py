@@ -367,6 +367,11 @@ def _read_bytes(path: Path, settings: LoadSettings) -> tuple[bytes, bytes, str |
         else:
             import zstandard
 
+            # The stream reader stops quietly where a cut-off file ends (gzip says so):
+            # the frames are walked first, so a truncated file is refused, not half read.
+            cut = zstd_cut(stored)
+            if cut:
+                raise InputError(f"{path}: compressed data is corrupt ({cut})")
             # Every frame: zstd files made by concatenating compressed parts hold several.
             reader = zstandard.ZstdDecompressor().stream_reader(stored, read_across_frames=True)
         return stored, _bounded(path, reader, len(stored), settings), compression
@@ -376,6 +381,49 @@ def _read_bytes(path: Path, settings: LoadSettings) -> tuple[bytes, bytes, str |
         raise InputError(f"{path}: compressed data is corrupt ({exc})") from None
     except Exception as exc:  # zstandard.ZstdError does not derive from OSError
         raise InputError(f"{path}: compressed data is corrupt ({exc})") from None
+
+
+_ZSTD_MAGIC = 0xFD2FB528
+_FCS_BYTES = (0, 2, 4, 8)  # Frame_Content_Size field sizes by flag (RFC 8878 3.1.1.1.1)
+_DICT_BYTES = (0, 1, 2, 4)
+
+
+def zstd_cut(data: bytes) -> str | None:
+    """Why `data` is not whole zstd frames (RFC 8878), from their headers alone: a frame
+    cut off, or bytes that start no frame; None when every frame is complete."""
+    at, end = 0, len(data)
+    while at < end:
+        if end - at < 4:
+            return f"{end - at} stray bytes at the end"
+        magic = int.from_bytes(data[at : at + 4], "little")
+        if 0x184D2A50 <= magic <= 0x184D2A5F:  # a skippable frame: its size, then its bytes
+            if end - at < 8:
+                return "cut off in a skippable frame"
+            at += 8 + int.from_bytes(data[at + 4 : at + 8], "little")
+            if at > end:
+                return "cut off in a skippable frame"
+            continue
+        if magic != _ZSTD_MAGIC:
+            return f"no zstd frame starts at byte {at:,}"
+        if end - at < 5:
+            return "cut off in a frame header"
+        descriptor = data[at + 4]
+        single = descriptor >> 5 & 1
+        fcs = _FCS_BYTES[descriptor >> 6] or single
+        at += 5 + (0 if single else 1) + _DICT_BYTES[descriptor & 3] + fcs
+        last = False
+        while not last:
+            if at + 3 > end:
+                return "cut off: the file ends inside a frame"
+            header = int.from_bytes(data[at : at + 3], "little")
+            last, kind, size = bool(header & 1), header >> 1 & 3, header >> 3
+            if kind == 3:
+                return f"a reserved block type at byte {at:,}"
+            at += 3 + (1 if kind == 1 else size)
+        at += 4 if descriptor >> 2 & 1 else 0  # the content checksum
+        if at > end:
+            return "cut off: the file ends inside a frame"
+    return None
 
 
 _INFLATE_STEP = 16 << 20  # decompressed a step at a time, so a cap stops it early
