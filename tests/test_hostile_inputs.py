@@ -414,3 +414,16 @@ def test_blank_group_values_are_no_group_not_one_big_group(tmp_path):
         [],
         ["user=x"],
     ]
+
+
+def test_odd_split_values_are_named_never_taken_for_the_file_name(tmp_path):
+    # ["test"] in train.jsonl became train; "" gave no split while null gave train; an
+    # unknown name kept its spaces.
+    path = tmp_path / "train.jsonl"
+    values = [["test"], 1, "", None, " Foo ", "dev"]
+    path.write_text(
+        "".join(json.dumps({"text": f"row {i} text", "split": v}) + "\n" for i, v in enumerate(values))
+    )
+    ds = load([path])
+    assert ds.rows["split"].to_list() == ['["test"]', "1", "train", "train", "Foo", "validation"]
+    assert any("'1' (1 row" in note and "'Foo' (1 row" in note for note in ds.notes)

@@ -305,7 +305,16 @@ def split_value(value: object) -> str | None:
     (export refuses names it cannot write, see split.unknown_splits)."""
     if not isinstance(value, str) or not value.strip():  # a blank cell names no split
         return None
-    return _SPLIT_NAMES.get(value.strip().lower(), value)
+    return _SPLIT_NAMES.get(value.strip().lower(), value.strip())
+
+
+def _split_of(value: object, name_split: str | None) -> str | None:
+    """A record's split: its field's value, or the file name's where the field is missing
+    or blank. Any other value is written out as text (1, true, ["test"]), so it is named
+    among the split values export cannot write, never quietly taken for the file's."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return name_split
+    return split_value(value if isinstance(value, str) else _scalar(value))
 
 
 @contextmanager
@@ -1035,7 +1044,7 @@ def _frame(
         "kind": kinds,
         "id": _strings(objs, sch.id_field) if sch.has_id else [None] * n,
         "groups": [None] * n,
-        "split": [split_value(v) if isinstance(v := o.get("split"), str) else sch.name_split for o in objs]
+        "split": [_split_of(o.get("split"), sch.name_split) for o in objs]
         if sch.has_split_field
         else [sch.name_split] * n,
         # A line in a file is read back from there; only other records are kept here.
