@@ -427,3 +427,30 @@ def test_odd_split_values_are_named_never_taken_for_the_file_name(tmp_path):
     ds = load([path])
     assert ds.rows["split"].to_list() == ['["test"]', "1", "train", "train", "Foo", "validation"]
     assert any("'1' (1 row" in note and "'Foo' (1 row" in note for note in ds.notes)
+
+
+def test_media_parts_are_counted_once_when_labels_send_rows_through_the_loop(tmp_path):
+    # Labels that are not all strings re-extract the chunk row by row: its images were
+    # counted twice (3 images said as 6).
+    image = {"type": "image_url", "image_url": {"url": "http://x/a.png"}}
+    path = tmp_path / "chat.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": [{"type": "text", "text": f"look {i}"}, image]},
+                        {"role": "assistant", "content": "a cat"},
+                    ],
+                    "label": label,
+                }
+            )
+            + "\n"
+            for i, label in enumerate(["a", 1, "b"])
+        )
+    )
+    ds = load([path])
+    assert [n for n in ds.notes if "content parts" in n] == [
+        "chat.jsonl: 3 image, audio or file content parts were left out of the texts (their rows are kept "
+        "and written whole)"
+    ]

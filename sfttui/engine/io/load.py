@@ -1122,7 +1122,8 @@ def _extract_fields(recs: _Records, sch: _FileSchema) -> tuple[pl.DataFrame, lis
             kinds = ["str" if sch.has_label else None] * len(objs)
             return _frame(sch, recs.lines, recs.raws, objs, extracted, labels, kinds, recs.offsets), []
     except BadRecord:
-        MEDIA_PARTS.seen = media  # the loop below extracts these rows again
+        pass
+    MEDIA_PARTS.seen = media  # the loop below extracts these rows again (and counts their media)
     good: list[int] = []
     extracted, labels, kinds = [], [], []
     bad: list[BadLine] = []
