@@ -436,6 +436,21 @@ def test_a_hugging_face_dataset_dict_folder_is_read_with_its_splits(tmp_path):
     assert load([ds_dir / "train" / "data-00000-of-00001.arrow"]).rows["split"].to_list() == ["train"] * 8
 
 
+def test_split_names_of_a_dataset_dict_and_of_hub_shards_are_kept(tmp_path):
+    # train_sft / test_sft folders gave every row no split and no note; the Hub's
+    # converted shards (a hash after -of-N) named no split.
+    ds_dir = tmp_path / "ultra"
+    _hf_dataset(ds_dir / "train_sft", [_chat_row(i) for i in range(4)])
+    _hf_dataset(ds_dir / "test_sft", [_chat_row(i) for i in range(4, 6)])
+    (ds_dir / "dataset_dict.json").write_text(json.dumps({"splits": ["train_sft", "test_sft"]}))
+    ds = load([ds_dir])
+    assert ds.rows["split"].to_list() == ["train_sft"] * 4 + ["test_sft"] * 2
+    assert any("'test_sft' (2 rows" in note for note in ds.notes)
+    shard = tmp_path / "test-00000-of-00001-a09b74b3ef9c3b56.parquet"
+    pl.DataFrame([{"text": "one row", "label": "a"}]).write_parquet(shard)
+    assert load([shard]).rows["split"].to_list() == ["test"]
+
+
 def test_a_dataset_folder_that_points_elsewhere_or_is_no_dataset_is_one_clear_error(tmp_path):
     folder = tmp_path / "evil"
     _hf_dataset(folder, [_chat_row(0)])

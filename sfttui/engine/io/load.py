@@ -74,7 +74,10 @@ _SPLIT_NAMES = {alias: split for split, aliases in SPLIT_ALIASES.items() for ali
 # A file name sets a split only when it is one: `test.jsonl`, `train.jsonl.gz`, or a
 # Hugging Face shard such as `train-00000-of-00003.parquet`. A name that merely contains
 # a split word (`customer_test_data.jsonl`) says nothing.
-_SPLIT_FILE = re.compile(r"^(" + "|".join(map(re.escape, _SPLIT_NAMES)) + r")(?:-\d+-of-\d+)?(?:\.[^.]+)+$")
+# (The Hub's converted shards end in a hash: `train-00000-of-00001-a09b74b3ef9c3b56`.)
+_SPLIT_FILE = re.compile(
+    r"^(" + "|".join(map(re.escape, _SPLIT_NAMES)) + r")(?:-\d+-of-\d+(?:-[0-9a-f]+)?)?(?:\.[^.]+)+$"
+)
 
 # The Arrow files Hugging Face's `save_to_disk` writes, named in a folder's state.json.
 _HF_SHARD = re.compile(r"^data-\d+-of-\d+\.arrow$")
@@ -294,8 +297,14 @@ def split_from_name(name: str) -> str | None:
     split's name (with its extensions), or it is a Hugging Face `save_to_disk` shard
     (`data-00000-of-00001.arrow`) in a folder named after a split (a DatasetDict's)."""
     path = Path(name)
-    if _HF_SHARD.match(path.name) and path.parent.name.lower() in _SPLIT_NAMES:
-        return _SPLIT_NAMES[path.parent.name.lower()]
+    if _HF_SHARD.match(path.name):
+        folder = path.parent.name
+        if folder.lower() in _SPLIT_NAMES:
+            return _SPLIT_NAMES[folder.lower()]
+        if (path.parent.parent / "dataset_dict.json").is_file():
+            # A DatasetDict's own split name (train_sft, test_sft): kept as given, so it is
+            # named among the split values export cannot write, not dropped unseen.
+            return folder
     match = _SPLIT_FILE.match(path.name.lower())
     return _SPLIT_NAMES[match.group(1)] if match else None
 
