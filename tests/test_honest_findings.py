@@ -484,6 +484,17 @@ def test_imbalance_gate_fails_on_a_single_label(write_jsonl, tmp_path):
     )
 
 
+def test_the_summary_never_says_near_when_near_was_not_searched(write_jsonl, tmp_path):
+    rows = [{"text": "one and the same row", "label": "a"}] * 4 + [{"text": "another row", "label": "b"}]
+    path = write_jsonl("d.jsonl", rows)
+    off = " ".join(CliRunner().invoke(main, ["scan", str(path), "--no-near"]).output.split())
+    assert "(1 exact; near duplicates not searched)" in off and "near at Jaccard" not in off
+    report, same = tmp_path / "r.json", write_jsonl("same.jsonl", rows[:4])
+    CliRunner().invoke(main, ["scan", str(same), "--json", str(report)])
+    [near] = [a for a in json.loads(report.read_text())["analyses"] if a["name"] == "near duplicates"]
+    assert near["ran"] is False and near["detail"] == "fewer than two distinct texts to compare"
+
+
 # --- item 5: eval contamination is about the eval input, not shared templates ---------------------
 
 

@@ -152,9 +152,9 @@ def _describe_duplicates(r: ScanResult) -> list[Analysis]:
         Analysis("exact duplicates", True, "normalised text: " + _norm_steps(r.settings)),
         Analysis(
             "near duplicates",
-            near.enabled and r.dataset.rows.height > 1,
+            near.enabled and bool(r.duplicates.passes),
             "; ".join(_describe_pass(p) for p in r.duplicates.passes)
-            or ("switched off" if not near.enabled else "fewer than two rows"),
+            or ("switched off" if not near.enabled else "fewer than two distinct texts to compare"),
         ),
     ]
 
@@ -168,7 +168,11 @@ def _summarise_duplicates(r: ScanResult) -> list[Line]:
         Line(
             "duplicates",
             f"{dup.rows_removable:,} rows removable in {exact + near:,} clusters "
-            f"({exact:,} exact, {near:,} near at Jaccard ≥ {r.settings.near.threshold:g})",
+            + (
+                f"({exact:,} exact, {near:,} near at Jaccard ≥ {r.settings.near.threshold:g})"
+                if r.settings.near.enabled
+                else f"({exact:,} exact; near duplicates not searched)"
+            ),
             kind="duplicates",
         )
     ]
