@@ -454,3 +454,12 @@ def test_media_parts_are_counted_once_when_labels_send_rows_through_the_loop(tmp
         "chat.jsonl: 3 image, audio or file content parts were left out of the texts (their rows are kept "
         "and written whole)"
     ]
+
+
+def test_an_id_field_asked_for_and_never_found_is_said(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "one", "uid": "a"}\n{"text": "two", "uid": "b"}\n')
+    ds = load([path], LoadSettings(id_field="id_"))
+    assert ds.rows["key"].to_list() == ["d.jsonl:1", "d.jsonl:2"]
+    assert "row keys are file:line: no record has the id field 'id_'" in ds.notes
+    assert not any("id field" in n for n in load([path]).notes)  # the default 'id': nothing to say

@@ -1687,6 +1687,9 @@ def combine(read: list[tuple[InputFile, pl.DataFrame, pl.DataFrame]], settings: 
                 f"row keys are file:line because the id field is not usable "
                 f"({missing:,} rows without it, {repeated:,} repeated values)"
             )
+    elif settings.id_field:
+        # Asked for by name and in no record: a misspelt field would pass unseen.
+        notes.append(f"row keys are file:line: no record has the id field '{settings.id_field}'")
     file_line = pl.col("file") + pl.lit(":") + pl.col("line").cast(pl.String)
     rows = rows.with_columns(
         row=pl.int_range(pl.len(), dtype=pl.UInt32),
