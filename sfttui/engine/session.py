@@ -295,22 +295,20 @@ class Session:
 
     def _clusters_of(self, keys: set[str]) -> dict[str, list[str]]:
         """The clusters (either side) each of these rows belongs to."""
-        if not keys:
-            return {}
-        members = self.duplicates.membership.filter(pl.col("key").is_in(list(keys)))
-        out: dict[str, list[str]] = {}
-        for key, cluster in members.select("key", "cluster").iter_rows():
-            out.setdefault(key, []).append(cluster)
-        return out
+        return self._membership("key", keys, "cluster")
 
     def _members_of(self, clusters: set[str]) -> dict[str, set[str]]:
         """The row keys of each of these clusters."""
-        if not clusters:
+        return {c: set(keys) for c, keys in self._membership("cluster", clusters, "key").items()}
+
+    def _membership(self, by: str, wanted: set[str], beside: str) -> dict[str, list[str]]:
+        """For each wanted value of the membership column `by`, the values of `beside`."""
+        if not wanted:
             return {}
-        members = self.duplicates.membership.filter(pl.col("cluster").is_in(list(clusters)))
-        out: dict[str, set[str]] = {}
-        for cluster, key in members.select("cluster", "key").iter_rows():
-            out.setdefault(cluster, set()).add(key)
+        members = self.duplicates.membership.filter(pl.col(by).is_in(list(wanted)))
+        out: dict[str, list[str]] = {}
+        for value, other in members.select(by, beside).iter_rows():
+            out.setdefault(value, []).append(other)
         return out
 
     def cluster_states(self) -> dict[str, str]:
