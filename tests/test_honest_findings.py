@@ -495,6 +495,19 @@ def test_the_summary_never_says_near_when_near_was_not_searched(write_jsonl, tmp
     assert near["ran"] is False and near["detail"] == "fewer than two distinct texts to compare"
 
 
+def test_templates_gate_fails_with_fewer_replies_than_a_template_needs(write_jsonl, tmp_path):
+    rows = [
+        {"messages": [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": "ok"}]}
+        for i in range(3)
+    ]
+    path = write_jsonl("few.jsonl", rows)
+    result = CliRunner().invoke(main, ["scan", str(path), "--fail-on", "templates", "--template-min", "5"])
+    assert result.exit_code == 1  # "templates ok" before: 3 replies can hold no template of 5
+    assert "templates was not checked (3 replies, fewer than the 5 a template is given to)" in " ".join(
+        result.output.split()
+    )
+
+
 # --- item 5: eval contamination is about the eval input, not shared templates ---------------------
 
 

@@ -103,11 +103,16 @@ class Quality:
 
     @property
     def templates_ran(self) -> bool:
-        return self.replies > 0
+        # Fewer replies than a template needs: none could have been found.
+        return self.replies >= max(self.template_min, 1)
 
     @property
     def templates_reason(self) -> str:
-        return "" if self.templates_ran else "no replies: every row is a single text"
+        if self.templates_ran:
+            return ""
+        if not self.replies:
+            return "no replies: every row is a single text"
+        return f"{self.replies:,} replies, fewer than the {self.template_min} a template is given to"
 
     @property
     def artifact_rows(self) -> int:
