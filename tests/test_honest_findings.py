@@ -495,6 +495,16 @@ def test_the_summary_never_says_near_when_near_was_not_searched(write_jsonl, tmp
     assert near["ran"] is False and near["detail"] == "fewer than two distinct texts to compare"
 
 
+def test_no_coverage_still_lists_representativeness_among_the_analyses(write_jsonl, tmp_path):
+    path = write_jsonl(
+        "d.jsonl", [{"text": f"row {i} about things", "label": "ab"[i % 2]} for i in range(60)]
+    )
+    report = tmp_path / "r.json"
+    CliRunner().invoke(main, ["scan", str(path), "--no-coverage", "--no-near", "--json", str(report)])
+    names = [a["name"] for a in json.loads(report.read_text())["analyses"]]
+    assert "hard data" in names and "representativeness" in names  # it ran and gated, unlisted
+
+
 def test_templates_gate_fails_with_fewer_replies_than_a_template_needs(write_jsonl, tmp_path):
     rows = [
         {"messages": [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": "ok"}]}

@@ -417,9 +417,17 @@ LEAKAGE = Step(
 # --- coverage ----------------------------------------------------------------------
 def coverage_analyses(coverage: Coverage, rep: Representativeness, settings: ScanSettings) -> list[Analysis]:
     """What the hard-data and representativeness analyses did, or why they did not run."""
-    if not coverage.ran:
-        return [Analysis("hard data", False, coverage.reason)]
     refs = settings.coverage.reference_paths
+    # Representativeness runs (and gates) whether or not the hard-data search does.
+    compared = Analysis(
+        "representativeness",
+        True,
+        (rep.adversarial_detail or "compared with " + ", ".join(Path(p).name for p in refs))
+        if refs
+        else "profile of the training prompts alone (no --reference sample of production inputs)",
+    )
+    if not coverage.ran:
+        return [Analysis("hard data", False, coverage.reason), compared]
     return [
         Analysis(
             "refusal / OOD / clarifying",
@@ -428,13 +436,7 @@ def coverage_analyses(coverage: Coverage, rep: Representativeness, settings: Sca
         ),
         Analysis("hard negatives", coverage.hard_applies, coverage.hard_detail),
         Analysis("ambiguous rows and label suspects", coverage.model.ran, coverage.model.detail),
-        Analysis(
-            "representativeness",
-            True,
-            (rep.adversarial_detail or "compared with " + ", ".join(Path(p).name for p in refs))
-            if refs
-            else "profile of the training prompts alone (no --reference sample of production inputs)",
-        ),
+        compared,
     ]
 
 
