@@ -19,11 +19,10 @@ from .analyses.dedup import Duplicates, NearPass, find_duplicates, has_input_sid
 from .analyses.drift import split_drift
 from .analyses.leakage import (
     EVAL_HIT_SCHEMA,
-    SPLIT_HIT_SCHEMA,
     Leakage,
     eval_leakage,
     eval_near_pairs,
-    split_leakage,
+    given_split_leakage,
 )
 from .analyses.lengths import measure_lengths
 from .analyses.outliers import find_outliers
@@ -307,11 +306,7 @@ def find_leakage(ctx: Context) -> Leakage:
     signatures = duplicates.take_signatures()
     eval_set, example_near = ctx.handed.pop("eval", (None, None))
     input_signatures = duplicates.input.take_signatures() if duplicates.input is not None else None
-    between = (
-        split_leakage(rows, rows["split"], duplicates)
-        if dataset.has_splits
-        else pl.DataFrame(schema=SPLIT_HIT_SCHEMA)
-    )
+    between = given_split_leakage(dataset, duplicates)
     eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
     inputs: list[dict] = []
     notes: list[str] = []
@@ -350,8 +345,8 @@ def _unread_eval(r: ScanResult) -> int:
 
 
 def leakage_unchecked(r: ScanResult) -> str | None:
-    if _unread_eval(r):
-        return f"{_unread_eval(r):,} eval records were set aside, so they were not checked for contamination"
+    if unread := _unread_eval(r):
+        return f"{unread:,} eval records were set aside, so they were not checked for contamination"
     if not (splits_to_compare(r) or r.settings.eval_paths):
         return "fewer than two splits and no --eval set"
     return None

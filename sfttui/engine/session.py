@@ -21,7 +21,7 @@ from .analyses.balance import Balance
 from .analyses.coverage import Coverage
 from .analyses.dedup import Duplicates
 from .analyses.drift import Drift
-from .analyses.leakage import Leakage, split_leakage
+from .analyses.leakage import Leakage, given_split_leakage
 from .analyses.lengths import Lengths
 from .analyses.outliers import Outliers
 from .analyses.quality import Quality
@@ -169,15 +169,14 @@ class Session:
 
     def set_threshold(self, threshold: float) -> None:
         duplicates = self.duplicates.at_threshold(threshold)
-        scan = replace(self.results.scan, duplicates=duplicates)
-        if self.dataset.has_splits:
-            # The hits between the given splits are those of the clusters in force: which
-            # rows leak depends on the threshold, and a move takes a hit's group by the
-            # group ids of these clusters (the scan's named other groups, or none).
-            rows = self.dataset.rows
-            between = split_leakage(rows, rows["split"], duplicates)
-            scan = replace(scan, leakage=replace(scan.leakage, between_splits=between))
-        self.workspace = replace(self.results, scan=scan)
+        # The hits between the given splits are those of the clusters in force: which rows
+        # leak depends on the threshold, and a move takes a hit's group by the group ids of
+        # these clusters (the scan's named other groups, or none).
+        between = given_split_leakage(self.dataset, duplicates)
+        leakage = replace(self.leakage, between_splits=between)
+        self.workspace = replace(
+            self.results, scan=replace(self.results.scan, duplicates=duplicates, leakage=leakage)
+        )
 
     @property
     def floor(self) -> float:

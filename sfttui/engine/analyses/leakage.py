@@ -187,6 +187,13 @@ def _maybe_spread(groups: pl.Series, rank: pl.Series) -> pl.Series:
     return pl.Series(mark)
 
 
+def given_split_leakage(dataset: Dataset, duplicates: Duplicates) -> pl.DataFrame:
+    """The hits between the splits the rows came with (none when they came with none)."""
+    if not dataset.has_splits:
+        return pl.DataFrame(schema=SPLIT_HIT_SCHEMA)
+    return split_leakage(dataset.rows, dataset.rows["split"], duplicates)
+
+
 def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates) -> pl.DataFrame:
     """Exact, near and same-group hits between splits (one per row that leaks).
 
