@@ -244,6 +244,12 @@ def place_greedy(
     return out
 
 
+def keeps_given_splits(splits: pl.Series, settings: SplitSettings) -> bool:
+    """Whether the rows keep the splits they came with: every row has one, and no
+    re-split was asked for; otherwise new splits are made for all of them."""
+    return not settings.resplit and len(splits) > 0 and splits.null_count() == 0
+
+
 def assign_splits(
     rows: pl.DataFrame, unit_ids: np.ndarray, settings: SplitSettings | None = None
 ) -> SplitPlan:
@@ -251,8 +257,7 @@ def assign_splits(
     settings = settings or SplitSettings()
     frame = rows.select("row", "key", "label", "split").with_columns(unit=pl.Series(unit_ids))
     warnings: list[str] = []
-    has_existing = rows.height > 0 and rows["split"].null_count() == 0
-    if has_existing and not settings.resplit:
+    if keeps_given_splits(rows["split"], settings):
         _refuse_unknown_splits(frame)
         assignment = frame.select("row", "key", "unit", "split")
         plan = SplitPlan(assignment, "existing", settings, warnings=warnings)

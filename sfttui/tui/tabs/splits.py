@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ...display import visible
-from ...engine.analyses.split import SPLITS
+from ...engine.analyses.split import SPLITS, keeps_given_splits
 from ...engine.export import ExportPlan, ExportResult
 from ...engine.session import Session
 from ..render import what_remains
@@ -115,8 +115,8 @@ class SplitsTab(Vertical):
             from_input = app.plan.split_plan.source == "existing"
         else:
             # The plan on screen is from before the last decision (a re-split just made or
-            # undone): the rule the planner applies (assign_splits) decides instead.
-            from_input = not current.resplit and self.session.dataset.rows["split"].null_count() == 0
+            # undone): the rule the planner applies decides instead.
+            from_input = keeps_given_splits(self.session.dataset.rows["split"], current)
         if not from_input:
             self.session.choose_split(seed=current.seed + 1, resplit=current.resplit)
             self.app.notify(f"New splits with seed {current.seed + 1} (journal).")
