@@ -779,16 +779,8 @@ def _parse(
         if not isinstance(items, list):
             raise InputError(f"{path}: a .json file must hold an array of records")
         return _records_from_items(items, 1, max_row_bytes)
-    if container == "parquet":
-        try:
-            frame = pl.read_parquet(data)
-        except Exception as exc:  # polars raises several error types for unreadable input
-            raise InputError(f"{path}: cannot read as parquet ({str(exc).splitlines()[0]})") from None
-        if notes is not None:
-            notes += _non_finite(frame, path.name)
-        return _records_from_items(frame.to_dicts(), 1, max_row_bytes)
-    if container == "arrow":
-        frame = _arrow_frame(path, data)
+    if container in ("parquet", "arrow"):
+        frame = _parquet_frame(path, data) if container == "parquet" else _arrow_frame(path, data)
         if notes is not None:
             notes += _non_finite(frame, path.name)
         return _records_from_items(frame.to_dicts(), 1, max_row_bytes)
@@ -797,6 +789,13 @@ def _parse(
     first = next(records)
     first.bad = bad + first.bad
     return itertools.chain([first], records)
+
+
+def _parquet_frame(path: Path, data: bytes) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(data)
+    except Exception as exc:  # polars raises several error types for unreadable input
+        raise InputError(f"{path}: cannot read as parquet ({str(exc).splitlines()[0]})") from None
 
 
 def _arrow_frame(path: Path, data: bytes) -> pl.DataFrame:
