@@ -120,6 +120,22 @@ async def test_next_undecided_filter_and_accept_all_exact(tmp_path):
         assert app.session.undecided_exact() == 0
 
 
+async def test_an_output_that_fails_its_check_is_not_written_from_the_app(tmp_path, monkeypatch):
+    out = tmp_path / "splits"
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)
+    # A writer bug: dropped.jsonl loses its rows; the read-back catches it before the rename.
+    monkeypatch.setattr("sfttui.engine.export._dropped_lines", lambda dropped, dataset: iter(()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("w", "enter")
+        await settle(pilot)
+        notes = str(app.query_one("#splits-notes").render())
+        assert f"not written: the output failed its check; {out} is as it was" in notes
+        assert "✗ outputs hold 2,571 lines, inputs 2,679, or their contents differ" in notes
+        assert "written to" not in notes and "sha256" not in notes
+    assert not out.exists()
+
+
 async def test_write_splits_from_the_app(tmp_path):
     data = demo_copy(tmp_path)
     out = tmp_path / "splits"

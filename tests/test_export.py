@@ -150,6 +150,30 @@ def test_a_failure_mid_export_leaves_no_partial_directory(tmp_path):
         write_export(plan, ds, out)
 
 
+def test_an_output_that_fails_its_check_never_replaces_the_earlier_one(tmp_path, monkeypatch):
+    data, ds, _, out = _planned(tmp_path)
+    plan = plan_export(ds, find_duplicates(ds.rows), SplitSettings(), drop="near")
+    assert plan.dropped.height > 0
+    write_export(plan, ds, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # A writer bug: dropped.jsonl loses its rows. The read-back must catch it before the
+    # rename, so the earlier output stays whole and the bad one is never put in its place.
+    monkeypatch.setattr("sfttui.engine.export._dropped_lines", lambda dropped, dataset: iter(()))
+    result = write_export(plan, ds, out, force=True)
+    assert not result.installed
+    lines = ds.rows.height + ds.bad_lines.height
+    kept = lines - plan.dropped.height
+    assert result.problems == [f"outputs hold {kept:,} lines, inputs {lines:,}, or their contents differ"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    # The command line says so and fails; with no earlier output, nothing is left at all.
+    fresh = tmp_path / "fresh"
+    said = _split(str(data), "--drop", "near", "--out", str(fresh), "--state-dir", str(tmp_path / "st"))
+    assert said.exit_code == 1
+    assert f"not written: the output failed its check; {fresh} is as it was" in said.output
+    assert not fresh.exists()
+
+
 def test_an_input_changed_after_loading_is_never_copied(tmp_path):
     data, ds, plan, out = _planned(tmp_path)
     write_export(plan, ds, out)

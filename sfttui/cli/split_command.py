@@ -109,6 +109,10 @@ def print_split(result: ExportResult, notes: list[str], console: Console) -> Non
         console.print(literal(f"verified: {check}", "green"), soft_wrap=True)
     for problem in result.problems:
         console.print(literal(f"PROBLEM: {problem}", "bold red"), soft_wrap=True)
+    if not result.installed:
+        said = f"not written: the output failed its check; {result.out} is as it was"
+        console.print(literal(said, "bold red"), soft_wrap=True)
+        return
     console.print(
         literal(f"wrote {result.out}/: {', '.join([*m['outputs'], 'manifest.json'])}", "dim"),
         soft_wrap=True,

@@ -416,6 +416,9 @@ class ExportResult:
     verified: list[str]  # what the read-back checked
     problems: list[str]  # what the read-back found wrong (empty when all is well)
     recovered: list[str] = field(default_factory=list)  # leftovers of a crashed write, mended
+    # False when the read-back found problems: the files were then never put at `out`,
+    # which holds what it held before (an earlier output, or nothing).
+    installed: bool = True
 
 
 def write_export(
@@ -430,7 +433,8 @@ def write_export(
     duplicates: Duplicates | None = None,
     protected: Iterable[Protected] = (),
 ) -> ExportResult:
-    """Write the plan to `out` atomically, then read it back and verify it.
+    """Write the plan beside `out`, read it back and verify it, then put it at `out` in one
+    rename; an output whose check finds problems is removed, never put there.
 
     `duplicates` (the clusters the plan was made from) lets the verification check the
     written files against them instead of scanning the files afresh (see verify_export).
@@ -472,12 +476,17 @@ def write_export(
         # output whose manifest is empty (the next write would refuse it as not sfttui's).
         _write_pieces(tmp / "manifest.json", [orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n"])
         sync_directory(tmp)
+        # Checked before it replaces anything: an output that fails its check must not
+        # take the place of an earlier one that passed.
+        verified, problems = verify_export(tmp, plan, dataset, settings, duplicates, read_back)
+        if problems:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return ExportResult(target, manifest, verified, problems, recovered, installed=False)
         recovered += replace_directory(tmp, target)
         sync_directory(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    verified, problems = verify_export(target, plan, dataset, settings, duplicates, read_back)
     return ExportResult(target, manifest, verified, problems, recovered)
 
 

@@ -415,9 +415,13 @@ class SfttuiApp(App[None]):
         result = message.result
         self.query_one(SplitsTab).show_result(result)
         self.action_tab("splits")
-        ok = not result.problems
-        self.set_status(f"wrote {result.out}" + ("" if ok else " — with problems, see Splits"), None)
-        self.notify(f"Wrote {result.out}", severity="information" if ok else "error", timeout=8)
+        if not result.installed:
+            said = f"not written: the output failed its check, see Splits ({result.out} is as it was)"
+            self.set_status(said, None)
+            self.notify(said, severity="error", timeout=10)
+            return
+        self.set_status(f"wrote {result.out}", None)
+        self.notify(f"Wrote {result.out}", severity="information", timeout=8)
 
     def on_export_failed(self, message: ExportFailed) -> None:
         self.exporting = False

@@ -88,15 +88,22 @@ class SplitsTab(Vertical):
     def show_result(self, result: ExportResult) -> None:
         notes = self.query_one("#splits-notes", Static)
         text = Text()
-        text.append(visible(f"written to {result.out}") + "\n", style="bold green")
-        for name, digest in result.manifest["outputs"].items():
-            text.append(visible(f"  {name}  sha256 {digest[:12]}…") + "\n")
+        if result.installed:
+            text.append(visible(f"written to {result.out}") + "\n", style="bold green")
+            for name, digest in result.manifest["outputs"].items():
+                text.append(visible(f"  {name}  sha256 {digest[:12]}…") + "\n")
+        else:
+            said = f"not written: the output failed its check; {result.out} is as it was"
+            text.append(visible(said) + "\n", style="bold red")
         for mended in result.recovered:  # beside the output: restored, removed or kept
             text.append(visible(f"• {mended}") + "\n", style="yellow")
         for check in result.verified:
             text.append(visible(f"✓ {check}") + "\n", style="green")
         for problem in result.problems:
             text.append(visible(f"✗ {problem}") + "\n", style="bold red")
+        if not result.installed:
+            notes.update(text)
+            return
         # What the written files still hold: the write is done, the data may not be.
         m = result.manifest
         leaks = [hit["kind"] for hit in m["leakage_remaining"]]
