@@ -359,6 +359,15 @@ def test_splits_come_from_the_split_field_or_the_file_name(write_jsonl):
     assert split_from_name("data/test.jsonl.gz") == "test"
 
 
+def test_a_split_field_is_found_in_any_of_the_first_records(write_jsonl):
+    # Only the first 200 records were asked: a field from record 300 on was ignored.
+    rows = [{"text": f"row {i}"} for i in range(300)] + [
+        {"text": f"row {i}", "split": "test"} for i in range(5)
+    ]
+    ds = load([write_jsonl("late.jsonl", rows)])
+    assert ds.rows["split"].to_list() == [None] * 300 + ["test"] * 5
+
+
 def test_a_blank_split_names_no_split_and_a_repeated_csv_column_is_refused(tmp_path, write_jsonl):
     # A blank CSV cell became a split named '' (refused at export as an unknown split);
     # a header naming "label" twice let the last column win, silently.

@@ -179,3 +179,23 @@ def test_file_sha256_matches_hashing_all_bytes_at_once(tmp_path, size):
     data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
     path.write_bytes(data)
     assert loading.file_sha256(path) == hashlib.sha256(data).hexdigest()
+
+
+def test_a_label_or_split_field_that_starts_late_is_named_whole_or_in_blocks(monkeypatch, tmp_path):
+    # The schema comes from the first records: fields that first appear after them are
+    # not used, and each file says so (they were ignored without a word for 'split').
+    monkeypatch.setattr(loading, "_PARSE_CHUNK", 100)
+    rows = [{"text": f"row {i} " + "word " * 20} for i in range(2000)]
+    for i in range(700, 2000):
+        rows[i] |= {"label": "a", "split": "test"} if i % 2 else {"split": "train"}
+    path = tmp_path / "late.jsonl"
+    _write(path, [json.dumps(r) for r in rows], bom=False, newline_at_end=True)
+    whole, blocks = _whole_and_blocks(monkeypatch, path, LoadSettings())
+    expected = [
+        "late.jsonl: 650 rows after the first 100 carry 'label' but the first ones do not; "
+        "labels were not used for this file",
+        "late.jsonl: 1,300 rows after the first 100 carry 'split' but the first ones do not; "
+        "the split field was not used for this file",
+    ]
+    assert whole.inputs[0].notes == expected and blocks.inputs[0].notes == expected
+    assert whole.rows["split"].null_count() == 2000 and whole.rows["label"].null_count() == 2000

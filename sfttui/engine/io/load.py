@@ -1008,7 +1008,7 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
         id_field=id_field,
         has_id=any(get_path(o, id_field, None) is not None for o in sample[:_DETECT_SAMPLE]),
         group_fields=settings.group_fields,
-        has_split_field=any("split" in o for o in sample[:_DETECT_SAMPLE]),
+        has_split_field=any("split" in o for o in sample),
         name_split=split_from_name(info.path),
         read_keys=_read_keys(fmt, settings, label_field if settings.labels else None, sample),
     )
@@ -1183,7 +1183,7 @@ class _FilePart:
 
     rows: pl.DataFrame
     bad: list[BadLine]
-    late_labels: int
+    late: dict[str, int]  # rows carrying a field the file's first records do not (see _late_fields)
     records: int
     schema: _FileSchema | None
     media: int = 0  # image, audio and file parts left out of chat texts
@@ -1225,7 +1225,8 @@ def _read_chunks(
     bad: list[BadLine] = []
     frames: list[pl.DataFrame] = []
     pending: list[_Records] = []
-    late_labels = records = 0
+    late: dict[str, int] = {}
+    records = 0
     media_before = MEDIA_PARTS.seen
     for recs in chunks:
         tick()
@@ -1236,15 +1237,28 @@ def _read_chunks(
             if not recs.objs:
                 continue
             schema = _schema(info, recs.objs, settings)
-        elif not schema.has_label and settings.labels:
-            late_labels += sum(1 for o in recs.objs if get_path(o, schema.label_field, None) is not None)
+        else:
+            for name, n in _late_fields(recs.objs, schema, settings).items():
+                late[name] = late.get(name, 0) + n
         for part in pending or [recs]:
             frame, extract_bad = _extract(part, schema)
             frames.append(frame)
             bad += extract_bad
         pending = []
     rows = pl.concat(frames, rechunk=False) if frames else pl.DataFrame(schema=_CHUNK_SCHEMA)
-    return _FilePart(rows, bad, late_labels, records, schema, MEDIA_PARTS.seen - media_before)
+    return _FilePart(rows, bad, late, records, schema, MEDIA_PARTS.seen - media_before)
+
+
+def _late_fields(objs: list[dict], schema: _FileSchema, settings: LoadSettings) -> dict[str, int]:
+    """How many of these records carry a label or split field that the file's first
+    records do not: the schema came from those, so the field is not read in this file,
+    and the person must be told rather than have it ignored without a word."""
+    late = {}
+    if not schema.has_label and settings.labels:
+        late[schema.label_field] = sum(1 for o in objs if get_path(o, schema.label_field, None) is not None)
+    if not schema.has_split_field:
+        late["split"] = sum(1 for o in objs if "split" in o)
+    return {name: n for name, n in late.items() if n}
 
 
 def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[BadLine]]:
@@ -1259,10 +1273,11 @@ def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[B
     if schema is None:
         first = f" (first problem, line {bad[0][0]}: {bad[0][1]})" if bad else ""
         raise InputError(f"{info.path}: no readable records{first}")
-    if part.late_labels:
+    for name, n in part.late.items():
+        use = "labels were" if name == schema.label_field else "the split field was"
         info.notes.append(
-            f"{info.name}: {part.late_labels:,} rows after the first {_PARSE_CHUNK:,} carry "
-            f"'{schema.label_field}' but the first ones do not; labels were not used for this file"
+            f"{info.name}: {n:,} rows after the first {_PARSE_CHUNK:,} carry '{name}' but the first "
+            f"ones do not; {use} not used for this file"
         )
     # Integer class ids are fine when a file uses them throughout; mixed with strings
     # they are almost always a mistake ("1" vs 1 would become two classes).
@@ -1479,11 +1494,13 @@ def join_blocks(
     assert info is not None
     first_lines = np.cumsum([0] + [lines for _, lines in parts[:-1]]).tolist()
     frames, bad = [], []
-    late = records = media = 0
+    late: dict[str, int] = {}
+    records = media = 0
     for (part, _), first, (lo, _) in zip(parts, first_lines, plan.blocks):
         frames.append(part.rows.with_columns(line=pl.col("line") + first, offset=pl.col("offset") + lo))
         bad += [(line + first, *rest) for line, *rest in part.bad]
-        late += part.late_labels
+        for name, n in part.late.items():
+            late[name] = late.get(name, 0) + n
         records += part.records
         media += part.media
     joined = _FilePart(pl.concat(frames), bad, late, records, plan.schema, media)
