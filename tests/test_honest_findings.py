@@ -458,8 +458,31 @@ def test_leakage_gate_fails_on_one_split_or_an_eval_set_with_lines_set_aside(wri
         ],
     )
     assert broken.exit_code == 1
-    why = "1 eval records were set aside, so they were not checked for contamination"
-    assert json.loads((tmp_path / "r.json").read_text())["not_checked"]["leakage"] == why
+    reason = "invalid JSON: trailing comma is not allowed: line 1 column 42 (char 41)"
+    why = "1 eval records were set aside, so they were not checked for contamination; first eval.jsonl:2: "
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["not_checked"]["leakage"] == why + reason
+    # Each record set aside is listed with its file, line and reason, as the inputs' are.
+    aside = [{"file": "eval.jsonl", "line": 2, "reason": reason, "excluded": True}]
+    assert report["leakage"]["eval_set_aside"] == aside
+
+
+def test_reference_records_set_aside_are_listed_with_file_line_and_reason(write_jsonl, tmp_path):
+    rows = [{"text": f"a training prompt about topic {i} and more", "label": "ab"[i % 2]} for i in range(60)]
+    train = write_jsonl("train.jsonl", rows)
+    ref = tmp_path / "ref.jsonl"
+    ref.write_text("".join(f'{{"text": "a reference prompt {i} here"}}\n' for i in range(60)) + "not json\n")
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["scan", str(train), "--reference", str(ref), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    reason = "invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)"
+    rep = json.loads(out.read_text())["representativeness"]
+    assert rep["reference_bad_lines"] == 1
+    assert rep["reference_set_aside"] == [
+        {"file": "ref.jsonl", "line": 61, "reason": reason, "excluded": True}
+    ]
+    said = " ".join(result.output.split())
+    assert f"1 of 61 records of reference ref.jsonl were set aside (first: line 61: {reason})" in said
 
 
 def test_representativeness_gate_fails_when_too_few_rows_to_profile(write_jsonl, tmp_path):

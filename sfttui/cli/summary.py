@@ -50,10 +50,13 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             info.fields.get("split") or "-",
         )
     evals = result.leakage.eval_inputs if result.leakage is not None else []
-    for item in evals:  # read as inputs too: what was read of them, and what was not
+    rep = result.representativeness
+    references = rep.reference_inputs if rep is not None else []
+    # Read as inputs too: what was read of them, and what was not.
+    for role, item in [*(("eval", i) for i in evals), *(("reference", i) for i in references)]:
         compression = item.get("compression")
         inputs.add_row(
-            f"eval: {item['name']}",
+            f"{role}: {item['name']}",
             item["format"] + (f" ({compression})" if compression else ""),
             f"{item['rows']:,}",
             f"{item['bad_lines']:,}",
@@ -99,6 +102,18 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
                     f"{item['bad_lines']:,} of {item['records']:,} records of eval set {item['name']} were "
                     "set aside: those items are not checked for contamination",
                     "bold red",
+                ),
+            )
+    for item in references:
+        if item["bad_lines"]:
+            first = next(b for b in rep.reference_set_aside if b["excluded"] and b["file"] == item["name"])
+            table.add_row(
+                "",
+                "",
+                literal(
+                    f"{item['bad_lines']:,} of {item['records']:,} records of reference {item['name']} were "
+                    f"set aside (first: line {first['line']}: {first['reason']})",
+                    "yellow",
                 ),
             )
     for step in STEPS:

@@ -344,9 +344,19 @@ def _unread_eval(r: ScanResult) -> int:
     return sum(int(i.get("bad_lines") or 0) for i in r.leakage.eval_inputs)
 
 
+def _eval_set_aside(r: ScanResult) -> list[dict[str, Any]]:
+    """Each record of the eval sets set aside, with its file, line and reason."""
+    eval_set = r.leakage.eval_set
+    return eval_set.bad_lines.drop("raw").to_dicts() if eval_set is not None else []
+
+
 def leakage_unchecked(r: ScanResult) -> str | None:
     if unread := _unread_eval(r):
-        return f"{unread:,} eval records were set aside, so they were not checked for contamination"
+        first = next(b for b in _eval_set_aside(r) if b["excluded"])
+        return (
+            f"{unread:,} eval records were set aside, so they were not checked for contamination; "
+            f"first {first['file']}:{first['line']}: {first['reason']}"
+        )
     if not (splits_to_compare(r) or r.settings.eval_paths):
         return "fewer than two splits and no --eval set"
     return None
@@ -392,6 +402,7 @@ LEAKAGE = Step(
             "counts": r.leakage.counts(),
             "between_splits": r.leakage.between_splits.to_dicts(),
             "eval_inputs": r.leakage.eval_inputs,
+            "eval_set_aside": _eval_set_aside(r),
             "eval": r.leakage.eval_hits.to_dicts(),
         }
     },

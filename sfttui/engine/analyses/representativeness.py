@@ -80,6 +80,7 @@ class Representativeness:
     reference: Profile | None = None
     reference_inputs: list[dict[str, Any]] = field(default_factory=list)
     reference_bad_lines: int = 0
+    reference_set_aside: list[dict[str, Any]] = field(default_factory=list)  # file, line, reason, excluded
     length_edges: list[float] = field(default_factory=list)  # word-count bin edges (training deciles)
     length_shares: dict[str, list[float]] = field(default_factory=dict)  # side -> share per bin
     psi: float | None = None
@@ -101,6 +102,7 @@ class Representativeness:
             "reference_given": self.reference is not None,
             "reference_inputs": self.reference_inputs,
             "reference_bad_lines": self.reference_bad_lines,
+            "reference_set_aside": self.reference_set_aside,
             "feature_names": {k: d for k, (d, _) in FEATURES.items()},
             "train": self.train.to_dict(),
             "reference": self.reference.to_dict() if self.reference else None,
@@ -317,6 +319,7 @@ def compare(
     result.reference = profile(reference, ref_set.rows.height)
     result.reference_inputs = [i.to_dict() for i in ref_set.inputs]
     result.reference_bad_lines = int(ref_set.bad_lines["excluded"].sum())
+    result.reference_set_aside = ref_set.bad_lines.drop("raw").to_dicts()
     progress(Stage.REPRESENTATIVENESS, 0.1)
     if reference.height < MIN_REFERENCE or train.height < MIN_REFERENCE:  # samples hold >= 20 if rows do
         # Shares and a classifier over a handful of prompts would be noise dressed as findings.
