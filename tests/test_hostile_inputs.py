@@ -359,6 +359,55 @@ def test_a_repeated_key_with_different_values_is_set_aside(tmp_path):
     )
 
 
+def test_a_key_spelt_in_escapes_is_counted_as_the_key_it_spells(tmp_path):
+    # "\\u006cabel" is "label" to the parser but not to a byte count: it passed.
+    path = tmp_path / "escaped.jsonl"
+    path.write_bytes(
+        b'{"text": "plain row here", "label": "a"}\n'
+        b'{"text": "\\u0041 plain escape in a text", "label": "a"}\n'
+        b'{"text": "escaped key", "label": "a", "\\u006cabel": "b"}\n'
+        b'{"text": "escaped twin, same value", "\\u006cabel": "a", "label": "a"}\n'
+    )
+    ds = load([path])
+    assert ds.rows["line"].to_list() == [1, 2, 4]
+    assert ds.rows["text"][1] == "A plain escape in a text"
+    assert _bad(ds) == [(3, "duplicate key 'label' with different values ('a', then 'b')")]
+
+
+def test_a_repeated_key_in_a_json_array_record_is_set_aside_as_in_jsonl(tmp_path):
+    # A .json array kept the last value without a word (its records are written as parsed).
+    path = tmp_path / "rows.json"
+    path.write_bytes(
+        b'[\n  {"text": "first row here", "label": "a"},\n'
+        b'  {"text": "which label is it", "label": "a", "label": "b"} ,\n'
+        b'  {"text": "same value twice", "label": "a", "label": "a"},'
+        b'{"text": "escaped", "label": "a", "\\u006cabel": "c"},\n'
+        b'  {"text": "[not] a {bracket} problem, \\"label\\": x", "label": "b"}\n]\n'
+    )
+    ds = load([path])
+    assert ds.rows["text"].to_list() == [
+        "first row here",
+        "same value twice",
+        '[not] a {bracket} problem, "label": x',
+    ]
+    assert _bad(ds) == [
+        (2, "duplicate key 'label' with different values ('a', then 'b')"),
+        (4, "duplicate key 'label' with different values ('a', then 'c')"),
+    ]
+
+
+def test_a_repeated_key_in_a_chat_turn_keeps_its_last_value_as_parsers_do(tmp_path):
+    # Not counted (a count per turn key cost a tenth of the load): the row is read as
+    # Python's json and Hugging Face's loaders read it, with the last value.
+    path = tmp_path / "turns.jsonl"
+    path.write_bytes(
+        b'{"messages": [{"role": "user", "content": "refund?", "content": "cancel?"}, '
+        b'{"role": "assistant", "content": "done"}]}\n'
+    )
+    ds = load([path])
+    assert ds.rows["text"].to_list() == ["cancel?\ndone"] and ds.bad_lines.height == 0
+
+
 def test_records_nested_or_typed_oddly_are_bad_lines_not_a_crash(tmp_path):
     # Each of these ended the whole load with a traceback (TypeError: unhashable type;
     # RecursionError in the repeated-key check; orjson's recursion limit for an id).

@@ -724,11 +724,16 @@ def _refuse_other_encodings(path: Path, head: bytes) -> None:
 
 
 def _records_from_items(
-    items: list[Any], first_line: int, max_row_bytes: int, lines: list[int] | None = None
+    items: list[Any],
+    first_line: int,
+    max_row_bytes: int,
+    lines: list[int] | None = None,
+    repeated: dict[int, str] | None = None,
 ) -> Iterator[_Records]:
     """Records from already-parsed items (JSON arrays, CSV, Parquet); raw = compact JSON.
     Item i is on line `first_line + i`, or on `lines[i]` when given (CSV records that
-    span lines)."""
+    span lines). Items in `repeated` are set aside with the reason it gives."""
+    repeated = repeated or {}
     for start in range(0, max(len(items), 1), _PARSE_CHUNK):
         out = _Records()
         chunk = items[start : start + _PARSE_CHUNK]
@@ -740,6 +745,9 @@ def _records_from_items(
                 out.bad.append((number, f"record {written}", True, repr(item).encode()[:max_row_bytes]))
                 continue
             raw, obj = written
+            if start + at in repeated:
+                out.bad.append((number, repeated[start + at], True, raw))
+                continue
             if not isinstance(obj, dict):
                 out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True, raw))
                 continue
@@ -778,7 +786,7 @@ def _parse(
             raise InputError(f"{path}: invalid JSON ({exc})") from None
         if not isinstance(items, list):
             raise InputError(f"{path}: a .json file must hold an array of records")
-        return _records_from_items(items, 1, max_row_bytes)
+        return _records_from_items(items, 1, max_row_bytes, repeated=_array_repeats(data, items))
     if container in ("parquet", "arrow"):
         frame = _parquet_frame(path, data) if container == "parquet" else _arrow_frame(path, data)
         if notes is not None:
@@ -963,6 +971,12 @@ def _read_keys(
     return tuple(orjson.dumps(k) for k in tops)
 
 
+# A letter, digit or underscore spelt as a \u escape: JSON writers never escape these
+# (Go's escapes <, > and &, which stay out), so a key spelt so ("\u006cabel") may repeat
+# one the byte counts see under its plain spelling.
+_ESCAPED_ASCII = re.compile(rb"\\u00(?:3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])")
+
+
 def _duplicate_keys(raw: bytes) -> str | None:
     """Why a line whose keys repeat cannot be trusted: the first key given twice, in the
     same object, with different values (JSON parsers keep the last one silently)."""
@@ -983,6 +997,36 @@ def _duplicate_keys(raw: bytes) -> str | None:
     except RecursionError:  # valid JSON (orjson read it), nested past Python's parser
         return "nested too deeply to check its keys for repeats"
     return found[0] if found else None
+
+
+def _array_repeats(data: bytes, items: list[Any]) -> dict[int, str]:
+    """The records of a JSON array whose keys repeat with different values, by index,
+    with the reason (the JSONL check, `_duplicate_keys`, on each record's own text). A
+    parser keeps the last value silently, and the records are written as parsed, so this
+    is the one chance to see it. Each top-level key's occurrences in the file are counted
+    first: only when there are more than the records holding it (or a key may be spelt
+    in escapes) is the array walked record by record. Counting costs about 0.3 s per
+    100 MB of array; keys inside a record's objects (chat turns) are not counted, as in
+    JSONL."""
+    held = Counter(key for item in items if type(item) is dict for key in item)
+    if not _ESCAPED_ASCII.search(data) and all(data.count(orjson.dumps(k)) <= n for k, n in held.items()):
+        return {}
+    text = data.removeprefix(BOM).decode()  # orjson read it: valid UTF-8
+    decoder = json.JSONDecoder()
+    gap = re.compile(r"[\s,]*")
+    pos = text.index("[") + 1
+    found: dict[int, str] = {}
+    for i, item in enumerate(items):
+        pos = gap.match(text, pos).end()  # type: ignore[union-attr]
+        try:
+            _, end = decoder.raw_decode(text, pos)
+        except RecursionError:  # valid JSON (orjson read it), nested past Python's parser
+            found[i] = "nested too deeply to check its keys for repeats"
+            break
+        if type(item) is dict and (why := _duplicate_keys(text[pos:end].encode())):
+            found[i] = why
+        pos = end
+    return found
 
 
 def _extractor(fmt: str, settings: LoadSettings) -> Callable[[dict], Extracted]:
@@ -1079,13 +1123,19 @@ def _set_aside_duplicate_keys(recs: _Records, sch: _FileSchema) -> list[BadLine]
     """Lines where the label or text key appears twice with different values: set aside
     (which value is meant?). A key's occurrences are counted over the whole chunk at
     once; only when there are more than the rows holding it are lines looked at one by
-    one, and only those where the name appears twice are parsed again."""
+    one, and only those where the name appears twice are parsed again, as are lines
+    with a key spelt in escapes (which the counts cannot see). A chat turn's own keys
+    are not counted: a count each for role and content cost a tenth of the load (see
+    docs/BENCHMARKS.md); a repeated one keeps its last value, as training libraries
+    read it."""
     joined = b"\n".join(recs.raws)
     suspects: set[int] = set()
     for key in sch.read_keys:
         name = orjson.loads(key)
         if joined.count(key) > sum(name in o for o in recs.objs):
             suspects.update(i for i, raw in enumerate(recs.raws) if raw.count(key) > 1)
+    if _ESCAPED_ASCII.search(joined):
+        suspects.update(i for i, raw in enumerate(recs.raws) if _ESCAPED_ASCII.search(raw))
     dropped = {i: why for i in sorted(suspects) if (why := _duplicate_keys(recs.raws[i]))}
     if not dropped:
         return []
