@@ -56,6 +56,26 @@ def test_the_well_formed_short_cut_agrees_with_the_checking_loop(roles):
         [{"role": "user", "content": "q"}, {"role": None, "content": "a"}],
         [{"role": "user", "content": "q"}, "a"],
         [{"role": "user", "content": "q"}, {"role": "assistant", "content": [{"type": "text", "text": "a"}]}],
+        [{"role": ["user"], "content": "q"}, {"role": "assistant", "content": "a"}],
+        [{"role": 1, "content": "q"}, {"role": 2, "content": "a"}],
+        [
+            {"role": "system", "content": "  "},
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": "a"},
+        ],
+        [{"role": "system"}, {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+        [
+            {"role": "system", "content": None},
+            {"role": "user", "content": "q"},
+            {"role": "gpt", "content": "a"},
+        ],
+        [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": "a"},
+            {"role": "assistant", "content": "b"},
+        ],
+        [["user", "q"], ["assistant", "a"]],
+        [{"role": "user", "content": "q"}],
     ],
 )
 def test_anything_else_is_left_to_the_checking_loop(turns):

@@ -158,19 +158,34 @@ def _turns(record: dict, key: str, role_key: str, text_key: str) -> Extracted:
 def _well_formed(turns: list, role_key: str, text_key: str) -> Extracted | None:
     """Nearly every row, in the fewest steps: one prompt and its reply (after a system
     prompt or not) in a role sequence of _WELL_FORMED, every turn non-blank text. What
-    `_extracted` would make of it, without its loop; None for anything else."""
+    `_extracted` would make of it, without its loop; None for anything else.
+
+    The turns are unpacked by count and the roles looked up as written before they are
+    lowered (they nearly always are lower case already): 1.5 -> 0.9 us a row, the
+    largest part of reading a chat file."""
     try:
-        roles = tuple([turn[role_key].lower() for turn in turns])
-        if roles not in _WELL_FORMED:
+        if len(turns) == 2:
+            user, reply_turn = turns
+            roles: tuple = (user[role_key], reply_turn[role_key])
+            system = None
+        elif len(turns) == 3:
+            first, user, reply_turn = turns
+            roles = (first[role_key], user[role_key], reply_turn[role_key])
+            system = first[text_key]
+            if type(system) is not str or not system or system.isspace():
+                return None
+        else:
             return None
-        contents = [turn[text_key] for turn in turns]
-    except (TypeError, KeyError, AttributeError):
+        if roles not in _WELL_FORMED and tuple([role.lower() for role in roles]) not in _WELL_FORMED:
+            return None
+        prompt, reply = user[text_key], reply_turn[text_key]
+    except (TypeError, KeyError, AttributeError):  # not objects, a key missing, a role not text
         return None
-    for content in contents:
-        if type(content) is not str or not content or content.isspace():
-            return None
-    prompt, reply = contents[-2], contents[-1]
-    return f"{prompt}\n{reply}", prompt, len(reply), 1, 0, contents[0] if len(contents) == 3 else None
+    if type(prompt) is not str or type(reply) is not str:
+        return None
+    if not prompt or not reply or prompt.isspace() or reply.isspace():
+        return None
+    return f"{prompt}\n{reply}", prompt, len(reply), 1, 0, system
 
 
 def _plain_turns(turns: list, role_key: str, text_key: str) -> list[tuple[str, str]] | None:
@@ -285,8 +300,12 @@ def chat_shape(record: dict) -> tuple[str, str, str] | None:
 
 def _chat(record: dict) -> Extracted:
     turns = record.get("messages")
-    if type(turns) is list and turns and type(turns[0]) is dict and "role" in turns[0]:
-        return _turns(record, "messages", "role", "content")  # the common case, at load's pace
+    if type(turns) is list:
+        common = _well_formed(turns, "role", "content")  # nearly every row, at load's pace
+        if common is not None:
+            return common
+        if turns and type(turns[0]) is dict and "role" in turns[0]:
+            return _turns(record, "messages", "role", "content")
     return _turns(record, *(chat_shape(record) or TURN_FIELDS["chat"]))
 
 
