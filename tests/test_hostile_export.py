@@ -136,6 +136,27 @@ def test_force_into_the_data_directory_is_refused_and_deletes_nothing(tmp_path):
     assert {k: after.get(k) for k in before} == before
 
 
+def test_an_input_under_another_spelling_of_the_output_is_refused(tmp_path, monkeypatch):
+    # On a case-insensitive file system (or through a bind mount) `splits/` and `Splits/`
+    # are one directory with two resolved spellings; the names alone let --force replace
+    # the earlier output holding the input. Simulated: resolve() keeps a symlink's name.
+    from sfttui.engine.io.outdir import OutputRefused, Protected, check_output
+
+    out = tmp_path / "splits"
+    out.mkdir()
+    (out / "train.jsonl").write_bytes(_jsonl_bytes(_records()))
+    time.sleep(0.01)  # the manifest is written last
+    (out / "manifest.json").write_text(
+        json.dumps({"schema": "sfttui.manifest/1", "outputs": {"train.jsonl": ""}})
+    )
+    alias = tmp_path / "Splits"
+    alias.symlink_to(out)
+    monkeypatch.setattr(Path, "resolve", lambda self, strict=False: Path(os.path.abspath(self)))
+    with pytest.raises(OutputRefused, match=f"contains the input {alias / 'train.jsonl'}"):
+        check_output(out, [Protected(alias / "train.jsonl", "input")], force=True)
+    assert check_output(out, [Protected(tmp_path / "elsewhere.jsonl", "input")], force=True) == out
+
+
 def test_an_output_holding_the_state_directory_is_refused(tmp_path):
     data = _write_format(tmp_path, "jsonl", _records())
     out = tmp_path / "out"

@@ -82,7 +82,22 @@ def _listing(names: list[str]) -> str:
 
 
 def _inside(path: Path, directory: Path) -> bool:
-    return path == directory or directory in path.parents
+    """Whether `path` is `directory` or lies under it, by name or, for what exists, by
+    the file system's own identity (device and inode): on a case-insensitive file
+    system, or through a bind mount, one directory has several resolved spellings."""
+    if path == directory or directory in path.parents:
+        return True
+    try:
+        there = directory.stat()
+    except OSError:
+        return False  # nothing there yet: nothing in it to lose
+    for place in (path, *path.parents):
+        try:
+            if os.path.samestat(place.stat(), there):
+                return True
+        except OSError:
+            continue  # not there (yet): its parents may be
+    return False
 
 
 def check_output(out: str | os.PathLike[str], protected: Iterable[Protected], force: bool) -> Path:
