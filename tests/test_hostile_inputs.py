@@ -295,6 +295,16 @@ def test_a_set_aside_csv_record_keeps_its_own_text(tmp_path):
         (3, b'"prompt, with comma","answer with ""quotes""",EXTRA'),
         (4, b'"two\nlines",b,c'),
     ]
+    # Lines ended by a lone CR (old Mac exports) are lines too: the raw was empty.
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes(b'text,label\rfine row,a\rragged,row,here\r"two\rlines",b,c\rlast,b\r')
+    ds = load([cr])
+    assert ds.rows["text"].to_list() == ["fine row", "last"]
+    assert ds.bad_lines.select("line", "raw").rows() == [(3, b"ragged,row,here"), (4, b'"two\rlines",b,c')]
+    # Windows line ends stay as they were: the record's own CR, not the last line's LF.
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(b"text,label\r\nfine row,a\r\nragged,row,here\r\nlast,b\r\n")
+    assert load([crlf]).bad_lines.select("line", "raw").rows() == [(3, b"ragged,row,here\r")]
 
 
 def test_an_unterminated_csv_quote_is_a_bad_line_where_it_starts(tmp_path):

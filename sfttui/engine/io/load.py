@@ -866,8 +866,8 @@ def _csv_read(path: Path, data: bytes, separator: str) -> tuple[list[dict], list
         except csv.Error as exc:
             # strict mode stops at the first malformed record (an unterminated quote runs
             # to the end of the file): it and what follows are set aside, not guessed at.
-            physical = physical or text.split("\n")
-            rest = "\n".join(physical[start - 1 :]).encode()
+            physical = physical or _csv_lines(text)
+            rest = _record_text(physical, start, len(physical)).encode()
             bad.append((start, f"not valid CSV from here on ({exc})", True, rest))
             break
         if not row:
@@ -875,13 +875,26 @@ def _csv_read(path: Path, data: bytes, separator: str) -> tuple[list[dict], list
         if len(row) != len(header):
             # The record as it stands in the file (its quotes, and every line of it),
             # not its fields joined again: what dropped.jsonl keeps must be the input.
-            physical = physical or text.split("\n")
-            raw = "\n".join(physical[start - 1 : reader.line_num]).encode()
+            physical = physical or _csv_lines(text)
+            raw = _record_text(physical, start, reader.line_num).encode()
             bad.append((start, f"{len(row)} fields where the header has {len(header)}", True, raw))
             continue
         items.append(dict(zip(header, row)))
         lines.append(start)
     return items, lines, bad
+
+
+def _csv_lines(text: str) -> list[str]:
+    """A CSV file's lines as its reader counts them (ended by \\n, \\r\\n or a lone \\r),
+    each with its ending: split at \\n alone, a file with \\r endings was one line."""
+    return io.StringIO(text, newline="").readlines()
+
+
+def _record_text(lines: list[str], first: int, last: int) -> str:
+    """Lines `first` to `last` (1-based) as they stand in the file, without the ending
+    of the last one."""
+    text = "".join(lines[first - 1 : last])
+    return text[:-1] if text.endswith("\n") or text.endswith("\r") else text
 
 
 def _label(value: Any) -> tuple[str | None, str | None]:
