@@ -406,6 +406,28 @@ def test_a_repeated_key_in_a_json_array_record_is_set_aside_as_in_jsonl(tmp_path
     ]
 
 
+def test_an_integer_past_64_bits_in_a_json_array_is_written_digit_for_digit(tmp_path):
+    # orjson reads it as a float: the split held 1.8446744073709552e+19 for the input's
+    # 18446744073709551616. NaN and overflowing numbers stay refused, as before.
+    path = tmp_path / "big.json"
+    path.write_text(
+        "[" + ",\n".join(f'{{"text": "row {i} of the array", "n": {2**64 + i}}}' for i in range(40)) + "]"
+    )
+    out = tmp_path / "out"
+    result = _split(str(path), "--out", str(out), "--state-dir", str(tmp_path / "st"))
+    assert result.exit_code == 0, result.output
+    written = sorted(
+        json.loads(line)["n"]
+        for name in ("train", "validation", "test")
+        for line in (out / f"{name}.jsonl").open()
+    )
+    assert written == [2**64 + i for i in range(40)]
+    for bad in (b'[{"text": "x", "n": NaN, "z": 12345678901234567890123}]', b'[{"text": "x", "n": 1e400}]'):
+        (tmp_path / "bad.json").write_bytes(bad)
+        with pytest.raises(InputError, match="invalid JSON"):
+            load([tmp_path / "bad.json"])
+
+
 def test_a_repeated_key_in_a_chat_turn_keeps_its_last_value_as_parsers_do(tmp_path):
     # Not counted (a count per turn key cost a tenth of the load): the row is read as
     # Python's json and Hugging Face's loaders read it, with the last value.

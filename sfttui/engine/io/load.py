@@ -16,6 +16,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import os
 import re
 import stat
@@ -675,6 +676,29 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 
+# Twenty digits in a row: maybe an integer past 64 bits, which orjson reads as a float
+# (18446744073709551616 -> 1.8446744073709552e+19), changing the value the records of
+# a .json array are written with.
+_LONG_NUMBER = re.compile(rb"\d{20}")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is infinity when parsed as double")
+    return value
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _exact_json(data: bytes) -> Any:
+    """JSON read by Python's parser, whose integers have no size limit, as strict as
+    orjson otherwise (no NaN or Infinity, no number that overflows a double)."""
+    return json.loads(data, parse_float=_finite, parse_constant=_not_a_number)
+
+
 def _as_json(item: Any) -> tuple[bytes, Any] | str:
     """A record as compact JSON and as the values that JSON holds (the record itself
     unless a value had to be converted), or why it cannot be written as JSON."""
@@ -687,7 +711,13 @@ def _as_json(item: Any) -> tuple[bytes, Any] | str:
     try:
         raw = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS, default=default)
     except orjson.JSONEncodeError as exc:
-        return f"cannot be written as JSON ({exc})"
+        if "64-bit" not in str(exc):
+            return f"cannot be written as JSON ({exc})"
+        # An integer past 64 bits (see _exact_json): written by Python, digit for digit.
+        try:
+            raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError) as again:
+            return f"cannot be written as JSON ({again})"
     return raw, orjson.loads(raw) if converted[0] else item
 
 
@@ -782,7 +812,9 @@ def _parse(
     if container == "json":
         try:
             items = orjson.loads(data.removeprefix(BOM))
-        except orjson.JSONDecodeError as exc:
+            if _LONG_NUMBER.search(data):
+                items = _exact_json(data.removeprefix(BOM))
+        except (orjson.JSONDecodeError, ValueError) as exc:
             raise InputError(f"{path}: invalid JSON ({exc})") from None
         if not isinstance(items, list):
             raise InputError(f"{path}: a .json file must hold an array of records")
