@@ -429,7 +429,7 @@ def test_an_integer_past_64_bits_in_a_json_array_is_written_digit_for_digit(tmp_
 
 
 def test_a_repeated_key_in_a_chat_turn_keeps_its_last_value_as_parsers_do(tmp_path):
-    # Not counted (a count per turn key cost a tenth of the load): the row is read as
+    # Not counted (a count per turn key made loading a sixth slower): the row is read as
     # Python's json and Hugging Face's loaders read it, with the last value.
     path = tmp_path / "turns.jsonl"
     path.write_bytes(

@@ -1170,9 +1170,9 @@ def _set_aside_duplicate_keys(recs: _Records, sch: _FileSchema) -> list[BadLine]
     once; only when there are more than the rows holding it are lines looked at one by
     one, and only those where the name appears twice are parsed again, as are lines
     with a key spelt in escapes (which the counts cannot see). A chat turn's own keys
-    are not counted: a count each for role and content cost a tenth of the load (see
-    docs/BENCHMARKS.md); a repeated one keeps its last value, as training libraries
-    read it."""
+    are not counted: a count each for role and content made a block's load a sixth
+    slower (docs/BENCHMARKS.md, tenth); a repeated one keeps its last value, as
+    training libraries read it."""
     joined = b"\n".join(recs.raws)
     suspects: set[int] = set()
     for key in sch.read_keys:
