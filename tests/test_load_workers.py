@@ -188,14 +188,30 @@ def test_a_label_or_split_field_that_starts_late_is_named_whole_or_in_blocks(mon
     rows = [{"text": f"row {i} " + "word " * 20} for i in range(2000)]
     for i in range(700, 2000):
         rows[i] |= {"label": "a", "split": "test"} if i % 2 else {"split": "train"}
+    for i in range(2000 - 30, 2000):  # no split named: not counted
+        rows[i]["split"] = None if i % 2 else " "
     path = tmp_path / "late.jsonl"
     _write(path, [json.dumps(r) for r in rows], bom=False, newline_at_end=True)
     whole, blocks = _whole_and_blocks(monkeypatch, path, LoadSettings())
     expected = [
         "late.jsonl: 650 rows after the first 100 carry 'label' but the first ones do not; "
         "labels were not used for this file",
-        "late.jsonl: 1,300 rows after the first 100 carry 'split' but the first ones do not; "
+        "late.jsonl: 1,270 rows after the first 100 carry 'split' but the first ones do not; "
         "the split field was not used for this file",
     ]
     assert whole.inputs[0].notes == expected and blocks.inputs[0].notes == expected
     assert whole.rows["split"].null_count() == 2000 and whole.rows["label"].null_count() == 2000
+
+
+def test_a_label_field_named_split_that_starts_late_gets_both_notes(monkeypatch, tmp_path):
+    monkeypatch.setattr(loading, "_PARSE_CHUNK", 100)
+    rows = [{"text": f"row {i}"} | ({"split": "a"} if i >= 150 else {}) for i in range(300)]
+    path = tmp_path / "late.jsonl"
+    _write(path, [json.dumps(r) for r in rows], bom=False, newline_at_end=True)
+    notes = load([path], LoadSettings(label_field="split")).inputs[0].notes
+    assert notes == [
+        "late.jsonl: 150 rows after the first 100 carry 'split' but the first ones do not; "
+        "labels were not used for this file",
+        "late.jsonl: 150 rows after the first 100 carry 'split' but the first ones do not; "
+        "the split field was not used for this file",
+    ]

@@ -1278,7 +1278,7 @@ class _FilePart:
 
     rows: pl.DataFrame
     bad: list[BadLine]
-    late: dict[str, int]  # rows carrying a field the file's first records do not (see _late_fields)
+    late: dict[str, int]  # "label"/"split": rows carrying a field the first records do not (_late_fields)
     records: int
     schema: _FileSchema | None
     media: int = 0  # image, audio and file parts left out of chat texts
@@ -1350,10 +1350,11 @@ def _late_fields(objs: list[dict], schema: _FileSchema, settings: LoadSettings) 
     and the person must be told rather than have it ignored without a word."""
     late = {}
     if not schema.has_label and settings.labels:
-        late[schema.label_field] = sum(1 for o in objs if get_path(o, schema.label_field, None) is not None)
+        late["label"] = sum(1 for o in objs if get_path(o, schema.label_field, None) is not None)
     if not schema.has_split_field:
-        late["split"] = sum(1 for o in objs if "split" in o)
-    return {name: n for name, n in late.items() if n}
+        # Only values that would name a split: a null or blank one names none.
+        late["split"] = sum(1 for o in objs if _split_of(o.get("split"), None) is not None)
+    return {kind: n for kind, n in late.items() if n}
 
 
 def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[BadLine]]:
@@ -1368,8 +1369,10 @@ def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[B
     if schema is None:
         first = f" (first problem, line {bad[0][0]}: {bad[0][1]})" if bad else ""
         raise InputError(f"{info.path}: no readable records{first}")
-    for name, n in part.late.items():
-        use = "labels were" if name == schema.label_field else "the split field was"
+    for kind, n in part.late.items():
+        name, use = (
+            (schema.label_field, "labels were") if kind == "label" else ("split", "the split field was")
+        )
         info.notes.append(
             f"{info.name}: {n:,} rows after the first {_PARSE_CHUNK:,} carry '{name}' but the first "
             f"ones do not; {use} not used for this file"
