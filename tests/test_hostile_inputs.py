@@ -422,6 +422,19 @@ def test_an_integer_past_64_bits_in_a_json_array_is_written_digit_for_digit(tmp_
         for line in (out / f"{name}.jsonl").open()
     )
     assert written == [2**64 + i for i in range(40)]
+    # Nineteen digits below -2**63 turn to floats as well.
+    (tmp_path / "neg.json").write_text('[{"text": "a negative one", "n": -9223372036854775809}]')
+    assert load([tmp_path / "neg.json"]).raw_lines([0]) == [
+        b'{"text":"a negative one","n":-9223372036854775809}'
+    ]
+    # Nested past Python's parser (and repr): a bad line with its reason, not a traceback.
+    for depth in (990, 1000):
+        deep = "[" * depth + "]" * depth
+        (tmp_path / "deep.json").write_text(f'[{{"text": "call 12345678901234567890", "deep": {deep}}}]')
+        with pytest.raises(
+            InputError, match=r"no readable records \(first problem, line 1: record cannot be"
+        ):
+            load([tmp_path / "deep.json"])
     for bad in (b'[{"text": "x", "n": NaN, "z": 12345678901234567890123}]', b'[{"text": "x", "n": 1e400}]'):
         (tmp_path / "bad.json").write_bytes(bad)
         with pytest.raises(InputError, match="invalid JSON"):
