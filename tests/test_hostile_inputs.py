@@ -451,6 +451,14 @@ def test_a_repeated_key_in_a_chat_turn_keeps_its_last_value_as_parsers_do(tmp_pa
     )
     ds = load([path])
     assert ds.rows["text"].to_list() == ["cancel?\ndone"] and ds.bad_lines.height == 0
+    # Whatever else the line or the file holds: an escape sent the line (or the whole
+    # array) to be parsed again, and the turn's repeat was then set aside there only.
+    escaped = path.read_bytes().replace(b'"done"', b'"d\\u006fne"')
+    path.write_bytes(escaped)
+    (tmp_path / "turns.json").write_bytes(b"[" + escaped.strip() + b"]")
+    for one in (path, tmp_path / "turns.json"):
+        ds = load([one])
+        assert ds.rows["text"].to_list() == ["cancel?\ndone"] and ds.bad_lines.height == 0
 
 
 def test_records_nested_or_typed_oddly_are_bad_lines_not_a_crash(tmp_path):

@@ -1039,15 +1039,18 @@ _ESCAPED_ASCII = re.compile(rb"\\u00(?:3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-
 
 
 def _duplicate_keys(raw: bytes) -> str | None:
-    """Why a line whose keys repeat cannot be trusted: the first key given twice, in the
-    same object, with different values (JSON parsers keep the last one silently)."""
-    found: list[str] = []
+    """Why a line whose keys repeat cannot be trusted: the first top-level key given twice
+    with different values (JSON parsers keep the last one silently). Keys of the objects
+    inside (chat turns, metadata) are not judged, in any line: which lines are parsed
+    here depends on counts, and a nested repeat must not count in some lines only."""
+    last: list[str | None] = [None]  # the hook's last call is the top-level object's
 
     def pairs(items: list[tuple[str, Any]]) -> dict:
         seen: dict[str, Any] = {}
+        last[0] = None
         for key, value in items:
-            if key in seen and seen[key] != value and not found:
-                found.append(f"duplicate key '{key}' with different values ({seen[key]!r}, then {value!r})")
+            if key in seen and seen[key] != value and last[0] is None:
+                last[0] = f"duplicate key '{key}' with different values ({seen[key]!r}, then {value!r})"
             seen[key] = value
         return seen
 
@@ -1057,7 +1060,7 @@ def _duplicate_keys(raw: bytes) -> str | None:
         return None
     except RecursionError:  # valid JSON (orjson read it), nested past Python's parser
         return "nested too deeply to check its keys for repeats"
-    return found[0] if found else None
+    return last[0]
 
 
 def _array_repeats(data: bytes, items: list[Any]) -> dict[int, str]:
