@@ -441,6 +441,18 @@ def test_an_integer_past_64_bits_in_a_json_array_is_written_digit_for_digit(tmp_
             load([tmp_path / "bad.json"])
 
 
+def test_a_repeated_key_in_a_wide_json_array_is_found_by_walking_it(tmp_path):
+    # With more keys than are worth a scan of the file each, the records are walked.
+    wide = [{"text": f"row {i} of a wide table"} | {f"c{j}": j for j in range(40)} for i in range(3)]
+    lines = [json.dumps(r) for r in wide]
+    lines[1] = lines[1].replace('"c7": 7', '"c7": 7, "c7": 8')
+    path = tmp_path / "wide.json"
+    path.write_text("[" + ",\n".join(lines) + "]")
+    ds = load([path])
+    assert ds.rows.height == 2
+    assert _bad(ds) == [(2, "duplicate key 'c7' with different values (7, then 8)")]
+
+
 def test_a_repeated_key_in_a_chat_turn_keeps_its_last_value_as_parsers_do(tmp_path):
     # Not counted (a count per turn key made loading a sixth slower): the row is read as
     # Python's json and Hugging Face's loaders read it, with the last value.
