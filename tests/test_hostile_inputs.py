@@ -382,6 +382,18 @@ def test_a_key_spelt_in_escapes_is_counted_as_the_key_it_spells(tmp_path):
     assert ds.rows["line"].to_list() == [1, 2, 4]
     assert ds.rows["text"][1] == "A plain escape in a text"
     assert _bad(ds) == [(3, "duplicate key 'label' with different values ('a', then 'b')")]
+    # A key that is not ASCII, as Python's json.dump writes it by default: in escapes.
+    accented = tmp_path / "accented.jsonl"
+    accented.write_bytes(
+        b'{"text": "first", "cat\\u00e9gorie": "a"}\n'
+        b'{"text": "second", "cat\\u00e9gorie": "a", "cat\\u00e9gorie": "b"}\n'
+    )
+    ds = load([accented], LoadSettings(label_field="catégorie"))
+    assert ds.rows["label"].to_list() == ["a"]
+    assert _bad(ds) == [(2, "duplicate key 'catégorie' with different values ('a', then 'b')")]
+    as_array = tmp_path / "accented.json"
+    as_array.write_bytes(b"[" + b",".join(accented.read_bytes().splitlines()) + b"]")
+    assert _bad(load([as_array], LoadSettings(label_field="catégorie"))) == _bad(ds)
 
 
 def test_a_repeated_key_in_a_json_array_record_is_set_aside_as_in_jsonl(tmp_path):

@@ -1066,6 +1066,14 @@ def _duplicate_keys(raw: bytes) -> str | None:
 _COUNTED_KEYS = 32
 
 
+def _spellings(name: str) -> tuple[bytes, ...]:
+    """A key as JSON writers spell it: in UTF-8 and, for one that is not ASCII, in \\u
+    escapes too (Python's json.dump writes "cat\\u00e9gorie" by default)."""
+    plain = orjson.dumps(name)
+    escaped = json.dumps(name).encode()
+    return (plain,) if escaped == plain else (plain, escaped)
+
+
 def _array_repeats(data: bytes, items: list[Any]) -> dict[int, str]:
     """The records of a JSON array whose keys repeat with different values, by index,
     with the reason (the JSONL check, `_duplicate_keys`, on each record's own text). A
@@ -1081,7 +1089,7 @@ def _array_repeats(data: bytes, items: list[Any]) -> dict[int, str]:
     if (
         counted
         and not _ESCAPED_ASCII.search(data)
-        and all(data.count(orjson.dumps(k)) <= n for k, n in held.items())
+        and all(sum(data.count(s) for s in _spellings(k)) <= n for k, n in held.items())
     ):
         return {}
     text = data.removeprefix(BOM).decode()  # orjson read it: valid UTF-8
@@ -1205,8 +1213,9 @@ def _set_aside_duplicate_keys(recs: _Records, sch: _FileSchema) -> list[BadLine]
     suspects: set[int] = set()
     for key in sch.read_keys:
         name = orjson.loads(key)
-        if joined.count(key) > sum(name in o for o in recs.objs):
-            suspects.update(i for i, raw in enumerate(recs.raws) if raw.count(key) > 1)
+        spelt = _spellings(name)
+        if sum(joined.count(s) for s in spelt) > sum(name in o for o in recs.objs):
+            suspects.update(i for i, raw in enumerate(recs.raws) if sum(raw.count(s) for s in spelt) > 1)
     if _ESCAPED_ASCII.search(joined):
         suspects.update(i for i, raw in enumerate(recs.raws) if _ESCAPED_ASCII.search(raw))
     dropped = {i: why for i in sorted(suspects) if (why := _duplicate_keys(recs.raws[i]))}
