@@ -939,8 +939,8 @@ def _csv_lines(text: str) -> list[str]:
 
 
 def _record_text(lines: list[str], first: int, last: int) -> str:
-    """Lines `first` to `last` (1-based) as they stand in the file, without the ending
-    of the last one."""
+    """Lines `first` to `last` (1-based) as they stand in the file, without the last
+    one's \\n (or its lone \\r): a record of a CRLF file keeps its \\r, as a JSONL line does."""
     text = "".join(lines[first - 1 : last])
     return text[:-1] if text.endswith("\n") or text.endswith("\r") else text
 
