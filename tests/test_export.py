@@ -167,11 +167,11 @@ def test_an_output_that_fails_its_check_never_replaces_the_earlier_one(tmp_path,
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
     # The command line says so and fails; with no earlier output, nothing is left at all.
-    fresh = tmp_path / "fresh"
+    fresh = tmp_path / "new" / "parents" / "fresh"
     said = _split(str(data), "--drop", "near", "--out", str(fresh), "--state-dir", str(tmp_path / "st"))
     assert said.exit_code == 1
     assert f"not written: the output failed its check; {fresh} is as it was" in said.output
-    assert not fresh.exists()
+    assert not (tmp_path / "new").exists()  # the parents it made for --out went too
 
 
 def test_an_input_changed_after_loading_is_never_copied(tmp_path):

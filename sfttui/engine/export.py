@@ -449,6 +449,7 @@ def write_export(
         target = check_output(out, protected, force)
     except OutputRefused as exc:
         raise OutputRefused("; ".join([*recovered, str(exc)])) from None
+    made = [d for d in (target.parent, *target.parent.parents) if not d.exists()]  # deepest first
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = make_temporary(target)
     try:
@@ -480,14 +481,25 @@ def write_export(
         # take the place of an earlier one that passed.
         verified, problems = verify_export(tmp, plan, dataset, settings, duplicates, read_back)
         if problems:
-            shutil.rmtree(tmp, ignore_errors=True)
+            _undo(tmp, made)
             return ExportResult(target, manifest, verified, problems, recovered, installed=False)
         recovered += replace_directory(tmp, target)
         sync_directory(target.parent)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _undo(tmp, made)
         raise
     return ExportResult(target, manifest, verified, problems, recovered)
+
+
+def _undo(tmp: Path, made: list[Path]) -> None:
+    """A write that did not finish leaves nothing: its temporary directory goes, and so do
+    the parent directories it made for --out, each only while it is empty."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    for directory in made:
+        try:
+            directory.rmdir()
+        except OSError:  # something else is in it now, or it is gone
+            break
 
 
 def _manifest(
