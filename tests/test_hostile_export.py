@@ -154,6 +154,8 @@ def test_an_input_under_another_spelling_of_the_output_is_refused(tmp_path, monk
     monkeypatch.setattr(Path, "resolve", lambda self, strict=False: Path(os.path.abspath(self)))
     with pytest.raises(OutputRefused, match=f"contains the input {alias / 'train.jsonl'}"):
         check_output(out, [Protected(alias / "train.jsonl", "input")], force=True)
+    with pytest.raises(OutputRefused, match=f"--out {out} is the state directory {alias};"):
+        check_output(out, [Protected(alias, "state directory")], force=True)
     assert check_output(out, [Protected(tmp_path / "elsewhere.jsonl", "input")], force=True) == out
 
 

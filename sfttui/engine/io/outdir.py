@@ -81,6 +81,13 @@ def _listing(names: list[str]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
 
 
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _inside(path: Path, directory: Path) -> bool:
     """Whether `path` is `directory` or lies under it, by name or, for what exists, by
     the file system's own identity (device and inode): on a case-insensitive file
@@ -106,7 +113,7 @@ def check_output(out: str | os.PathLike[str], protected: Iterable[Protected], fo
     for item in protected:
         path = item.path.resolve()
         if _inside(path, target):
-            verb = "is" if path == target else "contains"
+            verb = "is" if path == target or _same(path, target) else "contains"
             raise OutputRefused(
                 f"--out {out} {verb} the {item.what} {item.path}; sfttui never removes its inputs "
                 "or state: choose another output directory"
