@@ -485,6 +485,19 @@ def test_reference_records_set_aside_are_listed_with_file_line_and_reason(write_
     assert f"1 of 61 records of reference ref.jsonl were set aside (first: line 61: {reason})" in said
 
 
+def test_too_few_reference_prompts_names_a_record_set_aside_not_a_notice(write_jsonl, tmp_path):
+    rows = [{"text": f"a training prompt about topic {i} and more", "label": "ab"[i % 2]} for i in range(60)]
+    train = write_jsonl("train.jsonl", rows)
+    ref = tmp_path / "ref.jsonl"
+    ref.write_bytes(b"\xef\xbb\xbf" + b"".join(b'{"text": "ref %d"}\n' % i for i in range(5)) + b"bad\n")
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["scan", str(train), "--reference", str(ref), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    warning = json.loads(out.read_text())["representativeness"]["warnings"][0]
+    assert "; 1 reference lines set aside, first ref.jsonl:6: invalid JSON: unexpected character" in warning
+    assert "byte order mark" not in warning
+
+
 def test_representativeness_gate_fails_when_too_few_rows_to_profile(write_jsonl, tmp_path):
     path = write_jsonl(
         "few.jsonl", [{"text": f"a short prompt number {i}", "label": "ab"[i % 2]} for i in range(3)]

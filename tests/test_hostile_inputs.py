@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from sfttui.cli import main
 from sfttui.engine.errors import InputError
-from sfttui.engine.io.load import load
+from sfttui.engine.io.load import BOM, load
 from sfttui.engine.settings import LoadSettings
 
 
@@ -451,6 +451,15 @@ def test_an_integer_past_64_bits_in_a_json_array_is_written_digit_for_digit(tmp_
         (tmp_path / "bad.json").write_bytes(bad)
         with pytest.raises(InputError, match="invalid JSON"):
             load([tmp_path / "bad.json"])
+
+
+def test_a_file_of_a_byte_order_mark_alone_is_said_to_hold_no_record(tmp_path):
+    # "first problem, line 1: UTF-8 byte order mark ... (removed; row kept)" named a
+    # notice as the problem.
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(BOM)
+    with pytest.raises(InputError, match=r"bom.jsonl: no readable records \(it holds none\)$"):
+        load([path])
 
 
 def test_a_repeated_key_in_a_wide_json_array_is_found_by_walking_it(tmp_path):

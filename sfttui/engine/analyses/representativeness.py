@@ -323,7 +323,8 @@ def compare(
     progress(Stage.REPRESENTATIVENESS, 0.1)
     if reference.height < MIN_REFERENCE or train.height < MIN_REFERENCE:  # samples hold >= 20 if rows do
         # Shares and a classifier over a handful of prompts would be noise dressed as findings.
-        first = ref_set.bad_lines.row(0, named=True) if ref_set.bad_lines.height else None
+        aside = ref_set.bad_lines.filter(pl.col("excluded"))  # not the notices (a byte order mark)
+        first = aside.row(0, named=True) if aside.height else None
         aside = (
             f"; {result.reference_bad_lines:,} reference lines set aside, first {first['file']}:"
             f"{first['line']}: {first['reason']}"

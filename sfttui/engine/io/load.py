@@ -1404,7 +1404,9 @@ def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[B
             "texts (their rows are kept and written whole)"
         )
     if schema is None:
-        first = f" (first problem, line {bad[0][0]}: {bad[0][1]})" if bad else ""
+        # A notice (a byte order mark) is no problem: name the first line set aside.
+        problem = next((b for b in bad if b[2]), None)
+        first = f" (first problem, line {problem[0]}: {problem[1]})" if problem else " (it holds none)"
         raise InputError(f"{info.path}: no readable records{first}")
     for kind, n in part.late.items():
         name, use = (
