@@ -645,3 +645,29 @@ def test_every_fail_on_kind_is_counted_and_one_that_did_not_run_is_never_a_pass(
     silent = replace(result, coverage=replace(result.coverage, ran=False, reason=""))
     assert not_checked(silent)["coverage"] == ""
     assert list(not_checked(silent)) == [k for k in FAIL_KINDS if k in not_checked(silent)]
+
+
+def test_exact_copies_inside_near_clusters_are_counted_as_the_split_drops_them(write_jsonl, tmp_path):
+    # The scan said "(0 exact, 1 near)" for a cluster holding three copies of one text
+    # and a near variant, while the split then dropped two rows as exact duplicates
+    # (no label conflict and no decision here: the split drops every copy).
+    base = "please help me reset the password on my account, the link in the email has expired again"
+    rows = [{"text": base, "label": "a"} for _ in range(3)]
+    rows.append({"text": base.replace("again", "twice"), "label": "a"})
+    others = ["where is my parcel", "can I pay by card", "do you ship abroad", "what sizes exist"]
+    rows += [{"text": text, "label": "b"} for text in others]
+    path = write_jsonl("rows.jsonl", rows)
+    out = tmp_path / "r.json"
+    scan = CliRunner().invoke(main, ["scan", str(path), "--json", str(out)])
+    dup = json.loads(out.read_text())["duplicates"]
+    assert (dup["exact_clusters"], dup["near_clusters"]) == (0, 1)
+    assert (dup["exact_copy_rows"], dup["exact_copy_groups"]) == (2, 1)
+    said = " ".join(scan.output.split())
+    assert "(0 of exact copies only, 1 with near duplicates at Jaccard ≥ 0.8; 2 rows copy another" in said
+    assert "exactly, in 1 groups)" in said
+    split = CliRunner().invoke(
+        main, ["split", str(path), "--out", str(tmp_path / "out"), "--state-dir", str(tmp_path / "st")]
+    )
+    assert split.exit_code == 0, split.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["counts"]["dropped_by"] == {"exact duplicate": dup["exact_copy_rows"]}

@@ -114,6 +114,8 @@ def _report_duplicates(r: ScanResult) -> dict[str, Any]:
             "same_input_clusters": _count(dup.clusters, "input"),
             "rows_in_clusters": int(dup.clusters["size"].sum()) if dup.clusters.height else 0,
             "rows_removable": dup.rows_removable,
+            "exact_copy_rows": dup.exact_copies[0],
+            "exact_copy_groups": dup.exact_copies[1],
             "near_pairs": dup.pairs.rename({"a": "key_a", "b": "key_b"}).to_dicts(),
             "passes": [p.to_dict() for p in dup.passes],
         },
@@ -163,12 +165,17 @@ def _summarise_duplicates(r: ScanResult) -> list[Line]:
     by_side = dup.clusters.group_by("side", "kind").len()
     count = {(side, kind): n for side, kind, n in by_side.iter_rows()}
     exact, near = count.get(("example", "exact"), 0), count.get(("example", "near"), 0)
+    copies, groups = dup.exact_copies
+    # Clusters are "exact" only when every member is a copy; a near cluster can hold
+    # copies as well, which --drop exact removes: the copies are counted on their own.
+    copied = f"; {copies:,} rows copy another exactly, in {groups:,} groups" if copies else ""
     lines = [
         Line(
             "duplicates",
             f"{dup.rows_removable:,} rows removable in {exact + near:,} clusters "
             + (
-                f"({exact:,} exact, {near:,} near at Jaccard ≥ {r.settings.near.threshold:g})"
+                f"({exact:,} of exact copies only, {near:,} with near duplicates at Jaccard "
+                f"≥ {r.settings.near.threshold:g}{copied})"
                 if r.settings.near.enabled
                 else f"({exact:,} exact; near duplicates not searched)"
             ),
