@@ -44,6 +44,31 @@ def _demo_prompts(n: int) -> list[str]:
     return out
 
 
+PROSE_THAT_LOOKED_LIKE_CODE = [  # from SST-2 and TweetEval, each flagged "code" before
+    "let 's see , a haunted house , a haunted ship , what 's next ... ghost blimp ?",
+    "If rape is real why aren't more people reporting it? Just another feminist lie.;",
+    "@user &lt;• change them himself. He follows behind with a scowl pinching his lips &gt;",
+    "<ILLEGAL ALIENS>If we want to make our voices heard and stop the invasion",
+    "*hugs Milo* He is mine now and you cannot have him back. &gt;.&gt; ",
+]
+PLANTED_CODE = [
+    "const total = items.reduce((a, b) => a + b, 0);",
+    "SELECT name FROM users WHERE id = 4",
+    "import numpy",
+    "int x = 1;\nint y = 2;",
+    "Convert the given HTML into Markdown.\n\n<code>Use `code` in your file.</code>",
+]
+
+
+def test_code_is_found_by_what_only_code_has_and_prose_is_left_alone(write_jsonl):
+    rows = [{"id": f"d{i}", "text": t} for i, t in enumerate(_demo_prompts(400))]
+    rows += [{"id": f"prose{i}", "text": t} for i, t in enumerate(PROSE_THAT_LOOKED_LIKE_CODE)]
+    rows += [{"id": f"code{i}", "text": t} for i, t in enumerate(PLANTED_CODE)]
+    result = find_outliers(load([str(write_jsonl("o.jsonl", rows))]))
+    coded = sorted(result.rows.filter(reason="code")["key"].to_list())
+    assert coded == [f"code{i}" for i in range(len(PLANTED_CODE))]
+
+
 def test_each_planted_row_is_found_with_its_reason_and_the_rest_are_not(write_jsonl):
     rows = [{"id": f"d{i}", "text": t} for i, t in enumerate(_demo_prompts(400))]
     rows += [{"id": name, "text": text} for name, text in PLANTED.items()]
