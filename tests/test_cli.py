@@ -389,3 +389,23 @@ def test_split_groups_shortfall_notes_and_warns_about_unrelated_inputs(tmp_path)
         "note: the test split has no hard-negative rows, refusal examples, out-of-scope examples or "
         "clarifying-question examples: it cannot measure them" in printed
     )
+
+
+def test_nan_infinite_or_empty_option_values_are_usage_errors(write_jsonl):
+    # --max-imbalance nan passed every range check and turned the imbalance gate off
+    # ("balance ok", exit 0); --threshold nan and --max-decompressed inf ended in a
+    # traceback; --fail-on "" (an empty CI variable) dropped every gate without a word.
+    path = str(write_jsonl("d.jsonl", [{"text": f"row {i}", "label": "ab"[i % 3 == 0]} for i in range(40)]))
+    for option, value, said in [
+        ("--max-imbalance", "nan", "'nan' is not a number"),
+        ("--threshold", "nan", "'nan' is not a number"),
+        ("--max-expansion", "nan", "'nan' is not a number"),
+        ("--max-decompressed", "inf", "'inf' is not a positive size"),
+        ("--max-decompressed", "0.1", "'0.1' is not a positive size"),
+        ("--fail-on", "", "names no kind"),
+        ("--fail-on", ",,", "names no kind"),
+    ]:
+        result = _scan(path, option, value)
+        assert result.exit_code == 2, (option, value, result.output)
+        assert f"Invalid value for '{option}': {said}" in result.output
+        assert "Traceback" not in result.output

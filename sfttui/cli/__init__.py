@@ -33,6 +33,9 @@ def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str,
     # Repeated, every one counts: with the last alone winning, `--fail-on leakage
     # --fail-on duplicates` dropped the leakage gate without a word.
     kinds = tuple(dict.fromkeys(k.strip() for v in value or () for k in v.split(",") if k.strip()))
+    if value and not kinds:
+        # An empty CI variable (`--fail-on "$GATES"`) must not turn every gate off unseen.
+        raise click.BadParameter(f"names no kind; choose from {', '.join(FAIL_KINDS)}")
     unknown = [k for k in kinds if k not in FAIL_KINDS]
     if unknown:
         raise click.BadParameter(f"unknown kind {', '.join(unknown)}; choose from {', '.join(FAIL_KINDS)}")

@@ -6,6 +6,7 @@ Imports click and the settings only: `--help` stays fast.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
@@ -30,12 +31,23 @@ class _Size(click.ParamType):
             number = float(text[: len(text) - len(unit)])
         except ValueError:
             self.fail(f"{value!r} is not a size such as 500M or 16G", param, ctx)
-        if number <= 0:
+        if not math.isfinite(number) or int(number * self._UNITS[unit]) < 1:
             self.fail(f"{value!r} is not a positive size", param, ctx)
         return int(number * self._UNITS[unit])
 
 
 SIZE = _Size()
+
+
+class _Number(click.FloatRange):
+    """A float range that refuses NaN: no comparison with NaN fails, so a range check lets
+    it through, and a limit of NaN turned its gate off (--max-imbalance nan: "ok")."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 def _size_text(n: int) -> str:
@@ -134,13 +146,13 @@ SCAN_SETTINGS: tuple[Setting, ...] = (
         "load.max_expansion",
         ("--max-expansion",),
         "Refuse a compressed input that expands past this many times its size.",
-        type=click.FloatRange(1.0),
+        type=_Number(1.0),
     ),
     Setting(
         "near.threshold",
         ("--threshold",),
         "Jaccard similarity at which two texts are near duplicates.",
-        type=click.FloatRange(0.05, 1.0),
+        type=_Number(0.05, 1.0),
     ),
     Setting("near.num_perm", ("--num-perm",), "MinHash permutations.", type=click.IntRange(16, 1024)),
     Setting("near.enabled", ("--no-near",), "Find exact duplicates only.", "no_near", off=True),
@@ -175,7 +187,7 @@ SCAN_SETTINGS: tuple[Setting, ...] = (
         ("--max-imbalance",),
         "Warn when the largest label has more than this many times the smallest.",
         "max_imbalance",
-        click.FloatRange(1.0),
+        _Number(1.0),
     ),
     Setting(
         "eval_paths",
