@@ -174,3 +174,10 @@ def test_map_after_map_with_an_equal_shared_input(dask_engine):
     for _ in range(40):
         shared = pl.DataFrame({"x": [1, 2, 3]})
         assert dask_engine.map(_plus_sum, [1, 2, 3], shared) == [7, 8, 9]
+
+
+@pytest.mark.parametrize("address", ["notaurl", "host:port", "inproc://x"])
+def test_a_scheduler_address_dask_cannot_read_is_an_input_error(address):
+    # Each ended in a ValueError traceback from Dask's address parser.
+    with pytest.raises(InputError, match=f"--scheduler '{address}' is not a Dask scheduler address"):
+        DaskEngine.connect(address)

@@ -75,6 +75,11 @@ class DaskEngine(Engine):
                 return cls(Client(address, timeout=timeout), **sizes)
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+            except ValueError as exc:  # not an address Dask can read: "notaurl", "host:port"
+                raise InputError(
+                    f"--scheduler {address!r} is not a Dask scheduler address such as tcp://10.0.0.5:8786 "
+                    f"({exc})"
+                ) from None
         cluster = LocalCluster(
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
