@@ -174,3 +174,15 @@ def test_every_part_matches_one_by_one_encoding_on_real_data(tmp_path, name):
     assert lengths.tokens["prompt"].to_list() == _one_by_one(tok, parts["p"].to_list())
     assert lengths.tokens["response"].to_list() == _one_by_one(tok, parts["r"].to_list())
     assert lengths.tokens["total"].to_list() == _one_by_one(tok, parts["text"].to_list())
+
+
+def test_a_tokenizer_that_cannot_encode_the_texts_is_an_input_error(write_jsonl, tmp_path):
+    # A WordLevel tokenizer without an unknown token fails on the first word it does not
+    # hold: that ended the scan in a traceback.
+    tok = Tokenizer(models.WordLevel({"hello": 0, "there": 1}))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(str(tmp_path / "tokenizer.json"))
+    path = write_jsonl("d.jsonl", [{"text": f"hello there row {i}"} for i in range(5)])
+    result = CliRunner().invoke(main, ["scan", str(path), "--tokenizer", str(tmp_path), "--no-near"])
+    assert result.exit_code == 2, result.output
+    assert "error: --tokenizer cannot encode the texts (WordLevel error: Missing [UNK] token" in result.output

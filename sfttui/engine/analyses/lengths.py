@@ -139,6 +139,16 @@ def open_tokenizer(path: str) -> Any:
         ) from exc
 
 
+def _encoded(tokenizer: Any, texts: list[str]) -> list[Any]:
+    """The texts encoded, or InputError when the tokenizer cannot encode them: a WordLevel
+    tokenizer without an unknown token fails on the first word it does not hold (with a
+    bare Exception, as the library raises)."""
+    try:
+        return tokenizer.encode_batch(texts, add_special_tokens=False)
+    except Exception as exc:
+        raise InputError(f"--tokenizer cannot encode the texts ({exc})") from None
+
+
 def measure_lengths(
     dataset: Dataset,
     settings: LengthSettings | None = None,
@@ -294,7 +304,7 @@ class _PieceCounter:
         self.known = pl.DataFrame(schema={"h": pl.UInt64(), "n": pl.UInt32()})
 
     def whole(self, texts: pl.Series) -> np.ndarray:
-        encoded = self.tokenizer.encode_batch(texts.fill_null("").to_list(), add_special_tokens=False)
+        encoded = _encoded(self.tokenizer, texts.fill_null("").to_list())
         return np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
 
     def agrees(self, texts: pl.Series) -> bool:
@@ -366,7 +376,7 @@ class _PieceCounter:
         values = pieces.to_list()
         lengths = pieces.str.len_chars().to_numpy().astype(np.int64)
         strings = ["".join(values[lo : lo + _STRING]) for lo in range(0, len(values), _STRING)]
-        encoded = self.tokenizer.encode_batch(strings, add_special_tokens=False)
+        encoded = _encoded(self.tokenizer, strings)
         counts = np.zeros(len(values), dtype=np.int64)
         for at, enc in zip(range(0, len(values), _STRING), encoded):
             span = lengths[at : at + _STRING]
