@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from click.testing import CliRunner
 
 from sfttui.cli import main
@@ -409,3 +410,23 @@ def test_nan_infinite_or_empty_option_values_are_usage_errors(write_jsonl):
         assert result.exit_code == 2, (option, value, result.output)
         assert f"Invalid value for '{option}': {said}" in result.output
         assert "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("json_to", [None, "-"])
+def test_a_full_standard_output_is_an_error_line_not_a_traceback(write_jsonl, json_to):
+    path = str(write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)]))
+    args = [
+        sys.executable,
+        "-m",
+        "sfttui",
+        "scan",
+        path,
+        "--no-near",
+        *(["--json", json_to] if json_to else []),
+    ]
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(args, stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("error: cannot write standard output: No space left on device")
+    assert "Traceback" not in done.stderr

@@ -5,6 +5,7 @@ The headless commands import no Textual, so they start fast and run in CI.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from importlib import metadata
@@ -93,11 +94,15 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
             )
     except SfttuiError as exc:
         return exit_with_error(exc)
-    print_summary(result, fail_on, out)
-    if to_stdout:
-        sys.stdout.buffer.write(report_bytes(result))
+    try:
+        print_summary(result, fail_on, out)
+        if to_stdout:
+            sys.stdout.buffer.write(report_bytes(result))
         sys.stdout.flush()
-    elif json_path:
+    except OSError as exc:  # standard output is full or closed (`> /dev/full`, a pipe gone)
+        _silence_stdout()
+        return exit_with_error(exc, "standard output")
+    if json_path and not to_stdout:
         try:
             write_report(result, json_path)
         except OSError as exc:
@@ -115,6 +120,14 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     if failed:
         out.print(literal(f"failing: {', '.join(failed)} found (--fail-on)", "bold red"))
     return 1 if failed or blind else 0
+
+
+def _silence_stdout() -> None:
+    """Standard output pointed at /dev/null: the interpreter flushes it again at exit,
+    and a second failure there would print a traceback after the error line."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 class _FilesOrCommand(click.Group):
