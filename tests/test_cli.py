@@ -430,3 +430,14 @@ def test_a_full_standard_output_is_an_error_line_not_a_traceback(write_jsonl, js
     assert done.returncode == 2
     assert done.stderr.strip().endswith("error: cannot write standard output: No space left on device")
     assert "Traceback" not in done.stderr
+
+
+def test_a_patterns_file_that_is_a_fifo_is_refused_not_waited_on(write_jsonl, tmp_path):
+    # Inputs, eval and reference files that are FIFOs were refused; --patterns blocked
+    # the scan until it was killed.
+    path = str(write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)]))
+    fifo = tmp_path / "patterns"
+    os.mkfifo(fifo)
+    result = _scan(path, "--no-near", "--patterns", str(fifo))
+    assert result.exit_code == 2
+    assert f"{fifo}: is a named pipe (FIFO), not a regular file" in result.output

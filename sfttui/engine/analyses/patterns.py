@@ -23,6 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import InputError
+from ..io.load import regular_file
 
 CATEGORIES = ("refusal", "ood", "clarifying")
 RESPONSE_HEAD = 400
@@ -154,6 +155,7 @@ def load_patterns(
     sources = ["built-in"]
     if path is not None:
         try:
+            regular_file(Path(path))  # a FIFO would block the scan for ever
             lines = Path(path).read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: cannot read the patterns file ({exc})") from None

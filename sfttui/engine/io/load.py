@@ -472,7 +472,7 @@ def _bounded(path: Path, reader: Any, stored: int, settings: LoadSettings) -> by
     return b"".join(parts)
 
 
-def _regular(path: Path) -> None:
+def regular_file(path: Path) -> None:
     """Refuse what is not a regular file (after symlinks) before anything reads it: a FIFO
     would block for ever, and /dev/zero never ends."""
     with _reading(path):
@@ -1475,7 +1475,7 @@ def read_file(
     path: Path, name: str, settings: LoadSettings, tick: Callable[[float], None] | None = None
 ) -> tuple[InputFile, pl.DataFrame, pl.DataFrame]:
     """One input file read whole: what it is, its rows (without row and key) and its bad lines."""
-    _regular(path)
+    regular_file(path)
     with _reading(path), path.open("rb") as handle:
         head = handle.read(_READ_BLOCK)
         found = os.fstat(handle.fileno())
@@ -1780,7 +1780,7 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
     files = [f for p in paths for f in (dataset_folder(Path(p)) if Path(p).is_dir() else [Path(p)])]
     seen: dict[Path, Path] = {}
     for path in files:
-        _regular(path)
+        regular_file(path)
         same = seen.setdefault(path.resolve(), path)
         if same is not path:
             # Its rows would all be exact duplicates of themselves, under the same keys.
