@@ -490,3 +490,23 @@ def test_a_piece_that_cannot_be_made_or_written_stops_the_file(tmp_path):
         with pytest.raises(OSError) as failed:
             _write_pieces(Path("/dev/full"), iter([b"x" * 100_000] * 2))  # both still pending at the end
         assert failed.value.errno == errno.ENOSPC  # the write's error, not a later step's
+
+
+def test_ratios_and_seed_that_cannot_apply_to_kept_splits_are_said_so(tmp_path):
+    # The input's own splits are kept; --ratios 50/25/25 --seed 7 were ignored without a
+    # word and the table showed 50%/25%/25% as targets beside 100%/0%/0%.
+    rows = [
+        {"text": f"question number {i} about shipping", "label": "ab"[i % 2], "split": "train"}
+        for i in range(30)
+    ]
+    data = tmp_path / "given.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = [str(data), "--out", str(tmp_path / "out"), "--state-dir", str(tmp_path / "st")]
+    result = _split(*args, "--ratios", "50/25/25", "--seed", "7")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "splits existing (the input's own)" in said
+    assert "note: --ratios and --seed do not apply: the input's own splits are kept (pass --resplit" in said
+    assert "50%" not in said
+    quiet = _split(*args, "--force")
+    assert "do not apply" not in quiet.output and "does not apply" not in quiet.output

@@ -235,6 +235,16 @@ def _split_given() -> bool:
     return any(ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE for name in ("seed", "resplit"))
 
 
+def _given(*names: str) -> tuple[str, ...]:
+    """Which of these options the command line set (not their defaults)."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return ()
+    return tuple(n for n in names if ctx.get_parameter_source(n) == ParameterSource.COMMANDLINE)
+
+
 def _split_settings(opts: dict[str, Any]) -> Any:
     from ..engine.analyses.split import SplitSettings
 
@@ -267,6 +277,7 @@ def split(files: tuple[str, ...], out: str, force: bool, keep_contaminated: bool
         engine=opts["engine"],
         scheduler=opts["scheduler"],
         split_from_journal=not _split_given(),
+        given=_given("ratios", "seed"),
     )
     sys.exit(split_command(request))
 

@@ -35,6 +35,7 @@ class SplitRequest:
     engine: str = "local"
     scheduler: str | None = None
     split_from_journal: bool = True  # False when --seed or --resplit was given
+    given: tuple[str, ...] = ()  # the split options set on the command line ("ratios", "seed")
 
 
 def run_split(request: SplitRequest) -> tuple[ExportResult, list[str]]:
@@ -68,7 +69,15 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
         chosen = session.split_settings
         how = "new splits instead of the input's, " if chosen.resplit else ""
         notes.append(f"{how}seed {chosen.seed}: as chosen in the app (--seed sets another)")
-    result = session.write(session.plan(), request.out, force=request.force)
+    plan = session.plan()
+    unused = [f"--{name}" for name in ("ratios", "seed") if name in request.given]
+    if unused and plan.split_plan.source != "new":
+        # The input's own splits are kept: new ones would need --resplit.
+        notes.append(
+            f"{' and '.join(unused)} {'do' if len(unused) > 1 else 'does'} not apply: the input's own "
+            "splits are kept (pass --resplit to make new ones)"
+        )
+    result = session.write(plan, request.out, force=request.force)
     return result, notes
 
 
@@ -87,10 +96,11 @@ def print_split(result: ExportResult, notes: list[str], console: Console) -> Non
             f"{m['counts'][name]:,}",
             f"{m['groups'].get(name, 0):,}",
             f"{m['ratios'].get(name, 0):.1%}",
-            f"{targets[i]:.0%}",
+            f"{targets[i]:.0%}" if m["splits_from"] == "new" else "-",  # kept splits aim at nothing
             literal(mix + more),  # labels are data: never markup
         )
-    console.print(Text.assemble(("sfttui split", "bold"), f"  splits {m['splits_from']}, seed {m['seed']}"))
+    seed = f", seed {m['seed']}" if m["splits_from"] == "new" else " (the input's own)"
+    console.print(Text.assemble(("sfttui split", "bold"), f"  splits {m['splits_from']}{seed}"))
     console.print(table)
     dropped = m["counts"]["dropped_by"]
     detail = ", ".join(f"{n:,} {kind.strip()}" for kind, n in dropped.items()) or "none"
