@@ -4,7 +4,9 @@ import math
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
+from sfttui.cli import main
 from sfttui.engine.analyses.balance import measure_balance
 from sfttui.engine.settings import BalanceSettings
 
@@ -59,7 +61,7 @@ def test_no_labels_says_it_does_not_apply():
     assert not bal.applies
     assert bal.to_dict() == {
         "applies": False,
-        "reason": "no label field in the data (instruction data?)",
+        "reason": "no label field 'label' in the data (instruction data?)",
     }
 
 
@@ -100,3 +102,10 @@ def test_the_imbalance_gate_reads_kinds_not_words(write_jsonl, tmp_path):
         ("label_mix", ("b",), "test"),
         ("label_mix", ("c",), "test"),
     ]
+
+
+def test_a_label_field_that_is_not_in_the_data_is_named(write_jsonl):
+    # --label-field nope said "no label field in the data", never naming the field asked for.
+    path = write_jsonl("d.jsonl", [{"text": f"row {i}", "label": "a"} for i in range(5)])
+    result = CliRunner().invoke(main, ["scan", str(path), "--label-field", "nope", "--no-near"])
+    assert "no label field 'nope' in the data" in " ".join(result.output.split())

@@ -415,7 +415,7 @@ async def test_gates_on_checks_that_did_not_run_fail_closed(write_jsonl, tmp_pat
     lines = [" ".join(x.split()) for x in " ".join(result.output.split("\n")).split("failing: ")[1:]]
     assert lines == [
         "leakage was not checked (fewer than two splits and no --eval set); a gate on it cannot pass",
-        "imbalance was not checked (no label field in the data (instruction data?)); "
+        "imbalance was not checked (no label field 'label' in the data (instruction data?)); "
         "a gate on it cannot pass",
     ]
     report = json.loads((tmp_path / "r.json").read_text())

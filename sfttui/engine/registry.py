@@ -287,7 +287,9 @@ def _imbalance_unchecked(r: ScanResult) -> str | None:
 BALANCE = Step(
     "balance",
     Stage.BALANCE,
-    lambda ctx: measure_balance(ctx.dataset.rows, ctx.settings.balance),
+    lambda ctx: measure_balance(
+        ctx.dataset.rows, ctx.settings.balance, ctx.settings.load.label_field or "label"
+    ),
     lambda r: {"balance": r.balance.to_dict()},
     _describe_balance,
     (

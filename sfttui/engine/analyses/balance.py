@@ -97,12 +97,17 @@ def label_stats(labels: pl.Series) -> LabelStats:
     )
 
 
-def measure_balance(rows: pl.DataFrame, settings: BalanceSettings | None = None) -> Balance:
-    """Balance of the `label` column of loaded rows, overall and per `split`."""
+def measure_balance(
+    rows: pl.DataFrame, settings: BalanceSettings | None = None, label_field: str = "label"
+) -> Balance:
+    """Balance of the `label` column of loaded rows, overall and per `split`;
+    `label_field` is the field the labels were read from, named when there are none."""
     settings = settings or BalanceSettings()
     labelled = rows.filter(pl.col("label").is_not_null())
     if labelled.height == 0:
-        return Balance(applies=False, reason="no label field in the data (instruction data?)")
+        return Balance(
+            applies=False, reason=f"no label field '{label_field}' in the data (instruction data?)"
+        )
     overall = label_stats(labelled["label"])
     per_split: dict[str, LabelStats] = {}
     if labelled["split"].null_count() < labelled.height:
