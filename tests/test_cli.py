@@ -441,3 +441,15 @@ def test_a_patterns_file_that_is_a_fifo_is_refused_not_waited_on(write_jsonl, tm
     result = _scan(path, "--no-near", "--patterns", str(fifo))
     assert result.exit_code == 2
     assert f"{fifo}: is a named pipe (FIFO), not a regular file" in result.output
+
+
+def test_an_empty_field_name_or_format_beside_text_field_is_a_usage_error(write_jsonl):
+    # --by "" grouped by nothing ("200 rows have no value for ; each is its own group");
+    # --format beside --text-field was dropped without a word.
+    path = str(write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)]))
+    for option, value in [("--by", ""), ("--text-field", ""), ("--label-field", " "), ("--id-field", "a..b")]:
+        result = _scan(path, "--no-near", option, value)
+        assert result.exit_code == 2, (option, result.output)
+        assert f"{value!r} names no field" in result.output
+    both = _scan(path, "--no-near", "--format", "alpaca", "--text-field", "text")
+    assert both.exit_code == 2 and "--format and --text-field both say where the text is" in both.output

@@ -50,6 +50,24 @@ class _Number(click.FloatRange):
         return number
 
 
+class _FieldPath(click.ParamType):
+    """A field name or dotted path (meta.user): no blank name and no empty part, which
+    read as no field at all ("200 rows have no value for ; each is its own group")."""
+
+    name = "PATH"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if not text.strip() or any(not part.strip() for part in text.split(".")):
+            self.fail(
+                f"{value!r} names no field (an empty name, or an empty part of a dotted path)", param, ctx
+            )
+        return text
+
+
+FIELD = _FieldPath()
+
+
 def _size_text(n: int) -> str:
     for unit, size in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
         if n % size == 0:
@@ -115,16 +133,28 @@ SCAN_SETTINGS: tuple[Setting, ...] = (
         "load.text_field",
         ("--text-field",),
         "Field holding the text, e.g. body or meta.text.",
+        type=FIELD,
         metavar="PATH",
     ),
     Setting(
-        "load.label_field", ("--label-field",), "Field holding the label (default: label).", metavar="PATH"
+        "load.label_field",
+        ("--label-field",),
+        "Field holding the label (default: label).",
+        type=FIELD,
+        metavar="PATH",
     ),
-    Setting("load.id_field", ("--id-field",), "Field holding a unique row id (default: id).", metavar="PATH"),
+    Setting(
+        "load.id_field",
+        ("--id-field",),
+        "Field holding a unique row id (default: id).",
+        type=FIELD,
+        metavar="PATH",
+    ),
     Setting(
         "load.group_fields",
         ("--group-field", "--by"),
         "Field naming a group (user, document, source); repeatable. Rows sharing a value stay together.",
+        type=FIELD,
         many=True,
         metavar="PATH",
     ),
@@ -284,6 +314,9 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def settings_from(opts: dict[str, Any]) -> ScanSettings:
     """The ScanSettings the options given (and the defaults) describe."""
+    if opts.get("fmt") and opts.get("text_field"):
+        # --text-field reads the text its own way: the format would be dropped unseen.
+        raise click.UsageError("--format and --text-field both say where the text is: give one")
     return _with(ScanSettings(), {s.path: s.value(opts) for s in SCAN_SETTINGS})
 
 
