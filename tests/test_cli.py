@@ -453,3 +453,28 @@ def test_an_empty_field_name_or_format_beside_text_field_is_a_usage_error(write_
         assert f"{value!r} names no field" in result.output
     both = _scan(path, "--no-near", "--format", "alpaca", "--text-field", "text")
     assert both.exit_code == 2 and "--format and --text-field both say where the text is" in both.output
+
+
+def test_an_input_given_as_its_own_eval_or_reference_is_refused(write_jsonl, tmp_path):
+    # Every row matched its own copy: `split` dropped all of them as eval contamination,
+    # wrote three empty splits and exited 0.
+    path = write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)])
+    split = CliRunner().invoke(
+        main,
+        [
+            "split",
+            str(path),
+            "--eval",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+            "--state-dir",
+            str(tmp_path / "s"),
+        ],
+    )
+    assert split.exit_code == 2 and not (tmp_path / "o").exists()
+    assert f"error: --eval {path} is also an input: a file cannot be its own eval set" in split.output
+    scan = _scan(str(path), "--no-near", "--reference", str(path))
+    assert (
+        scan.exit_code == 2 and "is also an input: a file cannot be its own reference sample" in scan.output
+    )

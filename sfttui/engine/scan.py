@@ -3,11 +3,13 @@ was skipped and why. The runner knows no analysis by name (see steps.py, registr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
 from .analyses.lengths import open_tokenizer
-from .io.load import load
+from .errors import InputError
+from .io.load import check_inputs, load
 from .registry import STEPS
 from .result import ScanResult
 from .runtime.memory import release
@@ -33,6 +35,7 @@ def run_scan(
     works on aggregates or bounded samples, here.
     """
     settings = settings or ScanSettings()
+    _refuse_inputs_as_references(paths, settings)
     # Opened before the rows load, so a wrong path fails at once; then used as it is.
     tokenizer = open_tokenizer(settings.lengths.tokenizer) if settings.lengths.tokenizer is not None else None
     start = time.perf_counter()
@@ -54,6 +57,19 @@ def run_scan(
     result = ScanResult(settings, dataset, **ctx.results, timings=ctx.timings)
     result.analyses = [a for step in STEPS for a in step.describe(result)]
     return result
+
+
+def _refuse_inputs_as_references(paths: list[str | os.PathLike[str]], settings: ScanSettings) -> None:
+    """An --eval or --reference file that is also an input compares the rows with
+    themselves: every row matched its own copy and `split` dropped them all, exit 0."""
+    files, _ = check_inputs(paths, settings.load)
+    given = [("--eval", p, "eval set") for p in settings.eval_paths]
+    given += [("--reference", p, "reference sample") for p in settings.coverage.reference_paths]
+    for option, path, what in given:
+        for file in files:
+            with contextlib.suppress(OSError):  # a missing file is reported where it is read
+                if os.path.samefile(path, file):
+                    raise InputError(f"{option} {path} is also an input: a file cannot be its own {what}")
 
 
 # Steps run in the order of their stages, which is the order the app shows them in.
