@@ -46,6 +46,11 @@ def refuse_overwriting_inputs(path: str | os.PathLike[str], inputs: Iterable[str
     """ReportRefused when `path` is one of `inputs` (the same file by any name: a link,
     a relative path): `scan --json data.jsonl` once replaced the data with its report."""
     target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        # Said now, not after the whole analysis (minutes on a large file).
+        why = "is not a directory" if folder.exists() else "does not exist"
+        raise ReportRefused(f"cannot write the report {path}: {folder} {why}")
     if not target.exists():
         return
     for given in inputs:
