@@ -195,3 +195,17 @@ def test_a_reference_too_small_or_empty_is_named_not_compared(tmp_path):
     blank.write_text('{"text": "  "}\n' * 30, encoding="utf-8")
     with pytest.raises(InputError, match=r"blank.jsonl: 0 of 30 records usable \(read as text: line 1"):
         compare(train, CoverageSettings(reference_paths=(str(blank),)), LoadSettings())
+
+
+def test_a_share_short_of_all_is_never_said_to_be_100_percent():
+    # TREC: 39 of 5,452 prompts end without punctuation, and the warning said 100%.
+    from sfttui.engine.analyses.representativeness import _share
+
+    assert [_share(x) for x in (1.0, 0.9975, 0.995, 0.994, 0.98, 0.0)] == [
+        "100%",
+        "99.8%",
+        "99.5%",
+        "99%",
+        "98%",
+        "0%",
+    ]
