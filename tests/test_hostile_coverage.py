@@ -42,9 +42,14 @@ def test_the_hard_negative_search_examines_a_bounded_sample_of_real_pairs(tmp_pa
     found, detail = find_hard_negatives(
         rows, dup.membership.select("row", "cluster"), NormalizeSettings(), NearSettings(), settings
     )
-    sampled = re.search(r"a seeded sample of ([\d,]+) candidate pairs verified", detail)
+    sampled = re.search(
+        r"([\d,]+) candidate pairs \(low-variety texts: too many to check all\), a seeded "
+        r"sample of them estimated and ([\d,]+) verified",
+        detail,
+    )
     assert sampled, detail
-    verified = int(sampled.group(1).replace(",", ""))
+    verified = int(sampled.group(2).replace(",", ""))
+    assert int(sampled.group(1).replace(",", "")) > verified  # every pair found, then the sample
     texts = int(re.search(r"among ([\d,]+) distinct prompts", detail).group(1).replace(",", ""))
     # At most a third of hard_candidates per text is verified (16 at the default).
     assert verified == int(settings.hard_candidates * texts) // 3

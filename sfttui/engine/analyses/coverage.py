@@ -504,9 +504,11 @@ def find_hard_negatives(
 def _sampled(p: NearPass) -> str:
     if not p.sampled:
         return ""
+    # `candidates` counts every pair found, `estimated` those of the seeded sample whose
+    # MinHash estimate came close enough to be verified ("155,730 kept" read as the sample).
     return (
-        f", a seeded sample of {p.estimated:,} candidate pairs verified (low-variety texts: "
-        f"too many candidates to verify all, {p.candidates:,} kept)"
+        f", {p.candidates:,} candidate pairs (low-variety texts: too many to check all), a seeded "
+        f"sample of them estimated and {p.estimated:,} verified"
     )
 
 
