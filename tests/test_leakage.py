@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import polars as pl
+from click.testing import CliRunner
 
+from sfttui.cli import main
 from sfttui.engine.analyses.dedup import Duplicates
 from sfttui.engine.analyses.leakage import eval_leakage, split_leakage
 from sfttui.engine.io.load import load
@@ -198,3 +201,28 @@ def test_split_rank_orders_the_three_splits_then_any_other():
     assert _rank(named).to_list() == [2, None, 0, 1]
     other = pl.Series(["dev", "train", None, "test"], dtype=pl.String)
     assert _rank(other).to_list() == [3, 0, None, 2]
+
+
+def test_an_ngram_many_eval_items_share_is_their_idiom_not_a_leak(write_jsonl, tmp_path):
+    # One factorial's 13 words sat in 61 answers of a code eval set: every training row
+    # holding them counted a hit against each of the 61 (279 of 1,011 hits).
+    idiom = "return one if n equals zero else return n times the factorial of n minus one"
+    unique = "the quick brown fox jumps over the lazy dog while the farmer sleeps in the barn"
+    train = write_jsonl(
+        "train.jsonl",
+        [{"text": f"write it this way: {idiom}"}, {"text": f"a story: {unique}"}]
+        + [{"text": f"an unrelated training row number {i} about other things"} for i in range(10)],
+    )
+    evals = tmp_path / "eval.jsonl"
+    items = [{"text": f"eval item {i} asks for a function; {idiom}"} for i in range(25)]
+    items.append({"text": f"retell this: {unique} tonight"})
+    evals.write_text("".join(json.dumps(x) + "\n" for x in items))
+    out = tmp_path / "r.json"
+    args = ["scan", str(train), "--eval", str(evals), "--no-near", "--json", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    hits = [h for h in report["leakage"]["eval"] if h["kind"] == "ngram"]
+    assert [h["eval_key"] for h in hits] == ["eval.jsonl:26"]
+    said = "left out as boilerplate (each in more than 20 training texts or eval items)"
+    assert any(said in note for note in report["notes"])

@@ -105,8 +105,9 @@ class LeakageSettings:
 
     ngram: int = 13
     min_words: int = 8  # shorter eval items are checked by exact and near matching only
-    # An eval n-gram held by more training texts than this is boilerplate (a template
-    # answer, a disclaimer), not evidence about one eval item, and is left out.
+    # An eval n-gram held by more training texts, or more eval items, than this is
+    # boilerplate (a template answer, a disclaimer, a textbook idiom), not evidence about
+    # one eval item, and is left out.
     boilerplate_rows: int = 20
 
 

@@ -267,7 +267,8 @@ def _ngram_hits(
     small); then one pass over the training texts, part by part on the engine, finds
     which training texts hold which of them. An n-gram held by more than
     `boilerplate_rows` training texts is boilerplate (a template answer, a disclaimer):
-    it says nothing about one eval item and is left out, as decontamination reports do.
+    it says nothing about one eval item and is left out, as decontamination reports do;
+    so is one held by more than `boilerplate_rows` eval items (the eval set's own idiom).
     `coverage` is the share of the eval item's n-grams the training text holds.
     """
     wanted_by_k: dict[int, list[pl.DataFrame]] = {}
@@ -295,14 +296,22 @@ def _ngram_hits(
             )
     wanted = {}
     totals: list[pl.DataFrame] = []
+    eval_common = 0
     for k, frames in wanted_by_k.items():
         want = pl.concat(frames)
         totals.append(want.group_by("side", "j").agg(total=pl.len()))
+        # Held by many eval items, an n-gram is the eval set's own idiom (61 answers of one
+        # code set share a factorial's 13 words): it says nothing about one item either.
+        spread = want.unique(["side", "j", "h"]).group_by("h").len()
+        common = spread.filter(pl.col("len") > settings.boilerplate_rows)["h"]
+        if common.len():
+            want = want.filter(~pl.col("h").is_in(common.implode()))
+            eval_common += common.len()
         wanted[k] = (want.select("side", "j"), SortedIndex.of(want["h"].to_numpy()))
     found = [f for part in engine.map(_ngram_part, engine.parts(train_norm), wanted) for f in part]
     empty = pl.DataFrame(schema=_NGRAM_HIT_SCHEMA)
     if not found:
-        return dict.fromkeys(evals, empty), 0
+        return dict.fromkeys(evals, empty), eval_common
     held = pl.concat(found)  # (k, at, i): training text i holds eval n-gram `at` of length k
     spread = held.group_by("k", "at").agg(n=pl.len())
     boiler = spread.filter(pl.col("n") > settings.boilerplate_rows).select("k", "at")
@@ -320,7 +329,7 @@ def _ngram_hits(
     )
     merged = merged.join(total, on=["side", "j"]).with_columns(coverage=pl.col("shared") / pl.col("total"))
     by_side = {side: merged.filter(pl.col("side") == side).select(list(_NGRAM_HIT_SCHEMA)) for side in evals}
-    return by_side, boiler.height
+    return by_side, boiler.height + eval_common
 
 
 _NGRAM_HIT_SCHEMA = {"i": pl.UInt32(), "j": pl.UInt32(), "shared": pl.UInt32(), "coverage": pl.Float64()}
@@ -470,7 +479,7 @@ def eval_leakage(
     if boilerplate and notes is not None:
         notes.append(
             f"eval contamination: {boilerplate:,} n-grams of the eval set were left out as boilerplate "
-            f"(each in more than {settings.boilerplate_rows:,} training texts)"
+            f"(each in more than {settings.boilerplate_rows:,} training texts or eval items)"
         )
     emit("ngram", "input", ngrams["input"])
     emit("ngram", "answer", ngrams["answer"])
