@@ -269,6 +269,23 @@ def test_utf16_and_utf32_files_are_refused_in_one_line(tmp_path, encoding, bom):
     )
 
 
+@pytest.mark.parametrize(
+    "encoding, name", [("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"), ("utf-32-le", "UTF-32LE")]
+)
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_utf16_and_utf32_without_a_byte_order_mark_are_named_in_one_line(tmp_path, encoding, name, suffix):
+    # Every line was "invalid JSON ... expected a string key", the encoding never named.
+    path = tmp_path / f"wide{suffix}"
+    text = '{"text": "hello there"}\n' if suffix == ".jsonl" else "text,label\nhello there,a\n"
+    path.write_bytes(text.encode(encoding))
+    with pytest.raises(InputError) as caught:
+        load([path])
+    assert str(caught.value) == (
+        f"{path}: looks like {name} without a byte order mark (NUL bytes between its characters), "
+        f"not UTF-8; convert it first, for example with iconv -f {name} -t UTF-8"
+    )
+
+
 def test_csv_rows_keep_their_physical_line_and_bad_rows_are_named(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text(

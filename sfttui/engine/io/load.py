@@ -758,6 +758,34 @@ def _refuse_other_encodings(path: Path, head: bytes) -> None:
                 f"{path}: is {encoding} (byte order mark {bom.hex(' ').upper()}), not UTF-8; convert it "
                 f"first, for example with iconv -f {encoding} -t UTF-8"
             )
+    encoding = _wide_without_bom(head[:32])
+    if encoding:
+        raise InputError(
+            f"{path}: looks like {encoding} without a byte order mark (NUL bytes between its "
+            f"characters), not UTF-8; convert it first, for example with iconv -f {encoding} -t UTF-8"
+        )
+
+
+def _wide_without_bom(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 text without a byte order mark, told by where its NUL bytes fall
+    among ASCII characters (UTF-8 JSON holds no NUL byte: the file's every line would
+    be "not JSON" otherwise)."""
+    if len(head) < 8 or b"\x00" not in head:
+        return None
+    size = len(head) // 4 * 4
+    nul = [b == 0 for b in head[:size]]
+    for encoding, width, zeros in (
+        ("UTF-32LE", 4, (1, 2, 3)),
+        ("UTF-32BE", 4, (0, 1, 2)),
+        ("UTF-16LE", 2, (1,)),
+        ("UTF-16BE", 2, (0,)),
+    ):
+        other = [i for i in range(width) if i not in zeros]
+        if all(nul[i] for i in range(size) if i % width in zeros) and not any(
+            nul[i] for i in range(size) if i % width in other
+        ):
+            return encoding
+    return None
 
 
 def _records_from_items(
@@ -1519,7 +1547,7 @@ def _read_whole(
     checks the file against before it copies the rows (see rawlines.Source.changed).
     """
     stored, data, compression = _read_bytes(path, settings)
-    _refuse_other_encodings(path, data[:4])
+    _refuse_other_encodings(path, data[:32])
     info = InputFile(
         path=str(path),
         name=name,
