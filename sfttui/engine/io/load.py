@@ -853,16 +853,17 @@ def _parse(
     if container == "jsonl":
         return _parse_jsonl(data, max_row_bytes)
     if container == "json":
+        body = data.removeprefix(BOM)
         try:
-            items = orjson.loads(data.removeprefix(BOM))
-            if _long_number(data):
+            items = orjson.loads(body)
+            if _long_number(body):
                 with contextlib.suppress(RecursionError):  # nested past Python's parser: as read
-                    items = _exact_json(data.removeprefix(BOM))
+                    items = _exact_json(body)
         except (orjson.JSONDecodeError, ValueError) as exc:
             raise InputError(f"{path}: invalid JSON ({exc})") from None
         if not isinstance(items, list):
             raise InputError(f"{path}: a .json file must hold an array of records")
-        return _records_from_items(items, 1, max_row_bytes, repeated=_array_repeats(data, items))
+        return _records_from_items(items, 1, max_row_bytes, repeated=_array_repeats(body, items))
     if container in ("parquet", "arrow"):
         frame = _parquet_frame(path, data) if container == "parquet" else _arrow_frame(path, data)
         if notes is not None:
@@ -1103,7 +1104,8 @@ def _spellings(name: str) -> tuple[bytes, ...]:
 
 
 def _array_repeats(data: bytes, items: list[Any]) -> dict[int, str]:
-    """The records of a JSON array whose keys repeat with different values, by index,
+    """The records of a JSON array (`data`, without its byte order mark) whose keys repeat
+    with different values, by index,
     with the reason (the JSONL check, `_duplicate_keys`, on each record's own text). A
     parser keeps the last value silently, and the records are written as parsed, so this
     is the one chance to see it. Each top-level key's occurrences in the file are counted
@@ -1120,7 +1122,7 @@ def _array_repeats(data: bytes, items: list[Any]) -> dict[int, str]:
         and all(sum(data.count(s) for s in _spellings(k)) <= n for k, n in held.items())
     ):
         return {}
-    text = data.removeprefix(BOM).decode()  # orjson read it: valid UTF-8
+    text = data.decode()  # orjson read it: valid UTF-8
     decoder = json.JSONDecoder()
     gap = re.compile(r"[\s,]*")
     pos = text.index("[") + 1
