@@ -1345,7 +1345,7 @@ class _FilePart:
 
     rows: pl.DataFrame
     bad: list[BadLine]
-    late: dict[str, int]  # "label"/"split": rows carrying a field the first records do not (_late_fields)
+    late: Counter[str]  # "label"/"split": rows carrying a field the first records do not (_late_fields)
     records: int
     schema: _FileSchema | None
     media: int = 0  # image, audio and file parts left out of chat texts
@@ -1387,7 +1387,7 @@ def _read_chunks(
     bad: list[BadLine] = []
     frames: list[pl.DataFrame] = []
     pending: list[_Records] = []
-    late: dict[str, int] = {}
+    late: Counter[str] = Counter()
     records = 0
     media_before = MEDIA_PARTS.seen
     for recs in chunks:
@@ -1400,8 +1400,7 @@ def _read_chunks(
                 continue
             schema = _schema(info, recs.objs, settings)
         else:
-            for name, n in _late_fields(recs.objs, schema, settings).items():
-                late[name] = late.get(name, 0) + n
+            late.update(_late_fields(recs.objs, schema, settings))
         for part in pending or [recs]:
             frame, extract_bad = _extract(part, schema)
             frames.append(frame)
@@ -1661,13 +1660,12 @@ def join_blocks(
     assert info is not None
     first_lines = np.cumsum([0] + [lines for _, lines in parts[:-1]]).tolist()
     frames, bad = [], []
-    late: dict[str, int] = {}
+    late: Counter[str] = Counter()
     records = media = 0
     for (part, _), first, (lo, _) in zip(parts, first_lines, plan.blocks):
         frames.append(part.rows.with_columns(line=pl.col("line") + first, offset=pl.col("offset") + lo))
         bad += [(line + first, *rest) for line, *rest in part.bad]
-        for name, n in part.late.items():
-            late[name] = late.get(name, 0) + n
+        late.update(part.late)
         records += part.records
         media += part.media
     joined = _FilePart(pl.concat(frames), bad, late, records, plan.schema, media)
