@@ -224,25 +224,21 @@ def split_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _split_given() -> bool:
-    """Whether the command line set the seed or asked for a re-split: then they hold, not
-    what the person chose in the app (a journal decision)."""
-    from click.core import ParameterSource
-
-    ctx = click.get_current_context(silent=True)
-    if ctx is None:  # called as a function (tests), not from the command line
-        return False
-    return any(ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE for name in ("seed", "resplit"))
-
-
 def _given(*names: str) -> tuple[str, ...]:
-    """Which of these options the command line set (not their defaults)."""
+    """Which of these options the command line set (not their defaults); none when called
+    as a function (tests), not from the command line."""
     from click.core import ParameterSource
 
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return ()
     return tuple(n for n in names if ctx.get_parameter_source(n) == ParameterSource.COMMANDLINE)
+
+
+def _split_given() -> bool:
+    """Whether the command line set the seed or asked for a re-split: then they hold, not
+    what the person chose in the app (a journal decision)."""
+    return bool(_given("seed", "resplit"))
 
 
 def _split_settings(opts: dict[str, Any]) -> Any:
