@@ -194,15 +194,15 @@ class Duplicates:
         mine = self.clusters.filter(pl.col("side") == "example")
         return int(mine["removable"].sum()) if mine.height else 0
 
-    @property
+    @cached_property
     def exact_copies(self) -> tuple[int, int]:
         """(rows that are an exact copy of an earlier row, groups of equal normal forms)
         on the example side, in any cluster: a near cluster can hold exact copies too, so
         counting "exact" clusters alone undercounts what --drop exact removes (it leaves
         label conflicts and decided clusters to the person)."""
-        members = self.membership.filter(pl.col("side") == "example") if self.membership.height else None
-        if members is None or not members.height:
+        if not self.membership.height:
             return 0, 0
+        members = self.membership.filter(pl.col("side") == "example")
         per_text = members.group_by("t").len().filter(pl.col("len") > 1)
         return int((per_text["len"] - 1).sum()), per_text.height
 
