@@ -348,11 +348,6 @@ def splits_to_compare(r: ScanResult) -> bool:
     return r.dataset.rows["split"].drop_nulls().n_unique() >= 2
 
 
-def _unread_eval(r: ScanResult) -> int:
-    """Eval records set aside (bad lines): those items were never checked."""
-    return sum(int(i.get("bad_lines") or 0) for i in r.leakage.eval_inputs)
-
-
 def _eval_set_aside(r: ScanResult) -> list[dict[str, Any]]:
     """Each record of the eval sets set aside, with its file, line and reason."""
     eval_set = r.leakage.eval_set
@@ -360,10 +355,11 @@ def _eval_set_aside(r: ScanResult) -> list[dict[str, Any]]:
 
 
 def leakage_unchecked(r: ScanResult) -> str | None:
-    if unread := _unread_eval(r):
-        first = next(b for b in _eval_set_aside(r) if b["excluded"])
+    # Eval records set aside (not the notices, a byte order mark): never checked.
+    if unread := [b for b in _eval_set_aside(r) if b["excluded"]]:
+        first = unread[0]
         return (
-            f"{unread:,} eval records were set aside, so they were not checked for contamination; "
+            f"{len(unread):,} eval records were set aside, so they were not checked for contamination; "
             f"first {first['file']}:{first['line']}: {first['reason']}"
         )
     if not (splits_to_compare(r) or r.settings.eval_paths):
