@@ -120,8 +120,7 @@ def print_split(result: ExportResult, notes: list[str], console: Console) -> Non
     for problem in result.problems:
         console.print(literal(f"PROBLEM: {problem}", "bold red"), soft_wrap=True)
     if not result.installed:
-        said = f"not written: the output failed its check; {result.out} is as it was"
-        console.print(literal(said, "bold red"), soft_wrap=True)
+        console.print(literal(result.not_written, "bold red"), soft_wrap=True)
         return
     console.print(
         literal(f"wrote {result.out}/: {', '.join([*m['outputs'], 'manifest.json'])}", "dim"),

@@ -420,6 +420,11 @@ class ExportResult:
     # which holds what it held before (an earlier output, or nothing).
     installed: bool = True
 
+    @property
+    def not_written(self) -> str:
+        """What to tell the person when the output was not installed."""
+        return f"not written: the output failed its check; {self.out} is as it was"
+
 
 def write_export(
     plan: ExportPlan,

@@ -93,8 +93,7 @@ class SplitsTab(Vertical):
             for name, digest in result.manifest["outputs"].items():
                 text.append(visible(f"  {name}  sha256 {digest[:12]}…") + "\n")
         else:
-            said = f"not written: the output failed its check; {result.out} is as it was"
-            text.append(visible(said) + "\n", style="bold red")
+            text.append(visible(result.not_written) + "\n", style="bold red")
         for mended in result.recovered:  # beside the output: restored, removed or kept
             text.append(visible(f"• {mended}") + "\n", style="yellow")
         for check in result.verified:
