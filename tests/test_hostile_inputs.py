@@ -434,6 +434,56 @@ def test_a_repeated_key_in_a_json_array_record_is_set_aside_as_in_jsonl(tmp_path
         (2, "duplicate key 'label' with different values ('a', then 'b')"),
         (4, "duplicate key 'label' with different values ('a', then 'c')"),
     ]
+    # Set aside as in the file: the record written back as parsed held 'b' alone.
+    assert ds.bad_lines["raw"].to_list() == [
+        b'{"text": "which label is it", "label": "a", "label": "b"}',
+        b'{"text": "escaped", "label": "a", "\\u006cabel": "c"}',
+    ]
+    # A key's end laid out with whitespace before its colon is a key all the same.
+    path.write_bytes(b'[{"text": "spaced out" , "label" :"a",\n "label"\n\t: "b"}]')
+    with pytest.raises(InputError, match=r"first problem, line 1: duplicate key 'label'"):
+        load([path])
+
+
+def test_a_repeated_key_inside_a_json_array_record_sets_it_aside_as_written(tmp_path):
+    # A chat turn's or a metadata object's repeat: the record is written back as parsed,
+    # so the first value was gone from the split that held it.
+    records = [
+        {
+            "messages": [
+                {"role": "user", "content": "refund please"},
+                {"role": "assistant", "content": "done"},
+            ]
+        },
+        {"messages": [{"role": "user", "content": "track my order"}, {"role": "assistant", "content": "ok"}]},
+        {"text": "a plain row with metadata", "meta": {"source": {"site": "a"}}},
+    ]
+    text = json.dumps(records, indent=2)
+    text = text.replace('"content": "refund please"', '"content": "refund please",\n "content": "cancel it"')
+    text = text.replace('"site": "a"', '"site": "a", "site": "b"')
+    path = tmp_path / "nested.json"
+    path.write_text(text)
+    ds = load([path], LoadSettings(format="chat"))
+    assert ds.rows["text"].to_list() == ["track my order\nok"]
+    inside = "with different values ('refund please', then 'cancel it') inside the record"
+    assert _bad(ds) == [
+        (1, f"duplicate key 'content' {inside}"),
+        (3, "duplicate key 'site' with different values ('a', then 'b') inside the record"),
+    ]
+    first = ds.bad_lines["raw"][0].decode()
+    assert '"content": "refund please",\n "content": "cancel it"' in first and first.startswith("{\n")
+    # Written out: both values are in dropped.jsonl, and the split holds the other row.
+    out = tmp_path / "out"
+    result = _split(str(path), "--format", "chat", "--out", str(out), "--state-dir", str(tmp_path / "st"))
+    assert result.exit_code == 0, result.output
+    dropped = [json.loads(line) for line in (out / "dropped.jsonl").open()]
+    assert [d["line"] for d in dropped] == [1, 3]
+    assert "cancel it" in dropped[0]["raw"] and "refund please" in dropped[0]["raw"]
+    kept = [line for name in ("train", "validation", "test") for line in (out / f"{name}.jsonl").open()]
+    assert [json.loads(line)["messages"][0]["content"] for line in kept] == ["track my order"]
+    # The same values twice lose nothing: kept.
+    path.write_text(json.dumps(records).replace('"site": "a"', '"site": "a", "site": "a"'))
+    assert load([path], LoadSettings(format="chat")).rows.height == 2  # the text row is not chat
 
 
 def test_an_integer_past_64_bits_in_a_json_array_is_written_digit_for_digit(tmp_path):
@@ -502,14 +552,12 @@ def test_a_repeated_key_in_a_chat_turn_keeps_its_last_value_as_parsers_do(tmp_pa
     )
     ds = load([path])
     assert ds.rows["text"].to_list() == ["cancel?\ndone"] and ds.bad_lines.height == 0
-    # Whatever else the line or the file holds: an escape sent the line (or the whole
-    # array) to be parsed again, and the turn's repeat was then set aside there only.
-    escaped = path.read_bytes().replace(b'"done"', b'"d\\u006fne"')
-    path.write_bytes(escaped)
-    (tmp_path / "turns.json").write_bytes(b"[" + escaped.strip() + b"]")
-    for one in (path, tmp_path / "turns.json"):
-        ds = load([one])
-        assert ds.rows["text"].to_list() == ["cancel?\ndone"] and ds.bad_lines.height == 0
+    # Whatever else the line holds: an escape sent the line to be parsed again, and the
+    # turn's repeat was then set aside there only. (In a .json array it is set aside: see
+    # test_a_repeated_key_inside_a_json_array_record_sets_it_aside_as_written.)
+    path.write_bytes(path.read_bytes().replace(b'"done"', b'"d\\u006fne"'))
+    ds = load([path])
+    assert ds.rows["text"].to_list() == ["cancel?\ndone"] and ds.bad_lines.height == 0
 
 
 def test_records_nested_or_typed_oddly_are_bad_lines_not_a_crash(tmp_path):

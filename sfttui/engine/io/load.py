@@ -793,11 +793,11 @@ def _records_from_items(
     first_line: int,
     max_row_bytes: int,
     lines: list[int] | None = None,
-    repeated: dict[int, str] | None = None,
+    repeated: dict[int, tuple[str, bytes | None]] | None = None,
 ) -> Iterator[_Records]:
     """Records from already-parsed items (JSON arrays, CSV, Parquet); raw = compact JSON.
     Item i is on line `first_line + i`, or on `lines[i]` when given (CSV records that
-    span lines). Items in `repeated` are set aside with the reason it gives."""
+    span lines). Items in `repeated` are set aside with the reason and text it gives."""
     repeated = repeated or {}
     for start in range(0, max(len(items), 1), _PARSE_CHUNK):
         out = _Records()
@@ -811,7 +811,9 @@ def _records_from_items(
                 continue
             raw, obj = written
             if start + at in repeated:
-                out.bad.append((number, repeated[start + at], True, raw))
+                # As in the file: written back as parsed it would hold one value of the two.
+                why, record = repeated[start + at]
+                out.bad.append((number, why, True, record or raw))
                 continue
             if not isinstance(obj, dict):
                 out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True, raw))
@@ -1067,12 +1069,14 @@ def _read_keys(
 _ESCAPED_ASCII = re.compile(rb"\\u00(?:3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])")
 
 
-def _duplicate_keys(raw: bytes) -> str | None:
-    """Why a line whose keys repeat cannot be trusted: the first top-level key given twice
-    with different values (JSON parsers keep the last one silently). Keys of the objects
-    inside (chat turns, metadata) are not judged, in any line: which lines are parsed
-    here depends on counts, and a nested repeat must not count in some lines only."""
+def _duplicate_keys(raw: bytes, nested: bool = False) -> str | None:
+    """Why a record whose keys repeat cannot be trusted: the first top-level key given
+    twice with different values (JSON parsers keep the last one silently). Keys of the
+    objects inside (chat turns, metadata) are judged only with `nested`: a JSONL line is
+    written as read, so its repeats lose nothing, and which lines are parsed here depends
+    on counts, so a nested repeat must not count in some lines only."""
     last: list[str | None] = [None]  # the hook's last call is the top-level object's
+    inner: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict:
         seen: dict[str, Any] = {}
@@ -1081,6 +1085,8 @@ def _duplicate_keys(raw: bytes) -> str | None:
             if key in seen and seen[key] != value and last[0] is None:
                 last[0] = f"duplicate key '{key}' with different values ({seen[key]!r}, then {value!r})"
             seen[key] = value
+        if nested and last[0] is not None and not inner:
+            inner.append(last[0])
         return seen
 
     try:
@@ -1089,10 +1095,9 @@ def _duplicate_keys(raw: bytes) -> str | None:
         return None
     except RecursionError:  # valid JSON (orjson read it), nested past Python's parser
         return "nested too deeply to check its keys for repeats"
+    if last[0] is None and inner:
+        return f"{inner[0]} inside the record"
     return last[0]
-
-
-_COUNTED_KEYS = 32
 
 
 def _spellings(name: str) -> tuple[bytes, ...]:
@@ -1103,39 +1108,48 @@ def _spellings(name: str) -> tuple[bytes, ...]:
     return (plain,) if escaped == plain else (plain, escaped)
 
 
-def _array_repeats(data: bytes, items: list[Any]) -> dict[int, str]:
+# A quote, JSON's whitespace, a colon: a key's end laid out with space before its colon.
+_SPACED_KEY_END = re.compile(rb'"[ \t\r\n]+:')
+
+
+def _key_ends(data: bytes) -> int:
+    """How many keys `data` can hold at most: each ends with a quote and a colon, at most
+    whitespace between (a quote escaped inside a string may count too, never fewer)."""
+    return data.count(b'":') + sum(1 for _ in _SPACED_KEY_END.finditer(data))
+
+
+def _array_repeats(data: bytes, items: list[Any]) -> dict[int, tuple[str, bytes | None]]:
     """The records of a JSON array (`data`, without its byte order mark) whose keys repeat
-    with different values, by index,
-    with the reason (the JSONL check, `_duplicate_keys`, on each record's own text). A
-    parser keeps the last value silently, and the records are written as parsed, so this
-    is the one chance to see it. Each top-level key's occurrences in the file are counted
-    first: only when there are more than the records holding it (or a key may be spelt
-    in escapes) is the array walked record by record. Counting costs a scan of the file
-    per key (0.3 s per 100 MB of chat records with four); with more than _COUNTED_KEYS
-    keys the walk is cheaper (2.5 s per 100 MB) than as many scans. Keys inside a
-    record's objects (chat turns) are not judged, as in JSONL."""
-    held = Counter(key for item in items if type(item) is dict for key in item)
-    counted = len(held) <= _COUNTED_KEYS
-    if (
-        counted
-        and not _ESCAPED_ASCII.search(data)
-        and all(sum(data.count(s) for s in _spellings(k)) <= n for k, n in held.items())
-    ):
-        return {}
+    with different values, at any depth, by index: the reason (`_duplicate_keys`) and
+    the record's text as in the file (None where Python's parser cannot find its end).
+
+    A parser keeps the last value silently, and the records are written as parsed, so
+    this is the one chance to see it, and to set the record aside whole. Written back
+    compactly, the parsed records hold every key they kept once; when the file has no
+    more key ends (`_key_ends`) than that, no key was dropped, at no depth (0.4 s per
+    100 MB of chat records). Else the array is walked record by record (2.5 s per 100 MB).
+    """
+    try:
+        # orjson writes no space before a colon: a key of its ends in '":' alone.
+        if _key_ends(data) <= orjson.dumps(items).count(b'":'):
+            return {}
+    except TypeError:  # an integer past 64 bits (see _exact_json): walked
+        pass
     text = data.decode()  # orjson read it: valid UTF-8
     decoder = json.JSONDecoder()
     gap = re.compile(r"[\s,]*")
     pos = text.index("[") + 1
-    found: dict[int, str] = {}
+    found: dict[int, tuple[str, bytes | None]] = {}
     for i, item in enumerate(items):
         pos = gap.match(text, pos).end()  # type: ignore[union-attr]
         try:
             _, end = decoder.raw_decode(text, pos)
         except RecursionError:  # valid JSON (orjson read it), nested past Python's parser
-            found[i] = "nested too deeply to check its keys for repeats"
+            found[i] = ("nested too deeply to check its keys for repeats", None)
             break
-        if type(item) is dict and (why := _duplicate_keys(text[pos:end].encode())):
-            found[i] = why
+        record = text[pos:end].encode()
+        if type(item) is dict and (why := _duplicate_keys(record, nested=True)):
+            found[i] = (why, record)
         pos = end
     return found
 
