@@ -328,6 +328,39 @@ def test_overrides_and_nested_fields(write_jsonl):
     assert ds.key_source == "id field 'meta.uid'"
 
 
+def test_a_dotted_name_reads_a_key_holding_the_dots_as_flattened_tables_name_columns(tmp_path, write_jsonl):
+    # A CSV export or a flattened Hugging Face dataset names its columns "meta.text":
+    # --text-field meta.text found no record ("missing field 'meta.text'") and no label.
+    path = tmp_path / "flat.csv"
+    path.write_text("meta.text,meta.label,user.id\nhow do I reset it,x,u1\nwhere is my parcel,y,u2\n")
+    settings = LoadSettings(text_field="meta.text", label_field="meta.label", group_fields=("user.id",))
+    ds = load([path], settings)
+    assert ds.rows.select("text", "label", "groups").rows() == [
+        ("how do I reset it", "x", ["user.id=u1"]),
+        ("where is my parcel", "y", ["user.id=u2"]),
+    ]
+    # A record holding both reads its own key; one holding the nested path alone, that.
+    both = write_jsonl(
+        "both.jsonl",
+        [
+            {"meta.text": "the flat one", "meta": {"text": "the nested one"}},
+            {"meta": {"text": "only nested here"}},
+        ],
+    )
+    assert load([both], LoadSettings(text_field="meta.text")).rows["text"].to_list() == [
+        "the flat one",
+        "only nested here",
+    ]
+    # Its repeats are looked for as any read key's are.
+    repeated = tmp_path / "rep.jsonl"
+    repeated.write_text('{"meta.text": "one", "meta.text": "two"}\n{"meta.text": "fine"}\n')
+    ds = load([repeated], LoadSettings(text_field="meta.text"))
+    assert ds.rows["text"].to_list() == ["fine"]
+    assert ds.bad_lines["reason"].to_list() == [
+        "duplicate key 'meta.text' with different values ('one', then 'two')"
+    ]
+
+
 def test_a_missing_group_value_is_left_out_of_the_row_groups(write_jsonl):
     rows = [
         {"text": "a", "user": "u1", "doc": "d1"},

@@ -69,8 +69,10 @@ def type_name(value: Any) -> str:
 
 
 def get_path(record: dict, path: str, default: Any = _MISSING) -> Any:
-    """Read a dotted path such as ``meta.user`` from nested dicts."""
-    if "." not in path:
+    """Read a dotted path such as ``meta.user`` from nested dicts, or a key holding the dots
+    as written: flattened tables (a CSV export, a Hugging Face dataset's `flatten()`) name
+    their columns so, and a record that has both gets its own key."""
+    if "." not in path or path in record:
         return record.get(path, default)
     value: Any = record
     for part in path.split("."):

@@ -1059,7 +1059,8 @@ def _read_keys(
     fields = [*format_keys, *([label_field] if label_field else [])]
     if settings.text_field:
         fields.append(settings.text_field)
-    tops = dict.fromkeys(f.split(".")[0] for f in fields)
+    # A dotted path is read from its first key, or from a key holding the dots (get_path).
+    tops = dict.fromkeys(key for f in fields for key in dict.fromkeys((f.split(".")[0], f)))
     return tuple(orjson.dumps(k) for k in tops)
 
 
