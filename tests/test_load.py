@@ -79,6 +79,21 @@ def test_chat_turns_are_read_by_their_shape_under_any_common_key(write_jsonl):
         LoadSettings(text_field="dialog"),
     )
     assert bad.bad_lines["reason"].to_list() == ["dialog[0] has no 'content'"]
+    # A list of strings (paragraphs) is one text, a line each: it was read as turns and
+    # every record refused ("body[0] is a string, expected an object").
+    paragraphs = load(
+        [
+            write_jsonl(
+                "p.jsonl", [{"body": ["first paragraph", "second one"]}, {"body": []}, {"body": ["x", 3]}]
+            )
+        ],
+        LoadSettings(text_field="body"),
+    )
+    assert paragraphs.rows.select("text", PROMPT_SIDE).rows() == [("first paragraph\nsecond one",) * 2]
+    assert paragraphs.bad_lines.select("line", "reason").rows() == [
+        (2, "field 'body' is an empty list"),
+        (3, "body[0] is a string, expected an object"),
+    ]
 
 
 def test_a_prompt_that_is_not_the_text_before_the_reply_is_stored(write_jsonl):

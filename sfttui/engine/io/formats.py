@@ -426,6 +426,10 @@ def custom_extractor(path: str) -> Callable[[dict], Extracted]:
         value = get_path(record, path)
         if value is _MISSING:
             raise BadRecord(f"missing field '{path}'")
+        if isinstance(value, list) and value and all(type(part) is str for part in value):
+            # Paragraphs or sentences: one text, a line each.
+            text = "\n".join(value)
+            return text, text, 0, 1, 0, None
         if isinstance(value, list):
             # A list of turns: read like a chat record's (role/content or from/value).
             _, role_key, text_key = chat_shape({"messages": value}) or TURN_FIELDS["chat"]
