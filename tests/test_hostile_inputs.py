@@ -486,6 +486,47 @@ def test_a_repeated_key_inside_a_json_array_record_sets_it_aside_as_written(tmp_
     assert load([path], LoadSettings(format="chat")).rows.height == 2  # the text row is not chat
 
 
+def test_no_spelling_of_a_json_array_hides_a_repeated_key(tmp_path):
+    # A quote or colon spelt in a \u escape inside a string (as .NET writes quotes) took
+    # one from the file's count of key ends and hid a repeat; 1 and true, 0 and false
+    # counted as one value; a record nested past Python's parser ended the search.
+    repeat = '{"text": "is my order late", "label": "billing", "label": "shipping"}'
+    deep = '{"text": "deep", "label": "x", "m": ' + "[" * 1000 + "]" * 1000 + "}"
+    cases = {
+        "quote": ['{"text": "parse {\\u0022a\\u0022: 1} please", "label": "code"}', repeat],
+        "colon": ['{"text": "json: {\\"k\\"\\u003a 1}", "label": "code"}', repeat],
+        "deep": [deep, repeat],
+    }
+    fine = '{"text": "where is the invoice", "label": "billing"}'
+    for name, records in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text("[\n" + ",\n".join([*records, fine]) + "\n]\n")
+        ds = load([path])
+        assert ds.rows["text"].to_list()[-1] == "where is the invoice"
+        last = ds.bad_lines.select("line", "reason", "raw").rows()[-1]
+        assert last == (
+            2,
+            "duplicate key 'label' with different values ('billing', then 'shipping')",
+            repeat.encode(),
+        )
+    # The deep record cannot be written as JSON either: set aside for that, as before.
+    first = load([tmp_path / "deep.json"]).bad_lines.row(0, named=True)
+    assert (first["line"], first["reason"][:36]) == (1, "record cannot be written as JSON (Re")
+    typed = tmp_path / "typed.json"
+    typed.write_text(
+        '[{"text": "keep me", "label": "ok"}, {"text": "b", "label": 1, "label": true},'
+        ' {"text": "c", "label": "z", "m": {"flag": 0, "flag": false}}, {"text": "d", "n": 1, "n": 1.0}]'
+    )
+    assert _bad(load([typed])) == [
+        (2, "duplicate key 'label' with different values (1, then True)"),
+        (3, "duplicate key 'flag' with different values (0, then False) inside the record"),
+        (4, "duplicate key 'n' with different values (1, then 1.0)"),
+    ]
+    lines = tmp_path / "typed.jsonl"
+    lines.write_text('{"text": "b", "label": 1, "label": true}\n{"text": "fine", "label": "a"}\n')
+    assert _bad(load([lines])) == [(1, "duplicate key 'label' with different values (1, then True)")]
+
+
 def test_an_integer_past_64_bits_in_a_json_array_is_written_digit_for_digit(tmp_path):
     # orjson reads it as a float: the split held 1.8446744073709552e+19 for the input's
     # 18446744073709551616. NaN and overflowing numbers stay refused, as before.

@@ -793,7 +793,7 @@ def _records_from_items(
     first_line: int,
     max_row_bytes: int,
     lines: list[int] | None = None,
-    repeated: dict[int, tuple[str, bytes | None]] | None = None,
+    repeated: dict[int, tuple[str, bytes]] | None = None,
 ) -> Iterator[_Records]:
     """Records from already-parsed items (JSON arrays, CSV, Parquet); raw = compact JSON.
     Item i is on line `first_line + i`, or on `lines[i]` when given (CSV records that
@@ -813,7 +813,7 @@ def _records_from_items(
             if start + at in repeated:
                 # As in the file: written back as parsed it would hold one value of the two.
                 why, record = repeated[start + at]
-                out.bad.append((number, why, True, record or raw))
+                out.bad.append((number, why, True, record))
                 continue
             if not isinstance(obj, dict):
                 out.bad.append((number, f"not a JSON object (got {type_name(obj)})", True, raw))
@@ -1070,6 +1070,17 @@ def _read_keys(
 _ESCAPED_ASCII = re.compile(rb"\\u00(?:3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])")
 
 
+def _differ(a: Any, b: Any) -> bool:
+    """Two values differ as JSON: 1, 1.0 and true are three (Python's == holds them equal,
+    and the one kept would be written for the other)."""
+    if a != b:
+        return True
+    try:
+        return orjson.dumps(a) != orjson.dumps(b)
+    except TypeError:  # an integer past 64 bits
+        return json.dumps(a) != json.dumps(b)
+
+
 def _duplicate_keys(raw: bytes, nested: bool = False) -> str | None:
     """Why a record whose keys repeat cannot be trusted: the first top-level key given
     twice with different values (JSON parsers keep the last one silently). Keys of the
@@ -1083,7 +1094,7 @@ def _duplicate_keys(raw: bytes, nested: bool = False) -> str | None:
         seen: dict[str, Any] = {}
         last[0] = None
         for key, value in items:
-            if key in seen and seen[key] != value and last[0] is None:
+            if key in seen and _differ(seen[key], value) and last[0] is None:
                 last[0] = f"duplicate key '{key}' with different values ({seen[key]!r}, then {value!r})"
             seen[key] = value
         if nested and last[0] is not None and not inner:
@@ -1109,29 +1120,60 @@ def _spellings(name: str) -> tuple[bytes, ...]:
     return (plain,) if escaped == plain else (plain, escaped)
 
 
-# A quote, JSON's whitespace, a colon: a key's end laid out with space before its colon.
+# Counted beside '":' (see _key_ends): a key's end with whitespace before its colon, and a
+# quote or a colon spelt as a \u escape (two searches: one of either is 2-3x slower).
 _SPACED_KEY_END = re.compile(rb'"[ \t\r\n]+:')
+_ESCAPED_QUOTE_OR_COLON = re.compile(rb"\\u00(?:22|3[aA])")
 
 
 def _key_ends(data: bytes) -> int:
-    """How many keys `data` can hold at most: each ends with a quote and a colon, at most
-    whitespace between (a quote escaped inside a string may count too, never fewer)."""
-    return data.count(b'":') + sum(1 for _ in _SPACED_KEY_END.finditer(data))
+    """How many keys `data` spells, plus at least how many times its strings hold a quote
+    just before a colon. A key ends with a quote and a colon, whitespace allowed between;
+    inside a string such a pair is spelt \\": (counted as a key's end is) or with a \\u
+    escape for either character (each escape counted once: never fewer than the pairs)."""
+    return data.count(b'":') + sum(
+        1 for pattern in (_SPACED_KEY_END, _ESCAPED_QUOTE_OR_COLON) for _ in pattern.finditer(data)
+    )
 
 
-def _array_repeats(data: bytes, items: list[Any]) -> dict[int, tuple[str, bytes | None]]:
+_VALUE_MARK = re.compile(r'["\\\[\]{}]')
+
+
+def _value_end(text: str, pos: int) -> int:
+    """Where the JSON array or object starting at `pos` ends, by its brackets outside
+    strings (for one nested past what Python's parser reads)."""
+    depth, in_string, at = 0, False, pos
+    while match := _VALUE_MARK.search(text, at):
+        mark, at = match.group(), match.end()
+        if in_string:
+            if mark == "\\":
+                at += 1  # the escaped character, whatever it is
+            elif mark == '"':
+                in_string = False
+        elif mark == '"':
+            in_string = True
+        elif mark in "[{":
+            depth += 1
+        elif mark in "]}":
+            depth -= 1
+            if depth == 0:
+                return at
+    return len(text)
+
+
+def _array_repeats(data: bytes, items: list[Any]) -> dict[int, tuple[str, bytes]]:
     """The records of a JSON array (`data`, without its byte order mark) whose keys repeat
     with different values, at any depth, by index: the reason (`_duplicate_keys`) and
-    the record's text as in the file (None where Python's parser cannot find its end).
+    the record's text as in the file.
 
     A parser keeps the last value silently, and the records are written as parsed, so
     this is the one chance to see it, and to set the record aside whole. Written back
     compactly, the parsed records hold every key they kept once; when the file has no
-    more key ends (`_key_ends`) than that, no key was dropped, at no depth (0.4 s per
+    more key ends (`_key_ends`) than that, no key was dropped, at no depth (0.5 s per
     100 MB of chat records). Else the array is walked record by record (2.5 s per 100 MB).
     """
     try:
-        # orjson writes no space before a colon: a key of its ends in '":' alone.
+        # orjson spells each key's end and each quote-colon pair in a string '":'.
         if _key_ends(data) <= orjson.dumps(items).count(b'":'):
             return {}
     except TypeError:  # an integer past 64 bits (see _exact_json): walked
@@ -1140,14 +1182,16 @@ def _array_repeats(data: bytes, items: list[Any]) -> dict[int, tuple[str, bytes 
     decoder = json.JSONDecoder()
     gap = re.compile(r"[\s,]*")
     pos = text.index("[") + 1
-    found: dict[int, tuple[str, bytes | None]] = {}
+    found: dict[int, tuple[str, bytes]] = {}
     for i, item in enumerate(items):
         pos = gap.match(text, pos).end()  # type: ignore[union-attr]
         try:
             _, end = decoder.raw_decode(text, pos)
         except RecursionError:  # valid JSON (orjson read it), nested past Python's parser
-            found[i] = ("nested too deeply to check its keys for repeats", None)
-            break
+            end = _value_end(text, pos)
+            found[i] = ("nested too deeply to check its keys for repeats", text[pos:end].encode())
+            pos = end
+            continue
         record = text[pos:end].encode()
         if type(item) is dict and (why := _duplicate_keys(record, nested=True)):
             found[i] = (why, record)
