@@ -403,6 +403,7 @@ def test_nan_infinite_or_empty_option_values_are_usage_errors(write_jsonl):
         # Below the app's slider: 6k questions took 18 s and 894 MB at 0.1, 4.6 s at 0.3.
         ("--threshold", "0.05", "'0.05' is below 0.3: at that similarity most texts are near one another"),
         ("--threshold", "1.5", "1.5 is not in the range 0.3<=x<=1.0"),
+        ("--threshold", "-1", "-1.0 is not in the range 0.3<=x<=1.0"),
         ("--max-expansion", "nan", "'nan' is not a number"),
         ("--max-decompressed", "inf", "'inf' is not a positive size"),
         ("--max-decompressed", "0.1", "'0.1' is not a positive size"),

@@ -63,7 +63,7 @@ class _Threshold(_Number):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         with contextlib.suppress(TypeError, ValueError):
-            if float(value) < self.LOWEST:
+            if 0 <= float(value) < self.LOWEST:
                 self.fail(
                     f"{value!r} is below {self.LOWEST}: at that similarity most texts are near one "
                     "another, and the pairs to check grow with the square of the rows",
