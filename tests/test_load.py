@@ -92,7 +92,7 @@ def test_chat_turns_are_read_by_their_shape_under_any_common_key(write_jsonl):
     assert paragraphs.rows.select("text", PROMPT_SIDE).rows() == [("first paragraph\nsecond one",) * 2]
     assert paragraphs.bad_lines.select("line", "reason").rows() == [
         (2, "field 'body' is an empty list"),
-        (3, "body[0] is a string, expected an object"),
+        (3, "body[1] is an integer, expected a string as body[0] is"),
     ]
 
 

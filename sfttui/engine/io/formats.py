@@ -426,8 +426,13 @@ def custom_extractor(path: str) -> Callable[[dict], Extracted]:
         value = get_path(record, path)
         if value is _MISSING:
             raise BadRecord(f"missing field '{path}'")
-        if isinstance(value, list) and value and all(type(part) is str for part in value):
+        if isinstance(value, list) and value and type(value[0]) is str:
             # Paragraphs or sentences: one text, a line each.
+            odd = next((i for i, part in enumerate(value) if type(part) is not str), None)
+            if odd is not None:
+                raise BadRecord(
+                    f"{path}[{odd}] is {type_name(value[odd])}, expected a string as {path}[0] is"
+                )
             text = "\n".join(value)
             return text, text, 0, 1, 0, None
         if isinstance(value, list):
