@@ -26,7 +26,7 @@ from sfttui.engine.report import write_report
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import CoverageSettings, LoadSettings, NearSettings, NormalizeSettings
 
-from .app_factory import make_app, settle
+from .app_factory import make_app, redrawn, settle
 from .conftest import SHARED_DATA
 
 
@@ -589,6 +589,45 @@ def test_eval_contamination_ignores_template_answers_and_catches_pasted_question
 
 
 # --- item 10: a near conflict decided by one word can be marked a hard negative ----------------
+
+
+def _near_conflict_rows() -> list[dict]:
+    """A near conflict on the example side: "b" says "slow" where "a" says "fast", under
+    another label; unrelated rows around them."""
+    said = "the customer asks about a refund for order 0 and wants {} help with the shipping details today"
+    rows = [
+        {"id": "a", "text": said.format("fast"), "label": "billing"},
+        {"id": "b", "text": said.format("slow"), "label": "shipping"},
+    ]
+    rows += [{"id": f"u{i}", "text": f"unrelated question {i} about topic {i * 7} here", "label": "other"}
+             for i in range(30)]  # fmt: skip
+    return rows
+
+
+async def test_a_hard_negative_cluster_shows_and_reopens_without_a_crash(tmp_path, write_jsonl):
+    # Pressing h on an example-side near conflict ended the app with a traceback
+    # ("'hard negative' is not in list": the decision was read as a keeper's key), and
+    # every later start crashed the same way once the journal held it.
+    from sfttui.tui.tabs.duplicates import DuplicatesTab
+
+    path = write_jsonl("near.jsonl", _near_conflict_rows())
+    for start in range(2):
+        app = make_app([path], tmp_path / "state", out=tmp_path / "out", group="")
+        async with app.run_test(size=(160, 50), notifications=True) as pilot:
+            await settle(pilot)
+            near = app.session.duplicates.clusters.filter(pl.col("members").list.contains("a"))
+            assert near.select("kind", "side", "conflict").row(0) == ("near", "example", True)
+            await pilot.press("f2")
+            tab = app.query_one(DuplicatesTab)
+            tab.clusters.cursor_row = tab._at[near["id"][0]]
+            if start == 0:
+                await settle(pilot)
+                await pilot.press("h")
+            await redrawn(pilot)
+            assert app.session.cluster_state(near["id"][0]) == "hard negative"
+            shown = " ".join(app.query_one("#dup-detail").text.split())
+            assert "near cluster" in shown and "(dropped)" not in shown
+            assert app.session.plan().dropped.height == 0
 
 
 async def test_a_near_conflict_can_be_marked_a_hard_negative_and_counts_on_the_scorecard(tmp_path):

@@ -270,7 +270,6 @@ class DuplicatesTab(Vertical):
         # Only the lines shown, and the proposed keeper's, are read back from the file.
         wanted = [*members["row"].to_list(), c["keeper_row"]]
         lines = dict(zip(wanted, ds.raw_lines(wanted)))
-        keeper = (session.cluster_state(cluster_id) or f"keep {c['keeper']}").removeprefix("keep ")
         # Compare against every turn the keeper shows (system prompts included), so only
         # real differences light up.
         keeper_turns = turns(
@@ -291,10 +290,14 @@ class DuplicatesTab(Vertical):
         parts: list[Any] = [head, Text("words not in the proposed keeper are highlighted", style="dim")]
         if c["conflict"] and c["kind"] == "near":
             parts.append(self._differing(c))
+        # A member kept drops those near it; "keep all" and a hard negative drop none.
         state = session.cluster_state(cluster_id)
-        dropped = (
-            set(session.duplicates.drops_for(cluster_id, keeper)) if state and keeper != "all" else set()
+        kept = (
+            state.removeprefix("keep ")
+            if state and state.startswith("keep ") and state != "keep all"
+            else None
         )
+        dropped = set(session.duplicates.drops_for(cluster_id, kept)) if kept else set()
         shown = [
             (m, turns(lines[m["row"]], m["text"], ds.format_of(m["row"])))
             for m in members.iter_rows(named=True)
