@@ -630,6 +630,21 @@ async def test_a_hard_negative_cluster_shows_and_reopens_without_a_crash(tmp_pat
             assert app.session.plan().dropped.height == 0
 
 
+async def test_a_near_cluster_holding_an_exact_conflict_is_not_a_hard_negative(tmp_path, write_jsonl):
+    # "c" is "a" word for word under another label: no word decides it, so the cluster
+    # holds a labelling error, and h kept both rows in train as a hard negative.
+    rows = _near_conflict_rows()
+    rows.insert(1, {"id": "c", "text": rows[0]["text"], "label": "shipping"})
+    app = make_app([write_jsonl("mixed.jsonl", rows)], tmp_path / "state", out=tmp_path / "out", group="")
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
+        await settle(pilot)
+        near = app.session.duplicates.clusters.filter(pl.col("members").list.contains("a"))
+        assert near.select("kind", "size", "conflict").row(0) == ("near", 3, True)
+        with pytest.raises(ValueError, match="the same text under two labels"):
+            app.session.mark_hard_negative(near["id"][0])
+        assert near["id"][0] in app.session.plan().unresolved_conflicts
+
+
 async def test_a_near_conflict_can_be_marked_a_hard_negative_and_counts_on_the_scorecard(tmp_path):
     from sfttui.cli import demo_path
     from sfttui.tui.tabs.duplicates import DuplicatesTab

@@ -383,11 +383,18 @@ class Session:
     def mark_hard_negative(self, cluster_id: str) -> Decision:
         """A near label conflict is a hard negative (the words that differ decide the
         label): both rows are kept, and they count on the hard-data scorecard. An exact
-        conflict (the same input under two labels) cannot be one: ValueError."""
+        conflict (the same input under two labels), alone or inside a near cluster, cannot
+        be one: ValueError."""
         c = self.cluster(cluster_id)
         if not c["conflict"] or c["kind"] != "near":
             raise ValueError(
                 "only a near label conflict can be a hard negative; an exact one stays a conflict"
+            )
+        if self.duplicates.copies_disagree(cluster_id, self.dataset.rows["label"]):
+            what = "input" if c["side"] == "input" else "text"
+            raise ValueError(
+                f"this cluster holds the same {what} under two labels: no word decides it, so it "
+                "stays a conflict"
             )
         content = dict(zip(c["members"], self._hashes(c["rows"])))
         return self.journal.append("hard_negative", cluster=cluster_id, content=content)

@@ -227,6 +227,19 @@ class Duplicates:
     def _pair_ends(self) -> tuple[np.ndarray, np.ndarray]:
         return self.text_pairs["a"].to_numpy(), self.text_pairs["b"].to_numpy()
 
+    def copies_disagree(self, cluster_id: str, labels: pl.Series) -> bool:
+        """Whether two members of a cluster share their normalised text (`labels`: every
+        row's, by row number) but not their label: an exact conflict, even inside a near
+        cluster."""
+        members = self.membership.filter(pl.col("cluster") == cluster_id).select("row", "t")
+        return bool(
+            members.with_columns(label=labels.gather(members["row"]))
+            .group_by("t")
+            .agg(pl.col("label").drop_nulls().n_unique())
+            .filter(pl.col("label") > 1)
+            .height
+        )
+
     def drops_for(self, cluster_id: str, keeper: str) -> list[str]:
         """The members that keeping `keeper` drops: its exact copies and the members whose
         own similarity to it reaches the threshold. For the proposed keeper that is every
