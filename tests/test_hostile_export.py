@@ -8,6 +8,7 @@ code before it was fixed (issue 15).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -146,8 +147,9 @@ def test_an_input_under_another_spelling_of_the_output_is_refused(tmp_path, monk
     out.mkdir()
     (out / "train.jsonl").write_bytes(_jsonl_bytes(_records()))
     time.sleep(0.01)  # the manifest is written last
+    digest = hashlib.sha256((out / "train.jsonl").read_bytes()).hexdigest()
     (out / "manifest.json").write_text(
-        json.dumps({"schema": "sfttui.manifest/1", "outputs": {"train.jsonl": ""}})
+        json.dumps({"schema": "sfttui.manifest/1", "outputs": {"train.jsonl": digest}})
     )
     alias = tmp_path / "Splits"
     alias.symlink_to(out)
@@ -270,6 +272,52 @@ def test_force_never_replaces_an_output_file_edited_by_hand(tmp_path):
     again = _split(str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7")
     assert again.exit_code == 2 and "changed since it wrote them (train.jsonl)" in again.output
     assert train.read_bytes() == edited
+
+
+def test_force_never_replaces_a_file_moved_into_an_output_with_its_old_time(tmp_path):
+    # A file moved (or copied with cp -p, rsync -a) into an earlier output keeps its older
+    # modification time: judged by time alone it passed for sfttui's own, and --force
+    # deleted what may be its only copy.
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    curated = tmp_path / "my_curated_train.jsonl"
+    curated.write_bytes(_jsonl_bytes(_records()[:10]) + b'{"text": "hand fixed", "label": "billing"}\n')
+    os.utime(curated, ns=(1_000_000_000, 1_000_000_000))  # long before the output
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    curated.rename(out / "train.jsonl")
+    again = _split(str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7")
+    assert again.exit_code == 2 and "changed since it wrote them (train.jsonl)" in again.output
+    assert b"hand fixed" in (out / "train.jsonl").read_bytes()
+
+
+def test_an_earlier_output_kept_because_it_changed_is_never_cleaned_up_later(tmp_path, monkeypatch):
+    # Edited while a write was under way, the earlier output is kept aside and named;
+    # the next run took it for an interrupted write's leftover (its files have the
+    # outputs' names) and removed it, with the edit.
+    from sfttui.engine import export
+
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    write = export._write_pieces
+
+    def and_an_edit(path, lines):
+        with (out / "train.jsonl").open("ab") as train:
+            train.write(b'{"text": "my hand fix", "label": "billing"}\n')
+        return write(path, lines)
+
+    monkeypatch.setattr(export, "_write_pieces", and_an_edit)
+    again = _split(str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7")
+    assert again.exit_code == 0, again.output
+    monkeypatch.setattr(export, "_write_pieces", write)
+    [kept] = [p for p in tmp_path.iterdir() if p.name.startswith(".out.old-")]
+    assert f"kept the earlier output as {kept}" in again.output.replace("\n", "")
+    # As a later process sees it: the writer that kept it is gone (here it is this one).
+    kept = kept.rename(tmp_path / ".out.old-999999999-0a1b2c3d")
+    third = _split(str(data), "--out", str(out), "--force", "--state-dir", state)
+    assert third.exit_code == 0, third.output
+    assert f"left {kept} alone" in third.output.replace("\n", "")
+    assert b"my hand fix" in (kept / "train.jsonl").read_bytes()
 
 
 def test_a_file_saved_into_the_output_during_a_write_is_kept(tmp_path, monkeypatch):

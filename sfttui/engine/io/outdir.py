@@ -12,6 +12,7 @@ the next write restores or removes them, and says what it did.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -46,9 +47,10 @@ class Protected:
 
 def foreign_entries(directory: Path) -> list[str] | None:
     """The entries of an earlier sfttui output that sfttui did not write there, or that
-    changed since (its manifest, with sfttui's schema, lists what it wrote, and is
-    written after them: a file modified later was edited by hand); None when
-    `directory` holds no such manifest."""
+    changed since; None when `directory` holds no manifest of sfttui's. The manifest
+    lists what it wrote, with each file's sha256, and is written after them: a file
+    modified later was edited; one whose bytes are not the ones written was put there
+    (a move, `cp -p` or `rsync -a` keeps an older modification time)."""
     try:
         manifest_path = directory / MANIFEST
         written_at = manifest_path.stat().st_mtime_ns
@@ -59,17 +61,29 @@ def foreign_entries(directory: Path) -> list[str] | None:
     if not isinstance(manifest, dict) or manifest.get("schema") != MANIFEST_SCHEMA:
         return None
     outputs = manifest.get("outputs")
-    written = (set(outputs) if isinstance(outputs, dict) else set()) | {MANIFEST}
+    digests = outputs if isinstance(outputs, dict) else {}
 
     def foreign(entry: os.DirEntry) -> bool:
-        if entry.name not in written or not entry.is_file(follow_symlinks=False):
+        if entry.name == MANIFEST:
+            return not entry.is_file(follow_symlinks=False)
+        if entry.name not in digests or not entry.is_file(follow_symlinks=False):
             return True
         try:
-            return entry.stat(follow_symlinks=False).st_mtime_ns > written_at
+            if entry.stat(follow_symlinks=False).st_mtime_ns > written_at:
+                return True
+            return _sha256(Path(entry.path)) != digests[entry.name]
         except OSError:
             return True
 
     return [e.name for e in entries if foreign(e)]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def sfttui_output(directory: Path) -> bool:
@@ -185,8 +199,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _ours(directory: Path) -> bool:
-    """A leftover sibling sfttui may remove: only files with the names of its outputs."""
+def _ours(directory: Path, kind: str) -> bool:
+    """A leftover sibling sfttui may remove: an unfinished write ("tmp") holding only files
+    with the names of its outputs; a replaced output ("old") holding what its manifest
+    says sfttui wrote, unchanged (one kept aside because it changed holds a person's work)."""
+    if kind == "old":
+        return sfttui_output(directory)
     names = {f"{s}.jsonl" for s in (*SPLITS, "dropped")} | {MANIFEST}
     try:
         return all(e.is_file(follow_symlinks=False) and e.name in names for e in os.scandir(directory))
@@ -220,14 +238,14 @@ def recover(target: Path) -> list[str]:
             f"restored the earlier output {target} from {restored.name} (a write was cut off "
             "between its two renames)"
         )
-    leftovers = [p for p, m in stale if m["kind"] == "tmp"] + olds
+    leftovers = [(p, "tmp") for p, m in stale if m["kind"] == "tmp"] + [(p, "old") for p in olds]
     removed = 0
-    for path in leftovers:
-        if _ours(path):
+    for path, kind in leftovers:
+        if _ours(path, kind):
             shutil.rmtree(path, ignore_errors=True)
             removed += not path.exists()
         else:
-            done.append(f"left {path} alone: it holds files sfttui did not write")
+            done.append(f"left {path} alone: it holds files sfttui did not write, or changed since")
     if removed:
         done.append(
             f"removed {removed} unfinished or replaced output director{'y' if removed == 1 else 'ies'} "
