@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -524,3 +525,45 @@ def test_the_written_files_their_names_and_the_manifest_reach_the_disk(tmp_path,
     assert {"train.jsonl", "validation.jsonl", "test.jsonl", "dropped.jsonl", "manifest.json"} <= set(names)
     assert str(tmp_path) in synced  # the renames into place
     assert any(Path(p).name.startswith(".out.tmp-") for p in synced)  # the files' names
+
+
+# --- the folder --out names: its permissions, mount points, the shell in it, two writers ---
+
+
+def test_an_existing_output_folder_keeps_its_permissions_and_group_bit(tmp_path):
+    # An empty --out the person made (setgid, for a team's group) was swapped for a new
+    # folder under the umask (drwxr-xr-x), and "kept the earlier output ... (no
+    # manifest)" was said of it; a chmod 700 output went back to 755 on --force.
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    out.mkdir()
+    out.chmod(0o2750)
+    result = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert result.exit_code == 0, result.output
+    assert "recovered" not in result.output and "kept the earlier output" not in result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o2750
+    assert (out / "manifest.json").stat().st_gid == out.stat().st_gid
+    out.chmod(0o700)
+    again = _split(str(data), "--out", str(out), "--state-dir", state, "--force", "--seed", "7")
+    assert again.exit_code == 0, again.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
+
+
+def test_a_mount_point_or_the_current_directory_is_refused_as_the_output(tmp_path, monkeypatch):
+    from sfttui.engine.io import outdir
+
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    out.mkdir()
+    # A Docker volume: the rename that installs an output failed with "Device or resource busy".
+    monkeypatch.setattr(outdir.os.path, "ismount", lambda path: Path(path) == out)
+    mounted = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert mounted.exit_code == 2
+    assert "is a mount point, and sfttui puts a new output in its place" in mounted.output
+    monkeypatch.undo()
+    # --out . in an empty folder left the shell in the folder set aside (then removed).
+    monkeypatch.chdir(out)
+    here = _split(str(data), "--out", ".", "--state-dir", state)
+    assert here.exit_code == 2 and "is the current directory" in here.output
+    assert out.is_dir() and list(out.iterdir()) == []

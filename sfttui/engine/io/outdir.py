@@ -12,11 +12,13 @@ the next write restores or removes them, and says what it did.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import secrets
 import shutil
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +138,16 @@ def check_output(out: str | os.PathLike[str], protected: Iterable[Protected], fo
         return target
     if not target.is_dir():
         raise OutputRefused(f"{out} exists and is not a directory")
+    # A new output takes the place of --out in one rename, which neither can take.
+    if os.path.ismount(target):
+        raise OutputRefused(
+            f"{out} is a mount point, and sfttui puts a new output in its place: name a folder inside it"
+        )
+    if _same(target, Path.cwd()):
+        raise OutputRefused(
+            f"{out} is the current directory, and sfttui puts a new output in its place (this shell "
+            "would be left in the one set aside): name a folder inside it"
+        )
     entries = sorted(e.name for e in os.scandir(target))
     if not entries:
         return target
@@ -158,14 +170,24 @@ def check_output(out: str | os.PathLike[str], protected: Iterable[Protected], fo
 
 def make_temporary(target: Path) -> Path:
     """A new empty directory beside `target` to write into, made like any other directory
-    (mode 0777 less the umask), unlike mkdtemp's 0700 that the rename would keep."""
+    (mode 0777 less the umask), unlike mkdtemp's 0700 that the rename would keep. In
+    place of an existing directory it takes that one's group (and its set-group-ID bit,
+    so the files written get the group too); `replace_directory` gives it the mode."""
     while True:
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
         try:
             tmp.mkdir(mode=0o777)
-            return tmp
+            break
         except FileExistsError:
             continue
+    try:
+        there = target.stat()
+    except OSError:
+        return tmp
+    with contextlib.suppress(OSError):  # not a group of this user's: the default stays
+        os.chown(tmp, -1, there.st_gid)
+        os.chmod(tmp, stat.S_IMODE(tmp.stat().st_mode) | (there.st_mode & stat.S_ISGID))
+    return tmp
 
 
 def replace_directory(tmp: Path, target: Path) -> list[str]:
@@ -176,9 +198,16 @@ def replace_directory(tmp: Path, target: Path) -> list[str]:
     if not target.exists():
         os.rename(tmp, target)
         return []
+    # The folder the person made or locked down keeps its permissions (a chmod 700 output
+    # was put back as 755).
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
     old = target.with_name(f".{target.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
     os.rename(target, old)
     os.rename(tmp, target)
+    with contextlib.suppress(OSError):
+        old.rmdir()  # it was empty: nothing to keep or say
+        return []
     foreign = foreign_entries(old)
     if foreign == []:
         shutil.rmtree(old, ignore_errors=True)
