@@ -567,3 +567,45 @@ def test_a_mount_point_or_the_current_directory_is_refused_as_the_output(tmp_pat
     here = _split(str(data), "--out", ".", "--state-dir", state)
     assert here.exit_code == 2 and "is the current directory" in here.output
     assert out.is_dir() and list(out.iterdir()) == []
+
+
+def test_a_second_write_to_the_same_output_waits_and_is_judged_against_the_first(tmp_path, monkeypatch):
+    # Two runs at once each checked --out before either wrote; the second then replaced
+    # the first's output, and both said they wrote it.
+    import threading
+
+    from sfttui.engine import export
+    from sfttui.engine.io.outdir import OutputRefused
+    from sfttui.engine.session import Session
+
+    data = _write_format(tmp_path, "jsonl", _records())
+    out = tmp_path / "out"
+    sessions = [Session(paths=[str(data)], state_dir=str(tmp_path / f"state{i}")) for i in range(2)]
+    for session in sessions:
+        session.analyse()
+    writing, write = threading.Event(), export._write_pieces
+
+    def slowly(path, pieces):
+        writing.set()
+        time.sleep(0.3 if threading.current_thread().name == "first" else 0)
+        return write(path, pieces)
+
+    monkeypatch.setattr(export, "_write_pieces", slowly)
+    results: dict[str, object] = {}
+
+    def run(name: str, session: Session) -> None:
+        try:
+            results[name] = session.write(session.plan(), out, force=False)
+        except OutputRefused as exc:
+            results[name] = exc
+
+    first = threading.Thread(target=run, args=("first", sessions[0]), name="first")
+    first.start()
+    assert writing.wait(10)
+    second = threading.Thread(target=run, args=("second", sessions[1]), name="second")
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert results["first"].installed  # type: ignore[attr-defined]
+    assert isinstance(results["second"], OutputRefused)
+    assert "holds an earlier output of sfttui; pass --force" in str(results["second"])

@@ -34,7 +34,15 @@ from .decisions import Resolution
 from .errors import ExportError, InputError
 from .io.atomic import sync_directory
 from .io.load import SPLIT_FIELD, Dataset, load, read_blocks, split_lines
-from .io.outdir import OutputRefused, Protected, check_output, make_temporary, recover, replace_directory
+from .io.outdir import (
+    OutputRefused,
+    Protected,
+    check_output,
+    make_temporary,
+    one_writer,
+    recover,
+    replace_directory,
+)
 from .io.rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
 from .settings import BalanceSettings, ScanSettings
 from .text.lookup import SortedIndex
@@ -448,14 +456,38 @@ def write_export(
     see outdir.check_output for what may be replaced.
     """
     protected = [*(Protected(Path(i.path), "input") for i in dataset.inputs), *protected]
+    place = Path(out).resolve()
+    made = [d for d in (place.parent, *place.parent.parents) if not d.exists()]  # deepest first
+    try:
+        place.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        _undo(None, made)
+        raise
+    with one_writer(place):
+        return _write_locked(
+            plan, dataset, out, protected, force, made, settings, extra, duplicates, fail_after
+        )
+
+
+def _write_locked(
+    plan: ExportPlan,
+    dataset: Dataset,
+    out: str | os.PathLike[str],
+    protected: list[Protected],
+    force: bool,
+    made: list[Path],
+    settings: ScanSettings | None,
+    extra: dict[str, Any] | None,
+    duplicates: Duplicates | None,
+    fail_after: str | None,
+) -> ExportResult:
     # First mend what a crashed write left (it may put an earlier output back), then judge.
     recovered = recover(Path(out).resolve())
     try:
         target = check_output(out, protected, force)
     except OutputRefused as exc:
+        _undo(None, made)
         raise OutputRefused("; ".join([*recovered, str(exc)])) from None
-    made = [d for d in (target.parent, *target.parent.parents) if not d.exists()]  # deepest first
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = make_temporary(target)
     try:
         if _first_change(dataset):
@@ -496,10 +528,11 @@ def write_export(
     return ExportResult(target, manifest, verified, problems, recovered)
 
 
-def _undo(tmp: Path, made: list[Path]) -> None:
+def _undo(tmp: Path | None, made: list[Path]) -> None:
     """A write that did not finish leaves nothing: its temporary directory goes, and so do
     the parent directories it made for --out, each only while it is empty."""
-    shutil.rmtree(tmp, ignore_errors=True)
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
     for directory in made:
         try:
             directory.rmdir()
