@@ -140,6 +140,26 @@ def test_the_report_is_never_written_over_an_input(write_jsonl, tmp_path):
     assert link.is_symlink()
 
 
+def test_the_report_replaces_only_an_earlier_report_or_an_empty_file(write_jsonl, tmp_path):
+    # `--json hf/state.json` replaced the metadata a dataset folder is read by (the folder
+    # could not be read again), and any other file was replaced without a word.
+    data = write_jsonl("d.jsonl", [{"text": f"row {i} of the data", "label": "ab"[i % 2]} for i in range(6)])
+    notes = tmp_path / "state.json"
+    notes.write_text('{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}')
+    result = _scan(str(data), "--json", str(notes))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{notes} exists and is not a report of sfttui's; sfttui never replaces a file" in " ".join(
+        result.output.split()
+    )
+    assert notes.read_text() == '{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}'
+    empty = tmp_path / "tmp.XXXX"  # as mktemp leaves it
+    empty.touch()
+    assert _scan(str(data), "--json", str(empty)).exit_code == 0
+    assert json.loads(empty.read_text())["rows"] == 6
+    assert _scan(str(data), "--no-near", "--json", str(empty)).exit_code == 0  # its own report again
+    assert json.loads(empty.read_text())["settings"]["near"]["enabled"] is False
+
+
 def test_the_report_goes_through_links_and_into_pipes_and_to_stdout(write_jsonl, tmp_path):
     data = write_jsonl("d.jsonl", [{"text": f"row {i} of the data", "label": "ab"[i % 2]} for i in range(6)])
     real, link = tmp_path / "real.json", tmp_path / "report.json"

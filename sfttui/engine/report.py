@@ -7,6 +7,7 @@ timings or absolute times, so the same input and settings give the same bytes.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,9 @@ def build_report(result: ScanResult) -> dict[str, Any]:
 
 def refuse_overwriting_inputs(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]]) -> None:
     """ReportRefused when `path` is one of `inputs` (the same file by any name: a link,
-    a relative path): `scan --json data.jsonl` once replaced the data with its report."""
+    a relative path): `scan --json data.jsonl` once replaced the data with its report;
+    or when it is a file that is neither empty nor an earlier report (`--json
+    hf_folder/state.json` replaced the metadata a dataset folder is read by)."""
     target = Path(path)
     folder = target.parent
     if not folder.is_dir():
@@ -62,6 +65,28 @@ def refuse_overwriting_inputs(path: str | os.PathLike[str], inputs: Iterable[str
             raise ReportRefused(
                 f"{path} is an input ({given}): the report would replace it; name another file"
             )
+    if not _replaceable(target):
+        raise ReportRefused(
+            f"{path} exists and is not a report of sfttui's; sfttui never replaces a file it did not "
+            "write: name another file"
+        )
+
+
+_REPORT_START = re.compile(rb'\A\{\s*"schema"\s*:\s*"sfttui\.report/')
+
+
+def _replaceable(path: Path) -> bool:
+    """An earlier report (its schema comes first), or an empty file (mktemp's): what
+    `--json` may replace, as it may write into a pipe or a device. A dataset folder's
+    state.json, notes, anything else: never."""
+    if not path.is_file():
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(256)
+    except OSError:
+        return False
+    return not head or _REPORT_START.match(head) is not None
 
 
 def report_bytes(result: ScanResult) -> bytes:
