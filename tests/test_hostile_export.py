@@ -609,3 +609,18 @@ def test_a_second_write_to_the_same_output_waits_and_is_judged_against_the_first
     assert results["first"].installed  # type: ignore[attr-defined]
     assert isinstance(results["second"], OutputRefused)
     assert "holds an earlier output of sfttui; pass --force" in str(results["second"])
+
+
+def test_a_cut_off_write_to_an_output_named_with_a_newline_is_mended(tmp_path):
+    # The leftovers' pattern matched no newline: the earlier output set aside was neither
+    # put back nor cleaned up.
+    from sfttui.engine.io.outdir import recover
+
+    data = _write_format(tmp_path, "jsonl", _records())
+    out = tmp_path / "new\nline"
+    assert _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "state")).exit_code == 0
+    earlier = _tree(out)
+    aside = out.rename(tmp_path / ".new\nline.old-999999999-abcdef12")  # its writer is gone
+    done = recover(out)
+    assert done and "restored the earlier output" in done[0]
+    assert _tree(out) == earlier and not aside.exists()

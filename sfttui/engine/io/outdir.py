@@ -33,7 +33,8 @@ MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "sfttui.manifest/1"
 # Exactly the names make_temporary and replace_directory give (a directory a person
 # named `.out.old-1` or `.out.tmp-keep` is theirs, not a leftover).
-_SIBLING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
+# Any name, newlines too (DOTALL).
+_SIBLING = re.compile(r"\A\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}\Z", re.DOTALL)
 
 
 class OutputRefused(ExportError):
