@@ -280,6 +280,30 @@ def test_invalid_journal_lines_are_reported_and_the_rest_applies(tmp_path):
     assert sorted(manifest["counts"]["dropped_by"]) == ["class cap", "decision", "exact duplicate"]
 
 
+def test_a_journal_that_is_a_dangling_link_or_a_folder_is_named_not_ignored(tmp_path):
+    # A link to a missing journal was read as no journal: the decisions were silently not
+    # applied. A folder in its place failed as "cannot write OUT: Is a directory".
+    data = _write(tmp_path / "d.jsonl", _rows())
+    state = tmp_path / "state"
+    _decide(data, state)
+    journal = next(state.glob("journal-*.jsonl"))
+    journal.rename(tmp_path / "kept-elsewhere.jsonl")
+    for make, said in [
+        (
+            lambda: journal.symlink_to(tmp_path / "gone.jsonl"),
+            f"is a link to {tmp_path / 'gone.jsonl'}, which is not there",
+        ),
+        (lambda: journal.mkdir(), "is not a file: move it away"),
+    ]:
+        make()
+        out = tmp_path / "out"
+        result = CliRunner().invoke(main, ["split", str(data), "--out", str(out), "--state-dir", str(state)])
+        assert result.exit_code == 2, result.output
+        assert f"the decisions journal {journal} {said}" in " ".join(result.output.split())
+        assert not out.exists() and "cannot write" not in result.output
+        journal.unlink() if journal.is_symlink() else journal.rmdir()
+
+
 # --- item 18: a full disk while the position is saved ---------------------------------------------
 
 

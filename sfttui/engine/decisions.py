@@ -29,6 +29,7 @@ import orjson
 import xxhash
 
 from .. import __version__
+from .errors import StateError
 from .io.load import InputFile
 from .settings import SPLITS
 
@@ -169,6 +170,18 @@ class Journal:
         # Whether this one may write is settled before reading: only the holder of the
         # lock mends a cut last line, and it reads what it will add to (a window that
         # read first could take the lock as the other closed, with an older journal).
+        # A journal that is there but cannot be a journal is said so: read as none, its
+        # decisions were silently not applied (a dangling link); as a folder, the read
+        # failed as "cannot write" the output.
+        if journal.path.is_symlink() and not journal.path.exists():
+            raise StateError(
+                f"the decisions journal {journal.path} is a link to {os.readlink(journal.path)}, which is "
+                "not there: put the journal back, or move the link away to start without decisions"
+            )
+        if journal.path.exists() and not journal.path.is_file():
+            raise StateError(
+                f"the decisions journal {journal.path} is not a file: move it away to start without decisions"
+            )
         if create:
             directory.mkdir(parents=True, exist_ok=True)
             journal._take_lock()

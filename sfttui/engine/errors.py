@@ -27,3 +27,9 @@ class ReportRefused(SfttuiError):
     """The report would be written over a file the scan reads; the message says which."""
 
     title = "sfttui will not write the report there"
+
+
+class StateError(SfttuiError):
+    """sfttui's own saved state (the decisions journal) cannot be used as it is."""
+
+    title = "sfttui cannot use its saved decisions"
