@@ -407,6 +407,29 @@ async def test_balance_cap_and_deliberate(tmp_path):
         assert app.plan.counts()["dropped_by"]["class cap"] > 0
 
 
+async def test_balance_keeps_its_cursor_and_its_rows_beside_many_warnings(tmp_path, write_jsonl):
+    # After a decision the table was drawn again with the cursor on its first row, so the
+    # next key acted on another label than the one just capped; and with 41 labels the
+    # warnings below took the screen, leaving the table its header alone.
+    rows = [{"text": f"question {i} about thing {i % 97}", "label": f"l{i % 41:02d}"} for i in range(400)]
+    rows += [{"text": f"extra row {i} for the first label", "label": "l00"} for i in range(300)]
+    app = make_app([write_jsonl("many.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        table = app.query_one("#labels")
+        assert table.size.height >= 4 and table.row_count == 41
+        await pilot.press("j", "j", "c", "5", "enter")
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        cap, deliberate = _journal(app)[-2:]
+        assert (cap["action"], cap["label"], cap["max_rows"]) == ("cap", "l02", 5)
+        assert (deliberate["action"], deliberate["label"]) == ("deliberate", "l02")
+        assert table.cursor_row == 2
+
+
 async def test_leakage_tab_drops_the_train_side_row(tmp_path, write_jsonl):
     train = write_jsonl(
         "train.jsonl",

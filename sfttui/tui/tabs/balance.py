@@ -42,6 +42,9 @@ class BalanceTab(Vertical):
     def show(self, session: Session) -> None:
         bal = session.balance
         table = self.query_one("#labels", DataTable)
+        # Drawn again after each decision: the cursor stays on its label, so the next key
+        # acts on the label the person sees (it went back to the first row).
+        was = self._label()
         table.clear(columns=True)
         if not bal.applies or bal.overall is None:
             self.query_one("#balance-summary", Static).update(
@@ -91,6 +94,8 @@ class BalanceTab(Vertical):
                 cells.append(Text.assemble((bar(share / top_share, 4), "cyan"), f" {share:.0%}"))
             cells.append(decision)
             table.add_row(*cells, key=label)
+        if was is not None and was in o.counts:
+            table.move_cursor(row=table.get_row_index(was))
         # A skew marked deliberate is no longer warned about; other findings stay.
         warnings = [
             w for w in bal.warnings if not (set(w.labels) & set(res.deliberate) and w.kind in SKEW_KINDS)
