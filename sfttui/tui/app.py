@@ -514,7 +514,7 @@ class SfttuiApp(App[None]):
         members = False  # the Duplicates tab's 1-9 are active here
         for active in self.screen.active_bindings.values():
             binding = active.binding
-            # F1-F6 and 1-9 are one row each (below), not one per key.
+            # The tabs' F-keys and 1-9 are one row each (below), not one per key.
             if binding.action.startswith("keeper("):
                 members = True
                 continue
@@ -532,7 +532,7 @@ class SfttuiApp(App[None]):
                 continue
             seen.add((label, where))
             rows.append((rank, binding.key_display or self.get_key_display(binding), label, where))
-        rows.append((0, "F1-F6", "switch tab (also [ ] and ctrl+left/right)", "everywhere"))
+        rows.append((0, f"F1-F{len(TABS)}", "switch tab (also [ ] and ctrl+left/right)", "everywhere"))
         if members:
             rows.append((1, "1-9", "keep that member, drop the others", "Duplicates"))
         rows.sort(key=lambda r: r[0])
