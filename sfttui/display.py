@@ -8,7 +8,7 @@ Each control character is replaced by one visible glyph of the same width, so a 
 Text keeps its styled spans when its characters are swapped in place:
 - C0 controls show as Unicode's control pictures (ESC as ␛, so `\\x1b[2J` reads ␛[2J);
 - DEL as ␡; C1 controls (U+0080-U+009F, e.g. the one-byte CSI) and the invisible
-  bidirectional overrides and isolates (which reorder what follows them) as �;
+  bidirectional overrides, isolates and marks (which reorder what is around them) as �;
 - in one-line places (list cells, labels, keys, file names, toasts) newlines and tabs
   show as ␤ and ␉; multi-line bodies keep them.
 Pure string work (str.translate), imported by the headless commands and the app alike.
@@ -24,7 +24,9 @@ from rich.text import Text
 from .engine.errors import SfttuiError
 
 _REPLACEMENT = "\ufffd"
-_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+# Embeddings, overrides and isolates, and the marks that set a direction (LRM, RLM, ALM):
+# each may reorder what a bidi-aware terminal shows around it.
+_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
 
 _BLOCK: dict[int, str] = {c: chr(0x2400 + c) for c in range(0x20) if c not in (0x09, 0x0A)}
 _BLOCK[0x7F] = "\u2421"

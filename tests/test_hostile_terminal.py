@@ -23,10 +23,13 @@ from sfttui.tui.tabs.overview import OverviewTab
 from .app_factory import make_app, redrawn, settle
 
 MARKUP = ["[/]", "[@click=app.undo]U[/]", "[link=https://example.com]x[/link]", "[bold]b[/bold]"]
-ESCAPES = ["\x1b[2J", "\x1b]0;pwned\x07", "\x9b31m", "a\rb", "two\nlines", "\u202eevil", "全角テキスト 🦊"]
+ESCAPES = [
+    *["\x1b[2J", "\x1b]0;pwned\x07", "\x9b31m", "a\rb", "two\nlines", "\u202eevil", "全角テキスト 🦊"],
+    "\u200frlm \u061calm \u200elrm",  # direction marks reached the terminal as they were
+]
 HOSTILE = MARKUP + ESCAPES
 # What must never reach a terminal from data: ESC, BEL, CR, C1 controls, bidi overrides.
-RAW = ["\x1b", "\x07", "\r", "\x9b", "\u202e"]
+RAW = ["\x1b", "\x07", "\r", "\x9b", "\u202e", "\u200f", "\u061c", "\u200e"]
 FILE_NAME = "[link=https:example.com]f[-link]\x1b[2J.jsonl"  # no slash: it is one file name
 
 
