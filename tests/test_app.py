@@ -430,6 +430,23 @@ async def test_balance_keeps_its_cursor_and_its_rows_beside_many_warnings(tmp_pa
         assert table.cursor_row == 2
 
 
+async def test_a_very_long_label_leaves_the_cap_prompt_on_screen(tmp_path, write_jsonl):
+    from textual.widgets import Input
+
+    long = "refund-" * 430  # ~3,000 characters
+    rows = [{"text": f"question {i} about thing {i}", "label": long if i % 3 else "short"} for i in range(90)]
+    app = make_app([write_jsonl("long.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "c")
+        await settle(pilot)
+        box = app.screen.query_one(Input)
+        assert 0 <= box.region.y < 30 and box.region.height > 0
+        await pilot.press("7", "enter")
+        await settle(pilot)
+        assert (_journal(app)[-1]["label"], _journal(app)[-1]["max_rows"]) == (long, 7)
+
+
 async def test_leakage_tab_drops_the_train_side_row(tmp_path, write_jsonl):
     train = write_jsonl(
         "train.jsonl",

@@ -137,10 +137,12 @@ class BalanceTab(Vertical):
                 self.app.notify(f"Not a number: {value}", severity="error")
                 return
             self.session.cap(label, limit)
-            self.app.notify(f"'{label}' capped at {limit:,} rows (journal).")
+            self.app.notify(f"'{_named(label)}' capped at {limit:,} rows (journal).")
             self.post_message(DecisionsChanged())
 
-        self.app.push_screen(PromptScreen(f"Cap '{label}' at how many rows?", placeholder="e.g. 500"), done)
+        self.app.push_screen(
+            PromptScreen(f"Cap '{_named(label)}' at how many rows?", placeholder="e.g. 500"), done
+        )
 
     def action_deliberate(self) -> None:
         if self.app.refused_read_only():  # type: ignore[attr-defined]
@@ -148,8 +150,14 @@ class BalanceTab(Vertical):
         label = self._label()
         if label is not None:
             self.session.deliberate(label)
-            self.app.notify(f"Imbalance of '{label}' marked deliberate (journal).")
+            self.app.notify(f"Imbalance of '{_named(label)}' marked deliberate (journal).")
             self.post_message(DecisionsChanged())
+
+
+def _named(label: str, most: int = 60) -> str:
+    """A label as a prompt or a notice names it: a long one cut (a 3,000-character label
+    pushed the cap prompt's input off the screen, and its notice covered the screen)."""
+    return label if len(label) <= most else label[: most - 1] + "…"
 
 
 def _after_decisions(session: Session, res: Resolution) -> dict[str, int]:
