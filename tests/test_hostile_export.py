@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -291,26 +292,36 @@ def test_force_never_replaces_a_file_moved_into_an_output_with_its_old_time(tmp_
     assert b"hand fixed" in (out / "train.jsonl").read_bytes()
 
 
+def _while_writing(monkeypatch: pytest.MonkeyPatch, act: Callable[[], object]) -> None:
+    """`act` runs each time an output file is written: after --out was checked, before
+    the new output takes its place."""
+    from sfttui.engine import export
+
+    write = export._write_pieces
+
+    def acting(path: Path, pieces: Iterable[bytes]) -> str:
+        act()
+        return write(path, pieces)
+
+    monkeypatch.setattr(export, "_write_pieces", acting)
+
+
 def test_an_earlier_output_kept_because_it_changed_is_never_cleaned_up_later(tmp_path, monkeypatch):
     # Edited while a write was under way, the earlier output is kept aside and named;
     # the next run took it for an interrupted write's leftover (its files have the
     # outputs' names) and removed it, with the edit.
-    from sfttui.engine import export
-
     data = _write_format(tmp_path, "jsonl", _records())
     out, state = tmp_path / "out", str(tmp_path / "state")
     assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
-    write = export._write_pieces
 
-    def and_an_edit(path, lines):
+    def an_edit() -> None:
         with (out / "train.jsonl").open("ab") as train:
             train.write(b'{"text": "my hand fix", "label": "billing"}\n')
-        return write(path, lines)
 
-    monkeypatch.setattr(export, "_write_pieces", and_an_edit)
-    again = _split(str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7")
+    with monkeypatch.context() as patched:
+        _while_writing(patched, an_edit)
+        again = _split(str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7")
     assert again.exit_code == 0, again.output
-    monkeypatch.setattr(export, "_write_pieces", write)
     [kept] = [p for p in tmp_path.iterdir() if p.name.startswith(".out.old-")]
     assert f"kept the earlier output as {kept}" in again.output.replace("\n", "")
     # As a later process sees it: the writer that kept it is gone (here it is this one).
@@ -322,18 +333,10 @@ def test_an_earlier_output_kept_because_it_changed_is_never_cleaned_up_later(tmp
 
 
 def test_a_file_saved_into_the_output_during_a_write_is_kept(tmp_path, monkeypatch):
-    from sfttui.engine import export
-
     data = _write_format(tmp_path, "jsonl", _records())
     out, state = tmp_path / "out", str(tmp_path / "state")
     assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
-    write = export._write_pieces
-
-    def and_a_note(path, lines):
-        (out / "notes.txt").write_text("saved while sfttui was writing")  # after the check
-        return write(path, lines)
-
-    monkeypatch.setattr(export, "_write_pieces", and_a_note)
+    _while_writing(monkeypatch, lambda: (out / "notes.txt").write_text("saved while sfttui was writing"))
     again = _split(str(data), "--out", str(out), "--force", "--state-dir", state, "--seed", "7")
     assert again.exit_code == 0, again.output
     [kept] = [p for p in tmp_path.iterdir() if p.name.startswith(".out.old-")]
@@ -557,11 +560,11 @@ def test_a_mount_point_or_the_current_directory_is_refused_as_the_output(tmp_pat
     out, state = tmp_path / "out", str(tmp_path / "state")
     out.mkdir()
     # A Docker volume: the rename that installs an output failed with "Device or resource busy".
-    monkeypatch.setattr(outdir.os.path, "ismount", lambda path: Path(path) == out)
-    mounted = _split(str(data), "--out", str(out), "--state-dir", state)
+    with monkeypatch.context() as patched:
+        patched.setattr(outdir.os.path, "ismount", lambda path: Path(path) == out)
+        mounted = _split(str(data), "--out", str(out), "--state-dir", state)
     assert mounted.exit_code == 2
     assert "is a mount point, and sfttui puts a new output in its place" in mounted.output
-    monkeypatch.undo()
     # --out . in an empty folder left the shell in the folder set aside (then removed).
     monkeypatch.chdir(out)
     here = _split(str(data), "--out", ".", "--state-dir", state)
