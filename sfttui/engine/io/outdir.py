@@ -145,7 +145,7 @@ def check_output(out: str | os.PathLike[str], protected: Iterable[Protected], fo
         raise OutputRefused(
             f"{out} is a mount point, and sfttui puts a new output in its place: name a folder inside it"
         )
-    if _same(target, Path.cwd()):
+    if _same(target, Path(".")):
         raise OutputRefused(
             f"{out} is the current directory, and sfttui puts a new output in its place (this shell "
             "would be left in the one set aside): name a folder inside it"
