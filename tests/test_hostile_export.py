@@ -572,12 +572,11 @@ def test_a_mount_point_or_the_current_directory_is_refused_as_the_output(tmp_pat
     assert out.is_dir() and list(out.iterdir()) == []
 
 
-def test_a_second_write_to_the_same_output_waits_and_is_judged_against_the_first(tmp_path, monkeypatch):
+def test_a_second_write_beside_a_running_one_is_refused_saying_why(tmp_path, monkeypatch):
     # Two runs at once each checked --out before either wrote; the second then replaced
     # the first's output, and both said they wrote it.
     import threading
 
-    from sfttui.engine import export
     from sfttui.engine.io.outdir import OutputRefused
     from sfttui.engine.session import Session
 
@@ -586,32 +585,28 @@ def test_a_second_write_to_the_same_output_waits_and_is_judged_against_the_first
     sessions = [Session(paths=[str(data)], state_dir=str(tmp_path / f"state{i}")) for i in range(2)]
     for session in sessions:
         session.analyse()
-    writing, write = threading.Event(), export._write_pieces
+    writing, finish = threading.Event(), threading.Event()
 
-    def slowly(path, pieces):
+    def held() -> None:
         writing.set()
-        time.sleep(0.3 if threading.current_thread().name == "first" else 0)
-        return write(path, pieces)
+        finish.wait(20)
 
-    monkeypatch.setattr(export, "_write_pieces", slowly)
-    results: dict[str, object] = {}
-
-    def run(name: str, session: Session) -> None:
-        try:
-            results[name] = session.write(session.plan(), out, force=False)
-        except OutputRefused as exc:
-            results[name] = exc
-
-    first = threading.Thread(target=run, args=("first", sessions[0]), name="first")
-    first.start()
-    assert writing.wait(10)
-    second = threading.Thread(target=run, args=("second", sessions[1]), name="second")
-    second.start()
-    first.join(20)
-    second.join(20)
+    with monkeypatch.context() as patched:
+        _while_writing(patched, held)
+        results: dict[str, object] = {}
+        first = threading.Thread(
+            target=lambda: results.update(first=sessions[0].write(sessions[0].plan(), out))
+        )
+        first.start()
+        assert writing.wait(10)
+        with pytest.raises(OutputRefused, match=f"another sfttui is writing in {tmp_path} "):
+            sessions[1].write(sessions[1].plan(), out, force=False)
+        finish.set()
+        first.join(20)
     assert results["first"].installed  # type: ignore[attr-defined]
-    assert isinstance(results["second"], OutputRefused)
-    assert "holds an earlier output of sfttui; pass --force" in str(results["second"])
+    # Once it is done, the next write is judged against its output.
+    with pytest.raises(OutputRefused, match="holds an earlier output of sfttui; pass --force"):
+        sessions[1].write(sessions[1].plan(), out, force=False)
 
 
 def test_a_cut_off_write_to_an_output_named_with_a_newline_is_mended(tmp_path):
@@ -627,3 +622,46 @@ def test_a_cut_off_write_to_an_output_named_with_a_newline_is_mended(tmp_path):
     done = recover(out)
     assert done and "restored the earlier output" in done[0]
     assert _tree(out) == earlier and not aside.exists()
+
+
+def test_leftovers_that_are_empty_or_read_only_are_removed_and_a_failure_said(tmp_path):
+    # An empty folder set aside (as the last version left one for an empty --out) was
+    # "left alone: it holds files"; an --out the person made read-only gave each new
+    # output its mode, and the outputs set aside by --force could not be removed.
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    empty = tmp_path / ".out.old-999999999-deadbeef"
+    empty.mkdir()
+    first = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert first.exit_code == 0 and "removed 1 unfinished or replaced output" in first.output
+    assert not empty.exists()
+    out.chmod(0o555)
+    for seed in ("7", "8"):
+        again = _split(str(data), "--out", str(out), "--state-dir", state, "--force", "--seed", seed)
+        assert again.exit_code == 0, again.output
+        assert stat.S_IMODE(out.stat().st_mode) == 0o555
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
+
+
+def test_the_apps_look_before_writing_reads_no_file_and_a_deep_failure_leaves_no_folder(
+    tmp_path, monkeypatch
+):
+    from sfttui.engine.io import outdir
+    from sfttui.engine.session import Session
+
+    data = _write_format(tmp_path, "jsonl", _records())
+    out = tmp_path / "out"
+    session = Session(paths=[str(data)], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    session.write(session.plan(), out)
+    # Pressing w looked at every byte of the earlier output on the screen's thread
+    # (1.3 s for 2 GB); the write itself still does.
+    with monkeypatch.context() as patched:
+        patched.setattr(outdir, "_sha256", lambda *a: pytest.fail("read on the screen's thread"))
+        assert session.reason_cannot_write(out) is None
+    # A failed mkdir under new folders left them behind: the undo stopped at the one
+    # that was never made.
+    deep = tmp_path / "made1" / "made2" / ("x" * 300) / "out"
+    with pytest.raises(OSError):
+        session.write(session.plan(), deep)
+    assert not (tmp_path / "made1").exists()

@@ -11,6 +11,7 @@ outputs are read back and checked.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import os
 import shutil
@@ -536,8 +537,12 @@ def _undo(tmp: Path | None, made: list[Path]) -> None:
     for directory in made:
         try:
             directory.rmdir()
-        except OSError:  # something else is in it now, or it is gone
-            break
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # not made after all: the mkdir failed above it
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                continue  # the name the mkdir failed on
+            break  # something else is in it now
 
 
 def _manifest(

@@ -552,7 +552,8 @@ class Session:
         """Why `w` cannot write to `out` (the app replaces an earlier output of sfttui)."""
         inputs = [Protected(Path(i.path), "input") for i in self.dataset.inputs]
         try:
-            check_output(out, [*inputs, *self.protected()], force=True)
+            # A quick look on the screen's thread (no file read): the write looks in full.
+            check_output(out, [*inputs, *self.protected()], force=True, read=False)
         except OutputRefused as exc:
             return str(exc)
         return None

@@ -49,12 +49,14 @@ class Protected:
     what: str  # "input", "eval set", "state directory", ...
 
 
-def foreign_entries(directory: Path) -> list[str] | None:
+def foreign_entries(directory: Path, read: bool = True) -> list[str] | None:
     """The entries of an earlier sfttui output that sfttui did not write there, or that
     changed since; None when `directory` holds no manifest of sfttui's. The manifest
     lists what it wrote, with each file's sha256, and is written after them: a file
     modified later was edited; one whose bytes are not the ones written was put there
-    (a move, `cp -p` or `rsync -a` keeps an older modification time)."""
+    (a move, `cp -p` or `rsync -a` keeps an older modification time). Without `read`
+    the bytes are not compared (a quick look, as the app's before it offers to write:
+    the write itself looks again, in full)."""
     try:
         manifest_path = directory / MANIFEST
         written_at = manifest_path.stat().st_mtime_ns
@@ -73,21 +75,32 @@ def foreign_entries(directory: Path) -> list[str] | None:
         if entry.name not in digests or not entry.is_file(follow_symlinks=False):
             return True
         try:
-            if entry.stat(follow_symlinks=False).st_mtime_ns > written_at:
+            found = entry.stat(follow_symlinks=False)
+            if found.st_mtime_ns > written_at:
                 return True
-            return _sha256(Path(entry.path)) != digests[entry.name]
+            return read and _sha256(Path(entry.path), found) != digests[entry.name]
         except OSError:
             return True
 
     return [e.name for e in entries if foreign(e)]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+# (device, inode, size, modification time) -> sha256: a write looks at an earlier output
+# before it writes and again once it is set aside; the file read once is enough then.
+_DIGESTS: dict[tuple[int, int, int, int], str] = {}
+
+
+def _sha256(path: Path, found: os.stat_result) -> str:
+    key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        if len(_DIGESTS) > 64:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def sfttui_output(directory: Path) -> bool:
@@ -125,8 +138,11 @@ def _inside(path: Path, directory: Path) -> bool:
     return False
 
 
-def check_output(out: str | os.PathLike[str], protected: Iterable[Protected], force: bool) -> Path:
-    """The resolved output directory, or OutputRefused saying why it must not be written."""
+def check_output(
+    out: str | os.PathLike[str], protected: Iterable[Protected], force: bool, read: bool = True
+) -> Path:
+    """The resolved output directory, or OutputRefused saying why it must not be written
+    (`read`: see foreign_entries)."""
     target = Path(out).resolve()
     for item in protected:
         path = item.path.resolve()
@@ -153,7 +169,7 @@ def check_output(out: str | os.PathLike[str], protected: Iterable[Protected], fo
     entries = sorted(e.name for e in os.scandir(target))
     if not entries:
         return target
-    foreign = foreign_entries(target)
+    foreign = foreign_entries(target, read)
     if foreign is None:
         raise OutputRefused(
             f"{out} is not empty and was not written by sfttui (it holds {_listing(entries)}); sfttui "
@@ -212,17 +228,16 @@ def replace_directory(tmp: Path, target: Path) -> list[str]:
         return []
     foreign = foreign_entries(old)
     if foreign == []:
-        shutil.rmtree(old, ignore_errors=True)
-        return []
+        return _removed(old)
     what = _listing(foreign) if foreign else "no manifest"
     return [f"kept the earlier output as {old}: it changed during the write ({what})"]
 
 
 @contextmanager
 def one_writer(target: Path) -> Iterator[None]:
-    """One write at a time into the directory `target` is in (which must exist): a second
-    run waits here, then finds the first one's output and is judged against it. Two runs
-    at once each checked --out before either wrote, and the second replaced the first's
+    """One write at a time into the directory `target` is in (which must exist); another
+    is refused at once, saying why, rather than left waiting without a word. Two runs at
+    once each checked --out before either wrote, and the second replaced the first's
     output, both saying they wrote it. A lock on the directory itself leaves no file
     behind; where locks are not to be had, writes go on as before."""
     try:
@@ -233,11 +248,35 @@ def one_writer(target: Path) -> Iterator[None]:
         yield
         return
     try:
-        with contextlib.suppress(OSError):  # a file system without locks
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputRefused(
+                f"another sfttui is writing in {target.parent} (it holds a lock on the folder): "
+                "try again when it has finished"
+            ) from None
+        except OSError:  # a file system without locks
+            pass
         yield
     finally:
         os.close(handle)  # and the lock with it
+
+
+def _empty(directory: Path) -> bool:
+    try:
+        return not any(os.scandir(directory))
+    except OSError:
+        return False
+
+
+def _removed(directory: Path) -> list[str]:
+    """Remove a directory of sfttui's own (an earlier output set aside, a leftover), made
+    writable first: an --out the person made read-only gives its output that mode, and
+    its files could not be removed from it. What could not be removed is said."""
+    with contextlib.suppress(OSError):
+        os.chmod(directory, stat.S_IMODE(directory.stat().st_mode) | stat.S_IRWXU)
+    shutil.rmtree(directory, ignore_errors=True)
+    return [f"could not remove {directory}: remove it by hand"] if directory.exists() else []
 
 
 def _alive(pid: int) -> bool:
@@ -257,7 +296,7 @@ def _ours(directory: Path, kind: str) -> bool:
     with the names of its outputs; a replaced output ("old") holding what its manifest
     says sfttui wrote, unchanged (one kept aside because it changed holds a person's work)."""
     if kind == "old":
-        return sfttui_output(directory)
+        return _empty(directory) or sfttui_output(directory)
     names = {f"{s}.jsonl" for s in (*SPLITS, "dropped")} | {MANIFEST}
     try:
         return all(e.is_file(follow_symlinks=False) and e.name in names for e in os.scandir(directory))
@@ -295,7 +334,7 @@ def recover(target: Path) -> list[str]:
     removed = 0
     for path, kind in leftovers:
         if _ours(path, kind):
-            shutil.rmtree(path, ignore_errors=True)
+            done += _removed(path)
             removed += not path.exists()
         else:
             done.append(f"left {path} alone: it holds files sfttui did not write, or changed since")
