@@ -158,6 +158,10 @@ def test_the_report_replaces_only_an_earlier_report_or_an_empty_file(write_jsonl
     assert json.loads(empty.read_text())["rows"] == 6
     assert _scan(str(data), "--no-near", "--json", str(empty)).exit_code == 0  # its own report again
     assert json.loads(empty.read_text())["settings"]["near"]["enabled"] is False
+    # A report with its keys sorted (jq -S) or a byte order mark is still a report.
+    empty.write_bytes(b"\xef\xbb\xbf" + json.dumps(json.loads(empty.read_text()), sort_keys=True).encode())
+    assert _scan(str(data), "--json", str(empty)).exit_code == 0
+    assert json.loads(empty.read_text())["settings"]["near"]["enabled"] is True
 
 
 def test_the_report_goes_through_links_and_into_pipes_and_to_stdout(write_jsonl, tmp_path):

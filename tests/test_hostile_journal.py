@@ -291,7 +291,7 @@ def test_a_journal_that_is_a_dangling_link_or_a_folder_is_named_not_ignored(tmp_
     for make, said in [
         (
             lambda: journal.symlink_to(tmp_path / "gone.jsonl"),
-            f"is a link to {tmp_path / 'gone.jsonl'}, which is not there",
+            f"is a link to {tmp_path / 'gone.jsonl'}, which leads to no file",
         ),
         (lambda: journal.mkdir(), "is not a file: move it away"),
     ]:

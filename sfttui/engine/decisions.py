@@ -175,8 +175,8 @@ class Journal:
         # failed as "cannot write" the output.
         if journal.path.is_symlink() and not journal.path.exists():
             raise StateError(
-                f"the decisions journal {journal.path} is a link to {os.readlink(journal.path)}, which is "
-                "not there: put the journal back, or move the link away to start without decisions"
+                f"the decisions journal {journal.path} is a link to {os.readlink(journal.path)}, which "
+                "leads to no file: put the journal back, or move the link away to start without decisions"
             )
         if journal.path.exists() and not journal.path.is_file():
             raise StateError(

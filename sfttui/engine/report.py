@@ -72,6 +72,7 @@ def refuse_overwriting_inputs(path: str | os.PathLike[str], inputs: Iterable[str
         )
 
 
+_LARGEST_REPORT = 1 << 30
 _REPORT_START = re.compile(rb'\A\{\s*"schema"\s*:\s*"sfttui\.report/')
 
 
@@ -83,10 +84,17 @@ def _replaceable(path: Path) -> bool:
         return True
     try:
         with path.open("rb") as handle:
-            head = handle.read(256)
-    except OSError:
+            head = handle.read(256).removeprefix(b"\xef\xbb\xbf")
+            if not head or _REPORT_START.match(head):
+                return True
+            # Keys reordered (jq -S): read whole, up to a size a report of millions of rows has.
+            if path.stat().st_size > _LARGEST_REPORT:
+                return False
+            handle.seek(0)
+            report = orjson.loads(handle.read().removeprefix(b"\xef\xbb\xbf"))
+    except (OSError, orjson.JSONDecodeError):
         return False
-    return not head or _REPORT_START.match(head) is not None
+    return isinstance(report, dict) and str(report.get("schema", "")).startswith("sfttui.report/")
 
 
 def report_bytes(result: ScanResult) -> bytes:
