@@ -39,6 +39,25 @@ MIN_TEXTS_PER_PARTITION = 50_000  # near-duplicate partitions are at least this 
 MAX_PARTITIONS = 24  # and at most this many: one verification task per pair of them
 
 
+def _check_address(address: str) -> None:
+    """InputError for a scheduler address Dask cannot read, before a Client is made of
+    it: a Client whose start fails is left half made, and when the garbage collector
+    closed one while the next Client started, that start waited for ever (a test run
+    hung there: tests/test_dask_engine.py)."""
+    from distributed.comm.addressing import get_address_host_port, parse_address
+
+    try:
+        scheme, _ = parse_address(address)
+        if scheme == "inproc":
+            raise ValueError("an inproc address names a scheduler inside this very process")
+        if scheme in ("tcp", "tls"):
+            get_address_host_port(address)
+    except ValueError as exc:
+        raise InputError(
+            f"--scheduler {address!r} is not a Dask scheduler address such as tcp://10.0.0.5:8786 ({exc})"
+        ) from None
+
+
 class DaskEngine(Engine):
     """Runs the chunked work as tasks on a Dask cluster (or a local one)."""
 
@@ -71,6 +90,7 @@ class DaskEngine(Engine):
                 "the dask engine needs Dask: pip install 'sfttui[dask]' (or dask[distributed])"
             ) from None
         if address:
+            _check_address(address)
             try:
                 return cls(Client(address, timeout=timeout), **sizes)
             except (OSError, TimeoutError) as exc:
