@@ -13,7 +13,6 @@ the next write restores or removes them, and says what it did.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import secrets
@@ -28,6 +27,7 @@ import orjson
 
 from ..errors import ExportError
 from ..settings import SPLITS
+from .load import file_sha256
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "sfttui.manifest/1"
@@ -93,13 +93,9 @@ _DIGESTS: dict[tuple[int, int, int, int], str] = {}
 def _sha256(path: Path, found: os.stat_result) -> str:
     key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
     if key not in _DIGESTS:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
         if len(_DIGESTS) > 64:
             _DIGESTS.clear()
-        _DIGESTS[key] = digest.hexdigest()
+        _DIGESTS[key] = file_sha256(path)
     return _DIGESTS[key]
 
 
