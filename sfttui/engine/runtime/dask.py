@@ -53,9 +53,13 @@ def _check_address(address: str) -> None:
         if scheme in ("tcp", "tls"):
             get_address_host_port(address)
     except ValueError as exc:
-        raise InputError(
-            f"--scheduler {address!r} is not a Dask scheduler address such as tcp://10.0.0.5:8786 ({exc})"
-        ) from None
+        raise _unreadable(address, exc) from None
+
+
+def _unreadable(address: str, exc: ValueError) -> InputError:
+    return InputError(
+        f"--scheduler {address!r} is not a Dask scheduler address such as tcp://10.0.0.5:8786 ({exc})"
+    )
 
 
 class DaskEngine(Engine):
@@ -95,11 +99,8 @@ class DaskEngine(Engine):
                 return cls(Client(address, timeout=timeout), **sizes)
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
-            except ValueError as exc:  # not an address Dask can read: "notaurl", "host:port"
-                raise InputError(
-                    f"--scheduler {address!r} is not a Dask scheduler address such as tcp://10.0.0.5:8786 "
-                    f"({exc})"
-                ) from None
+            except ValueError as exc:  # an address only the connection itself refuses
+                raise _unreadable(address, exc) from None
         cluster = LocalCluster(
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
