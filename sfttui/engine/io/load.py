@@ -1060,7 +1060,7 @@ def _read_keys(
     if settings.text_field:
         fields.append(settings.text_field)
     # A dotted path is read from its first key, or from a key holding the dots (get_path).
-    tops = dict.fromkeys(key for f in fields for key in dict.fromkeys((f.split(".")[0], f)))
+    tops = dict.fromkeys(key for f in fields for key in (f.split(".")[0], f))
     return tuple(orjson.dumps(k) for k in tops)
 
 
