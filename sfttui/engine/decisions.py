@@ -359,6 +359,17 @@ def _predecessor(directory: Path, inputs: list[InputFile], own: Path) -> Path | 
     return max(found)[1] if found else None
 
 
+KEEP_ALL, HARD_NEGATIVE = "keep all", "hard negative"  # cluster states beside "keep <key>"
+
+
+def kept_member(state: str | None) -> str | None:
+    """The member a cluster's state keeps, dropping those near it ("keep <key>"); None
+    for no decision, "keep all" or a hard negative, which drop no one."""
+    if state is None or state in (KEEP_ALL, HARD_NEGATIVE):
+        return None
+    return state.removeprefix("keep ")
+
+
 @dataclass
 class Resolution:
     """What the effective decisions mean for the rows that exist now."""
@@ -518,8 +529,8 @@ class Resolver:
                 res.cluster_states.pop(cluster, None)
             else:
                 res.reopened.discard(cluster)
-                res.cluster_states[cluster] = {"keep": f"keep {keeper}", "keep_all": "keep all"}.get(
-                    d.action, "hard negative"
+                res.cluster_states[cluster] = {"keep": f"keep {keeper}", "keep_all": KEEP_ALL}.get(
+                    d.action, HARD_NEGATIVE
                 )
             if d.action == "hard_negative":
                 res.hard_negatives |= {str(c) for c in current.values()}

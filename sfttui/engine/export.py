@@ -31,7 +31,7 @@ from .analyses.balance import label_mix_warnings
 from .analyses.dedup import Duplicates, find_duplicates
 from .analyses.leakage import split_leakage
 from .analyses.split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
-from .decisions import Resolution
+from .decisions import KEEP_ALL, Resolution
 from .errors import ExportError, InputError
 from .io.atomic import sync_directory
 from .io.load import SPLIT_FIELD, Dataset, load, read_blocks, split_lines
@@ -248,7 +248,7 @@ def plan_export(
     dropped = pl.concat([dropped.cast(_DROPPED_SCHEMA), bad.cast(_DROPPED_SCHEMA)])
     # "Keep all" on a label conflict keeps the same text under two labels: still unresolved.
     kept_whole = {
-        c for c, state in (resolution.cluster_states if resolution else {}).items() if state == "keep all"
+        c for c, state in (resolution.cluster_states if resolution else {}).items() if state == KEEP_ALL
     }
     # A reopened cluster (it holds rows its decision did not name) is not settled either.
     reopened = resolution.reopened if resolution else set()

@@ -24,6 +24,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from ...display import literal, visible
+from ...engine.decisions import HARD_NEGATIVE, kept_member
 from ...engine.io.formats import SYSTEM_ROLES
 from ...engine.session import Session
 from ..messages import DecisionsChanged, ThresholdChanged
@@ -151,11 +152,11 @@ class DuplicatesTab(Vertical):
                 "⚠ conflict" if cluster["conflict"] else "·",
                 style="bold red" if cluster["conflict"] else "dim",
             )
-        if state == "keep all":
-            return Text("keep all", style="cyan")
-        if state == "hard negative":
+        keeper = kept_member(state)
+        if state == HARD_NEGATIVE:
             return Text("✓ hard neg.", style="green")
-        keeper = state.removeprefix("keep ")
+        if keeper is None:
+            return Text("keep all", style="cyan")
         members = cluster["members"]
         index = members.index(keeper) + 1 if keeper in members else "?"
         return literal(f"✓ keep {index}", "green")
@@ -290,13 +291,7 @@ class DuplicatesTab(Vertical):
         parts: list[Any] = [head, Text("words not in the proposed keeper are highlighted", style="dim")]
         if c["conflict"] and c["kind"] == "near":
             parts.append(self._differing(c))
-        # A member kept drops those near it; "keep all" and a hard negative drop none.
-        state = session.cluster_state(cluster_id)
-        kept = (
-            state.removeprefix("keep ")
-            if state and state.startswith("keep ") and state != "keep all"
-            else None
-        )
+        kept = kept_member(session.cluster_state(cluster_id))
         dropped = set(session.duplicates.drops_for(cluster_id, kept)) if kept else set()
         shown = [
             (m, turns(lines[m["row"]], m["text"], ds.format_of(m["row"])))
