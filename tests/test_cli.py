@@ -184,6 +184,20 @@ def test_the_report_goes_through_links_and_into_pipes_and_to_stdout(write_jsonl,
     assert stat.S_ISFIFO(pipe.lstat().st_mode) and json.loads(got[0])["rows"] == 6
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/stdout"), reason="needs /dev/stdout")
+@pytest.mark.parametrize("json_to", ["/dev/stdout", "/proc/self/fd/1"])
+def test_a_report_to_dev_stdout_in_a_pipe_is_written_there_alone(write_jsonl, json_to):
+    # `scan --json /dev/stdout | jq` failed: "cannot write /dev/stdout: No such file or
+    # directory" (the name was resolved to /proc/PID/fd/pipe:[N]); and the summary
+    # would have shared the pipe with the report.
+    path = str(write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)]))
+    args = [sys.executable, "-m", "sfttui", "scan", path, "--no-near", "--json", json_to]
+    done = subprocess.run(args, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows"] == 30
+    assert b"30 rows from 1 file" in done.stderr
+
+
 def test_eval_items_are_matched_whatever_their_label_and_unread_ones_are_named(write_jsonl, tmp_path):
     # An eval row without a label (or with an empty one) was set aside as a bad record,
     # so its copy in the data went unseen, and the console never said so.

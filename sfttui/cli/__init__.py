@@ -72,7 +72,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
 
     err = Console(stderr=True)
     settings = settings_from(opts)
-    to_stdout = json_path == "-"
+    to_stdout = json_path == "-" or (json_path is not None and _is_stdout(json_path))
     # With the report on standard output, everything said about it goes to stderr.
     out = err if to_stdout else Console()
     try:
@@ -120,6 +120,17 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     if failed:
         out.print(literal(f"failing: {', '.join(failed)} found (--fail-on)", "bold red"))
     return 1 if failed or blind else 0
+
+
+def _is_stdout(path: str) -> bool:
+    """Whether `path` is this process's standard output by another name (`/dev/stdout`,
+    `/proc/self/fd/1`, the file stdout is redirected to): the report then goes there as
+    with '-', and the summary to stderr, not both into one stream."""
+    try:
+        given, out = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):  # no such file, or stdout closed or not a real file
+        return False
+    return (given.st_dev, given.st_ino) == (out.st_dev, out.st_ino)
 
 
 def _silence_stdout() -> None:

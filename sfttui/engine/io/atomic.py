@@ -17,15 +17,17 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     pipe or device (/dev/stdout) is written into as it is: a rename would put a plain
     file in its place.
     """
-    target = Path(os.path.realpath(path))
     try:
-        kind = os.stat(target).st_mode
+        # Stat the name as given: realpath turns /dev/stdout on a pipe into
+        # "/proc/PID/fd/pipe:[N]", a name that does not exist.
+        kind = os.stat(path).st_mode
     except OSError:
         kind = None
     if kind is not None and not stat.S_ISREG(kind) and not stat.S_ISDIR(kind):
-        with open(target, "wb") as handle:
+        with open(path, "wb") as handle:
             handle.write(data)
         return
+    target = Path(os.path.realpath(path))
     directory = target.parent or Path(".")
     while True:
         tmp = directory / f".{target.name}.{secrets.token_hex(4)}.tmp"
