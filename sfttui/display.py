@@ -9,6 +9,12 @@ Text keeps its styled spans when its characters are swapped in place:
 - C0 controls show as Unicode's control pictures (ESC as ␛, so `\\x1b[2J` reads ␛[2J);
 - DEL as ␡; C1 controls (U+0080-U+009F, e.g. the one-byte CSI) and the invisible
   bidirectional overrides, isolates and marks (which reorder what is around them) as �;
+- invisible characters that carry no shaping, as �: zero-width space, word joiner and
+  the invisible operators, a byte order mark inside text, and the tag characters
+  (U+E0000-U+E007F), which spell hidden ASCII text ("ASCII smuggling"; their one
+  other use, the England, Scotland and Wales flags, then shows as 🏴 and glyphs).
+  Zero-width joiners and non-joiners and variation selectors shape emoji and scripts,
+  and are left as they are;
 - in one-line places (list cells, labels, keys, file names, toasts) newlines and tabs
   show as ␤ and ␉; multi-line bodies keep them.
 Pure string work (str.translate), imported by the headless commands and the app alike.
@@ -32,6 +38,9 @@ _BLOCK: dict[int, str] = {c: chr(0x2400 + c) for c in range(0x20) if c not in (0
 _BLOCK[0x7F] = "\u2421"
 _BLOCK.update({c: _REPLACEMENT for c in range(0x80, 0xA0)})
 _BLOCK.update({c: _REPLACEMENT for c in _BIDI})
+# Zero width and shown as nothing: two rows that differ only by these would look the same.
+_HIDDEN = [0x200B, *range(0x2060, 0x2065), 0xFEFF, 0x180E, *range(0xFFF9, 0xFFFC), *range(0xE0000, 0xE0080)]
+_BLOCK.update({c: _REPLACEMENT for c in _HIDDEN})
 _BLOCK.update({0x2028: "\u2424", 0x2029: "\u2424"})  # line and paragraph separators
 _LINE = {**_BLOCK, 0x09: "\u2409", 0x0A: "\u2424"}
 

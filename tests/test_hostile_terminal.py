@@ -26,10 +26,12 @@ MARKUP = ["[/]", "[@click=app.undo]U[/]", "[link=https://example.com]x[/link]", 
 ESCAPES = [
     *["\x1b[2J", "\x1b]0;pwned\x07", "\x9b31m", "a\rb", "two\nlines", "\u202eevil", "全角テキスト 🦊"],
     "\u200frlm \u061calm \u200elrm",  # direction marks reached the terminal as they were
+    # Hidden text: tag characters spelling "IGNORE", a zero-width space, a mid-text BOM.
+    "ok\U000e0049\U000e0047\U000e004e\U000e004f\U000e0052\U000e0045 zero\u200bwidth \ufeffbom",
 ]
 HOSTILE = MARKUP + ESCAPES
 # What must never reach a terminal from data: ESC, BEL, CR, C1 controls, bidi overrides.
-RAW = ["\x1b", "\x07", "\r", "\x9b", "\u202e", "\u200f", "\u061c", "\u200e"]
+RAW = ["\x1b", "\x07", "\r", "\x9b", "\u202e", "\u200f", "\u061c", "\u200e", "\U000e0049", "\u200b", "\ufeff"]
 FILE_NAME = "[link=https:example.com]f[-link]\x1b[2J.jsonl"  # no slash: it is one file name
 
 
