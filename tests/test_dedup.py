@@ -13,7 +13,7 @@ from sfttui.engine.analyses.dedup import find_duplicates, near_pairs
 from sfttui.engine.io.load import load
 from sfttui.engine.runtime.parallel import Engine
 from sfttui.engine.scan import run_scan
-from sfttui.engine.settings import NearSettings, NormalizeSettings
+from sfttui.engine.settings import CoverageSettings, NearSettings, NormalizeSettings
 from sfttui.engine.text.minhash import Shingling, lsh_params, shingle_hashes, signatures, unique_sorted
 from sfttui.engine.text.normalize import normalize_expr, normalize_texts
 
@@ -76,6 +76,17 @@ def test_each_normalisation_step_can_be_switched_off():
     # The expression form gives the same result as the Series form.
     frame = pl.DataFrame({"t": ["Straße  ﬁ!", "ΣΊΣΥΦΟΣ", "Ab\tC"]})
     assert frame.select(normalize_expr("t"))["t"].to_list() == ["strasse fi", "σίσυφοσ", "ab c"]
+
+
+@pytest.mark.parametrize("threshold", [0.1, 0.29, float("nan"), 1.5])
+def test_a_threshold_the_search_cannot_run_at_is_refused_by_the_engine_too(threshold):
+    # The command line refused --threshold 0.1 (most pairs of short texts are that
+    # alike: 18 s and 894 MB on 6k TREC questions); the Python API ran it.
+    with pytest.raises(ValueError, match=r"near threshold .* is outside 0\.3-1\.0"):
+        NearSettings(threshold=threshold)
+    with pytest.raises(ValueError, match=r"hard-negative floor .* is outside 0\.3-1\.0"):
+        CoverageSettings(hard_floor=threshold)
+    assert NearSettings(threshold=0.3).threshold == 0.3 and CoverageSettings(hard_floor=1.0).hard_floor == 1.0
 
 
 def test_near_pair_found_with_its_measured_jaccard():

@@ -39,7 +39,7 @@ from .runtime.memory import release
 from .runtime.parallel import LOCAL, Engine
 from .runtime.progress import Progress, no_progress
 from .scan import ScanResult, run_scan
-from .settings import ScanSettings
+from .settings import LOWEST_THRESHOLD, ScanSettings
 
 EXPLORE_BELOW = 0.15  # pairs are verified this far below the threshold, for the slider
 _FIND_SLICE = 100_000  # rows whose lines are read and hashed at once when looking for moved rows
@@ -91,7 +91,7 @@ class Session:
     def analyse(self, progress: Progress = no_progress) -> None:
         """Load and run every analysis (as `scan` does); raises InputError for unreadable input."""
         s = self.settings
-        floor = max(0.3, s.near.threshold - EXPLORE_BELOW) if self.explore else None
+        floor = max(LOWEST_THRESHOLD, s.near.threshold - EXPLORE_BELOW) if self.explore else None
         if self.isolate and self.engine is LOCAL:
             result = run_scan_isolated(self.paths, s, progress, explore_floor=floor)
         else:
