@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import pytest
 
 from sfttui.engine.session import NotAnalysed, Session
@@ -250,3 +251,27 @@ def test_a_decided_cluster_that_gains_a_row_of_another_label_is_a_conflict_again
     session.set_threshold(0.75)  # {1, 2, 3}: line 3 says "z"
     assert session.cluster_state(cluster) is None
     assert session.plan().unresolved_conflicts == [cluster]  # it was settled, silently
+
+
+def test_a_journaled_hard_negative_on_a_cluster_with_an_exact_conflict_is_not_applied(write_jsonl, tmp_path):
+    # mark_hard_negative refuses such a cluster now; a journal written before it did
+    # (or a label changed since) still kept both identical rows in train.
+    said = "the customer asks about a refund for order 0 and wants {} help with the shipping details today"
+    rows = [
+        {"id": "a", "text": said.format("fast"), "label": "billing"},
+        {"id": "c", "text": said.format("fast"), "label": "shipping"},
+        {"id": "b", "text": said.format("slow"), "label": "shipping"},
+    ]
+    rows += [{"id": f"u{i}", "text": f"unrelated question {i} about topic {i * 7} here", "label": "other"}
+             for i in range(30)]  # fmt: skip
+    session = Session(paths=[str(write_jsonl("mixed.jsonl", rows))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    near = session.duplicates.clusters.filter(pl.col("members").list.contains("a"))
+    assert near.select("kind", "size", "conflict").row(0) == ("near", 3, True)
+    cluster = near["id"][0]
+    session.journal.append("hard_negative", cluster=cluster, content=session.content(["a", "b", "c"]))
+    found = session.resolution()
+    assert found.hard_negatives == set() and session.cluster_state(cluster) is None
+    assert any(f"cluster {cluster} holds the same text under two labels" in s for s in found.stale)
+    assert session.plan().unresolved_conflicts == [cluster]
+    assert _from_scratch(session).stale == found.stale

@@ -415,6 +415,7 @@ def resolve(
     where: Mapping[tuple[str, str], str | None] | None = None,
     cluster_of: Mapping[str, list[str]] | None = None,
     members_of: Mapping[str, set[str]] | None = None,
+    disagree: Callable[[str], bool] | None = None,
 ) -> Resolution:
     """Turn decisions into row drops; report, not apply, those naming missing rows.
 
@@ -424,10 +425,12 @@ def resolve(
     `cluster_of` gives the clusters each current row belongs to, so a decision follows a
     cluster whose id changed with the data; `members_of` the rows of each current
     cluster a decision may land on, so one that holds rows the decision did not name is
-    reopened (see Resolution.reopened).
+    reopened (see Resolution.reopened). `disagree(cluster)` says whether a cluster holds
+    one text under two labels (Duplicates.copies_disagree): a hard-negative decision on
+    one is reported, not applied.
     """
     resolver = Resolver()
-    resolver.add(decisions, keys, clusters, where, cluster_of, members_of)
+    resolver.add(decisions, keys, clusters, where, cluster_of, members_of, disagree)
     return resolver.snapshot()
 
 
@@ -463,10 +466,12 @@ class Resolver:
         where: Mapping[tuple[str, str], str | None] | None = None,
         cluster_of: Mapping[str, list[str]] | None = None,
         members_of: Mapping[str, set[str]] | None = None,
+        disagree: Callable[[str], bool] | None = None,
     ) -> None:
         """Apply these decisions after those added before (see resolve for the lookups)."""
         cluster_of = cluster_of or {}
         members_of = members_of or {}
+        disagree = disagree or (lambda _cluster: False)
 
         def now(key: str, recorded: Mapping[str, str]) -> str | None:
             h = recorded.get(key)
@@ -476,7 +481,7 @@ class Resolver:
 
         for d in decisions:
             self.seen.append(d)
-            self._apply(d, now, clusters, cluster_of, members_of)
+            self._apply(d, now, clusters, cluster_of, members_of, disagree)
 
     def _apply(
         self,
@@ -485,6 +490,7 @@ class Resolver:
         clusters: set[str],
         cluster_of: Mapping[str, list[str]],
         members_of: Mapping[str, set[str]],
+        disagree: Callable[[str], bool],
     ) -> None:
         res, by_cluster = self.res, self.by_cluster
         p = d.payload
@@ -503,6 +509,14 @@ class Resolver:
             if cluster is None:
                 res.stale.append(
                     f"decision {d.seq}: cluster {p.get('cluster')} no longer exists; not applied"
+                )
+                return
+            if d.action == "hard_negative" and disagree(cluster):
+                # Journaled before such marks were refused, or the labels changed since:
+                # rows with one text and two labels are a conflict, whatever the words say.
+                res.stale.append(
+                    f"decision {d.seq}: cluster {cluster} holds the same text under two labels, "
+                    "so it cannot be a hard negative; not applied"
                 )
                 return
             # A later decision on the same cluster replaces an earlier one.

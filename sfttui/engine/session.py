@@ -222,6 +222,7 @@ class Session:
             where,
             cluster_of,
             self._members_of(clusters | {c for found in cluster_of.values() for c in found}),
+            lambda cluster: self.duplicates.copies_disagree(cluster, self.dataset.rows["label"]),
         )
         found = resolver[1].snapshot()
         self._resolution = (of, count, found)
