@@ -752,3 +752,48 @@ def test_word_counts_for_the_boundary_cross_take_the_narrowest_type_that_holds_t
     assert [c.dtype for c in _narrow(np.array([3]), np.array([256]))] == [np.uint16, np.uint16]
     wide = _narrow(np.array([70_000]), np.empty(0, dtype=np.int64))
     assert wide[0].dtype == np.int64 and wide[0].tolist() == [70_000] and wide[1].size == 0
+
+
+def test_the_input_sides_character_pass_has_its_own_bands_and_finds_every_pair(write_jsonl):
+    # The input side signs with 64 permutations (16 bands of 4); short prompts from one
+    # vocabulary then collide by chance in 4-row bands (89M candidates at 5M rows). Its
+    # character pass signs with 128 (25 bands of 5) and must still find every pair at
+    # the threshold: checked against Jaccard of Python sets of every pair's 3-grams.
+    from dataclasses import replace
+
+    from sfttui.engine.analyses.dedup import find_duplicates
+
+    rng = np.random.default_rng(8)
+    vocab = ["the", "order", "refund", "ship", "late", "box", "card", "help", "today", "my", "a", "wrong"]
+    prompts = [" ".join(rng.choice(vocab, int(k))) for k in rng.integers(5, 11, 400)]
+    for i in rng.integers(0, 400, 60):  # a letter changed: near by characters only
+        k = int(rng.integers(0, len(prompts[i])))
+        prompts.append(prompts[i][:k] + "xq"[k % 2] + prompts[i][k + 1 :])
+    turns = [[("user", p), ("assistant", f"answer {i}")] for i, p in enumerate(prompts)]
+    rows = load(
+        [write_jsonl("p.jsonl", [{"messages": [{"role": r, "content": c} for r, c in t]} for t in turns])]
+    ).rows
+    dup = find_duplicates(rows, side="input")
+    char = [p for p in dup.passes if p.shingling == "char 3-grams"]
+    assert [(p.bands, p.rows_per_band) for p in char] == [(25, 5)]
+    assert not [p for p in dup.passes if p.shingling.startswith("word")]  # all under 12 words
+
+    texts = dup.distinct.texts.slice(0)  # normalised, as the passes read them
+    shingling = Shingling("char", 3)
+    flat, counts = shingle_hashes(texts, shingling)
+    ends = np.cumsum(counts)
+    sets = [set(flat[e - c : e].tolist()) for e, c in zip(ends, counts)]
+    expected = {
+        (i, j)
+        for i in range(len(sets))
+        for j in range(i + 1, len(sets))
+        if len(sets[i] & sets[j]) >= 0.8 * len(sets[i] | sets[j])
+    }
+    assert 40 < len(expected) < 200
+    assert set(zip(dup.text_pairs["a"].to_list(), dup.text_pairs["b"].to_list())) == expected
+
+    # Eval matching asks with the threshold put back: the pass's keys are still reused.
+    signatures = dup.take_signatures()
+    asked = replace(signatures.settings, threshold=0.8)
+    signed = signatures.passes[shingling]
+    assert signatures.lookup(signatures.texts, shingling, asked, signed.ids) is signed

@@ -82,6 +82,10 @@ class NearSettings:
     short_words: int = 12
     bands: int | None = None  # None = chosen for recall at the threshold (see lsh_params)
     rows_per_band: int | None = None
+    # Permutations, bands and rows per band of the character pass, where they differ from
+    # the word pass's (None: the same). Short texts of one language share many character
+    # 3-grams, so their chance candidates fall steeply with each row a band has.
+    char_lsh: tuple[int, int, int] | None = None
     max_bucket: int = 64  # larger LSH buckets pair each member with its next max_bucket
     # At most this many LSH candidate pairs per text are examined (a seeded sample beyond
     # it); None = all. Only for searches that are samples by nature (hard negatives).
