@@ -589,8 +589,9 @@ def _narrow(*counts: np.ndarray) -> tuple[np.ndarray, ...]:
 def _band_codes(keys: np.ndarray) -> np.ndarray:
     """A texts x bands key matrix as one uint64 per (text, band): the band above the key,
     so equal codes mean the same bucket of the same band. Laid out text by text."""
-    bands = np.arange(keys.shape[1], dtype=np.uint64) << np.uint64(32)
-    return (bands[None, :] | keys.astype(np.uint64)).reshape(-1)
+    codes = keys.astype(np.uint64)
+    codes |= np.arange(keys.shape[1], dtype=np.uint64)[None, :] << np.uint64(32)  # in place: no second copy
+    return codes.reshape(-1)
 
 
 @dataclass
@@ -624,12 +625,11 @@ class _RightSide:
             keys, estimate = signature_keys(texts, shingling, settings, bands, rows)
         from ..text import kernels  # compiled on first use: not at import
 
-        positions = np.repeat(np.arange(len(texts), dtype=np.int64), bands)
         return cls(
             texts,
             estimate,
             kernels.nibbles(estimate),
-            SortedIndex.of(_band_codes(keys), positions),
+            SortedIndex.of(_band_codes(keys), per=bands),
             bands,
             rows,
         )
