@@ -332,6 +332,27 @@ def test_an_earlier_output_kept_because_it_changed_is_never_cleaned_up_later(tmp
     assert b"my hand fix" in (kept / "train.jsonl").read_bytes()
 
 
+def test_a_line_appended_to_an_input_during_a_write_leaves_no_output(tmp_path, monkeypatch):
+    # The inputs were checked before the files were written only: a line appended
+    # meanwhile was in no output, and the manifest said every input line was in one.
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    appended: list[bool] = []
+
+    def append_once() -> None:
+        if not appended:
+            with data.open("ab") as handle:
+                handle.write(b'{"text": "a late row that must not be lost", "label": "billing"}\n')
+            appended.append(True)
+
+    _while_writing(monkeypatch, append_once)
+    result = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert result.exit_code != 0 and appended
+    assert f"{data} has changed since it was loaded" in result.output.replace("\n", "")
+    assert "nothing was written" in result.output.replace("\n", "")
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == [data.name]  # no leftovers
+
+
 def test_a_file_saved_into_the_output_during_a_write_is_kept(tmp_path, monkeypatch):
     data = _write_format(tmp_path, "jsonl", _records())
     out, state = tmp_path / "out", str(tmp_path / "state")

@@ -521,6 +521,10 @@ def _write_locked(
         if problems:
             _undo(tmp, made)
             return ExportResult(target, manifest, verified, problems, recovered, installed=False)
+        # Asked again last: a line appended to an input while the files were written is
+        # in none of them, and the manifest would say every input line is in one.
+        if _first_change(dataset):
+            raise ExportError(_changed(dataset))
         recovered += replace_directory(tmp, target)
         sync_directory(target.parent)
     except BaseException:
