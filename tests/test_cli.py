@@ -198,6 +198,49 @@ def test_a_report_to_dev_stdout_in_a_pipe_is_written_there_alone(write_jsonl, js
     assert b"30 rows from 1 file" in done.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["scan"],
+        ["scan", "--json", "-"],
+        ["scan", "--json", "/dev/stdout"],
+        ["scan", "--json", "{data}"],
+        ["split"],
+    ],
+)
+def test_standard_output_that_is_an_input_is_refused_and_the_input_kept(write_jsonl, tmp_path, command):
+    # `scan data.jsonl --json /dev/stdout >> data.jsonl` appended the report to the data
+    # (1c1ac70 let a path that is stdout skip the inputs check); `>> data.jsonl` with a
+    # plain summary, `--json -` or `split` did the same with what they print.
+    data = write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)])
+    before = data.read_bytes()
+    args = [a.format(data=data) for a in command]
+    extra = ["--out", str(tmp_path / "out")] if command == ["split"] else []
+    with data.open("ab") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "sfttui", args[0], str(data), "--no-near", *args[1:], *extra],
+            stdout=out, stderr=subprocess.PIPE, text=True, timeout=300,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "standard output is the input" in done.stderr or "is an input" in done.stderr
+    assert data.read_bytes() == before and not (tmp_path / "out").exists()
+
+
+def test_a_closed_standard_output_sends_the_summary_to_stderr(write_jsonl, tmp_path):
+    # `>&-` ended in a traceback (sys.stdout is None).
+    data = write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)])
+    report = tmp_path / "r.json"
+    code = (
+        "import sys, runpy; sys.stdout.close(); sys.stdout = None; "
+        f"sys.argv = ['sfttui', 'scan', {str(data)!r}, '--no-near', '--json', {str(report)!r}]; "
+        "runpy.run_module('sfttui', run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "30 rows from 1 file" in done.stderr and "Traceback" not in done.stderr
+    assert json.loads(report.read_text())["rows"] == 30
+
+
 def test_eval_items_are_matched_whatever_their_label_and_unread_ones_are_named(write_jsonl, tmp_path):
     # An eval row without a label (or with an empty one) was set aside as a bad record,
     # so its copy in the data went unseen, and the console never said so.

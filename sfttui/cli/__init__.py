@@ -5,6 +5,7 @@ The headless commands import no Textual, so they start fast and run in CI.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -68,39 +69,45 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     from ..engine.report import refuse_overwriting_inputs, report_bytes, write_report
     from ..engine.runtime.engines import open_engine
     from ..engine.scan import run_scan
+    from .streams import is_stdout, refuse_printing_into
     from .summary import print_summary
 
     err = Console(stderr=True)
     settings = settings_from(opts)
-    to_stdout = json_path == "-" or (json_path is not None and _is_stdout(json_path))
-    # With the report on standard output, everything said about it goes to stderr.
-    out = err if to_stdout else Console()
+    to_stdout = json_path == "-" or (json_path is not None and is_stdout(json_path))
+    # With the report on standard output, everything said about it goes to stderr; so
+    # does the summary when there is no standard output (closed: `>&-`).
+    out = err if to_stdout or sys.stdout is None else Console()
     try:
         # Every file the scan reads, not only the data: `--json prod.jsonl` beside
         # `--reference prod.jsonl` replaced the production sample with the report.
         c, tokenizer = settings.coverage, settings.lengths.tokenizer
         read_too = [*settings.eval_paths, *c.reference_paths, *filter(None, [c.patterns_path, tokenizer])]
+        refuse_printing_into([*files, *read_too])
         if json_path and not to_stdout:
             refuse_overwriting_inputs(json_path, [*files, *read_too])
         with open_engine(opts.get("engine", "local"), opts.get("scheduler")) as engine:
             if engine.name != "local":
                 err.print(literal(f"engine: {engine.describe()}", "dim"))
             result = run_scan(files, settings, engine=engine)
+        # Folders and archives name the files they hold only once read.
+        read = [i.path for i in result.dataset.inputs] + [i["path"] for i in result.leakage.eval_inputs]
+        refuse_printing_into(read)
         if json_path and not to_stdout:
-            # Folders and archives name the files they hold only once read.
-            read = [i.path for i in result.dataset.inputs]
-            refuse_overwriting_inputs(
-                json_path, read + [i["path"] for i in result.leakage.eval_inputs] + read_too
-            )
+            refuse_overwriting_inputs(json_path, read + read_too)
     except SfttuiError as exc:
         return exit_with_error(exc)
     try:
         print_summary(result, fail_on, out)
         if to_stdout:
+            if sys.stdout is None:
+                raise OSError(errno.EBADF, "it is closed")
             sys.stdout.buffer.write(report_bytes(result))
-        sys.stdout.flush()
-    except OSError as exc:  # standard output is full or closed (`> /dev/full`, a pipe gone)
-        _silence_stdout()
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as exc:  # standard output is full or closed (`> /dev/full`, a pipe gone, `>&-`)
+        if sys.stdout is not None:
+            _silence_stdout()
         return exit_with_error(exc, "standard output")
     if json_path and not to_stdout:
         try:
@@ -120,17 +127,6 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     if failed:
         out.print(literal(f"failing: {', '.join(failed)} found (--fail-on)", "bold red"))
     return 1 if failed or blind else 0
-
-
-def _is_stdout(path: str) -> bool:
-    """Whether `path` is this process's standard output by another name (`/dev/stdout`,
-    `/proc/self/fd/1`, the file stdout is redirected to): the report then goes there as
-    with '-', and the summary to stderr, not both into one stream."""
-    try:
-        given, out = os.stat(path), os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError):  # no such file, or stdout closed or not a real file
-        return False
-    return (given.st_dev, given.st_ino) == (out.st_dev, out.st_ino)
 
 
 def _silence_stdout() -> None:

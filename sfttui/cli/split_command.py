@@ -20,6 +20,7 @@ from ..engine.runtime.engines import open_engine
 from ..engine.runtime.parallel import Engine
 from ..engine.session import Session
 from ..engine.settings import ScanSettings
+from .streams import refuse_printing_into
 
 
 @dataclass
@@ -130,6 +131,7 @@ def print_split(result: ExportResult, notes: list[str], console: Console) -> Non
 
 def split_command(request: SplitRequest) -> int:
     try:
+        refuse_printing_into(request.files)
         result, notes = run_split(request)
     except (SfttuiError, OSError) as exc:
         return exit_with_error(exc, request.out)

@@ -1,0 +1,51 @@
+"""Standard output as a file: whether a path names it, and whether it is an input.
+
+`scan --json /dev/stdout` is `--json -` by another name, and `sfttui scan data.jsonl
+>> data.jsonl` would print into the data it reads: standard output is compared with
+files by device and inode, not by name.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Iterable
+
+from ..engine.errors import ReportRefused
+
+
+def _stdout_stat() -> os.stat_result | None:
+    try:
+        return os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # closed (None), or not a real file
+        return None
+
+
+def is_stdout(path: str) -> bool:
+    """Whether `path` is this process's standard output by another name (`/dev/stdout`,
+    `/proc/self/fd/1`, the file stdout is redirected to)."""
+    out = _stdout_stat()
+    try:
+        given = os.stat(path)
+    except OSError:
+        return False
+    return out is not None and (given.st_dev, given.st_ino) == (out.st_dev, out.st_ino)
+
+
+def refuse_printing_into(inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """ReportRefused when standard output is one of `inputs` (`>> data.jsonl`): what sfttui
+    prints, a summary or a report, would be written into the file it reads."""
+    out = _stdout_stat()
+    if out is None or not stat.S_ISREG(out.st_mode):
+        return
+    for given in inputs:
+        try:
+            st = os.stat(given)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+            raise ReportRefused(
+                f"standard output is the input {given}: what sfttui prints would be written into "
+                "it; send it elsewhere"
+            )
