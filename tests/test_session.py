@@ -269,9 +269,12 @@ def test_a_journaled_hard_negative_on_a_cluster_with_an_exact_conflict_is_not_ap
     near = session.duplicates.clusters.filter(pl.col("members").list.contains("a"))
     assert near.select("kind", "size", "conflict").row(0) == ("near", 3, True)
     cluster = near["id"][0]
+    session.keep(cluster, "a")  # drops b and c; the hard negative below replaces it
+    assert set(session.resolution().dropped) == {"b", "c"}
     session.journal.append("hard_negative", cluster=cluster, content=session.content(["a", "b", "c"]))
     found = session.resolution()
     assert found.hard_negatives == set() and session.cluster_state(cluster) is None
+    assert not set(found.dropped) & {"a", "b", "c"}  # the earlier keep does not come back
     assert any(f"cluster {cluster} holds the same text under two labels" in s for s in found.stale)
     assert session.plan().unresolved_conflicts == [cluster]
     assert _from_scratch(session).stale == found.stale

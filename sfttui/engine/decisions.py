@@ -511,18 +511,23 @@ class Resolver:
                     f"decision {d.seq}: cluster {p.get('cluster')} no longer exists; not applied"
                 )
                 return
-            if d.action == "hard_negative" and disagree(cluster):
-                # Journaled before such marks were refused, or the labels changed since:
-                # rows with one text and two labels are a conflict, whatever the words say.
-                res.stale.append(
-                    f"decision {d.seq}: cluster {cluster} holds the same text under two labels, "
-                    "so it cannot be a hard negative; not applied"
-                )
-                return
             # A later decision on the same cluster replaces an earlier one.
             named_as = str(p.get("cluster", cluster))
             for key in by_cluster.pop(named_as, []):
                 self._undrop(key, ("cluster", named_as))
+            if d.action == "hard_negative" and disagree(cluster):
+                # Journaled before such marks were refused, or the labels changed since:
+                # rows with one text and two labels are a conflict, whatever the words say.
+                # It still replaces the earlier decision, so the cluster is undecided again
+                # (an earlier keep coming back would drop rows last chosen to be kept).
+                res.cluster_states.pop(cluster, None)
+                res.kept_clusters.discard(cluster)
+                res.hard_negatives -= {str(c) for c in current.values()}
+                res.stale.append(
+                    f"decision {d.seq}: cluster {cluster} holds the same text under two labels, "
+                    "so it cannot be a hard negative; not applied, and the cluster is undecided"
+                )
+                return
             drop = [current[k] for k in p.get("drop", [])] if d.action == "keep" else []
             keeper = current.get(p.get("keeper"), p.get("keeper"))
             # What this decision keeps is kept, though an earlier decision on another
