@@ -797,3 +797,8 @@ def test_the_input_sides_character_pass_has_its_own_bands_and_finds_every_pair(w
     asked = replace(signatures.settings, threshold=0.8)
     signed = signatures.passes[shingling]
     assert signatures.lookup(signatures.texts, shingling, asked, signed.ids) is signed
+
+    # Where 128 permutations buy no row more per band (0.5: 32x2 of 64, 64x2 of 128),
+    # the pass keeps the word pass's bands: more bands alone only add candidates.
+    at_half = find_duplicates(rows, near=NearSettings(threshold=0.5), side="input")
+    assert {(p.shingling, p.bands, p.rows_per_band) for p in at_half.passes} == {("char 3-grams", 32, 2)}
