@@ -10,11 +10,14 @@ Text keeps its styled spans when its characters are swapped in place:
 - DEL as ␡; C1 controls (U+0080-U+009F, e.g. the one-byte CSI) and the invisible
   bidirectional overrides, isolates and marks (which reorder what is around them) as �;
 - invisible characters that carry no shaping, as �: zero-width space, word joiner and
-  the invisible operators, a byte order mark inside text, and the tag characters
+  the invisible operators, a byte order mark inside text, soft hyphen, combining
+  grapheme joiner, Hangul fillers, Khmer inherent vowels, the tag characters
   (U+E0000-U+E007F), which spell hidden ASCII text ("ASCII smuggling"; their one
-  other use, the England, Scotland and Wales flags, then shows as 🏴 and glyphs).
-  Zero-width joiners and non-joiners and variation selectors shape emoji and scripts,
-  and are left as they are;
+  other use, the England, Scotland and Wales flags, then shows as 🏴 and glyphs), and
+  variation selectors 17-256, which can hide bytes after an emoji (their other use,
+  CJK ideographic variants, then shows the base character and a glyph). Zero-width
+  joiners and non-joiners, the Mongolian vowel separator and variation selectors 1-16
+  shape emoji and scripts, and are left as they are;
 - in one-line places (list cells, labels, keys, file names, toasts) newlines and tabs
   show as ␤ and ␉; multi-line bodies keep them.
 Pure string work (str.translate), imported by the headless commands and the app alike.
@@ -22,6 +25,7 @@ Pure string work (str.translate), imported by the headless commands and the app 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.table import Table
@@ -39,15 +43,34 @@ _BLOCK[0x7F] = "\u2421"
 _BLOCK.update({c: _REPLACEMENT for c in range(0x80, 0xA0)})
 _BLOCK.update({c: _REPLACEMENT for c in _BIDI})
 # Zero width and shown as nothing: two rows that differ only by these would look the same.
-_HIDDEN = [0x200B, *range(0x2060, 0x2065), 0xFEFF, 0x180E, *range(0xFFF9, 0xFFFC), *range(0xE0000, 0xE0080)]
+_HIDDEN = [
+    *[
+        0x00AD,
+        0x034F,
+        0x200B,
+        *range(0x2060, 0x2065),
+        0xFEFF,
+        *range(0xFFF9, 0xFFFC),
+    ],  # soft hyphen, CGJ, ...
+    *[0x115F, 0x1160, 0x3164, 0xFFA0, 0x17B4, 0x17B5],  # Hangul fillers, Khmer inherent vowels
+    *range(0xE0000, 0xE0080),  # tag characters
+    *range(0xE0100, 0xE01F0),  # variation selectors 17-256: bytes hidden after an emoji
+]
 _BLOCK.update({c: _REPLACEMENT for c in _HIDDEN})
 _BLOCK.update({0x2028: "\u2424", 0x2029: "\u2424"})  # line and paragraph separators
 _LINE = {**_BLOCK, 0x09: "\u2409", 0x0A: "\u2424"}
+# Any character `visible` replaces: the widgets' last check before a line is drawn.
+_ANY_LINE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_LINE)) + "]")
 
 
 def visible(text: object) -> str:
     """A one-line string safe to print: every control character, newlines included, as a glyph."""
     return str(text).translate(_LINE)
+
+
+def needs_glyphs(text: str) -> bool:
+    """Whether `visible` would change `text` (a control, bidi or hidden character)."""
+    return _ANY_LINE.search(text) is not None
 
 
 def visible_block(text: object) -> str:

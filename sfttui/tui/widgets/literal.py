@@ -8,7 +8,6 @@ still cannot clear the screen or retitle the terminal.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rich.segment import Segment
@@ -16,15 +15,13 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable, Static
 
-from ...display import literal_cell, visible
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+from ...display import literal_cell, needs_glyphs, visible
 
 
 def visible_strip(strip: Strip) -> Strip:
     """The line with any control character in its text shown as a glyph, at its width."""
     segments = list(strip)
-    if not any(_CONTROL.search(s.text) for s in segments if not s.control):
+    if not any(needs_glyphs(s.text) for s in segments if not s.control):
         return strip
     width = strip.cell_length
     safe = [s if s.control else Segment(visible(s.text), s.style) for s in segments]
