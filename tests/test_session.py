@@ -278,3 +278,43 @@ def test_a_journaled_hard_negative_on_a_cluster_with_an_exact_conflict_is_not_ap
     assert any(f"cluster {cluster} holds the same text under two labels" in s for s in found.stale)
     assert session.plan().unresolved_conflicts == [cluster]
     assert _from_scratch(session).stale == found.stale
+
+
+def test_a_decision_takes_back_only_its_own_clusters_hard_negative_marks(write_jsonl, tmp_path):
+    # a and c share a prompt under two labels (the input cluster {a, b, c} cannot be a
+    # hard negative); a and b are a near conflict of whole examples, a valid one. The
+    # refused mark on the input cluster took back the example cluster's marks too, and a
+    # keep made after a hard negative on one cluster left its rows marked.
+    said = "my monthly subscription went up to a much higher price without any notice and I want to know why"
+    reply = (
+        "thanks for writing; sorry about the billing trouble, our payments team will review it in two days"
+    )
+
+    def chat(key: str, prompt: str, answer: str, label: str) -> dict:
+        turns = [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+        return {"id": key, "messages": turns, "label": label}
+
+    rows = [
+        chat("a", said, reply, "billing"),
+        chat(
+            "c",
+            said,
+            "a different reply about parcels, couriers and delivery windows in your region",
+            "shipping",
+        ),
+        chat("b", said.replace("monthly", "yearly"), reply, "shipping"),
+    ]
+    rows += [chat(f"u{i}", f"unrelated question {i} about topic {i * 7}", f"answer {i} is {i * 13}", "other")
+             for i in range(30)]  # fmt: skip
+    session = Session(paths=[str(write_jsonl("two.jsonl", rows))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    near = session.duplicates.clusters.filter(pl.col("members").list.contains("a"))
+    example = near.filter(pl.col("side") == "example")["id"][0]
+    inputs = near.filter(pl.col("side") == "input")["id"][0]
+    session.mark_hard_negative(example)
+    session.journal.append("hard_negative", cluster=inputs, content=session.content(["a", "b", "c"]))
+    found = session.resolution()
+    assert found.hard_negatives == {"a", "b"} and session.cluster_state(example) == "hard negative"
+    assert session.cluster_state(inputs) is None and _from_scratch(session).hard_negatives == {"a", "b"}
+    session.keep(example, "a")  # the example cluster decided again: its marks go
+    assert session.resolution().hard_negatives == set() == _from_scratch(session).hard_negatives

@@ -452,6 +452,9 @@ class Resolver:
         # duplicate stays dropped when the cluster is decided again.
         self.sources: dict[str, dict[tuple[str, Any], tuple[str, str | None]]] = {}
         self.seen: list[Decision] = []  # every decision added, applied or not
+        # The rows each cluster's hard-negative decision marked, by the id it was decided
+        # under: a later decision on that cluster takes back its own marks, no one else's.
+        self.marked: dict[str, set[str]] = {}
 
     def continues(self, decisions: list[Decision]) -> bool:
         """Whether `decisions` begin with every decision added so far (no undo since)."""
@@ -515,6 +518,8 @@ class Resolver:
             named_as = str(p.get("cluster", cluster))
             for key in by_cluster.pop(named_as, []):
                 self._undrop(key, ("cluster", named_as))
+            if self.marked.pop(named_as, None) is not None:
+                res.hard_negatives = set().union(*self.marked.values())
             if d.action == "hard_negative" and disagree(cluster):
                 # Journaled before such marks were refused, or the labels changed since:
                 # rows with one text and two labels are a conflict, whatever the words say.
@@ -522,7 +527,6 @@ class Resolver:
                 # (an earlier keep coming back would drop rows last chosen to be kept).
                 res.cluster_states.pop(cluster, None)
                 res.kept_clusters.discard(cluster)
-                res.hard_negatives -= {str(c) for c in current.values()}
                 res.stale.append(
                     f"decision {d.seq}: cluster {cluster} holds the same text under two labels, "
                     "so it cannot be a hard negative; not applied, and the cluster is undecided"
@@ -552,7 +556,8 @@ class Resolver:
                     d.action, HARD_NEGATIVE
                 )
             if d.action == "hard_negative":
-                res.hard_negatives |= {str(c) for c in current.values()}
+                self.marked[named_as] = {str(c) for c in current.values()}
+                res.hard_negatives |= self.marked[named_as]
         elif d.action == "drop_rows":
             for key in p.get("keys", []):
                 why = (f"{p.get('reason', 'dropped')} (decision {d.seq})", p.get("cluster"))
