@@ -206,6 +206,8 @@ def test_a_report_to_dev_stdout_in_a_pipe_is_written_there_alone(write_jsonl, js
         ["scan", "--json", "/dev/stdout"],
         ["scan", "--json", "{data}"],
         ["split"],
+        ["split", "--eval", "{data}"],  # here the data is the eval set
+        ["scan", "--eval", "{data}"],
     ],
 )
 def test_standard_output_that_is_an_input_is_refused_and_the_input_kept(write_jsonl, tmp_path, command):
@@ -215,10 +217,15 @@ def test_standard_output_that_is_an_input_is_refused_and_the_input_kept(write_js
     data = write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)])
     before = data.read_bytes()
     args = [a.format(data=data) for a in command]
-    extra = ["--out", str(tmp_path / "out")] if command == ["split"] else []
+    extra = ["--out", str(tmp_path / "out")] if command[0] == "split" else []
+    given = (
+        str(data)
+        if "--eval" not in command
+        else str(write_jsonl("train.jsonl", [{"text": "t", "label": "a"}]))
+    )
     with data.open("ab") as out:
         done = subprocess.run(
-            [sys.executable, "-m", "sfttui", args[0], str(data), "--no-near", *args[1:], *extra],
+            [sys.executable, "-m", "sfttui", args[0], given, "--no-near", *args[1:], *extra],
             stdout=out, stderr=subprocess.PIPE, text=True, timeout=300,
         )  # fmt: skip
     assert done.returncode == 2, done.stderr
@@ -226,19 +233,24 @@ def test_standard_output_that_is_an_input_is_refused_and_the_input_kept(write_js
     assert data.read_bytes() == before and not (tmp_path / "out").exists()
 
 
-def test_a_closed_standard_output_sends_the_summary_to_stderr(write_jsonl, tmp_path):
-    # `>&-` ended in a traceback (sys.stdout is None).
+@pytest.mark.parametrize("command", ["scan", "split"])
+def test_a_closed_standard_output_sends_the_summary_to_stderr(write_jsonl, tmp_path, command):
+    # `>&-` ended scan in a traceback (sys.stdout is None), and split said nothing at all.
     data = write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)])
-    report = tmp_path / "r.json"
+    report, out = tmp_path / "r.json", tmp_path / "out"
+    extra = ["--json", str(report)] if command == "scan" else ["--out", str(out)]
     code = (
         "import sys, runpy; sys.stdout.close(); sys.stdout = None; "
-        f"sys.argv = ['sfttui', 'scan', {str(data)!r}, '--no-near', '--json', {str(report)!r}]; "
+        f"sys.argv = ['sfttui', {command!r}, {str(data)!r}, '--no-near', *{extra!r}]; "
         "runpy.run_module('sfttui', run_name='__main__')"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "30 rows from 1 file" in done.stderr and "Traceback" not in done.stderr
-    assert json.loads(report.read_text())["rows"] == 30
+    assert "Traceback" not in done.stderr
+    if command == "scan":
+        assert "30 rows from 1 file" in done.stderr and json.loads(report.read_text())["rows"] == 30
+    else:
+        assert f"wrote {out}/" in done.stderr.replace("\n", "") and (out / "train.jsonl").exists()
 
 
 def test_eval_items_are_matched_whatever_their_label_and_unread_ones_are_named(write_jsonl, tmp_path):

@@ -69,7 +69,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     from ..engine.report import refuse_overwriting_inputs, report_bytes, write_report
     from ..engine.runtime.engines import open_engine
     from ..engine.scan import run_scan
-    from .streams import is_stdout, refuse_printing_into
+    from .streams import also_read, is_stdout, refuse_printing_into
     from .summary import print_summary
 
     err = Console(stderr=True)
@@ -81,8 +81,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     try:
         # Every file the scan reads, not only the data: `--json prod.jsonl` beside
         # `--reference prod.jsonl` replaced the production sample with the report.
-        c, tokenizer = settings.coverage, settings.lengths.tokenizer
-        read_too = [*settings.eval_paths, *c.reference_paths, *filter(None, [c.patterns_path, tokenizer])]
+        read_too = also_read(settings)
         refuse_printing_into([*files, *read_too])
         if json_path and not to_stdout:
             refuse_overwriting_inputs(json_path, [*files, *read_too])

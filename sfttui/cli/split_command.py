@@ -5,6 +5,7 @@ Kept out of cli.py so the command line stays a list of options; imports no Textu
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -20,7 +21,7 @@ from ..engine.runtime.engines import open_engine
 from ..engine.runtime.parallel import Engine
 from ..engine.session import Session
 from ..engine.settings import ScanSettings
-from .streams import refuse_printing_into
+from .streams import also_read, refuse_printing_into
 
 
 @dataclass
@@ -131,9 +132,10 @@ def print_split(result: ExportResult, notes: list[str], console: Console) -> Non
 
 def split_command(request: SplitRequest) -> int:
     try:
-        refuse_printing_into(request.files)
+        refuse_printing_into([*request.files, *also_read(request.settings)])
         result, notes = run_split(request)
     except (SfttuiError, OSError) as exc:
         return exit_with_error(exc, request.out)
-    print_split(result, notes, Console())
+    # With standard output closed (`>&-`), what was written and any problem go to stderr.
+    print_split(result, notes, Console(stderr=sys.stdout is None))
     return 1 if result.problems else 0

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable
 
 from ..engine.errors import ReportRefused
+from ..engine.settings import ScanSettings
 
 
 def _stdout_stat() -> os.stat_result | None:
@@ -49,3 +50,14 @@ def refuse_printing_into(inputs: Iterable[str | os.PathLike[str]]) -> None:
                 f"standard output is the input {given}: what sfttui prints would be written into "
                 "it; send it elsewhere"
             )
+
+
+def also_read(settings: ScanSettings) -> list[str]:
+    """The files a run reads besides its data: eval sets, production samples, the
+    response patterns and the tokenizer."""
+    c = settings.coverage
+    return [
+        *settings.eval_paths,
+        *c.reference_paths,
+        *filter(None, [c.patterns_path, settings.lengths.tokenizer]),
+    ]
