@@ -318,3 +318,17 @@ def test_a_decision_takes_back_only_its_own_clusters_hard_negative_marks(write_j
     assert session.cluster_state(inputs) is None and _from_scratch(session).hard_negatives == {"a", "b"}
     session.keep(example, "a")  # the example cluster decided again: its marks go
     assert session.resolution().hard_negatives == set() == _from_scratch(session).hard_negatives
+
+
+def test_a_marked_row_dropped_by_a_decision_at_another_threshold_counts_no_more(write_jsonl, tmp_path):
+    # Marks are taken back by a later decision on the same cluster id; the threshold
+    # moved, the merged cluster has another id, and "keep line 1" on it dropped lines 3
+    # and 4 while they still counted as hard negatives on the scorecard.
+    session = Session(paths=[str(_chain(write_jsonl, label="z"))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+    session.mark_hard_negative(_cluster_kept_by(session, "d.jsonl:3"))  # {3, 4} at 0.80
+    assert session.marked_hard_negatives().to_list() == [2, 3]
+    session.set_threshold(0.7)  # all four in one cluster, with the id of {1, 2}
+    session.keep(_cluster_kept_by(session, "d.jsonl:1"), "d.jsonl:1")
+    assert {"d.jsonl:3", "d.jsonl:4"} <= session.resolution().dropped.keys()
+    assert session.marked_hard_negatives().to_list() == []

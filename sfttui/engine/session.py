@@ -376,8 +376,11 @@ class Session:
         return self.journal.append("keep_all", cluster=cluster_id, content=content)
 
     def marked_hard_negatives(self) -> pl.Series:
-        """Row numbers of the near conflicts marked as hard negatives."""
-        keys = self.resolution().hard_negatives
+        """Row numbers of the near conflicts marked as hard negatives and still kept: a later
+        decision under another cluster id (the threshold moved) may drop a marked row, and
+        a row in no split counts on no scorecard."""
+        found = self.resolution()
+        keys = found.hard_negatives - found.dropped.keys()
         rows = self._rows_of(keys)
         return pl.Series([rows[k] for k in sorted(keys) if k in rows], dtype=pl.UInt32)
 
