@@ -587,3 +587,24 @@ def test_a_report_path_in_a_missing_folder_is_refused_before_the_analysis(write_
         f"cannot write the report {tmp_path / 'nodir' / 'r.json'}: {tmp_path / 'nodir'} does not exist"
         in (" ".join(result.output.split()))
     )
+
+
+def test_with_the_near_search_off_a_gate_that_found_nothing_is_not_a_pass(write_jsonl):
+    # --no-near turned off near leakage between splits too, and `--fail-on leakage` and
+    # `--fail-on duplicates` passed with "ok 0 hits" while the analysis line still said
+    # "exact, near and same-group rows".
+    said = "my parcel from the shop in {} never arrived and the tracking page has not moved for a week now"
+    towns = ["leeds", "york", "bath", "ely", "hull", "wells"]
+    rows = [{"text": said.format(t), "label": "ship", "split": "train"} for t in towns]
+    rows += [{"text": said.format(t) + " please", "label": "ship", "split": "test"} for t in towns[:3]]
+    path = str(write_jsonl("d.jsonl", rows))
+    searched = _scan(path, "--fail-on", "leakage")
+    assert searched.exit_code == 1 and "split-near" in searched.output
+    off = _scan(path, "--no-near", "--fail-on", "leakage,duplicates", "--json", "-")
+    assert off.exit_code == 1
+    report = json.loads(off.stdout)
+    assert report["findings"]["leakage"] == 0 and report["findings"]["duplicates"] == 0
+    assert report["not_checked"]["leakage"].startswith("near duplicates across the splits were not searched")
+    assert report["not_checked"]["duplicates"].startswith("near duplicates were not searched (--no-near)")
+    [between] = [a for a in report["analyses"] if a["name"] == "leakage between splits"]
+    assert between["detail"].startswith("exact and same-group rows across the existing splits")

@@ -196,13 +196,20 @@ def _summarise_duplicates(r: ScanResult) -> list[Line]:
     return lines
 
 
+def _duplicates_unchecked(r: ScanResult) -> str | None:
+    # Exact copies alone were looked for: finding none of them is not a pass.
+    if r.settings.near.enabled or r.duplicates.rows_removable:
+        return None
+    return "near duplicates were not searched (--no-near); exact copies were, and none was found"
+
+
 DUPLICATES = Step(
     "duplicates",
     Stage.EXACT,
     _run_duplicates,
     _report_duplicates,
     _describe_duplicates,
-    (Check("duplicates", lambda r: r.duplicates.rows_removable),),
+    (Check("duplicates", lambda r: r.duplicates.rows_removable, _duplicates_unchecked),),
     _summarise_duplicates,
     release=True,
 )
@@ -364,6 +371,11 @@ def leakage_unchecked(r: ScanResult) -> str | None:
         )
     if not (splits_to_compare(r) or r.settings.eval_paths):
         return "fewer than two splits and no --eval set"
+    if splits_to_compare(r) and not r.settings.near.enabled and not r.leakage.total:
+        return (
+            "near duplicates across the splits were not searched (--no-near); exact copies and "
+            "shared groups were, and none was found"
+        )
     return None
 
 
@@ -373,7 +385,9 @@ def _describe_leakage(r: ScanResult) -> list[Analysis]:
         Analysis(
             "leakage between splits",
             has_splits,
-            "exact, near and same-group rows across the existing splits"
+            ("exact, near and same-group rows" if r.settings.near.enabled else "exact and same-group rows")
+            + " across the existing splits"
+            + ("" if r.settings.near.enabled else " (near duplicates not searched: --no-near)")
             if has_splits
             else "fewer than two existing splits to compare (a split field, or splits in the file names)",
         ),
