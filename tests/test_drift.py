@@ -88,3 +88,26 @@ def test_drift_is_in_the_report_and_gates_and_is_not_checked_without_splits(tmp_
     plain = write_jsonl("p.jsonl", [{"text": t, "label": "task"} for t in _commands(50, rng)])
     result = CliRunner().invoke(main, ["scan", str(plain), "--fail-on", "drift", "--no-coverage"])
     assert result.exit_code == 1 and "no splits in the input" in result.output
+
+
+def test_a_split_too_small_to_compare_is_not_checked_and_a_gate_on_it_fails(tmp_path, write_jsonl):
+    # 19 questions as test against 200 commands as train: "split drift ok, each split
+    # alike train (test: too few rows)", and `--fail-on drift` passed.
+    rng = random.Random(6)
+    rows = [{"text": t, "label": "task", "split": "train"} for t in _commands(200, rng)]
+    rows += [{"text": t, "label": "task", "split": "test"} for t in _questions(19, rng)]
+    out = tmp_path / "r.json"
+    args = [
+        "scan",
+        str(write_jsonl("d.jsonl", rows)),
+        "--json",
+        str(out),
+        "--fail-on",
+        "drift",
+        "--no-coverage",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "failing: drift was not checked" in result.output
+    report = json.loads(out.read_text())
+    assert report["not_checked"]["drift"] == "test: too few prompts to compare (19 test, 200 train)"
+    assert "no split compared" in result.output and "each split alike" not in result.output

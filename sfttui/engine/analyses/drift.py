@@ -133,6 +133,16 @@ class Drift:
     def warnings(self) -> list[str]:
         return [w for s in self.splits for w in s.warnings]
 
+    @property
+    def unchecked(self) -> str | None:
+        """Why a gate on drift cannot pass: none ran, or a split was too small to compare
+        and no other split drifted (a 19-row test split of tweets against a train split
+        of questions said "each split alike train")."""
+        if not self.ran:
+            return self.reason
+        small = [f"{s.split}: {s.detail}" for s in self.splits if s.difference is None]
+        return "; ".join(small) if small and not self.warnings else None
+
     def summary(self) -> str:
         if not self.ran:
             return f"not checked: {self.reason}"
@@ -140,7 +150,13 @@ class Drift:
             f"{s.split}: AUC {s.auc:.2f}" if s.auc is not None else f"{s.split}: too few rows"
             for s in self.splits
         ]
-        verdict = f"{len(self.warnings)} warnings" if self.warnings else "each split alike train"
+        compared = [s for s in self.splits if s.difference is not None]
+        if self.warnings:
+            verdict = f"{len(self.warnings)} warnings"
+        elif len(compared) == len(self.splits):
+            verdict = "each split alike train"
+        else:
+            verdict = "compared splits alike train" if compared else "no split compared"
         return f"{verdict} ({', '.join(parts)}; 0.5 = alike)"
 
     def to_dict(self) -> dict[str, Any]:
