@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import stat
 import subprocess
 import sys
@@ -608,3 +609,23 @@ def test_with_the_near_search_off_a_gate_that_found_nothing_is_not_a_pass(write_
     assert report["not_checked"]["duplicates"].startswith("near duplicates were not searched (--no-near)")
     [between] = [a for a in report["analyses"] if a["name"] == "leakage between splits"]
     assert between["detail"].startswith("exact and same-group rows across the existing splits")
+
+
+def test_a_group_field_no_row_has_leaves_shared_groups_not_checked(write_jsonl):
+    # `--by usr` (the field is `user`) passed `--fail-on leakage` with "ok", where
+    # `--by user` finds the users shared between the splits.
+    rng = random.Random(3)
+    words = [f"w{k}" for k in range(5000)]
+    splits = ["train"] * 20 + ["test"] * 6
+    rows = [
+        {"text": " ".join(rng.sample(words, 12)), "label": "ship", "user": f"u{i % 4}", "split": split}
+        for i, split in enumerate(splits)
+    ]
+    path = str(write_jsonl("d.jsonl", rows))
+    right = _scan(path, "--by", "user", "--fail-on", "leakage")
+    assert right.exit_code == 1 and "split-group" in right.output
+    wrong = _scan(path, "--by", "usr", "--fail-on", "leakage", "--json", "-")
+    assert wrong.exit_code == 1
+    assert json.loads(wrong.stdout)["not_checked"]["leakage"] == (
+        "no row has a value for the group field usr, so groups shared across the splits were not checked"
+    )

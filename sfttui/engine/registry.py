@@ -371,11 +371,19 @@ def leakage_unchecked(r: ScanResult) -> str | None:
         )
     if not (splits_to_compare(r) or r.settings.eval_paths):
         return "fewer than two splits and no --eval set"
-    if splits_to_compare(r) and not r.settings.near.enabled and not r.leakage.total:
-        return (
-            "near duplicates across the splits were not searched (--no-near); exact copies and "
-            "shared groups were, and none was found"
-        )
+    if splits_to_compare(r) and not r.leakage.total:
+        if not r.settings.near.enabled:
+            return (
+                "near duplicates across the splits were not searched (--no-near); exact copies and "
+                "shared groups were, and none was found"
+            )
+        fields = r.settings.load.group_fields
+        if fields and not (r.dataset.rows["groups"].list.len() > 0).any():
+            # A misspelt --group-field: no group could be shared, whatever the data holds.
+            return (
+                f"no row has a value for the group field {', '.join(fields)}, so groups shared across "
+                "the splits were not checked"
+            )
     return None
 
 
