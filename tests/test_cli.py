@@ -629,3 +629,23 @@ def test_a_group_field_no_row_has_leaves_shared_groups_not_checked(write_jsonl):
     assert json.loads(wrong.stdout)["not_checked"]["leakage"] == (
         "no row has a value for the group field usr, so groups shared across the splits were not checked"
     )
+
+
+def test_eval_items_of_punctuation_only_are_set_aside_and_leakage_not_checked(write_jsonl, tmp_path):
+    # "?!... ---" normalises to nothing: it matched nothing, was dropped without a word,
+    # and `--fail-on leakage` passed, though the training data holds it word for word.
+    data = write_jsonl(
+        "d.jsonl", [{"text": f"row {i} about parcel {i * 7}", "label": "a"} for i in range(30)]
+    )
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"text": "?!... ---"}\n{"text": "a question of its own about refunds"}\n')
+    result = _scan(str(data), "--eval", str(gold), "--fail-on", "leakage", "--json", "-")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["not_checked"]["leakage"].startswith("1 eval records were set aside")
+    [aside] = report["leakage"]["eval_set_aside"]
+    assert (aside["file"], aside["line"], aside["excluded"]) == ("gold.jsonl", 1, True)
+    assert "empty once normalised" in aside["reason"]
+    assert [(i["rows"], i["bad_lines"]) for i in report["leakage"]["eval_inputs"]] == [(1, 1)]
+    kept = _scan(str(data), "--eval", str(gold), "--keep-punctuation", "--fail-on", "leakage")
+    assert kept.exit_code == 0, kept.output  # with punctuation kept, the item is compared

@@ -29,7 +29,7 @@ from .analyses.outliers import find_outliers
 from .analyses.quality import find_quality
 from .analyses.representativeness import TIDY_MIN_ROWS, Representativeness, compare
 from .errors import InputError
-from .io.load import Dataset, load
+from .io.load import BAD_SCHEMA, Dataset, load
 from .result import Analysis, ScanResult
 from .runtime.memory import release
 from .runtime.progress import Stage
@@ -81,8 +81,31 @@ def _match_eval_examples(ctx: Context, duplicates: Duplicates) -> None:
 
 
 def _load_eval(settings: ScanSettings) -> Dataset:
-    """The eval sets, read as the training rows are, without labels."""
-    return load(list(settings.eval_paths), replace(settings.load, labels=False))
+    """The eval sets, read as the training rows are, without labels. An item whose text
+    is empty once normalised (punctuation only, with punctuation stripped) can match
+    nothing: it is set aside with the reason, so leakage says it was not checked."""
+    eval_set = load(list(settings.eval_paths), replace(settings.load, labels=False))
+    empty = normalize_texts(eval_set.rows["text"], settings.normalize) == ""
+    if not empty.any():
+        return eval_set
+    gone = eval_set.rows.filter(empty)
+    aside = pl.DataFrame(
+        {
+            "file": gone["file"],
+            "line": gone["line"],
+            "reason": "the text is empty once normalised (punctuation and spaces only): it can match nothing",
+            "excluded": True,
+            "raw": eval_set.raw_lines(gone["row"]),
+        },
+        schema=BAD_SCHEMA,
+    )
+    by_file = gone["file"].value_counts()
+    fewer = dict(zip(by_file["file"].to_list(), by_file["count"].to_list()))
+    for item in eval_set.inputs:
+        n = fewer.get(item.name, 0) or fewer.get(item.path, 0)
+        item.rows, item.bad = item.rows - n, item.bad + n
+    kept = eval_set.rows.filter(~empty).with_columns(row=pl.int_range(pl.len(), dtype=pl.UInt32))
+    return replace(eval_set, rows=kept, bad_lines=pl.concat([eval_set.bad_lines, aside]), _key_index=None)
 
 
 def _count(clusters: pl.DataFrame, side: str, kind: str | None = None) -> int:
