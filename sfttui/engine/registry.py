@@ -99,10 +99,9 @@ def _load_eval(settings: ScanSettings) -> Dataset:
         },
         schema=BAD_SCHEMA,
     )
-    by_file = gone["file"].value_counts()
-    fewer = dict(zip(by_file["file"].to_list(), by_file["count"].to_list()))
+    fewer = dict(gone["file"].value_counts().iter_rows())  # rows name their input by its name
     for item in eval_set.inputs:
-        n = fewer.get(item.name, 0) or fewer.get(item.path, 0)
+        n = fewer.get(item.name, 0)
         item.rows, item.bad = item.rows - n, item.bad + n
     kept = eval_set.rows.filter(~empty).with_columns(row=pl.int_range(pl.len(), dtype=pl.UInt32))
     return replace(eval_set, rows=kept, bad_lines=pl.concat([eval_set.bad_lines, aside]), _key_index=None)
