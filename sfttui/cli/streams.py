@@ -31,7 +31,7 @@ def is_stdout(path: str) -> bool:
         given = os.stat(path)
     except OSError:
         return False
-    return out is not None and (given.st_dev, given.st_ino) == (out.st_dev, out.st_ino)
+    return out is not None and os.path.samestat(given, out)
 
 
 def refuse_printing_into(inputs: Iterable[str | os.PathLike[str]]) -> None:
@@ -45,7 +45,7 @@ def refuse_printing_into(inputs: Iterable[str | os.PathLike[str]]) -> None:
             st = os.stat(given)
         except OSError:
             continue
-        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+        if os.path.samestat(st, out):
             raise ReportRefused(
                 f"standard output is the input {given}: what sfttui prints would be written into "
                 "it; send it elsewhere"
