@@ -649,3 +649,39 @@ def test_eval_items_of_punctuation_only_are_set_aside_and_leakage_not_checked(wr
     assert [(i["rows"], i["bad_lines"]) for i in report["leakage"]["eval_inputs"]] == [(1, 1)]
     kept = _scan(str(data), "--eval", str(gold), "--keep-punctuation", "--fail-on", "leakage")
     assert kept.exit_code == 0, kept.output  # with punctuation kept, the item is compared
+
+
+def test_a_file_mostly_set_aside_leaves_the_gates_that_found_nothing_not_checked(tmp_path):
+    # 50 of 52 records of test.jsonl were bad lines (one missing brace each), and
+    # `--fail-on duplicates,leakage` passed with "ok" on the 2 rows left, though the
+    # set-aside lines copy the training rows word for word.
+    rng = random.Random(5)
+    words = [f"w{k}" for k in range(4000)]
+    texts = [" ".join(rng.sample(words, 14)) for _ in range(60)]
+    train = tmp_path / "train.jsonl"
+    train.write_text(
+        "".join(json.dumps({"text": t, "label": "ab"[i % 2]}) + "\n" for i, t in enumerate(texts))
+    )
+    test = tmp_path / "test.jsonl"
+    good = [json.dumps({"text": t, "label": "a"}) for t in ("where is my parcel", "how do refunds work")]
+    broken = [json.dumps({"text": t, "label": "a"})[:-1] for t in texts[:50]]
+    test.write_text("\n".join(good + broken) + "\n")
+    result = _scan(str(train), str(test), "--fail-on", "duplicates,leakage,conflicts", "--json", "-")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["findings"]["duplicates"] == 0 and report["findings"]["leakage"] == 0
+    said = (
+        "most of test.jsonl was set aside: 50 of 52 records are bad lines, so finding nothing in the "
+        "rest says nothing about the file"
+    )
+    assert {k: report["not_checked"].get(k) for k in ("duplicates", "leakage", "conflicts")} == dict.fromkeys(
+        ("duplicates", "leakage", "conflicts"), said
+    )
+    assert "bad-lines" not in report["not_checked"] and report["findings"]["bad-lines"] == 50
+    # What a gate found still counts as found; the file read whole passes.
+    test.write_text("\n".join(good + [b + "}" for b in broken]) + "\n")
+    whole = _scan(str(train), str(test), "--fail-on", "leakage", "--json", "-")
+    assert whole.exit_code == 1 and json.loads(whole.stdout)["findings"]["leakage"] == 50
+    assert "leakage" not in json.loads(whole.stdout)["not_checked"]
+    clean = _scan(str(train), "--fail-on", "duplicates,conflicts")
+    assert clean.exit_code == 0, clean.output

@@ -85,7 +85,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
         f"{found['bad-lines']:,} set aside: {_bad_line_detail(result)}",
     )
     for info in ds.inputs:
-        if info.bad > info.rows:  # most of a file unusable: the format or the file is likely wrong
+        if info.mostly_set_aside:
             table.add_row(
                 "",
                 "",

@@ -733,7 +733,24 @@ def findings(result: ScanResult) -> dict[str, int]:
     return {check.kind: check.count(result) for check in CHECKS}
 
 
+def _mostly_set_aside(result: ScanResult) -> str | None:
+    for info in result.dataset.inputs:
+        if info.mostly_set_aside:
+            return (
+                f"most of {info.name} was set aside: {info.bad:,} of {info.records:,} records are bad "
+                "lines, so finding nothing in the rest says nothing about the file"
+            )
+    return None
+
+
 def not_checked(result: ScanResult) -> dict[str, str]:
     """The `--fail-on` kinds whose analysis did not run on real rows, and why: a gate on
     one of them fails (a check that did not run is not a pass)."""
-    return {check.kind: why for check in CHECKS if (why := check.skipped(result)) is not None}
+    unchecked = {check.kind: why for check in CHECKS if (why := check.skipped(result)) is not None}
+    # An input mostly set aside: a check that found nothing ran on the few rows left.
+    # What it did find stands; bad-lines itself counts what was set aside.
+    if mostly := _mostly_set_aside(result):
+        for check in CHECKS:
+            if check.kind != "bad-lines" and check.kind not in unchecked and not check.count(result):
+                unchecked[check.kind] = mostly
+    return unchecked

@@ -163,6 +163,12 @@ class InputFile:
         )
 
     @property
+    def mostly_set_aside(self) -> bool:
+        """More of its records set aside than read: the format or the file is likely wrong,
+        and a check of what was left says little about the file."""
+        return self.bad > self.rows
+
+    @property
     def source(self) -> Source:
         """The file as it was read, for reading its rows' lines back (see rawlines.py)."""
         return Source(self.path, self.size, self.mtime_ns)
@@ -1747,7 +1753,7 @@ def file_frames(info: InputFile, rows: pl.DataFrame, bad: list[BadLine]) -> tupl
     )
     info.rows = rows.height
     info.bad = sum(1 for b in bad if b[2])
-    if info.bad > info.rows:
+    if info.mostly_set_aside:
         info.notes.append(
             f"most of {info.name} was set aside: {info.bad:,} of {info.bad + info.rows:,} records are "
             "bad lines (see the bad lines; is the format right?)"
