@@ -725,3 +725,28 @@ def test_exact_copies_inside_near_clusters_are_counted_as_the_split_drops_them(w
     assert split.exit_code == 0, split.output
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["counts"]["dropped_by"] == {"exact duplicate": dup["exact_copy_rows"]}
+
+
+def test_a_reference_sample_mostly_set_aside_leaves_representativeness_not_checked(write_jsonl, tmp_path):
+    # 91% of the reference's records were bad lines, and `--fail-on representativeness`
+    # passed on the comparison with the few left.
+    rng = np.random.default_rng(8)
+    words = [f"w{k}" for k in range(60)]
+    texts = [" ".join(rng.choice(words, 10)) for _ in range(180)]
+    rows = [{"text": t, "label": "ab"[i % 2]} for i, t in enumerate(texts[:120])]
+    train = write_jsonl("train.jsonl", rows)
+    ref = tmp_path / "ref.jsonl"
+    good = "".join(json.dumps({"text": t}) + "\n" for t in texts[120:])
+    ref.write_text(good)
+    args = ["scan", str(train), "--reference", str(ref), "--fail-on", "representativeness", "--json", "-"]
+    whole = CliRunner().invoke(main, args)
+    assert whole.exit_code == 0, whole.output
+    ref.write_text(good + "".join(f'{{"text": "a prompt {i} cut short"\n' for i in range(61)))
+    mostly = CliRunner().invoke(main, args)
+    assert mostly.exit_code == 1
+    report = json.loads(mostly.stdout)
+    assert report["findings"]["representativeness"] == 0
+    assert report["not_checked"]["representativeness"] == (
+        "most of the reference sample ref.jsonl was set aside: 61 of 121 records are bad lines, so the "
+        "comparison stands on the few left"
+    )

@@ -566,6 +566,14 @@ def _representativeness_unchecked(r: ScanResult) -> str | None:
     rep = r.representativeness
     if rep.reference is None and rep.train.rows < TIDY_MIN_ROWS:
         return f"no --reference, and fewer than {TIDY_MIN_ROWS} rows to profile"
+    if rep.warnings:  # what the comparison found stands
+        return None
+    for item in rep.reference_inputs:
+        if item["bad_lines"] > item["rows"]:  # as InputFile.mostly_set_aside
+            return (
+                f"most of the reference sample {item['name']} was set aside: {item['bad_lines']:,} of "
+                f"{item['records']:,} records are bad lines, so the comparison stands on the few left"
+            )
     return None
 
 
