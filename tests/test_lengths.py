@@ -141,6 +141,23 @@ def test_without_a_tokenizer_lengths_are_approximate_and_say_so(write_jsonl):
     assert result.exit_code == 1 and "no --max-tokens given" in result.output
 
 
+def test_without_a_tokenizer_chinese_japanese_and_korean_characters_count_one_each(write_jsonl):
+    # Characters / 4 counted 12,000 characters of Chinese as 3,000 tokens, so
+    # `--max-tokens 4096` passed a row no BPE tokenizer fits in 4,096 tokens.
+    chinese = "我的包裹还没有到" * 1500  # 12,000 characters
+    rows = [
+        {"text": chinese, "label": "a"},
+        {"text": "こんにちは 안녕하세요 abcd", "label": "a"},  # 5 kana, 5 Hangul, 6 other
+        {"text": "plain English text " * 400, "label": "a"},  # 7,600 characters
+    ]
+    data = write_jsonl("d.jsonl", rows)
+    lengths = measure_lengths(load([str(data)]))
+    assert lengths.tokens["total"].to_list() == [12000, 12, 1900]
+    result = CliRunner().invoke(main, ["scan", str(data), "--max-tokens", "4096", "--json", "-"])
+    over = json.loads(result.stdout)["lengths"]["over"]
+    assert [(r["key"], r["total"]) for r in over["listed"]] == [("d.jsonl:1", 12000)]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [(None, "no tokenizer.json there"), ("{not json", "not a tokenizer.json the tokenizers library reads")],

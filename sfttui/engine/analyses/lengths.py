@@ -2,7 +2,9 @@
 
 `--tokenizer PATH` names a local `tokenizer.json` (Hugging Face `tokenizers`, the optional
 `tokens` extra; nothing is downloaded). Without one, lengths are approximate: characters
-/ 4, rounded up, and labelled so everywhere they show.
+/ 4, rounded up, but one token for each Chinese, Japanese or Korean character (which
+BPE tokenizers give a token or more each, so / 4 would undercount such text fourfold
+and pass it under `--max-tokens`); labelled so everywhere they show.
 
 Counting a million chats with `encode_batch` takes about a minute on two cores, most of
 it spent building encodings nobody reads. The tokenizers sfttui is used with split text
@@ -34,6 +36,8 @@ from ..settings import LengthSettings
 from ..text.minhash import THREADS, iter_chunks, threaded_map
 
 CHARS_PER_TOKEN = 4  # the approximation's rule of thumb for English text
+_ONE_TOKEN_EACH = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"  # ... and for these scripts
+APPROXIMATION = f"characters / {CHARS_PER_TOKEN}, Chinese, Japanese and Korean characters one each"
 PARTS = ("prompt", "response", "total")
 EDGES = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)  # histogram bin edges
 QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
@@ -163,7 +167,7 @@ def measure_lengths(
         tokenizer = open_tokenizer(settings.tokenizer)
     counter = _PieceCounter(tokenizer) if tokenizer is not None else None
     if counter is None:
-        detail = f"approximate: characters / {CHARS_PER_TOKEN}, rounded up (no --tokenizer given)"
+        detail = f"approximate: {APPROXIMATION}, rounded up (no --tokenizer given)"
     else:
         by_piece = counter.agrees(rows["text"])
         how = (
@@ -241,8 +245,14 @@ def _text_tokens(
 
 
 def _approximate(texts: pl.Series) -> np.ndarray:
-    chars = texts.fill_null("").str.len_chars().to_numpy().astype(np.int64)
-    return -(-chars // CHARS_PER_TOKEN)
+    texts = texts.fill_null("")
+    chars = texts.str.len_chars().to_numpy().astype(np.int64)
+    # Only a text with a character beyond ASCII can hold one of those scripts.
+    wide = np.flatnonzero(texts.str.len_bytes().to_numpy() > chars)
+    ones = np.zeros_like(chars)
+    if wide.size:
+        ones[wide] = texts.gather(wide).str.count_matches(_ONE_TOKEN_EACH).to_numpy()
+    return ones - (-(chars - ones) // CHARS_PER_TOKEN)
 
 
 def _system_tokens(system: pl.Series, count: Any) -> np.ndarray:
