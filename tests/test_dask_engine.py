@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import random
+import socket
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +177,55 @@ def test_map_after_map_with_an_equal_shared_input(dask_engine):
     for _ in range(40):
         shared = pl.DataFrame({"x": [1, 2, 3]})
         assert dask_engine.map(_plus_sum, [1, 2, 3], shared) == [7, 8, 9]
+
+
+@pytest.fixture
+def listener():
+    """A port that accepts connections and answers each with `reply` (b"": never speaks)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve(reply: bytes) -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed at the end of the test
+                return
+            held.append(conn)
+            conn.sendall(reply)
+
+    def start(reply: bytes) -> str:
+        threading.Thread(target=serve, args=(reply,), daemon=True).start()
+        return f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    yield start
+    server.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_port_that_answers_in_another_protocol_is_an_input_error(listener):
+    # A dashboard's HTTP reply, read as a frame length, was a traceback: NumPy could not
+    # allocate 3.07 EiB.
+    address = listener(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    with pytest.raises(InputError) as caught:
+        DaskEngine.connect(address, timeout="5s")
+    assert str(caught.value) == (
+        f"cannot use {address} as a Dask scheduler: something answers there, but not in Dask's protocol; "
+        "is the port the scheduler's (8786 by default), not its dashboard's (8787)?"
+    )
+
+
+def test_a_port_that_accepts_and_never_answers_is_given_up_on_in_time(listener):
+    # The Client's timeout bounds reaching the port, not the handshake: this waited for ever.
+    address = listener(b"")
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        DaskEngine.connect(address, timeout="2s")
+    assert time.monotonic() - started < 15
+    assert str(caught.value) == (
+        f"cannot reach the Dask scheduler at {address} (no answer in Dask's protocol within 2 s)"
+    )
 
 
 @pytest.mark.parametrize("address", ["notaurl", "host:port", "inproc://x"])

@@ -22,9 +22,11 @@ is the limit on the corpus size.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import operator
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -54,6 +56,36 @@ def _check_address(address: str) -> None:
             get_address_host_port(address)
     except ValueError as exc:
         raise _unreadable(address, exc) from None
+
+
+def _handshake(address: str, seconds: float) -> None:
+    """Connect and trade Dask's handshake once, within `seconds`; raises what went wrong.
+
+    A Client's timeout bounds reaching the port, not the handshake after it: a port that
+    accepted and never spoke (a web server waiting for a request) held `sfttui scan
+    --engine dask` for ever. Its own loop on its own thread: the caller may be in one."""
+    from distributed.comm import connect
+
+    async def trade() -> None:
+        try:
+            comm = await asyncio.wait_for(connect(address, timeout=seconds), seconds)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"no answer in Dask's protocol within {seconds:g} s") from None
+        await comm.close()
+
+    failed: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _catch(lambda: asyncio.run(trade()), failed), daemon=True)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+
+
+def _catch(fn: Callable[[], Any], into: list[BaseException]) -> None:
+    try:
+        fn()
+    except BaseException as exc:  # handed to the caller's thread, which raises it
+        into.append(exc)
 
 
 def _unreadable(address: str, exc: ValueError) -> InputError:
@@ -88,6 +120,7 @@ class DaskEngine(Engine):
     ) -> DaskEngine:
         """A client of the scheduler at `address`, or of a new local cluster (one process per core)."""
         try:
+            from dask.utils import parse_timedelta
             from distributed import Client, LocalCluster
         except ImportError:
             raise InputError(
@@ -96,11 +129,20 @@ class DaskEngine(Engine):
         if address:
             _check_address(address)
             try:
+                _handshake(address, parse_timedelta(timeout))
                 return cls(Client(address, timeout=timeout), **sizes)
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
             except ValueError as exc:  # an address only the connection itself refuses
                 raise _unreadable(address, exc) from None
+            except Exception:
+                # Something answered, but not in Dask's protocol: a dashboard's (or any)
+                # HTTP reply read as a frame length asked NumPy for 3 EiB.
+                raise InputError(
+                    f"cannot use {address} as a Dask scheduler: something answers there, but not in "
+                    "Dask's protocol; is the port the scheduler's (8786 by default), not its "
+                    "dashboard's (8787)?"
+                ) from None
         cluster = LocalCluster(
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
