@@ -685,3 +685,35 @@ def test_a_file_mostly_set_aside_leaves_the_gates_that_found_nothing_not_checked
     assert "leakage" not in json.loads(whole.stdout)["not_checked"]
     clean = _scan(str(train), "--fail-on", "duplicates,conflicts")
     assert clean.exit_code == 0, clean.output
+
+
+def test_with_the_model_off_a_coverage_gate_that_would_measure_ambiguous_rows_is_not_checked(write_jsonl):
+    # `--no-model --fail-on coverage` passed: the scorecard showed ambiguous rows "n/a",
+    # as for data they do not apply to, though two labels of 100 rows each had them
+    # apply, and nothing was looked for.
+    rng = random.Random(4)
+    words = [f"w{k}" for k in range(3000)]
+    rows = []
+    for _ in range(60):  # 120 hard negatives: pairs alike past 0.5, not duplicates
+        base = rng.sample(words, 12)
+        rows.append({"text": " ".join([*base, *rng.sample(words, 3), "late"]), "label": "complaint"})
+        rows.append({"text": " ".join([*base, *rng.sample(words, 3), "early"]), "label": "praise"})
+    rows += [
+        {"text": " ".join(rng.sample(words, 12)), "label": "complaint" if i % 2 else "praise"}
+        for i in range(80)
+    ]
+    path = str(write_jsonl("d.jsonl", rows))
+    # With the model on, it ran and could not beat the baseline: ambiguous rows are n/a.
+    measured = _scan(path, "--fail-on", "coverage", "--json", "-")
+    assert measured.exit_code == 0, measured.output
+    [hard, ambiguous] = json.loads(measured.stdout)["coverage"]["scorecard"][:2]
+    assert (hard["kind"], hard["total"], hard["status"]) == ("hard_negatives", 120, "ok")
+    assert (ambiguous["kind"], ambiguous["applies"]) == ("ambiguous", False)
+    off = _scan(path, "--no-model", "--fail-on", "coverage", "--json", "-")
+    assert off.exit_code == 1
+    assert json.loads(off.stdout)["not_checked"]["coverage"] == (
+        "ambiguous rows were not measured (--no-model); every other kind that applies is met"
+    )
+    one_label = str(write_jsonl("one.jsonl", [{**row, "label": "complaint"} for row in rows]))
+    unlabelled = _scan(one_label, "--no-model", "--fail-on", "coverage", "--json", "-")
+    assert "ambiguous rows were not measured" not in unlabelled.stdout  # the model would not run

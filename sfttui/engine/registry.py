@@ -17,6 +17,7 @@ from .analyses.balance import measure_balance
 from .analyses.coverage import KIND_SHORT, Coverage, find_coverage, grouped_shortfalls, split_series
 from .analyses.dedup import Duplicates, NearPass, find_duplicates, has_input_side, with_input_side
 from .analyses.drift import split_drift
+from .analyses.labelmodel import model_would_run
 from .analyses.leakage import (
     EVAL_HIT_SCHEMA,
     Leakage,
@@ -520,6 +521,13 @@ def _coverage_unchecked(r: ScanResult) -> str | None:
     # Every kind n/a (no labels, too few rows of each): no target was measured.
     if not any(line.applies for line in r.coverage.scorecard(split_series(r.dataset))):
         return "no kind of hard data applies to this data (every line of the scorecard n/a)"
+    if (
+        not r.settings.coverage.model
+        and model_would_run(r.dataset.rows["label"], r.settings.coverage)
+        and not r.coverage.warnings(split_series(r.dataset))
+    ):
+        # Not "n/a": ambiguous rows apply to this data, and were not looked for.
+        return "ambiguous rows were not measured (--no-model); every other kind that applies is met"
     return None
 
 

@@ -124,7 +124,7 @@ def fit_label_model(
     if not settings.model:
         return LabelModel(False, "switched off (--no-model)", labelled_rows=labelled.height)
     counts = labelled["label"].value_counts()
-    usable = counts.filter(pl.col("count") >= settings.min_class_rows)["label"]
+    usable = _usable(counts, settings)
     left_out = _left_out(counts.filter(pl.col("count") < settings.min_class_rows), settings.min_class_rows)
     if usable.len() < 2:
         return LabelModel(
@@ -212,6 +212,16 @@ def fit_label_model(
         majority_baseline=baseline,
         thresholds=thresholds if useful else {},
     )
+
+
+def _usable(counts: pl.DataFrame, settings: CoverageSettings) -> pl.Series:
+    return counts.filter(pl.col("count") >= settings.min_class_rows)["label"]
+
+
+def model_would_run(labels: pl.Series, settings: CoverageSettings) -> bool:
+    """Whether the model, switched on, would score rows with these labels: two labels or
+    more with `min_class_rows` rows each."""
+    return _usable(labels.drop_nulls().value_counts(), settings).len() >= 2
 
 
 def _left_out(rare: pl.DataFrame, minimum: int) -> str:
