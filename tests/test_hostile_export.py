@@ -25,6 +25,7 @@ import zstandard
 from click.testing import CliRunner
 
 from sfttui.cli import main
+from sfttui.engine.io.outdir import UNFINISHED
 
 SPLIT_FILES = ("train.jsonl", "validation.jsonl", "test.jsonl")
 
@@ -238,12 +239,16 @@ def test_a_crash_between_the_renames_is_mended_on_the_next_run(tmp_path):
     hidden = sorted(p.name.split("-")[0] for p in tmp_path.iterdir() if p.name.startswith(".out."))
     assert hidden == [".out.old", ".out.tmp"]
 
-    # Without --force: the earlier output is put back, and the refusal says so.
+    # Without --force: the earlier output is put back, and the refusal says so. A run
+    # refused removes nothing; the unfinished one goes with the next write allowed.
     again = _split(str(data), "--out", str(out), "--state-dir", state)
     assert again.exit_code == 2
-    assert "restored the earlier output" in again.output
-    assert "removed 1 unfinished or replaced output directory" in again.output
+    assert "restored the earlier output" in again.output and "removed" not in again.output
     assert _tree(out) == earlier
+    hidden = sorted(p.name.split("-")[0] for p in tmp_path.iterdir() if p.name.startswith(".out."))
+    assert hidden == [".out.tmp"]
+    forced = _split(str(data), "--out", str(out), "--state-dir", state, "--force")
+    assert forced.exit_code == 0 and "removed 1 unfinished or replaced output directory" in forced.output
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
 
 
@@ -252,15 +257,77 @@ def test_stale_temporary_directories_are_cleaned_and_reported(tmp_path):
     out, state = tmp_path / "out", str(tmp_path / "state")
     dead = tmp_path / ".out.tmp-999999999-ab12cd34"  # no such process
     dead.mkdir()
+    (dead / UNFINISHED).touch()  # as every write makes its temporary directory
     (dead / "train.jsonl").write_bytes(b'{"text": "half"}\n')
     foreign = tmp_path / ".out.tmp-999999998-ffff0000"
     foreign.mkdir()
     (foreign / "diary.txt").write_text("not ours")
+    # Named like a leftover and holding only output names, but never made by a write:
+    # a person's data (it was removed, though the run that removed it was then refused).
+    named = tmp_path / ".out.tmp-999999997-0badf00d"
+    named.mkdir()
+    (named / "train.jsonl").write_bytes(b'{"text": "my own rows", "label": "billing"}\n')
     result = _split(str(data), "--out", str(out), "--state-dir", state)
     assert result.exit_code == 0, result.output
-    assert "recovered: removed 1 unfinished or replaced output directory" in result.output
-    assert f"left {foreign} alone" in result.output.replace("\n", "")
+    said = result.output.replace("\n", "")
+    assert "recovered: removed 1 unfinished or replaced output directory" in said
+    assert f"left {foreign} alone" in said and f"left {named} alone" in said
     assert not dead.exists() and (foreign / "diary.txt").read_text() == "not ours"
+    assert (named / "train.jsonl").read_bytes() == b'{"text": "my own rows", "label": "billing"}\n'
+
+
+def test_a_leftover_that_holds_an_input_is_never_removed(tmp_path):
+    # Every split removed a folder named like its leftovers before it read anything:
+    # here the input itself, then said it "cannot read it any more".
+    folder = tmp_path / ".data.tmp-999999-0badf00d"
+    folder.mkdir()
+    (folder / UNFINISHED).touch()
+    data = _write_format(folder, "jsonl", _records())
+    (folder / "data.jsonl").rename(folder / "train.jsonl")
+    kept = (folder / "train.jsonl").read_bytes()
+    result = _split(
+        str(folder / "train.jsonl"), "--out", str(tmp_path / "data"), "--state-dir", str(tmp_path / "s")
+    )
+    assert result.exit_code == 0, result.output
+    assert f"left {folder} alone: it holds the input {folder / 'train.jsonl'}" in result.output.replace(
+        "\n", ""
+    )
+    assert (folder / "train.jsonl").read_bytes() == kept and data.parent == folder
+
+
+def test_a_refused_write_removes_nothing_and_keeps_an_earlier_output_set_aside(tmp_path):
+    # A write cut off between its renames left the earlier output aside; the person then
+    # made --out anew with a file in it. The next split, refused, deleted the earlier
+    # output, its only copy ("removed 2 unfinished or replaced output directories").
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "o", str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    earlier = _tree(out)
+    aside = out.rename(tmp_path / ".o.old-999999999-abcdef12")
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    refused = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert refused.exit_code == 2 and "removed" not in refused.output
+    assert _tree(aside) == earlier
+    # A write allowed into the emptied folder still keeps it: --out was not sfttui's.
+    (out / "notes.txt").unlink()
+    allowed = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert allowed.exit_code == 0, allowed.output
+    assert f"kept the earlier output {aside}: o is not an output of sfttui's" in allowed.output.replace(
+        "\n", ""
+    )
+    assert _tree(aside) == earlier
+
+
+def test_a_leftover_name_with_a_number_no_process_has_is_left_alone(tmp_path):
+    # os.kill(pid, 0) raised OverflowError: a traceback.
+    data = _write_format(tmp_path, "jsonl", _records())
+    odd = tmp_path / ".o.tmp-99999999999999999999-deadbeef"
+    odd.mkdir()
+    (odd / "notes.txt").write_text("mine")
+    result = _split(str(data), "--out", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"))
+    assert result.exit_code == 0, result.output
+    assert (odd / "notes.txt").read_text() == "mine"
 
 
 def test_force_never_replaces_an_output_file_edited_by_hand(tmp_path):

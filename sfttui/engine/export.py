@@ -36,9 +36,11 @@ from .errors import ExportError, InputError
 from .io.atomic import sync_directory
 from .io.load import SPLIT_FIELD, Dataset, load, read_blocks, split_lines
 from .io.outdir import (
+    UNFINISHED,
     OutputRefused,
     Protected,
     check_output,
+    clear_leftovers,
     make_temporary,
     one_writer,
     recover,
@@ -482,13 +484,15 @@ def _write_locked(
     duplicates: Duplicates | None,
     fail_after: str | None,
 ) -> ExportResult:
-    # First mend what a crashed write left (it may put an earlier output back), then judge.
+    # First put back what a crashed write left aside, then judge; only a write that may
+    # go ahead removes the rest of what crashed writes left.
     recovered = recover(Path(out).resolve())
     try:
         target = check_output(out, protected, force)
     except OutputRefused as exc:
         _undo(None, made)
         raise OutputRefused("; ".join([*recovered, str(exc)])) from None
+    recovered += clear_leftovers(target, protected)
     tmp = make_temporary(target)
     try:
         if _first_change(dataset):
@@ -514,6 +518,7 @@ def _write_locked(
         # On disk before the rename, the manifest last: a power cut must not leave an
         # output whose manifest is empty (the next write would refuse it as not sfttui's).
         _write_pieces(tmp / "manifest.json", [orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n"])
+        (tmp / UNFINISHED).unlink()  # complete: a leftover of it is judged by its manifest now
         sync_directory(tmp)
         # Checked before it replaces anything: an output that fails its check must not
         # take the place of an earlier one that passed.

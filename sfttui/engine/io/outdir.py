@@ -7,7 +7,8 @@ files the manifest lists), and never when it is, or holds, an input or a state f
 A new output is written into a temporary sibling directory `.NAME.tmp-PID-XXXX` and
 renamed into place; an earlier output is first renamed aside to `.NAME.old-PID-NS` and
 removed last. A crash can leave these siblings behind (between the two renames, both);
-the next write restores or removes them, and says what it did.
+the next write puts the old one back (`recover`), and one allowed to go ahead removes
+what is sfttui's of the rest (`clear_leftovers`), saying what it did.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ MANIFEST_SCHEMA = "sfttui.manifest/1"
 # named `.out.old-1` or `.out.tmp-keep` is theirs, not a leftover).
 # Any name, newlines too (DOTALL).
 _SIBLING = re.compile(r"\A\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}\Z", re.DOTALL)
+# Made first in every temporary directory and removed once its files are complete: a
+# folder that only has the name of a leftover is not one (a person's, or an input's).
+UNFINISHED = ".sfttui-unfinished"
 
 
 class OutputRefused(ExportError):
@@ -194,6 +198,7 @@ def make_temporary(target: Path) -> Path:
             break
         except FileExistsError:
             continue
+    (tmp / UNFINISHED).touch()
     try:
         there = target.stat()
     except OSError:
@@ -284,52 +289,85 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # someone else's process
         return True
+    except (OverflowError, ValueError):  # no process could have that number: not a name of ours
+        return True
     return True
 
 
 def _ours(directory: Path, kind: str) -> bool:
-    """A leftover sibling sfttui may remove: an unfinished write ("tmp") holding only files
-    with the names of its outputs; a replaced output ("old") holding what its manifest
-    says sfttui wrote, unchanged (one kept aside because it changed holds a person's work)."""
-    if kind == "old":
-        return _empty(directory) or sfttui_output(directory)
-    names = {f"{s}.jsonl" for s in (*SPLITS, "dropped")} | {MANIFEST}
+    """A leftover sibling sfttui may remove: an unfinished write ("tmp") holding its
+    marker and only files with the names of its outputs, or a finished one; a replaced
+    output ("old") holding what its manifest says sfttui wrote, unchanged (one kept aside
+    because it changed holds a person's work)."""
+    if kind == "old" and _empty(directory):
+        return True
+    if sfttui_output(directory):
+        return True
+    names = {f"{s}.jsonl" for s in (*SPLITS, "dropped")} | {MANIFEST, UNFINISHED}
     try:
-        return all(e.is_file(follow_symlinks=False) and e.name in names for e in os.scandir(directory))
+        entries = list(os.scandir(directory))
     except OSError:
         return False
+    return (
+        kind == "tmp"
+        and any(e.name == UNFINISHED for e in entries)
+        and all(e.is_file(follow_symlinks=False) and e.name in names for e in entries)
+    )
 
 
-def recover(target: Path) -> list[str]:
-    """Restore or remove what an interrupted write left beside `target`; what was done.
-
-    Between the two renames of a replacement neither the old output nor the new one is
-    at `target`: the old one (complete, and what the person had) is put back. Unfinished
-    temporary directories and replaced outputs whose process is gone are removed. A
-    sibling holding anything sfttui would not have written is left alone and named.
-    """
+def _stale_siblings(target: Path, kind: str) -> list[Path]:
+    """The directories of `kind` an interrupted write left beside `target`, whose process
+    is gone; "old" ones oldest first."""
     try:
         siblings = [
             (Path(e.path), m)
             for e in os.scandir(target.parent)
-            if (m := _SIBLING.match(e.name)) and m["name"] == target.name and e.is_dir(follow_symlinks=False)
+            if (m := _SIBLING.match(e.name))
+            and m["name"] == target.name
+            and m["kind"] == kind
+            and e.is_dir(follow_symlinks=False)
         ]
     except OSError:
         return []
+    stale = [p for p, m in siblings if not _alive(int(m["pid"]))]
+    return sorted(stale, key=lambda p: p.stat().st_mtime_ns) if kind == "old" else stale
+
+
+def recover(target: Path) -> list[str]:
+    """Put back the earlier output an interrupted write left aside; what was done.
+
+    Between the two renames of a replacement neither the old output nor the new one is
+    at `target`: the old one (complete, and what the person had) is put back. Nothing is
+    removed here: that waits until the write is allowed (`clear_leftovers`).
+    """
+    olds = _stale_siblings(target, "old")
+    if target.exists() or not olds or not sfttui_output(olds[-1]):
+        return []
+    os.rename(olds[-1], target)
+    return [
+        f"restored the earlier output {target} from {olds[-1].name} (a write was cut off between its "
+        "two renames)"
+    ]
+
+
+def clear_leftovers(target: Path, protected: list[Protected]) -> list[str]:
+    """Remove what interrupted writes left beside `target`, once a write there is allowed;
+    what was done. Unfinished temporary directories go; earlier outputs set aside go only
+    when `target` holds an output of sfttui's (the one that replaced them). A sibling that
+    holds an input, or anything sfttui would not have written, is left alone and named.
+    """
+    leftovers = [(p, "tmp") for p in _stale_siblings(target, "tmp")]
+    leftovers += [(p, "old") for p in _stale_siblings(target, "old")]
+    replaced = any(kind == "old" for _, kind in leftovers) and sfttui_output(target)
     done: list[str] = []
-    stale = [(p, m) for p, m in siblings if not (m["pid"] and _alive(int(m["pid"])))]
-    olds = sorted((p for p, m in stale if m["kind"] == "old"), key=lambda p: p.stat().st_mtime_ns)
-    if not target.exists() and olds and sfttui_output(olds[-1]):
-        restored = olds.pop()
-        os.rename(restored, target)
-        done.append(
-            f"restored the earlier output {target} from {restored.name} (a write was cut off "
-            "between its two renames)"
-        )
-    leftovers = [(p, "tmp") for p, m in stale if m["kind"] == "tmp"] + [(p, "old") for p in olds]
     removed = 0
     for path, kind in leftovers:
-        if _ours(path, kind):
+        held = next((item for item in protected if _inside(item.path.resolve(), path)), None)
+        if held is not None:
+            done.append(f"left {path} alone: it holds the {held.what} {held.path}")
+        elif kind == "old" and not replaced and not _empty(path):
+            done.append(f"kept the earlier output {path}: {target.name} is not an output of sfttui's")
+        elif _ours(path, kind):
             done += _removed(path)
             removed += not path.exists()
         else:
