@@ -25,6 +25,7 @@ Pure string work (str.translate), imported by the headless commands and the app 
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -114,11 +115,28 @@ def exit_with_error(exc: SfttuiError | OSError, target: object = None) -> int:
 
     if isinstance(exc, SfttuiError):
         message, code = str(exc), exc.exit_code
+    elif exc.filename is not None and target is not None and not _about(str(exc.filename), str(target)):
+        # Another path than the one written (an input, the state directory): named, so
+        # the output is not blamed for it.
+        message, code = f"cannot use {exc.filename}: {exc.strerror or exc}", 2
     else:
         message, code = f"cannot write {target}: {exc.strerror or exc}", 2
     # soft_wrap: the line names paths, which stay whole so they can be copied.
     Console(stderr=True).print(error_line(message), soft_wrap=True)
     return code
+
+
+def _about(path: str, target: str) -> bool:
+    """Whether `path` is `target`, lies in it, or is one of the siblings a write into the
+    directory `target` makes beside it (.NAME.tmp-..., .NAME.old-...)."""
+    path, target = os.path.abspath(path), os.path.abspath(target)
+    parent, name = os.path.split(target)
+    return (
+        path == target
+        or path.startswith(target + os.sep)
+        or path.startswith(os.path.join(parent, f".{name}."))
+        or target.startswith(path + os.sep)  # a folder on the way to it
+    )
 
 
 def made_visible(text: Text, one_line: bool = False) -> Text:

@@ -753,3 +753,48 @@ def test_the_apps_look_before_writing_reads_no_file_and_a_deep_failure_leaves_no
     with pytest.raises(OSError):
         session.write(session.plan(), deep)
     assert not (tmp_path / "made1").exists()
+
+
+def test_a_name_too_long_anywhere_is_one_line_naming_that_path(tmp_path, monkeypatch):
+    # Path.exists() and is_dir() raise ENAMETOOLONG on Python 3.11: every one of these
+    # was a traceback, and split blamed --out for an input's or the state's name.
+    monkeypatch.chdir(tmp_path)
+    _write_format(tmp_path, "jsonl", _records())
+    long = "z" * 300
+    scans = {
+        (
+            "data.jsonl",
+            "--json",
+            f"{long}.json",
+        ): f"error: cannot write the report {long}.json: File name too long",
+        (f"{long}.jsonl",): f"error: {long}.jsonl: cannot read (File name too long)",
+        ("data.jsonl", "--eval", f"{long}.jsonl"): f"error: {long}.jsonl: cannot read (File name too long)",
+        (
+            "data.jsonl",
+            "--reference",
+            f"{long}.jsonl",
+        ): f"error: {long}.jsonl: cannot read (File name too long)",
+        (
+            "data.jsonl",
+            "--json",
+            f"{long}/r.json",
+        ): f"error: cannot write the report {long}/r.json: File name too long",
+        ("data.jsonl", "--tokenizer", f"{long}.json"): f"error: --tokenizer {long}.json: File name too long",
+    }
+    for args, said in scans.items():
+        result = _scan(*args, "--no-model")
+        assert isinstance(result.exception, SystemExit)  # not a traceback
+        assert result.exit_code == 2 and " ".join(result.output.split()) == said, args
+    state = _split("data.jsonl", "--out", "o1", "--state-dir", long)
+    assert state.exit_code == 2 and isinstance(state.exception, SystemExit)
+    assert " ".join(state.output.split()).startswith(f"error: cannot use {long}/journal-")
+    blocked = Path("afile")
+    blocked.write_text("mine")
+    for out in ("afile/x", "afile/x/y"):
+        refused = _split("data.jsonl", "--out", out, "--state-dir", "s")
+        assert refused.exit_code == 2
+        assert (
+            " ".join(refused.output.split())
+            == f"error: cannot write {out}: {tmp_path / 'afile'} is a file, not a folder"
+        )
+    assert blocked.read_text() == "mine" and not Path("o1").exists()

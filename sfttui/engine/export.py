@@ -463,8 +463,12 @@ def write_export(
     made = [d for d in (place.parent, *place.parent.parents) if not d.exists()]  # deepest first
     try:
         place.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    except OSError as exc:
         _undo(None, made)
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):  # a file where a folder should be
+            ancestors = (place.parent, *place.parent.parents)
+            blocker = next((d for d in ancestors if d.exists() and not d.is_dir()), place.parent)
+            raise OutputRefused(f"cannot write {out}: {blocker} is a file, not a folder") from None
         raise
     with one_writer(place):
         return _write_locked(

@@ -50,12 +50,15 @@ def refuse_overwriting_inputs(path: str | os.PathLike[str], inputs: Iterable[str
     hf_folder/state.json` replaced the metadata a dataset folder is read by)."""
     target = Path(path)
     folder = target.parent
-    if not folder.is_dir():
-        # Said now, not after the whole analysis (minutes on a large file).
-        why = "is not a directory" if folder.exists() else "does not exist"
-        raise ReportRefused(f"cannot write the report {path}: {folder} {why}")
-    if not target.exists():
-        return
+    try:
+        if not folder.is_dir():
+            # Said now, not after the whole analysis (minutes on a large file).
+            why = "is not a directory" if folder.exists() else "does not exist"
+            raise ReportRefused(f"cannot write the report {path}: {folder} {why}")
+        if not target.exists():
+            return
+    except OSError as exc:  # a name too long, a loop of links: exists() raises those
+        raise ReportRefused(f"cannot write the report {path}: {exc.strerror or exc}") from None
     for given in inputs:
         try:
             same = Path(given).exists() and os.path.samefile(target, given)

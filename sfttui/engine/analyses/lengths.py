@@ -128,8 +128,12 @@ class Lengths:
 def open_tokenizer(path: str) -> Any:
     """The `tokenizers.Tokenizer` in a local tokenizer.json (or a folder holding one)."""
     where = Path(path)
-    file = where / "tokenizer.json" if where.is_dir() else where
-    if not file.is_file():
+    try:
+        file = where / "tokenizer.json" if where.is_dir() else where
+        found = file.is_file()
+    except OSError as exc:  # a name too long: is_dir() raises that one
+        raise InputError(f"--tokenizer {path}: {exc.strerror or exc}") from None
+    if not found:
         raise InputError(f"--tokenizer {path}: no tokenizer.json there")
     try:
         from tokenizers import Tokenizer

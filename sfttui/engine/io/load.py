@@ -1870,7 +1870,7 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
         raise InputError("no input files given")
     if settings.format and settings.format not in FORMATS:
         raise InputError(f"unknown format '{settings.format}' (expected one of {', '.join(FORMATS)})")
-    files = [f for p in paths for f in (dataset_folder(Path(p)) if Path(p).is_dir() else [Path(p)])]
+    files = [f for p in paths for f in (dataset_folder(Path(p)) if _is_dir(Path(p)) else [Path(p)])]
     seen: dict[Path, Path] = {}
     for path in files:
         regular_file(path)
@@ -1880,6 +1880,11 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
             again = f"{path}" if str(same) == str(path) else f"{same} and {path}"
             raise InputError(f"{again}: the same file is given twice; give each file once")
     return files, _display_names(files)
+
+
+def _is_dir(path: Path) -> bool:
+    with _reading(path):  # is_dir() is False for most errors, not for a name too long
+        return path.is_dir()
 
 
 def dataset_folder(folder: Path) -> list[Path]:
