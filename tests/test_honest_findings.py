@@ -261,6 +261,51 @@ def test_same_input_different_response_is_a_finding_a_conflict_and_a_leak(write_
     assert "1 clusters with mixed labels (1 on the input alone)" in " ".join(out.split())
 
 
+def test_near_inputs_with_one_response_are_not_said_to_differ(write_jsonl, tmp_path):
+    # 4 of new_codealpaca's 97 "same input, different response" clusters held one
+    # response (byte for byte, or but for white space): the prompt reworded, so the
+    # whole example's word n-grams fell under 0.8 while the inputs' characters did not.
+    said = "SELECT * FROM employees WHERE salary > 50000; this returns every column of each matching row"
+    rows = [
+        {
+            "instruction": "Write an SQL query to select all rows and columns from the employees table "
+            "where salary is above fifty thousand",
+            "output": said,
+        },
+        {
+            "instruction": "Write a SQL query to select all rows and columns from the employees table "
+            "where the salary is above fifty thousand",
+            "output": said.replace(" ", "  ", 2),
+        },
+        {
+            "instruction": "Explain the difference between a list and a tuple in Python with one example",
+            "output": "A list can change after it is made; a tuple cannot.",
+        },
+        {
+            "instruction": "Explain the difference between a list and a tuple in Python with an example",
+            "output": "Tuples are immutable and lists are mutable, e.g. (1, 2) versus [1, 2].",
+        },
+    ]
+    path = write_jsonl("sql.jsonl", rows)
+    result = run_scan([path])
+    on_input = result.duplicates.clusters.filter(pl.col("side") == "input").sort("keeper_row")
+    assert on_input.select("members", "same_response").rows() == [
+        (["sql.jsonl:1", "sql.jsonl:2"], True),
+        (["sql.jsonl:3", "sql.jsonl:4"], False),
+    ]
+    # The app's threshold slider re-clusters without the rows: the flag holds there too.
+    moved = result.duplicates.at_threshold(0.85).clusters.filter(pl.col("side") == "input")
+    assert moved.sort("keeper_row")["same_response"].to_list() == [True, False]
+    write_report(result, tmp_path / "r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [c["same_response"] for c in report["duplicates"]["clusters"]] == [True, False]
+    out = " ".join(CliRunner().invoke(main, ["scan", str(path), "--no-model"]).output.split())
+    assert (
+        "1 clusters of rows whose inputs match (0 exact, 1 near) but whose responses differ; 1 more whose "
+        "responses match too (the same example reworded, which the whole-example search did not join)"
+    ) in out
+
+
 # --- item 8: a suggestion only where the model prefers it to the row's own label --------------
 
 

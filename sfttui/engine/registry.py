@@ -128,6 +128,7 @@ def _report_duplicates(r: ScanResult) -> dict[str, Any]:
         "labels",
         "conflict",
         "removable",
+        "same_response",
     ).to_dicts()
     return {
         "duplicates": {
@@ -206,14 +207,23 @@ def _summarise_duplicates(r: ScanResult) -> list[Line]:
         )
     ]
     if dup.input is not None:
-        same_input = count.get(("input", "exact"), 0) + count.get(("input", "near"), 0)
+        on_input = dup.clusters.filter(pl.col("side") == "input")
+        same = int(on_input["same_response"].sum())
+        differ = on_input.filter(~pl.col("same_response"))
+        exact_inputs = int((differ["kind"] == "exact").sum())
+        also = (
+            f"; {same:,} more whose responses match too (the same example reworded, which the "
+            "whole-example search did not join)"
+            if same
+            else ""
+        )
         lines.append(
             Line(
                 "same input",
-                f"{same_input:,} clusters of rows whose inputs match "
-                f"({count.get(('input', 'exact'), 0):,} exact, {count.get(('input', 'near'), 0):,} near) "
-                "but whose responses differ",
-                flag=bool(same_input),
+                f"{differ.height:,} clusters of rows whose inputs match "
+                f"({exact_inputs:,} exact, {differ.height - exact_inputs:,} near) but whose responses differ"
+                + also,
+                flag=bool(on_input.height),
             )
         )
     return lines

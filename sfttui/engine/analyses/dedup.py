@@ -84,7 +84,8 @@ class Duplicates:
 
     `clusters` has one row per cluster (id, kind, size, members, keeper, similarity and
     max_similarity: the lowest and highest of the members' own similarity to the keeper,
-    labels, conflict, removable, component); `membership` maps each clustered row to its
+    labels, conflict, removable, component; same_response, for the input side's clusters:
+    whether their members' responses are one once normalised); `membership` maps each clustered row to its
     cluster, its distinct normalised text `t`, whether it is the keeper and its
     similarity to the keeper; `pairs` holds the verified near pairs with their Jaccard
     similarity, by row key of each text's first row, and `text_pairs` the same pairs by `t`.
@@ -109,6 +110,9 @@ class Duplicates:
     side: str = "example"  # what was matched: the whole example, or the input alone
     # The input side's own analysis, when the rows have one (see with_input_side).
     input: Duplicates | None = field(default=None, repr=False)
+    # Input side: a hash of the normalised response of each row an input cluster could
+    # hold at any threshold down to the floor (row, response).
+    responses: pl.DataFrame | None = field(default=None, repr=False)
 
     def at_threshold(self, threshold: float) -> Duplicates:
         """The same data clustered at another threshold (not below the explored floor)."""
@@ -117,7 +121,7 @@ class Duplicates:
         if threshold < self.context.floor - 1e-12:
             raise ValueError(f"pairs were verified down to {self.context.floor:g} only")
         result = _assemble(self.context, threshold)
-        result.passes, result.notes = self.passes, self.notes
+        result.passes, result.notes, result.responses = self.passes, self.notes, self.responses
         if self.input is not None:
             return with_input_side(result, self.input.at_threshold(threshold))
         return result
@@ -828,6 +832,17 @@ class _Context:
     side: str = "example"
 
 
+def _response_hashes(rows: pl.DataFrame, ctx: _Context, normalize: NormalizeSettings | None) -> pl.DataFrame:
+    """The normalised response's hash of each row whose input has an exact copy or a
+    verified pair: the rows an input cluster can hold (few, so few are normalised)."""
+    shared = ctx.frame.group_by("t").len().filter(pl.col("len") > 1)["t"]
+    paired = pl.concat([ctx.pairs["a"], ctx.pairs["b"], shared.cast(ctx.pairs["a"].dtype)]).unique()
+    wanted = ctx.frame.filter(pl.col("t").is_in(paired.implode()))["row"]
+    text = pl.col("text")
+    responses = rows[wanted].select(text.str.slice(text.str.len_chars() - pl.col("reply"))).to_series()
+    return pl.DataFrame({"row": wanted, "response": normalize_texts(responses, normalize).hash()})
+
+
 def has_input_side(rows: pl.DataFrame) -> bool:
     """Whether any row's input differs from its whole example (chat, Alpaca and
     prompt/completion data; for plain text and classification data they are one)."""
@@ -903,6 +918,8 @@ def find_duplicates(
     result = _assemble(context, near.threshold)
     result.passes, result.notes, result.signatures = passes, notes, signatures
     result.side = side
+    if side == "input":
+        result.responses = _response_hashes(rows, context, normalize)
     timings["clusters"] = time.perf_counter() - clock
     result.timings = timings
     progress(stage[1], 1.0)
@@ -1092,7 +1109,8 @@ def _assemble(ctx: _Context, threshold: float) -> Duplicates:
         b=key_of.gather(ctx.distinct.first_row.gather(pairs["b"])),
     )
     return Duplicates(
-        clusters=clusters.with_columns(side=pl.lit(ctx.side)),
+        # same_response: for the input side's clusters, filled in by with_input_side.
+        clusters=clusters.with_columns(side=pl.lit(ctx.side), same_response=pl.lit(None, dtype=pl.Boolean)),
         membership=membership.with_columns(side=pl.lit(ctx.side)),
         pairs=text_pairs,
         text_pairs=pairs.select("a", "b", "jaccard"),
@@ -1119,7 +1137,22 @@ def with_input_side(example: Duplicates, inputs: Duplicates) -> Duplicates:
         .agg(covered=pl.col("ex").is_not_null().all() & (pl.col("ex").n_unique() == 1))
     )
     listed = covered.filter(~pl.col("covered"))["cluster"]
-    clusters = pl.concat([example.clusters, inputs.clusters.filter(pl.col("id").is_in(listed.implode()))])
+    own = inputs.clusters.filter(pl.col("id").is_in(listed.implode()))
+    if inputs.responses is not None:
+        # Near inputs and one response: the same example, which the example side's word
+        # n-grams did not join (a reworded long prompt); not "responses differ".
+        same = (
+            inputs.membership.select("row", "cluster")
+            .join(inputs.responses, on="row", how="left")
+            .group_by("cluster")
+            .agg(same=pl.col("response").is_not_null().all() & (pl.col("response").n_unique() == 1))
+        )
+        own = (
+            own.join(same, left_on="id", right_on="cluster", how="left")
+            .with_columns(same_response=pl.col("same").fill_null(False))
+            .drop("same")
+        )
+    clusters = pl.concat([example.clusters, own])
     clusters = clusters.sort(["size", "keeper_row", "side"], descending=[True, False, False])
     membership = pl.concat(
         [example.membership, inputs.membership.filter(pl.col("cluster").is_in(listed.implode()))]

@@ -279,7 +279,8 @@ class DuplicatesTab(Vertical):
         keeper_words = words(" ".join(t for _, t in keeper_turns))
         sim = f"J {c['similarity']:.2f}" + (f"-{c['max_similarity']:.2f}" if c["kind"] == "near" else "")
         if c["side"] == "input":
-            what = f"same input ({c['kind']}), responses differ: cluster {c['id']}"
+            responses = "same response" if c["same_response"] else "responses differ"
+            what = f"same input ({c['kind']}), {responses}: cluster {c['id']}"
             sim = "input " + sim
         else:
             what = f"{c['kind']} cluster {c['id']}"

@@ -145,7 +145,9 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
             steps.append(step)
 
     undecided = dup.clusters.height - session.decided_clusters()
-    same_input = int((dup.clusters["side"] == "input").sum())
+    same_input = int(
+        ((dup.clusters["side"] == "input") & ~dup.clusters["same_response"].fill_null(False)).sum()
+    )
     row(
         "duplicates",
         WARN if undecided else OK,
