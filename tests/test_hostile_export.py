@@ -313,9 +313,8 @@ def test_a_refused_write_removes_nothing_and_keeps_an_earlier_output_set_aside(t
     (out / "notes.txt").unlink()
     allowed = _split(str(data), "--out", str(out), "--state-dir", state)
     assert allowed.exit_code == 0, allowed.output
-    assert f"kept the earlier output {aside}: o is not an output of sfttui's" in allowed.output.replace(
-        "\n", ""
-    )
+    said = allowed.output.replace("\n", "")
+    assert f"kept the earlier output {aside}: o holds no output of sfttui's that replaced it" in said
     assert _tree(aside) == earlier
 
 
@@ -328,6 +327,74 @@ def test_a_leftover_name_with_a_number_no_process_has_is_left_alone(tmp_path):
     result = _split(str(data), "--out", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"))
     assert result.exit_code == 0, result.output
     assert (odd / "notes.txt").read_text() == "mine"
+
+
+def test_recovery_never_moves_an_input_and_restores_the_latest_output_of_sfttuis(tmp_path):
+    # recover() put back an aside folder holding the very input being split (then
+    # "cannot read it any more"); and it tried only the newest aside folder, so a foreign
+    # one touched later hid a restorable output, and a new one was written without --force.
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    earlier = _tree(out)
+    holding = out.rename(tmp_path / ".out.old-999999999-abcdef12")
+    kept = (holding / "train.jsonl").read_bytes()
+    fresh = _split(str(holding / "train.jsonl"), "--out", str(out), "--state-dir", state)
+    assert fresh.exit_code == 0 and "restored" not in fresh.output
+    said = fresh.output.replace("\n", "")
+    assert f"left {holding} alone: it holds the input {holding / 'train.jsonl'}" in said
+    assert (holding / "train.jsonl").read_bytes() == kept
+    shutil.rmtree(out)
+    foreign = tmp_path / ".out.old-999999998-00000000"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    os.utime(foreign, ns=(holding.stat().st_mtime_ns + 10**9,) * 2)  # newer than the output
+    again = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert again.exit_code == 2, again.output  # the output is back: replacing it needs --force
+    assert f"restored the earlier output {out} from {holding.name}" in again.output.replace("\n", "")
+    assert _tree(out) == earlier and (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_a_leftover_bearing_this_processs_number_is_an_earlier_processs(tmp_path):
+    # In a container sfttui can be process 1 on every run: a write cut off between its
+    # renames was never put back (its number was "alive"), and the next run wrote a new
+    # output without --force, the earlier one left aside without a word.
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    earlier = _tree(out)
+    out.rename(tmp_path / f".out.old-{os.getpid()}-abcdef12")
+    again = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert again.exit_code == 2 and "restored the earlier output" in again.output
+    assert _tree(out) == earlier
+
+
+def test_a_write_that_fails_at_its_start_or_is_undone_leaves_what_the_next_one_clears(tmp_path, monkeypatch):
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    # The marker could not be made (no inode left): the empty folder stayed for ever.
+    real_touch = Path.touch
+
+    def no_marker(self: Path, *args: object, **kwargs: object) -> None:
+        if self.name == UNFINISHED:
+            raise OSError(28, "No space left on device")
+        real_touch(self, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "touch", no_marker)
+        failed = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert failed.exit_code == 2 and "No space left on device" in failed.output
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
+    # Killed while an undo removed the files: an empty folder, or output files and the
+    # marker (the undo takes it last) are both known for leftovers.
+    (tmp_path / ".out.tmp-999999991-0000aaaa").mkdir()
+    half = tmp_path / ".out.tmp-999999992-0000bbbb"
+    half.mkdir()
+    (half / "test.jsonl").write_text('{"text": "x"}\n')
+    (half / UNFINISHED).touch()
+    done = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert done.exit_code == 0 and "removed 2 unfinished or replaced output directories" in done.output
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
 
 
 def test_force_never_replaces_an_output_file_edited_by_hand(tmp_path):
@@ -707,7 +774,7 @@ def test_a_cut_off_write_to_an_output_named_with_a_newline_is_mended(tmp_path):
     assert _split(str(data), "--out", str(out), "--state-dir", str(tmp_path / "state")).exit_code == 0
     earlier = _tree(out)
     aside = out.rename(tmp_path / ".new\nline.old-999999999-abcdef12")  # its writer is gone
-    done = recover(out)
+    done = recover(out, [])
     assert done and "restored the earlier output" in done[0]
     assert _tree(out) == earlier and not aside.exists()
 

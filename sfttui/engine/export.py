@@ -14,7 +14,6 @@ import base64
 import errno
 import hashlib
 import os
-import shutil
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,6 +43,7 @@ from .io.outdir import (
     make_temporary,
     one_writer,
     recover,
+    remove_unfinished,
     replace_directory,
 )
 from .io.rawlines import RAW_COLUMNS, hash_lines, read_lines, stream_lines
@@ -490,7 +490,7 @@ def _write_locked(
 ) -> ExportResult:
     # First put back what a crashed write left aside, then judge; only a write that may
     # go ahead removes the rest of what crashed writes left.
-    recovered = recover(Path(out).resolve())
+    recovered = recover(Path(out).resolve(), protected)
     try:
         target = check_output(out, protected, force)
     except OutputRefused as exc:
@@ -546,7 +546,7 @@ def _undo(tmp: Path | None, made: list[Path]) -> None:
     """A write that did not finish leaves nothing: its temporary directory goes, and so do
     the parent directories it made for --out, each only while it is empty."""
     if tmp is not None:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_unfinished(tmp)
     for directory in made:
         try:
             directory.rmdir()

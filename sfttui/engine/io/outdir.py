@@ -198,7 +198,11 @@ def make_temporary(target: Path) -> Path:
             break
         except FileExistsError:
             continue
-    (tmp / UNFINISHED).touch()
+    try:
+        (tmp / UNFINISHED).touch()
+    except OSError:
+        tmp.rmdir()
+        raise
     try:
         there = target.stat()
     except OSError:
@@ -281,8 +285,11 @@ def _removed(directory: Path) -> list[str]:
 
 
 def _alive(pid: int) -> bool:
+    # This process's own number is not a sign of life: a write looks for leftovers under
+    # the writer's lock, before it makes any, so one bearing its number is an earlier
+    # process's (in a container sfttui may be process 1 on every run).
     if pid == os.getpid():
-        return True
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -295,13 +302,11 @@ def _alive(pid: int) -> bool:
 
 
 def _ours(directory: Path, kind: str) -> bool:
-    """A leftover sibling sfttui may remove: an unfinished write ("tmp") holding its
-    marker and only files with the names of its outputs, or a finished one; a replaced
-    output ("old") holding what its manifest says sfttui wrote, unchanged (one kept aside
-    because it changed holds a person's work)."""
-    if kind == "old" and _empty(directory):
-        return True
-    if sfttui_output(directory):
+    """A leftover sibling sfttui may remove: an empty one; an unfinished write ("tmp")
+    holding its marker and only files with the names of its outputs, or a finished one; a
+    replaced output ("old") holding what its manifest says sfttui wrote, unchanged (one
+    kept aside because it changed holds a person's work)."""
+    if _empty(directory) or sfttui_output(directory):
         return True
     names = {f"{s}.jsonl" for s in (*SPLITS, "dropped")} | {MANIFEST, UNFINISHED}
     try:
@@ -333,21 +338,40 @@ def _stale_siblings(target: Path, kind: str) -> list[Path]:
     return sorted(stale, key=lambda p: p.stat().st_mtime_ns) if kind == "old" else stale
 
 
-def recover(target: Path) -> list[str]:
+def recover(target: Path, protected: list[Protected]) -> list[str]:
     """Put back the earlier output an interrupted write left aside; what was done.
 
     Between the two renames of a replacement neither the old output nor the new one is
-    at `target`: the old one (complete, and what the person had) is put back. Nothing is
-    removed here: that waits until the write is allowed (`clear_leftovers`).
+    at `target`: the old one (complete, and what the person had) is put back: the latest
+    that is an output of sfttui's and holds no input. Nothing is removed here: that
+    waits until the write is allowed (`clear_leftovers`).
     """
-    olds = _stale_siblings(target, "old")
-    if target.exists() or not olds or not sfttui_output(olds[-1]):
+    if target.exists():
         return []
-    os.rename(olds[-1], target)
-    return [
-        f"restored the earlier output {target} from {olds[-1].name} (a write was cut off between its "
-        "two renames)"
-    ]
+    for old in reversed(_stale_siblings(target, "old")):
+        if sfttui_output(old) and not _holding(old, protected):
+            os.rename(old, target)
+            return [
+                f"restored the earlier output {target} from {old.name} (a write was cut off between "
+                "its two renames)"
+            ]
+    return []
+
+
+def _holding(directory: Path, protected: list[Protected]) -> Protected | None:
+    """The first protected path that is `directory` or lies in it."""
+    return next((item for item in protected if _inside(item.path.resolve(), directory)), None)
+
+
+def remove_unfinished(tmp: Path) -> None:
+    """Remove this write's temporary directory, its marker last: a write killed part-way
+    through leaves a leftover the next write still knows for sfttui's."""
+    with contextlib.suppress(OSError):
+        (tmp / UNFINISHED).touch()
+        for entry in os.scandir(tmp):
+            if entry.name != UNFINISHED:
+                os.unlink(entry.path)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def clear_leftovers(target: Path, protected: list[Protected]) -> list[str]:
@@ -362,16 +386,18 @@ def clear_leftovers(target: Path, protected: list[Protected]) -> list[str]:
     done: list[str] = []
     removed = 0
     for path, kind in leftovers:
-        held = next((item for item in protected if _inside(item.path.resolve(), path)), None)
+        held = _holding(path, protected)
         if held is not None:
             done.append(f"left {path} alone: it holds the {held.what} {held.path}")
+        elif not _ours(path, kind):
+            done.append(f"left {path} alone: it holds files sfttui did not write, or changed since")
         elif kind == "old" and not replaced and not _empty(path):
-            done.append(f"kept the earlier output {path}: {target.name} is not an output of sfttui's")
-        elif _ours(path, kind):
+            done.append(
+                f"kept the earlier output {path}: {target.name} holds no output of sfttui's that replaced it"
+            )
+        else:
             done += _removed(path)
             removed += not path.exists()
-        else:
-            done.append(f"left {path} alone: it holds files sfttui did not write, or changed since")
     if removed:
         done.append(
             f"removed {removed} unfinished or replaced output director{'y' if removed == 1 else 'ies'} "
