@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
 
+import dask
 import numpy as np
 import polars as pl
 import pytest
@@ -226,6 +229,32 @@ def test_a_port_that_accepts_and_never_answers_is_given_up_on_in_time(listener):
     assert str(caught.value) == (
         f"cannot reach the Dask scheduler at {address} (no answer in Dask's protocol within 2 s)"
     )
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl makes the test's certificate")
+def test_a_tls_scheduler_is_reached_with_the_dask_configs_tls_settings(tmp_path):
+    # The handshake probe connected without the TLS settings a Client reads from the
+    # Dask config, and every tls:// scheduler was refused as "not in Dask's protocol".
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=x"]
+    subprocess.run([*request, "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    tls = {"distributed.comm.tls.ca-file": str(cert)}
+    for who in ("client", "scheduler", "worker"):
+        tls |= {f"distributed.comm.tls.{who}.cert": str(cert), f"distributed.comm.tls.{who}.key": str(key)}
+    with dask.config.set(tls):
+        security = Security()
+        with LocalCluster(
+            n_workers=1, processes=False, protocol="tls", security=security, dashboard_address=None
+        ) as cluster:
+            engine = DaskEngine.connect(cluster.scheduler_address, timeout="10s")
+            try:
+                assert engine.describe().startswith("dask (1 workers at tls://")
+                assert engine.map(_plus_sum, [1], pl.DataFrame({"x": [2]})) == [3]
+            finally:
+                engine.close()
 
 
 @pytest.mark.parametrize("address", ["notaurl", "host:port", "inproc://x"])

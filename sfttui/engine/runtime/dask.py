@@ -64,11 +64,18 @@ def _handshake(address: str, seconds: float) -> None:
     A Client's timeout bounds reaching the port, not the handshake after it: a port that
     accepted and never spoke (a web server waiting for a request) held `sfttui scan
     --engine dask` for ever. Its own loop on its own thread: the caller may be in one."""
+    import dask
     from distributed.comm import connect
+    from distributed.security import Security
+
+    if dask.config.get("distributed.client.security-loader", None):
+        return  # the site's own loader of TLS settings: only a Client knows how to call it
+    # The settings a Client would connect with (TLS from the Dask config, if any).
+    args = Security().get_connection_args("client")
 
     async def trade() -> None:
         try:
-            comm = await asyncio.wait_for(connect(address, timeout=seconds), seconds)
+            comm = await asyncio.wait_for(connect(address, timeout=seconds, **args), seconds)
         except asyncio.TimeoutError:
             raise TimeoutError(f"no answer in Dask's protocol within {seconds:g} s") from None
         await comm.close()
