@@ -688,6 +688,14 @@ def test_a_file_mostly_set_aside_leaves_the_gates_that_found_nothing_not_checked
     assert "leakage" not in json.loads(whole.stdout)["not_checked"]
     clean = _scan(str(train), "--fail-on", "duplicates,conflicts")
     assert clean.exit_code == 0, clean.output
+    # Blank lines are set aside too, but hold nothing to check: a file spaced out with
+    # them (60 records, 61 blank lines) is not "mostly set aside".
+    train.write_text(
+        "\n" + "".join(json.dumps({"text": t, "label": "ab"[i % 2]}) + "\n\n" for i, t in enumerate(texts))
+    )
+    spaced = _scan(str(train), "--fail-on", "duplicates,conflicts", "--json", "-")
+    assert spaced.exit_code == 0, spaced.output
+    assert json.loads(spaced.stdout)["findings"]["bad-lines"] == 61
 
 
 def test_with_the_model_off_a_coverage_gate_that_would_measure_ambiguous_rows_is_not_checked(write_jsonl):

@@ -795,3 +795,6 @@ def test_a_reference_sample_mostly_set_aside_leaves_representativeness_not_check
         "most of the reference sample ref.jsonl was set aside: 61 of 121 records are bad lines, so the "
         "comparison stands on the few left"
     )
+    ref.write_text("\n" + good.replace("\n", "\n\n"))  # spaced out with blank lines: nothing lost
+    spaced = CliRunner().invoke(main, args)
+    assert spaced.exit_code == 0, spaced.output

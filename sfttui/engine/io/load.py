@@ -131,6 +131,15 @@ BAD_SCHEMA: dict[str, pl.DataType] = {
 BadLine = tuple[int, str, bool, bytes | None]
 
 
+BLANK_LINE = "blank line"
+
+
+def mostly_set_aside(rows: int, bad: int, blank: int) -> bool:
+    """More records set aside than read, not counting blank lines (a file spaced out with
+    them holds nothing in them to check)."""
+    return bad - blank > rows
+
+
 @dataclass
 class InputFile:
     """One input file as read: where it came from, what it held, how it was read."""
@@ -162,11 +171,13 @@ class InputFile:
             mtime_ns=found.st_mtime_ns,
         )
 
+    blank: int = 0  # of `bad`, blank lines: set aside, but nothing was in them
+
     @property
     def mostly_set_aside(self) -> bool:
-        """More of its records set aside than read: the format or the file is likely wrong,
-        and a check of what was left says little about the file."""
-        return self.bad > self.rows
+        """More of its records set aside than read, blank lines aside: the format or the
+        file is likely wrong, and a check of what was left says little about the file."""
+        return mostly_set_aside(self.rows, self.bad, self.blank)
 
     @property
     def source(self) -> Source:
@@ -653,7 +664,7 @@ def _parse_lines(
             out.bad.append((number, _oversized(len(raw), max_row_bytes), True, raw))
             continue
         if not raw.strip():
-            out.bad.append((number, "blank line", True, raw))
+            out.bad.append((number, BLANK_LINE, True, raw))
             continue
         try:
             obj = orjson.loads(raw)
@@ -1753,6 +1764,7 @@ def file_frames(info: InputFile, rows: pl.DataFrame, bad: list[BadLine]) -> tupl
     )
     info.rows = rows.height
     info.bad = sum(1 for b in bad if b[2])
+    info.blank = sum(1 for b in bad if b[2] and b[1] == BLANK_LINE)
     if info.mostly_set_aside:
         info.notes.append(
             f"most of {info.name} was set aside: {info.bad:,} of {info.bad + info.rows:,} records are "
