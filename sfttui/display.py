@@ -129,7 +129,8 @@ def exit_with_error(exc: SfttuiError | OSError, target: object = None) -> int:
 def _about(path: str, target: str) -> bool:
     """Whether `path` is `target`, lies in it, or is one of the siblings a write into the
     directory `target` makes beside it (.NAME.tmp-..., .NAME.old-...)."""
-    path, target = os.path.abspath(path), os.path.abspath(target)
+    # Resolved both: the write names its files by the resolved --out (through links).
+    path, target = os.path.realpath(path), os.path.realpath(target)
     parent, name = os.path.split(target)
     return (
         path == target

@@ -855,6 +855,15 @@ def test_a_name_too_long_anywhere_is_one_line_naming_that_path(tmp_path, monkeyp
     state = _split("data.jsonl", "--out", "o1", "--state-dir", long)
     assert state.exit_code == 2 and isinstance(state.exception, SystemExit)
     assert " ".join(state.output.split()).startswith(f"error: cannot use {long}/journal-")
+    # --out through a link: the error is still --out's, not a name of sfttui's own.
+    Path("real").mkdir()
+    Path("link").symlink_to("real")
+    for out in (f"real/{'o' * 240}", f"link/{'o' * 240}"):
+        linked = _split("data.jsonl", "--out", out, "--state-dir", "s")
+        assert (
+            linked.exit_code == 2
+            and " ".join(linked.output.split()) == f"error: cannot write {out}: File name too long"
+        )
     blocked = Path("afile")
     blocked.write_text("mine")
     for out in ("afile/x", "afile/x/y"):
