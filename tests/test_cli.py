@@ -652,6 +652,11 @@ def test_eval_items_of_punctuation_only_are_set_aside_and_leakage_not_checked(wr
     assert [(i["rows"], i["bad_lines"]) for i in report["leakage"]["eval_inputs"]] == [(1, 1)]
     kept = _scan(str(data), "--eval", str(gold), "--keep-punctuation", "--fail-on", "leakage")
     assert kept.exit_code == 0, kept.output  # with punctuation kept, the item is compared
+    # A blank line is set aside too, but held no item: nothing went unchecked.
+    gold.write_text('\n{"text": "a question of its own about refunds"}\n\n')
+    spaced = _scan(str(data), "--eval", str(gold), "--fail-on", "leakage", "--json", "-")
+    assert spaced.exit_code == 0, spaced.output
+    assert "leakage" not in json.loads(spaced.stdout)["not_checked"]
 
 
 def test_a_file_mostly_set_aside_leaves_the_gates_that_found_nothing_not_checked(tmp_path):

@@ -395,8 +395,9 @@ def _eval_set_aside(r: ScanResult) -> list[dict[str, Any]]:
 
 
 def leakage_unchecked(r: ScanResult) -> str | None:
-    # Eval records set aside (not the notices, a byte order mark): never checked.
-    if unread := [b for b in _eval_set_aside(r) if b["excluded"]]:
+    # Eval records set aside (not the notices, a byte order mark; not blank lines, which
+    # hold nothing): never checked.
+    if unread := [b for b in _eval_set_aside(r) if b["excluded"] and b["reason"] != BLANK_LINE]:
         first = unread[0]
         return (
             f"{len(unread):,} eval records were set aside, so they were not checked for contamination; "
