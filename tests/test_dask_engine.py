@@ -247,7 +247,7 @@ def test_a_tls_scheduler_is_reached_with_the_dask_configs_tls_settings(tmp_path)
     with dask.config.set(tls):
         security = Security()
         with LocalCluster(
-            n_workers=1, processes=False, protocol="tls", security=security, dashboard_address=None
+            n_workers=1, processes=False, protocol="tls", security=security, dashboard_address=":0"
         ) as cluster:
             engine = DaskEngine.connect(cluster.scheduler_address, timeout="10s")
             try:
