@@ -295,15 +295,21 @@ def test_a_leftover_that_holds_an_input_is_never_removed(tmp_path):
     assert (folder / "train.jsonl").read_bytes() == kept and data.parent == folder
 
 
+def _output_set_aside(tmp_path: Path, name: str, pid: int = 999999999) -> tuple[Path, Path, str, dict, Path]:
+    """An output written, then set aside as a write cut off between its two renames
+    leaves it: (data, out, state, the output's files, the folder it is aside in)."""
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / name, str(tmp_path / "state")
+    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
+    earlier = _tree(out)
+    return data, out, state, earlier, out.rename(tmp_path / f".{name}.old-{pid}-abcdef12")
+
+
 def test_a_refused_write_removes_nothing_and_keeps_an_earlier_output_set_aside(tmp_path):
     # A write cut off between its renames left the earlier output aside; the person then
     # made --out anew with a file in it. The next split, refused, deleted the earlier
     # output, its only copy ("removed 2 unfinished or replaced output directories").
-    data = _write_format(tmp_path, "jsonl", _records())
-    out, state = tmp_path / "o", str(tmp_path / "state")
-    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
-    earlier = _tree(out)
-    aside = out.rename(tmp_path / ".o.old-999999999-abcdef12")
+    data, out, state, earlier, aside = _output_set_aside(tmp_path, "o")
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     refused = _split(str(data), "--out", str(out), "--state-dir", state)
@@ -333,11 +339,7 @@ def test_recovery_never_moves_an_input_and_restores_the_latest_output_of_sfttuis
     # recover() put back an aside folder holding the very input being split (then
     # "cannot read it any more"); and it tried only the newest aside folder, so a foreign
     # one touched later hid a restorable output, and a new one was written without --force.
-    data = _write_format(tmp_path, "jsonl", _records())
-    out, state = tmp_path / "out", str(tmp_path / "state")
-    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
-    earlier = _tree(out)
-    holding = out.rename(tmp_path / ".out.old-999999999-abcdef12")
+    data, out, state, earlier, holding = _output_set_aside(tmp_path, "out")
     kept = (holding / "train.jsonl").read_bytes()
     fresh = _split(str(holding / "train.jsonl"), "--out", str(out), "--state-dir", state)
     assert fresh.exit_code == 0 and "restored" not in fresh.output
@@ -359,11 +361,7 @@ def test_a_leftover_bearing_this_processs_number_is_an_earlier_processs(tmp_path
     # In a container sfttui can be process 1 on every run: a write cut off between its
     # renames was never put back (its number was "alive"), and the next run wrote a new
     # output without --force, the earlier one left aside without a word.
-    data = _write_format(tmp_path, "jsonl", _records())
-    out, state = tmp_path / "out", str(tmp_path / "state")
-    assert _split(str(data), "--out", str(out), "--state-dir", state).exit_code == 0
-    earlier = _tree(out)
-    out.rename(tmp_path / f".out.old-{os.getpid()}-abcdef12")
+    data, out, state, earlier, _ = _output_set_aside(tmp_path, "out", os.getpid())
     again = _split(str(data), "--out", str(out), "--state-dir", state)
     assert again.exit_code == 2 and "restored the earlier output" in again.output
     assert _tree(out) == earlier
