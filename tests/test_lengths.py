@@ -141,21 +141,23 @@ def test_without_a_tokenizer_lengths_are_approximate_and_say_so(write_jsonl):
     assert result.exit_code == 1 and "no --max-tokens given" in result.output
 
 
-def test_without_a_tokenizer_chinese_japanese_and_korean_characters_count_one_each(write_jsonl):
+def test_without_a_tokenizer_characters_beyond_ascii_count_by_their_bytes(write_jsonl):
     # Characters / 4 counted 12,000 characters of Chinese as 3,000 tokens, so
-    # `--max-tokens 4096` passed a row no BPE tokenizer fits in 4,096 tokens.
-    chinese = "我的包裹还没有到" * 1500  # 12,000 characters
+    # `--max-tokens 4096` passed a row no BPE tokenizer fits in 4,096 tokens; Thai and
+    # emoji the same.
     rows = [
-        {"text": chinese, "label": "a"},
-        {"text": "こんにちは 안녕하세요 abcd", "label": "a"},  # 5 kana, 5 Hangul, 6 other
-        {"text": "plain English text " * 400, "label": "a"},  # 7,600 characters
+        {"text": "我的包裹还没有到" * 1500, "label": "a"},  # 12,000 characters of 3 bytes
+        {"text": "こんにちは 안녕하세요 abcd", "label": "a"},  # 10 of 3 bytes, 6 ASCII: 10 + 2
+        {"text": "plain English text " * 400, "label": "a"},  # 7,600 ASCII characters
+        {"text": "สวัสดีครับ" * 500, "label": "a"},  # 5,000 Thai characters of 3 bytes
+        {"text": "😀" * 300 + " café", "label": "a"},  # 1,200 + 2 bytes; 4 ASCII: 401 + 1
     ]
     data = write_jsonl("d.jsonl", rows)
     lengths = measure_lengths(load([str(data)]))
-    assert lengths.tokens["total"].to_list() == [12000, 12, 1900]
+    assert lengths.tokens["total"].to_list() == [12000, 12, 1900, 5000, 402]
     result = CliRunner().invoke(main, ["scan", str(data), "--max-tokens", "4096", "--json", "-"])
     over = json.loads(result.stdout)["lengths"]["over"]
-    assert [(r["key"], r["total"]) for r in over["listed"]] == [("d.jsonl:1", 12000)]
+    assert [(r["key"], r["total"]) for r in over["listed"]] == [("d.jsonl:1", 12000), ("d.jsonl:4", 5000)]
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,12 @@
 """Lengths in tokens: each row's prompt, response and total, with the model's own tokenizer.
 
 `--tokenizer PATH` names a local `tokenizer.json` (Hugging Face `tokenizers`, the optional
-`tokens` extra; nothing is downloaded). Without one, lengths are approximate: characters
-/ 4, rounded up, but one token for each Chinese, Japanese or Korean character (which
-BPE tokenizers give a token or more each, so / 4 would undercount such text fourfold
-and pass it under `--max-tokens`); labelled so everywhere they show.
+`tokens` extra; nothing is downloaded). Without one, lengths are approximate: ASCII
+characters / 4, and a character beyond ASCII by its UTF-8 bytes / 3, each rounded up: a
+Chinese, Japanese, Korean or Thai character (3 bytes) is one token, an emoji (4) one
+and a third, an accented letter (2) two thirds. BPE tokenizers give such characters a
+token or more each, so characters / 4 undercounted that text fourfold and passed it
+under `--max-tokens`. Labelled approximate everywhere they show.
 
 Counting a million chats with `encode_batch` takes about a minute on two cores, most of
 it spent building encodings nobody reads. The tokenizers sfttui is used with split text
@@ -35,9 +37,12 @@ from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import LengthSettings
 from ..text.minhash import THREADS, iter_chunks, threaded_map
 
-CHARS_PER_TOKEN = 4  # the approximation's rule of thumb for English text
-_ONE_TOKEN_EACH = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"  # ... and for these scripts
-APPROXIMATION = f"characters / {CHARS_PER_TOKEN}, Chinese, Japanese and Korean characters one each"
+CHARS_PER_TOKEN = 4  # the approximation's rule of thumb for ASCII (English, code)
+BYTES_PER_TOKEN = 3  # ... and for the UTF-8 bytes of characters beyond it
+APPROXIMATION = (
+    f"ASCII characters / {CHARS_PER_TOKEN}, others by UTF-8 bytes / {BYTES_PER_TOKEN} "
+    "(a Chinese, Japanese, Korean or Thai character one token)"
+)
 PARTS = ("prompt", "response", "total")
 EDGES = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)  # histogram bin edges
 QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
@@ -251,12 +256,14 @@ def _text_tokens(
 def _approximate(texts: pl.Series) -> np.ndarray:
     texts = texts.fill_null("")
     chars = texts.str.len_chars().to_numpy().astype(np.int64)
-    # Only a text with a character beyond ASCII can hold one of those scripts.
-    wide = np.flatnonzero(texts.str.len_bytes().to_numpy() > chars)
-    ones = np.zeros_like(chars)
+    size = texts.str.len_bytes().to_numpy().astype(np.int64)
+    # Only a text with more bytes than characters has any beyond ASCII to count.
+    wide = np.flatnonzero(size > chars)
+    beyond = np.zeros_like(chars)
     if wide.size:
-        ones[wide] = texts.gather(wide).str.count_matches(_ONE_TOKEN_EACH).to_numpy()
-    return ones - (-(chars - ones) // CHARS_PER_TOKEN)
+        beyond[wide] = texts.gather(wide).str.count_matches(r"[^\x00-\x7f]").to_numpy()
+    ascii = chars - beyond
+    return -(-ascii // CHARS_PER_TOKEN) - (-(size - ascii) // BYTES_PER_TOKEN)
 
 
 def _system_tokens(system: pl.Series, count: Any) -> np.ndarray:
