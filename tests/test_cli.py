@@ -703,7 +703,7 @@ def test_a_file_mostly_set_aside_leaves_the_gates_that_found_nothing_not_checked
     assert json.loads(spaced.stdout)["findings"]["bad-lines"] == 61
 
 
-def test_with_the_model_off_a_coverage_gate_that_would_measure_ambiguous_rows_is_not_checked(write_jsonl):
+def test_ambiguous_rows_not_measured_leave_a_coverage_gate_not_checked(write_jsonl):
     # `--no-model --fail-on coverage` passed: the scorecard showed ambiguous rows "n/a",
     # as for data they do not apply to, though two labels of 100 rows each had them
     # apply, and nothing was looked for.
@@ -719,12 +719,18 @@ def test_with_the_model_off_a_coverage_gate_that_would_measure_ambiguous_rows_is
         for i in range(80)
     ]
     path = str(write_jsonl("d.jsonl", rows))
-    # With the model on, it ran and could not beat the baseline: ambiguous rows are n/a.
+    # With the model on, it ran and could not beat the baseline (the labels are random):
+    # no row can be called ambiguous, which is not a pass either.
     measured = _scan(path, "--fail-on", "coverage", "--json", "-")
-    assert measured.exit_code == 0, measured.output
-    [hard, ambiguous] = json.loads(measured.stdout)["coverage"]["scorecard"][:2]
+    assert measured.exit_code == 1
+    report = json.loads(measured.stdout)
+    [hard, ambiguous] = report["coverage"]["scorecard"][:2]
     assert (hard["kind"], hard["total"], hard["status"]) == ("hard_negatives", 120, "ok")
     assert (ambiguous["kind"], ambiguous["applies"]) == ("ambiguous", False)
+    assert report["not_checked"]["coverage"] == (
+        "ambiguous rows were not measured (the label model does no better than the majority baseline, "
+        "so no row can be called ambiguous); every other kind that applies is met"
+    )
     off = _scan(path, "--no-model", "--fail-on", "coverage", "--json", "-")
     assert off.exit_code == 1
     assert json.loads(off.stdout)["not_checked"]["coverage"] == (

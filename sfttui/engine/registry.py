@@ -533,12 +533,18 @@ def _coverage_unchecked(r: ScanResult) -> str | None:
     if not any(line.applies for line in r.coverage.scorecard(split_series(r.dataset))):
         return "no kind of hard data applies to this data (every line of the scorecard n/a)"
     if (
-        not r.settings.coverage.model
+        not r.coverage.model.ran
         and model_would_run(r.dataset.rows["label"], r.settings.coverage)
         and not r.coverage.warnings(split_series(r.dataset))
     ):
-        # Not "n/a": ambiguous rows apply to this data, and were not looked for.
-        return "ambiguous rows were not measured (--no-model); every other kind that applies is met"
+        # Not "n/a": ambiguous rows apply to this data, and none could be told.
+        why = (
+            "--no-model"
+            if not r.settings.coverage.model
+            else "the label model does no better than the majority baseline, so no row can be called "
+            "ambiguous"
+        )
+        return f"ambiguous rows were not measured ({why}); every other kind that applies is met"
     return None
 
 
