@@ -367,6 +367,85 @@ def test_a_leftover_bearing_this_processs_number_is_an_earlier_processs(tmp_path
     assert _tree(out) == earlier
 
 
+def test_a_leftover_named_with_a_live_processs_number_is_still_mended(tmp_path):
+    # Process numbers are reused (pid_max 32768 here): an aside output named with one
+    # now held by a live process was passed over, and a run without --force wrote a new
+    # output in its place without a word. Under the writer's lock no write is going on.
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        data, out, state, earlier, _ = _output_set_aside(tmp_path, "out", sleeper.pid)
+        again = _split(str(data), "--out", str(out), "--state-dir", state)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert again.exit_code == 2 and "restored the earlier output" in again.output
+    assert _tree(out) == earlier
+
+
+def test_a_removal_cut_off_leaves_what_is_known_and_never_a_part_restored(tmp_path, monkeypatch):
+    from sfttui.engine.io import outdir
+
+    # Files went in the file system's order: cut off after the manifest, output files
+    # stayed that no later write would call sfttui's ("left alone") ...
+    data, out, state, earlier, aside = _output_set_aside(tmp_path, "out")
+    gone: list[str] = []
+    real_unlink = os.unlink
+    with monkeypatch.context() as patched:
+        patched.setattr(outdir.os, "unlink", lambda path: (gone.append(Path(path).name), real_unlink(path)))
+        outdir._unlink_in_order(aside)
+    assert gone[-1] == "manifest.json" and sorted(gone[:-1]) == sorted(
+        n for n in earlier if n != "manifest.json"
+    )
+    # ... and a folder a removal left with its manifest and some files was put back
+    # as the earlier output, files missing.
+    (tmp_path / "b").mkdir()
+    data, out, state, earlier, part = _output_set_aside(tmp_path / "b", "out")
+    (part / "validation.jsonl").unlink()
+    fresh = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert fresh.exit_code == 0 and "restored" not in fresh.output
+    assert (part / "train.jsonl").exists()  # kept: no output of sfttui's replaced it yet
+    forced = _split(str(data), "--out", str(out), "--state-dir", state, "--force")
+    assert forced.exit_code == 0 and not part.exists()
+
+
+def test_an_interrupted_swap_puts_the_earlier_output_back_at_once(tmp_path, monkeypatch):
+    # Ctrl-C between the two renames printed "Aborted!" and left --out missing until the
+    # next run.
+    from sfttui.engine.io import outdir
+
+    data, out, state, earlier, aside = _output_set_aside(tmp_path, "out")
+    aside.rename(out)
+    real_rename = os.rename
+    calls: list[str] = []
+
+    def rename(src: object, dst: object) -> None:
+        calls.append(str(src))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_rename(src, dst)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(outdir.os, "rename", rename)
+        stopped = _split(str(data), "--out", str(out), "--state-dir", state, "--force", "--seed", "7")
+    assert stopped.exit_code != 0
+    assert _tree(out) == earlier
+
+
+def test_a_same_size_file_copied_in_with_its_time_is_read_again(tmp_path):
+    # The digest cache knew a file by device, inode, size and modification time: `cp -p`
+    # of an edited file of the same size, its time copied, was taken for the one read.
+    from sfttui.engine.io import outdir
+
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"text": "aaaa"}\n')
+    first = outdir._sha256(path, path.stat())
+    when = path.stat().st_mtime_ns
+    time.sleep(0.01)
+    path.write_text('{"text": "bbbb"}\n')
+    os.utime(path, ns=(when, when))
+    assert outdir._sha256(path, path.stat()) != first
+
+
 def test_a_write_that_fails_at_its_start_or_is_undone_leaves_what_the_next_one_clears(tmp_path, monkeypatch):
     data = _write_format(tmp_path, "jsonl", _records())
     out, state = tmp_path / "out", str(tmp_path / "state")

@@ -470,9 +470,9 @@ def write_export(
             blocker = next((d for d in ancestors if d.exists() and not d.is_dir()), place.parent)
             raise OutputRefused(f"cannot write {out}: {blocker} is a file, not a folder") from None
         raise
-    with one_writer(place):
+    with one_writer(place) as exclusive:
         return _write_locked(
-            plan, dataset, out, protected, force, made, settings, extra, duplicates, fail_after
+            plan, dataset, out, protected, force, made, settings, extra, duplicates, fail_after, exclusive
         )
 
 
@@ -487,16 +487,17 @@ def _write_locked(
     extra: dict[str, Any] | None,
     duplicates: Duplicates | None,
     fail_after: str | None,
+    exclusive: bool,
 ) -> ExportResult:
     # First put back what a crashed write left aside, then judge; only a write that may
     # go ahead removes the rest of what crashed writes left.
-    recovered = recover(Path(out).resolve(), protected)
+    recovered = recover(Path(out).resolve(), protected, exclusive)
     try:
         target = check_output(out, protected, force)
     except OutputRefused as exc:
         _undo(None, made)
         raise OutputRefused("; ".join([*recovered, str(exc)])) from None
-    recovered += clear_leftovers(target, protected)
+    recovered += clear_leftovers(target, protected, exclusive)
     tmp = make_temporary(target)
     try:
         if _first_change(dataset):

@@ -89,13 +89,15 @@ def foreign_entries(directory: Path, read: bool = True) -> list[str] | None:
     return [e.name for e in entries if foreign(e)]
 
 
-# (device, inode, size, modification time) -> sha256: a write looks at an earlier output
-# before it writes and again once it is set aside; the file read once is enough then.
-_DIGESTS: dict[tuple[int, int, int, int], str] = {}
+# (device, inode, size, modification and change times) -> sha256: a write looks at an
+# earlier output before it writes and again once it is set aside; the file read once is
+# enough then. The change time is kept too: `cp -p` of a file of the same size over it,
+# its modification time copied, changes nothing else the key holds.
+_DIGESTS: dict[tuple[int, int, int, int, int], str] = {}
 
 
 def _sha256(path: Path, found: os.stat_result) -> str:
-    key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+    key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
     if key not in _DIGESTS:
         if len(_DIGESTS) > 64:
             _DIGESTS.clear()
@@ -106,6 +108,18 @@ def _sha256(path: Path, found: os.stat_result) -> str:
 def sfttui_output(directory: Path) -> bool:
     """Whether `directory` holds nothing but an output sfttui wrote."""
     return foreign_entries(directory) == []
+
+
+def complete_output(directory: Path) -> bool:
+    """An output sfttui wrote, holding every file its manifest lists: what may be put back
+    or counted as a replacement (a removal cut off leaves the manifest and some files)."""
+    if not sfttui_output(directory):
+        return False
+    try:
+        listed = orjson.loads((directory / MANIFEST).read_bytes()).get("outputs")
+        return isinstance(listed, dict) and all((directory / name).is_file() for name in listed)
+    except (OSError, orjson.JSONDecodeError):
+        return False
 
 
 def _listing(names: list[str]) -> str:
@@ -227,7 +241,11 @@ def replace_directory(tmp: Path, target: Path) -> list[str]:
         os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
     old = target.with_name(f".{target.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
     os.rename(target, old)
-    os.rename(tmp, target)
+    try:
+        os.rename(tmp, target)
+    except BaseException:  # interrupted (Ctrl-C) or refused: the earlier output goes back now
+        os.rename(old, target)
+        raise
     with contextlib.suppress(OSError):
         old.rmdir()  # it was empty: nothing to keep or say
         return []
@@ -239,30 +257,32 @@ def replace_directory(tmp: Path, target: Path) -> list[str]:
 
 
 @contextmanager
-def one_writer(target: Path) -> Iterator[None]:
+def one_writer(target: Path) -> Iterator[bool]:
     """One write at a time into the directory `target` is in (which must exist); another
     is refused at once, saying why, rather than left waiting without a word. Two runs at
     once each checked --out before either wrote, and the second replaced the first's
     output, both saying they wrote it. A lock on the directory itself leaves no file
-    behind; where locks are not to be had, writes go on as before."""
+    behind; where locks are not to be had, writes go on as before. Yields whether the
+    lock is held."""
     try:
         import fcntl
 
         handle = os.open(target.parent, os.O_RDONLY)
     except (ImportError, OSError):
-        yield
+        yield False
         return
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = True
         except BlockingIOError:
             raise OutputRefused(
                 f"another sfttui is writing in {target.parent} (it holds a lock on the folder): "
                 "try again when it has finished"
             ) from None
         except OSError:  # a file system without locks
-            pass
-        yield
+            locked = False
+        yield locked
     finally:
         os.close(handle)  # and the lock with it
 
@@ -280,8 +300,21 @@ def _removed(directory: Path) -> list[str]:
     its files could not be removed from it. What could not be removed is said."""
     with contextlib.suppress(OSError):
         os.chmod(directory, stat.S_IMODE(directory.stat().st_mode) | stat.S_IRWXU)
+    _unlink_in_order(directory)
     shutil.rmtree(directory, ignore_errors=True)
     return [f"could not remove {directory}: remove it by hand"] if directory.exists() else []
+
+
+def _unlink_in_order(directory: Path) -> None:
+    """The files of one of sfttui's folders, the outputs first, then the manifest, then
+    the marker: a removal cut off leaves what the next write still knows for sfttui's
+    (by the manifest or the marker), never output files alone."""
+    last = (MANIFEST, UNFINISHED)
+    with contextlib.suppress(OSError):
+        entries = sorted(os.scandir(directory), key=lambda e: last.index(e.name) if e.name in last else -1)
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
 
 
 def _alive(pid: int) -> bool:
@@ -320,9 +353,11 @@ def _ours(directory: Path, kind: str) -> bool:
     )
 
 
-def _stale_siblings(target: Path, kind: str) -> list[Path]:
-    """The directories of `kind` an interrupted write left beside `target`, whose process
-    is gone; "old" ones oldest first."""
+def _stale_siblings(target: Path, kind: str, exclusive: bool) -> list[Path]:
+    """The directories of `kind` an interrupted write left beside `target`; "old" ones
+    oldest first. Under the writer's lock (`exclusive`) every one is: no write can be
+    going on beside `target` (a live process of the number in a name has reused it).
+    Without a lock to be had, those whose process is still there are left out."""
     try:
         siblings = [
             (Path(e.path), m)
@@ -334,11 +369,11 @@ def _stale_siblings(target: Path, kind: str) -> list[Path]:
         ]
     except OSError:
         return []
-    stale = [p for p, m in siblings if not _alive(int(m["pid"]))]
+    stale = [p for p, m in siblings if exclusive or not _alive(int(m["pid"]))]
     return sorted(stale, key=lambda p: p.stat().st_mtime_ns) if kind == "old" else stale
 
 
-def recover(target: Path, protected: list[Protected]) -> list[str]:
+def recover(target: Path, protected: list[Protected], exclusive: bool = True) -> list[str]:
     """Put back the earlier output an interrupted write left aside; what was done.
 
     Between the two renames of a replacement neither the old output nor the new one is
@@ -348,8 +383,8 @@ def recover(target: Path, protected: list[Protected]) -> list[str]:
     """
     if target.exists():
         return []
-    for old in reversed(_stale_siblings(target, "old")):
-        if sfttui_output(old) and not _holding(old, protected):
+    for old in reversed(_stale_siblings(target, "old", exclusive)):
+        if complete_output(old) and not _holding(old, protected):
             os.rename(old, target)
             return [
                 f"restored the earlier output {target} from {old.name} (a write was cut off between "
@@ -368,21 +403,19 @@ def remove_unfinished(tmp: Path) -> None:
     through leaves a leftover the next write still knows for sfttui's."""
     with contextlib.suppress(OSError):
         (tmp / UNFINISHED).touch()
-        for entry in os.scandir(tmp):
-            if entry.name != UNFINISHED:
-                os.unlink(entry.path)
+    _unlink_in_order(tmp)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def clear_leftovers(target: Path, protected: list[Protected]) -> list[str]:
+def clear_leftovers(target: Path, protected: list[Protected], exclusive: bool = True) -> list[str]:
     """Remove what interrupted writes left beside `target`, once a write there is allowed;
     what was done. Unfinished temporary directories go; earlier outputs set aside go only
     when `target` holds an output of sfttui's (the one that replaced them). A sibling that
     holds an input, or anything sfttui would not have written, is left alone and named.
     """
-    leftovers = [(p, "tmp") for p in _stale_siblings(target, "tmp")]
-    leftovers += [(p, "old") for p in _stale_siblings(target, "old")]
-    replaced = any(kind == "old" for _, kind in leftovers) and sfttui_output(target)
+    leftovers = [(p, "tmp") for p in _stale_siblings(target, "tmp", exclusive)]
+    leftovers += [(p, "old") for p in _stale_siblings(target, "old", exclusive)]
+    replaced = any(kind == "old" for _, kind in leftovers) and complete_output(target)
     done: list[str] = []
     removed = 0
     for path, kind in leftovers:
