@@ -1628,3 +1628,35 @@ async def test_quality_outliers_view_lists_rows_unlike_the_rest_and_drops_one(tm
         await pilot.press("d")
         assert _journal(app)[-1]["keys"] == ["ru"]
         assert _journal(app)[-1]["reason"] == "outlier (script): Cyrillic in a Latin dataset"
+
+
+async def test_keys_pressed_before_the_analysis_is_done_say_so_and_never_crash(tmp_path, monkeypatch):
+    # F2 then a (x, A, M, h, +, e, 1; F4 r) while the tab still said "Loading...": the
+    # app died with NotAnalysed. w and b already said "Still working".
+    import threading
+
+    from sfttui.engine.session import Session
+
+    release = threading.Event()
+    analyse = Session.analyse
+
+    def held(self: Session, *args: object, **kwargs: object) -> None:
+        release.wait(30)
+        analyse(self, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "analyse", held)
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        said: list[str] = []
+        app.notify = lambda message, *a, **k: said.append(str(message))  # type: ignore[method-assign]
+        for key in ("f2", "a", "x", "A", "M", "h", "plus", "e", "1", "f4", "r"):
+            await pilot.press(key)
+        await pilot.pause()
+        assert app.is_running and not app.session.ready
+        assert said and set(said) == {"Still working: the data is not analysed yet."}
+        release.set()
+        await settle(pilot)
+        await pilot.press("f2", "a")
+        await settle(pilot)
+        assert app.session.decided_clusters() == 1
+

@@ -24,7 +24,7 @@ from ..display import literal, visible
 from ..engine.errors import SfttuiError
 from ..engine.export import ExportPlan
 from ..engine.runtime.progress import SCAN_STAGES, Stage
-from ..engine.session import Session
+from ..engine.session import NotAnalysed, Session
 from ..engine.settings import SPLITS
 from .browse import RowsScreen
 from .messages import (
@@ -299,6 +299,15 @@ class SfttuiApp(App[None]):
             if shown.severity != "error":
                 self._unnotify(shown, refresh=False)
         super()._on_notify(event)
+
+    async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
+        # The keys work while the analysis runs (tabs, moving about); one that needs its
+        # results (a decision, the threshold, a re-split) says so instead of ending the app.
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except NotAnalysed:
+            self.notify("Still working: the data is not analysed yet.")
+            return True
 
     def refused_read_only(self) -> bool:
         """Refuse a decision, saying why, when this window's journal is read-only (another

@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState
 from ...display import literal, visible
 from ...engine.decisions import HARD_NEGATIVE, kept_member
 from ...engine.io.formats import SYSTEM_ROLES
-from ...engine.session import Session
+from ...engine.session import NotAnalysed, Session
 from ..messages import DecisionsChanged, ThresholdChanged
 from ..render import histogram, render_turns, side_by_side, sparkline, turns, words
 from ..screens import ConfirmScreen, PromptScreen
@@ -560,6 +560,8 @@ class DuplicatesTab(Vertical):
         )
 
     def action_threshold(self, step: int) -> None:
+        if not self.session.ready:  # said by the app; its worker would fail out of reach
+            raise NotAnalysed("the threshold moves the clusters of an analysis")
         with self._asking:
             asked = self._asked
         now = self.session.threshold if asked is None else asked
