@@ -1660,3 +1660,24 @@ async def test_keys_pressed_before_the_analysis_is_done_say_so_and_never_crash(t
         await settle(pilot)
         assert app.session.decided_clusters() == 1
 
+
+async def test_a_cap_out_of_range_is_refused_and_never_ends_the_app(tmp_path):
+    # 99999999999999999999999 ended the app (orjson: integer exceeds 64-bit range); -5
+    # was taken ("capped at -5 rows", 5 rows dropped) and dropped on reopening.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        said: list[str] = []
+        notify = app.notify
+        app.notify = lambda message, *a, **k: (said.append(str(message)), notify(message, *a, **k))  # type: ignore[method-assign]
+        for typed in ("99999999999999999999999", "-5"):
+            await pilot.press("f3", "c", *typed, "enter")
+            await settle(pilot)
+        assert app.is_running and [e for e in _journal(app) if e["action"] == "cap"] == []
+        assert said == [
+            "A cap on 'billing' is a number of rows, 0 or more: not 99,999,999,999,999,999,999,999.",
+            "A cap on 'billing' is a number of rows, 0 or more: not -5.",
+        ]
+        await pilot.press("c", *"0", "enter")  # a cap of 0 leaves the class out, deliberately
+        await settle(pilot)
+        assert [e["max_rows"] for e in _journal(app) if e["action"] == "cap"] == [0]

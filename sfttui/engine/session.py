@@ -460,6 +460,8 @@ class Session:
         return hit["key"].to_list()
 
     def cap(self, label: str, max_rows: int) -> Decision:
+        if type(max_rows) is not int or not 0 <= max_rows < 2**63:  # as the journal reads it back
+            raise ValueError(f"a cap is a number of rows, 0 or more: {max_rows!r}")
         return self.journal.append("cap", label=label, max_rows=max_rows)
 
     def deliberate(self, label: str, note: str = "marked deliberate in the app") -> Decision:
