@@ -1681,3 +1681,20 @@ async def test_a_cap_out_of_range_is_refused_and_never_ends_the_app(tmp_path):
         await pilot.press("c", *"0", "enter")  # a cap of 0 leaves the class out, deliberately
         await settle(pilot)
         assert [e["max_rows"] for e in _journal(app) if e["action"] == "cap"] == [0]
+
+
+async def test_a_long_label_is_cut_on_balance_and_the_counts_stay_on_screen(tmp_path, write_jsonl):
+    # Six rows labelled "L" * 120 pushed rows, after, share and decision off a 100-column
+    # screen; F2 and F4 already cut labels with "…".
+    rows = [{"text": f"question {i} about parcels and refunds", "label": "ab"[i % 2]} for i in range(60)]
+    rows += [{"text": f"question {i} about something else", "label": "L" * 120} for i in range(6)]
+    app = make_app([write_jsonl("d.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        table = app.query_one("#labels")
+        assert table.columns["label"].width == 32
+        assert table.virtual_size.width <= 100
+        screen = str(pilot.app.export_screenshot())
+        assert "L" * 31 + "…" in screen and "decision" in screen

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +23,8 @@ from ..widgets.literal import LiteralStatic
 from ..widgets.tables import KeyTable
 
 BAR = 16
+# A longer label is cut with "…": one of 120 characters pushed every count off the screen.
+LABEL_WIDTH = 32
 
 
 class BalanceTab(Vertical):
@@ -63,7 +66,8 @@ class BalanceTab(Vertical):
             )
         )
         splits = list(bal.per_split)
-        table.add_column("label", key="label")
+        widest = max((cell_len(visible(label)) for label in o.counts), default=5)
+        table.add_column("label", key="label", width=min(max(widest, 5), LABEL_WIDTH))
         table.add_column("rows", key="rows")
         table.add_column("after", key="after")  # after the decisions so far: drops and caps
         table.add_column("share", key="share")
@@ -81,7 +85,7 @@ class BalanceTab(Vertical):
                 decision = (decision + " " if decision else "") + "deliberate"
             left = after.get(label, 0)
             cells: list[Any] = [
-                label,
+                Text(label, no_wrap=True, overflow="ellipsis"),
                 f"{n:,}",
                 Text(f"{left:,}", style="dim" if left == n else "bold yellow"),
                 f"{n / o.total:.1%}",
