@@ -1698,3 +1698,19 @@ async def test_a_long_label_is_cut_on_balance_and_the_counts_stay_on_screen(tmp_
         assert table.virtual_size.width <= 100
         screen = str(pilot.app.export_screenshot())
         assert "L" * 31 + "…" in screen and "decision" in screen
+
+
+async def test_hostile_labels_in_the_hard_negative_detail_show_as_glyphs(tmp_path):
+    # The header of a hard-negative pair and the scorecard's label pairs were made of the
+    # raw labels: Rich dropped a label's BEL, and a label's newline broke the header in two.
+    path = demo_copy(tmp_path)
+    text = path.read_text().replace('"label": "billing"', '"label": "bill\\u0007ing"')
+    path.write_text(text.replace('"label": "shipping"', '"label": "ship\\nping"'))
+    app = make_app([path], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        _, _, detail, _ = await _coverage_tab(pilot)
+        assert "pairs per label pair: bill␇ing≠returns 5 · " in _shown(detail)
+        await pilot.press("h")
+        assert "hard negative · J 0.72 · bill␇ing ≠ ship␤ping (1 pair(s) between these labels)" in _shown(
+            detail
+        )

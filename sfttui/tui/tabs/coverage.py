@@ -299,7 +299,10 @@ class CoverageTab(ViewTab):
         if line.kind == "hard_negatives" and cov.hard_pairs.height:
             by = cov.hard_by_labels.head(6)
             parts.append(
-                Text("\npairs per label pair: " + " · ".join(f"{a}≠{b} {n}" for a, b, n in by.rows()))
+                Text(
+                    "\npairs per label pair: "
+                    + " · ".join(f"{visible(a)}≠{visible(b)} {n}" for a, b, n in by.rows())
+                )
             )
         view = {"hard_negatives": "h", "ambiguous": "a"}.get(line.kind, "e")
         parts.append(Text(f"\n{view} lists them · p compares with production", style="dim"))
@@ -353,8 +356,8 @@ class CoverageTab(ViewTab):
         ]
         return Group(
             Text(
-                f"hard negative · J {item['similarity']:.2f} · {item['label_a']} ≠ {item['label_b']} "
-                f"({between} pair(s) between these labels)",
+                f"hard negative · J {item['similarity']:.2f} · {visible(item['label_a'])} ≠ "
+                f"{visible(item['label_b'])} ({between} pair(s) between these labels)",
                 style="bold",
             ),
             Text("alike, but labelled differently; the words that differ are highlighted", style="dim"),
