@@ -1309,9 +1309,7 @@ async def test_one_u_undoes_a_whole_accept_all(tmp_path):
         assert app.session.undecided_exact() == before
         last = app.session.journal.decisions[-1]
         assert last.action == "undo" and len(last.payload["targets"]) == before
-        assert [n.message for n in app._notifications][
-            -1
-        ] == f"Undid {before} decisions made at once (keep, from A)."
+        assert [n.message for n in app._notifications][-1] == f"Undid {before} decisions made at once (keep)."
         await pilot.press("u")  # then the single decision before it, alone
         await settle(pilot)
         assert [d.action for d in app.session.journal.effective()] == []
@@ -1381,6 +1379,8 @@ async def test_conflicts_of_the_list_resolve_by_majority_label_with_one_key(tmp_
         await pilot.press("u")
         await settle(pilot)
         assert app.session.journal.effective() == []
+        # The notice said "(keep, from A)" for a batch made by M.
+        assert [n.message for n in app._notifications][-1] == "Undid 2 decisions made at once (keep)."
 
 
 async def test_the_row_browser_searches_filters_and_opens_rows(tmp_path):

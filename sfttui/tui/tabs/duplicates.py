@@ -461,7 +461,7 @@ class DuplicatesTab(Vertical):
         target = next(d for d in self.session.journal.decisions if d.seq == undone.payload["target"])
         together = len(undone.payload.get("targets", ()))
         if together > 1:
-            self.app.notify(f"Undid {together:,} decisions made at once ({target.action}, from A).")
+            self.app.notify(f"Undid {together:,} decisions made at once ({target.action}).")
         else:
             self.app.notify(f"Undid decision {target.seq} ({target.action}).")
         # Back to the cluster whose decision was undone; the order of the list is the same.
