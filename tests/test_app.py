@@ -209,6 +209,34 @@ async def test_threshold_keys_rebuild_clusters(tmp_path):
         assert after.membership.height > at_08.membership.height and before == at_08.clusters.height
 
 
+async def test_the_threshold_moved_is_saved_and_where_the_app_opens_again(tmp_path):
+    data = demo_copy(tmp_path)
+    app = make_app([data], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "minus", "minus", "minus")
+        await settle(pilot)
+        await pilot.press("a")  # keep the first cluster's keeper, at 0.74
+        await settle(pilot)
+        records = _journal(app)
+        assert [r["threshold"] for r in records if r["action"] == "threshold"][-1] == 0.74
+        decided = app.session.cluster_states()
+        assert len(decided) == 1
+        await pilot.press("u")  # undoes the keep, not a threshold move
+        await settle(pilot)
+        assert _journal(app)[-1]["action"] == "undo" and abs(app.session.threshold - 0.74) < 1e-9
+        await pilot.press("a")
+        await settle(pilot)
+    again = make_app([data], tmp_path / "state")
+    async with again.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert abs(again.session.threshold - 0.74) < 1e-9
+        assert again.session.cluster_states() == decided and not again.session.resolution().stale
+        assert "near threshold J ≥ 0.74" in str(again.query_one("#dup-summary", Static).render())
+
+
 async def test_quick_threshold_keys_step_from_the_value_asked_for(tmp_path, monkeypatch):
     """Keys pressed while a rebuild runs each step on from the last one asked for, and the
     session ends at the last value even when the rebuilds overlap."""
@@ -242,7 +270,8 @@ async def test_no_decision_lands_on_clusters_being_rebuilt(tmp_path, monkeypatch
         await settle(pilot)
         assert abs(app.session.threshold - 0.82) < 1e-9 and tab._view_of is app.session.duplicates
         await pilot.press("a")
-        [decision] = app.session.journal.decisions
+        threshold, decision = app.session.journal.decisions
+        assert (threshold.action, threshold.payload) == ("threshold", {"threshold": 0.82})
         assert app.session.duplicates.has_cluster(decision.payload["cluster"])
 
 

@@ -332,3 +332,87 @@ def test_a_marked_row_dropped_by_a_decision_at_another_threshold_counts_no_more(
     session.keep(_cluster_kept_by(session, "d.jsonl:1"), "d.jsonl:1")
     assert {"d.jsonl:3", "d.jsonl:4"} <= session.resolution().dropped.keys()
     assert session.marked_hard_negatives().to_list() == []
+
+
+def test_the_threshold_set_in_the_app_is_where_the_next_start_and_split_cluster(write_jsonl, tmp_path):
+    """Moved to 0.75 and a cluster decided there: reopened, the app was back at 0.80 and
+    `split` clustered at 0.80 too, so the decision landed on another cluster."""
+    from sfttui.cli.split_command import SplitRequest, run_split
+    from sfttui.engine.analyses.split import SplitSettings
+    from sfttui.engine.settings import ScanSettings
+
+    data, state = str(_chain(write_jsonl)), str(tmp_path / "state")
+    first = Session(paths=[data], state_dir=state)
+    first.analyse()
+    first.set_threshold(0.75)
+    cluster = _cluster_kept_by(first, "d.jsonl:1")  # {1, 2, 3}
+    first.keep(cluster)
+    assert first.journal.undo().payload["target"] == first.journal.decisions[-2].seq  # the keep
+    first.keep(cluster)
+    first.journal.close()
+
+    again = Session(paths=[data], state_dir=state)
+    again.analyse()
+    assert again.threshold == 0.75 and again.floor == pytest.approx(0.6)
+    assert again.cluster_state(cluster) == "keep d.jsonl:1"
+    assert sorted(again.resolution().dropped) == ["d.jsonl:2", "d.jsonl:3"]
+    assert again.resolution().stale == []
+    again.journal.close()
+
+    def split(out: str, from_journal: bool) -> tuple[dict, list[str]]:
+        request = SplitRequest(
+            files=[data],
+            out=str(tmp_path / out),
+            settings=ScanSettings(),
+            split=SplitSettings(),
+            state_dir=state,
+            threshold_from_journal=from_journal,
+        )
+        result, notes = run_split(request)
+        return result.manifest, notes
+
+    manifest, notes = split("out", True)
+    assert manifest["settings"]["near"]["threshold"] == 0.75
+    assert "near threshold 0.75: as set in the app (--threshold sets another)" in notes
+    assert manifest["counts"]["dropped"] == 2
+    manifest, notes = split("given", False)  # `split --threshold 0.8`
+    assert manifest["settings"]["near"]["threshold"] == 0.8
+    assert not any("as set in the app" in n for n in notes)
+
+
+def test_the_threshold_of_this_datas_journal_holds_when_another_was_set_later(write_jsonl, tmp_path):
+    """The newest journal of the same path belongs to an edit since undone: the scan made
+    at its threshold is made again at this data's own."""
+    data, state = _chain(write_jsonl), str(tmp_path / "state")
+    original = data.read_bytes()
+
+    def session_at(threshold: float | None) -> Session:
+        session = Session(paths=[str(data)], state_dir=state)
+        session.analyse()
+        if threshold is not None:
+            session.set_threshold(threshold)
+        session.journal.close()
+        return session
+
+    session_at(0.75)
+    data.write_bytes(original + b'{"text": "one more line", "label": "b"}\n')
+    session_at(0.7)  # carried 0.75 over, then moved on
+    data.write_bytes(original)
+    assert session_at(None).threshold == 0.75
+
+
+def test_a_threshold_record_out_of_range_is_reported_not_applied(write_jsonl, tmp_path):
+    data, state = str(_chain(write_jsonl)), tmp_path / "state"
+    session = Session(paths=[data], state_dir=str(state))
+    session.analyse()
+    session.set_threshold(0.76)
+    session.journal.close()
+    with session.journal.path.open("ab") as handle:
+        handle.write(b'{"seq": 9, "action": "threshold", "threshold": 1.5}\n')
+        handle.write(b'{"seq": 10, "action": "threshold", "threshold": true}\n')
+    again = Session(paths=[data], state_dir=str(state))
+    again.analyse()
+    assert again.threshold == 0.76
+    assert [p.split(": ", 1)[1] for p in again.journal.problems] == [
+        "threshold decision with field 'threshold' is missing or of the wrong type, ignored"
+    ] * 2

@@ -279,6 +279,7 @@ def split(files: tuple[str, ...], out: str, force: bool, keep_contaminated: bool
         engine=opts["engine"],
         scheduler=opts["scheduler"],
         split_from_journal=not _split_given(),
+        threshold_from_journal=not _given("threshold"),
         given=_given("ratios", "seed"),
     )
     sys.exit(split_command(request))
@@ -328,6 +329,7 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
         settings=settings,
         split=_split_settings(opts),
         split_from_journal=not _split_given(),
+        threshold_from_journal=not _given("threshold"),
         state_dir=opts["state_dir"],
         out_dir=opts["out"],
         drop=opts["drop"],

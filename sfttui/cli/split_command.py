@@ -37,6 +37,7 @@ class SplitRequest:
     engine: str = "local"
     scheduler: str | None = None
     split_from_journal: bool = True  # False when --seed or --resplit was given
+    threshold_from_journal: bool = True  # False when --threshold was given
     given: tuple[str, ...] = ()  # the split options set on the command line ("ratios", "seed")
 
 
@@ -58,6 +59,7 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
         engine=engine,
         writes_state=False,  # reads the person's journal, if there is one; writes no state
         split_from_journal=request.split_from_journal,
+        threshold_from_journal=request.threshold_from_journal,
     )
     session.analyse()
     journal = session.journal
@@ -71,6 +73,9 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
         chosen = session.split_settings
         how = "new splits instead of the input's, " if chosen.resplit else ""
         notes.append(f"{how}seed {chosen.seed}: as chosen in the app (--seed sets another)")
+    chosen_threshold = journal.threshold()
+    if chosen_threshold is not None and session.threshold_from_journal and session.settings.near.enabled:
+        notes.append(f"near threshold {chosen_threshold:g}: as set in the app (--threshold sets another)")
     plan = session.plan()
     unused = [f"--{name}" for name in ("ratios", "seed") if name in request.given]
     if unused and plan.split_plan.source != "new":

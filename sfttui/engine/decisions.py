@@ -31,7 +31,7 @@ import xxhash
 from .. import __version__
 from .errors import StateError
 from .io.load import InputFile
-from .settings import SPLITS
+from .settings import LOWEST_THRESHOLD, SPLITS
 
 try:  # POSIX only; elsewhere a second window is not detected
     import fcntl
@@ -49,6 +49,7 @@ ACTIONS = (
     "deliberate",
     "rule",
     "split",
+    "threshold",
     "undo",
 )
 
@@ -98,6 +99,10 @@ def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _similarity(value: Any) -> bool:
+    return type(value) in (int, float) and LOWEST_THRESHOLD <= value <= 1.0
+
+
 def _invalid(action: str, p: dict[str, Any]) -> str | None:
     """What is wrong with a decision's fields, or None when it can be applied."""
     checks: dict[str, list[tuple[str, bool]]] = {
@@ -120,6 +125,7 @@ def _invalid(action: str, p: dict[str, Any]) -> str | None:
             ("seed", type(p.get("seed")) is int and p["seed"] >= 0),
             ("resplit", type(p.get("resplit")) is bool),
         ],
+        "threshold": [("threshold", _similarity(p.get("threshold")))],
         "undo": [
             ("target", type(p.get("target")) is int),
             (
@@ -302,8 +308,9 @@ class Journal:
 
     def undo(self) -> Decision | None:
         """Reverse the most recent decision still in effect, or the whole batch it was made
-        in (`A`: every exact cluster accepted at once), with one undo record."""
-        effective = self.effective()
+        in (`A`: every exact cluster accepted at once), with one undo record. The near
+        threshold is a setting, moved back by moving it: `u` passes over it."""
+        effective = [d for d in self.effective() if d.action != "threshold"]
         if not effective:
             return None
         last = effective[-1]
@@ -333,11 +340,38 @@ class Journal:
             self._effective = (count, kept)
         return list(self._effective[1])
 
+    def threshold(self) -> float | None:
+        """The near threshold last set in the app, or None."""
+        return next(
+            (float(d.payload["threshold"]) for d in reversed(self.effective()) if d.action == "threshold"),
+            None,
+        )
+
+
+def recorded_threshold(files: list[Path], state_dir: str | os.PathLike[str] | None = None) -> float | None:
+    """The near threshold last set in the app on these files, read before they are: the
+    scan then clusters there (the newest journal of these paths; `Journal.open` settles
+    which journal applies, from the files' bytes)."""
+    directory = Path(state_dir) if state_dir else state_home()
+    newest = _newest_of(directory, sorted(str(p.resolve()) for p in files), None)
+    if newest is None:
+        return None
+    journal = Journal(path=newest, fingerprint="", read_only="read before the scan")
+    try:
+        journal._read(newest)
+    except OSError:
+        return None
+    return journal.threshold()
+
 
 def _predecessor(directory: Path, inputs: list[InputFile], own: Path) -> Path | None:
     """The newest journal kept for the same input files (by path) when they held other
     bytes: its decisions are carried over and follow their rows by content."""
-    places = _places(inputs)
+    return _newest_of(directory, _places(inputs), own)
+
+
+def _newest_of(directory: Path, places: list[str], own: Path | None) -> Path | None:
+    """The newest journal in `directory` kept for the files at `places`, but `own`."""
     found: list[tuple[int, Path]] = []
     try:
         candidates = list(directory.glob("journal-*.jsonl"))
@@ -571,6 +605,8 @@ class Resolver:
             res.deliberate[str(p["label"])] = str(p.get("note", ""))
         elif d.action == "split":
             res.split = {"seed": int(p["seed"]), "resplit": bool(p["resplit"])}
+        elif d.action == "threshold":
+            return  # a setting, applied by the session before the clusters are made
         elif d.action == "rule":
             for key in p.get("keys", []):
                 res.rules[str(current[key])] = str(p.get("rule", ""))

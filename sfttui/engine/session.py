@@ -27,10 +27,11 @@ from .analyses.outliers import Outliers
 from .analyses.quality import Quality
 from .analyses.representativeness import Representativeness
 from .analyses.split import SplitSettings
-from .decisions import Decision, Journal, Resolution, Resolver, content_hash, named_rows
+from .decisions import Decision, Journal, Resolution, Resolver, content_hash, named_rows, recorded_threshold
+from .errors import SfttuiError
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
 from .io.atomic import write_bytes_atomic
-from .io.load import Dataset
+from .io.load import Dataset, check_inputs
 from .io.outdir import OutputRefused, Protected, check_output
 from .io.rawlines import RAW_COLUMNS, read_lines
 from .isolated import run_scan_isolated
@@ -74,6 +75,8 @@ class Session:
     # The seed and re-split chosen in the app (a journal decision) apply, unless the
     # command line set them (`split --seed 7`): then `split` is left as given.
     split_from_journal: bool = True
+    # Likewise the near threshold last set in the app, unless `--threshold` was given.
+    threshold_from_journal: bool = True
     # Where recorded rows are now, by (key, line hash): see _locate.
     _located: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False, compare=False)
 
@@ -90,15 +93,39 @@ class Session:
     # --- analyses -------------------------------------------------------------------
     def analyse(self, progress: Progress = no_progress) -> None:
         """Load and run every analysis (as `scan` does); raises InputError for unreadable input."""
-        s = self.settings
-        floor = max(LOWEST_THRESHOLD, s.near.threshold - EXPLORE_BELOW) if self.explore else None
-        if self.isolate and self.engine is LOCAL:
-            result = run_scan_isolated(self.paths, s, progress, explore_floor=floor)
-        else:
-            result = run_scan(self.paths, s, progress, explore_floor=floor, engine=self.engine)
+        settings = self.settings
+        if self.threshold_from_journal:
+            # Clustered where the person left the threshold, so the decisions made there
+            # find their clusters (the whole scan: leakage and coverage use it too).
+            settings = self._at(self._recorded_threshold(), settings)
+        result = self._scan(settings, progress)
         journal = Journal.open(result.dataset.inputs, self.state_dir, create=self.writes_state)
+        chosen = journal.threshold() if self.threshold_from_journal and settings.near.enabled else None
+        if chosen is not None and abs(chosen - result.duplicates.threshold) > 1e-9:
+            # The newest journal of these paths was not this data's: scanned again, rare.
+            result = self._scan(self._at(chosen, settings), progress)
         self._located = {}
         self.workspace = Workspace(result, journal)
+
+    def _scan(self, settings: ScanSettings, progress: Progress) -> ScanResult:
+        t = settings.near.threshold
+        floor = max(LOWEST_THRESHOLD, t - EXPLORE_BELOW) if self.explore else None
+        if self.isolate and self.engine is LOCAL:
+            return run_scan_isolated(self.paths, settings, progress, explore_floor=floor)
+        return run_scan(self.paths, settings, progress, explore_floor=floor, engine=self.engine)
+
+    def _recorded_threshold(self) -> float | None:
+        try:
+            files, _ = check_inputs(self.paths, self.settings.load)
+        except SfttuiError:
+            return None  # the scan says what is wrong with them
+        return recorded_threshold(files, self.state_dir)
+
+    @staticmethod
+    def _at(threshold: float | None, settings: ScanSettings) -> ScanSettings:
+        if threshold is None:
+            return settings
+        return replace(settings, near=replace(settings.near, threshold=threshold))
 
     # --- the results, once analysed ----------------------------------------------------
     @property
@@ -168,12 +195,17 @@ class Session:
         return splits_to_compare(self.results.scan)
 
     def set_threshold(self, threshold: float) -> None:
+        """Cluster at `threshold` and record it, so the next start and `split` cluster
+        there too (a window that cannot write moves it for itself)."""
         duplicates = self.duplicates.at_threshold(threshold)
         # The hits between the given splits are those of the clusters in force: which rows
         # leak depends on the threshold, and a move takes a hit's group by the group ids of
         # these clusters (the scan's named other groups, or none).
         between = given_split_leakage(self.dataset, duplicates)
         leakage = replace(self.leakage, between_splits=between)
+        if not self.journal.read_only:  # saved before it shows, as every decision is
+            self.journal.append("threshold", threshold=threshold)
+            self.threshold_from_journal = True  # set here: it applies whatever the command line said
         self.workspace = replace(
             self.results, scan=replace(self.results.scan, duplicates=duplicates, leakage=leakage)
         )
