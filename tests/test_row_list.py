@@ -86,3 +86,11 @@ def test_cell_tail_keeps_the_end_that_fits_in_cells():
     assert cell_tail("データ.jsonl:12", 11) == "タ.jsonl:12"  # タ takes two cells
     assert cell_tail("データ.jsonl:12", 10) == ".jsonl:12"  # and does not fit in 10
     assert cell_tail("日本語", 3) == "語"  # never a half character
+
+
+def test_cell_tail_counts_control_characters_as_the_glyphs_they_are_shown_as():
+    """A file named with an escape sequence: each control character counted 0 cells but
+    drawn as a 1-cell glyph, the line number was cut off and rows 12 and 13 looked alike."""
+    name = "ab\x1b[2Jcd\x07\x07.jsonl"
+    tails = [cell_tail(f"{name}:{n}", 16) for n in (12, 13)]
+    assert tails == ["[2Jcd␇␇.jsonl:12", "[2Jcd␇␇.jsonl:13"]

@@ -31,7 +31,9 @@ Cell = str | Text
 
 
 def cell_tail(text: str, width: int) -> str:
-    """The end of `text` that fits in `width` terminal cells (keys keep their distinct end)."""
+    """The end of `text` that fits in `width` terminal cells (keys keep their distinct end),
+    as drawn: its control characters are the glyphs they are shown as."""
+    text = visible(text)
     if cell_len(text) <= width:
         return text
     used, start = 0, len(text)
