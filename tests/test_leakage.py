@@ -42,10 +42,11 @@ def test_eval_hits_of_every_kind_name_the_training_row_and_the_eval_item(write_j
         load([data]).rows, None, load([gold]), NormalizeSettings(), NearSettings(), LeakageSettings()
     )
     got = {(h["key"], h["eval_key"]): (h["kind"], h["side"]) for h in hits.iter_rows(named=True)}
-    # Text rows' input is the whole text: an exact copy is an input hit (input side first).
+    # An eval item without a response is all input: every hit on it is an input hit (a
+    # near one said "example").
     assert got == {
         ("t1", "e1"): ("exact", "input"),
-        ("t2", "e2"): ("near", "example"),
+        ("t2", "e2"): ("near", "input"),
         ("t3", "e3"): ("ngram", "input"),
         ("t4", "e4"): ("ngram", "input"),
     }

@@ -435,16 +435,23 @@ def eval_leakage(
     eval_text = normalize_texts(ev["text"], normalize)
     eval_prompt = normalize_texts(ev.select(PROMPT_SIDE).to_series(), normalize)
     eval_answer = normalize_texts(ev.select(_ANSWER).to_series(), normalize)
+    # An eval item without a response is all input: a match of the whole of it is said
+    # as one of its input, whichever pass found it (exact and n-gram hits were "input",
+    # near ones "example", on the same text).
+    all_input = ev["reply"] == 0
     hits: list[pl.DataFrame] = []
 
     def emit(kind: str, side: str, pairs: pl.DataFrame, of: pl.DataFrame = rows_of) -> None:
         pairs = pairs.rename({"i": "d"}).join(of, on="d").drop("d")
         if pairs.height == 0:
             return
+        said = pl.lit(side)
+        if side == "example":
+            said = pl.when(all_input.gather(pairs["j"])).then(pl.lit("input")).otherwise(said)
         hits.append(
             pairs.select(
                 kind=pl.lit(kind),
-                side=pl.lit(side),
+                side=said,
                 eval_file=ev["file"].gather(pairs["j"]),
                 eval_key=ev["key"].gather(pairs["j"]),
                 key=train["key"].gather(pairs["i"]),
