@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from sfttui.engine.session import NotAnalysed, Session
+from sfttui.engine.settings import LeakageSettings, ScanSettings
 
 
 def test_results_are_all_set_by_analyse_and_none_is_half_there_before(write_jsonl, tmp_path):
@@ -339,7 +340,6 @@ def test_the_threshold_set_in_the_app_is_where_the_next_start_and_split_cluster(
     `split` clustered at 0.80 too, so the decision landed on another cluster."""
     from sfttui.cli.split_command import SplitRequest, run_split
     from sfttui.engine.analyses.split import SplitSettings
-    from sfttui.engine.settings import ScanSettings
 
     data, state = str(_chain(write_jsonl)), str(tmp_path / "state")
     first = Session(paths=[data], state_dir=state)
@@ -416,3 +416,57 @@ def test_a_threshold_record_out_of_range_is_reported_not_applied(write_jsonl, tm
     assert [p.split(": ", 1)[1] for p in again.journal.problems] == [
         "threshold decision with field 'threshold' is missing or of the wrong type, ignored"
     ] * 2
+
+
+def test_eval_near_hits_follow_the_threshold_moved_in_the_app(write_jsonl, tmp_path):
+    """A training row at word J ~0.77 to an eval item: at 0.80 no hit. Moved to 0.74, the
+    clusters and the hits between splits followed, the eval hits stayed the scan's, so
+    `w` kept the contaminated row though the manifest said 0.74."""
+    import random
+
+    from tests.conftest import jaccard, word_shingles
+
+    rng = random.Random(3)
+    vocab = [f"v{i}" for i in range(3000)]
+    item = [rng.choice(vocab) for _ in range(50)]
+    near = list(item)
+    for i in (10, 40):
+        near[i] = f"changed{i}"
+    j = jaccard(word_shingles(" ".join(item)), word_shingles(" ".join(near)))
+    assert 0.74 <= j < 0.8
+    rows = [{"text": " ".join(near), "label": "a"}]
+    rows += [{"text": " ".join(rng.choice(vocab) for _ in range(40)), "label": "ab"[i % 2]} for i in range(9)]
+    data = write_jsonl("d.jsonl", rows)
+    gold = write_jsonl("gold.jsonl", [{"text": " ".join(item)}])
+    # No 40-word run of the item is left whole (10 and 40 changed): no n-gram hit either.
+    settings = ScanSettings(eval_paths=(str(gold),), leakage=LeakageSettings(ngram=40))
+    session = Session(paths=[str(data)], settings=settings, state_dir=str(tmp_path / "state"))
+    session.analyse()
+    assert session.leakage.eval_hits.height == 0
+    session.set_threshold(0.74)
+    [hit] = session.leakage.eval_hits.iter_rows(named=True)
+    assert (hit["key"], hit["kind"], hit["eval_key"]) == ("d.jsonl:1", "near", "gold.jsonl:1")
+    assert hit["similarity"] == pytest.approx(j)
+    session.write(session.plan(), tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [h["key"] for h in manifest["eval_contamination"]] == ["d.jsonl:1"]
+    assert manifest["counts"]["dropped"] == 1
+    session.set_threshold(0.8)
+    assert session.leakage.eval_hits.height == 0
+
+
+def test_hard_negatives_follow_the_threshold_moved_in_the_app(write_jsonl, tmp_path):
+    """Line 3 ("z") at word J ~0.79 to line 1 ("a"): a hard negative at 0.80, a near
+    conflict in one cluster at 0.75, where it was still counted as a hard negative."""
+    session = Session(paths=[str(_chain(write_jsonl, label="z"))], state_dir=str(tmp_path / "state"))
+    session.analyse()
+
+    def hard() -> list[tuple[str, str]]:
+        return list(session.coverage.hard_pairs.select("key_a", "key_b").iter_rows())
+
+    assert hard() == [("d.jsonl:1", "d.jsonl:3")]
+    session.set_threshold(0.75)
+    assert hard() == [] and session.cluster_state(_cluster_kept_by(session, "d.jsonl:1")) is None
+    assert session.coverage.scorecard()[0].total == 0  # hard_negatives
+    session.set_threshold(0.8)
+    assert hard() == [("d.jsonl:1", "d.jsonl:3")]

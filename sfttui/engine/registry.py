@@ -21,8 +21,9 @@ from .analyses.labelmodel import model_would_run
 from .analyses.leakage import (
     EVAL_HIT_SCHEMA,
     Leakage,
-    eval_leakage,
+    eval_hits_at,
     eval_near_pairs,
+    find_eval_hits,
     given_split_leakage,
 )
 from .analyses.lengths import measure_lengths
@@ -34,7 +35,7 @@ from .io.load import BAD_SCHEMA, BLANK_LINE, Dataset, load, mostly_set_aside
 from .result import Analysis, ScanResult
 from .runtime.memory import release
 from .runtime.progress import Stage
-from .settings import FAIL_KINDS, ScanSettings
+from .settings import FAIL_KINDS, NearSettings, ScanSettings
 from .steps import Check, Context, Line, Step
 from .text.normalize import normalize_texts
 
@@ -77,7 +78,7 @@ def _match_eval_examples(ctx: Context, duplicates: Duplicates) -> None:
             return
         eval_text = normalize_texts(eval_set.rows["text"], s.normalize)
         signatures = duplicates.take_signatures()
-        pairs = eval_near_pairs(duplicates.distinct.texts, eval_text, s.near, ctx.engine, signatures)
+        pairs = eval_near_pairs(duplicates.distinct.texts, eval_text, _explored(ctx), ctx.engine, signatures)
         ctx.handed["eval"] = (eval_set, pairs)
 
 
@@ -356,7 +357,7 @@ def find_leakage(ctx: Context) -> Leakage:
     eval_set, example_near = ctx.handed.pop("eval", (None, None))
     input_signatures = duplicates.input.take_signatures() if duplicates.input is not None else None
     between = given_split_leakage(dataset, duplicates)
-    eval_hits = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
+    eval_hits = found = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
     inputs: list[dict] = []
     notes: list[str] = []
     if settings.eval_paths:
@@ -364,12 +365,12 @@ def find_leakage(ctx: Context) -> Leakage:
         if eval_set is None:  # else it is the set the early pairs were made against
             eval_set = _load_eval(settings)
         inputs = [i.to_dict() for i in eval_set.inputs]
-        eval_hits = eval_leakage(
+        found = find_eval_hits(
             rows,
             rows["split"],
             eval_set,
             settings.normalize,
-            settings.near,
+            _explored(ctx),
             settings.leakage,
             ctx.engine,
             distinct=duplicates.distinct,
@@ -379,8 +380,19 @@ def find_leakage(ctx: Context) -> Leakage:
             notes=notes,
             example_near=example_near,
         )
+        eval_hits = eval_hits_at(found, settings.near.threshold)
         ctx.progress(Stage.EVAL, 1.0)
-    return Leakage(between, eval_hits, inputs, notes=notes, eval_set=eval_set)
+    return Leakage(between, eval_hits, inputs, notes=notes, eval_set=eval_set, eval_found=found)
+
+
+def _explored(ctx: Context) -> NearSettings:
+    """The near settings down to the floor the duplicates were explored to (the app's
+    slider): eval items are matched as far, so their hits follow the threshold too, and
+    the band keys of the duplicate analysis (made for that floor) serve them."""
+    near = ctx.settings.near
+    if ctx.explore_floor is None or ctx.explore_floor >= near.threshold:
+        return near
+    return replace(near, threshold=ctx.explore_floor)
 
 
 def splits_to_compare(r: ScanResult) -> bool:

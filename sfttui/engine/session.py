@@ -200,14 +200,17 @@ class Session:
         duplicates = self.duplicates.at_threshold(threshold)
         # The hits between the given splits are those of the clusters in force: which rows
         # leak depends on the threshold, and a move takes a hit's group by the group ids of
-        # these clusters (the scan's named other groups, or none).
-        between = given_split_leakage(self.dataset, duplicates)
-        leakage = replace(self.leakage, between_splits=between)
+        # these clusters (the scan's named other groups, or none). Eval items' near hits
+        # are those at the threshold too (found down to the floor).
+        leakage = self.leakage.at_threshold(threshold, given_split_leakage(self.dataset, duplicates))
         if not self.journal.read_only:  # saved before it shows, as every decision is
             self.journal.append("threshold", threshold=threshold)
             self.threshold_from_journal = True  # set here: it applies whatever the command line said
+        # Hard negatives are alike rows of different labels in no cluster together, below it.
+        coverage = self.coverage.at_threshold(threshold, duplicates)
         self.workspace = replace(
-            self.results, scan=replace(self.results.scan, duplicates=duplicates, leakage=leakage)
+            self.results,
+            scan=replace(self.results.scan, duplicates=duplicates, leakage=leakage, coverage=coverage),
         )
 
     @property

@@ -181,6 +181,11 @@ class Coverage:
     settings: CoverageSettings
     categories: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CATEGORY_SCHEMA))
     hard_pairs: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HARD_SCHEMA))
+    # Every pair searched with different labels: the hard pairs again at another
+    # threshold (at_threshold).
+    hard_candidates: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=HARD_SCHEMA), repr=False
+    )
     hard_detail: str = ""
     hard_applies: bool = False
     model: LabelModel = field(default_factory=lambda: LabelModel(False, "not run"))
@@ -200,6 +205,14 @@ class Coverage:
         )
         self.hard_by_labels = (
             pairs.group_by("a", "b").len("pairs").sort(["pairs", "a", "b"], descending=[True, False, False])
+        )
+
+    def at_threshold(self, threshold: float, duplicates: Duplicates) -> Coverage:
+        """The same findings with the hard negatives of the clusters at `threshold`."""
+        if not self.hard_applies:
+            return self
+        return replace(
+            self, hard_pairs=hard_negatives_at(self.hard_candidates, example_clusters(duplicates), threshold)
         )
 
     def hard_rows(self, marked: pl.Series | None = None) -> pl.Series:
@@ -431,7 +444,37 @@ def find_hard_negatives(
     progress: Progress = no_progress,
 ) -> tuple[pl.DataFrame, str]:
     """Pairs of labelled prompts at least `hard_floor` alike with different labels, in no
-    duplicate cluster together (`clusters`: row, cluster of every clustered row).
+    duplicate cluster together (`clusters`: row, cluster of every clustered row), below
+    the near threshold; and how they were searched."""
+    candidates, detail = find_hard_candidates(rows, normalize, near, settings, progress)
+    return hard_negatives_at(candidates, clusters, near.threshold), detail
+
+
+def hard_negatives_at(candidates: pl.DataFrame, clusters: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """The hard negatives among `candidates` (see find_hard_candidates) at a near threshold,
+    with the duplicate clusters made at it (`clusters`: row, cluster)."""
+    return (
+        # At or above the duplicate threshold a pair is a near duplicate with two labels (a
+        # label conflict), not a hard negative, whichever clusters its rows ended up in.
+        candidates.filter(pl.col("similarity") < threshold - 1e-12)
+        .join(clusters.select(row_a="row", ca="cluster"), on="row_a", how="left")
+        .join(clusters.select(row_b="row", cb="cluster"), on="row_b", how="left")
+        .filter(pl.col("ca").is_null() | pl.col("cb").is_null() | (pl.col("ca") != pl.col("cb")))
+        .drop("ca", "cb")
+        .sort(["similarity", "row_a", "row_b"], descending=[True, False, False])
+    )
+
+
+def find_hard_candidates(
+    rows: pl.DataFrame,
+    normalize: NormalizeSettings,
+    near: NearSettings,
+    settings: CoverageSettings,
+    progress: Progress = no_progress,
+) -> tuple[pl.DataFrame, str]:
+    """Pairs of labelled prompts at least `hard_floor` alike with different labels, at
+    any similarity (hard_negatives_at keeps those below a threshold); and how they were
+    searched.
 
     Distinct normalised prompts are compared (each stands for its first row); beyond
     `hard_rows` labelled rows a seeded sample of them is searched, sampled before any
@@ -462,30 +505,20 @@ def find_hard_negatives(
         distinct["norm"], hard, lambda _stage, f: progress(Stage.COVERAGE, 0.05 + 0.15 * f)
     )
     a, b = distinct[pairs["a"]], distinct[pairs["b"]]
-    found = (
-        pl.DataFrame(
-            {
-                "row_a": a["row"],
-                "row_b": b["row"],
-                "key_a": a["key"],
-                "key_b": b["key"],
-                "label_a": a["label"],
-                "label_b": b["label"],
-                "similarity": pairs["jaccard"],
-                "split_a": a["split"],
-                "split_b": b["split"],
-            },
-            schema=HARD_SCHEMA,
-        )
-        # At or above the duplicate threshold a pair is a near duplicate with two labels (a
-        # label conflict), not a hard negative, whichever clusters its rows ended up in.
-        .filter((pl.col("label_a") != pl.col("label_b")) & (pl.col("similarity") < near.threshold - 1e-12))
-        .join(clusters.select(row_a="row", ca="cluster"), on="row_a", how="left")
-        .join(clusters.select(row_b="row", cb="cluster"), on="row_b", how="left")
-        .filter(pl.col("ca").is_null() | pl.col("cb").is_null() | (pl.col("ca") != pl.col("cb")))
-        .drop("ca", "cb")
-        .sort(["similarity", "row_a", "row_b"], descending=[True, False, False])
-    )
+    found = pl.DataFrame(
+        {
+            "row_a": a["row"],
+            "row_b": b["row"],
+            "key_a": a["key"],
+            "key_b": b["key"],
+            "label_a": a["label"],
+            "label_b": b["label"],
+            "similarity": pairs["jaccard"],
+            "split_a": a["split"],
+            "split_b": b["split"],
+        },
+        schema=HARD_SCHEMA,
+    ).filter(pl.col("label_a") != pl.col("label_b"))
     sample = (
         f" in a seeded sample of {settings.hard_rows:,} of {total:,} labelled rows"
         if total > settings.hard_rows
@@ -533,17 +566,11 @@ def find_coverage(
     inputs = rows.select("row", "key", "label", "split", "prompt", "text", "reply")
     labels = rows["label"].drop_nulls().n_unique()
     if labels >= 2 and near.num_perm >= 16:
-        hard, hard_detail = find_hard_negatives(
-            inputs,
-            duplicates.membership.filter(pl.col("side") == "example").select("row", "cluster"),
-            normalize,
-            near,
-            settings,
-            progress,
-        )
+        candidates, hard_detail = find_hard_candidates(inputs, normalize, near, settings, progress)
+        hard = hard_negatives_at(candidates, example_clusters(duplicates), near.threshold)
         hard_applies = True
     else:
-        hard = pl.DataFrame(schema=HARD_SCHEMA)
+        hard = candidates = pl.DataFrame(schema=HARD_SCHEMA)
         hard_detail = "needs at least two labels" if labels < 2 else "needs MinHash"
         hard_applies = False
     model = (
@@ -558,12 +585,18 @@ def find_coverage(
         settings,
         categories=categories,
         hard_pairs=hard,
+        hard_candidates=candidates,
         hard_detail=hard_detail,
         hard_applies=hard_applies,
         model=model,
         has_responses=has_responses,
         patterns=patterns.sources,
     )
+
+
+def example_clusters(duplicates: Duplicates) -> pl.DataFrame:
+    """Row and cluster of every row in a duplicate cluster of whole examples."""
+    return duplicates.membership.filter(pl.col("side") == "example").select("row", "cluster")
 
 
 def split_series(dataset: Dataset) -> pl.Series | None:

@@ -73,6 +73,15 @@ class Leakage:
     eval_inputs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     eval_set: Dataset | None = field(default=None, repr=False)  # the eval items, to show them
+    # Every eval hit found, near ones down to the explored floor, before one per (row,
+    # eval item) is kept: `eval_hits` again at another threshold (see eval_hits_at).
+    eval_found: pl.DataFrame | None = field(default=None, repr=False)
+
+    def at_threshold(self, threshold: float, between_splits: pl.DataFrame) -> Leakage:
+        """The hits of the clusters at `threshold`: `between_splits` (made from them) and
+        the eval hits near at or above it."""
+        eval_hits = self.eval_hits if self.eval_found is None else eval_hits_at(self.eval_found, threshold)
+        return replace(self, between_splits=between_splits, eval_hits=eval_hits)
 
     @property
     def total(self) -> int:
@@ -403,6 +412,22 @@ def eval_leakage(
     normalize: NormalizeSettings | None = None,
     near: NearSettings | None = None,
     settings: LeakageSettings | None = None,
+    **more: Any,
+) -> pl.DataFrame:
+    """The eval hits at the near threshold: one per training row and eval item, the
+    strongest kind (find_eval_hits says what is matched, and takes the other arguments)."""
+    near = near or NearSettings()
+    found = find_eval_hits(rows, splits, eval_set, normalize, near, settings, **more)
+    return eval_hits_at(found, near.threshold)
+
+
+def find_eval_hits(
+    rows: pl.DataFrame,
+    splits: pl.Series | None,
+    eval_set: Dataset,
+    normalize: NormalizeSettings | None = None,
+    near: NearSettings | None = None,
+    settings: LeakageSettings | None = None,
     engine: Engine = LOCAL,
     distinct: DistinctTexts | None = None,
     signatures: Signatures | None = None,
@@ -411,7 +436,9 @@ def eval_leakage(
     input_signatures: Signatures | None = None,
     example_near: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Training rows that match an eval item exactly, nearly, or by a shared long n-gram.
+    """Every match of a training row and an eval item: exact, near (at or above
+    `near.threshold`, the explored floor in the app) or by a shared long n-gram. A pair
+    matched several ways is there once per way: eval_hits_at keeps the strongest.
 
     Contamination means the eval item's input appears in training: exact and near on
     the input and on the whole example, and long n-grams of the eval input found in
@@ -490,17 +517,22 @@ def eval_leakage(
         )
     emit("ngram", "input", ngrams["input"])
     emit("ngram", "answer", ngrams["answer"])
-    if not hits:
-        return pl.DataFrame(schema=EVAL_HIT_SCHEMA)
+    return pl.concat(hits) if hits else pl.DataFrame(schema=EVAL_HIT_SCHEMA)
+
+
+def eval_hits_at(found: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """The eval hits at a near threshold, from every hit eval_leakage found (near ones
+    down to the floor it searched): one per (training row, eval item), the strongest
+    kind, the input side first."""
     order = {"exact": 0, "near": 1, "ngram": 2}
     sides = {"input": 0, "example": 1, "answer": 2}
-    merged = pl.concat(hits).with_columns(
-        o=pl.col("kind").replace_strict(order, return_dtype=pl.Int8),
-        s=pl.col("side").replace_strict(sides, return_dtype=pl.Int8),
-    )
-    # One hit per (training row, eval item): the strongest kind, the input side first.
+    merged = found.filter((pl.col("kind") != "near") | (pl.col("similarity") >= threshold - 1e-12))
     return (
-        merged.sort(["o", "s"])
+        merged.with_columns(
+            o=pl.col("kind").replace_strict(order, return_dtype=pl.Int8),
+            s=pl.col("side").replace_strict(sides, return_dtype=pl.Int8),
+        )
+        .sort(["o", "s"])
         .unique(["key", "eval_file", "eval_key"], keep="first", maintain_order=True)
         .drop("o", "s")
         .sort(["eval_file", "eval_key", "key"])
