@@ -165,6 +165,22 @@ def test_the_report_replaces_only_an_earlier_report_or_an_empty_file(write_jsonl
     assert json.loads(empty.read_text())["settings"]["near"]["enabled"] is True
 
 
+def test_a_loop_of_links_named_for_the_report_is_refused_and_left(write_jsonl, tmp_path):
+    """`--json loop` where loop -> loop: the link was replaced by the report."""
+    from sfttui.engine.io.atomic import write_bytes_atomic
+
+    data = write_jsonl("d.jsonl", [{"text": f"row {i} of the data", "label": "ab"[i % 2]} for i in range(6)])
+    loop = tmp_path / "loop"
+    loop.symlink_to("loop")
+    result = _scan(str(data), "--json", str(loop))
+    assert result.exit_code == 2
+    assert f"cannot write the report {loop}: Too many levels of symbolic links" in result.stderr
+    with pytest.raises(OSError, match="Too many levels"):
+        write_bytes_atomic(loop, b"{}")
+    assert loop.is_symlink() and os.readlink(loop) == "loop"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.jsonl", "loop"]
+
+
 def test_the_report_goes_through_links_and_into_pipes_and_to_stdout(write_jsonl, tmp_path):
     data = write_jsonl("d.jsonl", [{"text": f"row {i} of the data", "label": "ab"[i % 2]} for i in range(6)])
     real, link = tmp_path / "real.json", tmp_path / "report.json"

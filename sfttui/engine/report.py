@@ -55,6 +55,8 @@ def refuse_overwriting_inputs(path: str | os.PathLike[str], inputs: Iterable[str
             # Said now, not after the whole analysis (minutes on a large file).
             why = "is not a directory" if folder.exists() else "does not exist"
             raise ReportRefused(f"cannot write the report {path}: {folder} {why}")
+        if target.is_symlink():
+            os.stat(target)  # a loop of links raises here: exists() says False for it
         if not target.exists():
             return
     except OSError as exc:  # a name too long, a loop of links: exists() raises those

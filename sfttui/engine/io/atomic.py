@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -28,6 +29,8 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             handle.write(data)
         return
     target = Path(os.path.realpath(path))
+    if target.is_symlink():  # realpath stops at a loop of links: the rename would replace one
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
     directory = target.parent or Path(".")
     while True:
         tmp = directory / f".{target.name}.{secrets.token_hex(4)}.tmp"
