@@ -228,11 +228,14 @@ async def test_the_threshold_moved_is_saved_and_where_the_app_opens_again(tmp_pa
         await pilot.press("a")
         await settle(pilot)
     again = make_app([data], tmp_path / "state")
-    async with again.run_test(size=(100, 30)) as pilot:
+    async with again.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("f2")
         await settle(pilot)
         assert abs(again.session.threshold - 0.74) < 1e-9
+        assert any(
+            n.message.startswith("Resumed 1 decisions at near threshold 0.74") for n in again._notifications
+        )
         assert again.session.cluster_states() == decided and not again.session.resolution().stale
         assert "near threshold J ≥ 0.74" in str(again.query_one("#dup-summary", Static).render())
 

@@ -356,11 +356,13 @@ class SfttuiApp(App[None]):
             banner.update(literal(f"READ-ONLY: {s.journal.read_only}. Decisions made here are not saved."))
             banner.add_class("shown")
         res = s.resolution()
-        if s.journal.resumed and (res.applied or res.stale):
+        chosen = s.journal.threshold() if s.threshold_from_journal else None
+        if s.journal.resumed and (res.applied or res.stale or chosen is not None):
             where = f", back at cluster {position['cluster']}" if position.get("cluster") else ""
             stale = f" ({len(res.stale):,} no longer match: see the Overview)" if res.stale else ""
             moved = " from the journal of the files before they changed" if s.journal.carried_from else ""
-            self.notify(f"Resumed {len(res.applied):,} decisions{stale}{moved}{where}.", timeout=8)
+            at = f" at near threshold {s.threshold:.2f}" if chosen is not None else ""
+            self.notify(f"Resumed {len(res.applied):,} decisions{at}{stale}{moved}{where}.", timeout=8)
         if position.get("tab") in TABS:
             self.action_tab(position["tab"])
         _settle_heap()
