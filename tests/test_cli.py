@@ -179,6 +179,12 @@ def test_a_loop_of_links_named_for_the_report_is_refused_and_left(write_jsonl, t
         write_bytes_atomic(loop, b"{}")
     assert loop.is_symlink() and os.readlink(loop) == "loop"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.jsonl", "loop"]
+    # A link to a report not written yet is written through, as before.
+    (tmp_path / "real").mkdir()
+    ahead = tmp_path / "ahead.json"
+    ahead.symlink_to("real/r.json")
+    assert _scan(str(data), "--json", str(ahead)).exit_code == 0
+    assert ahead.is_symlink() and json.loads((tmp_path / "real" / "r.json").read_text())["rows"] == 6
 
 
 def test_the_report_goes_through_links_and_into_pipes_and_to_stdout(write_jsonl, tmp_path):

@@ -6,6 +6,7 @@ timings or absolute times, so the same input and settings give the same bytes.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterable
@@ -56,7 +57,7 @@ def refuse_overwriting_inputs(path: str | os.PathLike[str], inputs: Iterable[str
             why = "is not a directory" if folder.exists() else "does not exist"
             raise ReportRefused(f"cannot write the report {path}: {folder} {why}")
         if target.is_symlink():
-            os.stat(target)  # a loop of links raises here: exists() says False for it
+            _not_a_loop(target)
         if not target.exists():
             return
     except OSError as exc:  # a name too long, a loop of links: exists() raises those
@@ -75,6 +76,16 @@ def refuse_overwriting_inputs(path: str | os.PathLike[str], inputs: Iterable[str
             f"{path} exists and is not a report of sfttui's; sfttui never replaces a file it did not "
             "write: name another file"
         )
+
+
+def _not_a_loop(link: Path) -> None:
+    """Raise for a loop of links (exists() says False for one, and the report would
+    replace the link); a link to a file not written yet is written through."""
+    try:
+        os.stat(link)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise
 
 
 _LARGEST_REPORT = 1 << 30
