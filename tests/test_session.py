@@ -380,9 +380,25 @@ def test_the_threshold_set_in_the_app_is_where_the_next_start_and_split_cluster(
     assert not any("as set in the app" in n for n in notes)
 
 
-def test_the_threshold_of_this_datas_journal_holds_when_another_was_set_later(write_jsonl, tmp_path):
-    """The newest journal of the same path belongs to an edit since undone: the scan made
-    at its threshold is made again at this data's own."""
+def _scans(monkeypatch) -> list[float]:
+    """The thresholds each Session scan runs at, in order."""
+    seen: list[float] = []
+    scan = Session._scan
+
+    def counted(self, settings, progress):
+        seen.append(settings.near.threshold)
+        return scan(self, settings, progress)
+
+    monkeypatch.setattr(Session, "_scan", counted)
+    return seen
+
+
+def test_the_threshold_of_this_datas_journal_holds_when_another_was_set_later(
+    write_jsonl, tmp_path, monkeypatch
+):
+    """The newest journal of the same path belongs to an edit since undone. Its threshold
+    was applied silently when this data's journal held none, and when both held one each
+    start scanned twice."""
     data, state = _chain(write_jsonl), str(tmp_path / "state")
     original = data.read_bytes()
 
@@ -394,11 +410,60 @@ def test_the_threshold_of_this_datas_journal_holds_when_another_was_set_later(wr
         session.journal.close()
         return session
 
-    session_at(0.75)
+    first = session_at(None)
+    first.keep(_cluster_kept_by(first, "d.jsonl:1"))  # a decision at 0.8, no threshold record
+    first.journal.close()
     data.write_bytes(original + b'{"text": "one more line", "label": "b"}\n')
-    session_at(0.7)  # carried 0.75 over, then moved on
+    session_at(0.7)  # carried the keep over, then moved
     data.write_bytes(original)
-    assert session_at(None).threshold == 0.75
+    scans = _scans(monkeypatch)
+    assert session_at(None).threshold == 0.8 and scans == [0.8]
+    session_at(0.76)
+    scans.clear()
+    for _ in range(2):
+        assert session_at(None).threshold == 0.76
+    assert scans == [0.76, 0.76]  # one scan a start
+
+
+def test_an_edit_of_the_same_size_since_undone_is_scanned_again_at_its_own_threshold(
+    write_jsonl, tmp_path, monkeypatch
+):
+    data, state = _chain(write_jsonl), str(tmp_path / "state")
+    original = data.read_bytes()
+    session = Session(paths=[str(data)], state_dir=state)
+    session.analyse()
+    session.set_threshold(0.75)
+    session.journal.close()
+    data.write_bytes(original.replace(b"w1", b"w9", 1))  # same size, other bytes
+    again = Session(paths=[str(data)], state_dir=state)
+    again.analyse()
+    again.set_threshold(0.7)
+    again.journal.close()
+    data.write_bytes(original)
+    scans = _scans(monkeypatch)
+    back = Session(paths=[str(data)], state_dir=state)
+    back.analyse()
+    assert back.threshold == 0.75 and scans == [0.7, 0.75]
+
+
+def test_without_near_matching_a_journaled_threshold_changes_nothing(write_jsonl, tmp_path):
+    """`--no-near`: the threshold still set which pairs of different labels are hard
+    negatives (those below it), so a journaled one changed them unsaid."""
+    from sfttui.engine.settings import NearSettings
+
+    data, state = str(_chain(write_jsonl, label="z")), str(tmp_path / "state")
+    session = Session(paths=[data], state_dir=state)
+    session.analyse()
+    session.set_threshold(0.7)
+    session.journal.close()
+    off = ScanSettings(near=NearSettings(enabled=False))
+    plain = Session(paths=[data], settings=off, state_dir=str(tmp_path / "none"))
+    plain.analyse()
+    journaled = Session(paths=[data], settings=off, state_dir=state)
+    journaled.analyse()
+    assert journaled.results.scan.settings.near.threshold == 0.8
+    assert journaled.coverage.hard_pairs.equals(plain.coverage.hard_pairs)
+    assert journaled.coverage.hard_pairs.height == 1
 
 
 def test_a_threshold_record_out_of_range_is_reported_not_applied(write_jsonl, tmp_path):

@@ -349,16 +349,29 @@ class Journal:
 
 
 def recorded_threshold(files: list[Path], state_dir: str | os.PathLike[str] | None = None) -> float | None:
-    """The near threshold last set in the app on these files, read before they are: the
-    scan then clusters there (the newest journal of these paths; `Journal.open` settles
-    which journal applies, from the files' bytes)."""
+    """The near threshold last set in the app on these files, read before they are, so
+    the scan clusters there. The journal is chosen as `Journal.open` would without the
+    files' sha256: the newest kept for these paths at their sizes now, else the newest
+    for these paths (the one an edit carries over). `open` settles it from the bytes."""
     directory = Path(state_dir) if state_dir else state_home()
-    newest = _newest_of(directory, sorted(str(p.resolve()) for p in files), None)
-    if newest is None:
+    found = _journals_of(directory, sorted(str(p.resolve()) for p in files), None)
+    sizes = {}
+    for p in files:
+        try:
+            sizes[str(p.resolve())] = p.stat().st_size
+        except OSError:
+            return None  # the scan says what is wrong with it
+    same = [
+        (mtime, path)
+        for mtime, path, inputs in found
+        if all(isinstance(i, dict) and sizes.get(str(i.get("path"))) == i.get("bytes") for i in inputs)
+    ]
+    chosen = max(same or [(mtime, path) for mtime, path, _ in found], default=None)
+    if chosen is None:
         return None
-    journal = Journal(path=newest, fingerprint="", read_only="read before the scan")
+    journal = Journal(path=chosen[1], fingerprint="", read_only="read before the scan")
     try:
-        journal._read(newest)
+        journal._read(chosen[1])
     except OSError:
         return None
     return journal.threshold()
@@ -367,16 +380,18 @@ def recorded_threshold(files: list[Path], state_dir: str | os.PathLike[str] | No
 def _predecessor(directory: Path, inputs: list[InputFile], own: Path) -> Path | None:
     """The newest journal kept for the same input files (by path) when they held other
     bytes: its decisions are carried over and follow their rows by content."""
-    return _newest_of(directory, _places(inputs), own)
+    found = _journals_of(directory, _places(inputs), own)
+    return max((mtime, path) for mtime, path, _ in found)[1] if found else None
 
 
-def _newest_of(directory: Path, places: list[str], own: Path | None) -> Path | None:
-    """The newest journal in `directory` kept for the files at `places`, but `own`."""
-    found: list[tuple[int, Path]] = []
+def _journals_of(directory: Path, places: list[str], own: Path | None) -> list[tuple[int, Path, list[Any]]]:
+    """Each journal in `directory` kept for the files at `places`, but `own`: its
+    modification time, path and the inputs its header names."""
+    found: list[tuple[int, Path, list[Any]]] = []
     try:
         candidates = list(directory.glob("journal-*.jsonl"))
     except OSError:
-        return None
+        return []
     for path in candidates:
         if path == own:
             continue
@@ -387,10 +402,11 @@ def _newest_of(directory: Path, places: list[str], own: Path | None) -> Path | N
         except (OSError, orjson.JSONDecodeError):
             continue
         if isinstance(header, dict) and isinstance(header.get("inputs"), list):
-            paths = sorted(str(i.get("path")) for i in header["inputs"] if isinstance(i, dict))
+            inputs = header["inputs"]
+            paths = sorted(str(i.get("path")) for i in inputs if isinstance(i, dict))
             if paths == places:
-                found.append((mtime, path))
-    return max(found)[1] if found else None
+                found.append((mtime, path, inputs))
+    return found
 
 
 KEEP_ALL, HARD_NEGATIVE = "keep all", "hard negative"  # cluster states beside "keep <key>"

@@ -94,16 +94,20 @@ class Session:
     def analyse(self, progress: Progress = no_progress) -> None:
         """Load and run every analysis (as `scan` does); raises InputError for unreadable input."""
         settings = self.settings
-        if self.threshold_from_journal:
+        follow = self.threshold_from_journal and settings.near.enabled
+        if follow:
             # Clustered where the person left the threshold, so the decisions made there
             # find their clusters (the whole scan: leakage and coverage use it too).
             settings = self._at(self._recorded_threshold(), settings)
         result = self._scan(settings, progress)
         journal = Journal.open(result.dataset.inputs, self.state_dir, create=self.writes_state)
-        chosen = journal.threshold() if self.threshold_from_journal and settings.near.enabled else None
-        if chosen is not None and abs(chosen - result.duplicates.threshold) > 1e-9:
-            # The newest journal of these paths was not this data's: scanned again, rare.
-            result = self._scan(self._at(chosen, settings), progress)
+        if follow:
+            chosen = journal.threshold()
+            wanted = self.settings.near.threshold if chosen is None else chosen
+            if abs(wanted - result.duplicates.threshold) > 1e-9:
+                # The journal read before the scan was not this data's (an edit undone
+                # since, sizes alike): scanned again at the right one, rare.
+                result = self._scan(self._at(wanted, settings), progress)
         self._located = {}
         self.workspace = Workspace(result, journal)
 
