@@ -159,6 +159,10 @@ async def test_write_splits_from_the_app(tmp_path):
             "✓ leakage between the splits: none" in notes and "⚠ label conflicts left unresolved: 23" in notes
         )
         assert "⚠ hard-data shortfalls in the splits: 11" in notes
+        # What the splits were clustered at, so `sfttui split` bands and clusters the same.
+        [record] = _journal(app)
+        assert (record["action"], record["threshold"]) == ("threshold", 0.8)
+        assert record["floor"] == pytest.approx(0.65)
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["unresolved_conflicts"]) == 23 and len(manifest["coverage"]["warnings"]) == 11
     counts = manifest["counts"]
@@ -274,7 +278,8 @@ async def test_no_decision_lands_on_clusters_being_rebuilt(tmp_path, monkeypatch
         assert abs(app.session.threshold - 0.82) < 1e-9 and tab._view_of is app.session.duplicates
         await pilot.press("a")
         threshold, decision = app.session.journal.decisions
-        assert (threshold.action, threshold.payload) == ("threshold", {"threshold": 0.82})
+        assert threshold.action == "threshold" and threshold.payload["threshold"] == 0.82
+        assert threshold.payload["floor"] == pytest.approx(0.65)  # the floor its pairs were verified to
         assert app.session.duplicates.has_cluster(decision.payload["cluster"])
 
 

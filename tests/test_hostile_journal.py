@@ -150,7 +150,8 @@ def test_read_only_data_works_for_scan_split_and_the_app(tmp_path, state_home):
     assert (tmp_path / "out" / "train.jsonl").exists()
     app = run(_APP_WRITE, str(data))
     assert app.returncode == 0, app.stderr
-    assert "READY True DECISIONS 1" in app.stdout  # the decision went to the state directory
+    # The decision went to the state directory, and the threshold `w` wrote at.
+    assert "READY True DECISIONS 2" in app.stdout
     # `w` to the default output beside the read-only data: one clear message, no hang.
     assert "d-splits" in app.stdout and "Read-only file system" in app.stdout
     assert sorted(p.name for p in data_dir.iterdir()) == ["d.jsonl"]

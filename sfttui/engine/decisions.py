@@ -125,7 +125,19 @@ def _invalid(action: str, p: dict[str, Any]) -> str | None:
             ("seed", type(p.get("seed")) is int and p["seed"] >= 0),
             ("resplit", type(p.get("resplit")) is bool),
         ],
-        "threshold": [("threshold", _similarity(p.get("threshold")))],
+        "threshold": [
+            ("threshold", _similarity(p.get("threshold"))),
+            # The floor the app's pairs were verified down to (the bands are tuned for it).
+            (
+                "floor",
+                "floor" not in p
+                or (
+                    _similarity(p["floor"])
+                    and _similarity(p.get("threshold"))
+                    and p["floor"] <= p["threshold"]
+                ),
+            ),
+        ],
         "undo": [
             ("target", type(p.get("target")) is int),
             (
@@ -342,15 +354,24 @@ class Journal:
 
     def threshold(self) -> float | None:
         """The near threshold last set in the app, or None."""
-        return next(
-            (float(d.payload["threshold"]) for d in reversed(self.effective()) if d.action == "threshold"),
-            None,
-        )
+        clustering = self.clustering()
+        return clustering[0] if clustering else None
+
+    def clustering(self) -> tuple[float, float | None] | None:
+        """The near threshold last set or written at in the app, and the floor its pairs
+        were verified down to (None in a record without one), or None."""
+        for d in reversed(self.effective()):
+            if d.action == "threshold":
+                floor = d.payload.get("floor")
+                return float(d.payload["threshold"]), None if floor is None else float(floor)
+        return None
 
 
-def recorded_threshold(files: list[Path], state_dir: str | os.PathLike[str] | None = None) -> float | None:
-    """The near threshold last set in the app on these files, read before they are, so
-    the scan clusters there. The journal is chosen as `Journal.open` would without the
+def recorded_clustering(
+    files: list[Path], state_dir: str | os.PathLike[str] | None = None
+) -> tuple[float, float | None] | None:
+    """The near threshold (and floor) last set in the app on these files, read before
+    they are, so the scan clusters there. The journal is chosen as `Journal.open` would without the
     files' sha256: the newest kept for these paths at their sizes now, else the newest
     for these paths (the one an edit carries over). `open` settles it from the bytes."""
     directory = Path(state_dir) if state_dir else state_home()
@@ -374,7 +395,7 @@ def recorded_threshold(files: list[Path], state_dir: str | os.PathLike[str] | No
         journal._read(chosen[1])
     except OSError:
         return None
-    return journal.threshold()
+    return journal.clustering()
 
 
 def _predecessor(directory: Path, inputs: list[InputFile], own: Path) -> Path | None:

@@ -27,7 +27,7 @@ from .analyses.outliers import Outliers
 from .analyses.quality import Quality
 from .analyses.representativeness import Representativeness
 from .analyses.split import SplitSettings
-from .decisions import Decision, Journal, Resolution, Resolver, content_hash, named_rows, recorded_threshold
+from .decisions import Decision, Journal, Resolution, Resolver, content_hash, named_rows, recorded_clustering
 from .errors import SfttuiError
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
 from .io.atomic import write_bytes_atomic
@@ -93,43 +93,38 @@ class Session:
     # --- analyses -------------------------------------------------------------------
     def analyse(self, progress: Progress = no_progress) -> None:
         """Load and run every analysis (as `scan` does); raises InputError for unreadable input."""
-        settings = self.settings
-        follow = self.threshold_from_journal and settings.near.enabled
-        if follow:
-            # Clustered where the person left the threshold, so the decisions made there
-            # find their clusters (the whole scan: leakage and coverage use it too).
-            settings = self._at(self._recorded_threshold(), settings)
-        result = self._scan(settings, progress)
+        # Clustered where the person left the threshold, with bands for the floor they
+        # had, so the decisions made there find their clusters and `split` writes what
+        # `w` wrote (the whole scan: leakage and coverage use the threshold too).
+        follow = self.threshold_from_journal and self.settings.near.enabled
+        asked = self._recorded_clustering() if follow else None
+        result = self._scan(asked, progress)
         journal = Journal.open(result.dataset.inputs, self.state_dir, create=self.writes_state)
-        if follow:
-            chosen = journal.threshold()
-            wanted = self.settings.near.threshold if chosen is None else chosen
-            if abs(wanted - result.duplicates.threshold) > 1e-9:
-                # The journal read before the scan was not this data's (an edit undone
-                # since, sizes alike): scanned again at the right one, rare.
-                result = self._scan(self._at(wanted, settings), progress)
+        wanted = journal.clustering() if follow else None
+        if wanted != asked:
+            # The journal read before the scan was not this data's (an edit undone
+            # since, sizes alike): scanned again as this data's says, rare.
+            result = self._scan(wanted, progress)
         self._located = {}
         self.workspace = Workspace(result, journal)
 
-    def _scan(self, settings: ScanSettings, progress: Progress) -> ScanResult:
-        t = settings.near.threshold
-        floor = max(LOWEST_THRESHOLD, t - EXPLORE_BELOW) if self.explore else None
+    def _scan(self, clustering: tuple[float, float | None] | None, progress: Progress) -> ScanResult:
+        settings, floor = self.settings, None
+        if clustering is not None:
+            threshold, floor = clustering
+            settings = replace(settings, near=replace(settings.near, threshold=threshold))
+        if floor is None and self.explore:
+            floor = max(LOWEST_THRESHOLD, settings.near.threshold - EXPLORE_BELOW)
         if self.isolate and self.engine is LOCAL:
             return run_scan_isolated(self.paths, settings, progress, explore_floor=floor)
         return run_scan(self.paths, settings, progress, explore_floor=floor, engine=self.engine)
 
-    def _recorded_threshold(self) -> float | None:
+    def _recorded_clustering(self) -> tuple[float, float | None] | None:
         try:
             files, _ = check_inputs(self.paths, self.settings.load)
         except SfttuiError:
             return None  # the scan says what is wrong with them
-        return recorded_threshold(files, self.state_dir)
-
-    @staticmethod
-    def _at(threshold: float | None, settings: ScanSettings) -> ScanSettings:
-        if threshold is None:
-            return settings
-        return replace(settings, near=replace(settings.near, threshold=threshold))
+        return recorded_clustering(files, self.state_dir)
 
     # --- the results, once analysed ----------------------------------------------------
     @property
@@ -208,7 +203,7 @@ class Session:
         # are those at the threshold too (found down to the floor).
         leakage = self.leakage.at_threshold(threshold, given_split_leakage(self.dataset, duplicates))
         if not self.journal.read_only:  # saved before it shows, as every decision is
-            self.journal.append("threshold", threshold=threshold)
+            self.journal.append("threshold", threshold=threshold, floor=self.floor)
             self.threshold_from_journal = True  # set here: it applies whatever the command line said
         # Hard negatives are alike rows of different labels in no cluster together, below it.
         coverage = self.coverage.at_threshold(threshold, duplicates)
@@ -558,6 +553,16 @@ class Session:
             return Path(self.out_dir)
         first = Path(self.paths[0]).resolve()
         return first.parent / f"{first.name.split('.')[0]}-splits"
+
+    def record_clustering(self) -> None:
+        """Journal the threshold the clusters are at and the floor their pairs were
+        verified down to, unless the journal says so already: `split` then bands and
+        clusters as this session did, and writes what it writes (`w`). Raises OSError
+        when the journal cannot be written."""
+        if self.journal.read_only or not self.settings.near.enabled:
+            return
+        if self.journal.clustering() != (self.threshold, self.floor):
+            self.journal.append("threshold", threshold=self.threshold, floor=self.floor)
 
     def write(self, plan: ExportPlan, out: str | os.PathLike[str], force: bool = True) -> ExportResult:
         extra = {

@@ -602,6 +602,10 @@ class SfttuiApp(App[None]):
                 self.notify("The split plan changed while you were asked; asking again.")
                 self.action_write()
                 return
+            try:
+                self.session.record_clustering()
+            except OSError as exc:  # the splits are still right; `split` may band otherwise
+                self.notify(f"Could not journal the threshold: {exc.strerror or exc}", severity="warning")
             self.exporting = True
             self.export(plan, out)
 
