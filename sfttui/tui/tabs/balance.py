@@ -140,15 +140,16 @@ class BalanceTab(Vertical):
             except ValueError:
                 self.app.notify(f"Not a number: {value}", severity="error")
                 return
-            # A negative cap was taken, then dropped on reopening (the journal refuses it);
-            # one past 64 bits could not be written and ended the app.
-            if not 0 <= limit < 2**63:
+            # The session refuses what the journal could not read back: a negative cap (taken,
+            # then dropped on reopening) or one past 64 bits (it ended the app).
+            try:
+                self.session.cap(label, limit)
+            except ValueError:
                 self.app.notify(
                     f"A cap on '{_named(label)}' is a number of rows, 0 or more: not {limit:,}.",
                     severity="error",
                 )
                 return
-            self.session.cap(label, limit)
             self.app.notify(f"'{_named(label)}' capped at {limit:,} rows (journal).")
             self.post_message(DecisionsChanged())
 
