@@ -73,8 +73,7 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
         chosen = session.split_settings
         how = "new splits instead of the input's, " if chosen.resplit else ""
         notes.append(f"{how}seed {chosen.seed}: as chosen in the app (--seed sets another)")
-    chosen_threshold = journal.threshold()
-    if chosen_threshold is not None and session.threshold_from_journal and session.settings.near.enabled:
+    if (chosen_threshold := session.threshold_set_in_app()) is not None:
         notes.append(f"near threshold {chosen_threshold:g}: as set in the app (--threshold sets another)")
     plan = session.plan()
     unused = [f"--{name}" for name in ("ratios", "seed") if name in request.given]

@@ -96,17 +96,26 @@ class Session:
         # Clustered where the person left the threshold, with bands for the floor they
         # had, so the decisions made there find their clusters and `split` writes what
         # `w` wrote (the whole scan: leakage and coverage use the threshold too).
-        follow = self.threshold_from_journal and self.settings.near.enabled
-        asked = self._recorded_clustering() if follow else None
+        asked = self._recorded_clustering() if self._follows_journal else None
         result = self._scan(asked, progress)
         journal = Journal.open(result.dataset.inputs, self.state_dir, create=self.writes_state)
-        wanted = journal.clustering() if follow else None
+        wanted = journal.clustering() if self._follows_journal else None
         if wanted != asked:
             # The journal read before the scan was not this data's (an edit undone
             # since, sizes alike): scanned again as this data's says, rare.
             result = self._scan(wanted, progress)
         self._located = {}
         self.workspace = Workspace(result, journal)
+
+    @property
+    def _follows_journal(self) -> bool:
+        """Whether the analysis clusters at the threshold the journal records: unless
+        `--threshold` was given, and not without near matching."""
+        return self.threshold_from_journal and self.settings.near.enabled
+
+    def threshold_set_in_app(self) -> float | None:
+        """The near threshold set in the app that this analysis is at, or None."""
+        return self.journal.threshold() if self._follows_journal else None
 
     def _scan(self, clustering: tuple[float, float | None] | None, progress: Progress) -> ScanResult:
         settings, floor = self.settings, None
@@ -203,7 +212,7 @@ class Session:
         # are those at the threshold too (found down to the floor).
         leakage = self.leakage.at_threshold(threshold, given_split_leakage(self.dataset, duplicates))
         if not self.journal.read_only:  # saved before it shows, as every decision is
-            self.journal.append("threshold", threshold=threshold, floor=self.floor)
+            self._journal_clustering(threshold)
             self.threshold_from_journal = True  # set here: it applies whatever the command line said
         # Hard negatives are alike rows of different labels in no cluster together, below it.
         coverage = self.coverage.at_threshold(threshold, duplicates)
@@ -562,7 +571,11 @@ class Session:
         if self.journal.read_only or not self.settings.near.enabled:
             return
         if self.journal.clustering() != (self.threshold, self.floor):
-            self.journal.append("threshold", threshold=self.threshold, floor=self.floor)
+            self._journal_clustering(self.threshold)
+
+    def _journal_clustering(self, threshold: float) -> None:
+        # The floor too: the pairs found depend on it (LSH bands are tuned for it).
+        self.journal.append("threshold", threshold=threshold, floor=self.floor)
 
     def write(self, plan: ExportPlan, out: str | os.PathLike[str], force: bool = True) -> ExportResult:
         extra = {

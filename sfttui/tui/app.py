@@ -356,7 +356,7 @@ class SfttuiApp(App[None]):
             banner.update(literal(f"READ-ONLY: {s.journal.read_only}. Decisions made here are not saved."))
             banner.add_class("shown")
         res = s.resolution()
-        chosen = s.journal.threshold() if s.threshold_from_journal and s.settings.near.enabled else None
+        chosen = s.threshold_set_in_app()
         if s.journal.resumed and (res.applied or res.stale or chosen is not None):
             where = f", back at cluster {position['cluster']}" if position.get("cluster") else ""
             stale = f" ({len(res.stale):,} no longer match: see the Overview)" if res.stale else ""
