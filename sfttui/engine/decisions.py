@@ -371,17 +371,16 @@ def recorded_clustering(
     files: list[Path], state_dir: str | os.PathLike[str] | None = None
 ) -> tuple[float, float | None] | None:
     """The near threshold (and floor) last set in the app on these files, read before
-    they are, so the scan clusters there. The journal is chosen as `Journal.open` would without the
-    files' sha256: the newest kept for these paths at their sizes now, else the newest
-    for these paths (the one an edit carries over). `open` settles it from the bytes."""
+    they are, so the scan clusters there. The journal is chosen as `Journal.open` would
+    without the files' sha256: the newest kept for these paths at their sizes now, else
+    the newest for these paths (the one an edit carries over). `open` settles it from
+    the bytes."""
     directory = Path(state_dir) if state_dir else state_home()
-    found = _journals_of(directory, sorted(str(p.resolve()) for p in files), None)
-    sizes = {}
-    for p in files:
-        try:
-            sizes[str(p.resolve())] = p.stat().st_size
-        except OSError:
-            return None  # the scan says what is wrong with it
+    try:
+        sizes = {str(p.resolve()): p.stat().st_size for p in files}
+    except OSError:
+        return None  # the scan says what is wrong with it
+    found = _journals_of(directory, sorted(sizes), None)
     same = [
         (mtime, path)
         for mtime, path, inputs in found

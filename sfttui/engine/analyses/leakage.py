@@ -521,7 +521,7 @@ def find_eval_hits(
 
 
 def eval_hits_at(found: pl.DataFrame, threshold: float) -> pl.DataFrame:
-    """The eval hits at a near threshold, from every hit eval_leakage found (near ones
+    """The eval hits at a near threshold, from every hit find_eval_hits found (near ones
     down to the floor it searched): one per (training row, eval item), the strongest
     kind, the input side first."""
     order = {"exact": 0, "near": 1, "ngram": 2}
