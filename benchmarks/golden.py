@@ -59,11 +59,23 @@ def _generate(gen: Path, rows: int) -> None:
 
 
 def _run(repo: Path, args: list[str], log: Path) -> int:
+    # `-m` puts the working directory first on the path, ahead of PYTHONPATH: run from
+    # the checkout itself, or a run started in another checkout would import that one.
     env = {**os.environ, "PYTHONPATH": str(repo)}
     with log.open("wb") as out:
         return subprocess.run(
-            [sys.executable, "-m", "sfttui", *args], stdout=out, stderr=subprocess.STDOUT, env=env
+            [sys.executable, "-m", "sfttui", *args], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=repo
         ).returncode
+
+
+def _imported(repo: Path) -> Path:
+    """The package a run in `repo` imports (checked: comparing a checkout with itself proves nothing)."""
+    code = "import sfttui; print(sfttui.__file__)"
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, check=True
+    )
+    return Path(found.stdout.strip()).parent
 
 
 def _unpath(out: Path, repo: Path, gen: Path) -> None:
@@ -93,6 +105,10 @@ def main() -> None:
     gen = out.parent / f".{out.name}-generated"  # outside OUT: not compared
     _generate(gen, args.rows)
     fill = {"data": str(data), "repo": str(repo), "gen": str(gen)}
+    package = _imported(repo)
+    if package != repo / "sfttui":
+        sys.exit(f"a run in {repo} imports {package}, not that checkout's sfttui")
+    print(f"running {package}")
     codes = []
     for name, argv in SCANS:
         report = out / f"{name}.json"
