@@ -227,3 +227,35 @@ def test_an_ngram_many_eval_items_share_is_their_idiom_not_a_leak(write_jsonl, t
     assert [h["eval_key"] for h in hits] == ["eval.jsonl:26"]
     said = "left out as boilerplate (each in more than 20 training texts or eval items)"
     assert any(said in note for note in report["notes"])
+
+
+def test_a_short_reference_answer_copied_into_training_is_an_answer_hit(write_jsonl, tmp_path):
+    # A one-line SQL answer of 8 words in a training response went unreported: answers
+    # were matched by 13-grams only.
+    def alpaca(instruction: str, output: str) -> dict:
+        return {"instruction": instruction, "input": "", "output": output}
+
+    sql = "SELECT name FROM employees WHERE salary > 50000;"
+    seven = "print the numbers one to ten please"
+    thanks = "Thanks, I have opened a case for you today."  # 9 words, in 25 responses
+    train = [
+        alpaca("List the well paid staff from the employees table.", f"Here it is: {sql} Run it."),
+        alpaca("Say the first numbers aloud.", f"Sure: {seven}, as asked."),
+    ]
+    train += [alpaca(f"Support request number {i} about a parcel.", thanks) for i in range(25)]
+    evals = [
+        alpaca("Write a SQL query for employee names earning over 50000.", sql),
+        alpaca("Print numbers.", seven),
+        alpaca("Reply to a parcel complaint.", thanks),
+    ]
+    data, gold = write_jsonl("train.jsonl", train), write_jsonl("gold.jsonl", evals)
+    out = tmp_path / "r.json"
+    args = ["scan", str(data), "--eval", str(gold), "--no-near", "--json", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    hits = [
+        (h["kind"], h["side"], h["eval_key"], h["key"])
+        for h in json.loads(out.read_text())["leakage"]["eval"]
+    ]
+    # The query is found; seven words are below min_words (8); the thanks is boilerplate.
+    assert hits == [("ngram", "answer", "gold.jsonl:1", "train.jsonl:1")]
