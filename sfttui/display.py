@@ -108,11 +108,11 @@ def error_line(message: object) -> Text:
     return Text.assemble(("error:", "bold red"), " ", visible(message))
 
 
-def exit_with_error(exc: SfttuiError | OSError, target: object = None) -> int:
-    """Say on stderr, in one line, why a command stops, and return its exit code: the
-    error's own for sfttui's errors, 2 for a file that cannot be written (`target`)."""
-    from rich.console import Console
-
+def failure(exc: SfttuiError | OSError, target: object = None) -> tuple[str, list[str], int]:
+    """Why a command stops, in one line; what it did before stopping that stays done
+    (the exception's notes: an earlier output restored beside --out, leftovers removed);
+    and its exit code: the error's own for sfttui's errors, 2 for a file that cannot be
+    written (`target`)."""
     if isinstance(exc, SfttuiError):
         message, code = str(exc), exc.exit_code
     elif exc.filename is not None and target is not None and not _about(str(exc.filename), str(target)):
@@ -121,8 +121,19 @@ def exit_with_error(exc: SfttuiError | OSError, target: object = None) -> int:
         message, code = f"cannot use {exc.filename}: {exc.strerror or exc}", 2
     else:
         message, code = f"cannot write {target}: {exc.strerror or exc}", 2
-    # soft_wrap: the line names paths, which stay whole so they can be copied.
-    Console(stderr=True).print(error_line(message), soft_wrap=True)
+    return message, [str(note) for note in getattr(exc, "__notes__", ())], code
+
+
+def exit_with_error(exc: SfttuiError | OSError, target: object = None) -> int:
+    """Say on stderr why a command stops (see `failure`) and return its exit code."""
+    from rich.console import Console
+
+    message, done, code = failure(exc, target)
+    console = Console(stderr=True)
+    # soft_wrap: the lines name paths, which stay whole so they can be copied.
+    console.print(error_line(message), soft_wrap=True)
+    for line in done:
+        console.print(literal(line, "yellow"), soft_wrap=True)
     return code
 
 

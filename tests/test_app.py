@@ -136,6 +136,35 @@ async def test_an_output_that_fails_its_check_is_not_written_from_the_app(tmp_pa
     assert not out.exists()
 
 
+async def test_a_write_that_fails_says_what_it_did_beside_the_output(tmp_path, monkeypatch):
+    import errno
+
+    from sfttui.engine.io.outdir import UNFINISHED
+
+    out = tmp_path / "splits"
+    dead = tmp_path / ".splits.tmp-999999999-ab12cd34"  # an earlier write's leftover
+    dead.mkdir()
+    (dead / UNFINISHED).touch()
+
+    def full(path, pieces):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr("sfttui.engine.export._write_pieces", full)
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("w", "enter")
+        await settle(pilot)
+        said = [n.message for n in app._notifications if n.severity == "error"]
+        assert said == [
+            f"cannot write {out}: No space left on device; "
+            "recovered: removed 1 unfinished or replaced output directory left beside splits by an "
+            "interrupted write"
+        ]
+        assert not app.exporting
+    assert not out.exists() and not dead.exists()
+
+
 async def test_write_splits_from_the_app(tmp_path):
     data = demo_copy(tmp_path)
     out = tmp_path / "splits"

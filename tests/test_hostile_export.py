@@ -276,6 +276,35 @@ def test_stale_temporary_directories_are_cleaned_and_reported(tmp_path):
     assert (named / "train.jsonl").read_bytes() == b'{"text": "my own rows", "label": "billing"}\n'
 
 
+def test_leftovers_removed_before_a_write_fails_are_still_said(tmp_path, monkeypatch):
+    # A full disk after the leftovers beside --out were removed: the error alone was
+    # said, and the removal was not.
+    import errno
+
+    from sfttui.engine import export
+
+    data = _write_format(tmp_path, "jsonl", _records())
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    dead = tmp_path / ".out.tmp-999999999-ab12cd34"
+    dead.mkdir()
+    (dead / UNFINISHED).touch()
+
+    def full(path: Path, pieces: Iterable[bytes]) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(export, "_write_pieces", full)
+    result = _split(str(data), "--out", str(out), "--state-dir", state)
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert said.startswith(f"error: cannot write {out}: No space left on device")
+    assert (
+        "recovered: removed 1 unfinished or replaced output directory left beside out by an interrupted write"
+        in said
+    )
+    assert not dead.exists() and not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
 def test_a_leftover_that_holds_an_input_is_never_removed(tmp_path):
     # Every split removed a folder named like its leftovers before it read anything:
     # here the input itself, then said it "cannot read it any more".

@@ -31,7 +31,7 @@ from .analyses.dedup import Duplicates, find_duplicates
 from .analyses.leakage import split_leakage
 from .analyses.split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 from .decisions import KEEP_ALL, Resolution
-from .errors import ExportError, InputError
+from .errors import ExportError, InputError, SfttuiError
 from .io.atomic import sync_directory
 from .io.load import SPLIT_FIELD, Dataset, load, read_blocks, split_lines
 from .io.outdir import (
@@ -498,8 +498,9 @@ def _write_locked(
         _undo(None, made)
         raise OutputRefused("; ".join([*recovered, str(exc)])) from None
     recovered += clear_leftovers(target, protected, exclusive)
-    tmp = make_temporary(target)
+    tmp: Path | None = None
     try:
+        tmp = make_temporary(target)
         if _first_change(dataset):
             raise ExportError(_changed(dataset))
         written: dict[str, str] = {}
@@ -537,8 +538,11 @@ def _write_locked(
             raise ExportError(_changed(dataset))
         recovered += replace_directory(tmp, target)
         sync_directory(target.parent)
-    except BaseException:
+    except BaseException as exc:
         _undo(tmp, made)
+        # What was restored or removed beside the output stays done: the error says so.
+        if recovered and isinstance(exc, (SfttuiError, OSError)):
+            exc.__notes__ = [*getattr(exc, "__notes__", []), *(f"recovered: {m}" for m in recovered)]
         raise
     return ExportResult(target, manifest, verified, problems, recovered)
 

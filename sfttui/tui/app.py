@@ -20,7 +20,7 @@ from textual.timer import Timer
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ..display import literal, visible
+from ..display import failure, literal, visible
 from ..engine.errors import SfttuiError
 from ..engine.export import ExportPlan
 from ..engine.runtime.progress import SCAN_STAGES, Stage
@@ -253,8 +253,9 @@ class SfttuiApp(App[None]):
         self.post_message(StageProgress(Stage.WRITE, 0.2))
         try:
             result = self.session.write(plan, out, force=True)
-        except OSError as exc:
-            self.post_message(ExportFailed(f"cannot write {out}: {exc.strerror or exc}"))
+        except (SfttuiError, OSError) as exc:
+            message, done, _ = failure(exc, out)
+            self.post_message(ExportFailed(message, done))
             return
         self.post_message(ExportDone(result))
 
@@ -437,7 +438,7 @@ class SfttuiApp(App[None]):
     def on_export_failed(self, message: ExportFailed) -> None:
         self.exporting = False
         self.set_status(message.error, None)
-        self.notify(message.error, severity="error", timeout=10)
+        self.notify("; ".join([message.error, *message.done]), severity="error", timeout=10)
 
     # --- the command palette ------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

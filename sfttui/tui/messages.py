@@ -56,6 +56,7 @@ class ExportDone(Message):
 
 
 class ExportFailed(Message):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, done: list[str] | None = None) -> None:
         super().__init__()
         self.error = error
+        self.done = done or []  # what the write did beside the output before it failed
