@@ -725,6 +725,38 @@ def test_a_file_mostly_set_aside_leaves_the_gates_that_found_nothing_not_checked
     assert json.loads(spaced.stdout)["findings"]["bad-lines"] == 61
 
 
+def test_a_csv_whose_reading_stopped_early_leaves_the_gates_not_checked(tmp_path):
+    # One unclosed quote on line 12 made the other 1,190 lines one bad-line record: 1 of
+    # 11 records set aside, so `--fail-on duplicates` passed on the 10 rows before it,
+    # though the unread lines held 200 exact copies.
+    rng = random.Random(6)
+    words = [f"w{k}" for k in range(4000)]
+    rows = ["text,label"] + [f'"{" ".join(rng.sample(words, 12))}",{"ab"[i % 2]}' for i in range(1000)]
+    clean = list(rows)
+    rows.insert(11, '"Great movie" - my mom,a')
+    rows += rows[500:700]
+    data = tmp_path / "data.csv"
+    data.write_text("\n".join(rows) + "\n")
+    result = _scan(str(data), "--no-coverage", "--fail-on", "duplicates", "--json", "-")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["rows"] == 10 and report["findings"] == {
+        **report["findings"],
+        "duplicates": 0,
+        "bad-lines": 1,
+    }
+    assert report["not_checked"]["duplicates"] == (
+        "most of data.csv was set aside: 1 of 11 records are bad lines and its last 1,190 lines were "
+        "not read (a record there stopped the reading), so finding nothing in the rest says nothing "
+        "about the file"
+    )
+    # Stopped near its end, the file was read: the gate's "ok" stands.
+    data.write_text("\n".join([*clean[:96], '"Great movie" - my mom,a', *clean[96:101]]) + "\n")
+    late = _scan(str(data), "--no-coverage", "--fail-on", "duplicates", "--json", "-")
+    assert late.exit_code == 0, late.output
+    assert "duplicates" not in json.loads(late.stdout)["not_checked"]
+
+
 def test_ambiguous_rows_not_measured_leave_a_coverage_gate_not_checked(write_jsonl):
     # `--no-model --fail-on coverage` passed: the scorecard showed ambiguous rows "n/a",
     # as for data they do not apply to, though two labels of 100 rows each had them

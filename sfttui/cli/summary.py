@@ -89,9 +89,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             table.add_row(
                 "",
                 "",
-                literal(
-                    f"most of {info.name} was set aside: {info.bad:,} of {info.records:,} records", "bold red"
-                ),
+                literal(f"most of {info.name} was set aside: {info.set_aside}", "bold red"),
             )
     for item in evals:
         if item["bad_lines"]:

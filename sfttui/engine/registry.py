@@ -785,8 +785,8 @@ def _mostly_set_aside(result: ScanResult) -> str | None:
     for info in result.dataset.inputs:
         if info.mostly_set_aside:
             return (
-                f"most of {info.name} was set aside: {info.bad:,} of {info.records:,} records are bad "
-                "lines, so finding nothing in the rest says nothing about the file"
+                f"most of {info.name} was set aside: {info.set_aside}, so finding nothing in the rest "
+                "says nothing about the file"
             )
     return None
 

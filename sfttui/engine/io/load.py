@@ -132,6 +132,9 @@ BadLine = tuple[int, str, bool, bytes | None]
 
 
 BLANK_LINE = "blank line"
+# A record that stops the reading of its file (a CSV quote never closed): it and every
+# line after it are one bad-line record, and those lines were never read as records.
+READING_STOPPED = "not valid CSV from here on"
 
 
 def mostly_set_aside(rows: int, bad: int, blank: int) -> bool:
@@ -172,12 +175,23 @@ class InputFile:
         )
 
     blank: int = 0  # of `bad`, blank lines: set aside, but nothing was in them
+    # Lines after the record that stopped the reading (READING_STOPPED), in its bad-line
+    # record: what they held was never read, so they weigh as records set aside.
+    unread: int = 0
 
     @property
     def mostly_set_aside(self) -> bool:
         """More of its records set aside than read, blank lines aside: the format or the
         file is likely wrong, and a check of what was left says little about the file."""
-        return mostly_set_aside(self.rows, self.bad, self.blank)
+        return mostly_set_aside(self.rows, self.bad + self.unread, self.blank)
+
+    @property
+    def set_aside(self) -> str:
+        """How much of the file was set aside, for the notes that say it was most of it."""
+        said = f"{self.bad:,} of {self.records:,} records are bad lines"
+        if self.unread:
+            said += f" and its last {self.unread:,} lines were not read (a record there stopped the reading)"
+        return said
 
     @property
     def source(self) -> Source:
@@ -964,7 +978,7 @@ def _csv_read(path: Path, data: bytes, separator: str) -> tuple[list[dict], list
             # to the end of the file): it and what follows are set aside, not guessed at.
             physical = physical or _csv_lines(text)
             rest = _record_text(physical, start, len(physical)).encode()
-            bad.append((start, f"not valid CSV from here on ({exc})", True, rest))
+            bad.append((start, f"{READING_STOPPED} ({exc})", True, rest))
             break
         if not row:
             continue
@@ -1764,11 +1778,11 @@ def file_frames(info: InputFile, rows: pl.DataFrame, bad: list[BadLine]) -> tupl
     )
     info.rows = rows.height
     info.bad = sum(1 for b in bad if b[2])
+    info.unread = sum(b[3].count(b"\n") for b in bad if b[1].startswith(READING_STOPPED) and b[3])
     info.blank = sum(1 for b in bad if b[2] and b[1] == BLANK_LINE)
     if info.mostly_set_aside:
         info.notes.append(
-            f"most of {info.name} was set aside: {info.bad:,} of {info.bad + info.rows:,} records are "
-            "bad lines (see the bad lines; is the format right?)"
+            f"most of {info.name} was set aside: {info.set_aside} (see the bad lines; is the format right?)"
         )
     return rows.with_columns(file=pl.lit(info.name, dtype=pl.String)), bad_frame
 
