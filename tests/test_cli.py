@@ -793,3 +793,29 @@ def test_ambiguous_rows_not_measured_leave_a_coverage_gate_not_checked(write_jso
     one_label = str(write_jsonl("one.jsonl", [{**row, "label": "complaint"} for row in rows]))
     unlabelled = _scan(one_label, "--no-model", "--fail-on", "coverage", "--json", "-")
     assert "ambiguous rows were not measured" not in unlabelled.stdout  # the model would not run
+
+
+def test_no_near_leaves_label_conflicts_not_checked_unless_exact_copies_disagree(tmp_path):
+    # A near copy with the other label went unseen under --no-near, and `--fail-on
+    # conflicts` passed with "ok" (as `--fail-on duplicates` did not).
+    rng = random.Random(9)
+    words = [f"w{k}" for k in range(4000)]
+    texts = [" ".join(rng.sample(words, 16)) for _ in range(60)]
+    records = [{"text": t, "label": "ab"[i % 2]} for i, t in enumerate(texts)]
+    records.append({"text": texts[10] + " really", "label": "b"})  # texts[10] is "a"
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    args = ["--no-model", "--no-coverage", "--fail-on", "conflicts", "--json", "-"]
+    assert _scan(str(data), *args).exit_code == 1  # the near conflict, found
+    skipped = _scan(str(data), "--no-near", *args)
+    assert skipped.exit_code == 1
+    report = json.loads(skipped.stdout)
+    assert report["findings"]["conflicts"] == 0
+    assert report["not_checked"]["conflicts"] == (
+        "near duplicates were not searched (--no-near); exact copies were, and none carries another label"
+    )
+    # An exact copy with the other label is found without near matching: that stands.
+    data.write_text("".join(json.dumps(r) + "\n" for r in [*records, {"text": texts[10], "label": "b"}]))
+    found = _scan(str(data), "--no-near", *args)
+    assert found.exit_code == 1 and json.loads(found.stdout)["findings"]["conflicts"] == 1
+    assert "conflicts" not in json.loads(found.stdout)["not_checked"]

@@ -284,6 +284,8 @@ def _summarise_balance(r: ScanResult) -> list[Line]:
         example = f"; largest {first['id']}: {' / '.join(first['labels'])} ×{first['size']}"
     on_input = int((conflicts["side"] == "input").sum())
     sides = f" ({on_input:,} on the input alone)" if on_input else ""
+    if not r.settings.near.enabled:
+        sides += " (exact copies only; near duplicates not searched)"
     o = bal.overall
     assert o is not None
     lines = [
@@ -315,6 +317,15 @@ def _summarise_balance(r: ScanResult) -> list[Line]:
     return lines
 
 
+def _conflicts_unchecked(r: ScanResult) -> str | None:
+    if not r.balance.applies:
+        return r.balance.reason
+    # Near copies with other labels were not looked for: finding none is not a pass.
+    if r.settings.near.enabled or r.duplicates.conflicts.height:
+        return None
+    return "near duplicates were not searched (--no-near); exact copies were, and none carries another label"
+
+
 def _imbalance_unchecked(r: ScanResult) -> str | None:
     bal = r.balance
     if not bal.applies:
@@ -334,11 +345,7 @@ BALANCE = Step(
     lambda r: {"balance": r.balance.to_dict()},
     _describe_balance,
     (
-        Check(
-            "conflicts",
-            lambda r: r.duplicates.conflicts.height,
-            lambda r: _unless(r.balance.applies, r.balance.reason),
-        ),
+        Check("conflicts", lambda r: r.duplicates.conflicts.height, _conflicts_unchecked),
         Check("imbalance", lambda r: len(r.balance.imbalance), _imbalance_unchecked),
     ),
     _summarise_balance,
