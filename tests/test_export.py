@@ -77,6 +77,29 @@ def test_no_user_and_no_near_duplicate_straddles_splits(tmp_path, seed):
     assert abs(manifest["ratios"]["train"] - 0.8) < 0.05
 
 
+def test_a_user_given_as_a_list_stays_in_one_split(tmp_path):
+    # Half the rows named their user as ["u7"], half as "u7": compared as JSON text, 9
+    # of 21 users spanned two splits, and the manifest said no leakage remained.
+    data = tmp_path / "data.jsonl"
+    records = [
+        {"id": f"r{i}", "text": f"row {i} says {' '.join(str(i * k) for k in range(1, 9))}", "user": u}
+        for i in range(400)
+        for u in [[f"u{i % 21}"] if i % 2 else f"u{i % 21}"]
+    ]
+    records.append({"id": "both", "text": "a row written by two users together", "user": ["u1", "u2"]})
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    result = _split(str(data), "--by", "user", "--out", str(out), "--state-dir", str(tmp_path / "s"))
+    assert result.exit_code == 0, result.output
+    where: dict[str, set[str]] = {}
+    for name in ("train", "validation", "test"):
+        for row in _read(out, name):
+            for user in row["user"] if isinstance(row["user"], list) else [row["user"]]:
+                where.setdefault(user, set()).add(name)
+    assert len(where) == 21 and all(len(splits) == 1 for splits in where.values()), where
+    assert where["u1"] == where["u2"]  # joined by the row of both
+
+
 def test_outputs_are_raw_lines_byte_for_byte_and_reproducible(tmp_path):
     data = _dataset(tmp_path)
     raw_in = set(data.read_bytes().split(b"\n"))

@@ -390,6 +390,27 @@ def test_a_missing_group_value_is_left_out_of_the_row_groups(write_jsonl):
     assert full.rows["groups"].to_list() == [["user=u1"], ["user=u1"]]
 
 
+def test_a_list_of_group_values_is_each_of_them(write_jsonl):
+    # ["u1"] was the group '["u1"]', not u1's, and ["u1", "u2"] a third group of its own.
+    rows = [
+        {"text": "a", "user": "u1"},
+        {"text": "b", "user": ["u1"]},
+        {"text": "c", "user": ["u1", "u2"]},
+        {"text": "d", "user": []},
+        {"text": "e", "user": [3, None, " ", {"k": 1}]},
+        {"text": "f", "doc": "d1"},
+    ]
+    ds = load([write_jsonl("g.jsonl", rows)], LoadSettings(group_fields=("user", "doc")))
+    assert ds.rows["groups"].to_list() == [
+        ["user=u1"],
+        ["user=u1"],
+        ["user=u1", "user=u2"],
+        [],
+        ["user=3", 'user={"k":1}'],
+        ["doc=d1"],
+    ]
+
+
 def test_keys_fall_back_to_file_line_when_ids_repeat(write_jsonl):
     path = write_jsonl("ids.jsonl", [{"id": 1, "text": "a"}, {"id": 1, "text": "b"}, {"id": 2, "text": "c"}])
     ds = load([path])
