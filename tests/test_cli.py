@@ -256,6 +256,29 @@ def test_standard_output_that_is_an_input_is_refused_and_the_input_kept(write_js
     assert data.read_bytes() == before and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "command", [["scan", "--json", "-"], ["split"], ["open"], ["scan", "--eval", "{data}"]]
+)
+def test_standard_error_that_is_an_input_is_refused_and_the_input_kept(write_jsonl, tmp_path, command):
+    # `scan data.jsonl --json - 2>> data.jsonl` appended the summary to the data (stdout
+    # was guarded, stderr not), and the app drew its whole screen into it (75 KB).
+    data = write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)])
+    before = data.read_bytes()
+    args = [a.format(data=data) for a in command]
+    extra = ["--out", str(tmp_path / "out")] if command[0] == "split" else []
+    given = (
+        str(data) if "--eval" not in command else str(write_jsonl("t.jsonl", [{"text": "t", "label": "a"}]))
+    )
+    argv = [sys.executable, "-m", "sfttui", args[0], given, "--no-near", *args[1:], *extra]
+    argv += ["--state-dir", str(tmp_path / "state")] if command[0] in ("split", "open") else []
+    with data.open("ab") as err:
+        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=err, text=True, timeout=300)
+    assert done.returncode == 2
+    # Said on standard output, since standard error is the input.
+    assert done.stdout.startswith("error: standard error is the input"), done.stdout
+    assert data.read_bytes() == before and not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("command", ["scan", "split"])
 def test_a_closed_standard_output_sends_the_summary_to_stderr(write_jsonl, tmp_path, command):
     # `>&-` ended scan in a traceback (sys.stdout is None), and split said nothing at all.

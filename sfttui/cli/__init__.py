@@ -312,9 +312,12 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
     from ..engine.isolated import available as isolation_available
     from ..engine.session import Session
     from ..tui.app import SfttuiApp
+    from .streams import also_read, refuse_printing_into
 
     settings = settings_from(opts)
     try:
+        # The screen is drawn on standard output and error: never into a file it reads.
+        refuse_printing_into([*files, *also_read(settings)])
         # A file that is not there (or not a file) is one line before the screen is
         # taken over, not a full-screen error to quit from.
         # Each set as its loader takes it: one file may be both an eval set and the

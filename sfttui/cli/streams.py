@@ -16,11 +16,15 @@ from ..engine.errors import ReportRefused
 from ..engine.settings import ScanSettings
 
 
-def _stdout_stat() -> os.stat_result | None:
+def _stat(stream: object) -> os.stat_result | None:
     try:
-        return os.fstat(sys.stdout.fileno())
+        return os.fstat(stream.fileno())  # type: ignore[attr-defined]
     except (OSError, ValueError, AttributeError):  # closed (None), or not a real file
         return None
+
+
+def _stdout_stat() -> os.stat_result | None:
+    return _stat(sys.stdout)
 
 
 def is_stdout(path: str) -> bool:
@@ -35,21 +39,39 @@ def is_stdout(path: str) -> bool:
 
 
 def refuse_printing_into(inputs: Iterable[str | os.PathLike[str]]) -> None:
-    """ReportRefused when standard output is one of `inputs` (`>> data.jsonl`): what sfttui
-    prints, a summary or a report, would be written into the file it reads."""
-    out = _stdout_stat()
-    if out is None or not stat.S_ISREG(out.st_mode):
+    """ReportRefused when standard output or standard error is one of `inputs` (`>>
+    data.jsonl`, `2>> data.jsonl`): what sfttui prints, a summary, a report or a warning,
+    would be written into the file it reads."""
+    streams = {
+        name: found
+        for name, stream in (("standard error", sys.stderr), ("standard output", sys.stdout))
+        if (found := _stat(stream)) is not None and stat.S_ISREG(found.st_mode)
+    }
+    if not streams:
         return
+    files = []
     for given in inputs:
         try:
-            st = os.stat(given)
+            files.append((given, os.stat(given)))
         except OSError:
             continue
-        if os.path.samestat(st, out):
-            raise ReportRefused(
-                f"standard output is the input {given}: what sfttui prints would be written into "
-                "it; send it elsewhere"
-            )
+    hit = {name: given for name, out in streams.items() for given, st in files if os.path.samestat(st, out)}
+    if "standard error" in hit:
+        # The refusal itself is printed on standard error: not into the input.
+        _stderr_away("standard output" not in hit)
+    for name, given in hit.items():
+        raise ReportRefused(
+            f"{name} is the input {given}: what sfttui prints would be written into it; send it elsewhere"
+        )
+
+
+def _stderr_away(to_stdout: bool) -> None:
+    """Standard error off the input it points at: what Python or a library would write
+    there goes nowhere, and what sfttui says goes to standard output when it may."""
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 2)
+    os.close(quiet)
+    sys.stderr = sys.stdout if to_stdout and sys.stdout is not None else open(os.devnull, "w")  # noqa: SIM115
 
 
 def also_read(settings: ScanSettings) -> list[str]:
