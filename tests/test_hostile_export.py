@@ -757,10 +757,13 @@ def test_a_file_that_is_mostly_bad_lines_says_so(tmp_path):
 def test_a_file_given_twice_is_refused(tmp_path, monkeypatch):
     data = _write_format(tmp_path, "jsonl", _records())
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "alias").mkdir()
+    os.link(data, tmp_path / "alias" / "data.jsonl")  # a hard link: every row a copy of itself
     for args in (
         [str(data), str(data)],
         [str(data), "data.jsonl"],
         ["data.jsonl", f"../{tmp_path.name}/data.jsonl"],
+        ["data.jsonl", "alias/data.jsonl"],
     ):
         result = _scan(*args)
         assert result.exit_code == 2

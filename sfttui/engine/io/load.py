@@ -1923,10 +1923,12 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
     if settings.format and settings.format not in FORMATS:
         raise InputError(f"unknown format '{settings.format}' (expected one of {', '.join(FORMATS)})")
     files = [f for p in paths for f in (dataset_folder(Path(p)) if _is_dir(Path(p)) else [Path(p)])]
-    seen: dict[Path, Path] = {}
+    seen: dict[tuple[int, int], Path] = {}
     for path in files:
         regular_file(path)
-        same = seen.setdefault(path.resolve(), path)
+        # By device and inode: a hard link is the same file under another name.
+        found = path.stat()
+        same = seen.setdefault((found.st_dev, found.st_ino), path)
         if same is not path:
             # Its rows would all be exact duplicates of themselves, under the same keys.
             again = f"{path}" if str(same) == str(path) else f"{same} and {path}"
