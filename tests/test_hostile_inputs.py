@@ -705,3 +705,25 @@ def test_an_id_field_asked_for_and_never_found_is_said(tmp_path):
     assert ds.rows["key"].to_list() == ["d.jsonl:1", "d.jsonl:2"]
     assert "row keys are file:line: no record has the id field 'id_'" in ds.notes
     assert not any("id field" in n for n in load([path]).notes)  # the default 'id': nothing to say
+
+
+def test_a_path_that_is_not_utf8_is_one_clear_error(tmp_path):
+    # Polars cannot hold a name Python keeps as surrogates: scan, split and --eval ended
+    # in a UnicodeEncodeError traceback.
+    good = tmp_path / "good.jsonl"
+    good.write_text(
+        "".join(json.dumps({"text": f"row {i} here", "label": "ab"[i % 2]}) + "\n" for i in range(20))
+    )
+    bad = Path(os.fsdecode(bytes(tmp_path) + b"/bad\xffname.jsonl"))
+    bad.write_bytes(good.read_bytes())
+    said = (
+        f"error: {tmp_path}/bad\\xffname.jsonl: the path is not valid UTF-8 (byte 0xff); rename it to read it"
+    )
+    for result in (
+        _scan(str(bad)),
+        _scan(str(good), "--eval", str(bad)),
+        _split(str(bad), "--out", str(tmp_path / "out"), "--state-dir", str(tmp_path / "s")),
+    ):
+        assert result.exit_code == 2 and isinstance(result.exception, (SystemExit, type(None)))
+        assert " ".join(result.output.split()) == said
+    assert not (tmp_path / "out").exists()

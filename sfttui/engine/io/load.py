@@ -1925,6 +1925,7 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
     files = [f for p in paths for f in (dataset_folder(Path(p)) if _is_dir(Path(p)) else [Path(p)])]
     seen: dict[tuple[int, int], Path] = {}
     for path in files:
+        _utf8_name(path)
         regular_file(path)
         # By device and inode: a hard link is the same file under another name.
         found = path.stat()
@@ -1934,6 +1935,19 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
             again = f"{path}" if str(same) == str(path) else f"{same} and {path}"
             raise InputError(f"{again}: the same file is given twice; give each file once")
     return files, _display_names(files)
+
+
+def _utf8_name(path: Path) -> None:
+    """Refuse a path that is not UTF-8 (bytes Python holds as surrogates): its name is in
+    every row key, report and manifest, and none of them can hold it."""
+    raw = os.fsencode(path)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        shown = raw.decode("utf-8", "backslashreplace")
+        raise InputError(
+            f"{shown}: the path is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); rename it to read it"
+        ) from None
 
 
 def _is_dir(path: Path) -> bool:
