@@ -25,6 +25,7 @@ Pure string work (str.translate), imported by the headless commands and the app 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from typing import Any
@@ -106,6 +107,19 @@ def literal_block(text: object, style: str = "") -> Text:
 def error_line(message: object) -> Text:
     """`error: <message>` for stderr, the message shown literally (it names files)."""
     return Text.assemble(("error:", "bold red"), " ", visible(message))
+
+
+def stdout_console() -> Any:
+    """A Rich console on standard output whose write to a closed pipe (`| head`) raises
+    BrokenPipeError, as a full disk raises its OSError: Rich's own ends the process with
+    exit 1, which `scan` uses for "a gate failed"."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    return _Console()
 
 
 def failure(exc: SfttuiError | OSError, target: object = None) -> tuple[str, list[str], int]:

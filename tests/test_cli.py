@@ -578,6 +578,39 @@ def test_a_full_standard_output_is_an_error_line_not_a_traceback(write_jsonl, js
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("into", ["full", "closed pipe"])
+def test_a_split_whose_summary_cannot_be_printed_says_its_splits_were_written(write_jsonl, tmp_path, into):
+    # `split > /dev/full` wrote and verified the splits, then ended in a traceback (exit
+    # 1, "nothing is put in --out"); into a closed pipe it exited 1 without a word, and
+    # so did `scan ... | true`, as if a gate had failed.
+    path = str(write_jsonl("d.jsonl", [{"text": f"row {i} here", "label": "ab"[i % 2]} for i in range(30)]))
+    out = tmp_path / "out"
+    runs = {
+        "split": ["split", path, "--no-near", "--out", str(out), "--state-dir", str(tmp_path / "s")],
+        "scan": ["scan", path, "--no-near"],
+    }
+    said = "No space left on device" if into == "full" else "Broken pipe"
+    for command, argv in runs.items():
+        argv = [sys.executable, "-m", "sfttui", *argv]
+        if into == "full":
+            with open("/dev/full", "wb") as full:
+                done = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+        else:
+            read, write = os.pipe()
+            os.close(read)  # nobody reads: the first write fails
+            done = subprocess.run(argv, stdout=write, stderr=subprocess.PIPE, text=True, timeout=300)
+            os.close(write)
+        assert done.returncode == 2, (command, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert lines[0] == f"error: cannot write standard output: {said}", (command, done.stderr)
+        if command == "split":
+            assert lines[1:] == [f"the splits were written and verified in {out}"]
+            assert (out / "train.jsonl").exists() and (out / "manifest.json").exists()
+        else:
+            assert lines[1:] == []
+
+
 def test_a_patterns_file_that_is_a_fifo_is_refused_not_waited_on(write_jsonl, tmp_path):
     # Inputs, eval and reference files that are FIFOs were refused; --patterns blocked
     # the scan until it was killed.

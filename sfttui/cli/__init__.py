@@ -6,7 +6,6 @@ The headless commands import no Textual, so they start fast and run in CI.
 from __future__ import annotations
 
 import errno
-import os
 import sys
 from collections.abc import Callable
 from importlib import metadata
@@ -64,12 +63,12 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fail_on: tuple[str, ...]) -> int:
     from rich.console import Console
 
-    from ..display import exit_with_error, literal
+    from ..display import exit_with_error, literal, stdout_console
     from ..engine.registry import findings, not_checked
     from ..engine.report import refuse_overwriting_inputs, report_bytes, write_report
     from ..engine.runtime.engines import open_engine
     from ..engine.scan import run_scan
-    from .streams import also_read, is_stdout, refuse_printing_into
+    from .streams import also_read, is_stdout, refuse_printing_into, silence_stdout
     from .summary import print_summary
 
     err = Console(stderr=True)
@@ -77,7 +76,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     to_stdout = json_path == "-" or (json_path is not None and is_stdout(json_path))
     # With the report on standard output, everything said about it goes to stderr; so
     # does the summary when there is no standard output (closed: `>&-`).
-    out = err if to_stdout or sys.stdout is None else Console()
+    out = err if to_stdout or sys.stdout is None else stdout_console()
     try:
         # Every file the scan reads, not only the data: `--json prod.jsonl` beside
         # `--reference prod.jsonl` replaced the production sample with the report.
@@ -106,7 +105,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
             sys.stdout.flush()
     except OSError as exc:  # standard output is full or closed (`> /dev/full`, a pipe gone, `>&-`)
         if sys.stdout is not None:
-            _silence_stdout()
+            silence_stdout()
         return exit_with_error(exc, "standard output")
     if json_path and not to_stdout:
         try:
@@ -126,14 +125,6 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
     if failed:
         out.print(literal(f"failing: {', '.join(failed)} found (--fail-on)", "bold red"))
     return 1 if failed or blind else 0
-
-
-def _silence_stdout() -> None:
-    """Standard output pointed at /dev/null: the interpreter flushes it again at exit,
-    and a second failure there would print a traceback after the error line."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 class _FilesOrCommand(click.Group):

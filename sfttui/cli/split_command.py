@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..display import exit_with_error, literal
+from ..display import exit_with_error, literal, stdout_console
 from ..engine.analyses.coverage import grouped_shortfalls
 from ..engine.analyses.split import SPLITS, SplitSettings
 from ..engine.errors import SfttuiError
@@ -21,7 +21,7 @@ from ..engine.runtime.engines import open_engine
 from ..engine.runtime.parallel import Engine
 from ..engine.session import Session
 from ..engine.settings import ScanSettings
-from .streams import also_read, refuse_printing_into
+from .streams import also_read, refuse_printing_into, silence_stdout
 
 
 @dataclass
@@ -141,5 +141,18 @@ def split_command(request: SplitRequest) -> int:
     except (SfttuiError, OSError) as exc:
         return exit_with_error(exc, request.out)
     # With standard output closed (`>&-`), what was written and any problem go to stderr.
-    print_split(result, notes, Console(stderr=sys.stdout is None))
+    try:
+        print_split(result, notes, Console(stderr=True) if sys.stdout is None else stdout_console())
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as exc:  # standard output full or gone (`> /dev/full`, `| true`)
+        silence_stdout()
+        # What the summary would have said first: whether the splits are on disk.
+        done = (
+            f"the splits were written and verified in {result.out}"
+            if result.installed
+            else result.not_written
+        )
+        exc.__notes__ = [done]
+        return exit_with_error(exc, "standard output")
     return 1 if result.problems else 0

@@ -83,3 +83,11 @@ def also_read(settings: ScanSettings) -> list[str]:
         *c.reference_paths,
         *filter(None, [c.patterns_path, settings.lengths.tokenizer]),
     ]
+
+
+def silence_stdout() -> None:
+    """Standard output pointed at /dev/null: the interpreter flushes it again at exit,
+    and a second failure there would print a traceback after the error line."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

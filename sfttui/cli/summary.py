@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..display import LiteralTable, literal
+from ..display import LiteralTable, literal, stdout_console
 from ..engine.registry import STEPS, findings, not_checked
 from ..engine.scan import ScanResult
 from ..engine.steps import Line
@@ -153,4 +153,4 @@ def _warning_rows(table: Table, warnings: list[str], shown: int = 3, more: str =
 
 
 def print_summary(result: ScanResult, fail_on: tuple[str, ...] = (), console: Console | None = None) -> None:
-    (console or Console()).print(render_summary(result, fail_on))
+    (console or stdout_console()).print(render_summary(result, fail_on))
