@@ -727,3 +727,21 @@ def test_a_path_that_is_not_utf8_is_one_clear_error(tmp_path):
         assert result.exit_code == 2 and isinstance(result.exception, (SystemExit, type(None)))
         assert " ".join(result.output.split()) == said
     assert not (tmp_path / "out").exists()
+
+
+def test_a_dotted_label_or_text_key_given_twice_is_a_bad_line(tmp_path):
+    # Only top-level keys were counted: under --label-field meta.label, a record holding
+    # "label" twice inside meta kept its last value without a word.
+    lines = [json.dumps({"meta": {"text": f"row {i} says hello", "label": "ab"[i % 2]}}) for i in range(20)]
+    lines[3] = '{"meta": {"text": "the first text", "label": "a", "label": "b"}}'
+    lines[4] = '{"meta": {"text": "first version", "text": "second version", "label": "a"}}'
+    lines[5] = '{"meta": {"text": "the same twice is no question", "label": "a", "label": "a"}}'
+    lines[6] = '{"other": {"label": "x", "label": "y"}, "meta": {"text": "not read from", "label": "a"}}'
+    path = tmp_path / "nested.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ds = load([path], LoadSettings(text_field="meta.text", label_field="meta.label"))
+    assert _bad(ds) == [
+        (4, "duplicate key 'meta.label' with different values ('a', then 'b')"),
+        (5, "duplicate key 'meta.text' with different values ('first version', then 'second version')"),
+    ]
+    assert ds.rows.height == 18

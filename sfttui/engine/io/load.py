@@ -1065,6 +1065,9 @@ class _FileSchema:
     has_split_field: bool
     name_split: str | None
     read_keys: tuple[bytes, ...] = ()  # top-level keys the row is read from, as '"key"'
+    # Dotted label and text fields (`meta.label`), split: a key repeated inside them
+    # changes what the row says as a top-level one does.
+    read_paths: tuple[tuple[str, ...], ...] = ()
 
 
 _FORMAT_KEYS = {
@@ -1112,35 +1115,57 @@ def _differ(a: Any, b: Any) -> bool:
         return json.dumps(a) != json.dumps(b)
 
 
-def _duplicate_keys(raw: bytes, nested: bool = False) -> str | None:
+class _Object(dict):
+    """A JSON object as parsed for `_duplicate_keys`, with the keys it held twice with
+    different values (and the two values)."""
+
+    repeated: dict[str, tuple[Any, Any]]
+
+
+def _duplicate_keys(raw: bytes, nested: bool = False, paths: tuple[tuple[str, ...], ...] = ()) -> str | None:
     """Why a record whose keys repeat cannot be trusted: the first top-level key given
-    twice with different values (JSON parsers keep the last one silently). Keys of the
-    objects inside (chat turns, metadata) are judged only with `nested`: a JSONL line is
-    written as read, so its repeats lose nothing, and which lines are parsed here depends
-    on counts, so a nested repeat must not count in some lines only."""
-    last: list[str | None] = [None]  # the hook's last call is the top-level object's
+    twice with different values (JSON parsers keep the last one silently), or a key of
+    one of `paths` (a dotted label or text field) inside it. Keys of the other objects
+    inside (chat turns, metadata) are judged only with `nested`: a JSONL line is written
+    as read, so its repeats lose nothing, and which lines are parsed here depends on
+    counts, so a nested repeat must not count in some lines only."""
     inner: list[str] = []
 
+    def said(key: str, values: tuple[Any, Any]) -> str:
+        return f"duplicate key '{key}' with different values ({values[0]!r}, then {values[1]!r})"
+
     def pairs(items: list[tuple[str, Any]]) -> dict:
-        seen: dict[str, Any] = {}
-        last[0] = None
+        seen = _Object()
+        seen.repeated = {}
         for key, value in items:
-            if key in seen and _differ(seen[key], value) and last[0] is None:
-                last[0] = f"duplicate key '{key}' with different values ({seen[key]!r}, then {value!r})"
+            if key in seen and _differ(seen[key], value) and key not in seen.repeated:
+                seen.repeated[key] = (seen[key], value)
             seen[key] = value
-        if nested and last[0] is not None and not inner:
-            inner.append(last[0])
+        if nested and seen.repeated and not inner:
+            inner.append(said(*next(iter(seen.repeated.items()))))
         return seen
 
     try:
-        json.loads(raw, object_pairs_hook=pairs)
+        top = json.loads(raw, object_pairs_hook=pairs)
     except ValueError:
         return None
     except RecursionError:  # valid JSON (orjson read it), nested past Python's parser
         return "nested too deeply to check its keys for repeats"
-    if last[0] is None and inner:
+    if not isinstance(top, _Object):
+        return None
+    if top.repeated:
+        return said(*next(iter(top.repeated.items())))
+    for path in paths:
+        value: Any = top
+        for depth, part in enumerate(path):
+            if not isinstance(value, _Object):
+                break
+            if part in value.repeated:
+                return said(".".join(path[: depth + 1]), value.repeated[part])
+            value = value.get(part)
+    if inner:
         return f"{inner[0]} inside the record"
-    return last[0]
+    return None
 
 
 def _spellings(name: str) -> tuple[bytes, ...]:
@@ -1256,6 +1281,11 @@ def _schema(info: InputFile, sample: list[dict], settings: LoadSettings) -> _Fil
         has_split_field=any("split" in o for o in sample),
         name_split=split_from_name(info.path),
         read_keys=_read_keys(fmt, settings, label_field if settings.labels else None, sample),
+        read_paths=tuple(
+            tuple(f.split("."))
+            for f in dict.fromkeys([label_field if settings.labels else "", settings.text_field or ""])
+            if "." in f
+        ),
     )
     info.format = fmt
     info.fields = {
@@ -1343,9 +1373,16 @@ def _set_aside_duplicate_keys(recs: _Records, sch: _FileSchema) -> list[BadLine]
         spelt = _spellings(name)
         if sum(joined.count(s) for s in spelt) > sum(name in o for o in recs.objs):
             suspects.update(i for i, raw in enumerate(recs.raws) if sum(raw.count(s) for s in spelt) > 1)
+    for path in sch.read_paths:
+        # Inside an object the chunk-wide count cannot say which lines hold the key once.
+        spelt = _spellings(path[-1])
+        if sum(joined.count(s) for s in spelt) > len(recs.objs):
+            suspects.update(i for i, raw in enumerate(recs.raws) if sum(raw.count(s) for s in spelt) > 1)
     if _ESCAPED_ASCII.search(joined):
         suspects.update(i for i, raw in enumerate(recs.raws) if _ESCAPED_ASCII.search(raw))
-    dropped = {i: why for i in sorted(suspects) if (why := _duplicate_keys(recs.raws[i]))}
+    dropped = {
+        i: why for i in sorted(suspects) if (why := _duplicate_keys(recs.raws[i], paths=sch.read_paths))
+    }
     if not dropped:
         return []
     bad = [(recs.lines[i], why, True, recs.raws[i]) for i, why in dropped.items()]
