@@ -745,3 +745,18 @@ def test_a_dotted_label_or_text_key_given_twice_is_a_bad_line(tmp_path):
         (5, "duplicate key 'meta.text' with different values ('first version', then 'second version')"),
     ]
     assert ds.rows.height == 18
+
+
+def test_a_json_array_record_too_deep_to_write_keeps_its_text_as_in_the_file(tmp_path):
+    # orjson writes 255 levels: a record nested deeper was kept for dropped.jsonl as
+    # Python's repr ({'t': True, 'n': None}), which is not the input, nor JSON.
+    deep = (
+        '{"instruction": "nested", "output": "x", "v": ' + "[" * 300 + "]" * 300 + ', "t": true, "n": null}'
+    )
+    rows = [json.dumps({"instruction": f"row {i}", "output": "fine"}) for i in range(4)]
+    path = tmp_path / "deep.json"
+    path.write_text("[\n" + ",\n".join([*rows[:2], deep, *rows[2:]]) + "\n]")
+    ds = load([path])
+    bad = ds.bad_lines.row(0, named=True)
+    assert (bad["line"], bad["reason"]) == (3, "record cannot be written as JSON (Recursion limit reached)")
+    assert bad["raw"] == deep.encode() and ds.rows.height == 4

@@ -825,10 +825,12 @@ def _records_from_items(
     max_row_bytes: int,
     lines: list[int] | None = None,
     repeated: dict[int, tuple[str, bytes]] | None = None,
+    source: Callable[[int], bytes] | None = None,
 ) -> Iterator[_Records]:
     """Records from already-parsed items (JSON arrays, CSV, Parquet); raw = compact JSON.
     Item i is on line `first_line + i`, or on `lines[i]` when given (CSV records that
-    span lines). Items in `repeated` are set aside with the reason and text it gives."""
+    span lines). Items in `repeated` are set aside with the reason and text it gives.
+    `source` gives item i's text as in the file, for one that cannot be written again."""
     repeated = repeated or {}
     for start in range(0, max(len(items), 1), _PARSE_CHUNK):
         out = _Records()
@@ -838,7 +840,8 @@ def _records_from_items(
             number = numbers[at] if numbers is not None else first_line + start + at
             written = _as_json(item)
             if isinstance(written, str):
-                out.bad.append((number, f"record {written}", True, _shown_record(item)[:max_row_bytes]))
+                shown = source(start + at) if source is not None else _shown_record(item)
+                out.bad.append((number, f"record {written}", True, shown[:max_row_bytes]))
                 continue
             raw, obj = written
             if start + at in repeated:
@@ -896,7 +899,9 @@ def _parse(
             raise InputError(f"{path}: invalid JSON ({exc})") from None
         if not isinstance(items, list):
             raise InputError(f"{path}: a .json file must hold an array of records")
-        return _records_from_items(items, 1, max_row_bytes, repeated=_array_repeats(body, items))
+        return _records_from_items(
+            items, 1, max_row_bytes, repeated=_array_repeats(body, items), source=_ArrayTexts(body)
+        )
     if container in ("parquet", "arrow"):
         frame = _parquet_frame(path, data) if container == "parquet" else _arrow_frame(path, data)
         if notes is not None:
@@ -1215,6 +1220,29 @@ def _value_end(text: str, pos: int) -> int:
             if depth == 0:
                 return at
     return len(text)
+
+
+class _ArrayTexts:
+    """The items of a JSON array as its file spells them, by index: walked once, on the
+    first call (only a record that cannot be written as JSON again asks)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.texts: list[bytes] | None = None
+
+    def __call__(self, i: int) -> bytes:
+        if self.texts is None:
+            text = self.data.decode()  # orjson read it: valid UTF-8
+            decoder, gap, self.texts = json.JSONDecoder(), re.compile(r"[\s,]*"), []
+            pos = text.index("[") + 1
+            while (pos := gap.match(text, pos).end()) < len(text) and text[pos] != "]":  # type: ignore[union-attr]
+                try:
+                    end = decoder.raw_decode(text, pos)[1]
+                except RecursionError:  # nested past Python's parser: by its brackets
+                    end = _value_end(text, pos)
+                self.texts.append(text[pos:end].encode())
+                pos = end
+        return self.texts[i]
 
 
 def _array_repeats(data: bytes, items: list[Any]) -> dict[int, tuple[str, bytes]]:
