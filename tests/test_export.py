@@ -100,6 +100,39 @@ def test_a_user_given_as_a_list_stays_in_one_split(tmp_path):
     assert where["u1"] == where["u2"]  # joined by the row of both
 
 
+@pytest.mark.parametrize("drop", ["exact", "near"])
+def test_dropping_the_train_side_of_a_leak_keeps_its_copy_in_test(tmp_path, drop):
+    # `d` on a leak's train row, then `w`: the automatic policy kept the first copy of
+    # each text (the row just dropped) and dropped the test copy as its duplicate, so
+    # the example left every split (11 TREC questions after `D` on the Leakage tab).
+    from sfttui.engine.decisions import Resolution
+
+    rng = random.Random(3)
+    words = [f"w{k}" for k in range(500)]
+    records = [
+        {"id": f"r{i}", "text": " ".join(rng.sample(words, 12)), "label": "ab"[i % 2], "split": "train"}
+        for i in range(40)
+    ]
+    records[3]["text"] = "what are amphibians and where do they live"
+    records.append({"id": "t1", "text": records[3]["text"], "label": records[3]["label"], "split": "test"})
+    records[5]["text"] = " ".join(rng.sample(words, 30))  # long enough for one word changed to be near
+    near = " ".join([*records[5]["text"].split()[:29], "changed"])
+    records.append({"id": "t2", "text": near, "label": records[5]["label"], "split": "test"})
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    ds = load([data])
+    dups = find_duplicates(ds.rows)
+    person = {"r3": ("dropped: leaks into test", None), "r5": ("dropped: leaks into test", None)}
+    none = dict(kept_clusters=set(), caps={}, deliberate={}, moves={}, applied=[], stale=[])
+    plan = plan_export(ds, dups, SplitSettings(), drop=drop, resolution=Resolution(dropped=person, **none))
+    kept = dict(plan.kept.select("key", "split").rows())
+    dropped = dict(plan.dropped.select("key", "kind").rows())
+    assert dropped["r3"] == "decision" and kept["t1"] == "test"
+    if drop == "near":
+        assert dropped["r5"] == "decision" and kept["t2"] == "test"
+    assert "t1" not in dropped and "t2" not in dropped
+
+
 def test_outputs_are_raw_lines_byte_for_byte_and_reproducible(tmp_path):
     data = _dataset(tmp_path)
     raw_in = set(data.read_bytes().split(b"\n"))

@@ -132,8 +132,12 @@ def plan_export(
     # The automatic policy leaves alone clusters the person decided and label
     # conflicts, where keeping any one member could keep a wrong label.
     auto = members.filter(~pl.col("cluster").is_in(list(decided | conflicts)))
+    # A row the person dropped one by one (a leak's train side) keeps nothing: its copies
+    # keep their next member, or the example would leave every split with it.
+    gone = list(resolution.dropped) if resolution else []
+    alive = auto.filter(~pl.col("key").is_in(gone)) if gone else auto
     if drop == "exact":
-        first_of_text = auto.group_by("t").agg(
+        first_of_text = alive.group_by("t").agg(
             first_row=pl.col("row").min(), kkey=pl.col("key").sort_by("row").first()
         )
         exact = auto.join(first_of_text, on="t").filter(pl.col("row") != pl.col("first_row"))
@@ -146,8 +150,13 @@ def plan_export(
             )
         )
     elif drop == "near":
-        keepers = auto.filter(pl.col("keeper")).select("cluster", kkey="key")
-        near = auto.filter(~pl.col("keeper")).join(keepers, on="cluster")
+        # The cluster's keeper, or where the person dropped it, its first member left.
+        keepers = (
+            alive.sort("cluster", pl.col("keeper").not_(), "row")
+            .unique("cluster", keep="first")
+            .select("cluster", krow="row", kkey="key")
+        )
+        near = auto.join(keepers, on="cluster").filter(pl.col("row") != pl.col("krow"))
         reasons.append(
             near.select(
                 "row", "cluster", kind=pl.lit("duplicate"), reason=pl.lit("duplicate of ") + pl.col("kkey")
