@@ -84,6 +84,28 @@ async def test_triage_keys_write_the_journal_at_once(tmp_path):
         assert "327 undecided" in console.export_text()  # 329 clusters (196 example, 133 input)
 
 
+async def test_moving_the_threshold_under_a_filter_filters_the_new_clusters(tmp_path):
+    # `/ billing`, then `-`: comparing the clustering the filter was made for with the new
+    # one compared their frames ("DataFrame dimensions do not match"): the app ended.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "slash", *"billing", "enter")
+        await settle(pilot)
+        tab = app.query_one(DuplicatesTab)
+        before = tab.view.height
+        await pilot.press("minus")
+        await settle(pilot)
+        assert app.is_running and app.session.threshold == 0.78
+        texts = app.session.dataset.rows["text"].to_list()
+        expected = {
+            c["id"]
+            for c in app.session.duplicates.clusters.to_dicts()
+            if "billing" in c["labels"] or any("billing" in texts[r].lower() for r in c["rows"])
+        }
+        assert set(tab.view["id"].to_list()) == expected and len(expected) >= before > 0
+
+
 async def test_next_undecided_filter_and_accept_all_exact(tmp_path):
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30)) as pilot:

@@ -112,7 +112,10 @@ class DuplicatesTab(Vertical):
         dup = session.duplicates
         clusters = dup.clusters
         if self.query_text:
-            if self._filter_for != (self.query_text, dup):
+            # The clustering by identity: `!=` on the dataclass compares its frames, which
+            # raised once the threshold had made another one.
+            query, of = self._filter_for or (None, None)
+            if query != self.query_text or of is not dup:
                 # A search of every clustered row's text: off the UI thread (the list
                 # stays as it is until the matches are in).
                 self._search(self.query_text, dup, keep_cluster)
