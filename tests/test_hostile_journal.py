@@ -21,6 +21,7 @@ from sfttui.cli import main
 from sfttui.engine.decisions import Journal
 from sfttui.engine.session import Session
 from sfttui.engine.settings import LoadSettings, ScanSettings
+from sfttui.tui.screens import ConfirmScreen
 
 from .app_factory import make_app, settle
 
@@ -231,11 +232,40 @@ async def test_a_second_window_is_read_only_and_says_so(tmp_path):
         await settle(pilot)
         assert [n.message for n in app._notifications][-1].startswith("Not saved: another sfttui window")
         assert app.session.journal.decisions == []
+        # Its splits would leave out what the first window decided since this one read.
+        await pilot.press("w")
+        await settle(pilot)
+        assert [n.message for n in app._notifications][-1].startswith(
+            "Not written: another sfttui window has this data open"
+        )
+        assert not isinstance(app.screen, ConfirmScreen) and not (tmp_path / "out").exists()
     # The first window's decisions are untouched by the second.
     first.append("keep_all", cluster="c1")
     first.close()
     lines = first.path.read_text().splitlines()
     assert [json.loads(x).get("action") for x in lines[1:]] == ["keep_all"]
+
+
+async def test_a_state_directory_that_cannot_be_written_opens_the_app_read_only(tmp_path):
+    # The journal's lock could not be made: "analysis failed" and every tab stayed on
+    # "Loading…" for good. (A file in the state directory's path: root ignores modes.)
+    data = _write(tmp_path / "d.jsonl", _rows())
+    (tmp_path / "afile").write_text("x")
+    state = tmp_path / "afile" / "state"
+    app = make_app([data], state, out=tmp_path / "out", group="")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        assert app.ready and app.session.ready
+        said = f"the state directory {state} cannot be written (Not a directory)"
+        assert app.session.journal.read_only == said
+        assert str(app.query_one("#banner").render()).startswith(f"READ-ONLY: {said}")
+        await pilot.press("f2", "a")
+        await settle(pilot)
+        assert [n.message for n in app._notifications][-1] == f"Not saved: {said}."
+        # Nothing to be out of date with: the splits can still be written.
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
 
 
 # --- item 17: damaged journals -----------------------------------------------------------------

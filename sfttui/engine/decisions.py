@@ -164,6 +164,8 @@ class Journal:
     problems: list[str] = field(default_factory=list)
     resumed: bool = False
     read_only: str = ""  # why decisions cannot be written here; "" when they can
+    # Another window holds the lock: it may have made decisions this one has not read.
+    held_elsewhere: bool = False
     carried_from: Path | None = None  # the journal of the same files before they changed
     _effective: tuple[int, list[Decision]] | None = field(default=None, repr=False, compare=False)
     _lock: IO[bytes] | None = field(default=None, repr=False, compare=False)
@@ -201,8 +203,13 @@ class Journal:
                 f"the decisions journal {journal.path} is not a file: move it away to start without decisions"
             )
         if create:
-            directory.mkdir(parents=True, exist_ok=True)
-            journal._take_lock()
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                journal._take_lock()
+            except OSError as exc:  # a read-only or full state directory: look, not decide
+                journal.read_only = (
+                    f"the state directory {directory} cannot be written ({exc.strerror or exc})"
+                )
         else:
             journal.read_only = "a headless run writes no state"
         if journal.path.exists() and journal.path.stat().st_size:
@@ -239,6 +246,7 @@ class Journal:
         except OSError:
             handle.close()
             self.read_only = "another sfttui window has this data open; this one is read-only"
+            self.held_elsewhere = True
             return
         self._lock = handle
 

@@ -579,6 +579,15 @@ class SfttuiApp(App[None]):
                 self.want_plan()
             self.notify("Updating the split plan; the write dialog opens when it is ready.")
             return
+        if self.session.journal.held_elsewhere:
+            # Its decisions may be newer than what this window read: they would be left out.
+            self.notify(
+                "Not written: another sfttui window has this data open, and may hold decisions this "
+                "one has not read; write the splits from there.",
+                severity="error",
+                timeout=8,
+            )
+            return
         plan, out = self.plan, self.session.default_out()
         problem = self.session.reason_cannot_write(out)
         if problem:
