@@ -592,3 +592,18 @@ def test_w_journals_the_threshold_and_floor_it_wrote_at(tmp_path):
     )
     off.analyse()
     assert off.floor == 0.8  # `--threshold` given: banded for it alone
+
+
+def test_the_default_output_is_named_after_the_whole_data_file_name(tmp_path):
+    # Cut at the first dot, v1.2.jsonl and v1.3.jsonl both wrote to v1-splits: `w` on the
+    # second replaced the first's splits after one "(replaces its contents)".
+    from sfttui.engine.session import Session
+
+    names = {
+        "v1.2.jsonl": "v1.2-splits",
+        "v1.3.jsonl.gz": "v1.3-splits",
+        "chats.parquet": "chats-splits",
+        "train": "train-splits",
+    }
+    for name, out in names.items():
+        assert Session(paths=[str(tmp_path / name)]).default_out() == tmp_path / out

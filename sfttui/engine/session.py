@@ -31,7 +31,7 @@ from .decisions import Decision, Journal, Resolution, Resolver, content_hash, na
 from .errors import SfttuiError
 from .export import DropPolicy, ExportPlan, ExportResult, plan_export, write_export
 from .io.atomic import write_bytes_atomic
-from .io.load import Dataset, check_inputs
+from .io.load import Dataset, check_inputs, data_stem
 from .io.outdir import OutputRefused, Protected, check_output
 from .io.rawlines import RAW_COLUMNS, read_lines
 from .isolated import run_scan_isolated
@@ -561,7 +561,7 @@ class Session:
         if self.out_dir:
             return Path(self.out_dir)
         first = Path(self.paths[0]).resolve()
-        return first.parent / f"{first.name.split('.')[0]}-splits"
+        return first.parent / f"{data_stem(first.name)}-splits"
 
     def record_clustering(self) -> None:
         """Journal the threshold the clusters are at and the floor their pairs were

@@ -526,6 +526,19 @@ _SPECIAL = (
 )
 
 
+_DATA_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines", ".json", ".csv", ".tsv", ".parquet", ".pq", ".arrow")
+
+
+def data_stem(name: str) -> str:
+    """A data file's name without its compression and data suffixes, and only those:
+    `v1.2.jsonl.gz` -> `v1.2` (cut at the first dot, v1.2 and v1.3 were both `v1`)."""
+    for suffixes in ((".gz", ".zst"), _DATA_SUFFIXES):
+        ext = os.path.splitext(name)[1]
+        if ext.lower() in suffixes and len(ext) < len(name):
+            name = name[: -len(ext)]
+    return name
+
+
 def _container(path: Path, data: bytes) -> str:
     suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".zst")]
     ext = suffixes[-1] if suffixes else ""
