@@ -690,6 +690,36 @@ async def test_a_near_cluster_holding_an_exact_conflict_is_not_a_hard_negative(t
         assert near["id"][0] in app.session.plan().unresolved_conflicts
 
 
+async def test_a_near_conflict_holding_one_input_twice_does_not_offer_h(tmp_path):
+    # The detail said "inputs differ in: afternoon good ↔ hey · h marks it a hard
+    # negative", and `h` then refused: two of its members are one input, two labels.
+    from sfttui.cli import demo_path
+    from sfttui.tui.tabs.duplicates import DuplicatesTab
+
+    app = make_app([demo_path()], tmp_path / "state", out=tmp_path / "out")
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
+        await settle(pilot)
+        s = app.session
+        near = s.duplicates.clusters.filter(pl.col("conflict") & (pl.col("kind") == "near"))["id"].to_list()
+        mixed = [c for c in near if s.duplicates.copies_disagree(c, s.dataset.rows["label"])]
+        assert mixed and len(mixed) < len(near)
+        await pilot.press("f2")
+        tab = app.query_one(DuplicatesTab)
+        tab.clusters.cursor_row = tab._at[mixed[0]]
+        await settle(pilot)
+        shown = " ".join(app.query_one("#dup-detail").text.split())
+        assert "h marks it a hard negative" not in shown
+        side = "input" if s.cluster(mixed[0])["side"] == "input" else "text"
+        said = (
+            f"this cluster holds the same {side} under two labels: no word decides it, so it stays a conflict"
+        )
+        assert said in shown and "- ↔ -" not in shown
+        await pilot.press("h")
+        await settle(pilot)
+        assert [n.message for n in app._notifications][-1].endswith(said)
+        assert s.journal.effective() == []
+
+
 async def test_a_near_conflict_can_be_marked_a_hard_negative_and_counts_on_the_scorecard(tmp_path):
     from sfttui.cli import demo_path
     from sfttui.tui.tabs.duplicates import DuplicatesTab

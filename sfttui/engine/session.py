@@ -427,22 +427,28 @@ class Session:
         rows = self._rows_of(keys)
         return pl.Series([rows[k] for k in sorted(keys) if k in rows], dtype=pl.UInt32)
 
+    def not_a_hard_negative(self, cluster_id: str) -> str | None:
+        """Why a cluster cannot be marked a hard negative, or None when it can."""
+        c = self.cluster(cluster_id)
+        if not c["conflict"] or c["kind"] != "near":
+            return "only a near label conflict can be a hard negative; an exact one stays a conflict"
+        if self.duplicates.copies_disagree(cluster_id, self.dataset.rows["label"]):
+            what = "input" if c["side"] == "input" else "text"
+            return (
+                f"this cluster holds the same {what} under two labels: no word decides it, so it "
+                "stays a conflict"
+            )
+        return None
+
     def mark_hard_negative(self, cluster_id: str) -> Decision:
         """A near label conflict is a hard negative (the words that differ decide the
         label): both rows are kept, and they count on the hard-data scorecard. An exact
         conflict (the same input under two labels), alone or inside a near cluster, cannot
         be one: ValueError."""
+        refused = self.not_a_hard_negative(cluster_id)
+        if refused:
+            raise ValueError(refused)
         c = self.cluster(cluster_id)
-        if not c["conflict"] or c["kind"] != "near":
-            raise ValueError(
-                "only a near label conflict can be a hard negative; an exact one stays a conflict"
-            )
-        if self.duplicates.copies_disagree(cluster_id, self.dataset.rows["label"]):
-            what = "input" if c["side"] == "input" else "text"
-            raise ValueError(
-                f"this cluster holds the same {what} under two labels: no word decides it, so it "
-                "stays a conflict"
-            )
         content = dict(zip(c["members"], self._hashes(c["rows"])))
         return self.journal.append("hard_negative", cluster=cluster_id, content=content)
 

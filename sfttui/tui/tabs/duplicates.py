@@ -348,13 +348,15 @@ class DuplicatesTab(Vertical):
         label ("where / when were you born"), it is a hard negative, not a labelling error."""
         ds = self.session.dataset
         keeper = words(ds.prompt_of(c["keeper_row"]))
-        other = next(r for r in c["rows"] if r != c["keeper_row"])
-        theirs = words(ds.prompt_of(other))
+        # A member whose words differ, not an exact copy of the keeper ("- ↔ -").
+        others = (words(ds.prompt_of(r)) for r in c["rows"][:64] if r != c["keeper_row"])
+        theirs = next((w for w in others if w != keeper), keeper)
         only_keeper, only_other = sorted(keeper - theirs)[:6], sorted(theirs - keeper)[:6]
+        refused = self.session.not_a_hard_negative(c["id"])
         return Text.assemble(
             ("inputs differ in: ", "bold"),
             visible(f"{' '.join(only_keeper) or '-'} ↔ {' '.join(only_other) or '-'}"),
-            (" · h marks it a hard negative (both kept)", "dim"),
+            (" · h marks it a hard negative (both kept)" if refused is None else f" · {refused}", "dim"),
         )
 
     # --- events -----------------------------------------------------------------------
