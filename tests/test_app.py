@@ -1642,6 +1642,22 @@ async def test_quality_tab_lists_each_problem_and_drops_rows_and_template_copies
         assert "✗r1" in _shown(detail) and "✗r0" not in _shown(detail)
 
 
+async def test_quality_on_plain_texts_says_not_checked_in_the_detail_too(tmp_path, write_jsonl):
+    # The header said "not checked: no conversations" and the detail "Every conversation
+    # is well formed." on TREC.
+    rows = [{"id": f"r{i}", "text": f"question number {i} here", "label": "ab"[i % 2]} for i in range(12)]
+    app = make_app([write_jsonl("t.jsonl", rows)], tmp_path / "state", group="")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        detail = app.query_one("#quality-detail", Rendered)
+        assert _shown(detail).strip() == "Not checked: no conversations: every row is a single text."
+        await pilot.press("t")
+        await settle(pilot)
+        assert _shown(detail).strip() == "Not checked: no replies: every row is a single text."
+
+
 async def test_quality_lengths_view_lists_rows_over_the_limit_with_the_histogram(tmp_path, write_jsonl):
     rows = [
         {

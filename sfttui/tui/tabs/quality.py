@@ -159,9 +159,14 @@ class QualityTab(ViewTab):
         item = self._item()
         detail = self.detail
         if item is None:
+            q = self.session.quality
             empty = {
-                "structure": "Every conversation is well formed.",
-                "templates": "No reply is given to many rows.",
+                "structure": "Every conversation is well formed."
+                if q.structure_ran
+                else f"Not checked: {q.structure_reason}.",
+                "templates": "No reply is given to many rows."
+                if q.templates_ran
+                else f"Not checked: {q.templates_reason}.",
                 "artifacts": "No placeholders, HTML leftovers or mojibake.",
                 "lengths": f"No row over --max-tokens {self.session.lengths.max_tokens}.",
                 "outliers": self.session.outliers.summary().capitalize() + ".",
