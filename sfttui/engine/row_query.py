@@ -106,6 +106,6 @@ def _rows_with(session: Session, finding: str) -> pl.Series:
                 leak.eval_hits.get_column("key"),
             ]
         )
-    else:  # dropped
-        keys = pl.Series(list(session.resolution().dropped), dtype=pl.String)
+    else:  # dropped: what `w` would leave out (copies, decisions, caps, eval hits), as Splits counts
+        keys = session.plan().dropped.get_column("key")
     return rows.filter(pl.col("key").is_in(keys.implode())).get_column("row")
