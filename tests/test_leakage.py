@@ -259,3 +259,23 @@ def test_a_short_reference_answer_copied_into_training_is_an_answer_hit(write_js
     ]
     # The query is found; seven words are below min_words (8); the thanks is boilerplate.
     assert hits == [("ngram", "answer", "gold.jsonl:1", "train.jsonl:1")]
+
+
+def test_hits_are_listed_in_line_order_not_as_text(write_jsonl, tmp_path):
+    # Row keys sorted as text: grp.jsonl:12, :15, ... :3, :30 in the Leakage tab and report.
+    rng = random.Random(4)
+    train = [" ".join(_words(rng, 14)) for _ in range(40)]
+    rows = [{"text": t, "label": "a", "split": "train"} for t in train]
+    for line, k in ((3, 35), (12, 36), (30, 37)):  # test copies of three training rows
+        rows.insert(line - 1, {"text": train[k], "label": "a", "split": "test"})
+    data = write_jsonl("g.jsonl", rows)
+    gold = write_jsonl("e.jsonl", [{"text": train[k]} for k in (35, 36, 37)])
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        main, ["scan", str(data), "--eval", str(gold), "--no-near", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    leak = json.loads(out.read_text())["leakage"]
+    assert [h["key_b"] for h in leak["between_splits"]] == ["g.jsonl:3", "g.jsonl:12", "g.jsonl:30"]
+    keys = [h["key"] for h in leak["eval"] if h["eval_key"] == "e.jsonl:1"]
+    assert keys == ["g.jsonl:3", "g.jsonl:39"]  # train[35] is on line 39

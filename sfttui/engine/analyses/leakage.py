@@ -247,8 +247,19 @@ def split_leakage(rows: pl.DataFrame, splits: pl.Series, duplicates: Duplicates)
     if not hits:
         return pl.DataFrame(schema=SPLIT_HIT_SCHEMA)
     return pl.concat([h.select(list(SPLIT_HIT_SCHEMA)).cast(SPLIT_HIT_SCHEMA) for h in hits]).sort(
-        ["kind", "split_b", "key_b", "detail"]
+        ["kind", "split_b", *in_line_order("key_b"), "detail"]
     )
+
+
+def in_line_order(key: str) -> list[pl.Expr]:
+    """Sort keys for row keys: `file:12` before `file:3` as text, after it as lines (a
+    key that is a record's id sorts as itself)."""
+    parts = pl.col(key).str.extract_groups(r"^(?<file>.*):(?<line>\d{1,9})$")
+    return [
+        pl.coalesce(parts.struct.field("file"), pl.col(key)),
+        parts.struct.field("line").cast(pl.UInt32, strict=False),
+        pl.col(key),
+    ]
 
 
 def _ngram_chunks(texts: pl.Series, n: int, start: int = 0) -> Iterator[pl.DataFrame]:
@@ -536,7 +547,7 @@ def eval_hits_at(found: pl.DataFrame, threshold: float) -> pl.DataFrame:
         .sort(["o", "s"])
         .unique(["key", "eval_file", "eval_key"], keep="first", maintain_order=True)
         .drop("o", "s")
-        .sort(["eval_file", "eval_key", "key"])
+        .sort(["eval_file", *in_line_order("eval_key"), *in_line_order("key")])
     )
 
 
