@@ -229,38 +229,6 @@ def test_an_ngram_many_eval_items_share_is_their_idiom_not_a_leak(write_jsonl, t
     assert any(said in note for note in report["notes"])
 
 
-def test_a_short_reference_answer_copied_into_training_is_an_answer_hit(write_jsonl, tmp_path):
-    # A one-line SQL answer of 8 words in a training response went unreported: answers
-    # were matched by 13-grams only.
-    def alpaca(instruction: str, output: str) -> dict:
-        return {"instruction": instruction, "input": "", "output": output}
-
-    sql = "SELECT name FROM employees WHERE salary > 50000;"
-    seven = "print the numbers one to ten please"
-    thanks = "Thanks, I have opened a case for you today."  # 9 words, in 25 responses
-    train = [
-        alpaca("List the well paid staff from the employees table.", f"Here it is: {sql} Run it."),
-        alpaca("Say the first numbers aloud.", f"Sure: {seven}, as asked."),
-    ]
-    train += [alpaca(f"Support request number {i} about a parcel.", thanks) for i in range(25)]
-    evals = [
-        alpaca("Write a SQL query for employee names earning over 50000.", sql),
-        alpaca("Print numbers.", seven),
-        alpaca("Reply to a parcel complaint.", thanks),
-    ]
-    data, gold = write_jsonl("train.jsonl", train), write_jsonl("gold.jsonl", evals)
-    out = tmp_path / "r.json"
-    args = ["scan", str(data), "--eval", str(gold), "--no-near", "--json", str(out)]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    hits = [
-        (h["kind"], h["side"], h["eval_key"], h["key"])
-        for h in json.loads(out.read_text())["leakage"]["eval"]
-    ]
-    # The query is found; seven words are below min_words (8); the thanks is boilerplate.
-    assert hits == [("ngram", "answer", "gold.jsonl:1", "train.jsonl:1")]
-
-
 def test_hits_are_listed_in_line_order_not_as_text(write_jsonl, tmp_path):
     # Row keys sorted as text: grp.jsonl:12, :15, ... :3, :30 in the Leakage tab and report.
     rng = random.Random(4)
@@ -279,3 +247,32 @@ def test_hits_are_listed_in_line_order_not_as_text(write_jsonl, tmp_path):
     assert [h["key_b"] for h in leak["between_splits"]] == ["g.jsonl:3", "g.jsonl:12", "g.jsonl:30"]
     keys = [h["key"] for h in leak["eval"] if h["eval_key"] == "e.jsonl:1"]
     assert keys == ["g.jsonl:3", "g.jsonl:39"]  # train[35] is on line 39
+
+
+def test_a_short_code_answer_is_not_matched_inside_another_program(write_jsonl, tmp_path):
+    # Matched whole with punctuation gone, `for i in range(1,11): print(i)` was "found" in
+    # a response printing i * i (dfe7165, reverted): answers are matched by 13-grams only.
+    train = [
+        {
+            "instruction": "Fix this code so it prints the squares of 1 to 10.",
+            "input": "for i in range(1, 11): print(i + i)",
+            "output": "for i in range(1, 11):\n    print(i * i)",
+        }
+    ] + [
+        {"instruction": f"Explain topic {i} briefly.", "input": "", "output": f"Topic {i} is this."}
+        for i in range(30)
+    ]
+    gold = [
+        {
+            "instruction": "Print the numbers 1 to 10.",
+            "input": "",
+            "output": "for i in range(1,11):\n    print(i)",
+        }
+    ]
+    data, evals = write_jsonl("t.jsonl", train), write_jsonl("e.jsonl", gold)
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        main, ["scan", str(data), "--eval", str(evals), "--no-near", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["leakage"]["eval"] == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import polars as pl
 import pytest
 
 from sfttui.engine.scan import run_scan
@@ -64,33 +63,3 @@ def test_two_code_alpaca_files_scan_together_and_report_empty_outputs():
     ]
     assert result.dataset.rows.height == 2015 + 4535
     assert [i.rows for i in result.dataset.inputs] == [2015, 4535]
-
-
-def test_short_reference_answers_found_in_code_alpaca_match_a_brute_force_search():
-    # Reference answers of 8 to 12 words (one-line queries and functions) matched whole
-    # inside training texts, against a plain substring search on word boundaries.
-    import json
-
-    from sfttui.engine.settings import ScanSettings
-    from sfttui.engine.text.normalize import normalize_texts
-
-    gold = SHARED_DATA / "code_alpaca_2k.jsonl"
-    result = run_scan([SHARED_DATA / "new_codealpaca.jsonl"], ScanSettings(eval_paths=(str(gold),)))
-    rows = result.dataset.rows
-    train = [f" {t} " for t in normalize_texts(rows["text"]).to_list()]
-    keys = rows["key"].to_list()
-    records = [json.loads(line) for line in gold.open(encoding="utf-8")]
-    answers = normalize_texts(pl.Series([r["output"] for r in records])).to_list()
-    expected = set()
-    for line, answer in enumerate(answers, 1):
-        if not 8 <= answer.count(" ") + 1 <= 12:
-            continue
-        holders = [i for i, t in enumerate(train) if f" {answer} " in t]
-        if len({train[i] for i in holders}) <= 20:  # more is boilerplate
-            expected |= {(f"code_alpaca_2k.jsonl:{line}", keys[i]) for i in holders}
-    short = {f"code_alpaca_2k.jsonl:{n}" for n, a in enumerate(answers, 1) if 8 <= a.count(" ") + 1 <= 12}
-    found = result.leakage.eval_found
-    hits = found.filter((pl.col("kind") == "ngram") & (pl.col("side") == "answer"))
-    got = {(e, k) for e, k in hits.select("eval_key", "key").rows() if e in short}
-    assert len(expected) > 20 and got == expected
-    assert ("code_alpaca_2k.jsonl:12", "new_codealpaca.jsonl:341") in got  # SELECT Name FROM Employees ...

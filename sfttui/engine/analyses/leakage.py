@@ -11,9 +11,8 @@ the anchor, and every row in another split is one hit against it.
 Against eval sets, the n-gram check is the decontamination rule used for large
 language model evaluation: a training row that shares any 13-word sequence with an
 eval item (its prompt or its full text) is contaminated, wherever that sequence sits,
-so an eval question pasted into a longer training prompt is caught. Eval inputs and
-reference answers shorter than 13 words (but at least `min_words`) are matched whole,
-as one k-gram.
+so an eval question pasted into a longer training prompt is caught. Eval items
+shorter than 13 words (but at least `min_words`) are matched whole, as one k-gram.
 """
 
 from __future__ import annotations
@@ -296,11 +295,13 @@ def _ngram_hits(
     for side, eval_norm in evals.items():
         words = eval_norm.str.count_matches(" ").to_numpy() + 1
         words[eval_norm.str.len_bytes().to_numpy() == 0] = 0
-        # Answers too: a one-line reference answer (a SQL query of 8 words) is what a
-        # training response copies. One every training text shares ("Thanks, I have
-        # opened a case") is left out as boilerplate below, as a 13-gram would be.
+        # Answers are matched by full-length n-grams only. Matched whole, with punctuation
+        # gone, a short code answer is a prefix of other programs ("for i in range 1 11
+        # print i" of `print(i * i)`): 11 of 32 such hits on new_codealpaca were noise,
+        # and `split --eval` drops what is hit. Short answers ("Thanks, I have opened a
+        # case") say little about one item anyway.
         short = {int(k) for k in words if settings.min_words <= k < settings.ngram}
-        lengths = [settings.ngram, *sorted(short, reverse=True)]
+        lengths = [settings.ngram, *sorted(short if side != "answer" else set(), reverse=True)]
         for k in lengths:
             pick = np.flatnonzero(words >= k) if k == settings.ngram else np.flatnonzero(words == k)
             if pick.size == 0:
