@@ -6,6 +6,7 @@ import json
 import random
 
 import polars as pl
+import pytest
 from click.testing import CliRunner
 
 from sfttui.cli import main
@@ -276,3 +277,47 @@ def test_a_short_code_answer_is_not_matched_inside_another_program(write_jsonl, 
     )
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["leakage"]["eval"] == []
+
+
+@pytest.mark.parametrize("copies", [20, 21, 40])
+def test_an_eval_question_pasted_into_many_training_texts_is_still_found(write_jsonl, tmp_path, copies):
+    # Pasted into 21 training prompts, every one of its 13-grams was in more than 20
+    # training texts, so all were "boilerplate": 20 copies failed --fail-on leakage,
+    # 21 passed it.
+    rng = random.Random(8)
+    vocab = [f"c{i:04d}" for i in range(9000)]
+
+    def words(n: int) -> list[str]:
+        return [rng.choice(vocab) for _ in range(n)]
+
+    question = words(30)
+    rows = [{"text": " ".join(words(rng.randint(25, 40))), "label": "pq"[i % 2]} for i in range(600)]
+    for i in range(copies):
+        rows[i * 13]["text"] = " ".join(words(20) + question + words(20))
+    # A template phrase every training text shares stays boilerplate: an eval item holding
+    # it and words of its own is found by nothing.
+    template = words(15)
+    for row in rows:
+        row["text"] = " ".join(template) + " " + row["text"]
+    data = write_jsonl("d.jsonl", rows)
+    gold = write_jsonl("e.jsonl", [{"text": " ".join(question)}, {"text": " ".join(template + words(20))}])
+    out = tmp_path / "r.json"
+    args = [
+        "scan",
+        str(data),
+        "--eval",
+        str(gold),
+        "--no-near",
+        "--no-model",
+        "--no-coverage",
+        "--json",
+        str(out),
+    ]
+    args += ["--fail-on", "leakage"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    hits = json.loads(out.read_text())["leakage"]["eval"]
+    assert sorted(int(h["key"].split(":")[1]) for h in hits) == [i * 13 + 1 for i in range(copies)]
+    assert {(h["eval_key"], h["kind"], h["side"], h["coverage"]) for h in hits} == {
+        ("e.jsonl:1", "ngram", "input", 1.0)
+    }

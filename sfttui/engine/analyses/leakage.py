@@ -334,27 +334,69 @@ def _ngram_hits(
     empty = pl.DataFrame(schema=_NGRAM_HIT_SCHEMA)
     if not found:
         return dict.fromkeys(evals, empty), eval_common
-    held = pl.concat(found)  # (k, at, i): training text i holds eval n-gram `at` of length k
-    spread = held.group_by("k", "at").agg(n=pl.len())
+    every = pl.concat(found)  # (k, at, i): training text i holds eval n-gram `at` of length k
+    spread = every.group_by("k", "at").agg(n=pl.len())
     boiler = spread.filter(pl.col("n") > settings.boilerplate_rows).select("k", "at")
-    held = held.join(boiler, on=["k", "at"], how="anti")
+    held = every.join(boiler, on=["k", "at"], how="anti")
+    total = pl.concat(totals).group_by("side", "j").agg(pl.col("total").sum())
     shared: list[pl.DataFrame] = []
     for (k,), part in held.partition_by("k", as_dict=True).items():
         want, index = wanted[int(k)]
         which, rows = index.pairs(np.arange(part.height), part["at"].to_numpy())
         shared.append(want[rows].with_columns(i=part["i"].gather(which)))
-    total = pl.concat(totals).group_by("side", "j").agg(pl.col("total").sum())
     merged = (
         pl.concat(shared).group_by("side", "i", "j").agg(shared=pl.len().cast(pl.UInt32))
         if shared
         else pl.DataFrame(schema={"side": pl.String, "i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
     )
+    merged = pl.concat([merged, _held_whole(every, boiler, wanted, total)])
     merged = merged.join(total, on=["side", "j"]).with_columns(coverage=pl.col("shared") / pl.col("total"))
     by_side = {side: merged.filter(pl.col("side") == side).select(list(_NGRAM_HIT_SCHEMA)) for side in evals}
     return by_side, boiler.height + eval_common
 
 
 _NGRAM_HIT_SCHEMA = {"i": pl.UInt32(), "j": pl.UInt32(), "shared": pl.UInt32(), "coverage": pl.Float64()}
+
+
+def _held_whole(
+    every: pl.DataFrame,
+    boiler: pl.DataFrame,
+    wanted: dict[int, tuple[pl.DataFrame, SortedIndex]],
+    total: pl.DataFrame,
+) -> pl.DataFrame:
+    """(side, i, j, shared): training texts holding every n-gram of an eval input all of
+    whose n-grams are boilerplate. The boilerplate rule is for phrases many texts share
+    (a prompt template); an eval question pasted into 21 training prompts made every one
+    of its n-grams "boilerplate", and more contamination turned a FAIL into "ok"."""
+    parts = []
+    for (k,), common in boiler.partition_by("k", as_dict=True).items():
+        want, index = wanted[int(k)]
+        which, rows = index.pairs(np.arange(common.height), common["at"].to_numpy())
+        parts.append(want[rows].with_columns(k=common["k"].gather(which), at=common["at"].gather(which)))
+    empty = pl.DataFrame(schema={"side": pl.String, "i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
+    grams = pl.concat(parts).filter(pl.col("side") == "input") if parts else None
+    if grams is None or grams.is_empty():
+        return empty
+    # Inputs whose n-grams are all boilerplate (an answer's stays boilerplate: a canned
+    # reply many training responses give says nothing about one item).
+    whole = (
+        grams.group_by("side", "j")
+        .agg(n=pl.len())
+        .join(total, on=["side", "j"])
+        .filter(pl.col("n") == pl.col("total"))
+        .select("side", "j")
+    )
+    if whole.is_empty():
+        return empty
+    holders = grams.join(whole, on=["side", "j"]).join(every, on=["k", "at"])
+    return (
+        holders.group_by("side", "i", "j")
+        .agg(shared=pl.len().cast(pl.UInt32))
+        .join(total, on=["side", "j"])
+        .filter(pl.col("shared") == pl.col("total"))
+        .select(list(empty.columns))
+        .cast(empty.schema)
+    )
 
 
 def _ngram_part(
