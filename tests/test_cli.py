@@ -806,6 +806,23 @@ def test_a_csv_whose_reading_stopped_early_leaves_the_gates_not_checked(tmp_path
         "not read (a record there stopped the reading), so finding nothing in the rest says nothing "
         "about the file"
     )
+    # Lines ended by a lone \r are lines too (they were counted by \n alone: 0 unread).
+    data.write_text("\r".join(rows) + "\r", newline="")
+    cr = _scan(str(data), "--no-coverage", "--fail-on", "duplicates", "--json", "-")
+    assert (
+        cr.exit_code == 1
+        and "its last 1,190 lines were not read" in json.loads(cr.stdout)["not_checked"]["duplicates"]
+    )
+    # Records of four lines each, stopped at the 80th of 100: 79 read, 80 lines (about 20
+    # records) not: read mostly, not "mostly set aside".
+    four = ["text,label"] + [
+        '"' + "\n".join(" ".join(rng.sample(words, 4)) for _ in range(4)) + '",a' for _ in range(100)
+    ]
+    four[80] = '"Great movie" - my mom,a'
+    data.write_text("\n".join(four) + "\n")
+    tall = _scan(str(data), "--no-coverage", "--fail-on", "duplicates", "--json", "-")
+    assert tall.exit_code == 0, tall.output
+    assert json.loads(tall.stdout)["rows"] == 79
     # Stopped near its end, the file was read: the gate's "ok" stands.
     data.write_text("\n".join([*clean[:96], '"Great movie" - my mom,a', *clean[96:101]]) + "\n")
     late = _scan(str(data), "--no-coverage", "--fail-on", "duplicates", "--json", "-")

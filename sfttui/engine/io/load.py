@@ -176,7 +176,9 @@ class InputFile:
 
     blank: int = 0  # of `bad`, blank lines: set aside, but nothing was in them
     # Lines after the record that stopped the reading (READING_STOPPED), in its bad-line
-    # record: what they held was never read, so they weigh as records set aside.
+    # record, and about how many records they hold (at the lines a record the file took
+    # before): never read, they weigh as records set aside.
+    unread_lines: int = 0
     unread: int = 0
 
     @property
@@ -189,9 +191,24 @@ class InputFile:
     def set_aside(self) -> str:
         """How much of the file was set aside, for the notes that say it was most of it."""
         said = f"{self.bad:,} of {self.records:,} records are bad lines"
-        if self.unread:
-            said += f" and its last {self.unread:,} lines were not read (a record there stopped the reading)"
+        if self.unread_lines:
+            about = f" (about {self.unread:,} records)" if self.unread != self.unread_lines else ""
+            said += (
+                f" and its last {self.unread_lines:,} lines{about} were not read (a record there stopped "
+                "the reading)"
+            )
         return said
+
+    def count_unread(self, bad: list[BadLine], first_line: int) -> None:
+        """Fill in `unread_lines` and `unread` from the record that stopped the reading,
+        if one did; records start on `first_line` (2 below a CSV header)."""
+        stop = next((b for b in bad if b[1].startswith(READING_STOPPED) and b[3]), None)
+        if stop is None:
+            return
+        self.unread_lines = len(stop[3].splitlines()) - 1  # \n, \r\n or a lone \r
+        before = self.rows + sum(1 for b in bad if b[2] and b[0] < stop[0])
+        per_line = min(1.0, before / max(stop[0] - first_line, 1))
+        self.unread = round(self.unread_lines * per_line)
 
     @property
     def source(self) -> Source:
@@ -1882,7 +1899,7 @@ def file_frames(info: InputFile, rows: pl.DataFrame, bad: list[BadLine]) -> tupl
     )
     info.rows = rows.height
     info.bad = sum(1 for b in bad if b[2])
-    info.unread = sum(b[3].count(b"\n") for b in bad if b[1].startswith(READING_STOPPED) and b[3])
+    info.count_unread(bad, first_line=2)
     info.blank = sum(1 for b in bad if b[2] and b[1] == BLANK_LINE)
     if info.mostly_set_aside:
         info.notes.append(
