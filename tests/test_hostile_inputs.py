@@ -737,14 +737,27 @@ def test_a_dotted_label_or_text_key_given_twice_is_a_bad_line(tmp_path):
     lines[4] = '{"meta": {"text": "first version", "text": "second version", "label": "a"}}'
     lines[5] = '{"meta": {"text": "the same twice is no question", "label": "a", "label": "a"}}'
     lines[6] = '{"other": {"label": "x", "label": "y"}, "meta": {"text": "not read from", "label": "a"}}'
+    lines[7] = '{"meta": {"text": "no label here"}}'  # hid line 4's repeat from a chunk-wide count
     path = tmp_path / "nested.jsonl"
     path.write_text("\n".join(lines) + "\n")
     ds = load([path], LoadSettings(text_field="meta.text", label_field="meta.label"))
     assert _bad(ds) == [
         (4, "duplicate key 'meta.label' with different values ('a', then 'b')"),
         (5, "duplicate key 'meta.text' with different values ('first version', then 'second version')"),
+        (8, "missing label 'meta.label'"),
     ]
-    assert ds.rows.height == 18
+    assert ds.rows.height == 17
+    # Alone with one record that lacks the key, a repeat was not seen at all.
+    few = tmp_path / "few.jsonl"
+    few.write_text(
+        '{"text": "first row", "meta": {"label": "a"}}\n{"text": "second row", "meta": {}}\n'
+        '{"text": "third row", "meta": {"label": "a", "label": "b"}}\n'
+    )
+    ds = load([few], LoadSettings(label_field="meta.label"))
+    assert _bad(ds) == [
+        (2, "missing label 'meta.label'"),
+        (3, "duplicate key 'meta.label' with different values ('a', then 'b')"),
+    ]
 
 
 def test_a_json_array_record_too_deep_to_write_keeps_its_text_as_in_the_file(tmp_path):

@@ -1432,10 +1432,10 @@ def _set_aside_duplicate_keys(recs: _Records, sch: _FileSchema) -> list[BadLine]
         if sum(joined.count(s) for s in spelt) > sum(name in o for o in recs.objs):
             suspects.update(i for i, raw in enumerate(recs.raws) if sum(raw.count(s) for s in spelt) > 1)
     for path in sch.read_paths:
-        # Inside an object the chunk-wide count cannot say which lines hold the key once.
+        # Inside an object a chunk-wide count cannot say which lines hold the key once (a
+        # record without it hid another's repeat): each line is counted, in C.
         spelt = _spellings(path[-1])
-        if sum(joined.count(s) for s in spelt) > len(recs.objs):
-            suspects.update(i for i, raw in enumerate(recs.raws) if sum(raw.count(s) for s in spelt) > 1)
+        suspects.update(i for i, raw in enumerate(recs.raws) if sum(raw.count(s) for s in spelt) > 1)
     if _ESCAPED_ASCII.search(joined):
         suspects.update(i for i, raw in enumerate(recs.raws) if _ESCAPED_ASCII.search(raw))
     dropped = {
