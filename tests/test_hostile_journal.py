@@ -268,6 +268,51 @@ async def test_a_state_directory_that_cannot_be_written_opens_the_app_read_only(
         assert isinstance(app.screen, ConfirmScreen)
 
 
+def test_a_full_state_directory_opens_read_only_and_leaves_no_empty_journal(tmp_path, monkeypatch):
+    # The lock file could be made on a full disk, and the journal's first line then
+    # failed outside any check: "analysis failed", and an empty journal left behind.
+    import os
+
+    from sfttui.engine.decisions import JournalReadOnly
+
+    data = _write(tmp_path / "d.jsonl", _rows())
+    state = tmp_path / "state"
+
+    def full(self, *records):
+        self.path.open("ab").close()  # as a write cut off at once leaves it
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Journal, "_write", full)
+    session = Session(paths=[str(data)], state_dir=str(state))
+    session.analyse()
+    assert (
+        session.journal.read_only
+        == f"the state directory {state} cannot be written (No space left on device)"
+    )
+    assert list(state.glob("journal-*.jsonl")) == []
+    with pytest.raises(JournalReadOnly):
+        session.drop_rows(["d.jsonl:1"], reason="off topic")
+
+
+def test_a_state_directory_whose_path_is_not_utf8_is_one_clear_error(tmp_path):
+    # Its path went into the manifest: `split` ended in a UnicodeEncodeError traceback
+    # with exit 1 (which says the read-back found a problem).
+    import os
+
+    data = _write(tmp_path / "d.jsonl", _rows())
+    state = os.fsdecode(bytes(tmp_path) + b"/bad\xffdir/st")
+    result = CliRunner().invoke(
+        main, ["split", str(data), "--out", str(tmp_path / "o"), "--state-dir", state]
+    )
+    assert result.exit_code == 2
+    said = (
+        f"error: {tmp_path}/bad\\xffdir/st: the state directory's path is not valid UTF-8; "
+        "give --state-dir another"
+    )
+    assert " ".join(result.output.split()) == said
+    assert not (tmp_path / "o").exists()
+
+
 # --- item 17: damaged journals -----------------------------------------------------------------
 
 

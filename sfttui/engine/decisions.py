@@ -16,6 +16,7 @@ it read-only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import operator
 import os
@@ -185,6 +186,13 @@ class Journal:
         read-only). Without it (`split`) nothing is written: an existing journal is read.
         """
         directory = Path(state_dir) if state_dir else state_home()
+        raw = os.fsencode(directory)
+        if raw.decode("utf-8", "replace").encode() != raw:
+            # Its path goes into the journal and every manifest, which are UTF-8 JSON.
+            raise StateError(
+                f"{raw.decode('utf-8', 'backslashreplace')}: the state directory's path is not valid "
+                "UTF-8; give --state-dir another"
+            )
         fp = fingerprint(inputs)
         journal = cls(path=directory / f"journal-{fp}.jsonl", fingerprint=fp)
         # Whether this one may write is settled before reading: only the holder of the
@@ -234,7 +242,15 @@ class Journal:
             if journal.carried_from is not None:
                 header["carried_from"] = journal.carried_from.name
             # The carried decisions are copied as they were; they follow rows by content.
-            journal._write(header, *(d.to_json() for d in journal.decisions))
+            try:
+                journal._write(header, *(d.to_json() for d in journal.decisions))
+            except OSError as exc:  # a full disk: the lock could be taken, the journal not written
+                journal.close()
+                with contextlib.suppress(OSError):
+                    journal.path.unlink()  # made just now (there was none, or it was empty)
+                journal.read_only = (
+                    f"the state directory {directory} cannot be written ({exc.strerror or exc})"
+                )
         return journal
 
     def _take_lock(self) -> None:
