@@ -31,10 +31,10 @@ from .conftest import SHARED_DATA
 
 
 def _normal(text: str) -> str:
-    """NFKC, casefold, punctuation to spaces, whitespace collapsed: an independent
-    spelling of the engine's matching form."""
+    """NFKC, casefold, punctuation (and the backtick) to spaces, whitespace collapsed: an
+    independent spelling of the engine's matching form."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    text = "".join(" " if unicodedata.category(ch).startswith("P") or ch == "`" else ch for ch in text)
     return re.sub(r"\s+", " ", text).strip()
 
 

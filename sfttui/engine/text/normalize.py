@@ -13,8 +13,11 @@ import xxhash
 from ..settings import NormalizeSettings
 
 _CASEFOLD_EXTRA = {"ß": "ss", "ẞ": "ss", "ς": "σ", "ſ": "s"}
+# Punctuation: Unicode's, and the grave accent typed as a quote (TREC's ``dew point''),
+# which Unicode files as a modifier symbol.
+_PUNCT = r"\p{P}`"
 # A run of punctuation and whitespace that is not a single space (see _after_nfkc).
-_GAP = r"\s*[\p{P}[^\S ]][\p{P}\s]*|\s{2,}"
+_GAP = rf"\s*[{_PUNCT}[^\S ]][{_PUNCT}\s]*|\s{{2,}}"
 
 
 def normalize_expr(column: str | pl.Expr, settings: NormalizeSettings | None = None) -> pl.Expr:
@@ -40,7 +43,7 @@ def _after_nfkc(expr: pl.Expr, settings: NormalizeSettings, ascii_only: bool = F
         return expr.str.replace_all(_GAP, " ").str.strip_chars()
     if settings.strip_punctuation:
         # A space, not nothing: "end.Start" must stay two words.
-        expr = expr.str.replace_all(r"\p{P}+", " ")
+        expr = expr.str.replace_all(rf"[{_PUNCT}]+", " ")
     if settings.collapse_whitespace:
         # Only runs of 2+ and non-space whitespace need replacing; a pattern matching
         # every single space would rewrite every word boundary and run 4x slower.
