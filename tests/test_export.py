@@ -566,3 +566,37 @@ def test_ratios_and_seed_that_cannot_apply_to_kept_splits_are_said_so(tmp_path):
     assert "50%" not in said
     quiet = _split(*args, "--force")
     assert "do not apply" not in quiet.output and "does not apply" not in quiet.output
+
+
+def test_a_cap_on_data_with_its_own_splits_says_what_it_took_from_test(tmp_path):
+    # TREC keeps its own train/test: a cap of 10 on ABBR (7 test rows) left test without
+    # ABBR at the default seed, and nothing said so.
+    from sfttui.engine.decisions import Resolution
+
+    rng = random.Random(5)
+    words = [f"w{k}" for k in range(800)]
+    records = [
+        {"text": " ".join(rng.sample(words, 12)), "label": label, "split": split}
+        for label, split, n in (
+            ("abbr", "train", 20),
+            ("abbr", "test", 7),
+            ("desc", "train", 30),
+            ("desc", "test", 9),
+        )
+        for _ in range(n)
+    ]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    ds = load([data])
+    none = dict(dropped={}, kept_clusters=set(), deliberate={}, moves={}, applied=[], stale=[])
+    plan = plan_export(
+        ds, find_duplicates(ds.rows), SplitSettings(), resolution=Resolution(caps={"abbr": 10}, **none)
+    )
+    left = plan.kept.filter(plan.kept["label"] == "abbr").group_by("split").len()
+    in_test = dict(left.rows()).get("test", 0)
+    assert plan.kept.filter(plan.kept["label"] == "abbr").height == 10
+    said = [n for n in plan.notes if n.startswith("the cap on label 'abbr'")]
+    assert said == [
+        f"the cap on label 'abbr' took {7 - in_test} of its 7 rows in the input's test split "
+        f"({in_test} left): a cap is drawn from every split"
+    ]

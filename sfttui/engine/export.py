@@ -111,6 +111,29 @@ def _cap(kept: pl.DataFrame, caps: dict[str, int], seed: int) -> pl.DataFrame:
     return pl.concat(out) if out else pl.DataFrame(schema={"row": pl.UInt32})
 
 
+def _capped_evaluation(kept: pl.DataFrame, over: pl.DataFrame) -> list[str]:
+    """What a cap took from the input's own validation and test rows: a cap drawn from
+    every split can leave a label out of the input's test set without a word (TREC's
+    ABBR: 7 test rows, then none, under a cap of 10)."""
+    if not over.height:
+        return []
+    taken = kept.filter(pl.col("row").is_in(over["row"].implode()))
+    counts = (
+        taken.group_by("split", "label")
+        .len()
+        .join(kept.group_by("split", "label").agg(had=pl.len()), on=["split", "label"])
+    )
+    said = []
+    for split, label, n, had in (
+        counts.filter(pl.col("split").is_in(["validation", "test"])).sort("split", "label").iter_rows()
+    ):
+        said.append(
+            f"the cap on label '{label}' took {n:,} of its {had:,} rows in the input's {split} split "
+            f"({had - n:,} left): a cap is drawn from every split"
+        )
+    return said
+
+
 def plan_export(
     dataset: Dataset,
     duplicates: Duplicates,
@@ -206,8 +229,10 @@ def plan_export(
     kept = rows.select("row", "key", "label", "split", "groups", *RAW_COLUMNS).filter(
         ~pl.col("row").is_in(drops["row"].implode())
     )
+    capped_from: list[str] = []
     if resolution and resolution.caps:
         over = _cap(kept, resolution.caps, split_settings.seed)
+        capped_from = _capped_evaluation(kept, over)
         capped = over.join(rows.select("row", "label"), on="row").select(
             "row",
             cluster=pl.lit(None, dtype=pl.String),
@@ -270,6 +295,8 @@ def plan_export(
         where = "the input has no rows in it" if plan.source == "existing" else "no rows were placed in it"
         notes.append(f"{name} has no rows ({where}): {name}.jsonl is written empty")
     notes += _stale_split_fields(dataset, kept)
+    if plan.source == "existing":
+        notes += capped_from
     if reopened:
         notes.append(
             f"{len(reopened):,} decided clusters hold rows their decision did not name (they grew "
