@@ -723,7 +723,7 @@ def test_eval_items_of_punctuation_only_are_set_aside_and_leakage_not_checked(wr
     result = _scan(str(data), "--eval", str(gold), "--fail-on", "leakage", "--json", "-")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
-    assert report["not_checked"]["leakage"].startswith("1 eval records were set aside")
+    assert report["not_checked"]["leakage"].startswith("1 eval record was set aside")
     [aside] = report["leakage"]["eval_set_aside"]
     assert (aside["file"], aside["line"], aside["excluded"]) == ("gold.jsonl", 1, True)
     assert "empty once normalised" in aside["reason"]
@@ -892,3 +892,21 @@ def test_no_near_leaves_label_conflicts_not_checked_unless_exact_copies_disagree
     found = _scan(str(data), "--no-near", *args)
     assert found.exit_code == 1 and json.loads(found.stdout)["findings"]["conflicts"] == 1
     assert "conflicts" not in json.loads(found.stdout)["not_checked"]
+
+
+def test_an_eval_csv_read_only_in_part_says_how_much_was_not_read(tmp_path):
+    # "1 eval records were set aside" where 98 of 100 were never read.
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        "".join(json.dumps({"text": f"training row {i} here", "label": "a"}) + "\n" for i in range(20))
+    )
+    gold = tmp_path / "gold.csv"
+    lines = ["text"] + [f'"eval item number {i} asks"' for i in range(100)]
+    lines[3] = '"Great movie" - my mom'
+    gold.write_text("\n".join(lines) + "\n")
+    result = _scan(str(data), "--eval", str(gold), "--no-near", "--fail-on", "leakage", "--json", "-")
+    assert result.exit_code == 1
+    why = json.loads(result.stdout)["not_checked"]["leakage"]
+    assert why.startswith(
+        "1 eval record was set aside and about 97 more after a record that stopped the reading"
+    )

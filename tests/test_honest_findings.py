@@ -504,7 +504,7 @@ def test_leakage_gate_fails_on_one_split_or_an_eval_set_with_lines_set_aside(wri
     )
     assert broken.exit_code == 1
     reason = "invalid JSON: trailing comma is not allowed: line 1 column 42 (char 41)"
-    why = "1 eval records were set aside, so they were not checked for contamination; first eval.jsonl:2: "
+    why = "1 eval record was set aside, so they were not checked for contamination; first eval.jsonl:2: "
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["not_checked"]["leakage"] == why + reason
     # Each record set aside is listed with its file, line and reason, as the inputs' are.

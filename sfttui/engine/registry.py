@@ -418,8 +418,12 @@ def leakage_unchecked(r: ScanResult) -> str | None:
     # hold nothing): never checked.
     if unread := [b for b in _eval_set_aside(r) if b["excluded"] and b["reason"] != BLANK_LINE]:
         first = unread[0]
+        # A record that stopped the reading holds the rest of its file (a CSV quote left open).
+        rest = sum(i.unread for i in r.leakage.eval_set.inputs) if r.leakage.eval_set is not None else 0
+        more = f" and about {rest:,} more after a record that stopped the reading" if rest else ""
         return (
-            f"{len(unread):,} eval records were set aside, so they were not checked for contamination; "
+            f"{len(unread):,} eval record{'s were' if len(unread) != 1 else ' was'} set aside{more}, so "
+            "they were not checked for contamination; "
             f"first {first['file']}:{first['line']}: {first['reason']}"
         )
     if not (splits_to_compare(r) or r.settings.eval_paths):
