@@ -453,7 +453,7 @@ def test_verification_traces_written_lines_to_clusters_and_catches_a_moved_row(t
     result = write_export(plan, ds, out, duplicates=dup)
     assert result.problems == []
     assert (
-        "no exact or near duplicate cluster across the written splits (traced from the files)"
+        "no exact or near duplicate cluster the scan found crosses the written splits (traced from the files)"
         in result.verified
     )
     # Move one member of a near-duplicate cluster into another split's file, as a buggy

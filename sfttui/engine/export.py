@@ -743,8 +743,10 @@ def verify_export(
     split_files = [out / f"{s}.jsonl" for s in SPLITS if (out / f"{s}.jsonl").stat().st_size]
     if len(split_files) > 1 and plan.split_plan.source == "new" and duplicates is not None:
         problems += _clusters_across(written, dataset, row_hashes, duplicates)
+        # The scan's clusters: near pairs are found by MinHash, so with high recall, not all.
         checks.append(
-            f"no {kinds} duplicate cluster across the written splits (traced from the files){unsearched}"
+            f"no {kinds} duplicate cluster the scan found crosses the written splits (traced from the "
+            f"files){unsearched}"
         )
     elif len(split_files) > 1 and plan.split_plan.source == "new":
         # The rows' own fields may still name their old split: the file decides here.
