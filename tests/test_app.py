@@ -864,6 +864,22 @@ async def test_overview_lists_every_bad_line_and_scrolls_to_long_reasons(tmp_pat
         assert last[2][-10:] in shown and "bad.jsonl" not in shown  # scrolled to the reason's end
 
 
+async def test_coverage_without_the_label_model_says_not_checked(tmp_path):
+    # "No ambiguous rows. switched off (--no-model)" read as a result.
+    from sfttui.engine.settings import CoverageSettings
+
+    session = make_app([demo_copy(tmp_path)], tmp_path / "state").session
+    session.settings = replace(session.settings, coverage=CoverageSettings(model=False))
+    app = SfttuiApp(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6", "a")
+        await settle(pilot)
+        assert _shown(app.query_one("#cov-detail", Rendered)).strip() == (
+            "Not checked: switched off (--no-model)."
+        )
+
+
 async def test_footer_clicks_on_a_narrow_screen_hit_the_key_shown(tmp_path):
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(30, 24)) as pilot:

@@ -63,3 +63,16 @@ def test_two_code_alpaca_files_scan_together_and_report_empty_outputs():
     ]
     assert result.dataset.rows.height == 2015 + 4535
     assert [i.rows for i in result.dataset.inputs] == [2015, 4535]
+
+
+def test_the_summary_says_ambiguous_rows_were_not_checked_without_the_label_model():
+    # "hard data FAIL ... ambiguous n/a": n/a reads as "does not apply".
+    from click.testing import CliRunner
+
+    from sfttui.cli import main
+
+    args = ["scan", str(SHARED_DATA / "trec.jsonl"), "--no-near", "--fail-on", "coverage"]
+    off = " ".join(CliRunner().invoke(main, [*args, "--no-model"]).output.split())
+    assert "ambiguous not checked · refusal n/a" in off
+    on = " ".join(CliRunner().invoke(main, args).output.split())
+    assert "ambiguous not checked" not in on and "refusal n/a" in on

@@ -535,10 +535,16 @@ def _summarise_coverage(r: ScanResult) -> list[Line]:
     if not cov.ran:
         return [Line("hard data", f"not checked: {cov.reason}", "coverage")]
     lines, _ = cov.card(split_series(r.dataset))
-    card = " · ".join(
-        f"{KIND_SHORT[line.kind]} " + (f"{line.total:,} {line.status(line.total)}" if line.applies else "n/a")
-        for line in lines
-    )
+    # Ambiguous rows apply to labelled data the label model could have read: not measured
+    # there is "not checked", not "n/a" (which reads as "does not apply").
+    unmeasured = not cov.model.ran and model_would_run(r.dataset.rows["label"], r.settings.coverage)
+
+    def shown(line: Any) -> str:
+        if line.applies:
+            return f"{line.total:,} {line.status(line.total)}"
+        return "not checked" if line.kind == "ambiguous" and unmeasured else "n/a"
+
+    card = " · ".join(f"{KIND_SHORT[line.kind]} {shown(line)}" for line in lines)
     return [
         Line(
             "hard data",

@@ -261,8 +261,14 @@ class CoverageTab(ViewTab):
             cov = self.session.coverage
             empty = {
                 "hard": f"No hard negatives found. {cov.hard_detail}",
-                "ambiguous": f"No ambiguous rows. {cov.model.detail}",
-                "suspects": f"No label suspects. {cov.model.detail}",
+                # Without the label model nothing was looked for: "No ... rows" would read
+                # as a result.
+                "ambiguous": f"No ambiguous rows. {cov.model.detail}"
+                if cov.model.ran
+                else f"Not checked: {cov.model.detail}.",
+                "suspects": f"No label suspects. {cov.model.detail}"
+                if cov.model.ran
+                else f"Not checked: {cov.model.detail}.",
                 "examples": "No refusal, out-of-scope or clarifying examples found.",
             }.get(self.view, "")
             detail.show(lambda width: Text(empty, style="dim"))
