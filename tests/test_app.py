@@ -566,7 +566,7 @@ async def test_leakage_tab_drops_the_train_side_row(tmp_path, write_jsonl):
         await pilot.press("d")
         assert _journal(app)[-1]["action"] == "drop_rows" and _journal(app)[-1]["keys"] == ["train.jsonl:1"]
         await settle(pilot)
-        assert str(hits.cells(0)[3]) == "✗ st.jsonl:1"  # marked as dropped (the key cut to fit)
+        assert str(hits.cells(0)[3]) == "✗ test.js…:1"  # marked as dropped (the key cut to fit)
         await pilot.press("u", "m")
         move = _journal(app)[-1]
         assert move["action"] == "move_rows" and move["split"] == "train"

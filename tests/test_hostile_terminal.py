@@ -154,8 +154,8 @@ async def test_every_tab_help_and_toast_show_hostile_data_literally(hostile_data
         browsed = _screen_text(app)
         _assert_literal(browsed)
         assert "␛" in browsed
-        # The file name's escape is a glyph a cell wide: the line numbers stay whole.
-        assert "␛[2J.jsonl:10 " in browsed and "␛[2J.jsonl:11 " in browsed
+        # The file name's start and the line numbers show, whole (the escape a glyph).
+        assert "[link=https:…:10 " in browsed and "[link=https:…:11 " in browsed
         await pilot.press("escape", "escape")
         assert app.return_code is None
 

@@ -81,10 +81,13 @@ async def test_reset_to_fewer_rows_keeps_the_cursor_inside():
 
 
 def test_cell_tail_keeps_the_end_that_fits_in_cells():
-    assert cell_tail("test.jsonl:1", 10) == "st.jsonl:1"
+    # A file:line key keeps its line and its file's start: "c.jsonl:5503" could be any of
+    # several inputs.
+    assert cell_tail("test.jsonl:1", 10) == "test.js…:1"
     assert cell_tail("short", 10) == "short"
-    assert cell_tail("データ.jsonl:12", 11) == "タ.jsonl:12"  # タ takes two cells
-    assert cell_tail("データ.jsonl:12", 10) == ".jsonl:12"  # and does not fit in 10
+    assert cell_tail("データ.jsonl:12", 11) == "データ.…:12"  # each kana takes two cells
+    assert cell_tail("データ.jsonl:12", 10) == "データ…:12"  # and "." then does not fit
+    assert cell_tail("t0001234", 4) == "1234"  # an id keeps its end
     assert cell_tail("日本語", 3) == "語"  # never a half character
 
 
@@ -93,4 +96,4 @@ def test_cell_tail_counts_control_characters_as_the_glyphs_they_are_shown_as():
     drawn as a 1-cell glyph, the line number was cut off and rows 12 and 13 looked alike."""
     name = "ab\x1b[2Jcd\x07\x07.jsonl"
     tails = [cell_tail(f"{name}:{n}", 16) for n in (12, 13)]
-    assert tails == ["[2Jcd␇␇.jsonl:12", "[2Jcd␇␇.jsonl:13"]
+    assert tails == ["ab␛[2Jcd␇␇.j…:12", "ab␛[2Jcd␇␇.j…:13"]

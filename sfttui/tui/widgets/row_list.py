@@ -32,10 +32,20 @@ Cell = str | Text
 
 def cell_tail(text: str, width: int) -> str:
     """The end of `text` that fits in `width` terminal cells (keys keep their distinct end),
-    as drawn: its control characters are the glyphs they are shown as."""
+    as drawn: its control characters are the glyphs they are shown as. A `file:line` key
+    keeps its line and the start of its file's name ("trec.js…:5503", not "c.jsonl:5503":
+    with several inputs, the file must show)."""
     text = visible(text)
     if cell_len(text) <= width:
         return text
+    name, colon, line = text.rpartition(":")
+    if colon and line.isdigit() and cell_len(line) + 3 <= width:
+        head, room = "", width - len(line) - 2
+        for ch in name:
+            if cell_len(head + ch) > room:
+                break
+            head += ch
+        return f"{head}…:{line}"
     used, start = 0, len(text)
     while start > 0 and used + get_character_cell_size(text[start - 1]) <= width:
         start -= 1
