@@ -1769,11 +1769,13 @@ async def test_keys_pressed_before_the_analysis_is_done_say_so_and_never_crash(t
     async with app.run_test(size=(100, 30)) as pilot:
         said: list[str] = []
         app.notify = lambda message, *a, **k: said.append(str(message))  # type: ignore[method-assign]
-        for key in ("f2", "a", "x", "A", "M", "h", "plus", "e", "1", "f4", "r"):
+        for key in ("f2", "a", "x", "A", "M", "h", "plus", "e", "1", "f4", "r", "f3", "c", "d"):
             await pilot.press(key)
         await pilot.pause()
         assert app.is_running and not app.session.ready
         assert said and set(said) == {"Still working: the data is not analysed yet."}
+        # F3's c and d said nothing at all while the table said "Loading…".
+        assert len(said) == 11  # every key but the three F-keys
         release.set()
         await settle(pilot)
         await pilot.press("f2", "a")

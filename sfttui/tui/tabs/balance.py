@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 from ...display import literal, visible
 from ...engine.analyses.balance import SKEW_KINDS
 from ...engine.decisions import Resolution
-from ...engine.session import Session
+from ...engine.session import NotAnalysed, Session
 from ..messages import DecisionsChanged
 from ..render import bar
 from ..screens import PromptScreen
@@ -125,7 +125,14 @@ class BalanceTab(Vertical):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         return str(key.value) if key is not None else None
 
+    def _labels_shown(self) -> None:
+        """NotAnalysed before the table has labels (the app says "Still working"): a key
+        that found no label said nothing at all."""
+        if not self.session.ready:
+            raise NotAnalysed
+
     def action_cap(self) -> None:
+        self._labels_shown()
         if self.app.refused_read_only():  # type: ignore[attr-defined]
             return
         label = self._label()
@@ -158,6 +165,7 @@ class BalanceTab(Vertical):
         )
 
     def action_deliberate(self) -> None:
+        self._labels_shown()
         if self.app.refused_read_only():  # type: ignore[attr-defined]
             return
         label = self._label()
