@@ -122,6 +122,9 @@ def quick_app(monkeypatch: pytest.MonkeyPatch) -> None:
     import sfttui.tui.tabs.duplicates
 
     monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", "none")
+    # Toasts stay until replaced: on a loaded machine a 5 s toast expired before the
+    # test that pressed its key could read it.
+    monkeypatch.setattr(sfttui.tui.app.SfttuiApp, "NOTIFICATION_TIMEOUT", 600)
     monkeypatch.setattr(sfttui.tui.app, "REPLAN_AFTER", 0.01)
     monkeypatch.setattr(sfttui.tui.tabs.duplicates, "DETAIL_PAUSE", 0.01)
 

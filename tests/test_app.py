@@ -320,7 +320,8 @@ async def test_no_decision_lands_on_clusters_being_rebuilt(tmp_path, monkeypatch
     app = make_app([demo_copy(tmp_path)], tmp_path / "state")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
-        _slowed(monkeypatch, type(app.session), "set_threshold", 0.5)
+        # Long enough that the keys land inside it on a loaded machine.
+        _slowed(monkeypatch, type(app.session), "set_threshold", 3.0)
         tab = app.query_one(DuplicatesTab)
         await pilot.press("f2", "plus", "a", "1", "x", "M")
         assert app.session.journal.decisions == [] and isinstance(app.screen, type(app.get_default_screen()))

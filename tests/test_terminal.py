@@ -48,14 +48,16 @@ class Tmux:
         """Characters as typed (-l: literally, not as key names), in one go."""
         self._tmux("send-keys", "-t", self.name, "-l", text, check=True)
 
-    def wait_for(self, text: str, timeout: float = 60) -> str:
+    def wait_for(self, *texts: str, timeout: float = 60) -> str:
+        """The screen once it shows every one of `texts` (a list and its detail are drawn
+        apart: on a slow machine one may be up before the other)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
-            if text in screen:
+            if all(text in screen for text in texts):
                 return screen
             time.sleep(0.05)
-        raise AssertionError(f"{text!r} never appeared; screen was:\n{self.screen()}")
+        raise AssertionError(f"{texts!r} never all appeared; screen was:\n{self.screen()}")
 
     def alive(self) -> bool:
         return self._tmux("has-session", "-t", self.name).returncode == 0
@@ -87,8 +89,7 @@ def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
     try:
         term.wait_for("journal-")  # the status line once every analysis is done
         term.keys("F2")
-        screen = term.wait_for("329 clusters")
-        assert "conflict" in screen
+        term.wait_for("329 clusters", "conflict")
         term.keys("a", "a")
         journal = next((tmp_path / "state").glob("journal-*.jsonl"))
         decisions = [json.loads(x) for x in journal.read_text().splitlines()[1:]]
@@ -114,21 +115,18 @@ def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
         term.kill()  # as a dropped SSH connection would: no clean quit
     again = Tmux(tmp_path, args)
     try:
-        screen = again.wait_for("Resumed 3 decisions")
+        again.wait_for("Resumed 3 decisions")
         again.keys("F6")
-        screen = again.wait_for("hard negatives")
-        assert "Scorecard" in screen and "clarifying" in screen
+        again.wait_for("hard negatives", "Scorecard", "clarifying")
         again.keys("h")
         again.wait_for("hard negative · J 0.72")
         # The planted quality problems, each with its row.
         again.keys("F7")
-        screen = again.wait_for("ends on user")
-        assert "t02654" in screen and "blank reply" in screen
+        again.wait_for("ends on user", "t02654", "blank reply")
         again.keys("t")
         again.wait_for("Given to 8 rows")
         again.keys("a")
-        screen = again.wait_for("mojibake")
-        assert "{customer_name}" in screen
+        again.wait_for("mojibake", "{customer_name}")
         again.keys("q")
         deadline = time.monotonic() + 10
         while again.alive() and time.monotonic() < deadline:
