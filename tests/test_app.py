@@ -302,7 +302,7 @@ async def test_quick_threshold_keys_step_from_the_value_asked_for(tmp_path, monk
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         # Every key below lands while a rebuild is under way.
-        calls = _slowed(monkeypatch, type(app.session), "set_threshold", 0.3)
+        calls = _slowed(monkeypatch, type(app.session), "set_threshold", 1.0)
         await pilot.press("f2", "minus", "minus", "minus", "minus", "plus")
         await settle(pilot)
         assert abs(app.session.threshold - 0.74) < 1e-9
@@ -340,7 +340,7 @@ async def test_w_during_a_rebuild_writes_the_new_clusters(tmp_path, monkeypatch)
     app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        _slowed(monkeypatch, type(app.session), "set_threshold", 0.5)
+        _slowed(monkeypatch, type(app.session), "set_threshold", 2.0)
         await pilot.press("f2", "plus", "w")
         assert not isinstance(app.screen, ConfirmScreen)  # not with the plan of 0.80
         await settle(pilot)
@@ -376,7 +376,7 @@ async def test_a_second_w_while_writing_does_not_start_another_write(tmp_path, m
     app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
-        writes = _slowed(monkeypatch, type(app.session), "write", 0.5)
+        writes = _slowed(monkeypatch, type(app.session), "write", 2.0)
         await pilot.press("w", "enter")
         await pilot.pause(0.1)
         await pilot.press("w")
@@ -413,7 +413,7 @@ async def test_r_right_after_a_resplit_does_not_ask_again(tmp_path, write_jsonl,
         await settle(pilot)
         await pilot.press("f4")
         await settle(pilot)
-        _slowed(monkeypatch, type(app.session), "plan", 0.5)
+        _slowed(monkeypatch, type(app.session), "plan", 2.0)
         await pilot.press("r")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("enter", "r")
