@@ -1262,17 +1262,24 @@ class _ArrayTexts:
 
     def __call__(self, i: int) -> bytes:
         if self.texts is None:
-            text = self.data.decode()  # orjson read it: valid UTF-8
-            decoder, gap, self.texts = json.JSONDecoder(), re.compile(r"[\s,]*"), []
-            pos = text.index("[") + 1
-            while (pos := gap.match(text, pos).end()) < len(text) and text[pos] != "]":  # type: ignore[union-attr]
-                try:
-                    end = decoder.raw_decode(text, pos)[1]
-                except RecursionError:  # nested past Python's parser: by its brackets
-                    end = _value_end(text, pos)
-                self.texts.append(text[pos:end].encode())
-                pos = end
+            self.texts = [record for record, _ in _array_items(self.data)]
         return self.texts[i]
+
+
+def _array_items(data: bytes) -> Iterator[tuple[bytes, bool]]:
+    """Each item of a JSON array (`data`, without its byte order mark; orjson read it, so
+    it is valid) as the file spells it, and whether it is nested past Python's parser (its
+    end then found by its brackets)."""
+    text = data.decode()
+    decoder, gap = json.JSONDecoder(), re.compile(r"[\s,]*")
+    pos = text.index("[") + 1
+    while (pos := gap.match(text, pos).end()) < len(text) and text[pos] != "]":  # type: ignore[union-attr]
+        try:
+            end, deep = decoder.raw_decode(text, pos)[1], False
+        except RecursionError:
+            end, deep = _value_end(text, pos), True
+        yield text[pos:end].encode(), deep
+        pos = end
 
 
 def _array_repeats(data: bytes, items: list[Any]) -> dict[int, tuple[str, bytes]]:
@@ -1292,24 +1299,12 @@ def _array_repeats(data: bytes, items: list[Any]) -> dict[int, tuple[str, bytes]
             return {}
     except TypeError:  # an integer past 64 bits (see _exact_json): walked
         pass
-    text = data.decode()  # orjson read it: valid UTF-8
-    decoder = json.JSONDecoder()
-    gap = re.compile(r"[\s,]*")
-    pos = text.index("[") + 1
     found: dict[int, tuple[str, bytes]] = {}
-    for i, item in enumerate(items):
-        pos = gap.match(text, pos).end()  # type: ignore[union-attr]
-        try:
-            _, end = decoder.raw_decode(text, pos)
-        except RecursionError:  # valid JSON (orjson read it), nested past Python's parser
-            end = _value_end(text, pos)
-            found[i] = ("nested too deeply to check its keys for repeats", text[pos:end].encode())
-            pos = end
-            continue
-        record = text[pos:end].encode()
-        if type(item) is dict and (why := _duplicate_keys(record, nested=True)):
+    for i, ((record, deep), item) in enumerate(zip(_array_items(data), items)):
+        if deep:
+            found[i] = ("nested too deeply to check its keys for repeats", record)
+        elif type(item) is dict and (why := _duplicate_keys(record, nested=True)):
             found[i] = (why, record)
-        pos = end
     return found
 
 
