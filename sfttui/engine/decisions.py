@@ -31,7 +31,7 @@ import xxhash
 
 from .. import __version__
 from .errors import StateError
-from .io.load import InputFile
+from .io.load import InputFile, not_utf8
 from .settings import LOWEST_THRESHOLD, SPLITS
 
 try:  # POSIX only; elsewhere a second window is not detected
@@ -186,12 +186,9 @@ class Journal:
         read-only). Without it (`split`) nothing is written: an existing journal is read.
         """
         directory = Path(state_dir) if state_dir else state_home()
-        raw = os.fsencode(directory)
-        if raw.decode("utf-8", "replace").encode() != raw:
-            # Its path goes into the journal and every manifest, which are UTF-8 JSON.
+        if bad := not_utf8(directory):  # its path goes into the journal and every manifest
             raise StateError(
-                f"{raw.decode('utf-8', 'backslashreplace')}: the state directory's path is not valid "
-                "UTF-8; give --state-dir another"
+                f"{bad[0]}: the state directory's path is not valid UTF-8; give --state-dir another"
             )
         fp = fingerprint(inputs)
         journal = cls(path=directory / f"journal-{fp}.jsonl", fingerprint=fp)
@@ -215,9 +212,7 @@ class Journal:
                 directory.mkdir(parents=True, exist_ok=True)
                 journal._take_lock()
             except OSError as exc:  # a read-only or full state directory: look, not decide
-                journal.read_only = (
-                    f"the state directory {directory} cannot be written ({exc.strerror or exc})"
-                )
+                journal.read_only = _unwritable(directory, exc)
         else:
             journal.read_only = "a headless run writes no state"
         if journal.path.exists() and journal.path.stat().st_size:
@@ -248,9 +243,7 @@ class Journal:
                 journal.close()
                 with contextlib.suppress(OSError):
                     journal.path.unlink()  # made just now (there was none, or it was empty)
-                journal.read_only = (
-                    f"the state directory {directory} cannot be written ({exc.strerror or exc})"
-                )
+                journal.read_only = _unwritable(directory, exc)
         return journal
 
     def _take_lock(self) -> None:
@@ -389,6 +382,11 @@ class Journal:
                 floor = d.payload.get("floor")
                 return float(d.payload["threshold"]), None if floor is None else float(floor)
         return None
+
+
+def _unwritable(directory: Path, exc: OSError) -> str:
+    """Why a journal there is read-only: its directory cannot be written."""
+    return f"the state directory {directory} cannot be written ({exc.strerror or exc})"
 
 
 def recorded_clustering(

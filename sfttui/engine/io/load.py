@@ -2027,17 +2027,23 @@ def check_inputs(paths: list[str | os.PathLike[str]], settings: LoadSettings) ->
     return files, _display_names(files)
 
 
-def _utf8_name(path: Path) -> None:
-    """Refuse a path that is not UTF-8 (bytes Python holds as surrogates): its name is in
-    every row key, report and manifest, and none of them can hold it."""
+def not_utf8(path: str | os.PathLike[str]) -> tuple[str, int] | None:
+    """For a path that is not UTF-8 (bytes Python holds as surrogates), the path as shown
+    (those bytes as \\xNN) and its first such byte; None for a UTF-8 path. Reports, row
+    keys, journals and manifests are UTF-8 JSON and cannot hold it."""
     raw = os.fsencode(path)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        shown = raw.decode("utf-8", "backslashreplace")
-        raise InputError(
-            f"{shown}: the path is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); rename it to read it"
-        ) from None
+        return raw.decode("utf-8", "backslashreplace"), raw[exc.start]
+    return None
+
+
+def _utf8_name(path: Path) -> None:
+    """Refuse an input path that is not UTF-8: its name is in every row key."""
+    if bad := not_utf8(path):
+        shown, byte = bad
+        raise InputError(f"{shown}: the path is not valid UTF-8 (byte 0x{byte:02x}); rename it to read it")
 
 
 def _is_dir(path: Path) -> bool:
