@@ -397,7 +397,7 @@ def _compression(path: Path, head: bytes) -> str | None:
         return "gzip"
     if head[:4] == b"\x28\xb5\x2f\xfd":
         return "zstd"
-    if path.suffix.lower() in (".gz", ".zst"):
+    if path.suffix.lower() in _COMPRESSED:
         raise InputError(f"{path}: named {path.suffix} but not compressed that way")
     return None
 
@@ -543,13 +543,16 @@ _SPECIAL = (
 )
 
 
-_DATA_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines", ".json", ".csv", ".tsv", ".parquet", ".pq", ".arrow")
+# The names a data file's kind is read from (see _container), and its compression's.
+_COMPRESSED = (".gz", ".zst")
+_JSONL, _PARQUET = (".jsonl", ".ndjson", ".jsonlines"), (".parquet", ".pq")
+_DATA_SUFFIXES = (*_JSONL, ".json", ".csv", ".tsv", *_PARQUET, ".arrow")
 
 
 def data_stem(name: str) -> str:
     """A data file's name without its compression and data suffixes, and only those:
     `v1.2.jsonl.gz` -> `v1.2` (cut at the first dot, v1.2 and v1.3 were both `v1`)."""
-    for suffixes in ((".gz", ".zst"), _DATA_SUFFIXES):
+    for suffixes in (_COMPRESSED, _DATA_SUFFIXES):
         ext = os.path.splitext(name)[1]
         if ext.lower() in suffixes and len(ext) < len(name):
             name = name[: -len(ext)]
@@ -557,16 +560,16 @@ def data_stem(name: str) -> str:
 
 
 def _container(path: Path, data: bytes) -> str:
-    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".zst")]
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in _COMPRESSED]
     ext = suffixes[-1] if suffixes else ""
     head = data.lstrip(BOM + b" \t\r\n")[:1]
-    if ext in (".jsonl", ".ndjson", ".jsonlines"):
+    if ext in _JSONL:
         return "jsonl"
     if ext == ".json":
         return "json" if head == b"[" else "jsonl"
     if ext in (".csv", ".tsv"):
         return ext[1:]
-    if ext in (".parquet", ".pq") or data[:4] == b"PAR1":
+    if ext in _PARQUET or data[:4] == b"PAR1":
         return "parquet"
     if ext == ".arrow" or data[:6] == b"ARROW1":
         return "arrow"
