@@ -23,14 +23,10 @@ def _stat(stream: object) -> os.stat_result | None:
         return None
 
 
-def _stdout_stat() -> os.stat_result | None:
-    return _stat(sys.stdout)
-
-
 def is_stdout(path: str) -> bool:
     """Whether `path` is this process's standard output by another name (`/dev/stdout`,
     `/proc/self/fd/1`, the file stdout is redirected to)."""
-    out = _stdout_stat()
+    out = _stat(sys.stdout)
     try:
         given = os.stat(path)
     except OSError:
@@ -68,9 +64,7 @@ def refuse_printing_into(inputs: Iterable[str | os.PathLike[str]]) -> None:
 def _stderr_away(to_stdout: bool) -> None:
     """Standard error off the input it points at: what Python or a library would write
     there goes nowhere, and what sfttui says goes to standard output when it may."""
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 2)
-    os.close(quiet)
+    _to_devnull(2)
     sys.stderr = sys.stdout if to_stdout and sys.stdout is not None else open(os.devnull, "w")  # noqa: SIM115
 
 
@@ -88,6 +82,10 @@ def also_read(settings: ScanSettings) -> list[str]:
 def silence_stdout() -> None:
     """Standard output pointed at /dev/null: the interpreter flushes it again at exit,
     and a second failure there would print a traceback after the error line."""
+    _to_devnull(sys.stdout.fileno())
+
+
+def _to_devnull(fd: int) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fd)
     os.close(devnull)
