@@ -230,11 +230,16 @@ def _summarise_duplicates(r: ScanResult) -> list[Line]:
     return lines
 
 
-def _duplicates_unchecked(r: ScanResult) -> str | None:
-    # Exact copies alone were looked for: finding none of them is not a pass.
-    if r.settings.near.enabled or r.duplicates.rows_removable:
+def _exact_only(r: ScanResult, found: int, none: str) -> str | None:
+    """Under --no-near, a check that found nothing among exact copies (`none` says so)
+    did not look at near ones: not checked. What it did find stands."""
+    if r.settings.near.enabled or found:
         return None
-    return "near duplicates were not searched (--no-near); exact copies were, and none was found"
+    return f"near duplicates were not searched (--no-near); exact copies were, and {none}"
+
+
+def _duplicates_unchecked(r: ScanResult) -> str | None:
+    return _exact_only(r, r.duplicates.rows_removable, "none was found")
 
 
 DUPLICATES = Step(
@@ -320,10 +325,7 @@ def _summarise_balance(r: ScanResult) -> list[Line]:
 def _conflicts_unchecked(r: ScanResult) -> str | None:
     if not r.balance.applies:
         return r.balance.reason
-    # Near copies with other labels were not looked for: finding none is not a pass.
-    if r.settings.near.enabled or r.duplicates.conflicts.height:
-        return None
-    return "near duplicates were not searched (--no-near); exact copies were, and none carries another label"
+    return _exact_only(r, r.duplicates.conflicts.height, "none carries another label")
 
 
 def _imbalance_unchecked(r: ScanResult) -> str | None:

@@ -339,11 +339,7 @@ def _ngram_hits(
     boiler = spread.filter(pl.col("n") > settings.boilerplate_rows).select("k", "at")
     held = every.join(boiler, on=["k", "at"], how="anti")
     total = pl.concat(totals).group_by("side", "j").agg(pl.col("total").sum())
-    shared: list[pl.DataFrame] = []
-    for (k,), part in held.partition_by("k", as_dict=True).items():
-        want, index = wanted[int(k)]
-        which, rows = index.pairs(np.arange(part.height), part["at"].to_numpy())
-        shared.append(want[rows].with_columns(i=part["i"].gather(which)))
+    shared = _of_eval_items(held, wanted, "i")
     merged = (
         pl.concat(shared).group_by("side", "i", "j").agg(shared=pl.len().cast(pl.UInt32))
         if shared
@@ -358,6 +354,19 @@ def _ngram_hits(
 _NGRAM_HIT_SCHEMA = {"i": pl.UInt32(), "j": pl.UInt32(), "shared": pl.UInt32(), "coverage": pl.Float64()}
 
 
+def _of_eval_items(
+    grams: pl.DataFrame, wanted: dict[int, tuple[pl.DataFrame, SortedIndex]], *keep: str
+) -> list[pl.DataFrame]:
+    """(side, j, *keep) for each eval item that has each of `grams`' n-grams (k, at: its
+    place among the sorted hashes of length k), with the columns `keep` of `grams`."""
+    found = []
+    for (k,), part in grams.partition_by("k", as_dict=True).items():
+        want, index = wanted[int(k)]
+        which, rows = index.pairs(np.arange(part.height), part["at"].to_numpy())
+        found.append(want[rows].with_columns(**{c: part[c].gather(which) for c in keep}))
+    return found
+
+
 def _held_whole(
     every: pl.DataFrame,
     boiler: pl.DataFrame,
@@ -368,11 +377,7 @@ def _held_whole(
     whose n-grams are boilerplate. The boilerplate rule is for phrases many texts share
     (a prompt template); an eval question pasted into 21 training prompts made every one
     of its n-grams "boilerplate", and more contamination turned a FAIL into "ok"."""
-    parts = []
-    for (k,), common in boiler.partition_by("k", as_dict=True).items():
-        want, index = wanted[int(k)]
-        which, rows = index.pairs(np.arange(common.height), common["at"].to_numpy())
-        parts.append(want[rows].with_columns(k=common["k"].gather(which), at=common["at"].gather(which)))
+    parts = _of_eval_items(boiler, wanted, "k", "at")
     empty = pl.DataFrame(schema={"side": pl.String, "i": pl.UInt32, "j": pl.UInt32, "shared": pl.UInt32})
     grams = pl.concat(parts).filter(pl.col("side") == "input") if parts else None
     if grams is None or grams.is_empty():
