@@ -131,7 +131,9 @@ def child(path: str, eval_path: str, out_dir: str, tokenizer: str) -> None:
     settings = ScanSettings(
         load=LoadSettings(group_fields=("user_id",)), eval_paths=(eval_path,), lengths=lengths
     )
-    session = Session(paths=[path], settings=settings, state_dir=str(Path(out_dir) / "state"), explore=False)
+    session = Session(
+        paths=[path], settings=settings, state_dir=str(Path(out_dir) / "state"), explore=False, spill=True
+    )
     session.analyse(progress)
     timings = session.duplicates.timings if session.duplicates else {}
     t = time.perf_counter()

@@ -87,7 +87,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
         with open_engine(opts.get("engine", "local"), opts.get("scheduler")) as engine:
             if engine.name != "local":
                 err.print(literal(f"engine: {engine.describe()}", "dim"))
-            result = run_scan(files, settings, engine=engine)
+            result = run_scan(files, settings, engine=engine, spill=True)
         # Folders and archives name the files they hold only once read.
         read = [i.path for i in result.dataset.inputs] + [i["path"] for i in result.leakage.eval_inputs]
         refuse_printing_into(read)

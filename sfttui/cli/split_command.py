@@ -58,6 +58,7 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
         explore=False,  # no threshold slider here: verify at the threshold only
         engine=engine,
         writes_state=False,  # reads the person's journal, if there is one; writes no state
+        spill=True,  # shows no row: the texts wait in a file between the stages that read them
         split_from_journal=request.split_from_journal,
         threshold_from_journal=request.threshold_from_journal,
     )

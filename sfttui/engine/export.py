@@ -145,7 +145,7 @@ def plan_export(
     """Decide which rows are dropped (and why) and which split every other row goes to."""
     # Everything here is decided from row metadata: the texts (most of the frame) would
     # only be copied by the joins and sorts below.
-    rows = dataset.rows.drop("text", "prompt")
+    rows = dataset.rows.drop("text", "prompt", strict=False)
     reasons: list[pl.DataFrame] = []
     decided = resolution.kept_clusters if resolution else set()
     conflicts = set(duplicates.conflicts["id"].to_list())

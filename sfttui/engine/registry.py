@@ -46,9 +46,9 @@ def _unless(ran: bool, reason: str) -> str | None:
 
 # --- duplicates --------------------------------------------------------------------
 def _run_duplicates(ctx: Context) -> Duplicates:
-    s, rows = ctx.settings, ctx.dataset.rows
+    s, rows, texts = ctx.settings, ctx.dataset.rows, ctx.dataset.text_source()
     duplicates = find_duplicates(
-        rows, s.normalize, s.near, s.keep, ctx.progress, ctx.explore_floor, ctx.engine
+        rows, s.normalize, s.near, s.keep, ctx.progress, ctx.explore_floor, ctx.engine, texts=texts
     )
     if has_input_side(rows):
         _match_eval_examples(ctx, duplicates)
@@ -56,7 +56,15 @@ def _run_duplicates(ctx: Context) -> Duplicates:
         # Rows matched on their input alone: same prompt, different answer (see dedup).
         with ctx.timed("input"):  # on its own, out of this step's time
             inputs = find_duplicates(
-                rows, s.normalize, s.near, s.keep, ctx.progress, ctx.explore_floor, ctx.engine, side="input"
+                rows,
+                s.normalize,
+                s.near,
+                s.keep,
+                ctx.progress,
+                ctx.explore_floor,
+                ctx.engine,
+                side="input",
+                texts=texts,
             )
             duplicates = with_input_side(duplicates, inputs)
     return duplicates
@@ -388,6 +396,7 @@ def find_leakage(ctx: Context) -> Leakage:
             input_signatures=input_signatures,
             notes=notes,
             example_near=example_near,
+            texts=dataset.text_source(),
         )
         eval_hits = eval_hits_at(found, settings.near.threshold)
         ctx.progress(Stage.EVAL, 1.0)

@@ -56,4 +56,4 @@ class ScanResult:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.duplicates.with_row_texts(self.dataset.rows)
+        self.duplicates.with_row_texts(self.dataset.rows, self.dataset.text_source())

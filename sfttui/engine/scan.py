@@ -27,12 +27,15 @@ def run_scan(
     progress: Progress = no_progress,
     explore_floor: float | None = None,
     engine: Engine = LOCAL,
+    spill: bool = False,
 ) -> ScanResult:
     """Load the inputs and run every analysis that applies to them.
 
     `explore_floor` keeps near pairs down to that similarity (see find_duplicates).
     The engine runs the row-scale stages (load, duplicates, eval leakage); the rest
-    works on aggregates or bounded samples, here.
+    works on aggregates or bounded samples, here. With `spill`, the rows' texts are
+    kept in a temporary file once loaded, and read a slice at a time (see texts.py):
+    for the command line, which shows no row; the app keeps them at hand.
     """
     settings = settings or ScanSettings()
     _refuse_inputs_as_references(paths, settings)
@@ -40,6 +43,8 @@ def run_scan(
     tokenizer = open_tokenizer(settings.lengths.tokenizer) if settings.lengths.tokenizer is not None else None
     start = time.perf_counter()
     dataset = load(paths, settings.load, progress, engine)
+    if spill:
+        dataset = dataset.spill_texts()
     ctx = Context(dataset, settings, progress, engine, explore_floor, tokenizer)
     ctx.timings["load"] = time.perf_counter() - start
     release()

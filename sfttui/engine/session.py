@@ -72,6 +72,7 @@ class Session:
     engine: Engine = LOCAL  # where the row-scale stages run (see parallel.py)
     isolate: bool = False  # analyse in a child process (see isolated.py), for the app
     writes_state: bool = True  # keep a journal (the app); `split` only reads one
+    spill: bool = False  # the rows' texts in a temporary file while analysing (see run_scan)
     # The seed and re-split chosen in the app (a journal decision) apply, unless the
     # command line set them (`split --seed 7`): then `split` is left as given.
     split_from_journal: bool = True
@@ -126,7 +127,9 @@ class Session:
             floor = max(LOWEST_THRESHOLD, settings.near.threshold - EXPLORE_BELOW)
         if self.isolate and self.engine is LOCAL:
             return run_scan_isolated(self.paths, settings, progress, explore_floor=floor)
-        return run_scan(self.paths, settings, progress, explore_floor=floor, engine=self.engine)
+        return run_scan(
+            self.paths, settings, progress, explore_floor=floor, engine=self.engine, spill=self.spill
+        )
 
     def _recorded_clustering(self) -> tuple[float, float | None] | None:
         try:

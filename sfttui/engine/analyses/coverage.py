@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from ..io.load import PROMPT_SIDE, Dataset
+from ..io.texts import Texts, in_slices, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import SPLITS, CoverageSettings, NearSettings, NormalizeSettings
 from ..text.minhash import lsh_params
@@ -385,8 +386,9 @@ def _confirmed(frame: pl.DataFrame, weak: frozenset[str], answers: pl.Expr) -> d
     return {n: "label and responses" for n, s in share.iter_rows() if s > 0.5}
 
 
-def find_categories(rows: pl.DataFrame, patterns: Patterns) -> pl.DataFrame:
-    """Rows that are refusal, out-of-scope or clarifying examples, by label or by response."""
+def find_categories(rows: pl.DataFrame, patterns: Patterns, texts: Texts | None = None) -> pl.DataFrame:
+    """Rows that are refusal, out-of-scope or clarifying examples, by label or by response
+    (`texts`: the rows' texts where `rows` holds none)."""
     label_name = pl.col("label").str.strip_chars().str.to_lowercase().str.replace_all(LABEL_SEPARATORS, "_")
     response = (
         pl.when(pl.col("reply") > 0)
@@ -397,7 +399,10 @@ def find_categories(rows: pl.DataFrame, patterns: Patterns) -> pl.DataFrame:
         )
         .otherwise(None)
     )
-    frame = rows.select("row", "key", "label", "split", "reply", label_name=label_name, response=response)
+    columns = ("row", "key", "label", "split", "reply")
+    frame = in_slices(
+        rows, texts, lambda part: part.select(*columns, label_name=label_name, response=response)
+    )
     found: list[pl.DataFrame] = []
     for category in CATEGORIES:
         regex = patterns.combined(category) if patterns.regex.get(category) else None
@@ -471,6 +476,7 @@ def find_hard_candidates(
     near: NearSettings,
     settings: CoverageSettings,
     progress: Progress = no_progress,
+    texts: Texts | None = None,
 ) -> tuple[pl.DataFrame, str]:
     """Pairs of labelled prompts at least `hard_floor` alike with different labels, at
     any similarity (hard_negatives_at keeps those below a threshold); and how they were
@@ -485,7 +491,7 @@ def find_hard_candidates(
     total = labelled.height
     if total > settings.hard_rows:
         labelled = labelled[sample_positions(total, settings.hard_rows, settings.seed)]
-    labelled = labelled.select("row", "key", "label", "split", input=PROMPT_SIDE)
+    labelled = with_texts(labelled, texts).select("row", "key", "label", "split", input=PROMPT_SIDE)
     frame = labelled.with_columns(norm=normalize_texts(labelled["input"], normalize))
     # A text whose copies carry different labels is a label conflict (the Duplicates
     # tab's business); letting one copy's label stand for it would invent hard negatives.
@@ -561,12 +567,15 @@ def find_coverage(
     if rows.height == 0:
         return Coverage(False, "no rows", settings, patterns=patterns.sources)
     progress(Stage.COVERAGE, 0.0)
-    categories = find_categories(rows, patterns)
+    texts = dataset.texts  # where the rows hold none: read a slice or a sample at a time
+    categories = find_categories(rows, patterns, texts)
     has_responses = bool((rows["reply"] > 0).any())
-    inputs = rows.select("row", "key", "label", "split", "prompt", "text", "reply")
+    inputs = rows.select(
+        c for c in ("row", "key", "label", "split", "prompt", "text", "reply") if c in rows.columns
+    )
     labels = rows["label"].drop_nulls().n_unique()
     if labels >= 2 and near.num_perm >= 16:
-        candidates, hard_detail = find_hard_candidates(inputs, normalize, near, settings, progress)
+        candidates, hard_detail = find_hard_candidates(inputs, normalize, near, settings, progress, texts)
         hard = hard_negatives_at(candidates, example_clusters(duplicates), near.threshold)
         hard_applies = True
     else:
@@ -574,7 +583,7 @@ def find_coverage(
         hard_detail = "needs at least two labels" if labels < 2 else "needs MinHash"
         hard_applies = False
     model = (
-        fit_label_model(inputs, settings, progress)
+        fit_label_model(inputs, settings, progress, texts)
         if labels >= 2
         else LabelModel(False, "needs at least two labels", labelled_rows=rows["label"].drop_nulls().len())
     )

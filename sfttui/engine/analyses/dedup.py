@@ -26,6 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..io.load import PROMPT_CHARS
+from ..io.texts import SpilledTexts
 from ..runtime.parallel import LOCAL, Engine, Lazy
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import NearSettings, NormalizeSettings
@@ -172,14 +173,15 @@ class Duplicates:
             input=self.input.without_row_texts() if self.input is not None else None,
         )
 
-    def with_row_texts(self, rows: pl.DataFrame) -> None:
-        """Put back what `without_row_texts` left out, from the rows it was found in."""
+    def with_row_texts(self, rows: pl.DataFrame, texts: pl.Series | SpilledTexts) -> None:
+        """Put back what `without_row_texts` left out, from the rows it was found in and
+        their texts (Dataset.text_source)."""
         ctx = self.context
         if ctx is not None and "key" not in ctx.frame.columns:
             ctx.frame = rows.select("row", "key", "label").with_columns(*ctx.frame.iter_columns())
-            ctx.distinct.texts.source = rows["text"] if self.side == "example" else InputTexts(rows)
+            ctx.distinct.texts.source = texts if self.side == "example" else InputTexts(rows, texts)
         if self.input is not None:
-            self.input.with_row_texts(rows)
+            self.input.with_row_texts(rows, texts)
 
     def take_signatures(self) -> Signatures | None:
         """The band keys, handed over for their last use (eval matching) and no longer
@@ -320,7 +322,9 @@ def near_pairs(
         ids = np.flatnonzero(mask)
         if ids.size < 2:
             continue
-        subset = texts if ids.size == len(texts) else texts.gather(ids)
+        # Normalised texts stay unread until a part of them is wanted (see NormalisedTexts).
+        lazily = isinstance(texts, NormalisedTexts) and ids.size != len(texts)
+        subset = texts if ids.size == len(texts) else texts.subset(ids) if lazily else texts.gather(ids)
 
         def tick(fraction: float, done: int = done, size: int = ids.size) -> None:
             progress(Stage.NEAR, (done + fraction * size) / total * 0.8)
@@ -832,15 +836,31 @@ class _Context:
     side: str = "example"
 
 
-def _response_hashes(rows: pl.DataFrame, ctx: _Context, normalize: NormalizeSettings | None) -> pl.DataFrame:
+def _response_hashes(
+    rows: pl.DataFrame, texts: pl.Series | SpilledTexts, ctx: _Context, normalize: NormalizeSettings | None
+) -> pl.DataFrame:
     """The normalised response's hash of each row whose input has an exact copy or a
     verified pair: the rows an input cluster can hold (few, so few are normalised)."""
     shared = ctx.frame.group_by("t").len().filter(pl.col("len") > 1)["t"]
     paired = pl.concat([ctx.pairs["a"], ctx.pairs["b"], shared.cast(ctx.pairs["a"].dtype)]).unique()
     wanted = ctx.frame.filter(pl.col("t").is_in(paired.implode()))["row"]
     text = pl.col("text")
-    responses = rows[wanted].select(text.str.slice(text.str.len_chars() - pl.col("reply"))).to_series()
+    picked = rows.select("reply")[wanted].with_columns(text=texts.gather(wanted))
+    responses = picked.select(text.str.slice(text.str.len_chars() - pl.col("reply"))).to_series()
     return pl.DataFrame({"row": wanted, "response": normalize_texts(responses, normalize).hash()})
+
+
+def _lengths(rows: pl.DataFrame, texts: pl.Series | SpilledTexts, side: str) -> pl.Series:
+    """Characters of each row's example (or input), read a slice of texts at a time."""
+    parts = []
+    for lo, hi in iter_chunks(rows.height, _NORM_SLICE):
+        text = texts.slice(lo, hi - lo)
+        if side == "example":
+            parts.append(text.str.len_chars())
+        else:
+            part = rows.select("prompt", "reply").slice(lo, hi - lo).with_columns(text=text)
+            parts.append(part.select(PROMPT_CHARS).to_series())
+    return pl.concat(parts) if parts else pl.Series(dtype=pl.UInt32)
 
 
 def has_input_side(rows: pl.DataFrame) -> bool:
@@ -858,9 +878,11 @@ def find_duplicates(
     explore_floor: float | None = None,
     engine: Engine = LOCAL,
     side: str = "example",
+    texts: pl.Series | SpilledTexts | None = None,
 ) -> Duplicates:
     """Exact and near-duplicate clusters over the rows of a loaded dataset, matched on
     their whole example (`side="example"`) or on their input alone (`side="input"`).
+    `texts` are every row's texts where `rows` holds none (Dataset.text_source).
 
     With `explore_floor` below the threshold, pairs are verified down to that floor and
     kept, so `Duplicates.at_threshold` can rebuild clusters for another threshold at
@@ -871,15 +893,15 @@ def find_duplicates(
     clock = time.perf_counter()
     timings: dict[str, float] = {}
     progress(stage[0], 0.0)
-    texts: pl.Series | InputTexts = rows["text"] if side == "example" else InputTexts(rows)
+    texts = rows["text"] if texts is None else texts
+    source: pl.Series | SpilledTexts | InputTexts = texts if side == "example" else InputTexts(rows, texts)
     # Only the distinct normalised texts are kept (each row points at its own): every
     # later stage works on them, and a per-row copy would be most of the input again.
-    distinct = DistinctTexts.of(texts, normalize, engine)
+    distinct = DistinctTexts.of(source, normalize, engine)
     distinct_norm = distinct.texts
     frame = rows.select("row", "key", "label").with_columns(t=distinct.of_row)
     if keep == "longest":
-        length = pl.col("text").str.len_chars() if side == "example" else PROMPT_CHARS
-        frame = frame.with_columns(length=rows.select(length).to_series())
+        frame = frame.with_columns(length=_lengths(rows, texts, side))
     progress(stage[0], 0.2 if side == "input" else 1.0)
     timings["exact"] = time.perf_counter() - clock
 
@@ -919,7 +941,7 @@ def find_duplicates(
     result.passes, result.notes, result.signatures = passes, notes, signatures
     result.side = side
     if side == "input":
-        result.responses = _response_hashes(rows, context, normalize)
+        result.responses = _response_hashes(rows, texts, context, normalize)
     timings["clusters"] = time.perf_counter() - clock
     result.timings = timings
     progress(stage[1], 1.0)

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from ..io.load import Dataset
+from ..io.texts import Texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings
 from .labelmodel import sample_positions
@@ -178,11 +179,13 @@ def split_drift(dataset: Dataset, settings: CoverageSettings, progress: Progress
     if "train" not in set(rows["split"].drop_nulls().unique().to_list()) or not names:
         return Drift(False, "the input has no train split and another to compare with it")
     train_rows = rows.filter(pl.col("split") == "train")
-    train = prompts_of(train_rows, settings.seed)
+    train = prompts_of(train_rows, settings.seed, dataset.texts)
     result = Drift(True, "", train=profile(train, train_rows.height))
     for i, name in enumerate(names):
         split_rows = rows.filter(pl.col("split") == name)
-        result.splits.append(_compare(name, train, split_rows, result.train, settings, progress))
+        result.splits.append(
+            _compare(name, train, split_rows, result.train, settings, progress, dataset.texts)
+        )
         progress(Stage.REPRESENTATIVENESS, (i + 1) / len(names))
     return result
 
@@ -194,8 +197,9 @@ def _compare(
     train_profile: Profile,
     settings: CoverageSettings,
     progress: Progress,
+    texts: Texts | None = None,
 ) -> SplitDrift:
-    other = prompts_of(split_rows, settings.seed + 1)
+    other = prompts_of(split_rows, settings.seed + 1, texts)
     drift = SplitDrift(name, profile(other, split_rows.height))
     if other.height < MIN_REFERENCE or train.height < MIN_REFERENCE:
         drift.detail = f"too few prompts to compare ({other.height:,} {name}, {train.height:,} train)"

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_CHARS, PROMPT_SIDE
+from ..io.texts import Texts, in_slices, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings
 from ..text.minhash import THREADS, threaded_map
@@ -116,10 +117,14 @@ def sample_positions(n: int, cap: int, seed: int) -> np.ndarray:
 
 
 def fit_label_model(
-    rows: pl.DataFrame, settings: CoverageSettings, progress: Progress = no_progress
+    rows: pl.DataFrame,
+    settings: CoverageSettings,
+    progress: Progress = no_progress,
+    row_texts: Texts | None = None,
 ) -> LabelModel:
     """Cross-validated class probabilities for labelled rows (columns row, key, label,
-    prompt, text and reply, of which the prompt side is used)."""
+    prompt, text and reply, of which the prompt side is used; `row_texts` are the rows'
+    texts where they hold none)."""
     labelled = rows.filter(pl.col("label").is_not_null())
     if not settings.model:
         return LabelModel(False, "switched off (--no-model)", labelled_rows=labelled.height)
@@ -133,7 +138,10 @@ def fit_label_model(
             labelled_rows=labelled.height,
         )
     modelled = labelled.filter(pl.col("label").is_in(usable.implode()))
-    mean_chars = float(modelled.select(PROMPT_CHARS.mean()).item() or 1.0)
+    mean_chars = float(
+        in_slices(modelled, row_texts, lambda part: part.select(PROMPT_CHARS)).to_series().rechunk().mean()
+        or 1.0
+    )
     cap = min(
         settings.model_rows,
         max(settings.model_work // usable.len(), 100),
@@ -143,7 +151,7 @@ def fit_label_model(
     classes = sorted(picked["label"].unique().to_list())
     y = picked["label"].replace_strict(classes, list(range(len(classes))), return_dtype=pl.Int64).to_numpy()
     n_splits = int(max(2, min(settings.folds, np.bincount(y).max())))
-    texts = picked.select(PROMPT_SIDE).to_series().to_list()
+    texts = with_texts(picked, row_texts).select(PROMPT_SIDE).to_series().to_list()
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import StratifiedKFold

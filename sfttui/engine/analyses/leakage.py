@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_SIDE, Dataset
+from ..io.texts import SpilledTexts
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import SPLITS, LeakageSettings, NearSettings, NormalizeSettings
 from ..text.lookup import SortedIndex
@@ -495,6 +496,7 @@ def find_eval_hits(
     notes: list[str] | None = None,
     input_signatures: Signatures | None = None,
     example_near: pl.DataFrame | None = None,
+    texts: pl.Series | SpilledTexts | None = None,
 ) -> pl.DataFrame:
     """Every match of a training row and an eval item: exact, near (at or above
     `near.threshold`, the explored floor in the app) or by a shared long n-gram. A pair
@@ -509,15 +511,17 @@ def find_eval_hits(
     normalised forms (`distinct`, and `inputs` for their input side, from the duplicate
     analysis with the same settings, or worked out here); `signatures` of those save
     signing them again. `example_near` is what eval_near_pairs gave for the whole
-    examples, when it ran earlier (see registry: before the input side's pass).
+    examples, when it ran earlier (see registry: before the input side's pass). `texts`
+    are the rows' texts where `rows` holds none (Dataset.text_source).
     """
     settings = settings or LeakageSettings()
     near = near or NearSettings()
     ev = eval_set.rows
     split_col = splits if splits is not None else pl.Series([None] * rows.height, dtype=pl.String)
     train = rows.select("key").with_columns(split=split_col)
+    texts = rows["text"] if texts is None else texts
     if distinct is None:
-        distinct = DistinctTexts.of(rows["text"], normalize, engine)
+        distinct = DistinctTexts.of(texts, normalize, engine)
     rows_of = _rows_of(distinct)
     eval_text = normalize_texts(ev["text"], normalize)
     eval_prompt = normalize_texts(ev.select(PROMPT_SIDE).to_series(), normalize)
@@ -562,7 +566,7 @@ def find_eval_hits(
         near_inputs = eval_near_pairs(inputs.texts, eval_prompt, lsh, engine, input_signatures)
         emit("near", "input", near_inputs, of=prompts_of)
     elif has_input_side(rows):  # no input analysis handed over: its distinct prompts, here
-        prompts = DistinctTexts.of(InputTexts(rows), normalize, engine)
+        prompts = DistinctTexts.of(InputTexts(rows, texts), normalize, engine)
         prompts_of = _rows_of(prompts)
     # Exact: by the distinct texts' hashes, never normalising every training text again.
     emit("exact", "example", distinct.find(eval_text).with_columns(similarity=pl.lit(1.0)))

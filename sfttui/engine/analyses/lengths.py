@@ -33,6 +33,7 @@ import polars as pl
 
 from ..errors import InputError
 from ..io.load import PROMPT_SIDE, Dataset
+from ..io.texts import Texts, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import LengthSettings
 from ..text.minhash import THREADS, iter_chunks, threaded_map
@@ -178,7 +179,8 @@ def measure_lengths(
     if counter is None:
         detail = f"approximate: {APPROXIMATION}, rounded up (no --tokenizer given)"
     else:
-        by_piece = counter.agrees(rows["text"])
+        # The same seeded sample of distinct texts, wherever they are held.
+        by_piece = counter.agrees(rows["text"] if dataset.texts is None else dataset.texts.to_series())
         how = (
             "per word with the white space before it (checked against whole texts)"
             if by_piece
@@ -189,11 +191,11 @@ def measure_lengths(
     counted = []
     # A block of rows at a time: the prompts and replies cut out of the texts are copies.
     for lo, hi in iter_chunks(rows.height, _BLOCK):
-        counted.append(_count_block(rows.slice(lo, hi - lo), counter))
+        counted.append(_count_block(with_texts(rows.slice(lo, hi - lo), dataset.texts), counter))
         progress(Stage.LENGTHS, hi / max(rows.height, 1))
     tokens = pl.concat(counted) if counted else pl.DataFrame(schema=TOKEN_SCHEMA)
     if counter is not None and settings.max_tokens is not None:
-        tokens = _recount_near_limit(rows, tokens, counter, settings.max_tokens)
+        tokens = _recount_near_limit(rows, tokens, counter, settings.max_tokens, dataset.texts)
     over = _over(rows, tokens, settings.max_tokens)
     return Lengths(counter is not None, settings.tokenizer, detail, settings.max_tokens, tokens, over)
 
@@ -293,13 +295,13 @@ def _over(rows: pl.DataFrame, tokens: pl.DataFrame, limit: int | None) -> pl.Dat
 
 
 def _recount_near_limit(
-    rows: pl.DataFrame, tokens: pl.DataFrame, counter: _PieceCounter, limit: int
+    rows: pl.DataFrame, tokens: pl.DataFrame, counter: _PieceCounter, limit: int, texts: Texts | None = None
 ) -> pl.DataFrame:
     """The rows at or near the limit counted as whole texts, so the verdict is exact."""
     near = np.flatnonzero(tokens["total"].to_numpy() > math.floor(limit * _NEAR_LIMIT))
     if near.size:
         whole = counter.whole
-        picked = _parts(rows[near])
+        picked = _parts(with_texts(rows[near], texts))
         fixed = {
             "prompt": whole(picked["prompt"]),
             "response": whole(picked["response"]),

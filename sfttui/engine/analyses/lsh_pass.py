@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_SIDE
+from ..io.texts import SpilledTexts
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import NearSettings, NormalizeSettings
 from ..text.lookup import dense_ranks, offsets
@@ -212,21 +213,33 @@ class InputTexts:
     for most rows it is the start of the text, and a column of it would be most of the
     texts again. Reads like the Series it stands for (`len`, `slice`, `gather`)."""
 
-    def __init__(self, rows: pl.DataFrame):
-        self.rows = rows.select("prompt", "text", "reply")
+    def __init__(self, rows: pl.DataFrame, texts: pl.Series | SpilledTexts | None = None):
+        # With `texts` (every row's, where `rows` holds none), each read takes its own.
+        self.texts = None if "text" in rows.columns else texts
+        self.rows = (
+            rows.select("prompt", "text", "reply") if self.texts is None else rows.select("prompt", "reply")
+        )
 
     def __len__(self) -> int:
         return self.rows.height
 
     def slice(self, offset: int, length: int | None = None) -> pl.Series:
-        return self.rows.slice(offset, length).select(PROMPT_SIDE).to_series().alias("text")
+        part = self.rows.slice(offset, length)
+        if self.texts is not None:
+            part = part.with_columns(text=self.texts.slice(offset, part.height))
+        return part.select(PROMPT_SIDE).to_series().alias("text")
 
     def gather(self, indices: Any) -> pl.Series:
-        return self.rows[pl.Series(indices, dtype=pl.UInt32)].select(PROMPT_SIDE).to_series().alias("text")
+        return self._rows_at(indices).select(PROMPT_SIDE).to_series().alias("text")
 
     def subset(self, indices: Any) -> InputTexts:
         """The rows at `indices`, their input side still derived when read."""
-        return InputTexts(self.rows[pl.Series(indices, dtype=pl.UInt32)])
+        return InputTexts(self._rows_at(indices))
+
+    def _rows_at(self, indices: Any) -> pl.DataFrame:
+        at = pl.Series(indices, dtype=pl.UInt32)
+        rows = self.rows[at]
+        return rows if self.texts is None else rows.with_columns(text=self.texts.gather(at))
 
 
 class NormalisedTexts:

@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_SIDE, Dataset
+from ..io.texts import with_texts
 from ..text.lookup import offsets
 from ..text.minhash import iter_chunks, threaded_map, utf8_bytes
 from .labelmodel import sample_positions
@@ -120,7 +121,7 @@ def find_outliers(dataset: Dataset) -> Outliers:
     # What "the rest" is, learnt from the sample; then every row measured against it a
     # slice at a time (see _measure).
     sampled = rows[sample_positions(rows.height, _SAMPLE, 0)] if rows.height > _SAMPLE else rows
-    sample = sampled.select("row", p=PROMPT_SIDE)
+    sample = with_texts(sampled, dataset.texts).select("row", p=PROMPT_SIDE)
     main = _main_script(sample)
     top = _common_words(sample)
     slices = iter_chunks(rows.height, _SLICE)
@@ -128,7 +129,9 @@ def find_outliers(dataset: Dataset) -> Outliers:
     # whose chunks a filter left partly empty, as the rules' filters do.
     measured, script_hits, short = (
         pl.concat(parts, rechunk=True)
-        for parts in zip(*(_measure(rows.slice(lo, hi - lo), main, top) for lo, hi in slices))
+        for parts in zip(
+            *(_measure(with_texts(rows.slice(lo, hi - lo), dataset.texts), main, top) for lo, hi in slices)
+        )
     )
     found = [
         script_hits,

@@ -27,6 +27,7 @@ import polars as pl
 
 from ..io.formats import SHAPE_PROBLEMS
 from ..io.load import Dataset
+from ..io.texts import Texts, in_slices
 from ..settings import QualitySettings
 
 LISTED = 500  # entries each list in the report holds, most telling first
@@ -208,28 +209,31 @@ def find_quality(dataset: Dataset, settings: QualitySettings | None = None) -> Q
         rows.filter(bits > 0).select("row", "key", problems=problems).cast(STRUCTURE_SCHEMA)  # type: ignore[arg-type]
     )
     conversations = int(rows.select(((pl.col("reply") > 0) | (bits > 0)).sum()).item())
-    replies, templates = _templates(rows, settings.template_min)
+    replies, templates = _templates(rows, settings.template_min, dataset.texts)
     return Quality(
         conversations=conversations,
         structure=structure,
         replies=replies,
         template_min=settings.template_min,
         templates=templates,
-        artifacts=_artifacts(rows),
+        artifacts=_artifacts(rows, dataset.texts),
     )
 
 
-def _templates(rows: pl.DataFrame, least: int) -> tuple[int, pl.DataFrame]:
+def _templates(rows: pl.DataFrame, least: int, texts: Texts | None = None) -> tuple[int, pl.DataFrame]:
     """Rows with a reply, and the replies given at least `least` times (stripped, lower-cased)."""
     text = pl.col("text")
     reply = text.str.slice(text.str.len_chars() - pl.col("reply")).str.strip_chars()
-    given = (
-        rows.lazy()
-        .filter(pl.col("reply") > 0)
-        .select("row", r=reply)
-        .filter(pl.col("r") != "")
-        .with_columns(h=pl.col("r").str.to_lowercase().hash())
-        .collect()
+    given = in_slices(
+        rows.filter(pl.col("reply") > 0),
+        texts,
+        lambda part: (
+            part.lazy()
+            .select("row", r=reply)
+            .filter(pl.col("r") != "")
+            .with_columns(h=pl.col("r").str.to_lowercase().hash())
+            .collect()
+        ),
     )
     # Counted first, then listed only for the replies given often enough: most replies
     # are given once, and a list per reply cost twice the rest (1M chat rows: 0.39-0.43
@@ -253,12 +257,16 @@ def _templates(rows: pl.DataFrame, least: int) -> tuple[int, pl.DataFrame]:
     return replies, listed.cast(TEMPLATE_SCHEMA)  # type: ignore[arg-type]
 
 
-def _artifacts(rows: pl.DataFrame) -> pl.DataFrame:
+def _artifacts(rows: pl.DataFrame, texts: Texts | None = None) -> pl.DataFrame:
     """One line per row and kind of artifact, with the first match as evidence."""
     text = pl.col("text")
     # One pass over every text for any pattern at all; the few rows that match are then
     # looked at kind by kind (five passes over every text took 4x as long).
-    suspects = rows.lazy().filter(text.str.contains(_ANY)).select("row", "key", "text").collect()
+    suspects = in_slices(
+        rows,
+        texts,
+        lambda part: part.lazy().filter(text.str.contains(_ANY)).select("row", "key", "text").collect(),
+    )
     code = text.str.contains(_CODE)
     found = []
     for kind, pattern, group, in_code in _ARTIFACTS:

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_SIDE, Dataset, load
+from ..io.texts import Texts, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings, LoadSettings
 from ..text.minhash import threaded_results
@@ -133,12 +134,13 @@ class Representativeness:
         }
 
 
-def prompts_of(rows: pl.DataFrame, seed: int = 0) -> pl.DataFrame:
+def prompts_of(rows: pl.DataFrame, seed: int = 0, texts: Texts | None = None) -> pl.DataFrame:
     """key, prompt text `p`, prompt turns and label of the rows, or of a seeded sample of
     PROFILE_ROWS of them: a share estimated from 200,000 rows is within 0.2 points (95%),
-    and nothing here needs more, so large inputs cost no full-size copy."""
+    and nothing here needs more, so large inputs cost no full-size copy. `texts`: the
+    rows' texts, where they hold none."""
     sample = rows[sample_positions(rows.height, PROFILE_ROWS, seed)] if rows.height > PROFILE_ROWS else rows
-    return sample.select("key", "label", "turns", p=PROMPT_SIDE)
+    return with_texts(sample, texts).select("key", "label", "turns", p=PROMPT_SIDE)
 
 
 def profile(prompts: pl.DataFrame, rows: int | None = None) -> Profile:
@@ -308,7 +310,7 @@ def compare(
 ) -> Representativeness:
     """The training profile, compared with every reference file given."""
     progress(Stage.REPRESENTATIVENESS, 0.0)
-    train = prompts_of(dataset.rows, settings.seed)
+    train = prompts_of(dataset.rows, settings.seed, dataset.texts)
     result = Representativeness(train=profile(train, dataset.rows.height))
     if not settings.reference_paths:
         result.warnings = tidy_warnings(result.train, dataset)

@@ -21,6 +21,7 @@ import math
 import os
 import re
 import stat
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,7 @@ from .formats import (
     type_name,
 )
 from .rawlines import RAW_COLUMNS, Source, hash_lines, read_few_lines, read_lines
+from .texts import SpilledTexts
 
 BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
@@ -245,6 +247,28 @@ class Dataset:
     _key_index: tuple[pl.DataFrame, np.ndarray, np.ndarray] | None = field(
         default=None, repr=False, compare=False
     )
+    # Every row's text, when it is kept in a file (see texts.py): `rows` then has no
+    # `text` column, and what reads texts reads them from `text_source()`.
+    texts: SpilledTexts | None = field(default=None, repr=False, compare=False)
+
+    def text_source(self) -> pl.Series | SpilledTexts:
+        """Every row's text, by row number: the column, or the file that holds it."""
+        return self.texts if self.texts is not None else self.rows.get_column("text")
+
+    def spill_texts(self, directory: str | os.PathLike[str] | None = None) -> Dataset:
+        """This dataset with its texts in a file in `directory` (the system's temporary
+        folder by default) instead of its rows; itself where that cannot be written."""
+        if self.texts is not None or not self.rows.height:
+            return self
+        try:
+            texts = SpilledTexts.spill(self.rows.get_column("text"), directory or _spill_dir())
+        except OSError:
+            return self  # a full or read-only disk: the texts stay where they are
+        return replace(self, rows=self.rows.drop("text"), texts=texts, _key_index=None)
+
+    def text_of(self, row: int) -> str:
+        """The text of one row (by row number)."""
+        return self.texts[row] if self.texts is not None else self.rows.get_column("text")[row]
 
     @property
     def has_labels(self) -> bool:
@@ -271,7 +295,7 @@ class Dataset:
         prompt = self.rows.get_column("prompt")[row]
         if prompt is not None:
             return prompt
-        text, reply = self.rows.get_column("text")[row], self.rows.get_column("reply")[row]
+        text, reply = self.text_of(row), self.rows.get_column("reply")[row]
         end = len(text) - reply - 1
         # PROMPT_SIDE's unsigned arithmetic wraps when the reply is the whole text: all of it.
         return text[:end] if reply > 0 and end >= 0 else text
@@ -328,7 +352,11 @@ class Dataset:
         row = self.row_of(key)
         if row is None:
             return None
-        return self.rows.get_column("text")[row], self.raw_lines([row])[0]
+        return self.text_of(row), self.raw_lines([row])[0]
+
+
+def _spill_dir() -> str:
+    return os.environ.get("SFTTUI_TEMP_DIR") or tempfile.gettempdir()
 
 
 @dataclass

@@ -1,0 +1,129 @@
+"""The rows' texts kept in files while a scan runs (texts.py): every read gives what the
+column gave, every analysis gives the same results, and the files go with the scan."""
+
+from __future__ import annotations
+
+import gc
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import sfttui.engine.io.texts as texts_module
+from sfttui.engine.io.load import load
+from sfttui.engine.io.texts import SpilledTexts
+from sfttui.engine.report import build_report
+from sfttui.engine.scan import run_scan
+from sfttui.engine.session import Session
+from sfttui.engine.settings import LoadSettings, ScanSettings
+
+DEMO = Path(__file__).resolve().parents[1] / "sfttui" / "data" / "demo.jsonl"
+HOSTILE = ["", "plain", "new\nline", "nul\x00byte", "emoji 🙂 and é", "[b]markup[/b]", "\x1b[31mred", " "]
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 7 texts and slices of 50 rows: a few thousand rows cross hundreds of
+    batch and slice edges."""
+    monkeypatch.setattr(texts_module, "BATCH_ROWS", 7)
+    monkeypatch.setattr(texts_module, "SLICE_ROWS", 50)
+
+
+def test_slices_and_gathers_read_what_the_column_holds(small_batches, tmp_path):
+    column = pl.Series("text", [HOSTILE[i % len(HOSTILE)] + f" {i}" for i in range(100)])
+    spilled = SpilledTexts.spill(column, tmp_path)
+    assert len(spilled) == 100 and len(list(spilled.folder.iterdir())) == 15  # ceil(100 / 7)
+    for offset, length in [(0, 100), (0, 1), (6, 2), (7, 7), (13, 30), (95, 10), (99, None), (100, 5)]:
+        assert spilled.slice(offset, length).to_list() == column.slice(offset, length).to_list()
+    rng = np.random.default_rng(0)
+    for size in (1, 5, 60, 300):  # out of order, repeated, spread over every batch
+        at = rng.integers(0, 100, size)
+        assert spilled.gather(at).to_list() == column.gather(at).to_list()
+    assert spilled.gather([]).to_list() == [] and spilled[2] == column[2] == "new\nline 2"
+    assert spilled.to_series().to_list() == column.to_list()
+    with pytest.raises(IndexError):
+        spilled.gather([100])
+
+
+def test_the_files_go_with_the_texts_and_a_copy_removes_nothing(tmp_path):
+    spilled = SpilledTexts.spill(pl.Series(["a", "b"]), tmp_path)
+    folder = spilled.folder
+    copy = pickle.loads(pickle.dumps(spilled))  # as a worker process receives it
+    del copy
+    gc.collect()
+    assert folder.is_dir() and spilled.slice(0).to_list() == ["a", "b"]
+    del spilled
+    gc.collect()
+    assert not folder.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_written_keeps_the_texts_in_the_rows(tmp_path):
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"text": "one"}\n{"text": "two"}\n', encoding="utf-8")
+    dataset = load([data])
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("mine")
+    kept = dataset.spill_texts(not_a_folder)  # as a full or read-only disk: OSError
+    assert kept is dataset and kept.rows["text"].to_list() == ["one", "two"]
+    assert not_a_folder.read_text() == "mine"
+    spilled = dataset.spill_texts(tmp_path)
+    assert "text" not in spilled.rows.columns and spilled.text_of(1) == "two"
+    assert spilled.prompt_of(0) == "one" and spilled.find(spilled.rows["key"][1])[0] == "two"
+
+
+def _eval_file(tmp_path: Path) -> Path:
+    """Eval items from the demo: some verbatim, some near, some pasted into a longer text."""
+    out = []
+    for i, line in enumerate(DEMO.read_text(encoding="utf-8").splitlines()[:600:11]):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the demo's planted bad lines
+        if i % 3 == 1 and row.get("messages"):
+            row["messages"][-1]["content"] += " thanks again"
+        out.append(json.dumps({**row, "id": f"e{i}"}))
+    path = tmp_path / "eval.jsonl"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+def test_every_analysis_and_the_split_are_the_same_with_the_texts_in_files(
+    small_batches, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SFTTUI_TEMP_DIR", str(tmp_path))
+    settings = ScanSettings(
+        load=LoadSettings(group_fields=("user_id",)), eval_paths=(str(_eval_file(tmp_path)),)
+    )
+    held = run_scan([DEMO], settings)
+    spilled = run_scan([DEMO], settings, spill=True)
+    assert spilled.dataset.texts is not None and "text" not in spilled.dataset.rows.columns
+    assert spilled.dataset.texts.folder.parent == tmp_path
+    assert build_report(spilled) == build_report(held)
+    # And the parts the report summarises, whole.
+    assert spilled.duplicates.clusters.equals(held.duplicates.clusters)
+    assert spilled.duplicates.input.clusters.equals(held.duplicates.input.clusters)
+    # Every hit before eval_hits_at merges them (their order is the threads', either way).
+    assert spilled.leakage.eval_found.sort(pl.all()).equals(held.leakage.eval_found.sort(pl.all()))
+    assert spilled.coverage.hard_candidates.equals(held.coverage.hard_candidates)
+    assert spilled.quality.artifacts.equals(held.quality.artifacts)
+    assert spilled.lengths.tokens.equals(held.lengths.tokens)
+    # Not a vacuous comparison: the demo has every kind of finding that reads texts.
+    assert held.duplicates.clusters.height > 50 and held.duplicates.input.clusters.height > 0
+    assert set(held.leakage.eval_hits["kind"]) == {"exact", "near", "ngram"}
+    assert held.coverage.hard_candidates.height > 0 and held.quality.artifacts.height > 0
+    # The split written from either is the same, file for file.
+    written = {}
+    for spill in (False, True):
+        session = Session(
+            paths=[str(DEMO)], settings=settings, explore=False, writes_state=False, spill=spill
+        )
+        session.analyse()
+        out = tmp_path / f"out-{spill}"
+        session.write(session.plan(), out)
+        written[spill] = {
+            name: (out / name).read_bytes() for name in ("train.jsonl", "test.jsonl", "dropped.jsonl")
+        }
+    assert written[True] == written[False] and len(written[True]["train.jsonl"]) > 100_000
