@@ -31,9 +31,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sfttui.engine.runtime.memory import analysis_allocators
+from sfttui.engine.runtime.memory import one_heap
 
-analysis_allocators()  # as the command line does: before NumPy's threads exist
+one_heap()  # as the command line does: before NumPy's threads exist
 
 from bench_scan import generate  # noqa: E402
 

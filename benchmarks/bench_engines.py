@@ -29,9 +29,9 @@ def peak_mb() -> float:
 
 
 def child(engine_name: str, scheduler: str, path: str, eval_path: str, report_path: str) -> None:
-    from sfttui.engine.runtime.memory import analysis_allocators
+    from sfttui.engine.runtime.memory import one_heap
 
-    analysis_allocators()  # as the command line does: before NumPy's threads exist
+    one_heap()  # as the command line does: before NumPy's threads exist
     from sfttui.engine.report import write_report
     from sfttui.engine.runtime.engines import open_engine
     from sfttui.engine.scan import run_scan

@@ -38,9 +38,9 @@ def generate(path: Path, rows: int, seed: int = 3) -> None:
 
 
 def run(path: Path, out: Path) -> dict[str, float]:
-    from sfttui.engine.runtime.memory import analysis_allocators
+    from sfttui.engine.runtime.memory import one_heap
 
-    analysis_allocators()  # as the command line does: before NumPy's threads exist
+    one_heap()  # as the command line does: before NumPy's threads exist
     from sfttui.engine.session import Session
 
     marks: dict[str, float] = {}

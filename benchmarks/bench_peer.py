@@ -181,9 +181,9 @@ def main() -> None:
         import rensa  # noqa: F401
     except ImportError:
         sys.exit("bench_peer needs rensa: pip install -e '.[bench]'")
-    from sfttui.engine.runtime.memory import analysis_allocators
+    from sfttui.engine.runtime.memory import one_heap
 
-    analysis_allocators()
+    one_heap()
     with tempfile.TemporaryDirectory() as tmp:
         texts = distinct_long_texts(args.rows, Path(tmp))
     n = len(texts)

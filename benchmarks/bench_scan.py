@@ -111,9 +111,9 @@ def true_jaccard(a: str, b: str) -> float:
 
 def run_scan_child(path: str) -> None:
     """In a fresh process: scan, and print stage times, found pairs and peak RSS as JSON."""
-    from sfttui.engine.runtime.memory import analysis_allocators
+    from sfttui.engine.runtime.memory import one_heap
 
-    analysis_allocators()  # as the command line does: before NumPy's threads exist
+    one_heap()  # as the command line does: before NumPy's threads exist
     from sfttui.engine.scan import run_scan
 
     start = time.perf_counter()

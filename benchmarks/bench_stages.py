@@ -88,9 +88,9 @@ def generate(path: Path, eval_path: Path, n: int, seed: int = 11) -> None:
 
 def child(path: str, eval_path: str, out_dir: str, tokenizer: str) -> None:
     """In a fresh process: every stage, timed, with the peak RSS after each."""
-    from sfttui.engine.runtime.memory import analysis_allocators
+    from sfttui.engine.runtime.memory import one_heap
 
-    analysis_allocators()  # as the command line does: before NumPy's threads exist
+    one_heap()  # as the command line does: before NumPy's threads exist
     from sfttui.engine.session import Session
     from sfttui.engine.settings import LengthSettings, LoadSettings, ScanSettings
 

@@ -68,9 +68,9 @@ class _Highs:
 
 
 def run(path: str, eval_path: str, out: Path, top: int) -> None:
-    from sfttui.engine.runtime.memory import analysis_allocators
+    from sfttui.engine.runtime.memory import one_heap
 
-    analysis_allocators()  # as the command line does
+    one_heap()  # as the command line does
     from sfttui.engine.session import Session
     from sfttui.engine.settings import LoadSettings, ScanSettings
 

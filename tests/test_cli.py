@@ -403,32 +403,10 @@ def test_help_and_usage_errors_import_no_polars():
 def test_importing_the_engine_leaves_the_process_allocator_alone():
     code = (
         "import sfttui.engine.scan, sfttui.engine.session\n"
-        "from sfttui.engine.runtime.memory import analysis_allocators\n"
-        "assert analysis_allocators.cache_info().currsize == 0, 'analysis_allocators ran on import'\n"
+        "from sfttui.engine.runtime.memory import one_heap\n"
+        "assert one_heap.cache_info().currsize == 0, 'one_heap ran on import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_an_analysis_process_has_polars_hand_freed_pages_back_at_once():
-    # Set before Polars loads, after Polars' own defaults and before a value the person
-    # gave (jemalloc keeps the last of each option); too late once Polars is loaded.
-    code = (
-        "import os\n"
-        "os.environ['_RJEM_MALLOC_CONF'] = 'narenas:2'\n"
-        "{first}"
-        "from sfttui.engine.runtime.memory import analysis_allocators\n"
-        "analysis_allocators()\n"
-        "import polars\n"
-        "print(os.environ['_RJEM_MALLOC_CONF'])\n"
-    )
-    ran = [
-        subprocess.run(
-            [sys.executable, "-c", code.format(first=first)], capture_output=True, text=True, check=True
-        )
-        for first in ("", "import polars\n")
-    ]
-    assert ran[0].stdout.strip().endswith(",dirty_decay_ms:0,muzzy_decay_ms:0,narenas:2")
-    assert "decay_ms:0" not in ran[1].stdout and ran[1].stdout.strip().endswith("narenas:2")
 
 
 def test_errors_are_mapped_to_one_line_and_their_exit_code_in_one_place(monkeypatch, write_jsonl):

@@ -17,7 +17,7 @@ import click
 from .. import __version__
 from ..display import visible
 from ..engine.errors import SfttuiError
-from ..engine.runtime.memory import analysis_allocators
+from ..engine.runtime.memory import one_heap
 from ..engine.settings import ENGINES, FAIL_KINDS
 from .options import SPLIT_DEFAULTS, data_options, ratios_text, settings_from
 
@@ -148,7 +148,7 @@ def main() -> None:
     sfttui demo             the app on the bundled demo data
     """
     # Before any analysis starts its threads (help and usage errors never get here).
-    analysis_allocators()
+    one_heap()
 
 
 @main.command()

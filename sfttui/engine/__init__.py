@@ -6,6 +6,6 @@ out), analyses/, and the application here (scan, session, journal, export, repor
 docs/ARCHITECTURE.md describes them; tests/test_layers.py keeps imports flowing down.
 
 Importing it changes nothing in the process: process-wide settings (runtime.memory's
-analysis_allocators) are made by the entry points that run analyses (the command line, the
+one_heap) are made by the entry points that run analyses (the command line, the
 analysis child, the benchmarks).
 """

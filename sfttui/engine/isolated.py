@@ -27,7 +27,7 @@ import traceback
 from typing import IO, TYPE_CHECKING
 
 from .errors import InputError
-from .runtime.memory import analysis_allocators
+from .runtime.memory import one_heap
 from .runtime.progress import Progress, no_progress
 from .settings import ScanSettings
 
@@ -135,7 +135,7 @@ def main() -> None:
     os.nice(BACKGROUND_NICE)
     # Before NumPy and its BLAS threads load: glibc fixes its arena limit when the first
     # thread's arena is made, and ignores the setting after that.
-    analysis_allocators()
+    one_heap()
     from .scan import run_scan
 
     paths, settings, explore_floor = pickle.loads(sys.stdin.buffer.read())

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -42,38 +41,22 @@ def release() -> None:
         libc.malloc_trim(0)
 
 
-JEMALLOC_OPTIONS = "_RJEM_MALLOC_CONF"  # Polars' allocator reads its options from here, once
-# Freed pages go back to the system at once, not after Polars' decay (500 ms dirty, then
-# 1 s lazily freed, which the kernel counts as resident until it reclaims them).
-_AT_ONCE = "dirty_decay_ms:0,muzzy_decay_ms:0"
-
-
 @cache
-def analysis_allocators() -> None:
-    """The allocators a process that runs analyses works with. Called by the entry
-    points that run analyses (the command line, the analysis child, the benchmarks),
-    before their first stage: a library importing the engine (a notebook) should not
-    have its process's allocator changed.
+def one_heap() -> None:
+    """Let threads share the C heap instead of each getting an arena of its own
+    (as MALLOC_ARENA_MAX=1 does). Called by the entry points that run analyses (the
+    command line, the analysis child, the benchmarks), before their first stage: an
+    arena already made is kept, only new ones are limited, and a library importing
+    the engine (a notebook) should not have its process's allocator changed.
 
-    The C heap: threads share one instead of each getting an arena of its own (as
-    MALLOC_ARENA_MAX=1 does; an arena already made is kept, only new ones are limited).
     The near-duplicate and eval stages run NumPy work on a thread per core, beside
     Polars' own threads; glibc gives each thread an arena, and what those keep of freed
     arrays added ~90 MB to a million-row scan's peak (near pass 1,278 -> 1,190 MB,
     measured). Large blocks are allocated rarely, so one heap costs no measurable time.
-
-    Polars' allocator (jemalloc): freed pages handed back at once, where Polars is not
-    loaded yet (jemalloc reads its options as it starts; a value already in the
-    environment comes after, so it wins: jemalloc keeps the last of each). The near and
-    input passes read their texts a batch at a time and free what they read; kept for
-    the decay, the batches of every thread's arena added ~200 MB to their highs (a 1M
-    scan's peak 1,211-1,232 -> 1,073-1,135 MB, runs alternated, in the same time).
     """
     libc = _glibc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, 1)
-    if "polars" not in sys.modules:
-        os.environ[JEMALLOC_OPTIONS] = ",".join(filter(None, [_AT_ONCE, os.environ.get(JEMALLOC_OPTIONS)]))
 
 
 class _Pause:
