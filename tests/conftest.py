@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEMO = Path(__file__).resolve().parents[1] / "sfttui" / "data" / "demo.jsonl"
 
 
 @pytest.fixture
@@ -155,3 +156,19 @@ _WAITING_FIRST = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in _WAITING_FIRST)
+
+
+def demo_eval_file(tmp_path: Path) -> Path:
+    """Eval items taken from the demo itself: some verbatim, some with words added."""
+    out = []
+    for i, line in enumerate(DEMO.read_text(encoding="utf-8").splitlines()[:400:13]):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the demo's planted bad lines
+        if i % 2 and row.get("messages"):
+            row["messages"][-1]["content"] += " thanks again"  # a near copy of the conversation
+        out.append(json.dumps({**row, "id": f"e{i}"}))
+    path = tmp_path / "eval.jsonl"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path

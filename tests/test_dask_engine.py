@@ -13,7 +13,6 @@ import socket
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import dask
 import numpy as np
@@ -34,9 +33,8 @@ from sfttui.engine.runtime.parallel import LOCAL
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import LoadSettings, NearSettings, ScanSettings
 
-from .conftest import SHARED_DATA
+from .conftest import DEMO, SHARED_DATA, demo_eval_file
 
-DEMO = Path(__file__).resolve().parents[1] / "sfttui" / "data" / "demo.jsonl"
 # One pytest worker runs them all, so one local cluster serves the module (~3 s to start).
 pytestmark = pytest.mark.xdist_group("dask")
 
@@ -48,25 +46,9 @@ def dask_engine():
     engine.close()
 
 
-def _eval_file(tmp_path: Path) -> Path:
-    """Eval items taken from the demo itself: some verbatim, some with words added."""
-    out = []
-    for i, line in enumerate(DEMO.read_text(encoding="utf-8").splitlines()[:400:13]):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the demo's planted bad lines
-        if i % 2 and row.get("messages"):
-            row["messages"][-1]["content"] += " thanks again"  # a near copy of the conversation
-        out.append(json.dumps({**row, "id": f"e{i}"}))
-    path = tmp_path / "eval.jsonl"
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return path
-
-
 def test_scan_report_is_identical_to_local(dask_engine, tmp_path):
     settings = ScanSettings(
-        load=LoadSettings(group_fields=("user_id",)), eval_paths=(str(_eval_file(tmp_path)),)
+        load=LoadSettings(group_fields=("user_id",)), eval_paths=(str(demo_eval_file(tmp_path)),)
     )
     local = run_scan([DEMO], settings)
     dist = run_scan([DEMO], settings, engine=dask_engine)

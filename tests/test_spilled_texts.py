@@ -4,9 +4,7 @@ column gave, every analysis gives the same results, and the files go with the sc
 from __future__ import annotations
 
 import gc
-import json
 import pickle
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -20,7 +18,8 @@ from sfttui.engine.scan import run_scan
 from sfttui.engine.session import Session
 from sfttui.engine.settings import LoadSettings, ScanSettings
 
-DEMO = Path(__file__).resolve().parents[1] / "sfttui" / "data" / "demo.jsonl"
+from .conftest import DEMO, demo_eval_file
+
 HOSTILE = ["", "plain", "new\nline", "nul\x00byte", "emoji 🙂 and é", "[b]markup[/b]", "\x1b[31mred", " "]
 
 
@@ -74,28 +73,12 @@ def test_a_folder_that_cannot_be_written_keeps_the_texts_in_the_rows(tmp_path):
     assert spilled.prompt_of(0) == "one" and spilled.find(spilled.rows["key"][1])[0] == "two"
 
 
-def _eval_file(tmp_path: Path) -> Path:
-    """Eval items from the demo: some verbatim, some near, some pasted into a longer text."""
-    out = []
-    for i, line in enumerate(DEMO.read_text(encoding="utf-8").splitlines()[:600:11]):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the demo's planted bad lines
-        if i % 3 == 1 and row.get("messages"):
-            row["messages"][-1]["content"] += " thanks again"
-        out.append(json.dumps({**row, "id": f"e{i}"}))
-    path = tmp_path / "eval.jsonl"
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return path
-
-
 def test_every_analysis_and_the_split_are_the_same_with_the_texts_in_files(
     small_batches, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("SFTTUI_TEMP_DIR", str(tmp_path))
     settings = ScanSettings(
-        load=LoadSettings(group_fields=("user_id",)), eval_paths=(str(_eval_file(tmp_path)),)
+        load=LoadSettings(group_fields=("user_id",)), eval_paths=(str(demo_eval_file(tmp_path)),)
     )
     held = run_scan([DEMO], settings)
     spilled = run_scan([DEMO], settings, spill=True)
