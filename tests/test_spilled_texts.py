@@ -41,6 +41,8 @@ def test_slices_and_gathers_read_what_the_column_holds(small_batches, tmp_path):
     for size in (1, 5, 60, 300):  # out of order, repeated, spread over every batch
         at = rng.integers(0, 100, size)
         assert spilled.gather(at).to_list() == column.gather(at).to_list()
+    for at in (np.arange(5, 40), np.sort(rng.integers(0, 100, 50)), [9, 9, 10], [3, 2]):  # runs, ascending
+        assert spilled.gather(at).to_list() == column.gather(at).to_list()
     assert spilled.gather([]).to_list() == [] and spilled[2] == column[2] == "new\nline 2"
     assert spilled.to_series().to_list() == column.to_list()
     with pytest.raises(IndexError):

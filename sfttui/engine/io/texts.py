@@ -74,9 +74,13 @@ class SpilledTexts:
             return pl.Series("text", [], dtype=pl.String)
         if at.min() < 0 or at.max() >= self.length:
             raise IndexError(f"text index out of range: {self.length} texts")
+        step = np.diff(at)
+        if (step == 1).all():  # a run of rows (a slice of the rows' own frame)
+            return self.slice(int(at[0]), at.size)
         # A batch at a time, each keeping only the texts asked of it: a gather spread over
         # every batch holds what it returns and one batch, never all the texts.
-        order = np.argsort(at // BATCH_ROWS, kind="stable")
+        ordered = bool((step >= 0).all())
+        order = np.arange(at.size) if ordered else np.argsort(at // BATCH_ROWS, kind="stable")
         batch = at[order] // BATCH_ROWS
         edges = np.flatnonzero(np.diff(batch)) + 1
         pieces = []
@@ -84,6 +88,8 @@ class SpilledTexts:
             b = int(batch[lo])
             pieces.append(self._batch(b).gather(at[order[lo:hi]] - b * BATCH_ROWS))
         taken = pl.concat(pieces) if len(pieces) > 1 else pieces[0]
+        if ordered:
+            return taken
         back = np.empty_like(order)
         back[order] = np.arange(order.size)
         return taken.gather(back)
