@@ -86,11 +86,13 @@ def generate(path: Path, eval_path: Path, n: int, seed: int = 11) -> None:
             out.write(json.dumps({"id": f"e{i}", "text": text}) + "\n")
 
 
-def child(path: str, eval_path: str, out_dir: str, tokenizer: str) -> None:
+def child(path: str, eval_path: str, out_dir: str, tokenizer: str, low_memory: str = "0") -> None:
     """In a fresh process: every stage, timed, with the peak RSS after each."""
-    from sfttui.engine.runtime.memory import one_heap
+    from sfttui.engine.runtime.memory import hand_freed_memory_back, one_heap
 
     one_heap()  # as the command line does: before NumPy's threads exist
+    if low_memory == "1":
+        hand_freed_memory_back()  # as `split --low-memory` does: before Polars loads
     from sfttui.engine.session import Session
     from sfttui.engine.settings import LengthSettings, LoadSettings, ScanSettings
 
@@ -132,7 +134,11 @@ def child(path: str, eval_path: str, out_dir: str, tokenizer: str) -> None:
         load=LoadSettings(group_fields=("user_id",)), eval_paths=(eval_path,), lengths=lengths
     )
     session = Session(
-        paths=[path], settings=settings, state_dir=str(Path(out_dir) / "state"), explore=False, spill=True
+        paths=[path],
+        settings=settings,
+        state_dir=str(Path(out_dir) / "state"),
+        explore=False,
+        spill=low_memory == "1",
     )
     session.analyse(progress)
     timings = session.duplicates.timings if session.duplicates else {}
@@ -206,7 +212,9 @@ def train_tokenizer(path: Path, out: Path, rows: int = 20_000) -> str:
     return str(out)
 
 
-def bench(n: int, subset: int, workdir: Path, repeat: int = 1, tokenizer: bool = False) -> dict:
+def bench(
+    n: int, subset: int, workdir: Path, repeat: int = 1, tokenizer: bool = False, low_memory: bool = False
+) -> dict:
     path, eval_path = workdir / f"chat_{n}.jsonl", workdir / f"eval_{n}.jsonl"
     generate(path, eval_path, n)
     tok = train_tokenizer(path, workdir / "tokenizer.json") if tokenizer else "-"
@@ -214,7 +222,16 @@ def bench(n: int, subset: int, workdir: Path, repeat: int = 1, tokenizer: bool =
     runs = []
     for _ in range(repeat):
         run = subprocess.run(
-            [sys.executable, __file__, "--child", str(path), str(eval_path), str(workdir / f"out_{n}"), tok],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(path),
+                str(eval_path),
+                str(workdir / f"out_{n}"),
+                tok,
+                "1" if low_memory else "0",
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -294,7 +311,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; each stage's fastest is kept")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--tokenizer", action="store_true", help="count lengths with a trained BPE tokenizer")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--low-memory", action="store_true", help="as `split --low-memory` runs")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -302,7 +320,9 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.sizes.split(",")):
-            results.append(bench(n, args.baseline_rows, Path(tmp), args.repeat, args.tokenizer))
+            results.append(
+                bench(n, args.baseline_rows, Path(tmp), args.repeat, args.tokenizer, args.low_memory)
+            )
     report(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -910,3 +910,61 @@ def test_an_eval_csv_read_only_in_part_says_how_much_was_not_read(tmp_path):
     assert why.startswith(
         "1 eval record was set aside and about 97 more after a record that stopped the reading"
     )
+
+
+def test_low_memory_writes_the_same_report_and_splits_with_the_texts_in_files(tmp_path, monkeypatch):
+    import sfttui.engine.scan
+    import sfttui.engine.session
+    from sfttui.engine.io.texts import SpilledTexts
+
+    from .conftest import DEMO, demo_eval_file
+
+    # The real scan, not the suite's cache of it (which keeps each result, and its files).
+    monkeypatch.setattr(sfttui.engine.session, "run_scan", sfttui.engine.scan.run_scan)
+    monkeypatch.setenv("SFTTUI_TEMP_DIR", str(tmp_path / "spilled"))
+    (tmp_path / "spilled").mkdir()
+    spills = []
+    spill = SpilledTexts.spill.__func__
+    monkeypatch.setattr(
+        SpilledTexts, "spill", classmethod(lambda cls, *a: spills.append(a) or spill(cls, *a))
+    )
+    evals = str(demo_eval_file(tmp_path))
+    out = {}
+    for low in (False, True):
+        flag = ["--low-memory"] if low else []
+        report = tmp_path / f"report-{low}.json"
+        scan = CliRunner().invoke(main, ["scan", str(DEMO), "--eval", evals, "--json", str(report), *flag])
+        assert scan.exit_code == 0, scan.output
+        split = CliRunner().invoke(
+            main, ["split", str(DEMO), "--eval", evals, "--out", str(tmp_path / f"o{low}"), *flag]
+        )
+        assert split.exit_code == 0, split.output
+        out[low] = [report.read_bytes()] + [
+            (tmp_path / f"o{low}" / n).read_bytes() for n in ("train.jsonl", "test.jsonl")
+        ]
+        assert len(spills) == (2 if low else 0)  # scan and split, each once
+    assert out[True] == out[False] and b'"kind": "ngram"' in out[True][0]
+    import gc
+
+    gc.collect()
+    assert list((tmp_path / "spilled").iterdir()) == []  # the texts' files went with the scans
+
+
+def test_low_memory_sets_polars_allocator_before_any_option_loads_polars(tmp_path):
+    # --ratios' check imports the engine (and Polars): --low-memory is taken first.
+    code = (
+        "import os, sys\n"
+        "from sfttui.cli import main\n"
+        "try:\n"
+        "    main(['split', sys.argv[1], '--out', sys.argv[2], '--ratios', '80/10/10', '--low-memory'],"
+        " standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(os.environ.get('_RJEM_MALLOC_CONF'))\n"
+    )
+    demo = str(__import__("tests.conftest", fromlist=["DEMO"]).DEMO)
+    ran = subprocess.run(
+        [sys.executable, "-c", code, demo, str(tmp_path / "out")], capture_output=True, text=True
+    )
+    assert ran.stdout.strip().splitlines()[-1].endswith(",dirty_decay_ms:0,muzzy_decay_ms:0"), ran.stderr
+    assert (tmp_path / "out" / "train.jsonl").stat().st_size > 0

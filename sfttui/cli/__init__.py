@@ -17,7 +17,7 @@ import click
 from .. import __version__
 from ..display import visible
 from ..engine.errors import SfttuiError
-from ..engine.runtime.memory import one_heap
+from ..engine.runtime.memory import hand_freed_memory_back, one_heap
 from ..engine.settings import ENGINES, FAIL_KINDS
 from .options import SPLIT_DEFAULTS, data_options, ratios_text, settings_from
 
@@ -51,6 +51,14 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Dask scheduler to run on, e.g. tcp://10.0.0.5:8786 (default: $DASK_SCHEDULER_ADDRESS, "
         "else a local cluster of one worker per core).",
     )(func)
+    func = click.option(
+        "--low-memory",
+        is_flag=True,
+        is_eager=True,  # before any option's check imports Polars: see _set_low_memory
+        callback=_set_low_memory,
+        help="Keep the rows' texts in temporary files and hand freed memory back at once: "
+        "about a fifth less memory at a million chat rows, for about a quarter more time.",
+    )(func)
     return click.option(
         "--engine",
         type=click.Choice(ENGINES),
@@ -58,6 +66,12 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="Run loading, duplicates and eval leakage here or as Dask tasks (same results).",
     )(func)
+
+
+def _set_low_memory(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        hand_freed_memory_back()  # only takes before Polars loads
+    return value
 
 
 def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fail_on: tuple[str, ...]) -> int:
@@ -87,7 +101,7 @@ def _run_scan(files: list[str], opts: dict[str, Any], json_path: str | None, fai
         with open_engine(opts.get("engine", "local"), opts.get("scheduler")) as engine:
             if engine.name != "local":
                 err.print(literal(f"engine: {engine.describe()}", "dim"))
-            result = run_scan(files, settings, engine=engine, spill=True)
+            result = run_scan(files, settings, engine=engine, spill=opts.get("low_memory", False))
         # Folders and archives name the files they hold only once read.
         read = [i.path for i in result.dataset.inputs] + [i["path"] for i in result.leakage.eval_inputs]
         refuse_printing_into(read)
@@ -272,6 +286,7 @@ def split(files: tuple[str, ...], out: str, force: bool, keep_contaminated: bool
         split_from_journal=not _split_given(),
         threshold_from_journal=not _given("threshold"),
         given=_given("ratios", "seed"),
+        low_memory=opts["low_memory"],
     )
     sys.exit(split_command(request))
 

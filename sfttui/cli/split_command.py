@@ -39,6 +39,7 @@ class SplitRequest:
     split_from_journal: bool = True  # False when --seed or --resplit was given
     threshold_from_journal: bool = True  # False when --threshold was given
     given: tuple[str, ...] = ()  # the split options set on the command line ("ratios", "seed")
+    low_memory: bool = False  # the rows' texts in temporary files while analysing (--low-memory)
 
 
 def run_split(request: SplitRequest) -> tuple[ExportResult, list[str]]:
@@ -58,7 +59,7 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
         explore=False,  # no threshold slider here: verify at the threshold only
         engine=engine,
         writes_state=False,  # reads the person's journal, if there is one; writes no state
-        spill=True,  # shows no row: the texts wait in a file between the stages that read them
+        spill=request.low_memory,
         split_from_journal=request.split_from_journal,
         threshold_from_journal=request.threshold_from_journal,
     )

@@ -33,9 +33,9 @@ def run_scan(
 
     `explore_floor` keeps near pairs down to that similarity (see find_duplicates).
     The engine runs the row-scale stages (load, duplicates, eval leakage); the rest
-    works on aggregates or bounded samples, here. With `spill`, the rows' texts are
-    kept in a temporary file once loaded, and read a slice at a time (see texts.py):
-    for the command line, which shows no row; the app keeps them at hand.
+    works on aggregates or bounded samples, here. With `spill` (--low-memory), the
+    rows' texts are kept in temporary files once loaded and read a slice at a time
+    (see texts.py); the app keeps them at hand.
     """
     settings = settings or ScanSettings()
     _refuse_inputs_as_references(paths, settings)

@@ -72,7 +72,7 @@ class Session:
     engine: Engine = LOCAL  # where the row-scale stages run (see parallel.py)
     isolate: bool = False  # analyse in a child process (see isolated.py), for the app
     writes_state: bool = True  # keep a journal (the app); `split` only reads one
-    spill: bool = False  # the rows' texts in a temporary file while analysing (see run_scan)
+    spill: bool = False  # the rows' texts in temporary files while analysing (--low-memory)
     # The seed and re-split chosen in the app (a journal decision) apply, unless the
     # command line set them (`split --seed 7`): then `split` is left as given.
     split_from_journal: bool = True

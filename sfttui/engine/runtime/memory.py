@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -57,6 +58,25 @@ def one_heap() -> None:
     libc = _glibc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, 1)
+
+
+JEMALLOC_OPTIONS = "_RJEM_MALLOC_CONF"  # Polars' allocator reads its options from here, once
+_AT_ONCE = "dirty_decay_ms:0,muzzy_decay_ms:0"
+
+
+def hand_freed_memory_back() -> None:
+    """Have Polars' allocator (jemalloc) hand pages back as soon as they are freed, not
+    after its decay (500 ms dirty, then 1 s lazily freed, which the kernel counts as
+    resident): for --low-memory, before Polars is loaded (jemalloc reads its options as
+    it starts, and keeps the last value of each: ours go after any in the environment,
+    such as the defaults Polars put there in a parent process). With the texts in files
+    the near and input passes read them a batch at a time on every thread; kept for the
+    decay, those batches added 200-230 MB to a 1M scan's peak, and handing every page
+    back costs 16-18% of its time (docs/BENCHMARKS.md, sixteenth). Does nothing once
+    Polars is loaded.
+    """
+    if "polars" not in sys.modules:
+        os.environ[JEMALLOC_OPTIONS] = ",".join(filter(None, [os.environ.get(JEMALLOC_OPTIONS), _AT_ONCE]))
 
 
 class _Pause:

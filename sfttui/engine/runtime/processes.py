@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from ..errors import SfttuiError
 from ..text.minhash import cores
+from .memory import JEMALLOC_OPTIONS
 
 __all__ = ["WorkerError", "cores", "map_on_workers"]
 
@@ -45,7 +46,6 @@ class WorkerError(SfttuiError):
 # options Polars put in this process's environment when it was imported (jemalloc
 # keeps the last value of each).
 _KEEP_FREED = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
-_JEMALLOC = "_RJEM_MALLOC_CONF"
 _NO_DECAY = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
 
 
@@ -54,7 +54,7 @@ class _Worker:
 
     def __init__(self, fn: Callable[..., Any], calls: list[tuple[Any, ...]]):
         env = {**_KEEP_FREED, **os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        env[_JEMALLOC] = ",".join(filter(None, [os.environ.get(_JEMALLOC), _NO_DECAY]))
+        env[JEMALLOC_OPTIONS] = ",".join(filter(None, [os.environ.get(JEMALLOC_OPTIONS), _NO_DECAY]))
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         try:
             self.proc = subprocess.Popen(
