@@ -72,7 +72,7 @@ def hand_freed_memory_back() -> None:
     such as the defaults Polars put there in a parent process). With the texts in files
     the near and input passes read them a batch at a time on every thread; kept for the
     decay, those batches added 200-230 MB to a 1M scan's peak, and handing every page
-    back costs 16-18% of its time (docs/BENCHMARKS.md, sixteenth). Does nothing once
+    back costs 16-36% of its time (docs/BENCHMARKS.md, sixteenth). Does nothing once
     Polars is loaded.
     """
     if "polars" not in sys.modules:
