@@ -52,7 +52,7 @@ def state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
 # is a pure function of the inputs' bytes and names, the settings and the engine, so
 # its result is kept (pickled, as the analysis process hands it to the app) and every
 # later session over the same input gets a fresh copy, its progress calls replayed.
-_SCANS: dict[tuple, tuple[bytes, list[tuple[object, float]], object]] = {}
+_SCANS: dict[tuple, tuple[bytes, list[tuple[object, float]]]] = {}
 
 
 def _scan_key(paths, settings, explore_floor) -> tuple | None:
@@ -77,8 +77,9 @@ def _cached_scan(paths, settings=None, progress=None, explore_floor=None, engine
     progress = progress or no_progress
     engine = engine or LOCAL
     try:
-        key = _scan_key(paths, settings, explore_floor) if engine is LOCAL else None
-        key = key and (*key, spill)
+        # Not kept with the texts in files: a kept result would keep its folder past the
+        # test, and a worker process ends without removing it.
+        key = _scan_key(paths, settings, explore_floor) if engine is LOCAL and not spill else None
     except OSError:
         key = None  # an unreadable input: the real scan says why
     if key is None:
@@ -91,10 +92,9 @@ def _cached_scan(paths, settings=None, progress=None, explore_floor=None, engine
             calls.append((stage, fraction))
             progress(stage, fraction)
 
-        result = run_scan(paths, settings, record, explore_floor=explore_floor, engine=engine, spill=spill)
-        # The first result is kept too: the file its texts were spilled to goes with it.
-        _SCANS[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), calls, result)
-    payload, calls, _ = _SCANS[key]
+        result = run_scan(paths, settings, record, explore_floor=explore_floor, engine=engine)
+        _SCANS[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), calls)
+    payload, calls = _SCANS[key]
     # A later scan of the same data reports the progress the first one did; the first has
     # reported it already, as it ran (twice, the bar seemed to go back).
     for stage, fraction in [] if fresh else calls:
