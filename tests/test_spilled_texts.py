@@ -68,7 +68,8 @@ def test_a_folder_that_cannot_be_written_keeps_the_texts_in_the_rows(tmp_path):
     not_a_folder = tmp_path / "a-file"
     not_a_folder.write_text("mine")
     kept = dataset.spill_texts(not_a_folder)  # as a full or read-only disk: OSError
-    assert kept is dataset and kept.rows["text"].to_list() == ["one", "two"]
+    assert kept.texts is None and kept.rows["text"].to_list() == ["one", "two"]
+    assert kept.notes[-1].startswith(f"the texts stay in memory: they cannot be written to {not_a_folder} (")
     assert not_a_folder.read_text() == "mine"
     spilled = dataset.spill_texts(tmp_path)
     assert "text" not in spilled.rows.columns and spilled.text_of(1) == "two"

@@ -256,14 +256,18 @@ class Dataset:
         return self.texts if self.texts is not None else self.rows.get_column("text")
 
     def spill_texts(self, directory: str | os.PathLike[str] | None = None) -> Dataset:
-        """This dataset with its texts in a file in `directory` (the system's temporary
-        folder by default) instead of its rows; itself where that cannot be written."""
+        """This dataset with its texts in files in `directory` (the system's temporary
+        folder by default) instead of its rows; where that cannot be written, itself with
+        a note saying why."""
         if self.texts is not None or not self.rows.height:
             return self
+        folder = directory or _spill_dir()
         try:
-            texts = SpilledTexts.spill(self.rows.get_column("text"), directory or _spill_dir())
-        except OSError:
-            return self  # a full or read-only disk: the texts stay where they are
+            texts = SpilledTexts.spill(self.rows.get_column("text"), folder)
+        except OSError as exc:  # a full or read-only disk: the texts stay where they are
+            why = exc.strerror or str(exc)
+            said = f"the texts stay in memory: they cannot be written to {os.fsdecode(folder)} ({why})"
+            return replace(self, notes=[*self.notes, said])
         return replace(self, rows=self.rows.drop("text"), texts=texts, _key_index=None)
 
     def text_of(self, row: int) -> str:
