@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from ..io.load import PROMPT_SIDE, Dataset
-from ..io.texts import Texts, in_slices, with_texts
+from ..io.texts import RowTexts, in_slices, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import SPLITS, CoverageSettings, NearSettings, NormalizeSettings
 from ..text.minhash import lsh_params
@@ -386,7 +386,7 @@ def _confirmed(frame: pl.DataFrame, weak: frozenset[str], answers: pl.Expr) -> d
     return {n: "label and responses" for n, s in share.iter_rows() if s > 0.5}
 
 
-def find_categories(rows: pl.DataFrame, patterns: Patterns, texts: Texts | None = None) -> pl.DataFrame:
+def find_categories(rows: pl.DataFrame, patterns: Patterns, texts: RowTexts | None = None) -> pl.DataFrame:
     """Rows that are refusal, out-of-scope or clarifying examples, by label or by response
     (`texts`: the rows' texts where `rows` holds none)."""
     label_name = pl.col("label").str.strip_chars().str.to_lowercase().str.replace_all(LABEL_SEPARATORS, "_")
@@ -476,7 +476,7 @@ def find_hard_candidates(
     near: NearSettings,
     settings: CoverageSettings,
     progress: Progress = no_progress,
-    texts: Texts | None = None,
+    texts: RowTexts | None = None,
 ) -> tuple[pl.DataFrame, str]:
     """Pairs of labelled prompts at least `hard_floor` alike with different labels, at
     any similarity (hard_negatives_at keeps those below a threshold); and how they were

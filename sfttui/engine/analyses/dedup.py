@@ -26,7 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..io.load import PROMPT_CHARS
-from ..io.texts import SpilledTexts
+from ..io.texts import RowTexts
 from ..runtime.parallel import LOCAL, Engine, Lazy
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import NearSettings, NormalizeSettings
@@ -173,7 +173,7 @@ class Duplicates:
             input=self.input.without_row_texts() if self.input is not None else None,
         )
 
-    def with_row_texts(self, rows: pl.DataFrame, texts: pl.Series | SpilledTexts) -> None:
+    def with_row_texts(self, rows: pl.DataFrame, texts: RowTexts) -> None:
         """Put back what `without_row_texts` left out, from the rows it was found in and
         their texts (Dataset.text_source)."""
         ctx = self.context
@@ -788,7 +788,7 @@ class DistinctTexts:
 
     @classmethod
     def of(
-        cls, texts: pl.Series | InputTexts, normalize: NormalizeSettings | None = None, engine: Engine = LOCAL
+        cls, texts: RowTexts | InputTexts, normalize: NormalizeSettings | None = None, engine: Engine = LOCAL
     ) -> DistinctTexts:
         """From every row's text (rows numbered from 0).
 
@@ -837,7 +837,7 @@ class _Context:
 
 
 def _response_hashes(
-    rows: pl.DataFrame, texts: pl.Series | SpilledTexts, ctx: _Context, normalize: NormalizeSettings | None
+    rows: pl.DataFrame, texts: RowTexts, ctx: _Context, normalize: NormalizeSettings | None
 ) -> pl.DataFrame:
     """The normalised response's hash of each row whose input has an exact copy or a
     verified pair: the rows an input cluster can hold (few, so few are normalised)."""
@@ -850,7 +850,7 @@ def _response_hashes(
     return pl.DataFrame({"row": wanted, "response": normalize_texts(responses, normalize).hash()})
 
 
-def _lengths(rows: pl.DataFrame, texts: pl.Series | SpilledTexts, side: str) -> pl.Series:
+def _lengths(rows: pl.DataFrame, texts: RowTexts, side: str) -> pl.Series:
     """Characters of each row's example (or input), read a slice of texts at a time."""
     parts = []
     for lo, hi in iter_chunks(rows.height, _NORM_SLICE):
@@ -878,7 +878,7 @@ def find_duplicates(
     explore_floor: float | None = None,
     engine: Engine = LOCAL,
     side: str = "example",
-    texts: pl.Series | SpilledTexts | None = None,
+    texts: RowTexts | None = None,
 ) -> Duplicates:
     """Exact and near-duplicate clusters over the rows of a loaded dataset, matched on
     their whole example (`side="example"`) or on their input alone (`side="input"`).
@@ -894,7 +894,7 @@ def find_duplicates(
     timings: dict[str, float] = {}
     progress(stage[0], 0.0)
     texts = rows["text"] if texts is None else texts
-    source: pl.Series | SpilledTexts | InputTexts = texts if side == "example" else InputTexts(rows, texts)
+    source: RowTexts | InputTexts = texts if side == "example" else InputTexts(rows, texts)
     # Only the distinct normalised texts are kept (each row points at its own): every
     # later stage works on them, and a per-row copy would be most of the input again.
     distinct = DistinctTexts.of(source, normalize, engine)

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from ..io.load import Dataset
-from ..io.texts import Texts
+from ..io.texts import RowTexts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings
 from .labelmodel import sample_positions
@@ -197,7 +197,7 @@ def _compare(
     train_profile: Profile,
     settings: CoverageSettings,
     progress: Progress,
-    texts: Texts | None = None,
+    texts: RowTexts | None = None,
 ) -> SplitDrift:
     other = prompts_of(split_rows, settings.seed + 1, texts)
     drift = SplitDrift(name, profile(other, split_rows.height))

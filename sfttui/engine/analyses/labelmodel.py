@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_CHARS, PROMPT_SIDE
-from ..io.texts import Texts, in_slices, with_texts
+from ..io.texts import RowTexts, in_slices, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings
 from ..text.minhash import THREADS, threaded_map
@@ -120,7 +120,7 @@ def fit_label_model(
     rows: pl.DataFrame,
     settings: CoverageSettings,
     progress: Progress = no_progress,
-    row_texts: Texts | None = None,
+    row_texts: RowTexts | None = None,
 ) -> LabelModel:
     """Cross-validated class probabilities for labelled rows (columns row, key, label,
     prompt, text and reply, of which the prompt side is used; `row_texts` are the rows'

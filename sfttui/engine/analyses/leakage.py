@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_SIDE, Dataset
-from ..io.texts import SpilledTexts
+from ..io.texts import RowTexts
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import SPLITS, LeakageSettings, NearSettings, NormalizeSettings
 from ..text.lookup import SortedIndex
@@ -496,7 +496,7 @@ def find_eval_hits(
     notes: list[str] | None = None,
     input_signatures: Signatures | None = None,
     example_near: pl.DataFrame | None = None,
-    texts: pl.Series | SpilledTexts | None = None,
+    texts: RowTexts | None = None,
 ) -> pl.DataFrame:
     """Every match of a training row and an eval item: exact, near (at or above
     `near.threshold`, the explored floor in the app) or by a shared long n-gram. A pair

@@ -33,7 +33,7 @@ import polars as pl
 
 from ..errors import InputError
 from ..io.load import PROMPT_SIDE, Dataset
-from ..io.texts import Texts, with_texts
+from ..io.texts import RowTexts, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import LengthSettings
 from ..text.minhash import THREADS, iter_chunks, threaded_map
@@ -295,7 +295,11 @@ def _over(rows: pl.DataFrame, tokens: pl.DataFrame, limit: int | None) -> pl.Dat
 
 
 def _recount_near_limit(
-    rows: pl.DataFrame, tokens: pl.DataFrame, counter: _PieceCounter, limit: int, texts: Texts | None = None
+    rows: pl.DataFrame,
+    tokens: pl.DataFrame,
+    counter: _PieceCounter,
+    limit: int,
+    texts: RowTexts | None = None,
 ) -> pl.DataFrame:
     """The rows at or near the limit counted as whole texts, so the verdict is exact."""
     near = np.flatnonzero(tokens["total"].to_numpy() > math.floor(limit * _NEAR_LIMIT))

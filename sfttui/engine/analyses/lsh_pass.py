@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_SIDE
-from ..io.texts import SpilledTexts
+from ..io.texts import RowTexts
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import NearSettings, NormalizeSettings
 from ..text.lookup import dense_ranks, offsets
@@ -213,7 +213,7 @@ class InputTexts:
     for most rows it is the start of the text, and a column of it would be most of the
     texts again. Reads like the Series it stands for (`len`, `slice`, `gather`)."""
 
-    def __init__(self, rows: pl.DataFrame, texts: pl.Series | SpilledTexts | None = None):
+    def __init__(self, rows: pl.DataFrame, texts: RowTexts | None = None):
         # With `texts` (every row's, where `rows` holds none), each read takes its own.
         self.texts = None if "text" in rows.columns else texts
         self.rows = (
@@ -253,7 +253,7 @@ class NormalisedTexts:
 
     def __init__(
         self,
-        source: pl.Series | InputTexts,
+        source: RowTexts | InputTexts,
         first_row: pl.Series,
         normalize: NormalizeSettings | None,
         words: np.ndarray,

@@ -27,7 +27,7 @@ import polars as pl
 
 from ..io.formats import SHAPE_PROBLEMS
 from ..io.load import Dataset
-from ..io.texts import Texts, in_slices
+from ..io.texts import RowTexts, in_slices
 from ..settings import QualitySettings
 
 LISTED = 500  # entries each list in the report holds, most telling first
@@ -220,7 +220,7 @@ def find_quality(dataset: Dataset, settings: QualitySettings | None = None) -> Q
     )
 
 
-def _templates(rows: pl.DataFrame, least: int, texts: Texts | None = None) -> tuple[int, pl.DataFrame]:
+def _templates(rows: pl.DataFrame, least: int, texts: RowTexts | None = None) -> tuple[int, pl.DataFrame]:
     """Rows with a reply, and the replies given at least `least` times (stripped, lower-cased)."""
     text = pl.col("text")
     reply = text.str.slice(text.str.len_chars() - pl.col("reply")).str.strip_chars()
@@ -257,7 +257,7 @@ def _templates(rows: pl.DataFrame, least: int, texts: Texts | None = None) -> tu
     return replies, listed.cast(TEMPLATE_SCHEMA)  # type: ignore[arg-type]
 
 
-def _artifacts(rows: pl.DataFrame, texts: Texts | None = None) -> pl.DataFrame:
+def _artifacts(rows: pl.DataFrame, texts: RowTexts | None = None) -> pl.DataFrame:
     """One line per row and kind of artifact, with the first match as evidence."""
     text = pl.col("text")
     # One pass over every text for any pattern at all; the few rows that match are then

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_SIDE, Dataset, load
-from ..io.texts import Texts, with_texts
+from ..io.texts import RowTexts, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings, LoadSettings
 from ..text.minhash import threaded_results
@@ -134,7 +134,7 @@ class Representativeness:
         }
 
 
-def prompts_of(rows: pl.DataFrame, seed: int = 0, texts: Texts | None = None) -> pl.DataFrame:
+def prompts_of(rows: pl.DataFrame, seed: int = 0, texts: RowTexts | None = None) -> pl.DataFrame:
     """key, prompt text `p`, prompt turns and label of the rows, or of a seeded sample of
     PROFILE_ROWS of them: a share estimated from 200,000 rows is within 0.2 points (95%),
     and nothing here needs more, so large inputs cost no full-size copy. `texts`: the

@@ -54,7 +54,7 @@ from .formats import (
     type_name,
 )
 from .rawlines import RAW_COLUMNS, Source, hash_lines, read_few_lines, read_lines
-from .texts import SpilledTexts
+from .texts import RowTexts, SpilledTexts
 
 BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
@@ -251,7 +251,7 @@ class Dataset:
     # `text` column, and what reads texts reads them from `text_source()`.
     texts: SpilledTexts | None = field(default=None, repr=False, compare=False)
 
-    def text_source(self) -> pl.Series | SpilledTexts:
+    def text_source(self) -> RowTexts:
         """Every row's text, by row number: the column, or the file that holds it."""
         return self.texts if self.texts is not None else self.rows.get_column("text")
 
@@ -272,7 +272,7 @@ class Dataset:
 
     def text_of(self, row: int) -> str:
         """The text of one row (by row number)."""
-        return self.texts[row] if self.texts is not None else self.rows.get_column("text")[row]
+        return self.text_source()[row]
 
     @property
     def has_labels(self) -> bool:

@@ -113,11 +113,12 @@ def _remove(folder: Path) -> None:
         folder.rmdir()
 
 
-Texts = pl.Series | SpilledTexts
+# Every row's text, by row number: the rows' own column, or the files that hold it.
+RowTexts = pl.Series | SpilledTexts
 SLICE_ROWS = 200_000  # rows given their texts at once by `in_slices`
 
 
-def with_texts(rows: pl.DataFrame, texts: Texts | None) -> pl.DataFrame:
+def with_texts(rows: pl.DataFrame, texts: RowTexts | None) -> pl.DataFrame:
     """`rows` (a few, by their `row` numbers) with their texts as a column, where they
     have none."""
     if texts is None or "text" in rows.columns:
@@ -126,7 +127,7 @@ def with_texts(rows: pl.DataFrame, texts: Texts | None) -> pl.DataFrame:
 
 
 def in_slices(
-    rows: pl.DataFrame, texts: Texts | None, query: Callable[[pl.DataFrame], pl.DataFrame]
+    rows: pl.DataFrame, texts: RowTexts | None, query: Callable[[pl.DataFrame], pl.DataFrame]
 ) -> pl.DataFrame:
     """`query(rows)` for a query that reads the rows' texts and keeps the rows' order
     (a select, a filter), run on a slice of rows at a time where the texts are held in
