@@ -113,3 +113,15 @@ def test_every_analysis_and_the_split_are_the_same_with_the_texts_in_files(
             name: (out / name).read_bytes() for name in ("train.jsonl", "test.jsonl", "dropped.jsonl")
         }
     assert written[True] == written[False] and len(written[True]["train.jsonl"]) > 100_000
+
+
+def test_keep_longest_reads_the_same_lengths_from_files(small_batches, tmp_path, monkeypatch):
+    monkeypatch.setenv("SFTTUI_TEMP_DIR", str(tmp_path))
+    settings = ScanSettings(keep="longest")
+    held, spilled = run_scan([DEMO], settings), run_scan([DEMO], settings, spill=True)
+    assert build_report(spilled) == build_report(held)
+    for side in (held, spilled):
+        assert side.duplicates.context.frame["length"].max() > 100  # every row's, both sides
+    assert spilled.duplicates.context.frame["length"].equals(held.duplicates.context.frame["length"])
+    inputs = (held.duplicates.input.context.frame, spilled.duplicates.input.context.frame)
+    assert inputs[1]["length"].equals(inputs[0]["length"])

@@ -26,7 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..io.load import PROMPT_CHARS
-from ..io.texts import RowTexts
+from ..io.texts import RowTexts, in_slices, with_texts
 from ..runtime.parallel import LOCAL, Engine, Lazy
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import NearSettings, NormalizeSettings
@@ -845,22 +845,15 @@ def _response_hashes(
     paired = pl.concat([ctx.pairs["a"], ctx.pairs["b"], shared.cast(ctx.pairs["a"].dtype)]).unique()
     wanted = ctx.frame.filter(pl.col("t").is_in(paired.implode()))["row"]
     text = pl.col("text")
-    picked = rows.select("reply")[wanted].with_columns(text=texts.gather(wanted))
+    picked = with_texts(rows[wanted], texts)
     responses = picked.select(text.str.slice(text.str.len_chars() - pl.col("reply"))).to_series()
     return pl.DataFrame({"row": wanted, "response": normalize_texts(responses, normalize).hash()})
 
 
 def _lengths(rows: pl.DataFrame, texts: RowTexts, side: str) -> pl.Series:
     """Characters of each row's example (or input), read a slice of texts at a time."""
-    parts = []
-    for lo, hi in iter_chunks(rows.height, _NORM_SLICE):
-        text = texts.slice(lo, hi - lo)
-        if side == "example":
-            parts.append(text.str.len_chars())
-        else:
-            part = rows.select("prompt", "reply").slice(lo, hi - lo).with_columns(text=text)
-            parts.append(part.select(PROMPT_CHARS).to_series())
-    return pl.concat(parts) if parts else pl.Series(dtype=pl.UInt32)
+    length = pl.col("text").str.len_chars() if side == "example" else PROMPT_CHARS
+    return in_slices(rows, texts, lambda part: part.select(length)).to_series()
 
 
 def has_input_side(rows: pl.DataFrame) -> bool:

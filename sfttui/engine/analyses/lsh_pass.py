@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from ..io.load import PROMPT_SIDE
-from ..io.texts import RowTexts
+from ..io.texts import RowTexts, with_texts
 from ..runtime.parallel import LOCAL, Engine
 from ..settings import NearSettings, NormalizeSettings
 from ..text.lookup import dense_ranks, offsets
@@ -214,32 +214,28 @@ class InputTexts:
     texts again. Reads like the Series it stands for (`len`, `slice`, `gather`)."""
 
     def __init__(self, rows: pl.DataFrame, texts: RowTexts | None = None):
-        # With `texts` (every row's, where `rows` holds none), each read takes its own.
-        self.texts = None if "text" in rows.columns else texts
-        self.rows = (
-            rows.select("prompt", "text", "reply") if self.texts is None else rows.select("prompt", "reply")
-        )
+        # Where `rows` hold no texts, `texts` (every row's) gives each read its own.
+        self.rows = rows.select(c for c in ("row", "prompt", "text", "reply") if c in rows.columns)
+        self.texts = texts
 
     def __len__(self) -> int:
         return self.rows.height
 
     def slice(self, offset: int, length: int | None = None) -> pl.Series:
-        part = self.rows.slice(offset, length)
-        if self.texts is not None:
-            part = part.with_columns(text=self.texts.slice(offset, part.height))
-        return part.select(PROMPT_SIDE).to_series().alias("text")
+        return self._input(self.rows.slice(offset, length))
 
     def gather(self, indices: Any) -> pl.Series:
-        return self._rows_at(indices).select(PROMPT_SIDE).to_series().alias("text")
+        return self._input(self._rows_at(indices))
 
     def subset(self, indices: Any) -> InputTexts:
         """The rows at `indices`, their input side still derived when read."""
         return InputTexts(self._rows_at(indices))
 
     def _rows_at(self, indices: Any) -> pl.DataFrame:
-        at = pl.Series(indices, dtype=pl.UInt32)
-        rows = self.rows[at]
-        return rows if self.texts is None else rows.with_columns(text=self.texts.gather(at))
+        return with_texts(self.rows[pl.Series(indices, dtype=pl.UInt32)], self.texts)
+
+    def _input(self, rows: pl.DataFrame) -> pl.Series:
+        return with_texts(rows, self.texts).select(PROMPT_SIDE).to_series().alias("text")
 
 
 class NormalisedTexts:
