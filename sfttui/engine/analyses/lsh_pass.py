@@ -46,20 +46,30 @@ ESTIMATE_SLACK = 0.2  # 4 standard errors of a 64-permutation estimate near J = 
 PAIR_SCHEMA = {"a": pl.UInt32(), "b": pl.UInt32(), "jaccard": pl.Float64(), "shingles": pl.String()}
 
 
-def _shingle_sets(texts: pl.Series, shingling: Shingling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each text's distinct shingle hashes, sorted: flat values, start and length per text."""
+def _shingle_sets(
+    texts: Texts, at: np.ndarray, shingling: Shingling
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct shingle hashes of each text `texts[at]`, sorted: flat values, start and
+    length per text.
+
+    The texts are read (and normalised, for NormalisedTexts) a chunk at a time on each
+    thread and only their shingle sets kept: the texts a pass verifies are up to a sixth
+    of its rows, and held whole beside their sets they were a 1M scan's high.
+    """
     from ..text import kernels  # compiled on first use: not at import
 
     def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = bounds
-        shingles, counts = shingle_hashes(texts.slice(lo, hi - lo), shingling)
+        shingles, counts = shingle_hashes(texts.gather(at[lo:hi]), shingling)
         sizes = np.empty(hi - lo, dtype=np.int64)
         kept = kernels.distinct_sorted(shingles, offsets(counts), counts, sizes)
-        return shingles[:kept], sizes
+        # A copy, so the chunk's repeated shingles are freed now, not with the whole.
+        return shingles[:kept].copy(), sizes
 
-    done = threaded_map(chunk, iter_chunks(len(texts), SIG_CHUNK))
+    done = threaded_map(chunk, iter_chunks(at.size, SIG_CHUNK))
     values = [v for v, _ in done]
     sizes = [n for _, n in done]
+    del done
     flat = np.concatenate(values) if values else np.empty(0, np.uint64)
     lengths = np.concatenate(sizes) if sizes else np.empty(0, np.int64)
     return flat, offsets(lengths), lengths
@@ -77,7 +87,7 @@ def verify_pairs(pairs: np.ndarray, texts: Texts, shingling: Shingling, threshol
     b = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
     involved, local = dense_ranks(np.concatenate([a, b]))
     la, lb = local[: a.size], local[a.size :]
-    flat, starts, lengths = _shingle_sets(texts.gather(involved), shingling)
+    flat, starts, lengths = _shingle_sets(texts, involved, shingling)
 
     def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = bounds
