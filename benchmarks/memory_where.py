@@ -7,6 +7,7 @@ the stage left behind) beside the highest seen so far.
 
     python benchmarks/memory_where.py --rows 1000000
     python benchmarks/memory_where.py --input chat.jsonl --eval eval.jsonl --top 40
+    python benchmarks/memory_where.py --rows 1000000 --low-memory   # as `split --low-memory`
 
 The sampler holds the GIL briefly 500 times a second: stage times here are a little
 slower than bench_stages.py's, which is the benchmark for time.
@@ -67,10 +68,12 @@ class _Highs:
         self._thread.join()
 
 
-def run(path: str, eval_path: str, out: Path, top: int) -> None:
-    from sfttui.engine.runtime.memory import one_heap
+def run(path: str, eval_path: str, out: Path, top: int, low_memory: bool = False) -> None:
+    from sfttui.engine.runtime.memory import hand_freed_memory_back, one_heap
 
     one_heap()  # as the command line does
+    if low_memory:
+        hand_freed_memory_back()  # before Polars loads, as the flag's option does
     from sfttui.engine.session import Session
     from sfttui.engine.settings import LoadSettings, ScanSettings
 
@@ -85,7 +88,9 @@ def run(path: str, eval_path: str, out: Path, top: int) -> None:
                 highs.stage = f"after {stage}"
                 ends.append((stage, _rss_mb(), highs.highest))
 
-        session = Session(paths=[path], settings=settings, state_dir=str(out / "state"), explore=False)
+        session = Session(
+            paths=[path], settings=settings, state_dir=str(out / "state"), explore=False, spill=low_memory
+        )
         session.analyse(progress)
         highs.stage = "split plan"
         plan = session.plan()
@@ -109,6 +114,7 @@ def main() -> None:
     parser.add_argument("--input", help="a chat JSONL file with user_id fields, instead of generating one")
     parser.add_argument("--eval", help="its eval set (required with --input)")
     parser.add_argument("--top", type=int, default=25, help="how many of the last highs to print")
+    parser.add_argument("--low-memory", action="store_true", help="as `split --low-memory` runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -123,7 +129,7 @@ def main() -> None:
             path, eval_path = str(work / "chat.jsonl"), str(work / "eval.jsonl")
             generate(Path(path), Path(eval_path), args.rows)
         start = time.perf_counter()
-        run(path, eval_path, work / "out", args.top)
+        run(path, eval_path, work / "out", args.top, args.low_memory)
         print(f"\n{time.perf_counter() - start:.1f} s with the sampler running")
 
 
