@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import gc
 import pickle
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
 import sfttui.engine.io.texts as texts_module
-from sfttui.engine.analyses.dedup import find_duplicates
 from sfttui.engine.io.load import load
 from sfttui.engine.io.texts import SpilledTexts
 from sfttui.engine.report import build_report
@@ -127,29 +125,3 @@ def test_keep_longest_reads_the_same_lengths_from_files(small_batches, tmp_path,
     assert spilled.duplicates.context.frame["length"].equals(held.duplicates.context.frame["length"])
     inputs = (held.duplicates.input.context.frame, spilled.duplicates.input.context.frame)
     assert inputs[1]["length"].equals(inputs[0]["length"])
-
-
-def test_the_keys_kept_for_eval_wait_in_files_beside_the_texts(tmp_path, monkeypatch):
-    dataset = load([DEMO])
-    spilled = dataset.spill_texts(tmp_path)
-    folder = spilled.texts.folder
-    held = find_duplicates(dataset.rows)
-    kept = find_duplicates(spilled.rows, texts=spilled.texts)
-    assert len(held.signatures.passes) == 2  # the word and the character pass
-    assert kept.signatures.passes.keys() == held.signatures.passes.keys()
-    for shingling, signed in kept.signatures.passes.items():
-        assert isinstance(signed.keys, np.memmap) and Path(signed.keys.filename).parent == folder
-        assert np.array_equal(signed.keys, held.signatures.passes[shingling].keys)
-        assert np.array_equal(signed.ids, held.signatures.passes[shingling].ids)
-    assert len(list(folder.glob("*.npy"))) == 2
-
-    # Where they cannot be written, they stay in memory.
-    def full_disk(self: SpilledTexts, array: np.ndarray) -> np.ndarray:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(SpilledTexts, "beside", full_disk)
-    in_memory = find_duplicates(spilled.rows, texts=spilled.texts)
-    assert not any(isinstance(s.keys, np.memmap) for s in in_memory.signatures.passes.values())
-    del spilled, kept, in_memory
-    gc.collect()
-    assert not folder.exists() and list(tmp_path.iterdir()) == []

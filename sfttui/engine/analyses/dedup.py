@@ -26,7 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..io.load import PROMPT_CHARS
-from ..io.texts import RowTexts, SpilledTexts, in_slices, with_texts
+from ..io.texts import RowTexts, in_slices, with_texts
 from ..runtime.parallel import LOCAL, Engine, Lazy
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import NearSettings, NormalizeSettings
@@ -290,19 +290,6 @@ class Signatures:
             isinstance(texts, pl.Series) and isinstance(self.texts, pl.Series) and texts.equals(self.texts)
         ):
             return None
-        return signed
-
-
-def _kept_beside(signed: dict[Shingling, Signed], texts: RowTexts) -> dict[Shingling, Signed]:
-    """With the rows' texts in files (--low-memory), the band keys kept for eval matching
-    wait in files beside them: 108 MB per million texts on the example side, held
-    through the input side's passes, and 87 MB more from the input side. They stay in
-    memory where they cannot be written."""
-    if not isinstance(texts, SpilledTexts):
-        return signed
-    try:
-        return {shingling: replace(kept, keys=texts.beside(kept.keys)) for shingling, kept in signed.items()}
-    except OSError:
         return signed
 
 
@@ -935,7 +922,7 @@ def find_duplicates(
             signed,
             across_edge=True,
         )
-        signatures = Signatures(distinct_norm, lsh, _kept_beside(signed, texts))
+        signatures = Signatures(distinct_norm, lsh, signed)
     else:
         pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
         signatures = None

@@ -97,16 +97,6 @@ class SpilledTexts:
     def __getitem__(self, i: int) -> str:
         return self.gather([i])[0]
 
-    def beside(self, array: np.ndarray) -> np.ndarray:
-        """`array` written to a file beside the texts and read back through a memory map:
-        what a scan keeps for a later stage (the band keys eval matching reuses) leaves
-        memory with the texts, and its pages are read in only when that stage reads it.
-        Raises OSError where it cannot be written."""
-        handle, name = tempfile.mkstemp(suffix=".npy", dir=self.folder)
-        with os.fdopen(handle, "wb") as out:
-            np.save(out, array, allow_pickle=False)
-        return np.load(name, mmap_mode="r")
-
     def to_series(self) -> pl.Series:
         """Every text at once (what a stage that reads them all in one expression needs)."""
         return self.slice(0)
@@ -117,7 +107,7 @@ def _name(batch: int) -> str:
 
 
 def _remove(folder: Path) -> None:
-    for file in [*folder.glob("*.arrows"), *folder.glob("*.npy")]:
+    for file in folder.glob("*.arrows"):
         file.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         folder.rmdir()
