@@ -21,7 +21,8 @@ time and of CPU time (the process's, all threads; less disturbed by other work o
 shared machine). With --repeat K each size runs K times and each stage's fastest run
 is kept. With --tokenizer, lengths are counted with a byte-level BPE tokenizer (16k
 words, trained on the first 20k generated rows, the `tokens` extra) and --max-tokens
-4096; without it, the lengths stage is the approximation.
+4096; without it, the lengths stage is the approximation. With --no-eval the scan has
+no eval set (leakage between splits only; the passes' band keys are then not kept).
 """
 
 from __future__ import annotations
@@ -130,9 +131,8 @@ def child(path: str, eval_path: str, out_dir: str, tokenizer: str, low_memory: s
             last[0] = now
 
     lengths = LengthSettings(tokenizer=tokenizer, max_tokens=4096) if tokenizer != "-" else LengthSettings()
-    settings = ScanSettings(
-        load=LoadSettings(group_fields=("user_id",)), eval_paths=(eval_path,), lengths=lengths
-    )
+    evals = () if eval_path == "-" else (eval_path,)  # "-": a scan without an eval set
+    settings = ScanSettings(load=LoadSettings(group_fields=("user_id",)), eval_paths=evals, lengths=lengths)
     session = Session(
         paths=[path],
         settings=settings,
@@ -213,7 +213,13 @@ def train_tokenizer(path: Path, out: Path, rows: int = 20_000) -> str:
 
 
 def bench(
-    n: int, subset: int, workdir: Path, repeat: int = 1, tokenizer: bool = False, low_memory: bool = False
+    n: int,
+    subset: int,
+    workdir: Path,
+    repeat: int = 1,
+    tokenizer: bool = False,
+    low_memory: bool = False,
+    no_eval: bool = False,
 ) -> dict:
     path, eval_path = workdir / f"chat_{n}.jsonl", workdir / f"eval_{n}.jsonl"
     generate(path, eval_path, n)
@@ -227,7 +233,7 @@ def bench(
                 __file__,
                 "--child",
                 str(path),
-                str(eval_path),
+                "-" if no_eval else str(eval_path),
                 str(workdir / f"out_{n}"),
                 tok,
                 "1" if low_memory else "0",
@@ -312,6 +318,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--tokenizer", action="store_true", help="count lengths with a trained BPE tokenizer")
     parser.add_argument("--low-memory", action="store_true", help="as `split --low-memory` runs")
+    parser.add_argument("--no-eval", action="store_true", help="no eval set: leakage between splits only")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -321,7 +328,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.sizes.split(",")):
             results.append(
-                bench(n, args.baseline_rows, Path(tmp), args.repeat, args.tokenizer, args.low_memory)
+                bench(
+                    n,
+                    args.baseline_rows,
+                    Path(tmp),
+                    args.repeat,
+                    args.tokenizer,
+                    args.low_memory,
+                    args.no_eval,
+                )
             )
     report(results)
     if args.json:
