@@ -141,3 +141,36 @@ def test_eval_near_matches_are_made_before_the_input_pass_and_equal_a_late_match
         inputs=plain.duplicates.input.distinct,
     )
     assert hits.equals(late)
+
+
+def test_the_band_keys_are_kept_only_for_an_eval_set_to_reuse(tmp_path, monkeypatch):
+    """Without an eval set nothing reads the passes' band keys after them (~200 MB per
+    million rows): each pass's go with it, and the report is what keeping them gave."""
+    import sfttui.engine.registry as registry
+    from sfttui.engine.settings import ScanSettings
+
+    from .conftest import DEMO, demo_eval_file
+
+    kept: list[tuple[str, bool]] = []
+    forced: list[bool] = []
+    original = registry.find_duplicates
+
+    def recording(*args, **kwargs):
+        if forced:
+            kwargs["keep_keys"] = True
+        found = original(*args, **kwargs)
+        kept.append((found.side, found.signatures is not None))
+        return found
+
+    monkeypatch.setattr(registry, "find_duplicates", recording)
+    without = run_scan([DEMO], ScanSettings())
+    assert kept == [("example", False), ("input", False)]
+    kept.clear()
+    forced.append(True)
+    assert build_report(run_scan([DEMO], ScanSettings())) == build_report(without)
+    assert kept == [("example", True), ("input", True)]
+    kept.clear()
+    forced.clear()
+    with_eval = run_scan([DEMO], ScanSettings(eval_paths=(str(demo_eval_file(tmp_path)),)))
+    assert kept == [("example", True), ("input", True)]
+    assert with_eval.leakage.eval_hits.height > 0

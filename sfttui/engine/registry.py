@@ -47,8 +47,19 @@ def _unless(ran: bool, reason: str) -> str | None:
 # --- duplicates --------------------------------------------------------------------
 def _run_duplicates(ctx: Context) -> Duplicates:
     s, rows, texts = ctx.settings, ctx.dataset.rows, ctx.dataset.text_source()
+    # The band keys are kept only for eval matching: ~200 MB per million rows otherwise
+    # held, both sides, from each pass to the leakage step for nothing.
+    keep_keys = bool(s.eval_paths)
     duplicates = find_duplicates(
-        rows, s.normalize, s.near, s.keep, ctx.progress, ctx.explore_floor, ctx.engine, texts=texts
+        rows,
+        s.normalize,
+        s.near,
+        s.keep,
+        ctx.progress,
+        ctx.explore_floor,
+        ctx.engine,
+        texts=texts,
+        keep_keys=keep_keys,
     )
     if has_input_side(rows):
         _match_eval_examples(ctx, duplicates)
@@ -65,6 +76,7 @@ def _run_duplicates(ctx: Context) -> Duplicates:
                 ctx.engine,
                 side="input",
                 texts=texts,
+                keep_keys=keep_keys,
             )
             duplicates = with_input_side(duplicates, inputs)
     return duplicates

@@ -872,10 +872,13 @@ def find_duplicates(
     engine: Engine = LOCAL,
     side: str = "example",
     texts: RowTexts | None = None,
+    keep_keys: bool = True,
 ) -> Duplicates:
     """Exact and near-duplicate clusters over the rows of a loaded dataset, matched on
     their whole example (`side="example"`) or on their input alone (`side="input"`).
     `texts` are every row's texts where `rows` holds none (Dataset.text_source).
+    `keep_keys`: the passes' band keys are kept (`Duplicates.signatures`) for eval
+    matching to reuse; without an eval set each pass's go when it is done.
 
     With `explore_floor` below the threshold, pairs are verified down to that floor and
     kept, so `Duplicates.at_threshold` can rebuild clusters for another threshold at
@@ -902,7 +905,7 @@ def find_duplicates(
     notes: list[str] = []
     floor = min(explore_floor, near.threshold) if explore_floor is not None else near.threshold
     if near.enabled:
-        signed: dict[Shingling, Signed] = {}
+        signed: dict[Shingling, Signed] | None = {} if keep_keys else None
         # The input side is signed with half the permutations (bands for recall 0.9995 at
         # the threshold): every candidate is verified exactly, and it is a second pass.
         # Its character pass keeps the full count where that buys a row more per band: at
@@ -922,7 +925,7 @@ def find_duplicates(
             signed,
             across_edge=True,
         )
-        signatures = Signatures(distinct_norm, lsh, signed)
+        signatures = None if signed is None else Signatures(distinct_norm, lsh, signed)
     else:
         pairs, passes = pl.DataFrame(schema=PAIR_SCHEMA), []
         signatures = None
