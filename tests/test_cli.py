@@ -950,6 +950,24 @@ def test_low_memory_writes_the_same_report_and_splits_with_the_texts_in_files(tm
     assert list((tmp_path / "spilled").iterdir()) == []  # the texts' files went with the scans
 
 
+def test_low_memory_has_the_c_library_give_large_blocks_pages_of_their_own(monkeypatch):
+    import sfttui.engine.runtime.memory as memory
+
+    calls: list[tuple[int, int]] = []
+
+    class FakeLibc:
+        def mallopt(self, parameter: int, value: int) -> int:
+            calls.append((parameter, value))
+            return 1
+
+    monkeypatch.setattr(memory, "_glibc", lambda: FakeLibc())
+    monkeypatch.setenv(memory.JEMALLOC_OPTIONS, "narenas:2")
+    assert "polars" in sys.modules  # so jemalloc's part is skipped: it would not take
+    memory.hand_freed_memory_back()
+    assert calls == [(-3, 1 << 20)]  # M_MMAP_THRESHOLD, 1 MiB
+    assert os.environ[memory.JEMALLOC_OPTIONS] == "narenas:2"
+
+
 def test_low_memory_sets_polars_allocator_before_any_option_loads_polars(tmp_path):
     # --ratios' check imports the engine (and Polars): --low-memory is taken first.
     code = (

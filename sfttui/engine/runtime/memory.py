@@ -62,21 +62,34 @@ def one_heap() -> None:
 
 JEMALLOC_OPTIONS = "_RJEM_MALLOC_CONF"  # Polars' allocator reads its options from here, once
 _AT_ONCE = "dirty_decay_ms:0,muzzy_decay_ms:0"
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+OWN_PAGES_FROM = 1 << 20  # bytes: blocks this large get pages of their own, unmapped when freed
 
 
 def hand_freed_memory_back() -> None:
-    """Have Polars' allocator (jemalloc) hand pages back as soon as they are freed, not
-    after its decay (500 ms dirty, then 1 s lazily freed, which the kernel counts as
-    resident): for --low-memory, before Polars is loaded (jemalloc reads its options as
-    it starts, and keeps the last value of each: ours go after any in the environment,
-    such as the defaults Polars put there in a parent process). With the texts in files
-    the near and input passes read them a batch at a time on every thread; kept for the
-    decay, those batches added 200-230 MB to a 1M scan's peak, and handing every page
-    back costs 16-36% of its time (docs/BENCHMARKS.md, sixteenth). Does nothing once
-    Polars is loaded.
+    """Have both allocators hand memory back as soon as it is freed (--low-memory).
+
+    Polars' (jemalloc) keeps freed pages for its decay (500 ms dirty, then 1 s lazily
+    freed, which the kernel counts as resident): set to 0 before Polars is loaded
+    (jemalloc reads its options as it starts, and keeps the last value of each: ours go
+    after any in the environment, such as the defaults Polars put there in a parent
+    process); once Polars is loaded that part does nothing. With the texts in files the
+    near and input passes read them a batch at a time on every thread; kept for the
+    decay, those batches added 200-230 MB to a 1M scan's peak.
+
+    The C library's (NumPy's arrays) serves blocks under its mmap threshold from its
+    heap, and raises that threshold to the size of each mapped block freed, up to 32
+    MiB: the passes' per-chunk arrays (signatures, shingles, candidates) then come from
+    the heap, which keeps what they free until the next `release()`. A fixed threshold
+    of 1 MiB gives each such array pages of its own, unmapped when it is freed: with the
+    rest of --low-memory a 1M scan's peak 1,088-1,099 -> 994 MB (1.93x the input), for
+    another 12-15% of its time (docs/BENCHMARKS.md, seventeenth).
     """
     if "polars" not in sys.modules:
         os.environ[JEMALLOC_OPTIONS] = ",".join(filter(None, [os.environ.get(JEMALLOC_OPTIONS), _AT_ONCE]))
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, OWN_PAGES_FROM)
 
 
 class _Pause:
