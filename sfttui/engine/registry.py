@@ -47,38 +47,22 @@ def _unless(ran: bool, reason: str) -> str | None:
 # --- duplicates --------------------------------------------------------------------
 def _run_duplicates(ctx: Context) -> Duplicates:
     s, rows, texts = ctx.settings, ctx.dataset.rows, ctx.dataset.text_source()
-    # The band keys are kept only for eval matching: ~200 MB per million rows otherwise
-    # held, both sides, from each pass to the leakage step for nothing.
-    keep_keys = bool(s.eval_paths)
-    duplicates = find_duplicates(
-        rows,
-        s.normalize,
-        s.near,
-        s.keep,
-        ctx.progress,
-        ctx.explore_floor,
-        ctx.engine,
-        texts=texts,
-        keep_keys=keep_keys,
-    )
+
+    def matched_on(side: str) -> Duplicates:
+        # The band keys are kept only for eval matching: ~200 MB per million rows
+        # otherwise held, both sides, from each pass to the leakage step for nothing.
+        return find_duplicates(
+            rows, s.normalize, s.near, s.keep, ctx.progress, ctx.explore_floor, ctx.engine,
+            side=side, texts=texts, keep_keys=bool(s.eval_paths),
+        )  # fmt: skip
+
+    duplicates = matched_on("example")
     if has_input_side(rows):
         _match_eval_examples(ctx, duplicates)
         release()
         # Rows matched on their input alone: same prompt, different answer (see dedup).
         with ctx.timed("input"):  # on its own, out of this step's time
-            inputs = find_duplicates(
-                rows,
-                s.normalize,
-                s.near,
-                s.keep,
-                ctx.progress,
-                ctx.explore_floor,
-                ctx.engine,
-                side="input",
-                texts=texts,
-                keep_keys=keep_keys,
-            )
-            duplicates = with_input_side(duplicates, inputs)
+            duplicates = with_input_side(duplicates, matched_on("input"))
     return duplicates
 
 
