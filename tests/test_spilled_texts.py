@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gc
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -34,7 +37,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_slices_and_gathers_read_what_the_column_holds(small_batches, tmp_path):
     column = pl.Series("text", [HOSTILE[i % len(HOSTILE)] + f" {i}" for i in range(100)])
     spilled = SpilledTexts.spill(column, tmp_path)
-    assert len(spilled) == 100 and len(list(spilled.folder.iterdir())) == 15  # ceil(100 / 7)
+    assert len(spilled) == 100 and len(list(spilled.folder.glob("*.arrows"))) == 15  # ceil(100 / 7)
     for offset, length in [(0, 100), (0, 1), (6, 2), (7, 7), (13, 30), (95, 10), (99, None), (100, 5)]:
         assert spilled.slice(offset, length).to_list() == column.slice(offset, length).to_list()
     rng = np.random.default_rng(0)
@@ -125,3 +128,53 @@ def test_keep_longest_reads_the_same_lengths_from_files(small_batches, tmp_path,
     assert spilled.duplicates.context.frame["length"].equals(held.duplicates.context.frame["length"])
     inputs = (held.duplicates.input.context.frame, spilled.duplicates.input.context.frame)
     assert inputs[1]["length"].equals(inputs[0]["length"])
+
+
+_DIES_HOLDING = """
+import os, sys
+import polars as pl
+from sfttui.engine.io.texts import SpilledTexts
+spilled = SpilledTexts.spill(pl.Series(["a", "b"]), sys.argv[1])
+print(spilled.folder, flush=True)
+os._exit(0)  # as a kill or the out-of-memory killer: no finalizer runs
+"""
+
+
+def _spilled_by_a_scan_that_dies(directory: Path) -> Path:
+    ran = subprocess.run(
+        [sys.executable, "-c", _DIES_HOLDING, str(directory)], capture_output=True, text=True, check=True
+    )
+    return Path(ran.stdout.strip())
+
+
+def test_a_folder_whose_scan_died_goes_with_the_next_spill_and_no_other(tmp_path):
+    died = _spilled_by_a_scan_that_dies(tmp_path)
+    assert died.parent == tmp_path and len(list(died.glob("*.arrows"))) == 1
+    # Another dead scan's folder holding a file it did not write: that file stays.
+    other = _spilled_by_a_scan_that_dies(tmp_path)
+    (other / "notes.txt").write_text("mine")
+    not_a_scan = tmp_path / "sfttui-texts-by-hand"  # no owner file: not judged
+    not_a_scan.mkdir()
+    (not_a_scan / "000000.arrows").write_bytes(b"x")
+    alive = SpilledTexts.spill(pl.Series(["c"]), tmp_path)
+    assert not died.exists()
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+    assert (not_a_scan / "000000.arrows").read_bytes() == b"x"
+    # A live scan's folder (this process holds it) is never taken for a dead one's.
+    again = SpilledTexts.spill(pl.Series(["d"]), tmp_path)
+    assert alive.slice(0).to_list() == ["c"] and again.slice(0).to_list() == ["d"]
+    folders = {alive.folder, again.folder}
+    del alive, again
+    gc.collect()
+    assert not any(folder.exists() for folder in folders)
+
+
+def test_without_file_locks_the_folder_still_goes_with_the_texts(tmp_path, monkeypatch):
+    monkeypatch.setattr(texts_module, "fcntl", None)  # as on Windows
+    spilled = SpilledTexts.spill(pl.Series(["a"]), tmp_path)
+    folder = spilled.folder
+    assert not (folder / ".owner").exists() and spilled.slice(0).to_list() == ["a"]
+    assert texts_module.remove_abandoned(tmp_path) == [] and folder.exists()
+    del spilled
+    gc.collect()
+    assert not folder.exists()

@@ -22,6 +22,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: abandoned folders are left to the system's cleaning
+    fcntl = None
+
 BATCH_ROWS = 16_384  # ~4.6 MB of chat texts a batch: a gather of a few rows reads little
 
 
@@ -30,24 +35,28 @@ class SpilledTexts:
     stream of `BATCH_ROWS` texts per file (reading one costs under 1 ms; a slice of one
     large Arrow file cost ~10 ms, whatever its size)."""
 
-    def __init__(self, folder: Path, length: int, owned: bool = False):
+    def __init__(self, folder: Path, length: int, owned: bool = False, lock: int | None = None):
         self.folder = folder
         self.length = length
-        if owned:  # the files and their folder go with the last reference to this object
-            weakref.finalize(self, _remove, folder)
+        if owned:  # the files and their folder (and its lock) go with the last reference to this object
+            weakref.finalize(self, _remove, folder, lock)
 
     @classmethod
     def spill(cls, texts: pl.Series, directory: str | os.PathLike[str]) -> SpilledTexts:
-        """Write `texts` to a new folder in `directory`; raises OSError where it cannot."""
-        folder = Path(tempfile.mkdtemp(prefix="sfttui-texts-", dir=directory))
+        """Write `texts` to a new folder in `directory`; raises OSError where it cannot.
+        Folders there left by scans that died before removing theirs go first."""
+        remove_abandoned(Path(directory))
+        folder = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=directory))
+        lock = None
         try:
+            lock = _hold(folder)
             for b, lo in enumerate(range(0, len(texts), BATCH_ROWS)):
                 batch = texts.slice(lo, BATCH_ROWS).rechunk().to_frame("text")
                 batch.write_ipc_stream(folder / _name(b), compression="uncompressed")
         except BaseException:
-            _remove(folder)
+            _remove(folder, lock)
             raise
-        return cls(folder, len(texts), owned=True)
+        return cls(folder, len(texts), owned=True, lock=lock)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A copy in another process reads the files; only this one removes them.
@@ -106,9 +115,54 @@ def _name(batch: int) -> str:
     return f"{batch:06d}.arrows"
 
 
-def _remove(folder: Path) -> None:
-    for file in folder.glob("*.arrows"):
-        file.unlink(missing_ok=True)
+_PREFIX = "sfttui-texts-"
+_OWNER = ".owner"  # locked by the process whose texts these are, for as long as it lives
+
+
+def _hold(folder: Path) -> int | None:
+    """Lock the folder's owner file for this process (released by the system when the
+    process ends, however it ends); None where file locks are not available."""
+    if fcntl is None:
+        return None
+    # Locked under another name, then renamed: a sweep never finds it unlocked.
+    handle = os.open(folder / f"{_OWNER}-new", os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.rename(folder / f"{_OWNER}-new", folder / _OWNER)
+    return handle
+
+
+def remove_abandoned(directory: Path) -> list[Path]:
+    """Remove the texts' folders in `directory` whose owner has ended without removing
+    them (killed outright, or out of memory: a 5M-row scan's are 1.4 GB). An owner holds
+    a lock on its folder's owner file while it lives, so a lock this process can take
+    means nobody is reading those texts; the lock is the system's, so a live scan in
+    another container is never taken for a dead one. Only the files a scan writes go,
+    and the folder if that leaves it empty. Returns the folders removed."""
+    if fcntl is None:
+        return []
+    removed = []
+    for folder in directory.glob(f"{_PREFIX}*"):
+        try:
+            handle = os.open(folder / _OWNER, os.O_RDWR)
+        except OSError:  # no owner file (being made, or not a scan's): not ours to judge
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # its owner is alive
+            os.close(handle)
+            continue
+        _remove(folder, handle)
+        if not folder.exists():
+            removed.append(folder)
+    return removed
+
+
+def _remove(folder: Path, lock: int | None = None) -> None:
+    for file in [*folder.glob("*.arrows"), folder / _OWNER, folder / f"{_OWNER}-new"]:
+        with contextlib.suppress(OSError):
+            file.unlink()
+    if lock is not None:
+        os.close(lock)
     with contextlib.suppress(OSError):
         folder.rmdir()
 
