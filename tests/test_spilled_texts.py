@@ -178,3 +178,21 @@ def test_without_file_locks_the_folder_still_goes_with_the_texts(tmp_path, monke
     del spilled
     gc.collect()
     assert not folder.exists()
+
+
+def test_a_file_system_without_locks_still_takes_the_texts(tmp_path, monkeypatch):
+    class NoLocks:  # flock as on some network file systems
+        LOCK_EX, LOCK_NB = 2, 4
+
+        @staticmethod
+        def flock(handle: int, operation: int) -> None:
+            raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(texts_module, "fcntl", NoLocks)
+    spilled = SpilledTexts.spill(pl.Series(["a", "b"]), tmp_path)
+    folder = spilled.folder
+    assert sorted(p.name for p in folder.iterdir()) == ["000000.arrows"]  # no owner file: never swept
+    assert spilled.slice(0).to_list() == ["a", "b"]
+    del spilled
+    gc.collect()
+    assert not folder.exists()

@@ -24,7 +24,7 @@ import polars as pl
 
 try:
     import fcntl
-except ImportError:  # not on Windows: abandoned folders are left to the system's cleaning
+except ImportError:  # Windows has no fcntl: abandoned folders are left to the system's cleaning
     fcntl = None
 
 BATCH_ROWS = 16_384  # ~4.6 MB of chat texts a batch: a gather of a few rows reads little
@@ -117,17 +117,24 @@ def _name(batch: int) -> str:
 
 _PREFIX = "sfttui-texts-"
 _OWNER = ".owner"  # locked by the process whose texts these are, for as long as it lives
+_UNLOCKED = ".owner-new"  # the owner file until it is locked: never judged by a sweep
 
 
 def _hold(folder: Path) -> int | None:
     """Lock the folder's owner file for this process (released by the system when the
-    process ends, however it ends); None where file locks are not available."""
+    process ends, however it ends); None where file locks are not available, and the
+    folder then has no owner file: it is never swept, only removed with its texts."""
     if fcntl is None:
         return None
     # Locked under another name, then renamed: a sweep never finds it unlocked.
-    handle = os.open(folder / f"{_OWNER}-new", os.O_CREAT | os.O_RDWR, 0o600)
-    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    os.rename(folder / f"{_OWNER}-new", folder / _OWNER)
+    handle = os.open(folder / _UNLOCKED, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without locks (some network ones)
+        os.close(handle)
+        os.unlink(folder / _UNLOCKED)
+        return None
+    os.rename(folder / _UNLOCKED, folder / _OWNER)
     return handle
 
 
@@ -158,7 +165,7 @@ def remove_abandoned(directory: Path) -> list[Path]:
 
 
 def _remove(folder: Path, lock: int | None = None) -> None:
-    for file in [*folder.glob("*.arrows"), folder / _OWNER, folder / f"{_OWNER}-new"]:
+    for file in [*folder.glob("*.arrows"), folder / _OWNER, folder / _UNLOCKED]:
         with contextlib.suppress(OSError):
             file.unlink()
     if lock is not None:
