@@ -57,7 +57,7 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
         is_eager=True,  # before any option's check imports Polars: see _set_low_memory
         callback=_set_low_memory,
         help="Keep the rows' texts in temporary files and hand freed memory back at once: "
-        "about a quarter less memory at a million chat rows, for about half again the time.",
+        "about a quarter less memory at a million chat rows, for about two thirds more time.",
     )(func)
     return click.option(
         "--engine",
