@@ -539,7 +539,7 @@ def test_too_few_reference_prompts_names_a_record_set_aside_not_a_notice(write_j
     result = CliRunner().invoke(main, ["scan", str(train), "--reference", str(ref), "--json", str(out)])
     assert result.exit_code == 0, result.output
     warning = json.loads(out.read_text())["representativeness"]["warnings"][0]
-    assert "; 1 reference lines set aside, first ref.jsonl:6: invalid JSON: unexpected character" in warning
+    assert "; 1 reference line set aside, first ref.jsonl:6: invalid JSON: unexpected character" in warning
     assert "byte order mark" not in warning
 
 
@@ -830,3 +830,48 @@ def test_a_reference_sample_mostly_set_aside_leaves_representativeness_not_check
     ref.write_text("\n" + good.replace("\n", "\n\n"))  # spaced out with blank lines: nothing lost
     spaced = CliRunner().invoke(main, args)
     assert spaced.exit_code == 0, spaced.output
+
+
+def _stopped_csv(path, texts, unread):
+    # A quote opened and never closed after `texts`: the reading stops there, and the
+    # `unread` lines after it are never read.
+    lines = ["text", *texts, '"an opening quote that never closes', *[f"line {i}" for i in range(unread)]]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_reference_whose_reading_stopped_says_what_was_not_read(write_jsonl, tmp_path):
+    rows = [
+        {"text": f"how do I reset the password of account {i} today", "label": "ab"[i % 2]} for i in range(80)
+    ]
+    train = write_jsonl("train.jsonl", rows)
+    # 30 prompts like the training ones, then 400 lines never read: most of the sample.
+    ref = _stopped_csv(tmp_path / "ref.csv", [r["text"] for r in rows[:30]], 400)
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["scan", str(train), "--reference", str(ref), "--json", str(out)])
+    said = " ".join(result.output.split())
+    assert "1 of 31 records of reference ref.csv were set aside and its last 400 lines were not read" in said
+    report = json.loads(out.read_text())
+    # What was read matched the training prompts; that is no "ok" for a sample mostly unread.
+    assert report["representativeness"]["warnings"] == []
+    assert report["not_checked"]["representativeness"] == (
+        "most of the reference sample ref.csv was set aside: 1 of 31 records are bad lines and its last 400 "
+        "lines were not read (a record there stopped the reading), so the comparison stands on the few left"
+    )
+    few = _stopped_csv(tmp_path / "few.csv", ["one reference prompt", "another one"], 50)
+    result = CliRunner().invoke(main, ["scan", str(train), "--reference", str(few), "--json", str(out)])
+    warning = json.loads(out.read_text())["representativeness"]["warnings"][0]
+    assert (
+        "; 1 reference line set aside and 50 more not read after a record that stopped the reading" in warning
+    )
+
+
+def test_an_eval_set_whose_reading_stopped_says_what_was_not_read(write_jsonl, tmp_path):
+    train = write_jsonl("train.jsonl", [{"text": f"training prompt number {i}"} for i in range(10)])
+    gold = _stopped_csv(tmp_path / "gold.csv", ["an eval question", "another eval question"], 25)
+    result = CliRunner().invoke(main, ["scan", str(train), "--eval", str(gold)])
+    said = " ".join(result.output.split())
+    assert (
+        "1 of 3 records of eval set gold.csv were set aside and its last 25 lines were not read (a record "
+        "there stopped the reading): those items are not checked for contamination"
+    ) in said

@@ -91,26 +91,27 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
                 "",
                 literal(f"most of {info.name} was set aside: {info.set_aside}", "bold red"),
             )
-    for item in evals:
-        if item["bad_lines"]:
+    eval_set = result.leakage.eval_set if result.leakage is not None else None
+    for info in eval_set.inputs if eval_set is not None else []:
+        if info.bad:
             table.add_row(
                 "",
                 "",
                 literal(
-                    f"{item['bad_lines']:,} of {item['records']:,} records of eval set {item['name']} were "
-                    "set aside: those items are not checked for contamination",
+                    f"{info.bad:,} of {info.records:,} records of eval set {info.name} were set aside"
+                    f"{info.unread_note}: those items are not checked for contamination",
                     "bold red",
                 ),
             )
-    for item in references:
-        if item["bad_lines"]:
-            first = next(b for b in rep.reference_set_aside if b["excluded"] and b["file"] == item["name"])
+    for info in rep.reference_files if rep is not None else []:
+        if info.bad:
+            first = next(b for b in rep.reference_set_aside if b["excluded"] and b["file"] == info.name)
             table.add_row(
                 "",
                 "",
                 literal(
-                    f"{item['bad_lines']:,} of {item['records']:,} records of reference {item['name']} were "
-                    f"set aside (first: line {first['line']}: {first['reason']})",
+                    f"{info.bad:,} of {info.records:,} records of reference {info.name} were set aside"
+                    f"{info.unread_note} (first: line {first['line']}: {first['reason']})",
                     "yellow",
                 ),
             )

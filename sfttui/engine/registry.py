@@ -31,7 +31,7 @@ from .analyses.outliers import find_outliers
 from .analyses.quality import find_quality
 from .analyses.representativeness import TIDY_MIN_ROWS, Representativeness, compare
 from .errors import InputError
-from .io.load import BAD_SCHEMA, BLANK_LINE, Dataset, load, mostly_set_aside
+from .io.load import BAD_SCHEMA, BLANK_LINE, Dataset, load
 from .result import Analysis, ScanResult
 from .runtime.memory import release
 from .runtime.progress import Stage
@@ -629,14 +629,11 @@ def _representativeness_unchecked(r: ScanResult) -> str | None:
         return f"no --reference, and fewer than {TIDY_MIN_ROWS} rows to profile"
     if rep.warnings:  # what the comparison found stands
         return None
-    for item in rep.reference_inputs:
-        blank = sum(
-            1 for b in rep.reference_set_aside if b["file"] == item["name"] and b["reason"] == BLANK_LINE
-        )
-        if mostly_set_aside(item["rows"], item["bad_lines"], blank):
+    for info in rep.reference_files:
+        if info.mostly_set_aside:
             return (
-                f"most of the reference sample {item['name']} was set aside: {item['bad_lines']:,} of "
-                f"{item['records']:,} records are bad lines, so the comparison stands on the few left"
+                f"most of the reference sample {info.name} was set aside: {info.set_aside}, so the "
+                "comparison stands on the few left"
             )
     return None
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..io.load import PROMPT_SIDE, Dataset, load
+from ..io.load import PROMPT_SIDE, Dataset, InputFile, load
 from ..io.texts import RowTexts, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
 from ..settings import CoverageSettings, LoadSettings
@@ -82,6 +82,7 @@ class Representativeness:
     reference_inputs: list[dict[str, Any]] = field(default_factory=list)
     reference_bad_lines: int = 0
     reference_set_aside: list[dict[str, Any]] = field(default_factory=list)  # file, line, reason, excluded
+    reference_files: list[InputFile] = field(default_factory=list)  # as read (what was not, too)
     length_edges: list[float] = field(default_factory=list)  # word-count bin edges (training deciles)
     length_shares: dict[str, list[float]] = field(default_factory=dict)  # side -> share per bin
     psi: float | None = None
@@ -319,6 +320,7 @@ def compare(
     ref_set = load(list(settings.reference_paths), _reference_load(load_settings))
     reference = prompts_of(ref_set.rows, settings.seed + 1)
     result.reference = profile(reference, ref_set.rows.height)
+    result.reference_files = ref_set.inputs
     result.reference_inputs = [i.to_dict() for i in ref_set.inputs]
     result.reference_bad_lines = int(ref_set.bad_lines["excluded"].sum())
     result.reference_set_aside = ref_set.bad_lines.drop("raw").to_dicts()
@@ -327,8 +329,10 @@ def compare(
         # Shares and a classifier over a handful of prompts would be noise dressed as findings.
         aside = ref_set.bad_lines.filter(pl.col("excluded"))  # not the notices (a byte order mark)
         first = aside.row(0, named=True) if aside.height else None
+        n, unread = result.reference_bad_lines, sum(i.unread_lines for i in ref_set.inputs)
+        more = f" and {unread:,} more not read after a record that stopped the reading" if unread else ""
         aside = (
-            f"; {result.reference_bad_lines:,} reference lines set aside, first {first['file']}:"
+            f"; {n:,} reference line{'s' if n != 1 else ''} set aside{more}, first {first['file']}:"
             f"{first['line']}: {first['reason']}"
             if first
             else ""

@@ -192,14 +192,18 @@ class InputFile:
     @property
     def set_aside(self) -> str:
         """How much of the file was set aside, for the notes that say it was most of it."""
-        said = f"{self.bad:,} of {self.records:,} records are bad lines"
-        if self.unread_lines:
-            about = f" (about {self.unread:,} records)" if self.unread != self.unread_lines else ""
-            said += (
-                f" and its last {self.unread_lines:,} lines{about} were not read (a record there stopped "
-                "the reading)"
-            )
-        return said
+        return f"{self.bad:,} of {self.records:,} records are bad lines{self.unread_note}"
+
+    @property
+    def unread_note(self) -> str:
+        """The clause saying what a record that stopped the reading left unread ("and its
+        last N lines were not read ..."): `records` counts only what was read, so "1 of 6
+        records" alone hid the rest of the file."""
+        if not self.unread_lines:
+            return ""
+        about = f" (about {self.unread:,} records)" if self.unread != self.unread_lines else ""
+        stopped = "were not read (a record there stopped the reading)"
+        return f" and its last {self.unread_lines:,} lines{about} {stopped}"
 
     def count_unread(self, bad: list[BadLine], first_line: int) -> None:
         """Fill in `unread_lines` and `unread` from the record that stopped the reading,
