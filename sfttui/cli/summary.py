@@ -49,17 +49,17 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
             info.fields.get("label") or "-",
             info.fields.get("split") or "-",
         )
-    evals = result.leakage.eval_inputs if result.leakage is not None else []
+    eval_set = result.leakage.eval_set if result.leakage is not None else None
+    evals = eval_set.inputs if eval_set is not None else []
     rep = result.representativeness
-    references = rep.reference_inputs if rep is not None else []
+    references = rep.reference_files if rep is not None else []
     # Read as inputs too: what was read of them, and what was not.
-    for role, item in [*(("eval", i) for i in evals), *(("reference", i) for i in references)]:
-        compression = item.get("compression")
+    for role, info in [*(("eval", i) for i in evals), *(("reference", i) for i in references)]:
         inputs.add_row(
-            f"{role}: {item['name']}",
-            item["format"] + (f" ({compression})" if compression else ""),
-            f"{item['rows']:,}",
-            f"{item['bad_lines']:,}",
+            f"{role}: {info.name}",
+            info.format + (f" ({info.compression})" if info.compression else ""),
+            f"{info.rows:,}",
+            f"{info.bad:,}",
             "-",
             "-",
         )
@@ -91,8 +91,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
                 "",
                 literal(f"most of {info.name} was set aside: {info.set_aside}", "bold red"),
             )
-    eval_set = result.leakage.eval_set if result.leakage is not None else None
-    for info in eval_set.inputs if eval_set is not None else []:
+    for info in evals:
         if info.bad:
             table.add_row(
                 "",
@@ -103,7 +102,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
                     "bold red",
                 ),
             )
-    for info in rep.reference_files if rep is not None else []:
+    for info in references:
         if info.bad:
             first = next(b for b in rep.reference_set_aside if b["excluded"] and b["file"] == info.name)
             table.add_row(
