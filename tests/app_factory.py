@@ -23,6 +23,14 @@ def demo_copy(directory: Path) -> Path:
     return target
 
 
+def stopped_csv(path: Path, texts: list[str], unread: int) -> Path:
+    """A CSV of `texts` whose reading stops after them: a quote opened and never closed,
+    then `unread` lines that are never read."""
+    lines = ["text", *texts, '"an opening quote that never closes', *[f"line {i}" for i in range(unread)]]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def families_across_splits(families: int = 4) -> list[dict]:
     """Per family, a train row, a test row at word J 0.81 to it and a validation row at
     0.75: one leak per family at the threshold of 0.80, two at 0.74."""

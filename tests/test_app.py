@@ -25,7 +25,7 @@ from sfttui.tui.widgets.footer import KeysFooter
 from sfttui.tui.widgets.rendered import Rendered
 from sfttui.tui.widgets.row_list import RowList
 
-from .app_factory import demo_copy, families_across_splits, make_app, redrawn, settle
+from .app_factory import demo_copy, families_across_splits, make_app, redrawn, settle, stopped_csv
 
 
 def _journal(app) -> list[dict]:
@@ -1229,9 +1229,28 @@ async def test_overview_lists_every_analysis_with_its_status_and_next_steps(tmp_
             "row quality",
         ):
             assert re.search(rf"(✓|⚠|–) {name} ", text), name
-        assert "gold.jsonl (eval)" in text
+        assert "eval: gold.jsonl" in text
         assert re.search(r"⚠ leakage \d+ hits \(between splits and against eval sets\)", text)
         assert "F5 Leakage: drop or move the leaking rows" in text
+
+
+async def test_overview_lists_eval_and_reference_files_with_what_was_not_read(tmp_path):
+    # The Overview listed an eval file's records set aside ("1") and not the 25 lines its
+    # reading stopped before, and listed no reference sample at all.
+    gold = stopped_csv(tmp_path / "gold.csv", ["an eval question", "another eval question"], 25)
+    ref = stopped_csv(tmp_path / "ref.csv", ["how do I change my billing address"], 40)
+    session = make_app([demo_copy(tmp_path)], tmp_path / "state").session
+    coverage = replace(session.settings.coverage, reference_paths=(str(ref),))
+    session.settings = replace(session.settings, eval_paths=(str(gold),), coverage=coverage)
+    app = SfttuiApp(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(app.query_one("#overview-summary", Static).content)
+        text = console.export_text()
+        assert re.search(r"eval: gold\.csv +\S+ +2 +1 \+ 25 lines unread", text)
+        assert re.search(r"reference: ref\.csv +\S+ +1 +1 \+ 40 lines unread", text)
+        assert re.search(r"demo\.jsonl +chat +2,671 +8 +label", text)  # the training file's row as before
 
 
 async def test_threshold_pairs_show_until_the_cursor_moves_or_a_decision(tmp_path):

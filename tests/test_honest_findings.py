@@ -26,7 +26,7 @@ from sfttui.engine.report import write_report
 from sfttui.engine.scan import run_scan
 from sfttui.engine.settings import CoverageSettings, LoadSettings, NearSettings, NormalizeSettings
 
-from .app_factory import make_app, redrawn, settle
+from .app_factory import make_app, redrawn, settle, stopped_csv
 from .conftest import SHARED_DATA
 
 
@@ -832,21 +832,13 @@ def test_a_reference_sample_mostly_set_aside_leaves_representativeness_not_check
     assert spaced.exit_code == 0, spaced.output
 
 
-def _stopped_csv(path, texts, unread):
-    # A quote opened and never closed after `texts`: the reading stops there, and the
-    # `unread` lines after it are never read.
-    lines = ["text", *texts, '"an opening quote that never closes', *[f"line {i}" for i in range(unread)]]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def test_a_reference_whose_reading_stopped_says_what_was_not_read(write_jsonl, tmp_path):
     rows = [
         {"text": f"how do I reset the password of account {i} today", "label": "ab"[i % 2]} for i in range(80)
     ]
     train = write_jsonl("train.jsonl", rows)
     # 30 prompts like the training ones, then 400 lines never read: most of the sample.
-    ref = _stopped_csv(tmp_path / "ref.csv", [r["text"] for r in rows[:30]], 400)
+    ref = stopped_csv(tmp_path / "ref.csv", [r["text"] for r in rows[:30]], 400)
     out = tmp_path / "r.json"
     result = CliRunner().invoke(main, ["scan", str(train), "--reference", str(ref), "--json", str(out)])
     said = " ".join(result.output.split())
@@ -858,7 +850,7 @@ def test_a_reference_whose_reading_stopped_says_what_was_not_read(write_jsonl, t
         "most of the reference sample ref.csv was set aside: 1 of 31 records are bad lines and its last 400 "
         "lines were not read (a record there stopped the reading), so the comparison stands on the few left"
     )
-    few = _stopped_csv(tmp_path / "few.csv", ["one reference prompt", "another one"], 50)
+    few = stopped_csv(tmp_path / "few.csv", ["one reference prompt", "another one"], 50)
     result = CliRunner().invoke(main, ["scan", str(train), "--reference", str(few), "--json", str(out)])
     warning = json.loads(out.read_text())["representativeness"]["warnings"][0]
     assert (
@@ -868,10 +860,12 @@ def test_a_reference_whose_reading_stopped_says_what_was_not_read(write_jsonl, t
 
 def test_an_eval_set_whose_reading_stopped_says_what_was_not_read(write_jsonl, tmp_path):
     train = write_jsonl("train.jsonl", [{"text": f"training prompt number {i}"} for i in range(10)])
-    gold = _stopped_csv(tmp_path / "gold.csv", ["an eval question", "another eval question"], 25)
+    gold = stopped_csv(tmp_path / "gold.csv", ["an eval question", "another eval question"], 25)
     result = CliRunner().invoke(main, ["scan", str(train), "--eval", str(gold)])
     said = " ".join(result.output.split())
     assert (
         "1 of 3 records of eval set gold.csv were set aside and its last 25 lines were not read (a record "
         "there stopped the reading): those items are not checked for contamination"
     ) in said
+    # The table of files read says it on the eval set's own row, as the app's Overview does.
+    assert re.search(r"eval: gold\.csv +\S+ +2 +1 \+ 25 lines unread", result.output)

@@ -13,6 +13,7 @@ from ..display import LiteralTable, literal, stdout_console
 from ..engine.registry import STEPS, findings, not_checked
 from ..engine.scan import ScanResult
 from ..engine.steps import Line
+from ..inputs_table import inputs_table
 
 _MAX_REASONS = 4
 
@@ -37,32 +38,13 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
         literal(f"  (row keys: {ds.key_source})"),
     )
 
-    inputs = LiteralTable(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
-    for col in ("file", "format", "rows", "set aside", "label", "split"):
-        inputs.add_column(col, justify="right" if col in ("rows", "set aside") else "left")
-    for info in ds.inputs:
-        inputs.add_row(
-            info.name,
-            info.format + (f" ({info.compression})" if info.compression else ""),
-            f"{info.rows:,}",
-            f"{info.bad:,}",
-            info.fields.get("label") or "-",
-            info.fields.get("split") or "-",
-        )
     eval_set = result.leakage.eval_set if result.leakage is not None else None
     evals = eval_set.inputs if eval_set is not None else []
     rep = result.representativeness
     references = rep.reference_files if rep is not None else []
-    # Read as inputs too: what was read of them, and what was not.
-    for role, info in [*(("eval", i) for i in evals), *(("reference", i) for i in references)]:
-        inputs.add_row(
-            f"{role}: {info.name}",
-            info.format + (f" ({info.compression})" if info.compression else ""),
-            f"{info.rows:,}",
-            f"{info.bad:,}",
-            "-",
-            "-",
-        )
+    inputs = inputs_table(
+        ds.inputs, evals, references, box=None, pad_edge=False, show_edge=False, header_style="bold dim"
+    )
 
     unchecked = not_checked(result)
 

@@ -14,6 +14,7 @@ from ...display import LiteralTable, literal
 from ...engine.analyses.coverage import split_series
 from ...engine.runtime.progress import Stage
 from ...engine.session import Session
+from ...inputs_table import inputs_table
 from ..render import bar
 from ..widgets.literal import LiteralStatic
 from ..widgets.row_list import Cell, Column, RowList
@@ -76,27 +77,12 @@ class OverviewTab(Vertical):
 
     def show(self, session: Session) -> None:
         ds, leak = session.dataset, session.leakage
-        inputs = LiteralTable(box=None, pad_edge=False, header_style="bold dim", expand=False)
-        for col in ("file", "format", "rows", "set aside", "label", "split"):
-            inputs.add_column(col, justify="right" if col in ("rows", "set aside") else "left")
-        for info in ds.inputs:
-            inputs.add_row(
-                info.name,
-                info.format,
-                f"{info.rows:,}",
-                f"{info.bad:,}",
-                info.fields.get("label") or "-",
-                info.fields.get("split") or "-",
-            )
-        for info in leak.eval_inputs:  # eval sets are inputs too: say what was read
-            inputs.add_row(
-                f"{info['name']} (eval)",
-                info["format"],
-                f"{info['rows']:,}",
-                f"{info['bad_lines']:,}",
-                "-",
-                "-",
-            )
+        # Eval sets and reference samples are inputs too: what was read of them, and what was not.
+        evals = leak.eval_set.inputs if leak.eval_set is not None else []
+        references = session.representativeness.reference_files
+        inputs = inputs_table(
+            ds.inputs, evals, references, box=None, pad_edge=False, header_style="bold dim", expand=False
+        )
         findings, steps = _findings(session)
         body = LiteralTable.grid(padding=(0, 0))
         body.add_row(literal(f"{ds.rows.height:,} rows · keys: {ds.key_source}", "bold"))
