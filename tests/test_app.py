@@ -1251,6 +1251,8 @@ async def test_overview_lists_eval_and_reference_files_with_what_was_not_read(tm
         assert re.search(r"eval: gold\.csv +\S+ +2 +1 \+ 25 lines unread", text)
         assert re.search(r"reference: ref\.csv +\S+ +1 +1 \+ 40 lines unread", text)
         assert re.search(r"demo\.jsonl +chat +2,671 +8 +label", text)  # the training file's row as before
+        # One warning is "1 warning" (it read "1 warnings").
+        assert re.search(r"⚠ vs production +1 warning \(against the production sample\)", text)
 
 
 async def test_threshold_pairs_show_until_the_cursor_moves_or_a_decision(tmp_path):

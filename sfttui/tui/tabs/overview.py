@@ -110,6 +110,10 @@ def _bad_columns(file: int = 0, line: int = 0, reason: int = 0) -> list[Column]:
     ]
 
 
+def _many(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 OK, WARN, UNCHECKED = ("✓", "green"), ("⚠", "yellow"), ("–", "dim")
 
 
@@ -153,7 +157,7 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
             "balance",
             WARN if bal.warnings else OK,
             f"always '{o.majority_label}' scores {o.majority_baseline:.1%}; "
-            f"ratio {o.imbalance_ratio:.1f}; {len(bal.warnings)} warnings",
+            f"ratio {o.imbalance_ratio:.1f}; {_many(len(bal.warnings), 'warning')}",
             "F3 Balance: cap a class or mark the imbalance deliberate",
         )
     unchecked = session.leakage_unchecked()
@@ -179,7 +183,7 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
         row(
             "hard data",
             WARN if shortfalls else OK,
-            f"{len(shortfalls):,} shortfalls against the rule of thumb"
+            f"{_many(len(shortfalls), 'shortfall')} against the rule of thumb"
             if shortfalls
             else "every kind at its target" + ("" if ds.has_splits else " overall (per planned split: F6)"),
             "F6 Coverage: what the data and each split lack",
@@ -190,7 +194,9 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
     row(
         "vs production",
         WARN if rep.warnings else OK,
-        f"{len(rep.warnings):,} warnings ({source})" if rep.warnings else f"nothing stands out ({source})",
+        f"{_many(len(rep.warnings), 'warning')} ({source})"
+        if rep.warnings
+        else f"nothing stands out ({source})",
         "F6 Coverage, p: how the training prompts differ",
     )
     drift = session.drift
