@@ -169,6 +169,19 @@ def test_a_folder_whose_scan_died_goes_with_the_next_spill_and_no_other(tmp_path
     assert not any(folder.exists() for folder in folders)
 
 
+def test_a_scan_without_low_memory_also_sweeps_a_dead_scans_folder(tmp_path, monkeypatch):
+    # A scan killed for memory is run again without --low-memory, and its texts (1.4 GB
+    # at 5M rows) stayed in the temporary folder: only a spilling scan swept.
+    monkeypatch.setenv("SFTTUI_TEMP_DIR", str(tmp_path))
+    alive = SpilledTexts.spill(pl.Series(["a"]), tmp_path)  # a live scan's: never swept
+    died = _spilled_by_a_scan_that_dies(tmp_path)  # after: the spill above sweeps too
+    assert died.exists()
+    result = run_scan([str(DEMO)], ScanSettings(), spill=False)
+    assert result.dataset.texts is None and result.dataset.rows.height == 2_671
+    assert not died.exists()
+    assert alive.folder.exists() and alive.slice(0).to_list() == ["a"]
+
+
 def test_without_file_locks_the_folder_still_goes_with_the_texts(tmp_path, monkeypatch):
     monkeypatch.setattr(texts_module, "fcntl", None)  # as on Windows
     spilled = SpilledTexts.spill(pl.Series(["a"]), tmp_path)

@@ -9,7 +9,7 @@ import time
 
 from .analyses.lengths import open_tokenizer
 from .errors import InputError
-from .io.load import check_inputs, load
+from .io.load import check_inputs, load, sweep_abandoned_texts
 from .registry import STEPS
 from .result import ScanResult
 from .runtime.memory import release
@@ -44,7 +44,9 @@ def run_scan(
     start = time.perf_counter()
     dataset = load(paths, settings.load, progress, engine)
     if spill:
-        dataset = dataset.spill_texts()
+        dataset = dataset.spill_texts()  # which sweeps first
+    else:
+        sweep_abandoned_texts()
     ctx = Context(dataset, settings, progress, engine, explore_floor, tokenizer)
     ctx.timings["load"] = time.perf_counter() - start
     release()
