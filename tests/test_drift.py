@@ -49,6 +49,17 @@ def test_a_test_split_of_questions_beside_train_commands_is_named(write_jsonl):
     assert test.least_like is not None and test.least_like["text"][0].startswith("why does my")
 
 
+def test_trecs_own_test_split_drifts_with_one_warning_said_in_the_singular():
+    # TREC's test split is another set of questions than train's: one warning, which
+    # the summary said as "1 warnings".
+    path = DATA / "trec.jsonl"
+    if not path.exists():
+        pytest.skip("shared data not present")
+    drift = split_drift(load([str(path)]), CoverageSettings())
+    assert len(drift.warnings) == 1
+    assert drift.summary().startswith("1 warning (test: AUC 0.")
+
+
 def test_a_random_split_of_real_data_does_not_drift():
     path = DATA / "trec.jsonl"
     if not path.exists():

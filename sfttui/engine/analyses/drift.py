@@ -153,7 +153,7 @@ class Drift:
         ]
         compared = [s for s in self.splits if s.difference is not None]
         if self.warnings:
-            verdict = f"{len(self.warnings)} warnings"
+            verdict = f"{len(self.warnings)} warning{'s' * (len(self.warnings) != 1)}"
         elif len(compared) == len(self.splits):
             verdict = "each split alike train"
         else:
