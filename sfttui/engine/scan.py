@@ -9,7 +9,8 @@ import time
 
 from .analyses.lengths import open_tokenizer
 from .errors import InputError
-from .io.load import check_inputs, load, sweep_abandoned_texts
+from .io.load import check_inputs, load
+from .io.texts import sweep_abandoned
 from .registry import STEPS
 from .result import ScanResult
 from .runtime.memory import release
@@ -46,7 +47,7 @@ def run_scan(
     if spill:
         dataset = dataset.spill_texts()  # which sweeps first
     else:
-        sweep_abandoned_texts()
+        sweep_abandoned()
     ctx = Context(dataset, settings, progress, engine, explore_floor, tokenizer)
     ctx.timings["load"] = time.perf_counter() - start
     release()

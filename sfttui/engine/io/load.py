@@ -21,7 +21,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -54,7 +53,7 @@ from .formats import (
     type_name,
 )
 from .rawlines import RAW_COLUMNS, Source, hash_lines, read_few_lines, read_lines
-from .texts import RowTexts, SpilledTexts, remove_abandoned
+from .texts import RowTexts, SpilledTexts, spill_directory
 
 BOM = b"\xef\xbb\xbf"
 _PARSE_CHUNK = 20_000
@@ -265,7 +264,7 @@ class Dataset:
         a note saying why."""
         if self.texts is not None or not self.rows.height:
             return self
-        folder = directory or _spill_dir()
+        folder = directory or spill_directory()
         try:
             texts = SpilledTexts.spill(self.rows.get_column("text"), folder)
         except OSError as exc:  # a full or read-only disk: the texts stay where they are
@@ -361,21 +360,6 @@ class Dataset:
         if row is None:
             return None
         return self.text_of(row), self.raw_lines([row])[0]
-
-
-def _spill_dir() -> str:
-    return os.environ.get("SFTTUI_TEMP_DIR") or tempfile.gettempdir()
-
-
-def sweep_abandoned_texts() -> list[Path]:
-    """Remove the texts' folders that scans killed before their end left in the temporary
-    folder (see texts.remove_abandoned). Every scan sweeps, not only one that spills: a
-    scan killed for memory is most often run again without --low-memory, and its folder
-    (1.4 GB at 5M rows) stayed until the next run with it."""
-    try:
-        return remove_abandoned(Path(_spill_dir()))
-    except OSError:  # a temporary folder that cannot be listed: nothing of ours to find there
-        return []
 
 
 @dataclass

@@ -138,6 +138,22 @@ def _hold(folder: Path) -> int | None:
     return handle
 
 
+def spill_directory() -> str:
+    """Where a scan's texts go: `SFTTUI_TEMP_DIR`, else the system's temporary folder."""
+    return os.environ.get("SFTTUI_TEMP_DIR") or tempfile.gettempdir()
+
+
+def sweep_abandoned() -> list[Path]:
+    """Remove the texts' folders that scans killed before their end left where texts go
+    (see remove_abandoned). Every scan sweeps, not only one that spills: a scan killed
+    for memory is most often run again without --low-memory, and its folder (1.4 GB at
+    5M rows) stayed until the next run with it."""
+    try:
+        return remove_abandoned(Path(spill_directory()))
+    except OSError:  # a folder that cannot be listed: nothing of ours to find there
+        return []
+
+
 def remove_abandoned(directory: Path) -> list[Path]:
     """Remove the texts' folders in `directory` whose owner has ended without removing
     them (killed outright, or out of memory: a 5M-row scan's are 1.4 GB). An owner holds
