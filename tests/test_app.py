@@ -335,6 +335,29 @@ async def test_no_decision_lands_on_clusters_being_rebuilt(tmp_path, monkeypatch
         assert app.session.duplicates.has_cluster(decision.payload["cluster"])
 
 
+def _screen_lines(app) -> list[str]:
+    return ["".join(s.text for s in strip) for strip in app.screen._compositor.render_strips()]
+
+
+async def test_the_write_dialog_keeps_its_keys_in_view_on_a_small_terminal(tmp_path):
+    # At 60x16 the dialog's last body lines and "enter confirms · esc cancels" were cut
+    # off: the person saw no way to confirm, and no way to read the rest.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=tmp_path / "splits")
+    async with app.run_test(size=(60, 16)) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        assert isinstance(app.screen, ConfirmScreen)
+        shown = "\n".join(_screen_lines(app))
+        assert "Write splits?" in shown and "enter confirms · esc cancels" in shown
+        assert "(target about 20)" not in shown  # the body's end is below, to scroll to
+        await pilot.press("end")
+        await pilot.pause()
+        shown = "\n".join(_screen_lines(app))
+        assert "20)" in shown and "enter confirms · esc cancels" in shown and "Write splits?" in shown
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ConfirmScreen) and not (tmp_path / "splits").exists()
+
+
 async def test_w_during_a_rebuild_writes_the_new_clusters(tmp_path, monkeypatch):
     out = tmp_path / "splits"
     app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)

@@ -47,10 +47,12 @@ class ConfirmScreen(ModalScreen[bool]):
         self.body = body
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="modal-box"):
-            yield LiteralStatic(literal(self.title_text, "bold"))
+        # The title and the keys stay in view and the body scrolls between them: on a
+        # small terminal (60x16) the write dialog's last lines and its keys were cut off.
+        with VerticalScroll(classes="modal-box"):
+            yield LiteralStatic(literal(self.title_text, "bold"), classes="modal-title")
             yield LiteralStatic(literal_block(self.body))
-            yield LiteralStatic(Text("enter confirms · esc cancels", style="dim"))
+            yield LiteralStatic(Text("enter confirms · esc cancels", style="dim"), classes="modal-keys")
 
     def action_confirm(self) -> None:
         self.dismiss(True)
