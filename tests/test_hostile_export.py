@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from click.testing import CliRunner
 
 from sfttui.cli import main
 from sfttui.engine.io.outdir import UNFINISHED
+
+from .conftest import DEMO
 
 SPLIT_FILES = ("train.jsonl", "validation.jsonl", "test.jsonl")
 
@@ -458,6 +461,59 @@ def test_an_interrupted_swap_puts_the_earlier_output_back_at_once(tmp_path, monk
         stopped = _split(str(data), "--out", str(out), "--state-dir", state, "--force", "--seed", "7")
     assert stopped.exit_code != 0
     assert _tree(out) == earlier
+
+
+_TERMINATED_WHILE_WRITING = """
+import sys, time
+import sfttui.engine.export as export
+real = export._write_pieces
+def slow(path, pieces):
+    if path.name == "train.jsonl":
+        print("writing", flush=True)
+        time.sleep(120)
+    return real(path, pieces)
+export._write_pieces = slow
+from sfttui.cli import main
+main(args=sys.argv[1:], prog_name="sfttui")
+"""
+
+
+def test_sigterm_while_writing_leaves_no_partial_output_and_no_texts(tmp_path):
+    # SIGTERM (a CI timeout, `timeout`, `kill`) ended the process at once: the split being
+    # written stayed in its temporary folder beside --out, and --low-memory's texts in
+    # the temporary folder, until later runs cleaned them up.
+    data = tmp_path / "data.jsonl"
+    shutil.copyfile(DEMO, data)
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    args = ["split", str(data), "--out", str(tmp_path / "out"), "--low-memory"]
+    args += ["--state-dir", str(tmp_path / "state")]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _TERMINATED_WHILE_WRITING, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SFTTUI_TEMP_DIR": str(texts)},
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == "writing":
+                break
+        assert [p.name.startswith("sfttui-texts-") for p in texts.iterdir()] == [True]
+        # The split being written is in its temporary folder beside --out.
+        assert [p.name.startswith(".out.tmp-") for p in tmp_path.iterdir() if p.name != "texts"].count(
+            True
+        ) == 1
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert "stopped (SIGTERM)" in err and "Traceback" not in err
+    assert list(texts.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl", "texts"]
+    assert hashlib.sha256(data.read_bytes()).digest() == hashlib.sha256(DEMO.read_bytes()).digest()
 
 
 def test_a_same_size_file_copied_in_with_its_time_is_read_again(tmp_path):
