@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -58,6 +59,10 @@ class Tmux:
                 return screen
             time.sleep(0.05)
         raise AssertionError(f"{texts!r} never all appeared; screen was:\n{self.screen()}")
+
+    def pane(self, variable: str) -> str:
+        """A tmux format variable of the pane (alternate_on, pane_pid, pane_tty)."""
+        return self._tmux("display", "-p", "-t", self.name, f"#{{{variable}}}").stdout.strip()
 
     def alive(self) -> bool:
         return self._tmux("has-session", "-t", self.name).returncode == 0
@@ -134,3 +139,27 @@ def test_triage_write_and_resume_in_a_real_terminal(tmp_path):
         assert not again.alive(), "q did not quit"
     finally:
         again.kill()
+
+
+def test_sigterm_quits_the_app_and_gives_the_terminal_back(tmp_path):
+    # `kill` (or a session manager's stop) ended the app outright: the terminal stayed
+    # in the alternate screen with echo off until the person typed `reset`.
+    shutil.copyfile(demo_path(), tmp_path / "demo.jsonl")
+    term = Tmux(tmp_path, "demo.jsonl --state-dir state; echo EXIT=$?; sleep 60")
+    try:
+        term.wait_for("journal-")
+        term.keys("F2", "a")  # one decision, saved as it is made
+        assert term.pane("alternate_on") == "1"
+        shell = term.pane("pane_pid")
+        app = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True).stdout.split()
+        assert len(app) == 1
+        os.kill(int(app[0]), signal.SIGTERM)
+        term.wait_for("EXIT=143", "stopped (SIGTERM)")
+        assert term.pane("alternate_on") == "0"
+        with open(term.pane("pane_tty")) as tty:
+            modes = subprocess.run(["stty", "-a"], stdin=tty, capture_output=True, text=True)
+        assert " icanon " in f" {modes.stdout} " and " echo " in f" {modes.stdout} ", modes.stdout
+        journal = next((tmp_path / "state").glob("journal-*.jsonl"))
+        assert [json.loads(x)["action"] for x in journal.read_text().splitlines()[1:]] == ["keep"]
+    finally:
+        term.kill()

@@ -351,7 +351,7 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
         # runs in a child process (small inputs are done before the process would start).
         isolate=isolation_available() and sum(_size(f) for f in files) >= ISOLATE_FROM_BYTES,
     )
-    app = SfttuiApp(session)
+    app = SfttuiApp(session, quit_on_sigterm=True)
     app.run()
     # Textual sets 1 after an unhandled exception (it has shown the traceback by then):
     # a crashed session must not look like a clean exit to a script or CI.

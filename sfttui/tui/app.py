@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import signal
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -106,8 +109,11 @@ class SfttuiApp(App[None]):
         Binding("ctrl+left,left_square_bracket", "next_tab(-1)", "Previous tab", show=False),
     ]
 
-    def __init__(self, session: Session, *, resume_position: bool = True) -> None:
+    def __init__(
+        self, session: Session, *, resume_position: bool = True, quit_on_sigterm: bool = False
+    ) -> None:
         super().__init__()
+        self.quit_on_sigterm = quit_on_sigterm  # set by the command line, not by tests in-process
         self._filters = readable(self._filters)  # NO_COLOR: greys that read (see monochrome.py)
         self.session = session
         self.resume_position = resume_position
@@ -143,10 +149,22 @@ class SfttuiApp(App[None]):
             self.session.journal.close()
 
     def on_mount(self) -> None:
+        if self.quit_on_sigterm:
+            # SIGTERM (`kill`, a session manager) ended the process outright, leaving the
+            # terminal in the app's modes (the alternate screen, no echo): it quits as q
+            # does instead. Every decision is in the journal already. The loop removes
+            # the handler when it closes.
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._terminated)
         # Start the (GIL-heavy) loading only once the first screen is on the terminal.
         self.call_after_refresh(self.analyse)
         _settle_heap()
         self._fit_tab_titles(self.size.width)
+
+    def _terminated(self) -> None:
+        self.exit(
+            return_code=128 + signal.SIGTERM, message="sfttui: stopped (SIGTERM); every decision was saved"
+        )
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit_tab_titles(event.size.width)  # self.size is still the old one here
