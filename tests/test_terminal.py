@@ -24,11 +24,17 @@ class Tmux:
     """One sfttui in a tmux server of its own (its own socket): a session started just
     as another test's server exits then cannot race it ("server exited unexpectedly")."""
 
-    def __init__(self, cwd: Path, args: str) -> None:
+    def __init__(self, cwd: Path, args: str, in_shell: bool = False) -> None:
         self.name = f"sfttui-{uuid.uuid4().hex[:8]}"
         python = shlex.quote(sys.executable)
         command = f"cd {shlex.quote(str(cwd))} && TERM=xterm-256color {python} -m sfttui {args}"
-        self._tmux("new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command, check=True)
+        if in_shell:  # typed into an interactive shell, which has job control (Ctrl-Z, fg)
+            shell = "env PS1='$ ' bash --norc --noprofile -i"
+            self._tmux("new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", shell, check=True)
+            self._tmux("send-keys", "-t", self.name, "-l", command, check=True)
+            self._tmux("send-keys", "-t", self.name, "Enter", check=True)
+        else:
+            self._tmux("new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command, check=True)
         # Its socket file outlives the server: removed in kill(). Where tmux puts it (asking
         # tmux can race the new server's start).
         tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp"))
@@ -161,5 +167,40 @@ def test_sigterm_quits_the_app_and_gives_the_terminal_back(tmp_path):
         assert " icanon " in f" {modes.stdout} " and " echo " in f" {modes.stdout} ", modes.stdout
         journal = next((tmp_path / "state").glob("journal-*.jsonl"))
         assert [json.loads(x)["action"] for x in journal.read_text().splitlines()[1:]] == ["keep"]
+    finally:
+        term.kill()
+
+
+def test_ctrl_z_suspends_to_the_shell_and_fg_resumes(tmp_path):
+    # Ctrl-Z did nothing (the app reads keys raw), so the shell could not be reached
+    # without quitting; typing "fg" afterwards went into the app as keys.
+    shutil.copyfile(demo_path(), tmp_path / "demo.jsonl")
+    term = Tmux(tmp_path, "demo.jsonl --state-dir state", in_shell=True)
+    try:
+        term.wait_for("journal-")
+        assert term.pane("alternate_on") == "1"
+        term.keys("C-z")
+        deadline = time.monotonic() + 20
+        while term.pane("alternate_on") != "0" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert term.pane("alternate_on") == "0"  # the shell's screen, not the app's
+        term.type("echo AT-THE-SHELL")
+        term.keys("Enter")
+        term.wait_for("AT-THE-SHELL")
+        term.type("fg")
+        term.keys("Enter")
+        term.wait_for("journal-", "F2 Dup")
+        assert term.pane("alternate_on") == "1"
+        term.keys("F2", "a")  # keys reach the app again
+        journal = next((tmp_path / "state").glob("journal-*.jsonl"))
+        deadline = time.monotonic() + 20
+        while len(journal.read_text().splitlines()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [json.loads(x)["action"] for x in journal.read_text().splitlines()[1:]] == ["keep"]
+        term.keys("q")
+        deadline = time.monotonic() + 20
+        while term.pane("alternate_on") != "0" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert term.pane("alternate_on") == "0"
     finally:
         term.kill()

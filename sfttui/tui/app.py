@@ -107,6 +107,9 @@ class SfttuiApp(App[None]):
         ],
         Binding("ctrl+right,right_square_bracket", "next_tab(1)", "Next tab", show=False),
         Binding("ctrl+left,left_square_bracket", "next_tab(-1)", "Previous tab", show=False),
+        # To the shell and back with `fg`, as in any terminal program over SSH (Textual
+        # gives the terminal back first; on Windows it does nothing).
+        Binding("ctrl+z", "suspend_process", "Suspend to the shell (fg resumes)", show=False),
     ]
 
     def __init__(
