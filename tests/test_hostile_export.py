@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -464,13 +465,13 @@ def test_an_interrupted_swap_puts_the_earlier_output_back_at_once(tmp_path, monk
 
 
 _TERMINATED_WHILE_WRITING = """
-import sys, time
+import os, sys, time
 import sfttui.engine.export as export
 real = export._write_pieces
 def slow(path, pieces):
     if path.name == "train.jsonl":
         print("writing", flush=True)
-        time.sleep(120)
+        time.sleep(float(os.environ.get("HOLD_SECONDS", "120")))
     return real(path, pieces)
 export._write_pieces = slow
 from sfttui.cli import main
@@ -478,10 +479,9 @@ main(args=sys.argv[1:], prog_name="sfttui")
 """
 
 
-def test_sigterm_while_writing_leaves_no_partial_output_and_no_texts(tmp_path):
-    # SIGTERM (a CI timeout, `timeout`, `kill`) ended the process at once: the split being
-    # written stayed in its temporary folder beside --out, and --low-memory's texts in
-    # the temporary folder, until later runs cleaned them up.
+def _split_held_while_writing(tmp_path: Path, hold: float = 120, **popen: Any) -> subprocess.Popen:
+    """`split --low-memory` of the demo, held while it writes train.jsonl (its texts in
+    tmp_path/texts); returns once it is there."""
     data = tmp_path / "data.jsonl"
     shutil.copyfile(DEMO, data)
     texts = tmp_path / "texts"
@@ -493,27 +493,58 @@ def test_sigterm_while_writing_leaves_no_partial_output_and_no_texts(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "SFTTUI_TEMP_DIR": str(texts)},
+        env={**os.environ, "SFTTUI_TEMP_DIR": str(texts), "HOLD_SECONDS": str(hold)},
+        **popen,
     )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip() == "writing":
+            break
+    assert [p.name.startswith("sfttui-texts-") for p in texts.iterdir()] == [True]
+    # The split being written is in its temporary folder beside --out.
+    assert [p.name.startswith(".out.tmp-") for p in tmp_path.iterdir() if p.name != "texts"].count(True) == 1
+    return proc
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_stop_signal_while_writing_leaves_no_partial_output_and_no_texts(tmp_path, stop):
+    # SIGTERM (a CI timeout, `timeout`, `kill`) and SIGHUP (a dropped SSH connection)
+    # ended the process at once: the split being written stayed in its temporary folder
+    # beside --out, and --low-memory's texts in the temporary folder, until later runs
+    # cleaned them up.
+    proc = _split_held_while_writing(tmp_path)
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.strip() == "writing":
-                break
-        assert [p.name.startswith("sfttui-texts-") for p in texts.iterdir()] == [True]
-        # The split being written is in its temporary folder beside --out.
-        assert [p.name.startswith(".out.tmp-") for p in tmp_path.iterdir() if p.name != "texts"].count(
-            True
-        ) == 1
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    assert proc.returncode == 143
-    assert "stopped (SIGTERM)" in err and "Traceback" not in err
-    assert list(texts.iterdir()) == []
+    assert proc.returncode == 128 + stop
+    assert f"stopped ({stop.name})" in err and "Traceback" not in err
+    assert list((tmp_path / "texts").iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl", "texts"]
-    assert hashlib.sha256(data.read_bytes()).digest() == hashlib.sha256(DEMO.read_bytes()).digest()
+    assert (tmp_path / "data.jsonl").read_bytes() == DEMO.read_bytes()
+
+
+def test_under_nohup_a_hang_up_does_not_stop_the_split(tmp_path):
+    # `nohup sfttui split ...` is how a split is meant to outlive its SSH connection:
+    # an ignored SIGHUP stays ignored.
+    def ignore_hangups() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    proc = _split_held_while_writing(tmp_path, hold=1, preexec_fn=ignore_hangups)
+    try:
+        proc.send_signal(signal.SIGHUP)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "dropped.jsonl",
+        "manifest.json",
+        "test.jsonl",
+        "train.jsonl",
+        "validation.jsonl",
+    ]
 
 
 def test_a_same_size_file_copied_in_with_its_time_is_read_again(tmp_path):

@@ -20,7 +20,7 @@ from ..engine.errors import SfttuiError
 from ..engine.runtime.memory import hand_freed_memory_back, one_heap
 from ..engine.settings import ENGINES, FAIL_KINDS
 from .options import SPLIT_DEFAULTS, data_options, ratios_text, settings_from
-from .signals import sigterm_as_interrupt
+from .signals import stopped_as_interrupted
 
 
 def _version_text() -> str:
@@ -185,7 +185,7 @@ def main() -> None:
 )
 def scan(files: tuple[str, ...], json_path: str | None, fail_on: tuple[str, ...], **opts: Any) -> None:
     """Scan FILE... and print a summary; exit 1 if --fail-on finds something, 2 on bad input."""
-    with sigterm_as_interrupt():
+    with stopped_as_interrupted():
         code = _run_scan(list(files), opts, json_path, fail_on)
     sys.exit(code)
 
@@ -291,7 +291,7 @@ def split(files: tuple[str, ...], out: str, force: bool, keep_contaminated: bool
         given=_given("ratios", "seed"),
         low_memory=opts["low_memory"],
     )
-    with sigterm_as_interrupt():
+    with stopped_as_interrupted():
         code = split_command(request)
     sys.exit(code)
 

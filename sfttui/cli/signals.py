@@ -1,40 +1,52 @@
-"""SIGTERM ends a headless command as Ctrl-C does.
+"""SIGTERM and SIGHUP end a headless command as Ctrl-C does.
 
-A CI job's timeout, `timeout`, `kill` and container stops send SIGTERM, whose default
-ends the process at once: a split being written stayed in its temporary folder beside
---out (put back or removed by the next write's recovery), and `--low-memory`'s texts
-stayed in the temporary folder (removed by the next scan's sweep). Raised as SystemExit
-in the main thread instead, it unwinds through the same `finally` and `except
-BaseException` blocks as an interrupt: the temporary output is removed, an output set
-aside is put back, and the texts' folder goes with the process.
+A CI job's timeout, `timeout`, `kill` and container stops send SIGTERM, and a dropped
+SSH connection SIGHUP; by default either ends the process at once: a split being
+written stayed in its temporary folder beside --out (put back or removed by the next
+write's recovery), and `--low-memory`'s texts stayed in the temporary folder (removed
+by the next scan's sweep). Raised as SystemExit in the main thread instead, they unwind
+through the same `finally` and `except BaseException` blocks as an interrupt: the
+temporary output is removed, an output set aside is put back, and the texts' folder
+goes with the process. The exit code is a shell's for the signal (128 + its number).
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-EXIT_ON_SIGTERM = 128 + signal.SIGTERM  # what a shell reports for a process it ended
+# SIGHUP does not exist on Windows, where SIGTERM alone is handled.
+STOPPING = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
-    print("sfttui: stopped (SIGTERM); nothing half-written is left", file=sys.stderr, flush=True)
-    raise SystemExit(EXIT_ON_SIGTERM)
+    name = signal.Signals(signum).name
+    # After a hang-up the terminal may be gone: the message is not worth an error.
+    with contextlib.suppress(OSError, ValueError):
+        print(f"sfttui: stopped ({name}); nothing half-written is left", file=sys.stderr, flush=True)
+    raise SystemExit(128 + signum)
 
 
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM unwinds it (SystemExit 143) instead of killing the
-    process. Only from the main thread (signal handlers can be set there alone)."""
+def stopped_as_interrupted() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP unwind it (SystemExit 143 and 129)
+    instead of killing the process; one already ignored (`nohup`) stays ignored. Only
+    from the main thread (signal handlers can be set there alone)."""
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, _stop)
-    except ValueError:  # not the main thread (a library caller's worker): left as it is
-        yield
-        return
+        for s in STOPPING:
+            # Ignored by whoever started us (`nohup`: a split meant to outlive the
+            # connection): still ignored.
+            if signal.getsignal(s) is not signal.SIG_IGN:
+                previous[s] = signal.signal(s, _stop)
+    except ValueError:  # not the main thread (a library caller's worker)
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
