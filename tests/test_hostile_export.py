@@ -506,12 +506,14 @@ def _split_held_while_writing(tmp_path: Path, hold: float = 120, **popen: Any) -
     return proc
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize(
+    "stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "SIGINT"]
+)
 def test_a_stop_signal_while_writing_leaves_no_partial_output_and_no_texts(tmp_path, stop):
     # SIGTERM (a CI timeout, `timeout`, `kill`) and SIGHUP (a dropped SSH connection)
     # ended the process at once: the split being written stayed in its temporary folder
     # beside --out, and --low-memory's texts in the temporary folder, until later runs
-    # cleaned them up.
+    # cleaned them up. Ctrl-C cleaned up but exited 1, as a --fail-on finding does.
     proc = _split_held_while_writing(tmp_path)
     try:
         proc.send_signal(stop)

@@ -1,4 +1,4 @@
-"""SIGTERM and SIGHUP end a headless command as Ctrl-C does.
+"""SIGTERM and SIGHUP end a headless command as Ctrl-C does, and Ctrl-C exits 130.
 
 A CI job's timeout, `timeout`, `kill` and container stops send SIGTERM, and a dropped
 SSH connection SIGHUP; by default either ends the process at once: a split being
@@ -19,8 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-# SIGHUP does not exist on Windows, where SIGTERM alone is handled.
-STOPPING = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+# SIGINT too: Click's "Aborted!" exited 1, which `scan --fail-on` also gives for a finding,
+# so a script could not tell an interrupted gate from a failed one. SIGHUP does not
+# exist on Windows.
+STOPPING = tuple(
+    s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s
+)
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -33,8 +37,8 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def stopped_as_interrupted() -> Iterator[None]:
-    """While the block runs, SIGTERM and SIGHUP unwind it (SystemExit 143 and 129)
-    instead of killing the process; one already ignored (`nohup`) stays ignored. Only
+    """While the block runs, SIGINT, SIGTERM and SIGHUP unwind it (SystemExit 130, 143
+    and 129) instead of killing the process; one already ignored (`nohup`) stays ignored. Only
     from the main thread (signal handlers can be set there alone)."""
     previous = {}
     try:
