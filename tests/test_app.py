@@ -358,6 +358,25 @@ async def test_the_write_dialog_keeps_its_keys_in_view_on_a_small_terminal(tmp_p
         assert not isinstance(app.screen, ConfirmScreen) and not (tmp_path / "splits").exists()
 
 
+async def test_back_from_ctrl_z_the_whole_screen_is_drawn_again(tmp_path, monkeypatch):
+    # After `fg` the terminal's screen was blank until something changed: Textual's
+    # SIGCONT path publishes the resume signal but, unlike App.suspend, draws nothing.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        calls: list[dict] = []
+        real = app.refresh
+
+        def refresh(*args, **kwargs):
+            calls.append(kwargs)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(app, "refresh", refresh)
+        app.app_resume_signal.publish(app)
+        await pilot.pause()
+        assert {"layout": True} in calls
+
+
 async def test_w_during_a_rebuild_writes_the_new_clusters(tmp_path, monkeypatch):
     out = tmp_path / "splits"
     app = make_app([demo_copy(tmp_path)], tmp_path / "state", out=out)

@@ -159,6 +159,9 @@ class SfttuiApp(App[None]):
             # the handler when it closes.
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
                 asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._terminated)
+        # Back from Ctrl-Z (`fg`) the terminal's screen is blank: drawn again whole, as
+        # Textual does after App.suspend (its SIGCONT path only publishes the signal).
+        self.app_resume_signal.subscribe(self, lambda _app: self.refresh(layout=True))
         # Start the (GIL-heavy) loading only once the first screen is on the terminal.
         self.call_after_refresh(self.analyse)
         _settle_heap()
