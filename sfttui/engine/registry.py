@@ -371,13 +371,11 @@ def find_leakage(ctx: Context) -> Leakage:
     input_signatures = duplicates.input.take_signatures() if duplicates.input is not None else None
     between = given_split_leakage(dataset, duplicates)
     eval_hits = found = pl.DataFrame(schema=EVAL_HIT_SCHEMA)
-    inputs: list[dict] = []
     notes: list[str] = []
     if settings.eval_paths:
         ctx.progress(Stage.EVAL, 0.0)
         if eval_set is None:  # else it is the set the early pairs were made against
             eval_set = _load_eval(settings)
-        inputs = [i.to_dict() for i in eval_set.inputs]
         found = find_eval_hits(
             rows,
             rows["split"],
@@ -396,7 +394,7 @@ def find_leakage(ctx: Context) -> Leakage:
         )
         eval_hits = eval_hits_at(found, settings.near.threshold)
         ctx.progress(Stage.EVAL, 1.0)
-    return Leakage(between, eval_hits, inputs, notes=notes, eval_set=eval_set, eval_found=found)
+    return Leakage(between, eval_hits, notes=notes, eval_set=eval_set, eval_found=found)
 
 
 def _explored(ctx: Context) -> NearSettings:

@@ -71,7 +71,6 @@ EVAL_HIT_SCHEMA = {
 class Leakage:
     between_splits: pl.DataFrame
     eval_hits: pl.DataFrame
-    eval_inputs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     eval_set: Dataset | None = field(default=None, repr=False)  # the eval items, to show them
     # Every eval hit found, near ones down to the explored floor, before one per (row,
@@ -83,6 +82,11 @@ class Leakage:
         the eval hits near at or above it."""
         eval_hits = self.eval_hits if self.eval_found is None else eval_hits_at(self.eval_found, threshold)
         return replace(self, between_splits=between_splits, eval_hits=eval_hits)
+
+    @property
+    def eval_inputs(self) -> list[dict[str, Any]]:
+        """The eval files as read, for the report (their InputFiles: `eval_set.inputs`)."""
+        return [i.to_dict() for i in self.eval_set.inputs] if self.eval_set is not None else []
 
     @property
     def total(self) -> int:

@@ -79,7 +79,6 @@ class Representativeness:
 
     train: Profile
     reference: Profile | None = None
-    reference_inputs: list[dict[str, Any]] = field(default_factory=list)
     reference_bad_lines: int = 0
     reference_set_aside: list[dict[str, Any]] = field(default_factory=list)  # file, line, reason, excluded
     reference_files: list[InputFile] = field(default_factory=list)  # as read (what was not, too)
@@ -102,7 +101,7 @@ class Representativeness:
         r = lambda v: None if v is None else round(v, 6)  # noqa: E731
         return {
             "reference_given": self.reference is not None,
-            "reference_inputs": self.reference_inputs,
+            "reference_inputs": [i.to_dict() for i in self.reference_files],
             "reference_bad_lines": self.reference_bad_lines,
             "reference_set_aside": self.reference_set_aside,
             "feature_names": {k: d for k, (d, _) in FEATURES.items()},
@@ -321,7 +320,6 @@ def compare(
     reference = prompts_of(ref_set.rows, settings.seed + 1)
     result.reference = profile(reference, ref_set.rows.height)
     result.reference_files = ref_set.inputs
-    result.reference_inputs = [i.to_dict() for i in ref_set.inputs]
     result.reference_bad_lines = int(ref_set.bad_lines["excluded"].sum())
     result.reference_set_aside = ref_set.bad_lines.drop("raw").to_dicts()
     progress(Stage.REPRESENTATIVENESS, 0.1)
