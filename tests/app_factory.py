@@ -23,6 +23,12 @@ def demo_copy(directory: Path) -> Path:
     return target
 
 
+def screen_text(app) -> str:
+    """What the app's screen shows now, a line per row (no styles)."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
 def stopped_csv(path: Path, texts: list[str], unread: int) -> Path:
     """A CSV of `texts` whose reading stops after them: a quote opened and never closed,
     then `unread` lines that are never read."""

@@ -25,7 +25,15 @@ from sfttui.tui.widgets.footer import KeysFooter
 from sfttui.tui.widgets.rendered import Rendered
 from sfttui.tui.widgets.row_list import RowList
 
-from .app_factory import demo_copy, families_across_splits, make_app, redrawn, settle, stopped_csv
+from .app_factory import (
+    demo_copy,
+    families_across_splits,
+    make_app,
+    redrawn,
+    screen_text,
+    settle,
+    stopped_csv,
+)
 
 
 def _journal(app) -> list[dict]:
@@ -335,10 +343,6 @@ async def test_no_decision_lands_on_clusters_being_rebuilt(tmp_path, monkeypatch
         assert app.session.duplicates.has_cluster(decision.payload["cluster"])
 
 
-def _screen_lines(app) -> list[str]:
-    return ["".join(s.text for s in strip) for strip in app.screen._compositor.render_strips()]
-
-
 async def test_the_write_dialog_keeps_its_keys_in_view_on_a_small_terminal(tmp_path):
     # At 60x16 the dialog's last body lines and "enter confirms · esc cancels" were cut
     # off: the person saw no way to confirm, and no way to read the rest.
@@ -347,12 +351,12 @@ async def test_the_write_dialog_keeps_its_keys_in_view_on_a_small_terminal(tmp_p
         await settle(pilot)
         await pilot.press("w")
         assert isinstance(app.screen, ConfirmScreen)
-        shown = "\n".join(_screen_lines(app))
+        shown = screen_text(app)
         assert "Write splits?" in shown and "enter confirms · esc cancels" in shown
         assert "(target about 20)" not in shown  # the body's end is below, to scroll to
         await pilot.press("end")
         await pilot.pause()
-        shown = "\n".join(_screen_lines(app))
+        shown = screen_text(app)
         assert "20)" in shown and "enter confirms · esc cancels" in shown and "Write splits?" in shown
         await pilot.press("escape")
         assert not isinstance(app.screen, ConfirmScreen) and not (tmp_path / "splits").exists()

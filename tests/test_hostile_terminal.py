@@ -20,7 +20,7 @@ from sfttui.display import visible
 from sfttui.tui.app import SfttuiApp
 from sfttui.tui.tabs.overview import OverviewTab
 
-from .app_factory import make_app, redrawn, settle
+from .app_factory import make_app, redrawn, screen_text, settle
 
 MARKUP = ["[/]", "[@click=app.undo]U[/]", "[link=https://example.com]x[/link]", "[bold]b[/bold]"]
 ESCAPES = [
@@ -107,11 +107,6 @@ def test_an_error_naming_a_hostile_file_is_literal(tmp_path):
     assert result.output.strip() == f"error: {visible(missing)}: no such file"
 
 
-def _screen_text(app: App) -> str:
-    strips = app.screen._compositor.render_strips()
-    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
-
-
 async def test_every_tab_help_and_toast_show_hostile_data_literally(hostile_data, tmp_path):
     app = make_app([hostile_data], tmp_path / "state", out=tmp_path / "splits", group="user")
     async with app.run_test(size=(160, 50), notifications=True) as pilot:
@@ -121,7 +116,7 @@ async def test_every_tab_help_and_toast_show_hostile_data_literally(hostile_data
         for key in ("f1", "f2", "f3", "f4", "f5", "f6"):
             await pilot.press(key)
             await settle(pilot)
-            text = _screen_text(app)
+            text = screen_text(app)
             _assert_literal(text)
             seen.append(text)
         everything = "\n".join(seen)
@@ -130,7 +125,7 @@ async def test_every_tab_help_and_toast_show_hostile_data_literally(hostile_data
         # The help screen, and a toast that names a hostile label (a cap on it).
         await pilot.press("question_mark")
         await pilot.pause()
-        _assert_literal(_screen_text(app))
+        _assert_literal(screen_text(app))
         await pilot.press("escape")
         await pilot.press("f3")
         await settle(pilot)
@@ -141,7 +136,7 @@ async def test_every_tab_help_and_toast_show_hostile_data_literally(hostile_data
         await pilot.pause()
         await pilot.press("1", "enter")
         await settle(pilot)
-        shown = _screen_text(app)
+        shown = screen_text(app)
         _assert_literal(shown)
         assert "'␛]0;pwned␇' capped at 1 rows (journal)." in shown
         # The row browser: every row's label and text, and one opened in full.
@@ -151,7 +146,7 @@ async def test_every_tab_help_and_toast_show_hostile_data_literally(hostile_data
             await pilot.press("j")
         await pilot.press("enter")
         await redrawn(pilot)
-        browsed = _screen_text(app)
+        browsed = screen_text(app)
         _assert_literal(browsed)
         assert "␛" in browsed
         # The file name's start and the line numbers show, whole (the escape a glyph).
@@ -181,7 +176,7 @@ async def test_markup_in_a_label_is_never_a_live_button(tmp_path):
         assert decisions == 1
         await pilot.press("f1")
         await settle(pilot)
-        lines = _screen_text(app).split("\n")
+        lines = screen_text(app).split("\n")
         y = next(i for i, line in enumerate(lines) if "[@click=app.undo]U[/]" in line)
         x = lines[y].index("[@click=app.undo]U[/]")
         for dx in range(len("[@click=app.undo]U[/]")):
