@@ -70,6 +70,13 @@ class Tmux:
         """A tmux format variable of the pane (alternate_on, pane_pid, pane_tty)."""
         return self._tmux("display", "-p", "-t", self.name, f"#{{{variable}}}").stdout.strip()
 
+    def wait_pane(self, variable: str, value: str, timeout: float = 20) -> str:
+        """The pane's format variable once it is `value`, or as it is when time is up."""
+        deadline = time.monotonic() + timeout
+        while self.pane(variable) != value and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.pane(variable)
+
     def alive(self) -> bool:
         return self._tmux("has-session", "-t", self.name).returncode == 0
 
@@ -180,10 +187,7 @@ def test_ctrl_z_suspends_to_the_shell_and_fg_resumes(tmp_path):
         term.wait_for("journal-")
         assert term.pane("alternate_on") == "1"
         term.keys("C-z")
-        deadline = time.monotonic() + 20
-        while term.pane("alternate_on") != "0" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert term.pane("alternate_on") == "0"  # the shell's screen, not the app's
+        assert term.wait_pane("alternate_on", "0") == "0"  # the shell's screen, not the app's
         term.type("echo AT-THE-SHELL")
         term.keys("Enter")
         term.wait_for("AT-THE-SHELL")
@@ -198,9 +202,6 @@ def test_ctrl_z_suspends_to_the_shell_and_fg_resumes(tmp_path):
             time.sleep(0.1)
         assert [json.loads(x)["action"] for x in journal.read_text().splitlines()[1:]] == ["keep"]
         term.keys("q")
-        deadline = time.monotonic() + 20
-        while term.pane("alternate_on") != "0" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert term.pane("alternate_on") == "0"
+        assert term.wait_pane("alternate_on", "0") == "0"
     finally:
         term.kill()
