@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -205,3 +206,43 @@ def test_ctrl_z_suspends_to_the_shell_and_fg_resumes(tmp_path):
         assert term.wait_pane("alternate_on", "0") == "0"
     finally:
         term.kill()
+
+
+def _running(pid: int) -> bool:
+    """Whether the process runs (an exited one may linger as a zombie, unreaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
+def test_a_dropped_connection_ends_the_app_and_its_analysis(tmp_path):
+    # A dropped SSH connection hangs up the terminal while the analysis runs in its
+    # child process: neither may outlive it, holding memory and the CPU for no one.
+    lines = demo_path().read_bytes().splitlines()
+    (tmp_path / "big.jsonl").write_bytes(b"\n".join(lines * 12) + b"\n")  # ~32k rows: seconds to analyse
+    term = Tmux(tmp_path, "big.jsonl --state-dir state")
+    try:
+        deadline = time.monotonic() + 30
+        app = child = None
+        while child is None and time.monotonic() < deadline:
+            found = subprocess.run(["pgrep", "-f", "sfttui.engine.isolated"], capture_output=True, text=True)
+            for pid in map(int, found.stdout.split()):
+                with contextlib.suppress(OSError):  # another test's child, gone meanwhile
+                    parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                    if Path(f"/proc/{parent}/cwd").resolve() == tmp_path.resolve():
+                        app, child = parent, pid
+            time.sleep(0.05)
+        assert child is not None, f"no analysis process appeared; screen was:\n{term.screen()}"
+        assert _running(child)
+    finally:
+        term.kill()  # the terminal hangs up, as sshd's does when the connection drops
+    deadline = time.monotonic() + 10
+    while (_running(app) or _running(child)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = {"the analysis": child, "the app": app}
+    left = {name: pid for name, pid in left.items() if _running(pid)}
+    for pid in left.values():
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"{' and '.join(left)} outlived the terminal"
