@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .display import LiteralTable
+from .engine.findings import many
 from .engine.io.load import InputFile
 
 COLUMNS = ("file", "format", "rows", "set aside", "label", "split")
@@ -21,7 +22,7 @@ def set_aside_cell(info: InputFile) -> str:
     """Records set aside, and the lines after a record that stopped the reading."""
     if not info.unread_lines:
         return f"{info.bad:,}"
-    return f"{info.bad:,} + {info.unread_lines:,} lines unread"
+    return f"{info.bad:,} + {many(info.unread_lines, 'line')} unread"
 
 
 def inputs_table(

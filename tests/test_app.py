@@ -297,7 +297,7 @@ async def test_the_threshold_moved_is_saved_and_where_the_app_opens_again(tmp_pa
         await settle(pilot)
         assert abs(again.session.threshold - 0.74) < 1e-9
         assert any(
-            n.message.startswith("Resumed 1 decisions at near threshold 0.74") for n in again._notifications
+            n.message.startswith("Resumed 1 decision at near threshold 0.74") for n in again._notifications
         )
         assert again.session.cluster_states() == decided and not again.session.resolution().stale
         assert "near threshold J ≥ 0.74" in str(again.query_one("#dup-summary", Static).render())

@@ -342,7 +342,7 @@ def test_new_splits_over_a_split_field_say_the_written_lines_still_name_the_old(
     written = {name: _read(out, name) for name in ("train", "validation", "test")}
     stale = sum(r["split"] != name for name, part in written.items() for r in part)
     assert stale > 0
-    assert f"{stale:,} rows are written to another split than their 'split' field names" in " ".join(
+    assert f"the 'split' field of {stale:,} rows names another split than the one written to" in " ".join(
         result.output.split()
     )
     kept = _split(str(data), "--out", str(tmp_path / "kept"), "--state-dir", str(tmp_path / "s2"))
@@ -469,7 +469,7 @@ def test_verification_traces_written_lines_to_clusters_and_catches_a_moved_row(t
     # The same line in two files is caught as such.
     (out / "validation.jsonl").write_bytes((out / "validation.jsonl").read_bytes() + line)
     _, problems = verify_export(out, plan, ds, duplicates=dup)
-    assert "1 lines are written to more than one split" in problems
+    assert "1 line is written to more than one split" in problems
 
 
 @pytest.mark.parametrize("seed", range(6))

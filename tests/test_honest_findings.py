@@ -255,10 +255,10 @@ def test_same_input_different_response_is_a_finding_a_conflict_and_a_leak(write_
     assert report["conflicts"][0]["side"] == "input"
     assert report["leakage"]["between_splits"][0]["side"] == "input"
     out = CliRunner().invoke(main, ["scan", str(path)]).output.replace("\n", " ")
-    assert "1 clusters of rows whose inputs match (1 exact, 0 near) but whose responses differ" in " ".join(
+    assert "1 cluster of rows whose inputs match (1 exact, 0 near) but whose responses differ" in " ".join(
         out.split()
     )
-    assert "1 clusters with mixed labels (1 on the input alone)" in " ".join(out.split())
+    assert "1 cluster with mixed labels (1 on the input alone)" in " ".join(out.split())
 
 
 def test_near_inputs_with_one_response_are_not_said_to_differ(write_jsonl, tmp_path):
@@ -301,7 +301,7 @@ def test_near_inputs_with_one_response_are_not_said_to_differ(write_jsonl, tmp_p
     assert [c["same_response"] for c in report["duplicates"]["clusters"]] == [True, False]
     out = " ".join(CliRunner().invoke(main, ["scan", str(path), "--no-model"]).output.split())
     assert (
-        "1 clusters of rows whose inputs match (0 exact, 1 near) but whose responses differ; 1 more whose "
+        "1 cluster of rows whose inputs match (0 exact, 1 near) but whose responses differ; 1 more whose "
         "responses match too (the same example reworded, which the whole-example search did not join)"
     ) in out
 
@@ -795,7 +795,7 @@ def test_exact_copies_inside_near_clusters_are_counted_as_the_split_drops_them(w
     assert (dup["exact_copy_rows"], dup["exact_copy_groups"]) == (2, 1)
     said = " ".join(scan.output.split())
     assert "(0 of exact copies only, 1 with near duplicates at Jaccard ≥ 0.8; 2 rows copy another" in said
-    assert "exactly, in 1 groups)" in said
+    assert "exactly, in 1 group)" in said
     split = CliRunner().invoke(
         main, ["split", str(path), "--out", str(tmp_path / "out"), "--state-dir", str(tmp_path / "st")]
     )

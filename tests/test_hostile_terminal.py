@@ -138,7 +138,7 @@ async def test_every_tab_help_and_toast_show_hostile_data_literally(hostile_data
         await settle(pilot)
         shown = screen_text(app)
         _assert_literal(shown)
-        assert "'␛]0;pwned␇' capped at 1 rows (journal)." in shown
+        assert "'␛]0;pwned␇' capped at 1 row (journal)." in shown
         # The row browser: every row's label and text, and one opened in full.
         await pilot.press("b")
         await settle(pilot)

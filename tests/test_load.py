@@ -385,7 +385,7 @@ def test_a_missing_group_value_is_left_out_of_the_row_groups(write_jsonl):
     ]
     both = load([write_jsonl("g.jsonl", rows)], LoadSettings(group_fields=("user", "doc")))
     assert both.rows["groups"].to_list() == [["user=u1", "doc=d1"], ["doc=d2"], [], ["user=u1", "doc=7"]]
-    assert "1 rows have no value for user, doc; each is its own group" in both.notes
+    assert "1 row has no value for user, doc; each is its own group" in both.notes
     full = load([write_jsonl("h.jsonl", [rows[0], rows[3]])], LoadSettings(group_fields=("user",)))
     assert full.rows["groups"].to_list() == [["user=u1"], ["user=u1"]]
 
@@ -415,7 +415,7 @@ def test_keys_fall_back_to_file_line_when_ids_repeat(write_jsonl):
     path = write_jsonl("ids.jsonl", [{"id": 1, "text": "a"}, {"id": 1, "text": "b"}, {"id": 2, "text": "c"}])
     ds = load([path])
     assert ds.rows["key"].to_list() == ["ids.jsonl:1", "ids.jsonl:2", "ids.jsonl:3"]
-    assert "1 repeated values" in ds.notes[0]
+    assert "(0 rows without it, 1 repeated value)" in ds.notes[0]
 
 
 def test_splits_come_from_the_split_field_or_the_file_name(write_jsonl):

@@ -174,3 +174,10 @@ def test_the_band_keys_are_kept_only_for_an_eval_set_to_reuse(tmp_path, monkeypa
     with_eval = run_scan([DEMO], ScanSettings(eval_paths=(str(demo_eval_file(tmp_path)),)))
     assert kept == [("example", True), ("input", True)]
     assert with_eval.leakage.eval_hits.height > 0
+
+
+def test_counts_agree_with_their_nouns():
+    from sfttui.engine.findings import many
+
+    assert [many(n, "row") for n in (0, 1, 2, 1234)] == ["0 rows", "1 row", "2 rows", "1,234 rows"]
+    assert (many(1, "reply", "replies"), many(3, "reply", "replies")) == ("1 reply", "3 replies")

@@ -17,6 +17,7 @@ from ..engine.analyses.coverage import grouped_shortfalls
 from ..engine.analyses.split import SPLITS, SplitSettings
 from ..engine.errors import SfttuiError
 from ..engine.export import DropPolicy, ExportResult
+from ..engine.findings import many
 from ..engine.runtime.engines import open_engine
 from ..engine.runtime.parallel import Engine
 from ..engine.session import Session
@@ -70,7 +71,7 @@ def _run_split(request: SplitRequest, engine: Engine) -> tuple[ExportResult, lis
     if journal.resumed:
         source = journal.carried_from or journal.path
         stale = f" ({len(resolution.stale)} no longer match)" if resolution.stale else ""
-        notes.insert(0, f"journal {source}: {len(resolution.applied)} decisions applied{stale}")
+        notes.insert(0, f"journal {source}: {many(len(resolution.applied), 'decision')} applied{stale}")
     if resolution.split and session.split_from_journal:
         chosen = session.split_settings
         how = "new splits instead of the input's, " if chosen.resplit else ""

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..display import LiteralTable, literal, stdout_console
+from ..engine.findings import many
 from ..engine.registry import STEPS, findings, not_checked
 from ..engine.scan import ScanResult
 from ..engine.steps import Line
@@ -34,7 +35,7 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
     found = findings(result)
     head = Text.assemble(
         ("sfttui scan", "bold"),
-        f"  {ds.rows.height:,} rows from {len(ds.inputs)} file{'s' * (len(ds.inputs) != 1)}",
+        f"  {many(ds.rows.height, 'row')} from {many(len(ds.inputs), 'file')}",
         literal(f"  (row keys: {ds.key_source})"),
     )
 

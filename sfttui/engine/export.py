@@ -32,6 +32,7 @@ from .analyses.leakage import split_leakage
 from .analyses.split import SPLITS, SplitPlan, SplitSettings, assign_splits, units
 from .decisions import KEEP_ALL, Resolution
 from .errors import ExportError, InputError, SfttuiError
+from .findings import many
 from .io.atomic import sync_directory
 from .io.load import SPLIT_FIELD, Dataset, load, read_blocks, split_lines
 from .io.outdir import (
@@ -128,7 +129,7 @@ def _capped_evaluation(kept: pl.DataFrame, over: pl.DataFrame) -> list[str]:
         counts.filter(pl.col("split").is_in(["validation", "test"])).sort("split", "label").iter_rows()
     ):
         said.append(
-            f"the cap on label '{label}' took {n:,} of its {had:,} rows in the input's {split} split "
+            f"the cap on label '{label}' took {n:,} of its {many(had, 'row')} in the input's {split} split "
             f"({had - n:,} left): a cap is drawn from every split"
         )
     return said
@@ -306,7 +307,8 @@ def plan_export(
         # The moves were made between the input's splits; new splits place every row
         # afresh (whole groups together), so none of them applies.
         notes.append(
-            f"{len(resolution.moves):,} rows moved between the input's splits were placed afresh: "
+            f"{many(len(resolution.moves), 'row')} moved between the input's splits "
+            f"{'was' if len(resolution.moves) == 1 else 'were'} placed afresh: "
             "the splits are new, so the moves do not apply"
         )
     mixes = {s: v["labels"] for s, v in plan.summary["splits"].items() if v["rows"]}
@@ -339,8 +341,9 @@ def _stale_split_fields(dataset: Dataset, kept: pl.DataFrame) -> list[str]:
     if stale.height == 0:
         return []
     return [
-        f"{stale.height:,} rows are written to another split than their 'split' field names (lines are "
-        "copied as they are): a reader that trusts the field, sfttui included, takes the old split"
+        f"the 'split' field of {many(stale.height, 'row')} names another split than the one written "
+        "to (lines are copied as they are): a reader that trusts the field, sfttui included, "
+        "takes the old split"
     ]
 
 
@@ -673,7 +676,9 @@ def _clusters_across(
     lo = np.minimum.reduceat(index.items, index.start)  # each distinct line's lowest split
     twice = int(np.count_nonzero(lo != np.maximum.reduceat(index.items, index.start)))
     if twice:
-        problems.append(f"{twice:,} lines are written to more than one split")
+        problems.append(
+            f"{many(twice, 'line')} {'is' if twice == 1 else 'are'} written to more than one split"
+        )
     # Only the rows of duplicate clusters are traced: each to the split its line is in.
     linked = duplicates.linked.join(dataset.rows.select("row").with_columns(h=row_hashes), on="row")
     found, at = index.find(linked["h"].to_numpy())
@@ -718,7 +723,7 @@ def verify_export(
         hashes = read_back[name] if read_back else _line_hashes(out / f"{name}.jsonl")
         want = int((plan.kept["split"] == name).sum())
         if len(hashes) != want:
-            problems.append(f"{name}.jsonl has {len(hashes):,} lines, expected {want:,}")
+            problems.append(f"{name}.jsonl has {many(len(hashes), 'line')}, expected {want:,}")
         got_parts.append(hashes)
     written = pl.concat(
         [
@@ -729,10 +734,10 @@ def verify_export(
     got_parts.append(_dropped_line_hashes(out / "dropped.jsonl"))
     got = pl.concat(got_parts)
     same = expected.len() == got.len() and expected.sort().equals(got.sort())
-    checks.append(f"{expected.len():,} input lines, each in exactly one output file")
+    checks.append(f"{many(expected.len(), 'input line')}, each in exactly one output file")
     if not same:
         problems.append(
-            f"outputs hold {got.len():,} lines, inputs {expected.len():,}, or their contents differ"
+            f"outputs hold {many(got.len(), 'line')}, inputs {expected.len():,}, or their contents differ"
         )
     # Leakage: scan the written splits afresh, as a user of them would.
     settings = settings or ScanSettings()

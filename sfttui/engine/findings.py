@@ -38,3 +38,9 @@ class Finding(str):
 def of_kind(findings: Iterable[str], *kinds: str) -> list[Finding]:
     """The findings of these kinds (plain strings have no kind and are left out)."""
     return [f for f in findings if isinstance(f, Finding) and f.kind in kinds]
+
+
+def many(n: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, agreeing: "1 row", "0 rows", "2,671 rows" (`plural` for the
+    nouns that do not add an s: "reply", "replies")."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -31,6 +31,7 @@ from .analyses.outliers import find_outliers
 from .analyses.quality import find_quality
 from .analyses.representativeness import TIDY_MIN_ROWS, Representativeness, compare
 from .errors import InputError
+from .findings import many
 from .io.load import BAD_SCHEMA, BLANK_LINE, Dataset, load
 from .result import Analysis, ScanResult
 from .runtime.memory import release
@@ -171,9 +172,9 @@ def _norm_steps(settings: ScanSettings) -> str:
 
 
 def _describe_pass(p: NearPass) -> str:
-    counted = f"{p.candidates:,} candidates -> " if p.candidates is not None else ""
+    counted = f"{many(p.candidates, 'candidate')} -> " if p.candidates is not None else ""
     bands = f"{p.bands}x{p.rows_per_band} LSH bands"
-    return f"{p.shingling} on {p.texts:,} texts, {bands}, {counted}{p.verified:,} verified"
+    return f"{p.shingling} on {many(p.texts, 'text')}, {bands}, {counted}{p.verified:,} verified"
 
 
 def _describe_duplicates(r: ScanResult) -> list[Analysis]:
@@ -197,11 +198,12 @@ def _summarise_duplicates(r: ScanResult) -> list[Line]:
     copies, groups = dup.exact_copies
     # Clusters are "exact" only when every member is a copy; a near cluster can hold
     # copies as well, which --drop exact removes: the copies are counted on their own.
-    copied = f"; {copies:,} rows copy another exactly, in {groups:,} groups" if copies else ""
+    copy = "copies" if copies == 1 else "copy"
+    copied = f"; {many(copies, 'row')} {copy} another exactly, in {many(groups, 'group')}" if copies else ""
     lines = [
         Line(
             "duplicates",
-            f"{dup.rows_removable:,} rows removable in {exact + near:,} clusters "
+            f"{many(dup.rows_removable, 'row')} removable in {many(exact + near, 'cluster')} "
             + (
                 f"({exact:,} of exact copies only, {near:,} with near duplicates at Jaccard "
                 f"≥ {r.settings.near.threshold:g}{copied})"
@@ -225,7 +227,7 @@ def _summarise_duplicates(r: ScanResult) -> list[Line]:
         lines.append(
             Line(
                 "same input",
-                f"{differ.height:,} clusters of rows whose inputs match "
+                f"{many(differ.height, 'cluster')} of rows whose inputs match "
                 f"({exact_inputs:,} exact, {differ.height - exact_inputs:,} near) but whose responses differ"
                 + also,
                 flag=bool(on_input.height),
@@ -270,7 +272,7 @@ def _describe_balance(r: ScanResult) -> list[Analysis]:
         Analysis(
             "class balance",
             balance.applies,
-            (f"{len(balance.overall.counts)} labels" if balance.overall else "") or balance.reason,
+            (many(len(balance.overall.counts), "label") if balance.overall else "") or balance.reason,
         ),
         Analysis(
             "per-split balance",
@@ -299,11 +301,13 @@ def _summarise_balance(r: ScanResult) -> list[Line]:
     assert o is not None
     lines = [
         Line(
-            "label conflicts", f"{conflicts.height:,} clusters with mixed labels{sides}{example}", "conflicts"
+            "label conflicts",
+            f"{many(conflicts.height, 'cluster')} with mixed labels{sides}{example}",
+            "conflicts",
         ),
         Line(
             "balance",
-            f"{len(o.counts)} labels; always guessing '{o.majority_label}' scores "
+            f"{many(len(o.counts), 'label')}; always guessing '{o.majority_label}' scores "
             f"{o.majority_baseline:.1%}; imbalance ratio {o.imbalance_ratio:.1f}; "
             f"entropy {o.entropy:.2f}",
             "imbalance",
@@ -316,7 +320,7 @@ def _summarise_balance(r: ScanResult) -> list[Line]:
         lines.append(
             Line(
                 "label mix",
-                f"{len(mix):,} labels far from their share in train"
+                f"{many(len(mix), 'label')} far from {'its' if len(mix) == 1 else 'their'} share in train"
                 if mix
                 else f"each label's share alike across {', '.join(bal.per_split)}",
                 flag=bool(mix),
@@ -479,7 +483,7 @@ def _summarise_leakage(r: ScanResult) -> list[Line]:
         return [Line("leakage", f"not checked: {unchecked}", "leakage")]
     detail = ", ".join(f"{n:,} {kind}" for kind, n in leak.counts().items()) or "none found"
     more = f" ({unchecked})" if unchecked else ""
-    return [Line("leakage", f"{leak.total:,} hits: {detail}{more}", "leakage")]
+    return [Line("leakage", f"{many(leak.total, 'hit')}: {detail}{more}", "leakage")]
 
 
 LEAKAGE = Step(

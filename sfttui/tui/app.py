@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ..display import failure, literal, visible
 from ..engine.errors import SfttuiError
 from ..engine.export import ExportPlan
+from ..engine.findings import many
 from ..engine.runtime.progress import SCAN_STAGES, Stage
 from ..engine.session import NotAnalysed, Session
 from ..engine.settings import SPLITS
@@ -374,7 +375,7 @@ class SfttuiApp(App[None]):
                 self._tab(tab.name).show(s)
         self.refresh_plan()
         self.want_plan()  # once, whatever is shown: Splits and `w` are ready at once
-        status = f"{ds.rows.height:,} rows · {len(ds.inputs)} file(s) · journal {s.journal.path}"
+        status = f"{many(ds.rows.height, 'row')} · {many(len(ds.inputs), 'file')} · journal {s.journal.path}"
         self.set_status(status, None)
         if s.journal.read_only:
             banner = self.query_one("#banner", Static)
@@ -387,7 +388,7 @@ class SfttuiApp(App[None]):
             stale = f" ({len(res.stale):,} no longer match: see the Overview)" if res.stale else ""
             moved = " from the journal of the files before they changed" if s.journal.carried_from else ""
             at = f" at near threshold {s.threshold:.2f}" if chosen is not None else ""
-            self.notify(f"Resumed {len(res.applied):,} decisions{at}{stale}{moved}{where}.", timeout=8)
+            self.notify(f"Resumed {many(len(res.applied), 'decision')}{at}{stale}{moved}{where}.", timeout=8)
         if position.get("tab") in TABS:
             self.action_tab(position["tab"])
         _settle_heap()
@@ -424,7 +425,7 @@ class SfttuiApp(App[None]):
         self.query_one(OverviewTab).show(s)
         self.stale.add("leakage")  # its hits between splits were found again
         self._refresh_if_stale(self.query_one(TabbedContent).active)
-        self.notify(f"Near threshold J ≥ {s.threshold:.2f}: {s.duplicates.clusters.height:,} clusters.")
+        self.notify(f"Near threshold J ≥ {s.threshold:.2f}: {many(s.duplicates.clusters.height, 'cluster')}.")
         self.refresh_plan()
 
     def on_plan_ready(self, message: PlanReady) -> None:
@@ -440,7 +441,8 @@ class SfttuiApp(App[None]):
             )
         if self.session.ready:
             self.set_status(
-                f"{self.session.dataset.rows.height:,} rows · journal {self.session.journal.path.name}", None
+                f"{many(self.session.dataset.rows.height, 'row')} · journal {self.session.journal.path.name}",
+                None,
             )
         if self.write_pending:
             self.write_pending = False
@@ -621,7 +623,7 @@ class SfttuiApp(App[None]):
         replace = " (replaces its contents)" if out.exists() and any(out.iterdir()) else ""
         body = (
             f"Output: {out}{replace}\n"
-            + "".join(f"  {name}: {counts[name]:,} rows\n" for name in SPLITS)
+            + "".join(f"  {name}: {many(counts[name], 'row')}\n" for name in SPLITS)
             + f"  dropped: {counts['dropped']:,} ("
             + (", ".join(f"{n:,} {k}" for k, n in counts["dropped_by"].items()) or "none")
             + ")\n"

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from ..findings import many
 from ..io.load import Dataset
 from ..io.texts import RowTexts
 from ..runtime.progress import Progress, Stage, no_progress
@@ -153,7 +154,7 @@ class Drift:
         ]
         compared = [s for s in self.splits if s.difference is not None]
         if self.warnings:
-            verdict = f"{len(self.warnings)} warning{'s' * (len(self.warnings) != 1)}"
+            verdict = many(len(self.warnings), "warning")
         elif len(compared) == len(self.splits):
             verdict = "each split alike train"
         else:

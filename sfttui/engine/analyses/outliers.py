@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..findings import many
 from ..io.load import PROMPT_SIDE, Dataset
 from ..io.texts import with_texts
 from ..text.lookup import offsets
@@ -99,7 +100,7 @@ class Outliers:
         if not self.rows.height:
             return "no row stands apart from the rest"
         parts = [f"{n:,} {name}" for name, n in self.counts().items() if n]
-        return f"{self.count:,} rows unlike the rest: " + ", ".join(parts)
+        return f"{many(self.count, 'row')} unlike the rest: " + ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {

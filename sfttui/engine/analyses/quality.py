@@ -25,6 +25,7 @@ from typing import Any
 
 import polars as pl
 
+from ..findings import many
 from ..io.formats import SHAPE_PROBLEMS
 from ..io.load import Dataset
 from ..io.texts import RowTexts, in_slices
@@ -130,14 +131,13 @@ class Quality:
         found = [(n, STRUCTURE_NAMES[k]) for k, n in self.structure_counts().items() if n]
         if not found:
             return f"every one of {self.conversations:,} conversations well formed"
-        return f"{_rows(self.structure.height)}: " + "; ".join(f"{n:,} {what}" for n, what in found)
+        return f"{many(self.structure.height, 'row')}: " + "; ".join(f"{n:,} {what}" for n, what in found)
 
     def template_detail(self) -> str:
         if not self.templates.height:
             return f"no reply given {self.template_min} times or more"
         top = self.templates.row(0, named=True)
-        many = self.templates.height
-        replies = f"{many:,} repl{'ies' if many != 1 else 'y'}"
+        replies = many(self.templates.height, "reply", "replies")
         return (
             f"{replies} given {self.template_min}+ times; top ×{top['count']:,} "
             f"({top['share']:.1%} of replies): {_short(top['reply'])}"
@@ -147,7 +147,7 @@ class Quality:
         found = [(n, ARTIFACT_NAMES[k]) for k, n in self.artifact_counts().items() if n]
         if not found:
             return "no placeholders, HTML leftovers or mojibake"
-        return "; ".join(f"{_rows(n)} with {what}" for n, what in found)
+        return "; ".join(f"{many(n, 'row')} with {what}" for n, what in found)
 
     def to_dict(self, keys: pl.Series) -> dict[str, Any]:
         templates = self.templates.head(LISTED)
@@ -186,10 +186,6 @@ def tally(values: pl.Series, names: Iterable[str]) -> dict[str, int]:
     """How often each of `names` occurs in `values`, every name present (0 if absent)."""
     found = dict(values.value_counts().iter_rows())
     return {name: int(found.get(name, 0)) for name in names}
-
-
-def _rows(n: int) -> str:
-    return f"{n:,} row{'s' * (n != 1)}"
 
 
 def _short(text: str, width: int = 60) -> str:

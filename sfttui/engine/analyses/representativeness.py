@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..findings import many
 from ..io.load import PROMPT_SIDE, Dataset, InputFile, load
 from ..io.texts import RowTexts, with_texts
 from ..runtime.progress import Progress, Stage, no_progress
@@ -330,7 +331,7 @@ def compare(
         n, unread = result.reference_bad_lines, sum(i.unread_lines for i in ref_set.inputs)
         more = f" and {unread:,} more not read after a record that stopped the reading" if unread else ""
         aside = (
-            f"; {n:,} reference line{'s' if n != 1 else ''} set aside{more}, first {first['file']}:"
+            f"; {many(n, 'reference line')} set aside{more}, first {first['file']}:"
             f"{first['line']}: {first['reason']}"
             if first
             else ""

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import InputError
+from ..findings import many
 from ..io.load import odd_split_values
 from ..settings import SPLITS, SplitSettings
 
@@ -263,10 +264,11 @@ def assign_splits(
         plan = SplitPlan(assignment, "existing", settings, warnings=warnings)
         plan.summary = summarize(frame, settings.ratios)
         return plan
-    if rows.height and rows["split"].null_count() < rows.height and not settings.resplit:
+    none = rows["split"].null_count() if rows.height else 0
+    if rows.height and none < rows.height and not settings.resplit:
         warnings.append(
-            f"{rows['split'].null_count():,} rows have no split while others do; built new splits "
-            "for all rows (name every file's split, or pass --resplit to silence this)"
+            f"{many(none, 'row')} {'has' if none == 1 else 'have'} no split while others do; "
+            "built new splits for all rows (name every file's split, or pass --resplit to silence this)"
         )
     table = _UnitTable.of(frame, unit_ids, settings.stratify)
     n_units, labels = len(table.size), table.labels
@@ -313,7 +315,7 @@ def assign_splits(
     # One line per kind of warning, however many labels or groups it is about.
     if len(few) == 1:
         name, n = few[0]
-        warnings.append(f"label '{name}' has {n} group{'s' * (n != 1)}: too few to appear in every split")
+        warnings.append(f"label '{name}' has {many(n, 'group')}: too few to appear in every split")
     elif few:
         named = ", ".join(f"'{name}' ({n})" for name, n in few[:10]) + (
             f" and {len(few) - 10} more" if len(few) > 10 else ""

@@ -35,6 +35,7 @@ import orjson
 import polars as pl
 
 from ..errors import InputError
+from ..findings import many
 from ..runtime.memory import collector_paused
 from ..runtime.parallel import LOCAL, Engine
 from ..runtime.processes import WorkerError, cores, map_on_workers
@@ -201,8 +202,10 @@ class InputFile:
         if not self.unread_lines:
             return ""
         about = f" (about {self.unread:,} records)" if self.unread != self.unread_lines else ""
-        stopped = "were not read (a record there stopped the reading)"
-        return f" and its last {self.unread_lines:,} lines{about} {stopped}"
+        stopped = (
+            f"{'was' if self.unread_lines == 1 else 'were'} not read (a record there stopped the reading)"
+        )
+        return f" and its last {many(self.unread_lines, 'line')}{about} {stopped}"
 
     def count_unread(self, bad: list[BadLine], first_line: int) -> None:
         """Fill in `unread_lines` and `unread` from the record that stopped the reading,
@@ -1682,7 +1685,8 @@ def _finish_file(info: InputFile, part: _FilePart) -> tuple[pl.DataFrame, list[B
             (schema.label_field, "labels were") if kind == "label" else ("split", "the split field was")
         )
         info.notes.append(
-            f"{info.name}: {n:,} rows after the first {_PARSE_CHUNK:,} carry '{name}' but the first "
+            f"{info.name}: {many(n, 'row')} after the first {_PARSE_CHUNK:,} "
+            f"{'carries' if n == 1 else 'carry'} '{name}' but the first "
             f"ones do not; {use} not used for this file"
         )
     # Integer class ids are fine when a file uses them throughout; mixed with strings
@@ -2134,7 +2138,7 @@ def combine(read: list[tuple[InputFile, pl.DataFrame, pl.DataFrame]], settings: 
             repeated = rows.height - missing - ids.drop_nulls().n_unique()
             notes.append(
                 f"row keys are file:line because the id field is not usable "
-                f"({missing:,} rows without it, {repeated:,} repeated values)"
+                f"({many(missing, 'row')} without it, {many(repeated, 'repeated value')})"
             )
     elif settings.id_field:
         # Asked for by name and in no record: a misspelt field would pass unseen.
@@ -2149,7 +2153,10 @@ def combine(read: list[tuple[InputFile, pl.DataFrame, pl.DataFrame]], settings: 
         no_group = int((rows["groups"].list.len() == 0).sum())
         if no_group:
             names = ", ".join(settings.group_fields)
-            notes.append(f"{no_group:,} rows have no value for {names}; each is its own group")
+            notes.append(
+                f"{many(no_group, 'row')} {'has' if no_group == 1 else 'have'} no value for {names}; "
+                "each is its own group"
+            )
     return Dataset(rows=rows, bad_lines=bad_lines, inputs=inputs, notes=notes, key_source=key_source)
 
 
@@ -2166,7 +2173,7 @@ def _unrelated_label_notes(rows: pl.DataFrame) -> list[str]:
     sets = [set(labels) for labels in by_file["label"].to_list()]
     if sum(len(s) for s in sets) != len(set().union(*sets)):
         return []  # some label is in two files
-    files = ", ".join(f"{name} ({len(s):,} labels)" for name, s in zip(by_file["file"].to_list(), sets))
+    files = ", ".join(f"{name} ({many(len(s), 'label')})" for name, s in zip(by_file["file"].to_list(), sets))
     return [f"the inputs share no label ({files}): balance and splits treat them as one task"]
 
 
@@ -2186,4 +2193,4 @@ def odd_split_values(rows: pl.DataFrame) -> str:
     test, each with its count and first row; "" when there are none."""
     odd = rows.filter(pl.col("split").is_not_null() & ~pl.col("split").is_in(list(SPLIT_ALIASES)))
     counts = odd.group_by("split").agg(n=pl.len(), first=pl.col("key").first()).sort("split")
-    return ", ".join(f"'{s}' ({n:,} row{'s' * (n != 1)}, first {k})" for s, n, k in counts.iter_rows())
+    return ", ".join(f"'{s}' ({many(n, 'row')}, first {k})" for s, n, k in counts.iter_rows())

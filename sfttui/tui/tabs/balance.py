@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from ...display import literal, visible
 from ...engine.analyses.balance import SKEW_KINDS
 from ...engine.decisions import Resolution
+from ...engine.findings import many
 from ...engine.session import NotAnalysed, Session
 from ..messages import DecisionsChanged
 from ..render import bar
@@ -59,7 +60,7 @@ class BalanceTab(Vertical):
         res = session.resolution()
         self.query_one("#balance-summary", Static).update(
             Text.assemble(
-                (f"{len(o.counts)} labels · {o.total:,} rows", "bold"),
+                (f"{many(len(o.counts), 'label')} · {many(o.total, 'row')}", "bold"),
                 f" · always guessing '{visible(o.majority_label)}' scores ",
                 (f"{o.majority_baseline:.1%}", "bold"),
                 f" · imbalance ratio {o.imbalance_ratio:.1f} · normalised entropy {o.entropy:.2f}",
@@ -157,7 +158,7 @@ class BalanceTab(Vertical):
                     severity="error",
                 )
                 return
-            self.app.notify(f"'{_named(label)}' capped at {limit:,} rows (journal).")
+            self.app.notify(f"'{_named(label)}' capped at {many(limit, 'row')} (journal).")
             self.post_message(DecisionsChanged())
 
         self.app.push_screen(

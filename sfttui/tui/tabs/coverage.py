@@ -22,6 +22,7 @@ from ...display import LiteralTable, literal, visible
 from ...engine.analyses.coverage import KIND_NAMES, KIND_SHORT, ScoreLine, split_order, split_series
 from ...engine.analyses.representativeness import FEATURES
 from ...engine.decisions import Resolution
+from ...engine.findings import many
 from ...engine.io.formats import PROMPT_PARTS, SYSTEM_ROLES
 from ...engine.session import Session
 from ..messages import DecisionsChanged
@@ -424,7 +425,7 @@ class CoverageTab(ViewTab):
         drift = self.session.drift
         d = next(x for x in drift.splits if x.split == item["split"])
         parts: list[Any] = [
-            literal(f"{d.split} against train ({d.profile.rows:,} rows)", "bold"),
+            literal(f"{d.split} against train ({many(d.profile.rows, 'row')})", "bold"),
             literal(d.detail, "dim"),
         ]
         if d.auc is not None:

@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from ...display import literal, visible
 from ...engine.decisions import HARD_NEGATIVE, kept_member
+from ...engine.findings import many
 from ...engine.io.formats import SYSTEM_ROLES
 from ...engine.session import NotAnalysed, Session
 from ..messages import DecisionsChanged, ThresholdChanged
@@ -195,9 +196,9 @@ class DuplicatesTab(Vertical):
         hist, above = self._similarity_spread()
         filt = f" · filter '{self.query_text}': {self.view.height:,} shown" if self.query_text else ""
         text = Text.assemble(
-            (f"{dup.clusters.height:,} clusters", "bold"),
-            f" · {dup.rows_removable:,} rows removable · {decided:,} decided · ",
-            (f"{dup.conflicts.height:,} conflicts", "bold red" if dup.conflicts.height else ""),
+            (many(dup.clusters.height, "cluster"), "bold"),
+            f" · {many(dup.rows_removable, 'row')} removable · {decided:,} decided · ",
+            (many(dup.conflicts.height, "conflict"), "bold red" if dup.conflicts.height else ""),
             f"{filt}\n",
             (f"near threshold J ≥ {self.session.threshold:.2f}", "bold"),
             f" (+/-) · pairs by J {hist[0][0]:.2f}→1.0: ",
@@ -541,7 +542,7 @@ class DuplicatesTab(Vertical):
                 self.app.notify("The list changed while the question was open; press M again.")
                 return
             count = self.session.keep_majority(ids)
-            self.app.notify(f"Resolved {count:,} conflicts by majority label (one u undoes them).")
+            self.app.notify(f"Resolved {many(count, 'conflict')} by majority label (one u undoes {'it' if count == 1 else 'them'}).")
             self.show(self.session)
             self._save_position()
             self.post_message(DecisionsChanged())

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from ...display import literal, visible
+from ...engine.findings import many
 from ...engine.session import Session
 from ..messages import DecisionsChanged
 from ..render import render_turns, turns, words
@@ -175,7 +176,7 @@ class LeakageTab(Vertical):
             return
         keys = self.session.group_keys(hit["kind"], hit["detail"])
         self.session.move_rows(keys, hit["a_split"], reason=f"{hit['kind']} leak {hit['detail']}")
-        self.app.notify(f"{len(keys)} rows of {hit['detail']} go to {hit['a_split']} (journal).")
+        self.app.notify(f"{many(len(keys), 'row')} of {hit['detail']} go to {hit['a_split']} (journal).")
         self.post_message(DecisionsChanged())
 
     def action_drop_train(self) -> None:
@@ -204,11 +205,11 @@ class LeakageTab(Vertical):
         def done(confirmed: bool | None) -> None:
             if confirmed:
                 self.session.drop_rows(keys, reason=f"leaked ({kind}), dropped with every hit of its kind")
-                self.app.notify(f"{len(keys):,} rows will be dropped (one journal entry; u undoes it).")
+                self.app.notify(f"{many(len(keys), 'row')} will be dropped (one journal entry; u undoes it).")
                 self.post_message(DecisionsChanged())
 
         body = (
-            f"Drop the train-side row of every {kind} hit: {len(keys):,} rows? "
+            f"Drop the train-side row of every {kind} hit: {many(len(keys), 'row')}? "
             "One journal entry: u undoes it."
         )
         self.app.push_screen(ConfirmScreen(f"Drop every {kind} leak", body), done)

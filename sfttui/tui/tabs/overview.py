@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from ...display import LiteralTable, literal
 from ...engine.analyses.coverage import split_series
+from ...engine.findings import many
 from ...engine.runtime.progress import Stage
 from ...engine.session import Session
 from ...inputs_table import inputs_table
@@ -85,7 +86,7 @@ class OverviewTab(Vertical):
         )
         findings, steps = _findings(session)
         body = LiteralTable.grid(padding=(0, 0))
-        body.add_row(literal(f"{ds.rows.height:,} rows · keys: {ds.key_source}", "bold"))
+        body.add_row(literal(f"{many(ds.rows.height, 'row')} · keys: {ds.key_source}", "bold"))
         body.add_row(inputs)
         body.add_row(findings)
         # The first three steps, in tab order: at 80x24 more would leave no room for the
@@ -108,10 +109,6 @@ def _bad_columns(file: int = 0, line: int = 0, reason: int = 0) -> list[Column]:
         Column("line", max(line, 4), justify="right"),
         Column("reason", max(reason, 6)),
     ]
-
-
-def _many(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 OK, WARN, UNCHECKED = ("✓", "green"), ("⚠", "yellow"), ("–", "dim")
@@ -141,7 +138,7 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
     row(
         "duplicates",
         WARN if undecided else OK,
-        f"{dup.rows_removable:,} rows removable in {dup.clusters.height:,} clusters"
+        f"{many(dup.rows_removable, 'row')} removable in {many(dup.clusters.height, 'cluster')}"
         + (f" ({same_input:,} of them: same input, different response)" if same_input else "")
         + f"; {undecided:,} undecided",
         "F2 Duplicates: triage clusters (a accept, 1-9 keeper, x keep all)",
@@ -151,13 +148,13 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
         row("balance", UNCHECKED, bal.reason)
     else:
         conflicts = dup.conflicts.height
-        row("conflicts", WARN if conflicts else OK, f"{conflicts:,} clusters with mixed labels")
+        row("conflicts", WARN if conflicts else OK, f"{many(conflicts, 'cluster')} with mixed labels")
         o = bal.overall
         row(
             "balance",
             WARN if bal.warnings else OK,
             f"always '{o.majority_label}' scores {o.majority_baseline:.1%}; "
-            f"ratio {o.imbalance_ratio:.1f}; {_many(len(bal.warnings), 'warning')}",
+            f"ratio {o.imbalance_ratio:.1f}; {many(len(bal.warnings), 'warning')}",
             "F3 Balance: cap a class or mark the imbalance deliberate",
         )
     unchecked = session.leakage_unchecked()
@@ -173,17 +170,17 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
         row(
             "leakage",
             WARN if leak.total else OK,
-            f"{leak.total:,} hits ({checked})",
+            f"{many(leak.total, 'hit')} ({checked})",
             "F5 Leakage: drop or move the leaking rows",
         )
     else:
-        row("leakage", UNCHECKED, f"{leak.total:,} hits; {unchecked}" if leak.total else unchecked)
+        row("leakage", UNCHECKED, f"{many(leak.total, 'hit')}; {unchecked}" if leak.total else unchecked)
     if cov.ran:
         shortfalls = cov.warnings(split_series(ds))
         row(
             "hard data",
             WARN if shortfalls else OK,
-            f"{_many(len(shortfalls), 'shortfall')} against the rule of thumb"
+            f"{many(len(shortfalls), 'shortfall')} against the rule of thumb"
             if shortfalls
             else "every kind at its target" + ("" if ds.has_splits else " overall (per planned split: F6)"),
             "F6 Coverage: what the data and each split lack",
@@ -194,7 +191,7 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
     row(
         "vs production",
         WARN if rep.warnings else OK,
-        f"{_many(len(rep.warnings), 'warning')} ({source})"
+        f"{many(len(rep.warnings), 'warning')} ({source})"
         if rep.warnings
         else f"nothing stands out ({source})",
         "F6 Coverage, p: how the training prompts differ",
