@@ -1255,6 +1255,7 @@ async def test_overview_lists_every_analysis_with_its_status_and_next_steps(tmp_
         for i in range(40)
     ]
     rows += [{"text": "how do i reset password number 3 on the router", "label": "b", "split": "test"}]
+    rows += [{"text": "how do i reset the router &amp; the modem", "label": "a", "split": "train"}]
     gold = write_jsonl("gold.jsonl", [{"text": "how do i reset password number 5 on the router"}])
     data = write_jsonl("d.jsonl", rows)
     session = make_app([data], tmp_path / "state", group="").session
@@ -1278,6 +1279,7 @@ async def test_overview_lists_every_analysis_with_its_status_and_next_steps(tmp_
         assert "eval: gold.jsonl" in text
         assert re.search(r"⚠ leakage \d+ hits \(between splits and against eval sets\)", text)
         assert "F5 Leakage: drop or move the leaking rows" in text
+        assert "⚠ row quality 1 artifact · median" in text  # it read "1 artifacts"
 
 
 async def test_overview_lists_eval_and_reference_files_with_what_was_not_read(tmp_path):

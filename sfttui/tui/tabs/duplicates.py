@@ -542,7 +542,8 @@ class DuplicatesTab(Vertical):
                 self.app.notify("The list changed while the question was open; press M again.")
                 return
             count = self.session.keep_majority(ids)
-            self.app.notify(f"Resolved {many(count, 'conflict')} by majority label (one u undoes {'it' if count == 1 else 'them'}).")
+            them = "it" if count == 1 else "them"
+            self.app.notify(f"Resolved {many(count, 'conflict')} by majority label (one u undoes {them}).")
             self.show(self.session)
             self._save_position()
             self.post_message(DecisionsChanged())

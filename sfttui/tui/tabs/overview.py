@@ -208,11 +208,15 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
     found = [
         (name, n)
         for name, n, ran in (
-            ("malformed", q.structure.height, q.structure_ran),
-            ("template", q.templates.height, q.templates_ran),
-            ("artifacts", q.artifact_rows, True),
-            ("outliers", session.outliers.count, session.outliers.ran),
-            (f"over {lengths.max_tokens or 0:,} tokens", lengths.over.height, lengths.max_tokens is not None),
+            (f"{q.structure.height:,} malformed", q.structure.height, q.structure_ran),
+            (many(q.templates.height, "template"), q.templates.height, q.templates_ran),
+            (many(q.artifact_rows, "artifact"), q.artifact_rows, True),
+            (many(session.outliers.count, "outlier"), session.outliers.count, session.outliers.ran),
+            (
+                f"{lengths.over.height:,} over {lengths.max_tokens or 0:,} tokens",
+                lengths.over.height,
+                lengths.max_tokens is not None,
+            ),
         )
         if ran
     ]
@@ -220,7 +224,7 @@ def _findings(session: Session) -> tuple[LiteralTable, list[str]]:
     row(
         "row quality",
         WARN if any(n for _, n in found) else OK,
-        " · ".join(f"{n:,} {name}" for name, n in found) + f" · {lengths.brief()}",
+        " · ".join(said for said, _ in found) + f" · {lengths.brief()}",
         "F7 Quality: malformed rows, canned replies, placeholders, lengths",
     )
     return table, steps
