@@ -454,6 +454,9 @@ async def test_leakage_tab_shows_the_leaks_of_the_new_threshold(tmp_path, write_
         await pilot.press("m")  # the validation row's whole family goes to train
         [move] = [d for d in app.session.journal.decisions if d.action == "move_rows"]
         assert len(move.payload["keys"]) == 3 and move.payload["split"] == "train"
+        assert any(
+            re.fullmatch(r"3 rows of .+ go to train \(journal\)\.", n.message) for n in app._notifications
+        )
 
 
 async def test_r_right_after_a_resplit_does_not_ask_again(tmp_path, write_jsonl, monkeypatch):

@@ -264,10 +264,10 @@ def assign_splits(
         plan = SplitPlan(assignment, "existing", settings, warnings=warnings)
         plan.summary = summarize(frame, settings.ratios)
         return plan
-    none = rows["split"].null_count() if rows.height else 0
-    if rows.height and none < rows.height and not settings.resplit:
+    unsplit = rows["split"].null_count() if rows.height else 0
+    if rows.height and unsplit < rows.height and not settings.resplit:
         warnings.append(
-            f"{many(none, 'row')} {'has' if none == 1 else 'have'} no split while others do; "
+            f"{many(unsplit, 'row')} {'has' if unsplit == 1 else 'have'} no split while others do; "
             "built new splits for all rows (name every file's split, or pass --resplit to silence this)"
         )
     table = _UnitTable.of(frame, unit_ids, settings.stratify)

@@ -176,7 +176,8 @@ class LeakageTab(Vertical):
             return
         keys = self.session.group_keys(hit["kind"], hit["detail"])
         self.session.move_rows(keys, hit["a_split"], reason=f"{hit['kind']} leak {hit['detail']}")
-        self.app.notify(f"{many(len(keys), 'row')} of {hit['detail']} go to {hit['a_split']} (journal).")
+        go = "goes" if len(keys) == 1 else "go"
+        self.app.notify(f"{many(len(keys), 'row')} of {hit['detail']} {go} to {hit['a_split']} (journal).")
         self.post_message(DecisionsChanged())
 
     def action_drop_train(self) -> None:
