@@ -802,7 +802,7 @@ def test_a_csv_whose_reading_stopped_early_leaves_the_gates_not_checked(tmp_path
         "bad-lines": 1,
     }
     assert report["not_checked"]["duplicates"] == (
-        "most of data.csv was set aside: 1 of 11 records are bad lines and its last 1,190 lines were "
+        "most of data.csv was set aside: 1 of 11 records is a bad line and its last 1,190 lines were "
         "not read (a record there stopped the reading), so finding nothing in the rest says nothing "
         "about the file"
     )

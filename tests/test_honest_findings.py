@@ -847,7 +847,7 @@ def test_a_reference_whose_reading_stopped_says_what_was_not_read(write_jsonl, t
     # What was read matched the training prompts; that is no "ok" for a sample mostly unread.
     assert report["representativeness"]["warnings"] == []
     assert report["not_checked"]["representativeness"] == (
-        "most of the reference sample ref.csv was set aside: 1 of 31 records are bad lines and its last 400 "
+        "most of the reference sample ref.csv was set aside: 1 of 31 records is a bad line and its last 400 "
         "lines were not read (a record there stopped the reading), so the comparison stands on the few left"
     )
     few = stopped_csv(tmp_path / "few.csv", ["one reference prompt", "another one"], 50)

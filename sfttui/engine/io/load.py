@@ -192,7 +192,8 @@ class InputFile:
     @property
     def set_aside(self) -> str:
         """How much of the file was set aside, for the notes that say it was most of it."""
-        return f"{self.bad:,} of {self.records:,} records are bad lines{self.unread_note}"
+        bad = "is a bad line" if self.bad == 1 else "are bad lines"
+        return f"{self.bad:,} of {self.records:,} records {bad}{self.unread_note}"
 
     @property
     def unread_note(self) -> str:
