@@ -246,3 +246,35 @@ def test_a_dropped_connection_ends_the_app_and_its_analysis(tmp_path):
     for pid in left.values():
         os.kill(pid, signal.SIGKILL)
     assert not left, f"{' and '.join(left)} outlived the terminal"
+
+
+def test_sigterm_ends_the_app_while_its_terminal_takes_no_output(tmp_path):
+    # A stalled SSH connection stops reading the terminal: the app's writes block, and
+    # with them the quit SIGTERM asks for, which gives the terminal its modes back.
+    # `kill` left the app running until the terminal drained (hours, for a connection
+    # TCP has not given up on); now the process ends TERM_GRACE (5) seconds after SIGTERM.
+    lines = demo_path().read_bytes().splitlines()
+    (tmp_path / "big.jsonl").write_bytes(b"\n".join(lines * 12) + b"\n")  # seconds of progress
+    term = Tmux(tmp_path, "big.jsonl --state-dir state; echo EXIT=$?; sleep 60")
+    server = None
+    try:
+        term.wait_for("F1 Overview")
+        shell = term.pane("pane_pid")
+        [app] = map(
+            int, subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True).stdout.split()
+        )
+        server = int(term._tmux("display", "-p", "#{pid}").stdout)
+        os.kill(server, signal.SIGSTOP)  # reads the terminal no more, as a stalled sshd
+        time.sleep(3)  # the progress the app draws fills the terminal's buffer
+        os.kill(app, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while _running(app) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ended = not _running(app)
+        if not ended:
+            os.kill(app, signal.SIGKILL)
+        assert ended, "SIGTERM did not end the app while its terminal took no output"
+    finally:
+        if server is not None:
+            os.kill(server, signal.SIGCONT)
+        term.kill()

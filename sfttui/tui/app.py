@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import signal
+import threading
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -62,6 +64,7 @@ class _Cancelled(Exception):
 GC_THRESHOLDS = (10_000, 10, 100)  # Python's are (700, 10, 10)
 PROGRESS_EVERY = 0.25  # seconds between progress redraws while the analyses run
 REPLAN_AFTER = 0.5  # seconds of no decisions before the split plan is redone (where it is shown)
+TERM_GRACE = 5.0  # seconds SIGTERM leaves the app to quit as q does before the process ends anyway
 
 TABS = tuple(tab.name for tab in TAB_SPECS)
 
@@ -118,6 +121,8 @@ class SfttuiApp(App[None]):
     ) -> None:
         super().__init__()
         self.quit_on_sigterm = quit_on_sigterm  # set by the command line, not by tests in-process
+        self._sigterm: threading.Thread | None = None  # quitting on SIGTERM (see _on_sigterm)
+        self._sigterm_before: Any = None  # SIGTERM's handler before the app's
         self._filters = readable(self._filters)  # NO_COLOR: greys that read (see monochrome.py)
         self.session = session
         self.resume_position = resume_position
@@ -151,15 +156,19 @@ class SfttuiApp(App[None]):
         # Let another window (or the next start in this process) take the journal.
         if self.session.ready:
             self.session.journal.close()
+        if self._sigterm_before is not None:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGTERM, self._sigterm_before)
 
     def on_mount(self) -> None:
         if self.quit_on_sigterm:
             # SIGTERM (`kill`, a session manager) ended the process outright, leaving the
             # terminal in the app's modes (the alternate screen, no echo): it quits as q
-            # does instead. Every decision is in the journal already. The loop removes
-            # the handler when it closes.
-            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
-                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._terminated)
+            # does instead. Every decision is in the journal already.
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(ValueError):  # not the main thread
+                before = signal.signal(signal.SIGTERM, lambda _sig, _frame: self._on_sigterm(loop))
+                self._sigterm_before = before
         # Back from Ctrl-Z (`fg`) the terminal's screen is blank: drawn again whole, as
         # Textual does after App.suspend (its SIGCONT path only publishes the signal).
         self.app_resume_signal.subscribe(self, lambda _app: self.refresh(layout=True))
@@ -167,6 +176,24 @@ class SfttuiApp(App[None]):
         self.call_after_refresh(self.analyse)
         _settle_heap()
         self._fit_tab_titles(self.size.width)
+
+    def _on_sigterm(self, loop: asyncio.AbstractEventLoop) -> None:
+        # A Python handler, not the loop's: it runs even while the loop is held. A terminal
+        # that takes no output (a stalled SSH connection, until TCP gives up: hours) blocks
+        # the app's writes, and with them the quit, which gives the terminal its modes
+        # back; `kill` left such an app running. The quit is asked for from a thread, and
+        # if the app has not ended TERM_GRACE seconds later the process ends anyway.
+        if self._sigterm is None:
+            self._sigterm = threading.Thread(
+                target=self._quit_or_end, args=(loop,), name="sfttui-sigterm", daemon=True
+            )
+            self._sigterm.start()
+
+    def _quit_or_end(self, loop: asyncio.AbstractEventLoop) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: the app is ending
+            loop.call_soon_threadsafe(self._terminated)
+        time.sleep(TERM_GRACE)
+        os._exit(128 + signal.SIGTERM)
 
     def _terminated(self) -> None:
         self.exit(
