@@ -466,6 +466,29 @@ def test_a_missing_file_is_one_line_before_the_app_starts(monkeypatch, tmp_path,
     assert result.exit_code == 2 and result.output == "error: gold.jsonl: no such file\n"
 
 
+def test_the_app_without_a_terminal_says_so_instead_of_spinning(monkeypatch, tmp_path, write_jsonl):
+    # `sfttui FILE < /dev/null`, from a pipe, or `ssh host sfttui FILE` without -t: the app
+    # drew its screen where no one saw it and read end-of-file without pause, a core
+    # busy until it was killed. The demo made its working copy first.
+    from sfttui.tui.app import SfttuiApp
+
+    def never(self, *args, **kwargs):
+        raise AssertionError("the app started")
+
+    monkeypatch.setattr(SfttuiApp, "run", never)
+    monkeypatch.chdir(tmp_path)
+    data = write_jsonl("d.jsonl", [{"text": "a row", "label": "a"}])
+    for args in ([str(data)], ["demo"]):
+        result = CliRunner().invoke(main, args)  # its standard input is no terminal
+        assert result.exit_code == 2, result.output
+        assert result.output.endswith(
+            "error: the app needs a terminal to read keys from and draw on, and standard input is not "
+            "one: run it in a terminal (over SSH: ssh -t), or use `sfttui scan` or `sfttui split`, "
+            "which need none\n"
+        ), result.output
+    assert not (tmp_path / "sfttui-demo").exists()
+
+
 def test_the_app_command_is_named_as_people_type_it():
     for args in (["data.jsonl", "--help"], ["data.jsonl", "--no-such-option"]):
         output = CliRunner().invoke(main, args, prog_name="sfttui").output

@@ -194,6 +194,7 @@ def test_the_app_exits_non_zero_after_a_crash(tmp_path, monkeypatch):
 
     monkeypatch.setattr(OverviewTab, "show", crash)
     monkeypatch.setattr(SfttuiApp, "run", _headless_run)
+    monkeypatch.setattr("sfttui.cli.streams.need_a_terminal", lambda: None)  # headless: none needed
     opts = _app_opts(tmp_path)
     assert cli._open_app([str(path)], opts) == 1
 

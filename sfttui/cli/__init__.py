@@ -323,7 +323,7 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
     from ..engine.isolated import available as isolation_available
     from ..engine.session import Session
     from ..tui.app import SfttuiApp
-    from .streams import also_read, refuse_printing_into
+    from .streams import also_read, need_a_terminal, refuse_printing_into
 
     settings = settings_from(opts)
     try:
@@ -336,6 +336,7 @@ def _open_app(files: list[str], opts: dict[str, Any]) -> int:
         for paths in (files, settings.eval_paths, settings.coverage.reference_paths):
             if paths:
                 check_inputs(list(paths), settings.load)
+        need_a_terminal()
     except SfttuiError as exc:
         return exit_with_error(exc)
     session = Session(
@@ -401,6 +402,13 @@ def demo(scan_only: bool, **opts: Any) -> None:
         opts["reference_paths"] = (str(production),)
     if scan_only:
         sys.exit(_run_scan([str(demo_path())], opts, None, ()))
+    from ..display import exit_with_error
+    from .streams import need_a_terminal
+
+    try:
+        need_a_terminal()  # before the copy below is made
+    except SfttuiError as exc:
+        sys.exit(exit_with_error(exc))
     work = Path.cwd() / "sfttui-demo"
     work.mkdir(exist_ok=True)
     copy = work / "demo.jsonl"

@@ -12,7 +12,7 @@ import stat
 import sys
 from collections.abc import Iterable
 
-from ..engine.errors import ReportRefused
+from ..engine.errors import ReportRefused, SfttuiError
 from ..engine.settings import ScanSettings
 
 
@@ -21,6 +21,30 @@ def _stat(stream: object) -> os.stat_result | None:
         return os.fstat(stream.fileno())  # type: ignore[attr-defined]
     except (OSError, ValueError, AttributeError):  # closed (None), or not a real file
         return None
+
+
+class NoTerminal(SfttuiError):
+    """The app was started where it can neither read keys nor draw a screen."""
+
+    title = "sfttui needs a terminal"
+
+
+def need_a_terminal() -> None:
+    """NoTerminal unless standard input and standard error are terminals: the app reads
+    its keys from the one and draws on the other (Textual's driver). Started from a pipe,
+    a script or `ssh host sfttui FILE` (no -t), it drew its screen where no one saw it and
+    read end-of-file without pause, a core busy until the process was killed."""
+    for name, stream in (("standard input", sys.__stdin__), ("standard error", sys.__stderr__)):
+        try:
+            ok = stream is not None and stream.isatty()
+        except (OSError, ValueError):  # closed
+            ok = False
+        if not ok:
+            raise NoTerminal(
+                f"the app needs a terminal to read keys from and draw on, and {name} is not one: "
+                "run it in a terminal (over SSH: ssh -t), or use `sfttui scan` or `sfttui split`, "
+                "which need none"
+            )
 
 
 def is_stdout(path: str) -> bool:
