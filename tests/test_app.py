@@ -838,6 +838,15 @@ def test_a_failed_analysis_process_is_reported(monkeypatch, tmp_path):
     monkeypatch.setattr(isolated, "_CHILD", dying)
     with pytest.raises(isolated.AnalysisCrashed, match=r"exit code 3\): out of memory"):
         isolated.run_scan_isolated([tmp_path / "missing.jsonl"], ScanSettings())
+    # Killed (the kernel's out-of-memory killer sends SIGKILL): named, not "exit code -9".
+    killed = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+    monkeypatch.setattr(isolated, "_CHILD", killed)
+    with pytest.raises(isolated.AnalysisCrashed) as crash:
+        isolated.run_scan_isolated([tmp_path / "missing.jsonl"], ScanSettings())
+    assert (
+        str(crash.value)
+        == "the analysis process was killed by SIGKILL (as the system does when memory runs out)"
+    )
 
 
 async def test_footer_shows_each_tabs_keys_and_a_click_presses_one(tmp_path):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -81,10 +82,21 @@ def run_scan_isolated(
         if result is None:
             errors.seek(0)
             said = errors.read().decode("utf-8", "replace").strip()
-            raise AnalysisCrashed(
-                f"the analysis process stopped (exit code {child.returncode})" + (f": {said}" if said else "")
-            )
+            raise AnalysisCrashed(_how_it_ended(child.returncode) + (f": {said}" if said else ""))
     return result
+
+
+def _how_it_ended(code: int) -> str:
+    """The child's end in words: a signal by its name, and SIGKILL with what most often
+    sends it to an analysis (\"exit code -9\" said nothing to the person)."""
+    if code >= 0:
+        return f"the analysis process stopped (exit code {code})"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    why = " (as the system does when memory runs out)" if name == "SIGKILL" else ""
+    return f"the analysis process was killed by {name}{why}"
 
 
 def _receive(child: subprocess.Popen, pipe: IO[bytes], progress: Progress) -> ScanResult | None:
