@@ -362,6 +362,23 @@ async def test_the_write_dialog_keeps_its_keys_in_view_on_a_small_terminal(tmp_p
         assert not isinstance(app.screen, ConfirmScreen) and not (tmp_path / "splits").exists()
 
 
+async def test_ctrl_c_quits_as_q_does(tmp_path, monkeypatch):
+    # Ctrl-C is the key people press to leave a program over SSH; it showed Textual's
+    # "Press [b]ctrl+q[/b] to quit the app", its markup shown as text by the literal toasts.
+    app = make_app([demo_copy(tmp_path)], tmp_path / "state")
+    exits: list[tuple] = []
+    real_exit = app.exit
+    monkeypatch.setattr(app, "exit", lambda *args, **kwargs: (exits.append(args), real_exit(*args, **kwargs)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "ctrl+c")
+        await pilot.pause()
+        assert exits == [()]
+        assert not [n.message for n in app._notifications if "ctrl+q" in n.message]
+    position = next((tmp_path / "state").glob("position-*.json"))
+    assert json.loads(position.read_text())["tab"] == "balance"  # saved as q saves it
+
+
 async def test_back_from_ctrl_z_the_whole_screen_is_drawn_again(tmp_path, monkeypatch):
     # After `fg` the terminal's screen was blank until something changed: Textual's
     # SIGCONT path publishes the resume signal but, unlike App.suspend, draws nothing.
@@ -644,7 +661,10 @@ async def test_help_lists_the_active_keys(tmp_path):
         await pilot.press("f2", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         described = {row[1] for row in app.screen.rows}
-        assert {"Accept drop", "Keep all", "Undo", "Next undecided", "Write", "Quit"} <= described
+        assert {"Accept drop", "Keep all", "Undo", "Next undecided", "Write"} <= described
+        # One row for quitting, q's (it was Textual's ^q), naming ctrl+c too.
+        quits = [(key, label) for key, label, _ in app.screen.rows if label.startswith("Quit")]
+        assert quits == [("q", "Quit (also ctrl+c)")]
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -101,6 +101,9 @@ class SfttuiApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (FULL_TAB_WIDTH, "-wide")]
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        # Over SSH Ctrl-C is the key people press to leave; Textual's own answer ("press
+        # ctrl+q") came out with its markup showing, through the literal toasts.
+        Binding("ctrl+c", "quit", "Quit (as q)", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("w", "write", "Write"),
         Binding("u", "undo", "Undo"),
@@ -593,6 +596,10 @@ class SfttuiApp(App[None]):
             else:
                 where, rank = "table", 2
             label = binding.description or binding.action
+            if binding.action == "quit":
+                if binding.key != "q":
+                    continue  # ctrl+c and Textual's ctrl+q: one row for quitting, q's
+                label = "Quit (also ctrl+c)"
             if (label, where) in seen or binding.system:
                 continue
             seen.add((label, where))
