@@ -324,7 +324,7 @@ def test_eval_items_are_matched_whatever_their_label_and_unread_ones_are_named(w
         ("d.jsonl:3", "gold.jsonl:3"),
     ]
     assert (leak["eval_inputs"][0]["rows"], leak["eval_inputs"][0]["bad_lines"]) == (3, 1)
-    assert "1 of 4 records of eval set gold.jsonl were set aside" in " ".join(result.output.split())
+    assert "1 of 4 records of eval set gold.jsonl was set aside" in " ".join(result.output.split())
 
 
 def test_out_of_range_options_and_empty_folders_are_one_line_not_a_traceback(write_jsonl, tmp_path):

@@ -527,7 +527,7 @@ def test_reference_records_set_aside_are_listed_with_file_line_and_reason(write_
         {"file": "ref.jsonl", "line": 61, "reason": reason, "excluded": True}
     ]
     said = " ".join(result.output.split())
-    assert f"1 of 61 records of reference ref.jsonl were set aside (first: line 61: {reason})" in said
+    assert f"1 of 61 records of reference ref.jsonl was set aside (first: line 61: {reason})" in said
 
 
 def test_too_few_reference_prompts_names_a_record_set_aside_not_a_notice(write_jsonl, tmp_path):
@@ -842,7 +842,7 @@ def test_a_reference_whose_reading_stopped_says_what_was_not_read(write_jsonl, t
     out = tmp_path / "r.json"
     result = CliRunner().invoke(main, ["scan", str(train), "--reference", str(ref), "--json", str(out)])
     said = " ".join(result.output.split())
-    assert "1 of 31 records of reference ref.csv were set aside and its last 400 lines were not read" in said
+    assert "1 of 31 records of reference ref.csv was set aside and its last 400 lines were not read" in said
     report = json.loads(out.read_text())
     # What was read matched the training prompts; that is no "ok" for a sample mostly unread.
     assert report["representativeness"]["warnings"] == []
@@ -864,7 +864,7 @@ def test_an_eval_set_whose_reading_stopped_says_what_was_not_read(write_jsonl, t
     result = CliRunner().invoke(main, ["scan", str(train), "--eval", str(gold)])
     said = " ".join(result.output.split())
     assert (
-        "1 of 3 records of eval set gold.csv were set aside and its last 25 lines were not read (a record "
+        "1 of 3 records of eval set gold.csv was set aside and its last 25 lines were not read (a record "
         "there stopped the reading): those items are not checked for contamination"
     ) in said
     # The table of files read says it on the eval set's own row, as the app's Overview does.

@@ -200,3 +200,18 @@ def test_a_gate_on_structure_fails_when_there_is_no_conversation(write_jsonl):
     result = CliRunner().invoke(main, ["scan", str(data), "--fail-on", "structure"])
     assert result.exit_code == 1
     assert "not checked" in result.output
+
+
+def test_one_conversation_and_one_reply_are_said_in_the_singular(write_jsonl):
+    # "every one of 1 conversations well formed", "1 replies, fewer than the 5 ...".
+    from sfttui.engine.analyses.quality import find_quality
+    from sfttui.engine.io.load import load
+    from sfttui.engine.settings import QualitySettings
+
+    turns = [
+        {"role": "user", "content": "where is my parcel"},
+        {"role": "assistant", "content": "on its way"},
+    ]
+    quality = find_quality(load([write_jsonl("one.jsonl", [{"messages": turns}])]), QualitySettings())
+    assert quality.structure_detail() == "the one conversation well formed"
+    assert quality.templates_reason == "1 reply, fewer than the 5 a template is given to"

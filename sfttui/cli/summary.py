@@ -19,6 +19,10 @@ from ..inputs_table import inputs_table
 _MAX_REASONS = 4
 
 
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
 def _bad_line_detail(result: ScanResult) -> str:
     bad = result.dataset.bad_lines
     if bad.height == 0:
@@ -80,7 +84,8 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
                 "",
                 "",
                 literal(
-                    f"{info.bad:,} of {info.records:,} records of eval set {info.name} were set aside"
+                    f"{info.bad:,} of {info.records:,} records of eval set {info.name} "
+                    f"{_were(info.bad)} set aside"
                     f"{info.unread_note}: those items are not checked for contamination",
                     "bold red",
                 ),
@@ -92,7 +97,8 @@ def render_summary(result: ScanResult, fail_on: tuple[str, ...] = ()) -> Group:
                 "",
                 "",
                 literal(
-                    f"{info.bad:,} of {info.records:,} records of reference {info.name} were set aside"
+                    f"{info.bad:,} of {info.records:,} records of reference {info.name} "
+                    f"{_were(info.bad)} set aside"
                     f"{info.unread_note} (first: line {first['line']}: {first['reason']})",
                     "yellow",
                 ),

@@ -114,7 +114,8 @@ class Quality:
             return ""
         if not self.replies:
             return "no replies: every row is a single text"
-        return f"{self.replies:,} replies, fewer than the {self.template_min} a template is given to"
+        replies = many(self.replies, "reply", "replies")
+        return f"{replies}, fewer than the {self.template_min} a template is given to"
 
     @property
     def artifact_rows(self) -> int:
@@ -130,6 +131,8 @@ class Quality:
     def structure_detail(self) -> str:
         found = [(n, STRUCTURE_NAMES[k]) for k, n in self.structure_counts().items() if n]
         if not found:
+            if self.conversations == 1:
+                return "the one conversation well formed"
             return f"every one of {self.conversations:,} conversations well formed"
         return f"{many(self.structure.height, 'row')}: " + "; ".join(f"{n:,} {what}" for n, what in found)
 

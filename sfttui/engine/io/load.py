@@ -202,7 +202,7 @@ class InputFile:
         records" alone hid the rest of the file."""
         if not self.unread_lines:
             return ""
-        about = f" (about {self.unread:,} records)" if self.unread != self.unread_lines else ""
+        about = f" (about {many(self.unread, 'record')})" if self.unread != self.unread_lines else ""
         stopped = (
             f"{'was' if self.unread_lines == 1 else 'were'} not read (a record there stopped the reading)"
         )
