@@ -747,13 +747,11 @@ async def test_coverage_hard_negatives_show_each_pair_and_its_label_pair(tmp_pat
         await pilot.press("h")
         assert tab.view == "hard" and table.row_count == cov.hard_pairs.height == 12
         # The planted "fix it / return it" pair (J 0.83) is a near conflict now: above the threshold.
-        assert "hard negative · J 0.72 · billing ≠ shipping (1 pair(s) between these labels)" in _shown(
-            detail
-        )
+        assert "hard negative · J 0.72 · billing ≠ shipping (1 pair between these labels)" in _shown(detail)
         labels = zip(cov.hard_pairs["label_a"], cov.hard_pairs["label_b"])
         at = next(i for i, pair in enumerate(labels) if set(pair) == {"billing", "returns"})
         await pilot.press(*["j"] * at)
-        assert "(5 pair(s) between these labels)" in _shown(detail)  # as the scorecard counts
+        assert "(5 pairs between these labels)" in _shown(detail)  # as the scorecard counts
 
 
 async def test_coverage_examples_and_a_dropped_suspect_that_undo_restores(tmp_path):
@@ -1941,6 +1939,4 @@ async def test_hostile_labels_in_the_hard_negative_detail_show_as_glyphs(tmp_pat
         _, _, detail, _ = await _coverage_tab(pilot)
         assert "pairs per label pair: bill␇ing≠returns 5 · " in _shown(detail)
         await pilot.press("h")
-        assert "hard negative · J 0.72 · bill␇ing ≠ ship␤ping (1 pair(s) between these labels)" in _shown(
-            detail
-        )
+        assert "hard negative · J 0.72 · bill␇ing ≠ ship␤ping (1 pair between these labels)" in _shown(detail)

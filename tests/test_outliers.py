@@ -79,6 +79,9 @@ def test_each_planted_row_is_found_with_its_reason_and_the_rest_are_not(write_js
     for name, reason in EXPECTED.items():
         assert reason in by_key.get(name, set()), (name, by_key.get(name))
     assert "Cyrillic in a Latin dataset" in result.rows.filter(key="cyrillic")["detail"].to_list()
+    assert result.rows.filter(key="one", reason="few-words")["detail"].to_list() == [
+        "1 word"
+    ]  # not "1 word(s)"
     # The demo's own prompts (greetings, requests, 12-60 words) stand apart by none of these.
     flagged_demo = [k for k in by_key if k.startswith("d")]
     assert len(flagged_demo) <= 4, flagged_demo

@@ -304,6 +304,16 @@ def _word_counts(frame: pl.DataFrame, head: pl.Expr, top: list[str]) -> pl.DataF
     return pl.concat(parts).sort("row")
 
 
+def _many(count: pl.Expr, noun: str) -> pl.Expr:
+    """A row's count and its noun, agreeing ("1 word", "2 words"), as findings.many writes
+    them outside a frame."""
+    return (
+        pl.when(count == 1)
+        .then(pl.format("{} " + noun, count))
+        .otherwise(pl.format("{} " + noun + "s", count))
+    )
+
+
 def _length(frame: pl.DataFrame, short: pl.DataFrame) -> pl.DataFrame:
     """Prompts far from the rest's length; `short` holds (row, letter_words) of the rows
     under 40 characters."""
@@ -320,14 +330,16 @@ def _length(frame: pl.DataFrame, short: pl.DataFrame) -> pl.DataFrame:
             frame.filter(pl.Series(far)).with_columns(
                 reason=pl.lit("length"),
                 score=pl.Series(np.abs(z[far]) / 4),
-                detail=pl.format("{} characters; most rows about " + f"{typical:,}", pl.col("chars")),
+                detail=pl.format(
+                    "{}; most rows about " + f"{typical:,}", _many(pl.col("chars"), "character")
+                ),
             )
         )
     if np.expm1(median) >= 40:  # about eight words
         few = short.filter((pl.col("letter_words") <= 2) & (pl.col("letter_words") > 0)).with_columns(
             reason=pl.lit("few-words"),
             score=pl.lit(1.0),
-            detail=pl.format("{} word(s)", pl.col("letter_words")),
+            detail=_many(pl.col("letter_words"), "word"),
         )
         out.append(few.drop("letter_words"))
     return pl.concat(out, how="diagonal") if out else frame.clear()

@@ -113,7 +113,7 @@ class CoverageTab(ViewTab):
         verdict = (
             Text("every kind of hard data reaches its target", style="green")
             if not short
-            else literal(f"{short} shortfall(s) in the dataset or a split", "yellow")
+            else literal(f"{many(short, 'shortfall')} in the dataset or a split", "yellow")
         )
         self.query_one("#cov-summary", Static).update(
             Group(head, Text.assemble(verdict, f" · {shown} · splits: {where}", style=""))
@@ -364,7 +364,7 @@ class CoverageTab(ViewTab):
         return Group(
             Text(
                 f"hard negative · J {item['similarity']:.2f} · {visible(item['label_a'])} ≠ "
-                f"{visible(item['label_b'])} ({between} pair(s) between these labels)",
+                f"{visible(item['label_b'])} ({many(between, 'pair')} between these labels)",
                 style="bold",
             ),
             Text("alike, but labelled differently; the words that differ are highlighted", style="dim"),
